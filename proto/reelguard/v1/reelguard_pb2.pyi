@@ -1,0 +1,449 @@
+from collections.abc import Iterable as _Iterable
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar
+
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Action(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACTION_UNSPECIFIED: _ClassVar[Action]
+    ALLOW: _ClassVar[Action]
+    REVIEW: _ClassVar[Action]
+    BLOCK: _ClassVar[Action]
+
+class Stage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STAGE_UNSPECIFIED: _ClassVar[Stage]
+    PRE_CHECK: _ClassVar[Stage]
+    GENERATING: _ClassVar[Stage]
+    POST_CHECK: _ClassVar[Stage]
+    SIGNING: _ClassVar[Stage]
+
+ACTION_UNSPECIFIED: Action
+ALLOW: Action
+REVIEW: Action
+BLOCK: Action
+STAGE_UNSPECIFIED: Stage
+PRE_CHECK: Stage
+GENERATING: Stage
+POST_CHECK: Stage
+SIGNING: Stage
+
+class Media(_message.Message):
+    __slots__ = ("data", "mime_type", "filename")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    mime_type: str
+    filename: str
+    def __init__(
+        self, data: bytes | None = ..., mime_type: str | None = ..., filename: str | None = ...
+    ) -> None: ...
+
+class BoundingBox(_message.Message):
+    __slots__ = ("x", "y", "width", "height")
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    x: int
+    y: int
+    width: int
+    height: int
+    def __init__(
+        self,
+        x: int | None = ...,
+        y: int | None = ...,
+        width: int | None = ...,
+        height: int | None = ...,
+    ) -> None: ...
+
+class Finding(_message.Message):
+    __slots__ = (
+        "check",
+        "category",
+        "subject",
+        "score",
+        "threshold",
+        "action",
+        "detail",
+        "identity_id",
+        "identity_name",
+        "frame_time_s",
+        "box",
+    )
+    CHECK_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_NAME_FIELD_NUMBER: _ClassVar[int]
+    FRAME_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    BOX_FIELD_NUMBER: _ClassVar[int]
+    check: str
+    category: str
+    subject: str
+    score: float
+    threshold: float
+    action: Action
+    detail: str
+    identity_id: str
+    identity_name: str
+    frame_time_s: float
+    box: BoundingBox
+    def __init__(
+        self,
+        check: str | None = ...,
+        category: str | None = ...,
+        subject: str | None = ...,
+        score: float | None = ...,
+        threshold: float | None = ...,
+        action: Action | str | None = ...,
+        detail: str | None = ...,
+        identity_id: str | None = ...,
+        identity_name: str | None = ...,
+        frame_time_s: float | None = ...,
+        box: BoundingBox | _Mapping | None = ...,
+    ) -> None: ...
+
+class CheckRun(_message.Message):
+    __slots__ = ("name", "model", "model_version", "ok", "error", "seconds", "stage")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    model: str
+    model_version: str
+    ok: bool
+    error: str
+    seconds: float
+    stage: Stage
+    def __init__(
+        self,
+        name: str | None = ...,
+        model: str | None = ...,
+        model_version: str | None = ...,
+        ok: bool | None = ...,
+        error: str | None = ...,
+        seconds: float | None = ...,
+        stage: Stage | str | None = ...,
+    ) -> None: ...
+
+class Verdict(_message.Message):
+    __slots__ = (
+        "action",
+        "reasons",
+        "findings",
+        "checks",
+        "policy_version",
+        "decision_id",
+        "stage",
+    )
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    action: Action
+    reasons: _containers.RepeatedCompositeFieldContainer[Finding]
+    findings: _containers.RepeatedCompositeFieldContainer[Finding]
+    checks: _containers.RepeatedCompositeFieldContainer[CheckRun]
+    policy_version: str
+    decision_id: str
+    stage: Stage
+    def __init__(
+        self,
+        action: Action | str | None = ...,
+        reasons: _Iterable[Finding | _Mapping] | None = ...,
+        findings: _Iterable[Finding | _Mapping] | None = ...,
+        checks: _Iterable[CheckRun | _Mapping] | None = ...,
+        policy_version: str | None = ...,
+        decision_id: str | None = ...,
+        stage: Stage | str | None = ...,
+    ) -> None: ...
+
+class OutputSpec(_message.Message):
+    __slots__ = ("width", "height", "fps", "num_frames", "seed")
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FPS_FIELD_NUMBER: _ClassVar[int]
+    NUM_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    width: int
+    height: int
+    fps: int
+    num_frames: int
+    seed: int
+    def __init__(
+        self,
+        width: int | None = ...,
+        height: int | None = ...,
+        fps: int | None = ...,
+        num_frames: int | None = ...,
+        seed: int | None = ...,
+    ) -> None: ...
+
+class GenerateRequest(_message.Message):
+    __slots__ = ("prompt", "image", "driving_video", "tenant", "idempotency_key", "output")
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    DRIVING_VIDEO_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    prompt: str
+    image: Media
+    driving_video: Media
+    tenant: str
+    idempotency_key: str
+    output: OutputSpec
+    def __init__(
+        self,
+        prompt: str | None = ...,
+        image: Media | _Mapping | None = ...,
+        driving_video: Media | _Mapping | None = ...,
+        tenant: str | None = ...,
+        idempotency_key: str | None = ...,
+        output: OutputSpec | _Mapping | None = ...,
+    ) -> None: ...
+
+class Accepted(_message.Message):
+    __slots__ = ("request_id",)
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    def __init__(self, request_id: str | None = ...) -> None: ...
+
+class Progress(_message.Message):
+    __slots__ = ("stage", "done", "total", "message")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    stage: Stage
+    done: int
+    total: int
+    message: str
+    def __init__(
+        self,
+        stage: Stage | str | None = ...,
+        done: int | None = ...,
+        total: int | None = ...,
+        message: str | None = ...,
+    ) -> None: ...
+
+class OutputChunk(_message.Message):
+    __slots__ = ("data", "offset")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    offset: int
+    def __init__(self, data: bytes | None = ..., offset: int | None = ...) -> None: ...
+
+class Completed(_message.Message):
+    __slots__ = ("mime_type", "size", "sha256", "verdict")
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    mime_type: str
+    size: int
+    sha256: str
+    verdict: Verdict
+    def __init__(
+        self,
+        mime_type: str | None = ...,
+        size: int | None = ...,
+        sha256: str | None = ...,
+        verdict: Verdict | _Mapping | None = ...,
+    ) -> None: ...
+
+class Blocked(_message.Message):
+    __slots__ = ("verdict",)
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    verdict: Verdict
+    def __init__(self, verdict: Verdict | _Mapping | None = ...) -> None: ...
+
+class Failed(_message.Message):
+    __slots__ = ("stage", "error")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    stage: Stage
+    error: str
+    def __init__(self, stage: Stage | str | None = ..., error: str | None = ...) -> None: ...
+
+class GenerateEvent(_message.Message):
+    __slots__ = ("accepted", "progress", "output_chunk", "completed", "blocked", "failed")
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    accepted: Accepted
+    progress: Progress
+    output_chunk: OutputChunk
+    completed: Completed
+    blocked: Blocked
+    failed: Failed
+    def __init__(
+        self,
+        accepted: Accepted | _Mapping | None = ...,
+        progress: Progress | _Mapping | None = ...,
+        output_chunk: OutputChunk | _Mapping | None = ...,
+        completed: Completed | _Mapping | None = ...,
+        blocked: Blocked | _Mapping | None = ...,
+        failed: Failed | _Mapping | None = ...,
+    ) -> None: ...
+
+class CheckRequest(_message.Message):
+    __slots__ = ("prompt", "media", "tenant")
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    prompt: str
+    media: Media
+    tenant: str
+    def __init__(
+        self,
+        prompt: str | None = ...,
+        media: Media | _Mapping | None = ...,
+        tenant: str | None = ...,
+    ) -> None: ...
+
+class VerifyRequest(_message.Message):
+    __slots__ = ("media",)
+    MEDIA_FIELD_NUMBER: _ClassVar[int]
+    media: Media
+    def __init__(self, media: Media | _Mapping | None = ...) -> None: ...
+
+class ValidationStatus(_message.Message):
+    __slots__ = ("code", "explanation", "url", "kind")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    explanation: str
+    url: str
+    kind: str
+    def __init__(
+        self,
+        code: str | None = ...,
+        explanation: str | None = ...,
+        url: str | None = ...,
+        kind: str | None = ...,
+    ) -> None: ...
+
+class VerifyReport(_message.Message):
+    __slots__ = (
+        "status",
+        "summary",
+        "signer",
+        "issuer",
+        "actions",
+        "ingredients",
+        "moderation_json",
+        "failures",
+        "report_json",
+    )
+    class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STATUS_UNSPECIFIED: _ClassVar[VerifyReport.Status]
+        TRUSTED: _ClassVar[VerifyReport.Status]
+        VALID_UNTRUSTED: _ClassVar[VerifyReport.Status]
+        INVALID: _ClassVar[VerifyReport.Status]
+        NO_MANIFEST: _ClassVar[VerifyReport.Status]
+
+    STATUS_UNSPECIFIED: VerifyReport.Status
+    TRUSTED: VerifyReport.Status
+    VALID_UNTRUSTED: VerifyReport.Status
+    INVALID: VerifyReport.Status
+    NO_MANIFEST: VerifyReport.Status
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    INGREDIENTS_FIELD_NUMBER: _ClassVar[int]
+    MODERATION_JSON_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    REPORT_JSON_FIELD_NUMBER: _ClassVar[int]
+    status: VerifyReport.Status
+    summary: str
+    signer: str
+    issuer: str
+    actions: _containers.RepeatedScalarFieldContainer[str]
+    ingredients: _containers.RepeatedScalarFieldContainer[str]
+    moderation_json: str
+    failures: _containers.RepeatedCompositeFieldContainer[ValidationStatus]
+    report_json: str
+    def __init__(
+        self,
+        status: VerifyReport.Status | str | None = ...,
+        summary: str | None = ...,
+        signer: str | None = ...,
+        issuer: str | None = ...,
+        actions: _Iterable[str] | None = ...,
+        ingredients: _Iterable[str] | None = ...,
+        moderation_json: str | None = ...,
+        failures: _Iterable[ValidationStatus | _Mapping] | None = ...,
+        report_json: str | None = ...,
+    ) -> None: ...
+
+class EnrollRequest(_message.Message):
+    __slots__ = ("name", "aliases", "images")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    images: _containers.RepeatedCompositeFieldContainer[Media]
+    def __init__(
+        self,
+        name: str | None = ...,
+        aliases: _Iterable[str] | None = ...,
+        images: _Iterable[Media | _Mapping] | None = ...,
+    ) -> None: ...
+
+class Identity(_message.Message):
+    __slots__ = ("id", "name", "aliases", "reference_count")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    reference_count: int
+    def __init__(
+        self,
+        id: str | None = ...,
+        name: str | None = ...,
+        aliases: _Iterable[str] | None = ...,
+        reference_count: int | None = ...,
+    ) -> None: ...
+
+class ListIdentitiesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListIdentitiesResponse(_message.Message):
+    __slots__ = ("identities",)
+    IDENTITIES_FIELD_NUMBER: _ClassVar[int]
+    identities: _containers.RepeatedCompositeFieldContainer[Identity]
+    def __init__(self, identities: _Iterable[Identity | _Mapping] | None = ...) -> None: ...

@@ -1,0 +1,79 @@
+"""Wiring: build the embedded service's components from one Config."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.base import Generator, load_generator
+from indexes.identity import FaissIdentityIndex
+from safety.config import Config
+from safety.identities import Enroller
+from safety.likeness import DlibFaceEmbedder, LikenessChecker
+from safety.moderation import NudityModerator, PromptModerator
+from safety.pipeline import Gate
+from safety.store import SQLiteStore
+from signing.keys import chain_paths, init_dev_chain
+from signing.manifest import ManifestSigner
+from signing.signer import KeyFileSigner
+from signing.verify import Verifier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    config: Config
+    gate: Gate
+    enroller: Enroller
+    verifier: Verifier
+    store: SQLiteStore
+
+
+def signing_material(config: Config) -> tuple[Path, Path, Path | None]:
+    """(key, chain, dev root or None): the configured chain, else a dev chain made once."""
+    if config.signing_key and config.signing_chain:
+        return config.signing_key, config.signing_chain, None
+    paths = chain_paths(config.keys_dir)
+    if not paths.key.exists():
+        init_dev_chain(config.keys_dir)
+        log.warning(
+            "created a development signing chain in %s (not for production)", config.keys_dir
+        )
+    return paths.key, paths.chain, paths.root_cert
+
+
+def trust_anchors_pem(config: Config) -> str | None:
+    if config.trust_anchors:
+        return config.trust_anchors.read_text()
+    dev_root = chain_paths(config.keys_dir).root_cert
+    return dev_root.read_text() if dev_root.exists() else None
+
+
+def build_service(config: Config, generator: Generator | None = None) -> Service:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SQLiteStore(config.database_path)
+    key, chain, _ = signing_material(config)
+    embedder = DlibFaceEmbedder(min_face_size=config.face_min_size)
+    index = FaissIdentityIndex.open(config.index_path, embedder.dim)
+    likeness = LikenessChecker(embedder, index, store.identity_for_vector)
+
+    def enrolled_names():
+        for identity in store.identities():
+            for alias in [identity.name, *identity.aliases]:
+                yield identity.id, identity.name, alias
+
+    gate = Gate(
+        prompt_moderator=PromptModerator(config.prompt_blocklist, enrolled_names),
+        image_moderators=[NudityModerator(), likeness],
+        policy=config.policy,
+        generator=generator or load_generator(config.generator),
+        manifest_signer=ManifestSigner(KeyFileSigner(key, chain), thumbnails=config.thumbnails),
+        store=store,
+        work_dir=config.data_dir / "work",
+        check_timeout_s=config.check_timeout_s,
+        post_check_frames=config.post_check_frames,
+    )
+    enroller = Enroller(embedder, index, store, config.index_path, config.face_min_size)
+    return Service(config, gate, enroller, Verifier(trust_anchors_pem(config)), store)

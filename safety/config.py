@@ -1,0 +1,92 @@
+"""One typed configuration, loaded from a TOML file and then REELGUARD_* environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from safety.policy import Policy
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+MiB = 1024 * 1024
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("REELGUARD_DATA_DIR", Path.home() / ".reelguard"))
+
+
+@dataclass
+class Config:
+    data_dir: Path = field(default_factory=default_data_dir)
+    grpc_address: str = DEFAULT_ADDRESS
+    # Ceiling for one gRPC message (inline media); over it the call gets RESOURCE_EXHAUSTED.
+    max_message_bytes: int = 64 * MiB
+    max_image_pixels: int = 40_000_000
+    max_prompt_chars: int = 2000
+    max_output_frames: int = 240
+    max_output_side: int = 1280
+    # Signing: a key file + chain, or none for the dev chain created under data_dir/keys.
+    signing_key: Path | None = None
+    signing_chain: Path | None = None
+    # PEM bundle of trusted roots for verification; defaults to the dev root when unset.
+    trust_anchors: Path | None = None
+    thumbnails: bool = False
+    generator: str = "kenburns"  # "kenburns" or "package.module:Class"
+    prompt_blocklist: list[str] = field(default_factory=list)
+    check_timeout_s: float = 60.0
+    post_check_frames: int = 8
+    face_min_size: int = 40
+    policy: Policy = field(default_factory=Policy)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "reelguard.db"
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "identities.faiss"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @classmethod
+    def load(cls, path: Path | None = None, env: dict[str, str] | None = None) -> Config:
+        """Defaults, then the TOML file (if any), then REELGUARD_<FIELD> variables."""
+        env = dict(os.environ if env is None else env)
+        path = path or (Path(env["REELGUARD_CONFIG"]) if env.get("REELGUARD_CONFIG") else None)
+        values: dict = {}
+        if path is not None:
+            with open(path, "rb") as f:
+                values = tomllib.load(f)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for name in fields:
+            key = f"REELGUARD_{name.upper()}"
+            if key in env and name != "policy":
+                values[name] = env[key]
+        unknown = set(values) - set(fields)
+        if unknown:
+            raise ValueError(f"unknown config keys in {path}: {', '.join(sorted(unknown))}")
+        cfg = cls()
+        for name, raw in values.items():
+            setattr(cfg, name, _coerce(name, raw, getattr(cfg, name)))
+        return cfg
+
+
+def _coerce(name: str, raw, default):
+    if name == "policy":
+        return Policy.from_dict(raw)
+    if name in ("signing_key", "signing_chain", "trust_anchors", "data_dir"):
+        return Path(raw).expanduser() if raw else None
+    if name == "prompt_blocklist":
+        return [s for s in raw.split(",") if s] if isinstance(raw, str) else list(raw)
+    if isinstance(default, bool):
+        return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return str(raw)

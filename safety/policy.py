@@ -1,0 +1,102 @@
+"""Policy as data: per-category thresholds and actions, turning findings into a verdict."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
+
+# A check that crashed or timed out produces this category; it always blocks (fail closed).
+CHECK_ERROR = "check_error"
+
+
+@dataclass(frozen=True)
+class Rule:
+    threshold: float
+    action: Action
+
+
+def _default_rules() -> dict[str, Rule]:
+    return {
+        "sexual": Rule(0.70, Action.BLOCK),  # open_nsfw probability
+        "profanity": Rule(0.85, Action.BLOCK),  # prompt classifier probability
+        "blocklist": Rule(0.5, Action.BLOCK),  # a configured term matched (score 1)
+        "public_figure_name": Rule(0.5, Action.BLOCK),  # enrolled name/alias in the prompt
+        # Cosine similarity of L2-normalised dlib embeddings. bench/likeness_eval.py measured
+        # genuine pairs >= 0.93 and impostors <= 0.91; dlib's own L2 0.6 is cosine ~0.915.
+        "public_figure": Rule(0.92, Action.BLOCK),
+    }
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str = "default"
+    rules: dict[str, Rule] = field(default_factory=_default_rules)
+
+    @property
+    def version(self) -> str:
+        """Name plus a content hash, so a decision names exactly the rules it used."""
+        body = json.dumps(
+            {k: [r.threshold, r.action.name] for k, r in sorted(self.rules.items())}
+        ).encode()
+        return f"{self.name}@{hashlib.sha256(body).hexdigest()[:12]}"
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Policy:
+        """Build from the `[policy]` table of the config: {name, categories: {cat: {...}}}."""
+        rules = _default_rules()
+        for category, spec in data.get("categories", {}).items():
+            try:
+                action = Action[str(spec["action"]).upper()]
+                rules[category] = Rule(float(spec["threshold"]), action)
+            except (KeyError, ValueError) as e:
+                raise ValueError(
+                    f"policy category {category!r} needs threshold (number) and "
+                    f"action (allow/review/block): {e}"
+                ) from None
+        return cls(name=str(data.get("name", "default")), rules=rules)
+
+    def judge(self, finding: Finding) -> Finding:
+        """Fill the finding's threshold and action from the rules."""
+        if finding.category == CHECK_ERROR:
+            finding.threshold, finding.action = 0.0, Action.BLOCK
+            return finding
+        rule = self.rules.get(finding.category)
+        if rule is None:
+            # A category no rule covers cannot be judged: fail closed.
+            finding.threshold, finding.action = 0.0, Action.BLOCK
+            finding.detail = (finding.detail + "; " if finding.detail else "") + (
+                f"no policy rule for category {finding.category!r}"
+            )
+            return finding
+        finding.threshold = rule.threshold
+        finding.action = rule.action if finding.score >= rule.threshold else Action.ALLOW
+        return finding
+
+    def decide(self, stage: Stage, findings: list[Finding], checks: list[CheckRun]) -> Verdict:
+        judged = [self.judge(f) for f in findings]
+        for run in checks:
+            if not run.ok:
+                judged.append(
+                    self.judge(
+                        Finding(
+                            check=run.name,
+                            category=CHECK_ERROR,
+                            subject="check",
+                            score=1.0,
+                            detail=f"{run.name} did not complete: {run.error}",
+                        )
+                    )
+                )
+        action = max((f.action for f in judged), default=Action.ALLOW)
+        reasons = [f for f in judged if f.action == action and action != Action.ALLOW]
+        return Verdict(
+            action=action,
+            stage=stage,
+            policy_version=self.version,
+            reasons=reasons,
+            findings=judged,
+            checks=list(checks),
+        )

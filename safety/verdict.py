@@ -1,0 +1,78 @@
+"""Evidence and verdicts: what every check returns and every decision records."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+
+
+class Action(enum.IntEnum):
+    # Values match reelguard.v1.Action; higher is more severe.
+    ALLOW = 1
+    REVIEW = 2
+    BLOCK = 3
+
+
+class Stage(enum.IntEnum):
+    # Values match reelguard.v1.Stage.
+    PRE_CHECK = 1
+    GENERATING = 2
+    POST_CHECK = 3
+    SIGNING = 4
+
+
+@dataclass
+class Finding:
+    """A score for one category on one subject; the policy fills threshold and action."""
+
+    check: str
+    category: str
+    subject: str
+    score: float
+    detail: str = ""
+    threshold: float = 0.0
+    action: Action = Action.ALLOW
+    identity_id: str = ""
+    identity_name: str = ""
+    frame_time_s: float = 0.0
+    box: tuple[int, int, int, int] | None = None  # x, y, width, height
+
+
+@dataclass
+class CheckRun:
+    """Which model ran, and whether it completed; a failed run always blocks."""
+
+    name: str
+    model: str
+    model_version: str
+    stage: Stage
+    ok: bool = True
+    error: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Verdict:
+    action: Action
+    stage: Stage
+    policy_version: str
+    reasons: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    checks: list[CheckRun] = field(default_factory=list)
+    decision_id: str = ""
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary (enums as names) for the store and the C2PA assertion."""
+
+        def plain(obj):
+            if isinstance(obj, enum.Enum):
+                return obj.name.lower()
+            if isinstance(obj, dict):
+                return {k: plain(v) for k, v in obj.items() if v not in ("", None)}
+            if isinstance(obj, list | tuple):
+                return [plain(v) for v in obj]
+            if isinstance(obj, float):
+                return round(obj, 4)
+            return obj
+
+        return plain(asdict(self))

@@ -1,0 +1,127 @@
+"""A development signing chain: an ES256 root CA and one end-entity signing certificate.
+
+Production deployments point the config at their own chain and key (or a KMS/HSM
+callback); this exists so that a fresh install can sign, and a test can verify
+against a root it controls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+@dataclass(frozen=True)
+class ChainPaths:
+    root_cert: Path  # trust anchor for verifiers
+    chain: Path  # end-entity certificate followed by the root, PEM
+    key: Path  # end-entity private key, PKCS#8 PEM, mode 0600
+
+
+def chain_paths(directory: Path) -> ChainPaths:
+    return ChainPaths(directory / "root.pem", directory / "chain.pem", directory / "signer.key")
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "reelguard development"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def init_dev_chain(directory: Path, *, overwrite: bool = False) -> ChainPaths:
+    """Create root CA + signing certificate in `directory`; refuse to clobber an existing key."""
+    paths = chain_paths(directory)
+    if paths.key.exists() and not overwrite:
+        raise FileExistsError(f"{paths.key} already exists; pass overwrite=True to replace it")
+    directory.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root_name = _name("reelguard dev root CA")
+    root_ski = x509.SubjectKeyIdentifier.from_public_key(root_key.public_key())
+    root = (
+        x509.CertificateBuilder()
+        .subject_name(root_name)
+        .issuer_name(root_name)
+        .public_key(root_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(root_ski, critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(_name("reelguard dev signer"))
+        .issuer_name(root_name)
+        .public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=825))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski),
+            critical=False,
+        )
+        .sign(root_key, hashes.SHA256())
+    )
+
+    pem = serialization.Encoding.PEM
+    paths.root_cert.write_bytes(root.public_bytes(pem))
+    paths.chain.write_bytes(leaf.public_bytes(pem) + root.public_bytes(pem))
+    key_bytes = leaf_key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    # Create with 0600 from the start so the key is never readable by others, even briefly.
+    fd = os.open(paths.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key_bytes)
+    os.chmod(paths.key, 0o600)
+    return paths

@@ -1,0 +1,246 @@
+"""The auditor's view of a file: is its C2PA manifest valid, and is its signer trusted?
+
+Only `Trusted` (valid, and the signer chains to a configured anchor) counts as
+verified. c2pa-python does the cryptography; this module turns its results into a
+report people can read, and never raises on hostile or odd input.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import c2pa
+
+from signing.manifest import MODERATION_LABEL
+
+REPORT_SCHEMA = "reelguard.verify/1"
+
+TRUSTED, VALID_UNTRUSTED, INVALID, NO_MANIFEST = (
+    "trusted",
+    "valid_untrusted",
+    "invalid",
+    "no_manifest",
+)
+
+# Plain words for the validation codes people meet most; others keep c2pa's own text.
+EXPLANATIONS = {
+    "signingCredential.untrusted": "the signing certificate does not chain to a trusted "
+    "anchor: the content may be intact, but nobody you trust vouches for the signer",
+    "signingCredential.invalid": "the signing certificate is malformed or not allowed to sign",
+    "signingCredential.revoked": "the signing certificate has been revoked",
+    "signingCredential.expired": "the signing certificate had expired when it signed",
+    "claimSignature.mismatch": "the manifest's signature does not match its claim: the "
+    "manifest was altered after signing",
+    "claimSignature.missing": "the manifest has no signature",
+    "claimSignature.outsideValidity": "the signature was made outside the certificate's "
+    "validity period",
+    "assertion.dataHash.mismatch": "the media bytes changed after signing (content hash "
+    "mismatch): the pixels or data were tampered with",
+    "assertion.bmffHash.mismatch": "the video bytes changed after signing (MP4/BMFF hash "
+    "mismatch): the media was tampered with",
+    "assertion.boxesHash.mismatch": "the file's boxes changed after signing (box hash "
+    "mismatch): the media was tampered with",
+    "assertion.hashedURI.mismatch": "an assertion changed after signing: its hash in the "
+    "claim no longer matches",
+    "assertion.missing": "an assertion the claim refers to is missing",
+    "assertion.cbor.invalid": "an assertion cannot be decoded",
+    "assertion.action.ingredientMismatch": "an action refers to an ingredient that is missing",
+    "ingredient.hashedURI.mismatch": "an ingredient's data changed after signing",
+    "ingredient.manifest.mismatch": "an ingredient's manifest changed after signing",
+    "manifest.inaccessible": "the manifest could not be read",
+    "claim.missing": "the manifest store has no claim",
+    "timeStamp.mismatch": "the timestamp does not match the signature",
+    "timeStamp.untrusted": "the timestamp authority is not trusted",
+    "timeStamp.outsideValidity": "the timestamp lies outside the TSA certificate's validity",
+    "algorithm.unsupported": "the file uses a signing or hash algorithm that is not supported",
+    "general.error": "the file could not be validated",
+}
+
+# Which part of the file a failure points at, for "what was tampered with".
+_TAMPER_AREAS = [
+    ("thumbnail", "thumbnail"),
+    ("dataHash", "media data"),
+    ("bmffHash", "media data"),
+    ("boxesHash", "media data"),
+    ("claimSignature", "manifest"),
+    ("hashedURI", "manifest"),
+    ("ingredient", "ingredient"),
+]
+
+
+@dataclass
+class VerifyReport:
+    status: str
+    summary: str
+    path: str = ""
+    active_manifest: str = ""
+    signer: str = ""
+    issuer: str = ""
+    signed_at: str = ""
+    actions: list[str] = field(default_factory=list)
+    digital_source_types: list[str] = field(default_factory=list)
+    ingredients: list[dict] = field(default_factory=list)
+    moderation: dict | None = None
+    statuses: list[dict] = field(default_factory=list)  # {code, explanation, url, kind}
+    tampered: list[str] = field(default_factory=list)
+    error: str = ""
+    schema: str = REPORT_SCHEMA
+
+    @property
+    def failures(self) -> list[dict]:
+        return [s for s in self.statuses if s["kind"] == "failure"]
+
+    @property
+    def trusted(self) -> bool:
+        return self.status == TRUSTED
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+
+class Verifier:
+    """Holds the trust settings; `verify` may be called from many threads."""
+
+    def __init__(self, trust_anchors_pem: str | None) -> None:
+        settings: dict = {
+            "verify": {"remote_manifest_fetch": False, "ocsp_fetch": False, "verify_trust": True}
+        }
+        if trust_anchors_pem:
+            # Replace the SDK's built-in anchors: trust exactly what this deployment configures.
+            settings["trust"] = {"trust_anchors": trust_anchors_pem}
+        self._settings = json.dumps(settings)
+
+    def verify_file(self, path: Path) -> VerifyReport:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            return VerifyReport(
+                INVALID, f"cannot read {path}: {e.strerror}", path=str(path), error=str(e)
+            )
+        report = self.verify_bytes(data)
+        report.path = str(path)
+        return report
+
+    def verify_bytes(self, data: bytes, mime_type: str = "") -> VerifyReport:
+        mime_type = mime_type or sniff_mime(data)
+        if not mime_type:
+            return VerifyReport(NO_MANIFEST, "not a media format C2PA can carry (unrecognised)")
+        try:
+            with c2pa.Context.from_json(self._settings) as ctx:
+                reader = c2pa.Reader.try_create(mime_type, io.BytesIO(data), None, ctx)
+                if reader is None:
+                    return VerifyReport(NO_MANIFEST, "no C2PA manifest in this file")
+                with reader:
+                    state = reader.get_validation_state() or ""
+                    store = json.loads(reader.json())
+        except c2pa.C2paError as e:
+            msg = str(e)
+            if "ManifestNotFound" in type(e).__name__ or "no JUMBF" in msg:
+                return VerifyReport(NO_MANIFEST, "no C2PA manifest in this file")
+            return VerifyReport(INVALID, f"the C2PA data cannot be read: {msg}", error=msg)
+        except Exception as e:  # hostile input must produce a report, not a crash
+            return VerifyReport(INVALID, f"verification failed: {e}", error=repr(e))
+        return _report(state, store)
+
+
+def _report(state: str, store: dict) -> VerifyReport:
+    statuses = _statuses(store.get("validation_results") or {})
+    failures = [s for s in statuses if s["kind"] == "failure"]
+    if state == "Trusted" and not failures:
+        status, summary = TRUSTED, "Trusted: valid manifest from a trusted signer"
+    elif state == "Valid" or (
+        state == "Trusted" and all(f["code"] == "signingCredential.untrusted" for f in failures)
+    ):
+        status = VALID_UNTRUSTED
+        summary = "Valid, but the signer is not trusted (no configured anchor vouches for it)"
+    else:
+        status, summary = (
+            INVALID,
+            "Invalid: "
+            + "; ".join(sorted({f["explanation"] for f in failures}) or {"validation failed"}),
+        )
+    label = store.get("active_manifest") or ""
+    manifest = (store.get("manifests") or {}).get(label) or {}
+    sig = manifest.get("signature_info") or {}
+    report = VerifyReport(
+        status=status,
+        summary=summary,
+        active_manifest=label,
+        signer=str(sig.get("common_name") or ""),
+        issuer=str(sig.get("issuer") or ""),
+        signed_at=str(sig.get("time") or ""),
+        statuses=statuses,
+        tampered=sorted(
+            {
+                area
+                for f in failures
+                for key, area in _TAMPER_AREAS
+                if key in f["code"] or key in f["url"]
+            }
+        ),
+    )
+    for assertion in manifest.get("assertions") or []:
+        lbl, body = assertion.get("label", ""), assertion.get("data") or {}
+        if lbl.startswith("c2pa.actions"):
+            for action in body.get("actions") or []:
+                report.actions.append(str(action.get("action", "")))
+                if action.get("digitalSourceType"):
+                    report.digital_source_types.append(str(action["digitalSourceType"]))
+        elif lbl == MODERATION_LABEL:
+            report.moderation = body
+    for ing in manifest.get("ingredients") or []:
+        report.ingredients.append(
+            {
+                "title": ing.get("title", ""),
+                "format": ing.get("format", ""),
+                "relationship": ing.get("relationship", ""),
+                "has_manifest": bool(ing.get("active_manifest")),
+            }
+        )
+    return report
+
+
+def _statuses(results: dict) -> list[dict]:
+    out = []
+    sections = [results.get("activeManifest") or {}]
+    sections += [d.get("validationDeltas") or {} for d in results.get("ingredientDeltas") or []]
+    for section in sections:
+        for kind in ("failure", "informational", "success"):
+            for item in section.get(kind) or []:
+                code = str(item.get("code", ""))
+                out.append(
+                    {
+                        "code": code,
+                        "explanation": EXPLANATIONS.get(code)
+                        or str(item.get("explanation") or code),
+                        "url": str(item.get("url") or ""),
+                        "kind": kind,
+                    }
+                )
+    return out
+
+
+def sniff_mime(data: bytes) -> str:
+    """The media type from magic bytes; C2PA readers need it and clients often omit it."""
+    head = data[:32]
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand == b"qt  ":
+            return "video/quicktime"
+        if brand in (b"heic", b"heix", b"mif1"):
+            return "image/heic"
+        return "video/mp4"
+    if head[4:8] in (b"moov", b"mdat", b"wide", b"free"):
+        return "video/quicktime"
+    return ""

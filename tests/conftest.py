@@ -1,0 +1,45 @@
+"""Shared fixtures: real photos of real people, and the real service on a real port."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skimage.data
+from matplotlib import cbook
+from PIL import Image
+
+from reelguard.v1 import reelguard_pb2 as pb
+from tests.support import Running, encode, make_config
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """Eileen Collins, a public figure."""
+    return skimage.data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def hopper() -> np.ndarray:
+    """Grace Hopper: a real person who is not enrolled."""
+    return np.asarray(Image.open(cbook.get_sample_data("grace_hopper.jpg")).convert("RGB"))
+
+
+@pytest.fixture(scope="session")
+def coffee() -> np.ndarray:
+    """No face."""
+    return skimage.data.coffee()
+
+
+@pytest.fixture(scope="session")
+def running(tmp_path_factory, astronaut) -> Running:
+    """The embedded-default service with Eileen Collins enrolled."""
+    r = Running(make_config(tmp_path_factory.mktemp("svc"), prompt_blocklist=["forbidden fruit"]))
+    r.identities.Enroll(
+        pb.EnrollRequest(
+            name="Eileen Collins",
+            aliases=["Collins"],
+            images=[pb.Media(data=encode(astronaut), filename="astronaut.png")],
+        )
+    )
+    yield r
+    r.close()

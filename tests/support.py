@@ -1,0 +1,71 @@
+"""Test helpers: image encoding, a real service on a real port, stream assertions."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import grpc
+import numpy as np
+from PIL import Image
+
+from reelguard.v1 import reelguard_pb2 as pb
+from reelguard.v1 import reelguard_pb2_grpc as rpc
+from safety.app import build_service
+from safety.config import Config
+from safety.server import grpc_options, start_server
+
+TESTDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata"
+C2PA_FILES = TESTDATA / "c2pa"
+
+
+def encode(pixels: np.ndarray, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def make_config(data_dir: Path, **overrides) -> Config:
+    cfg = Config(data_dir=data_dir, grpc_address="127.0.0.1:0")
+    for k, v in overrides.items():
+        setattr(cfg, k, v)
+    return cfg
+
+
+class Running:
+    """A service behind a real gRPC server on a free localhost port."""
+
+    def __init__(self, config: Config, generator=None) -> None:
+        self.config = config
+        self.service = build_service(config, generator=generator)
+        self.server, self.port = start_server(self.service, "127.0.0.1:0")
+        self.address = f"127.0.0.1:{self.port}"
+        self.channel = grpc.insecure_channel(self.address, options=grpc_options(64 << 20))
+        self.generation = rpc.GenerationStub(self.channel)
+        self.moderation = rpc.ModerationStub(self.channel)
+        self.provenance = rpc.ProvenanceStub(self.channel)
+        self.identities = rpc.IdentitiesStub(self.channel)
+
+    def generate(self, prompt: str, image: bytes | None = None, **output):
+        request = pb.GenerateRequest(prompt=prompt, output=pb.OutputSpec(**output))
+        if image is not None:
+            request.image.CopyFrom(pb.Media(data=image))
+        return list(self.generation.Generate(request, timeout=120))
+
+    def close(self) -> None:
+        self.channel.close()
+        self.server.stop(grace=None).wait()
+        self.service.store.close()
+
+
+def terminal(events) -> tuple[str, object]:
+    """The one terminal event of a Generate stream, checked to be exactly one and last."""
+    kinds = [e.WhichOneof("event") for e in events]
+    assert kinds[0] == "accepted"
+    terminals = [k for k in kinds if k in ("completed", "blocked", "failed")]
+    assert len(terminals) == 1 and kinds[-1] == terminals[0], kinds
+    return terminals[0], getattr(events[-1], terminals[0])
+
+
+def output_bytes(events) -> bytes:
+    return b"".join(e.output_chunk.data for e in events if e.WhichOneof("event") == "output_chunk")
