@@ -136,10 +136,17 @@ class Verifier:
                 with reader:
                     state = reader.get_validation_state() or ""
                     store = json.loads(reader.json())
+        except c2pa.C2paError.ManifestNotFound:
+            return VerifyReport(NO_MANIFEST, "no C2PA manifest in this file")
         except c2pa.C2paError as e:
             msg = str(e)
-            if "ManifestNotFound" in type(e).__name__ or "no JUMBF" in msg:
-                return VerifyReport(NO_MANIFEST, "no C2PA manifest in this file")
+            if isinstance(e, c2pa.C2paError.RemoteManifest) or msg.startswith("Remote:"):
+                # The file points at a manifest elsewhere; we never fetch at verify time.
+                return VerifyReport(
+                    NO_MANIFEST,
+                    f"no embedded manifest; the file refers to a remote one, not fetched ({msg})",
+                    error=msg,
+                )
             return VerifyReport(INVALID, f"the C2PA data cannot be read: {msg}", error=msg)
         except Exception as e:  # hostile input must produce a report, not a crash
             return VerifyReport(INVALID, f"verification failed: {e}", error=repr(e))

@@ -1,11 +1,9 @@
-from collections.abc import Iterable as _Iterable
-from collections.abc import Mapping as _Mapping
-from typing import ClassVar as _ClassVar
-
-from google.protobuf import descriptor as _descriptor
-from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -23,7 +21,6 @@ class Stage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     GENERATING: _ClassVar[Stage]
     POST_CHECK: _ClassVar[Stage]
     SIGNING: _ClassVar[Stage]
-
 ACTION_UNSPECIFIED: Action
 ALLOW: Action
 REVIEW: Action
@@ -42,9 +39,7 @@ class Media(_message.Message):
     data: bytes
     mime_type: str
     filename: str
-    def __init__(
-        self, data: bytes | None = ..., mime_type: str | None = ..., filename: str | None = ...
-    ) -> None: ...
+    def __init__(self, data: _Optional[bytes] = ..., mime_type: _Optional[str] = ..., filename: _Optional[str] = ...) -> None: ...
 
 class BoundingBox(_message.Message):
     __slots__ = ("x", "y", "width", "height")
@@ -56,28 +51,10 @@ class BoundingBox(_message.Message):
     y: int
     width: int
     height: int
-    def __init__(
-        self,
-        x: int | None = ...,
-        y: int | None = ...,
-        width: int | None = ...,
-        height: int | None = ...,
-    ) -> None: ...
+    def __init__(self, x: _Optional[int] = ..., y: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
 
 class Finding(_message.Message):
-    __slots__ = (
-        "check",
-        "category",
-        "subject",
-        "score",
-        "threshold",
-        "action",
-        "detail",
-        "identity_id",
-        "identity_name",
-        "frame_time_s",
-        "box",
-    )
+    __slots__ = ("check", "category", "subject", "score", "threshold", "action", "detail", "identity_id", "identity_name", "frame_time_s", "box")
     CHECK_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
@@ -100,20 +77,7 @@ class Finding(_message.Message):
     identity_name: str
     frame_time_s: float
     box: BoundingBox
-    def __init__(
-        self,
-        check: str | None = ...,
-        category: str | None = ...,
-        subject: str | None = ...,
-        score: float | None = ...,
-        threshold: float | None = ...,
-        action: Action | str | None = ...,
-        detail: str | None = ...,
-        identity_id: str | None = ...,
-        identity_name: str | None = ...,
-        frame_time_s: float | None = ...,
-        box: BoundingBox | _Mapping | None = ...,
-    ) -> None: ...
+    def __init__(self, check: _Optional[str] = ..., category: _Optional[str] = ..., subject: _Optional[str] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., detail: _Optional[str] = ..., identity_id: _Optional[str] = ..., identity_name: _Optional[str] = ..., frame_time_s: _Optional[float] = ..., box: _Optional[_Union[BoundingBox, _Mapping]] = ...) -> None: ...
 
 class CheckRun(_message.Message):
     __slots__ = ("name", "model", "model_version", "ok", "error", "seconds", "stage")
@@ -131,27 +95,10 @@ class CheckRun(_message.Message):
     error: str
     seconds: float
     stage: Stage
-    def __init__(
-        self,
-        name: str | None = ...,
-        model: str | None = ...,
-        model_version: str | None = ...,
-        ok: bool | None = ...,
-        error: str | None = ...,
-        seconds: float | None = ...,
-        stage: Stage | str | None = ...,
-    ) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ..., ok: _Optional[bool] = ..., error: _Optional[str] = ..., seconds: _Optional[float] = ..., stage: _Optional[_Union[Stage, str]] = ...) -> None: ...
 
 class Verdict(_message.Message):
-    __slots__ = (
-        "action",
-        "reasons",
-        "findings",
-        "checks",
-        "policy_version",
-        "decision_id",
-        "stage",
-    )
+    __slots__ = ("action", "reasons", "findings", "checks", "policy_version", "decision_id", "stage")
     ACTION_FIELD_NUMBER: _ClassVar[int]
     REASONS_FIELD_NUMBER: _ClassVar[int]
     FINDINGS_FIELD_NUMBER: _ClassVar[int]
@@ -166,16 +113,7 @@ class Verdict(_message.Message):
     policy_version: str
     decision_id: str
     stage: Stage
-    def __init__(
-        self,
-        action: Action | str | None = ...,
-        reasons: _Iterable[Finding | _Mapping] | None = ...,
-        findings: _Iterable[Finding | _Mapping] | None = ...,
-        checks: _Iterable[CheckRun | _Mapping] | None = ...,
-        policy_version: str | None = ...,
-        decision_id: str | None = ...,
-        stage: Stage | str | None = ...,
-    ) -> None: ...
+    def __init__(self, action: _Optional[_Union[Action, str]] = ..., reasons: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[CheckRun, _Mapping]]] = ..., policy_version: _Optional[str] = ..., decision_id: _Optional[str] = ..., stage: _Optional[_Union[Stage, str]] = ...) -> None: ...
 
 class OutputSpec(_message.Message):
     __slots__ = ("width", "height", "fps", "num_frames", "seed")
@@ -189,14 +127,7 @@ class OutputSpec(_message.Message):
     fps: int
     num_frames: int
     seed: int
-    def __init__(
-        self,
-        width: int | None = ...,
-        height: int | None = ...,
-        fps: int | None = ...,
-        num_frames: int | None = ...,
-        seed: int | None = ...,
-    ) -> None: ...
+    def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ..., num_frames: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
     __slots__ = ("prompt", "image", "driving_video", "tenant", "idempotency_key", "output")
@@ -212,21 +143,13 @@ class GenerateRequest(_message.Message):
     tenant: str
     idempotency_key: str
     output: OutputSpec
-    def __init__(
-        self,
-        prompt: str | None = ...,
-        image: Media | _Mapping | None = ...,
-        driving_video: Media | _Mapping | None = ...,
-        tenant: str | None = ...,
-        idempotency_key: str | None = ...,
-        output: OutputSpec | _Mapping | None = ...,
-    ) -> None: ...
+    def __init__(self, prompt: _Optional[str] = ..., image: _Optional[_Union[Media, _Mapping]] = ..., driving_video: _Optional[_Union[Media, _Mapping]] = ..., tenant: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., output: _Optional[_Union[OutputSpec, _Mapping]] = ...) -> None: ...
 
 class Accepted(_message.Message):
     __slots__ = ("request_id",)
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
-    def __init__(self, request_id: str | None = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ...) -> None: ...
 
 class Progress(_message.Message):
     __slots__ = ("stage", "done", "total", "message")
@@ -238,13 +161,7 @@ class Progress(_message.Message):
     done: int
     total: int
     message: str
-    def __init__(
-        self,
-        stage: Stage | str | None = ...,
-        done: int | None = ...,
-        total: int | None = ...,
-        message: str | None = ...,
-    ) -> None: ...
+    def __init__(self, stage: _Optional[_Union[Stage, str]] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
 
 class OutputChunk(_message.Message):
     __slots__ = ("data", "offset")
@@ -252,7 +169,7 @@ class OutputChunk(_message.Message):
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     data: bytes
     offset: int
-    def __init__(self, data: bytes | None = ..., offset: int | None = ...) -> None: ...
+    def __init__(self, data: _Optional[bytes] = ..., offset: _Optional[int] = ...) -> None: ...
 
 class Completed(_message.Message):
     __slots__ = ("mime_type", "size", "sha256", "verdict")
@@ -264,19 +181,13 @@ class Completed(_message.Message):
     size: int
     sha256: str
     verdict: Verdict
-    def __init__(
-        self,
-        mime_type: str | None = ...,
-        size: int | None = ...,
-        sha256: str | None = ...,
-        verdict: Verdict | _Mapping | None = ...,
-    ) -> None: ...
+    def __init__(self, mime_type: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, _Mapping]] = ...) -> None: ...
 
 class Blocked(_message.Message):
     __slots__ = ("verdict",)
     VERDICT_FIELD_NUMBER: _ClassVar[int]
     verdict: Verdict
-    def __init__(self, verdict: Verdict | _Mapping | None = ...) -> None: ...
+    def __init__(self, verdict: _Optional[_Union[Verdict, _Mapping]] = ...) -> None: ...
 
 class Failed(_message.Message):
     __slots__ = ("stage", "error")
@@ -284,7 +195,7 @@ class Failed(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     stage: Stage
     error: str
-    def __init__(self, stage: Stage | str | None = ..., error: str | None = ...) -> None: ...
+    def __init__(self, stage: _Optional[_Union[Stage, str]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class GenerateEvent(_message.Message):
     __slots__ = ("accepted", "progress", "output_chunk", "completed", "blocked", "failed")
@@ -300,15 +211,7 @@ class GenerateEvent(_message.Message):
     completed: Completed
     blocked: Blocked
     failed: Failed
-    def __init__(
-        self,
-        accepted: Accepted | _Mapping | None = ...,
-        progress: Progress | _Mapping | None = ...,
-        output_chunk: OutputChunk | _Mapping | None = ...,
-        completed: Completed | _Mapping | None = ...,
-        blocked: Blocked | _Mapping | None = ...,
-        failed: Failed | _Mapping | None = ...,
-    ) -> None: ...
+    def __init__(self, accepted: _Optional[_Union[Accepted, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., output_chunk: _Optional[_Union[OutputChunk, _Mapping]] = ..., completed: _Optional[_Union[Completed, _Mapping]] = ..., blocked: _Optional[_Union[Blocked, _Mapping]] = ..., failed: _Optional[_Union[Failed, _Mapping]] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
     __slots__ = ("prompt", "media", "tenant")
@@ -318,18 +221,13 @@ class CheckRequest(_message.Message):
     prompt: str
     media: Media
     tenant: str
-    def __init__(
-        self,
-        prompt: str | None = ...,
-        media: Media | _Mapping | None = ...,
-        tenant: str | None = ...,
-    ) -> None: ...
+    def __init__(self, prompt: _Optional[str] = ..., media: _Optional[_Union[Media, _Mapping]] = ..., tenant: _Optional[str] = ...) -> None: ...
 
 class VerifyRequest(_message.Message):
     __slots__ = ("media",)
     MEDIA_FIELD_NUMBER: _ClassVar[int]
     media: Media
-    def __init__(self, media: Media | _Mapping | None = ...) -> None: ...
+    def __init__(self, media: _Optional[_Union[Media, _Mapping]] = ...) -> None: ...
 
 class ValidationStatus(_message.Message):
     __slots__ = ("code", "explanation", "url", "kind")
@@ -341,26 +239,10 @@ class ValidationStatus(_message.Message):
     explanation: str
     url: str
     kind: str
-    def __init__(
-        self,
-        code: str | None = ...,
-        explanation: str | None = ...,
-        url: str | None = ...,
-        kind: str | None = ...,
-    ) -> None: ...
+    def __init__(self, code: _Optional[str] = ..., explanation: _Optional[str] = ..., url: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class VerifyReport(_message.Message):
-    __slots__ = (
-        "status",
-        "summary",
-        "signer",
-        "issuer",
-        "actions",
-        "ingredients",
-        "moderation_json",
-        "failures",
-        "report_json",
-    )
+    __slots__ = ("status", "summary", "signer", "issuer", "actions", "ingredients", "moderation_json", "failures", "report_json")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[VerifyReport.Status]
@@ -368,7 +250,6 @@ class VerifyReport(_message.Message):
         VALID_UNTRUSTED: _ClassVar[VerifyReport.Status]
         INVALID: _ClassVar[VerifyReport.Status]
         NO_MANIFEST: _ClassVar[VerifyReport.Status]
-
     STATUS_UNSPECIFIED: VerifyReport.Status
     TRUSTED: VerifyReport.Status
     VALID_UNTRUSTED: VerifyReport.Status
@@ -392,18 +273,7 @@ class VerifyReport(_message.Message):
     moderation_json: str
     failures: _containers.RepeatedCompositeFieldContainer[ValidationStatus]
     report_json: str
-    def __init__(
-        self,
-        status: VerifyReport.Status | str | None = ...,
-        summary: str | None = ...,
-        signer: str | None = ...,
-        issuer: str | None = ...,
-        actions: _Iterable[str] | None = ...,
-        ingredients: _Iterable[str] | None = ...,
-        moderation_json: str | None = ...,
-        failures: _Iterable[ValidationStatus | _Mapping] | None = ...,
-        report_json: str | None = ...,
-    ) -> None: ...
+    def __init__(self, status: _Optional[_Union[VerifyReport.Status, str]] = ..., summary: _Optional[str] = ..., signer: _Optional[str] = ..., issuer: _Optional[str] = ..., actions: _Optional[_Iterable[str]] = ..., ingredients: _Optional[_Iterable[str]] = ..., moderation_json: _Optional[str] = ..., failures: _Optional[_Iterable[_Union[ValidationStatus, _Mapping]]] = ..., report_json: _Optional[str] = ...) -> None: ...
 
 class EnrollRequest(_message.Message):
     __slots__ = ("name", "aliases", "images")
@@ -413,12 +283,7 @@ class EnrollRequest(_message.Message):
     name: str
     aliases: _containers.RepeatedScalarFieldContainer[str]
     images: _containers.RepeatedCompositeFieldContainer[Media]
-    def __init__(
-        self,
-        name: str | None = ...,
-        aliases: _Iterable[str] | None = ...,
-        images: _Iterable[Media | _Mapping] | None = ...,
-    ) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., images: _Optional[_Iterable[_Union[Media, _Mapping]]] = ...) -> None: ...
 
 class Identity(_message.Message):
     __slots__ = ("id", "name", "aliases", "reference_count")
@@ -430,13 +295,7 @@ class Identity(_message.Message):
     name: str
     aliases: _containers.RepeatedScalarFieldContainer[str]
     reference_count: int
-    def __init__(
-        self,
-        id: str | None = ...,
-        name: str | None = ...,
-        aliases: _Iterable[str] | None = ...,
-        reference_count: int | None = ...,
-    ) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., reference_count: _Optional[int] = ...) -> None: ...
 
 class ListIdentitiesRequest(_message.Message):
     __slots__ = ()
@@ -446,4 +305,4 @@ class ListIdentitiesResponse(_message.Message):
     __slots__ = ("identities",)
     IDENTITIES_FIELD_NUMBER: _ClassVar[int]
     identities: _containers.RepeatedCompositeFieldContainer[Identity]
-    def __init__(self, identities: _Iterable[Identity | _Mapping] | None = ...) -> None: ...
+    def __init__(self, identities: _Optional[_Iterable[_Union[Identity, _Mapping]]] = ...) -> None: ...

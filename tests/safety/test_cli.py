@@ -1,0 +1,139 @@
+"""The `reelguard` console script, run as a user would, against a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.support import encode
+
+EXE = shutil.which("reelguard") or str(Path(sys.executable).parent / "reelguard")
+
+
+def cli(*args, env=None, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [EXE, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, astronaut, hopper, coffee):
+    d = tmp_path_factory.mktemp("cli")
+    for name, pixels, fmt in [("astronaut.png", astronaut, "PNG"), ("hopper.jpg", hopper, "JPEG"),
+                              ("coffee.jpg", coffee, "JPEG")]:
+        (d / name).write_bytes(encode(pixels, fmt))
+    return d
+
+
+def test_generate_writes_a_verified_mp4(running, files, tmp_path):
+    out = tmp_path / "out.mp4"
+    r = cli("--address", running.address, "generate", "--prompt", "a windy beach",
+            "--image", files / "coffee.jpg", "--out", out, "--frames", "24")
+    assert r.returncode == 0, r.stderr
+    assert "verdict: ALLOW" in r.stdout and "C2PA-signed" in r.stdout
+    assert "generating" in r.stderr and "24/24" in r.stderr  # the progress bar ran to the end
+
+    anchors = running.config.keys_dir / "root.pem"
+    v = cli("verify", out, "--trust-anchors", anchors)
+    assert v.returncode == 0, v.stdout
+    assert "TRUSTED" in v.stdout and "c2pa.created" in v.stdout
+    assert "trainedAlgorithmicMedia" in v.stdout and "input.jpeg" in v.stdout
+    report = json.loads(cli("verify", out, "--json", "--trust-anchors", anchors).stdout)
+    assert report["status"] == "trusted" and report["schema"] == "reelguard.verify/1"
+
+    # With the configured data dir the dev root is found without a flag.
+    v = cli("verify", out, env={"REELGUARD_DATA_DIR": str(running.config.data_dir)})
+    assert v.returncode == 0, v.stdout
+
+    data = bytearray(out.read_bytes())
+    data[data.find(b"mdat") + 100] ^= 0xFF
+    out.write_bytes(bytes(data))
+    v = cli("verify", out, "--trust-anchors", anchors)
+    assert v.returncode == 1 and "INVALID" in v.stdout
+    assert "assertion.bmffHash.mismatch" in v.stdout and "tampered" in v.stdout
+
+
+def test_blocked_generate_prints_reasons_and_exits_non_zero(running, files, tmp_path):
+    r = cli("--address", running.address, "generate", "--prompt", "a portrait",
+            "--image", files / "astronaut.png", "--out", tmp_path / "x.mp4")
+    assert r.returncode == 2
+    assert "BLOCKED" in r.stdout and "Eileen Collins" in r.stdout
+    assert "public_figure: score" in r.stdout and "threshold" in r.stdout
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_check_file_and_prompt(running, files):
+    r = cli("--address", running.address, "check", files / "hopper.jpg")
+    assert r.returncode == 0 and "verdict: ALLOW" in r.stdout
+    r = cli("--address", running.address, "check", "--prompt", "Collins at the beach")
+    assert r.returncode == 2 and "public_figure_name" in r.stdout
+
+
+def test_bad_input_is_a_readable_error(running, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nnope")
+    r = cli("--address", running.address, "check", bad)
+    assert r.returncode == 4
+    assert "INVALID_ARGUMENT" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_identities_enroll_and_list(running, files):
+    r = cli("--address", running.address, "identities", "enroll", "--name", "Grace Hopper",
+            "--alias", "Amazing Grace", files / "hopper.jpg")
+    assert r.returncode == 0, r.stderr
+    assert "enrolled Grace Hopper" in r.stdout
+    listing = cli("--address", running.address, "identities", "list").stdout
+    assert "Grace Hopper" in listing and "Amazing Grace" in listing
+
+
+def test_keys_init(tmp_path):
+    r = cli("keys", "init", "--dir", tmp_path / "k")
+    assert r.returncode == 0 and "root.pem" in r.stdout
+    assert oct((tmp_path / "k" / "signer.key").stat().st_mode & 0o777) == "0o600"
+    assert "PRIVATE" not in r.stdout + r.stderr
+    again = cli("keys", "init", "--dir", tmp_path / "k")
+    assert again.returncode != 0 and "--force" in again.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_starts_on_embedded_defaults_and_stops_cleanly(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [EXE, "serve", "--listen", f"127.0.0.1:{port}"],
+        env={**os.environ, "REELGUARD_DATA_DIR": str(tmp_path)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        lines = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "listening on grpc://" in line or not line:
+                break
+        assert f"listening on grpc://127.0.0.1:{port}" in "".join(lines), lines
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            status = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest()).status
+        assert status == health_pb2.HealthCheckResponse.SERVING
+        assert (tmp_path / "keys" / "root.pem").exists()  # a dev chain made on first run
+        assert (tmp_path / "reelguard.db").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0

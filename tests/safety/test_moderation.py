@@ -1,0 +1,35 @@
+from safety.moderation import PromptModerator, normalize_text
+
+
+def names():
+    yield "id1", "Zoë Saldaña", "Zoë Saldaña"
+    yield "id1", "Zoë Saldaña", "Z. Saldana"
+
+
+def categories(findings):
+    return {f.category for f in findings if f.score >= 0.5}
+
+
+def test_names_match_case_and_diacritics_insensitively_on_word_boundaries():
+    mod = PromptModerator(names=names)
+    assert "public_figure_name" in categories(mod.score("a film with ZOE SALDANA dancing"))
+    assert "public_figure_name" in categories(mod.score("starring z. saldana"))
+    assert "public_figure_name" not in categories(mod.score("zoesaldana is a made-up word"))
+
+
+def test_blocklist_terms_match_whole_words_only():
+    mod = PromptModerator(blocklist=["gore"])
+    assert "blocklist" in categories(mod.score("lots of GORE please"))
+    assert "blocklist" not in categories(mod.score("a gorgeous sunset"))
+
+
+def test_classifier_scores_every_prompt():
+    mod = PromptModerator()
+    calm = mod.score("a kitten asleep in the sun")
+    rude = mod.score("shut up you fucking moron")
+    assert calm[0].category == rude[0].category == "profanity"
+    assert calm[0].score < 0.2 < 0.8 < rude[0].score
+
+
+def test_normalize_text():
+    assert normalize_text("Éileen  COLLINS") == "eileen  collins"

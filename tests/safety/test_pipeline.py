@@ -1,0 +1,114 @@
+"""Fail closed: whatever breaks, nothing unchecked or unsigned leaves the gate."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from safety.pipeline import Blocked, Completed, Failed, Gate, GenerateJob, OutputSpec
+from safety.verdict import Action, Stage
+
+RELEASE = threading.Event()
+
+
+class Exploding:
+    name, model, model_version = "exploding", "test", "1"
+
+    def score(self, pixels, subject):
+        raise RuntimeError("model crashed")
+
+
+class Hanging:
+    name, model, model_version = "hanging", "test", "1"
+
+    def score(self, pixels, subject):
+        RELEASE.wait(10)
+        return []
+
+
+class BrokenGenerator:
+    name, version, model_id = "broken", "1", "test/broken"
+
+    def generate(self, job, out_path, progress):
+        progress(1, 10)
+        raise RuntimeError("CUDA out of memory")
+
+
+class BrokenSigner:
+    def sign_file(self, spec, source, dest, mime_type):
+        raise PermissionError("signing key unreadable")
+
+
+def gate_like(base: Gate, **replace) -> Gate:
+    parts = dict(
+        prompt_moderator=base.prompt_moderator,
+        image_moderators=base.image_moderators,
+        policy=base.policy,
+        generator=base.generator,
+        manifest_signer=base.manifest_signer,
+        store=base.store,
+        work_dir=base.work_dir,
+        check_timeout_s=base.check_timeout_s,
+        post_check_frames=2,
+    )
+    parts.update(replace)
+    return Gate(**parts)
+
+
+def run(gate: Gate, prompt="a quiet lake"):
+    job = GenerateJob("req", "tenant", prompt, None, OutputSpec(64, 64, 8, 4, 0))
+    events = list(gate.generate(job))
+    assert not any(isinstance(e, Completed) for e in events[:-1])
+    return events[-1]
+
+
+def test_a_crashing_model_in_post_check_blocks(running):
+    # Pre-check has no image, so only the post-check runs the image moderators.
+    gate = gate_like(running.service.gate, image_moderators=[Exploding()])
+    last = run(gate)
+    assert isinstance(last, Blocked)
+    assert last.verdict.stage == Stage.POST_CHECK and last.verdict.action == Action.BLOCK
+    reason = last.verdict.reasons[0]
+    assert reason.category == "check_error" and "model crashed" in reason.detail
+    assert running.service.store.decision(last.verdict.decision_id)["action"] == "block"
+
+
+def test_a_model_past_its_deadline_blocks(running):
+    RELEASE.clear()
+    gate = gate_like(running.service.gate, image_moderators=[Hanging()], check_timeout_s=0.3)
+    try:
+        last = run(gate)
+    finally:
+        RELEASE.set()
+    assert isinstance(last, Blocked)
+    assert "timed out after 0.3 s" in last.verdict.reasons[0].detail
+
+
+def test_generator_failure_ends_with_failed(running):
+    last = run(gate_like(running.service.gate, generator=BrokenGenerator()))
+    assert isinstance(last, Failed) and last.stage == Stage.GENERATING
+    assert "CUDA out of memory" in last.error
+
+
+def test_signing_failure_returns_nothing(running):
+    gate = gate_like(running.service.gate, manifest_signer=BrokenSigner())
+    last = run(gate)
+    assert isinstance(last, Failed) and last.stage == Stage.SIGNING
+    assert "signing key unreadable" in last.error
+    assert not list(gate.work_dir.iterdir())
+
+
+def test_store_failure_on_allowed_output_returns_nothing(running):
+    class ReadOnlyStore:
+        def record_decision(self, *a, **k):
+            raise OSError("attempt to write a readonly database")
+
+    last = run(gate_like(running.service.gate, store=ReadOnlyStore()))
+    assert isinstance(last, Failed) and last.stage == Stage.SIGNING
+
+
+@pytest.mark.parametrize("prompt", ["a quiet lake"])
+def test_the_default_path_completes(running, prompt):
+    last = run(gate_like(running.service.gate), prompt)
+    assert isinstance(last, Completed)

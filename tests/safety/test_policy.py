@@ -1,0 +1,47 @@
+from safety.policy import CHECK_ERROR, Policy
+from safety.verdict import Action, CheckRun, Finding, Stage
+
+
+def finding(category: str, score: float) -> Finding:
+    return Finding(check="t", category=category, subject="prompt", score=score)
+
+
+def test_scores_at_or_over_threshold_take_the_rule_action():
+    policy = Policy()
+    threshold = policy.rules["sexual"].threshold
+    below = policy.decide(Stage.PRE_CHECK, [finding("sexual", threshold - 0.01)], [])
+    at = policy.decide(Stage.PRE_CHECK, [finding("sexual", threshold)], [])
+    assert below.action == Action.ALLOW and below.reasons == []
+    assert at.action == Action.BLOCK and at.reasons[0].threshold == threshold
+
+
+def test_a_failed_check_blocks_even_with_no_findings():
+    run = CheckRun("likeness", "m", "v", Stage.POST_CHECK, ok=False, error="boom")
+    verdict = Policy().decide(Stage.POST_CHECK, [], [run])
+    assert verdict.action == Action.BLOCK
+    assert verdict.reasons[0].category == CHECK_ERROR and "boom" in verdict.reasons[0].detail
+
+
+def test_a_category_without_a_rule_fails_closed():
+    verdict = Policy().decide(Stage.PRE_CHECK, [finding("weapons", 0.01)], [])
+    assert verdict.action == Action.BLOCK
+    assert "no policy rule" in verdict.reasons[0].detail
+
+
+def test_policy_from_config_overrides_rules_and_changes_version():
+    custom = Policy.from_dict(
+        {"name": "strict", "categories": {"sexual": {"threshold": 0.2, "action": "review"}}}
+    )
+    assert custom.rules["sexual"].action == Action.REVIEW
+    assert custom.version.startswith("strict@") and custom.version != Policy().version
+    verdict = custom.decide(Stage.PRE_CHECK, [finding("sexual", 0.3)], [])
+    assert verdict.action == Action.REVIEW
+
+
+def test_most_severe_action_wins():
+    policy = Policy.from_dict({"categories": {"profanity": {"threshold": 0.1, "action": "review"}}})
+    verdict = policy.decide(
+        Stage.PRE_CHECK, [finding("profanity", 0.9), finding("blocklist", 1.0)], []
+    )
+    assert verdict.action == Action.BLOCK
+    assert [r.category for r in verdict.reasons] == ["blocklist"]
