@@ -8,8 +8,9 @@ from generator.kenburns import KenBurnsGenerator
 
 
 def job(**kw) -> GenerationInput:
-    base = dict(prompt="a red balloon", image=None, width=128, height=96, fps=12, num_frames=10,
-                seed=3)
+    base = dict(
+        prompt="a red balloon", image=None, width=128, height=96, fps=12, num_frames=10, seed=3
+    )
     base.update(kw)
     return GenerationInput(**base)
 

@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 
 import grpc
+import numpy as np
 import pytest
+import skimage.data
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.support import encode
@@ -23,7 +25,10 @@ EXE = shutil.which("reelguard") or str(Path(sys.executable).parent / "reelguard"
 
 def cli(*args, env=None, timeout=120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [EXE, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+        [EXE, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 
@@ -31,16 +36,32 @@ def cli(*args, env=None, timeout=120) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory, astronaut, hopper, coffee):
     d = tmp_path_factory.mktemp("cli")
-    for name, pixels, fmt in [("astronaut.png", astronaut, "PNG"), ("hopper.jpg", hopper, "JPEG"),
-                              ("coffee.jpg", coffee, "JPEG")]:
+    cameraman = np.stack([skimage.data.camera()] * 3, axis=-1)
+    for name, pixels, fmt in [
+        ("astronaut.png", astronaut, "PNG"),
+        ("hopper.jpg", hopper, "JPEG"),
+        ("coffee.jpg", coffee, "JPEG"),
+        ("cameraman.png", cameraman, "PNG"),
+    ]:
         (d / name).write_bytes(encode(pixels, fmt))
     return d
 
 
 def test_generate_writes_a_verified_mp4(running, files, tmp_path):
     out = tmp_path / "out.mp4"
-    r = cli("--address", running.address, "generate", "--prompt", "a windy beach",
-            "--image", files / "coffee.jpg", "--out", out, "--frames", "24")
+    r = cli(
+        "--address",
+        running.address,
+        "generate",
+        "--prompt",
+        "a windy beach",
+        "--image",
+        files / "coffee.jpg",
+        "--out",
+        out,
+        "--frames",
+        "24",
+    )
     assert r.returncode == 0, r.stderr
     assert "verdict: ALLOW" in r.stdout and "C2PA-signed" in r.stdout
     assert "generating" in r.stderr and "24/24" in r.stderr  # the progress bar ran to the end
@@ -66,8 +87,17 @@ def test_generate_writes_a_verified_mp4(running, files, tmp_path):
 
 
 def test_blocked_generate_prints_reasons_and_exits_non_zero(running, files, tmp_path):
-    r = cli("--address", running.address, "generate", "--prompt", "a portrait",
-            "--image", files / "astronaut.png", "--out", tmp_path / "x.mp4")
+    r = cli(
+        "--address",
+        running.address,
+        "generate",
+        "--prompt",
+        "a portrait",
+        "--image",
+        files / "astronaut.png",
+        "--out",
+        tmp_path / "x.mp4",
+    )
     assert r.returncode == 2
     assert "BLOCKED" in r.stdout and "Eileen Collins" in r.stdout
     assert "public_figure: score" in r.stdout and "threshold" in r.stdout
@@ -90,12 +120,22 @@ def test_bad_input_is_a_readable_error(running, tmp_path):
 
 
 def test_identities_enroll_and_list(running, files):
-    r = cli("--address", running.address, "identities", "enroll", "--name", "Grace Hopper",
-            "--alias", "Amazing Grace", files / "hopper.jpg")
+    # The session's service is shared: enrol someone no other test uses as "not enrolled".
+    r = cli(
+        "--address",
+        running.address,
+        "identities",
+        "enroll",
+        "--name",
+        "The Cameraman",
+        "--alias",
+        "Camera Man",
+        files / "cameraman.png",
+    )
     assert r.returncode == 0, r.stderr
-    assert "enrolled Grace Hopper" in r.stdout
+    assert "enrolled The Cameraman" in r.stdout
     listing = cli("--address", running.address, "identities", "list").stdout
-    assert "Grace Hopper" in listing and "Amazing Grace" in listing
+    assert "The Cameraman" in listing and "Camera Man" in listing and "Eileen Collins" in listing
 
 
 def test_keys_init(tmp_path):
@@ -118,7 +158,9 @@ def test_serve_starts_on_embedded_defaults_and_stops_cleanly(tmp_path):
     proc = subprocess.Popen(
         [EXE, "serve", "--listen", f"127.0.0.1:{port}"],
         env={**os.environ, "REELGUARD_DATA_DIR": str(tmp_path)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         lines = []
