@@ -1,0 +1,67 @@
+"""Pre-check latency for one 512×512 image: face detect + embed + FAISS match, and nudity.
+
+    python bench/precheck.py [--repeat 50]
+
+Runs the same `Gate._evaluate` the service runs (checks concurrently, with deadlines),
+and prints each model alone too. Baseline: decoding the same PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import _util  # noqa: F401  (thread settings)
+import skimage.data
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from safety.app import build_service  # noqa: E402
+from safety.config import Config  # noqa: E402
+from safety.media import decode_image  # noqa: E402
+from safety.verdict import Stage  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=50)
+    args = ap.parse_args()
+    buf = io.BytesIO()
+    Image.fromarray(skimage.data.astronaut()).save(buf, "PNG")
+    png = buf.getvalue()
+    with tempfile.TemporaryDirectory() as tmp:
+        service = build_service(Config(data_dir=Path(tmp)))
+        image = decode_image(png, max_pixels=10**8)
+        service.enroller.enroll("Eileen Collins", [], [image])
+        gate = service.gate
+        nudity, likeness = gate.image_moderators
+
+        def precheck():
+            img = decode_image(png, max_pixels=10**8)
+            verdict = gate._evaluate(Stage.PRE_CHECK, None, [("input_image", img.pixels, 0.0)])
+            assert verdict.reasons and verdict.reasons[0].identity_name == "Eileen Collins"
+
+        cases = [
+            ("decode PNG (baseline)", lambda: decode_image(png, max_pixels=10**8)),
+            ("nudity (open_nsfw)", lambda: nudity.score(image.pixels, "input_image")),
+            ("face detect+embed+match", lambda: likeness.score(image.pixels, "input_image")),
+            ("pre-check: decode + both", precheck),
+        ]
+        base = None
+        print(f"one 512x512 PNG, {args.repeat} runs each, 1 intra-op thread per model")
+        for name, fn in cases:
+            fn()
+            samples = _util.timed(fn, args.repeat)
+            med = statistics.median(samples)
+            base = base or med
+            print(f"{name:>26}: {_util.summary(samples)}   {med / base:7.1f}x baseline")
+        service.store.close()
+
+
+if __name__ == "__main__":
+    main()

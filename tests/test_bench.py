@@ -1,0 +1,24 @@
+"""The benchmark scripts keep running (tiny sizes; the figures come from full runs)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+@pytest.mark.parametrize(
+    "script, args, expect",
+    [
+        ("sign_verify.py", ["--mb", "2", "--repeat", "1"], "x sha256"),
+        ("identity_search.py", ["--n", "2000", "--queries", "20"], "recall@1 vs exact 1.0000"),
+    ],
+)
+def test_bench_script_runs(script, args, expect):
+    r = subprocess.run(
+        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=300
+    )
+    assert r.returncode == 0, r.stderr
+    assert expect in r.stdout
