@@ -28,6 +28,9 @@ class GenerationInput:
     fps: int
     num_frames: int
     seed: int
+    # Sampled frames of an actor's driving performance (already moderated), if any: a
+    # backend animates the character in `image` to follow it.
+    driving_frames: list[np.ndarray] | None = None
 
 
 class Generator(Protocol):

@@ -1,11 +1,21 @@
 """The identity index: reference-face embeddings of enrolled people, searched with FAISS.
 
 Vectors are L2-normalised, so inner product is cosine similarity. Each reference
-image has a stable int64 id (IndexIDMap2) that the store maps to its identity.
+image has a stable int64 id that the store maps to its identity, so references can
+be added and removed without a rebuild.
+
+Index kind follows gallery size behind one API: exact `flat` search while small;
+past `flat_max` vectors an `ivf` index (IVF with full vectors in the lists, so the
+similarities it returns are exact and only the probed lists are scanned — recall is
+set by `nprobe` and measured in bench/identity_search.py). With CUDA present
+(`faiss.get_num_gpus()`), searches run on a GPU replica; the CPU index stays the
+master for updates and persistence.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import threading
 from pathlib import Path
@@ -14,11 +24,19 @@ from typing import Protocol
 import faiss
 import numpy as np
 
+log = logging.getLogger(__name__)
+
+DEFAULT_FLAT_MAX = 200_000
+
 
 class IdentityIndex(Protocol):
     dim: int
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+
+    def remove(self, ids: np.ndarray) -> int:
+        """Remove vectors by id; returns how many were removed."""
+        ...
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Return (similarities, ids), each n×k; missing neighbours have id -1."""
@@ -37,65 +55,145 @@ def normalize(vectors: np.ndarray) -> np.ndarray:
     return v / np.maximum(norms, 1e-12)
 
 
-def make_index(dim: int, kind: str = "flat") -> faiss.Index:
-    """`flat`: exact search, the default while a gallery is small (≤ ~1e5 vectors).
-    `hnsw`: approximate graph search for larger galleries (recall measured in bench/)."""
+def kind_for(count: int, flat_max: int = DEFAULT_FLAT_MAX) -> str:
+    return "flat" if count <= flat_max else "ivf"
+
+
+def build_index(dim: int, ids: np.ndarray, vectors: np.ndarray, kind: str) -> faiss.Index:
+    """A new index of `kind` holding `vectors` under `ids` (trained on them for `ivf`)."""
+    vectors = normalize(vectors) if len(vectors) else np.zeros((0, dim), np.float32)
     if kind == "flat":
-        base = faiss.IndexFlatIP(dim)
-    elif kind == "hnsw":
-        base = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        base.hnsw.efConstruction = 80
-        base.hnsw.efSearch = 64
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    elif kind == "ivf":
+        # ~4·sqrt(n) lists, trained on at most 64 points per list: k-means stays fast.
+        nlist = max(16, min(65536, int(4 * math.sqrt(max(len(vectors), 1)))))
+        if len(vectors) < nlist:
+            raise ValueError(f"an ivf index needs at least {nlist} vectors to train")
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = vectors[np.random.default_rng(0).permutation(len(vectors))[: 64 * nlist]]
+        index.train(sample)
+        index.nprobe = max(8, nlist // 64)
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)  # remove_ids by arbitrary id
     else:
-        raise ValueError(f"unknown index kind {kind!r}; use 'flat' or 'hnsw'")
-    return faiss.IndexIDMap2(base)
+        raise ValueError(f"unknown index kind {kind!r}; use 'flat' or 'ivf'")
+    if len(vectors):
+        index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+    return index
+
+
+def index_kind(index: faiss.Index) -> str:
+    return "ivf" if isinstance(faiss.downcast_index(index), faiss.IndexIVF) else "flat"
 
 
 class FaissIdentityIndex:
-    """Thread-safe wrapper: searches run concurrently with enrolments, saves are atomic."""
+    """Thread-safe: searches run beside enrolments; swaps and saves are atomic."""
 
-    def __init__(self, index: faiss.Index) -> None:
-        self._index = index
+    def __init__(self, index: faiss.Index, flat_max: int = DEFAULT_FLAT_MAX) -> None:
         self.dim = index.d
-        self._lock = threading.Lock()
+        self.flat_max = flat_max
+        self._lock = threading.RLock()
+        self._swap(index)
+
+    # ---- construction ------------------------------------------------------------------
 
     @classmethod
-    def create(cls, dim: int, kind: str = "flat") -> FaissIdentityIndex:
-        return cls(make_index(dim, kind))
+    def create(cls, dim: int, kind: str = "flat", flat_max: int = DEFAULT_FLAT_MAX):
+        if kind == "ivf":
+            raise ValueError("an ivf index is built from vectors: use FaissIdentityIndex.build")
+        return cls(build_index(dim, np.zeros(0, np.int64), np.zeros((0, dim)), kind), flat_max)
 
     @classmethod
-    def load(cls, path: Path) -> FaissIdentityIndex:
+    def build(
+        cls,
+        dim: int,
+        ids: np.ndarray,
+        vectors: np.ndarray,
+        kind: str | None = None,
+        flat_max: int = DEFAULT_FLAT_MAX,
+    ) -> FaissIdentityIndex:
+        return cls(build_index(dim, ids, vectors, kind or kind_for(len(ids), flat_max)), flat_max)
+
+    @classmethod
+    def load(cls, path: Path, flat_max: int = DEFAULT_FLAT_MAX) -> FaissIdentityIndex:
         try:
-            return cls(faiss.read_index(str(path)))
+            return cls(faiss.read_index(str(path)), flat_max)
         except RuntimeError as e:
             raise RuntimeError(f"identity index {path} is unreadable or corrupt: {e}") from None
 
     @classmethod
-    def open(cls, path: Path, dim: int) -> FaissIdentityIndex:
-        index = cls.load(path) if path.exists() else cls.create(dim)
+    def open(cls, path: Path, dim: int, flat_max: int = DEFAULT_FLAT_MAX) -> FaissIdentityIndex:
+        index = cls.load(path, flat_max) if path.exists() else cls.create(dim, flat_max=flat_max)
         if index.dim != dim:
             raise RuntimeError(
                 f"identity index {path} holds {index.dim}-d vectors but the face embedder "
-                f"makes {dim}-d ones; re-enrol or point index_path elsewhere"
+                f"makes {dim}-d ones; rebuild it with `reelguard identities reindex`"
             )
         return index
 
+    # ---- the API -----------------------------------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        return index_kind(self._cpu)
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         with self._lock:
-            self._index.add_with_ids(normalize(vectors), np.asarray(ids, dtype=np.int64))
+            self._cpu.add_with_ids(normalize(vectors), np.asarray(ids, dtype=np.int64))
+            if self.kind == "flat" and self._cpu.ntotal > self.flat_max:
+                log.info("identity index passed %d vectors: rebuilding as ivf", self.flat_max)
+                self._swap(build_index(self.dim, *self._all_vectors(), "ivf"))
+            else:
+                self._refresh_replica()
+
+    def remove(self, ids: np.ndarray) -> int:
+        with self._lock:
+            removed = int(self._cpu.remove_ids(np.asarray(ids, dtype=np.int64)))
+            self._refresh_replica()
+            return removed
 
     def search(self, vectors: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        queries = normalize(vectors)
+        # FAISS indexes are not safe to read while another thread writes them; searches
+        # take milliseconds, and rebuilds happen outside the lock (see `replace`).
         with self._lock:
-            return self._index.search(normalize(vectors), k)
+            return self._searcher.search(queries, k)
+
+    def replace(self, other: FaissIdentityIndex) -> None:
+        """Swap in another index (a rebuild or a reload) without stopping searches."""
+        with self._lock:
+            if other.dim != self.dim:
+                raise RuntimeError(f"cannot swap a {other.dim}-d index into a {self.dim}-d one")
+            self._swap(other._cpu)
 
     def save(self, path: Path) -> None:
         """Write to a temporary file, then rename: a crash never leaves a half-written index."""
         tmp = path.with_suffix(path.suffix + ".tmp")
         with self._lock:
-            faiss.write_index(self._index, str(tmp))
+            faiss.write_index(self._cpu, str(tmp))
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
 
     def __len__(self) -> int:
-        return self._index.ntotal
+        return self._cpu.ntotal
+
+    # ---- internals ---------------------------------------------------------------------
+
+    def _all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        index = faiss.downcast_index(self._cpu)
+        if isinstance(index, faiss.IndexIDMap2):
+            ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+            return ids, index.index.reconstruct_n(0, index.ntotal)
+        raise RuntimeError("only a flat index can be regrown in place; rebuild from the store")
+
+    def _swap(self, cpu_index: faiss.Index) -> None:
+        self._cpu = cpu_index
+        self._refresh_replica()
+
+    def _refresh_replica(self) -> None:
+        # Untested here (no GPU in CI); the CPU path is the tested one.
+        if faiss.get_num_gpus() > 0 and hasattr(faiss, "index_cpu_to_all_gpus"):
+            self._searcher = faiss.index_cpu_to_all_gpus(self._cpu)
+        else:
+            self._searcher = self._cpu

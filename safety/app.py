@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.base import Generator, load_generator
-from indexes.identity import FaissIdentityIndex
 from safety.config import Config
-from safety.identities import Enroller
+from safety.consent import ConsentRegistry
+from safety.identities import Enroller, open_index
 from safety.likeness import DlibFaceEmbedder, LikenessChecker
 from safety.moderation import NudityModerator, PromptModerator
 from safety.pipeline import Gate
@@ -27,6 +27,7 @@ class Service:
     config: Config
     gate: Gate
     enroller: Enroller
+    consent: ConsentRegistry
     verifier: Verifier
     store: SQLiteStore
 
@@ -55,8 +56,9 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = SQLiteStore(config.database_path)
     key, chain, _ = signing_material(config)
-    embedder = DlibFaceEmbedder(min_face_size=config.face_min_size)
-    index = FaissIdentityIndex.open(config.index_path, embedder.dim)
+    embedder = DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
+    index = open_index(config.index_path, store, embedder.dim, config.index_flat_max)
+    consent = ConsentRegistry(store)
     likeness = LikenessChecker(embedder, index, store.identity_for_vector)
 
     def enrolled_names():
@@ -68,6 +70,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         prompt_moderator=PromptModerator(config.prompt_blocklist, enrolled_names),
         image_moderators=[NudityModerator(), likeness],
         policy=config.policy,
+        consent=consent,
         generator=generator or load_generator(config.generator),
         manifest_signer=ManifestSigner(KeyFileSigner(key, chain), thumbnails=config.thumbnails),
         store=store,
@@ -76,4 +79,4 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         post_check_frames=config.post_check_frames,
     )
     enroller = Enroller(embedder, index, store, config.index_path, config.face_min_size)
-    return Service(config, gate, enroller, Verifier(trust_anchors_pem(config)), store)
+    return Service(config, gate, enroller, consent, Verifier(trust_anchors_pem(config)), store)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import logging
 import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import grpc
@@ -88,7 +90,10 @@ def cmd_identities_enroll(args) -> int:
 
     rpc, channel = _stubs(args.address)
     request = pb.EnrollRequest(
-        name=args.name, aliases=args.alias or [], images=[_media(Path(p)) for p in args.images]
+        name=args.name,
+        aliases=args.alias or [],
+        images=[_media(Path(p)) for p in args.images],
+        external_id=args.external_id or "",
     )
     identity = rpc.IdentitiesStub(channel).Enroll(request)
     print(f"enrolled {identity.name} (id {identity.id}, {identity.reference_count} reference(s))")
@@ -101,7 +106,107 @@ def cmd_identities_list(args) -> int:
     rpc, channel = _stubs(args.address)
     for i in rpc.IdentitiesStub(channel).List(pb.ListIdentitiesRequest()).identities:
         aliases = f"  aliases: {', '.join(i.aliases)}" if i.aliases else ""
-        print(f"{i.id}  {i.name}  ({i.reference_count} reference(s)){aliases}")
+        external = f"  external id: {i.external_id}" if i.external_id else ""
+        print(f"{i.id}  {i.name}  ({i.reference_count} reference(s)){aliases}{external}")
+    return EXIT_OK
+
+
+def _when(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else "never"
+
+
+def format_grant(g) -> str:
+    state = "active" if g.active else ("revoked by " + g.revoked_by if g.revoked_at else "expired")
+    return (
+        f"{g.id}  tenant={g.tenant}  identity={g.identity_id}  scopes={','.join(g.scopes)}  "
+        f"expires={_when(g.expires_at)}  grantor={g.grantor}  [{state}]"
+    )
+
+
+def cmd_identities_show(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args.address)
+    i = rpc.IdentitiesStub(channel).Show(pb.IdentityRef(id=args.id))
+    print(f"{i.id}  {i.name}")
+    print(f"  aliases:     {', '.join(i.aliases) or '-'}")
+    print(f"  external id: {i.external_id or '-'}")
+    print(f"  enrolled:    {_when(i.created_at)}")
+    for ref in i.references:
+        print(f"  reference:   vector {ref.vector_id}  sha256 {ref.image_sha256}")
+    for g in i.grants:
+        print(f"  consent:     {format_grant(g)}")
+    return EXIT_OK
+
+
+def cmd_identities_remove(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args.address)
+    i = rpc.IdentitiesStub(channel).Remove(pb.IdentityRef(id=args.id))
+    print(f"removed {i.name} ({i.id}, {i.reference_count} reference(s)); its grants are revoked")
+    return EXIT_OK
+
+
+def cmd_identities_reindex(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args.address)
+    r = rpc.IdentitiesStub(channel).ReloadIndex(pb.ReloadIndexRequest(rebuild=not args.from_disk))
+    source = "the index file" if args.from_disk else "the store"
+    print(f"identity index reloaded from {source}: {r.vectors} vectors ({r.kind})")
+    return EXIT_OK
+
+
+# ---- consent ------------------------------------------------------------------------------
+
+
+def _expiry(args) -> float:
+    if args.expires:
+        when = dt.datetime.fromisoformat(args.expires.replace("Z", "+00:00"))
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        return when.timestamp()
+    if args.days:
+        return time.time() + args.days * 86400
+    return 0.0
+
+
+def cmd_consent_grant(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args.address)
+    g = rpc.ConsentStub(channel).Grant(
+        pb.GrantRequest(
+            tenant=args.tenant,
+            identity_id=args.identity,
+            scopes=args.scope,
+            expires_at=_expiry(args),
+            grantor=args.grantor,
+        )
+    )
+    print(f"granted {format_grant(g)}")
+    return EXIT_OK
+
+
+def cmd_consent_revoke(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args.address)
+    g = rpc.ConsentStub(channel).Revoke(pb.RevokeRequest(grant_id=args.grant, revoked_by=args.by))
+    print(f"revoked {format_grant(g)}")
+    return EXIT_OK
+
+
+def cmd_consent_list(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args.address)
+    response = rpc.ConsentStub(channel).List(
+        pb.ListGrantsRequest(tenant=args.tenant or "", identity_id=args.identity or "")
+    )
+    for g in response.grants:
+        print(format_grant(g))
     return EXIT_OK
 
 
@@ -117,7 +222,9 @@ def format_verdict(verdict) -> str:
     ]
     for r in verdict.reasons:
         who = f" identity={r.identity_name!r} ({r.identity_id})" if r.identity_id else ""
-        when = f" t={r.frame_time_s:.2f}s" if r.subject.endswith("frame") else ""
+        when = f" t={r.frame_time_s:.2f}s" if r.subject != "prompt" and r.frame_time_s else ""
+        if r.HasField("track_id"):
+            when += f" track {r.track_id} ({len(r.track_times_s)} frames)"
         lines.append(
             f"  - {r.category}: score {r.score:.3f} >= threshold {r.threshold:.3f} "
             f"[{r.check} on {r.subject}{when}]{who} — {r.detail}"
@@ -144,6 +251,8 @@ def cmd_generate(args) -> int:
     )
     if args.image:
         request.image.CopyFrom(_media(Path(args.image)))
+    if args.driving_video:
+        request.driving_video.CopyFrom(_media(Path(args.driving_video)))
     out = Path(args.out)
     tmp = out.with_name(out.name + ".part")
     bar = None
@@ -283,13 +392,50 @@ def build_parser() -> argparse.ArgumentParser:
     e = ids.add_parser("enroll", help="enrol a person from reference photos")
     e.add_argument("--name", required=True)
     e.add_argument("--alias", action="append", help="another name to match in prompts")
+    e.add_argument("--external-id", help="an id in another system, e.g. Wikidata")
     e.add_argument("images", nargs="+")
     e.set_defaults(func=cmd_identities_enroll)
     ids.add_parser("list", help="list enrolled identities").set_defaults(func=cmd_identities_list)
+    sh = ids.add_parser("show", help="one identity, its references and consent grants")
+    sh.add_argument("id")
+    sh.set_defaults(func=cmd_identities_show)
+    rm = ids.add_parser("remove", help="remove an identity (and revoke its grants)")
+    rm.add_argument("id")
+    rm.set_defaults(func=cmd_identities_remove)
+    rx = ids.add_parser("reindex", help="rebuild the FAISS index from the store, live")
+    rx.add_argument(
+        "--from-disk",
+        action="store_true",
+        help="load the index file instead (e.g. one built offline)",
+    )
+    rx.set_defaults(func=cmd_identities_reindex)
+
+    con = sub.add_parser("consent", help="who may depict whom").add_subparsers(
+        dest="sub", required=True
+    )
+    cg = con.add_parser("grant", help="authorize a tenant to depict an identity")
+    cg.add_argument("--tenant", required=True)
+    cg.add_argument("--identity", required=True, help="identity id (see identities list)")
+    cg.add_argument(
+        "--scope", action="append", required=True, choices=["image", "video", "performance"]
+    )
+    cg.add_argument("--grantor", required=True, help="who gave the consent")
+    cg.add_argument("--expires", help="ISO 8601 time, e.g. 2027-01-01T00:00:00Z")
+    cg.add_argument("--days", type=float, help="or: expires in this many days")
+    cg.set_defaults(func=cmd_consent_grant)
+    cr = con.add_parser("revoke", help="revoke a grant; takes effect on the next request")
+    cr.add_argument("grant")
+    cr.add_argument("--by", default=os.environ.get("USER", "cli"))
+    cr.set_defaults(func=cmd_consent_revoke)
+    cl = con.add_parser("list", help="list grants")
+    cl.add_argument("--tenant")
+    cl.add_argument("--identity")
+    cl.set_defaults(func=cmd_consent_list)
 
     g = sub.add_parser("generate", help="generate a signed video through the safety gate")
     g.add_argument("--prompt", required=True)
-    g.add_argument("--image", help="input image (image-to-video)")
+    g.add_argument("--image", help="input image (image-to-video), or the character to animate")
+    g.add_argument("--driving-video", help="an actor's performance to animate --image with")
     g.add_argument("--out", required=True)
     g.add_argument("--tenant", default="default")
     g.add_argument("--seed", type=int, default=0)

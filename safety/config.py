@@ -28,6 +28,10 @@ class Config:
     max_prompt_chars: int = 2000
     max_output_frames: int = 240
     max_output_side: int = 1280
+    # Driving performances (and videos sent to Check): ceilings checked before decoding.
+    max_video_seconds: float = 120.0
+    max_video_side: int = 4096
+    driving_video_frames: int = 32  # sampled uniformly, plus scene cuts
     # Signing: a key file + chain, or none for the dev chain created under data_dir/keys.
     signing_key: Path | None = None
     signing_chain: Path | None = None
@@ -38,7 +42,9 @@ class Config:
     prompt_blocklist: list[str] = field(default_factory=list)
     check_timeout_s: float = 60.0
     post_check_frames: int = 8
-    face_min_size: int = 40
+    face_min_size: int = 40  # smallest face accepted as an enrolment reference
+    face_detect_min_size: int = 20  # smallest face the detector looks for in checks
+    index_flat_max: int = 200_000  # exact search up to here, then an IVF index
     policy: Policy = field(default_factory=Policy)
 
     @property

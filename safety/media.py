@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,27 +84,131 @@ class Frame:
     pixels: np.ndarray  # H×W×3 uint8 RGB
 
 
-def sample_video_frames(path: Path, max_frames: int) -> list[Frame]:
-    """Up to `max_frames` frames spread uniformly over the clip, first and last included."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        total = stream.frames
-        if total <= 0:  # container doesn't say; decode everything once
-            frames = [f for f in container.decode(stream)]
-            picks = _uniform_indices(len(frames), max_frames)
-            return [
-                Frame(float(frames[i].time or 0.0), frames[i].to_ndarray(format="rgb24"))
-                for i in picks
-            ]
-        wanted = set(_uniform_indices(total, max_frames))
-        out: list[Frame] = []
-        for i, frame in enumerate(container.decode(stream)):
-            if i in wanted:
-                out.append(Frame(float(frame.time or 0.0), frame.to_ndarray(format="rgb24")))
-                if len(out) == len(wanted):
-                    break
-        return out
+@dataclass(frozen=True)
+class VideoLimits:
+    max_seconds: float
+    max_side: int
+    max_pixels: int
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    duration_s: float
+    codec: str
+
+
+def probe_video(path: Path, limits: VideoLimits, label: str = "video") -> VideoInfo:
+    """Open a video and check it against the ceilings before decoding any frame."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InvalidInput(f"{label} has no video stream; send an MP4/MOV/WebM with video")
+            stream = container.streams.video[0]
+            width, height = stream.codec_context.width, stream.codec_context.height
+            duration = _duration_s(container, stream)
+            codec = stream.codec_context.name
+    except InvalidInput:
+        raise
+    except (av.FFmpegError, OSError, ValueError, IndexError) as e:
+        raise InvalidInput(f"{label} cannot be opened as a video ({e}); is it corrupt?") from None
+    if width <= 0 or height <= 0:
+        raise InvalidInput(f"{label} has no valid frame size")
+    if max(width, height) > limits.max_side or width * height > limits.max_pixels:
+        raise InvalidInput(
+            f"{label} is {width}×{height}; frames must be at most {limits.max_side} px a side "
+            f"and {limits.max_pixels / 1e6:.0f} MP"
+        )
+    if duration > limits.max_seconds:
+        raise InvalidInput(
+            f"{label} lasts {_hms(duration)}, over the {_hms(limits.max_seconds)} limit; trim it"
+        )
+    return VideoInfo(width, height, duration, codec)
+
+
+def sample_video_frames(
+    path: Path,
+    max_frames: int,
+    *,
+    max_seconds: float | None = None,
+    cut_threshold: float = 0.4,
+    label: str = "video",
+) -> list[Frame]:
+    """Frames spread uniformly over the clip (first and last included), plus the first
+    frame of each scene cut (up to half as many again), in time order.
+
+    Decoding stops with InvalidInput past `max_seconds` (for containers that lie about
+    their duration) or on corrupt data.
+    """
+    out: list[Frame] = []
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            total = stream.frames or round(
+                _duration_s(container, stream) * float(stream.average_rate or 0)
+            )
+            wanted = set(_uniform_indices(total, max_frames)) if total > 0 else set()
+            cut_budget, previous = max_frames // 2, None
+            for i, frame in enumerate(container.decode(stream)):
+                time_s = float(frame.time or 0.0)
+                if max_seconds is not None and time_s > max_seconds:
+                    raise InvalidInput(f"{label} runs past the {_hms(max_seconds)} limit")
+                histogram = _gray_histogram(frame)
+                is_cut = (
+                    previous is not None
+                    and 0.5 * np.abs(histogram - previous).sum() > cut_threshold
+                )
+                previous = histogram
+                if i in wanted or (total <= 0 and i < max_frames):
+                    out.append(Frame(time_s, frame.to_ndarray(format="rgb24")))
+                elif is_cut and cut_budget > 0:
+                    cut_budget -= 1
+                    out.append(Frame(time_s, frame.to_ndarray(format="rgb24")))
+    except InvalidInput:
+        raise
+    except (av.FFmpegError, OSError, ValueError, IndexError) as e:
+        raise InvalidInput(
+            f"{label} cannot be decoded ({e}); is it corrupt or truncated?"
+        ) from None
+    return out
+
+
+def decode_video(
+    data: bytes, limits: VideoLimits, max_frames: int, work_dir: Path, label: str = "video"
+) -> list[Frame]:
+    """Check an uploaded video against the ceilings, then sample its frames."""
+    if not data:
+        raise InvalidInput(f"{label} is empty (0 bytes)")
+    with tempfile.NamedTemporaryFile(dir=work_dir, suffix=".upload") as f:
+        f.write(data)
+        f.flush()
+        path = Path(f.name)
+        probe_video(path, limits, label)
+        frames = sample_video_frames(path, max_frames, max_seconds=limits.max_seconds, label=label)
+    if not frames:
+        raise InvalidInput(f"{label} has no decodable frames")
+    return frames
+
+
+def _gray_histogram(frame: av.VideoFrame) -> np.ndarray:
+    small = frame.reformat(width=64, height=36, format="gray").to_ndarray()
+    hist = np.bincount((small >> 3).ravel(), minlength=32).astype(np.float32)
+    return hist / hist.sum()
+
+
+def _duration_s(container, stream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000
+    return 0.0
+
+
+def _hms(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def _uniform_indices(total: int, count: int) -> list[int]:

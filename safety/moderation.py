@@ -1,6 +1,6 @@
 """Moderators: models that score content per category. The policy, not the model, decides.
 
-`ImageModerator` scores pixels (input images and sampled output frames); the
+`VisualModerator` scores clips (an input image, sampled video frames); the
 `PromptModerator` scores text. Adding a model is adding a class with the same shape.
 """
 
@@ -13,8 +13,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-import numpy as np
-
+from safety.media import Frame
 from safety.verdict import Finding
 
 
@@ -25,13 +24,15 @@ def package_version(dist: str) -> str:
         return "unknown"
 
 
-class ImageModerator(Protocol):
+class VisualModerator(Protocol):
+    """Scores a clip: one input image is a clip of one frame; a video, its sampled frames."""
+
     name: str
     model: str
     model_version: str
 
-    def score(self, pixels: np.ndarray, subject: str) -> list[Finding]:
-        """Score one RGB image; return one finding per category evaluated."""
+    def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
+        """Findings for every category evaluated, with frame times."""
         ...
 
 
@@ -49,17 +50,19 @@ class NudityModerator:
         self._classifier = NSFWClassifier(intra_op_num_threads=1)
         self._lock = threading.Lock()
 
-    def score(self, pixels: np.ndarray, subject: str) -> list[Finding]:
+    def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
         with self._lock:
-            prediction = self._classifier.classify(pixels)
+            predictions = self._classifier.classify_batch([f.pixels for f in frames], max_workers=1)
         return [
             Finding(
                 check=self.name,
                 category="sexual",
                 subject=subject,
-                score=float(prediction.nsfw),
-                detail=f"open_nsfw probability {prediction.nsfw:.3f}",
+                score=float(p.nsfw),
+                detail=f"open_nsfw probability {p.nsfw:.3f}",
+                frame_time_s=frame.time_s,
             )
+            for frame, p in zip(frames, predictions, strict=True)
         ]
 
 

@@ -17,14 +17,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-import numpy as np
-
 from generator.base import GenerationInput, Generator
+from safety.consent import ConsentRegistry
 from safety.errors import InvalidInput
 from safety.media import DecodedImage, Frame, sample_video_frames
-from safety.moderation import ImageModerator, PromptModerator
+from safety.moderation import PromptModerator, VisualModerator
 from safety.policy import Policy
 from safety.store import Store
 from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
@@ -43,12 +43,35 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class DrivingVideo:
+    """An actor's performance to animate a character with: the bytes and sampled frames."""
+
+    data: bytes
+    mime_type: str
+    frames: list[Frame]
+
+
+@dataclass(frozen=True)
 class GenerateJob:
     request_id: str
     tenant: str
     prompt: str
     image: DecodedImage | None
     output: OutputSpec
+    driving: DrivingVideo | None = None
+
+    @property
+    def consent_scope(self) -> str:
+        """Animating someone from a performance needs a `performance` grant, else `video`."""
+        return "performance" if self.driving else "video"
+
+
+@dataclass(frozen=True)
+class Clip:
+    """What a visual check looks at: an image is a one-frame clip."""
+
+    subject: str  # "input_image", "driving_video", "output_frame", ...
+    frames: list[Frame]
 
 
 # ---- events: what `Gate.generate` yields, in order -----------------------------------
@@ -89,17 +112,15 @@ class Failed:
 
 Event = Accepted | Progress | Completed | Blocked | Failed
 
-# A subject to moderate: (what it is, pixels, time in the clip).
-Subject = tuple[str, np.ndarray, float]
-
 
 class Gate:
     def __init__(
         self,
         *,
         prompt_moderator: PromptModerator,
-        image_moderators: list[ImageModerator],
+        image_moderators: list[VisualModerator],
         policy: Policy,
+        consent: ConsentRegistry,
         generator: Generator,
         manifest_signer: ManifestSigner,
         store: Store,
@@ -110,6 +131,7 @@ class Gate:
         self.prompt_moderator = prompt_moderator
         self.image_moderators = image_moderators
         self.policy = policy
+        self.consent = consent
         self.generator = generator
         self.manifest_signer = manifest_signer
         self.store = store
@@ -122,9 +144,9 @@ class Gate:
 
     # ---- moderation only ------------------------------------------------------------
 
-    def check(self, tenant: str, prompt: str | None, subjects: list[Subject]) -> Verdict:
+    def check(self, tenant: str, prompt: str | None, clips: list[Clip], scope: str) -> Verdict:
         """Moderate a prompt and/or media without generating; the decision is recorded."""
-        verdict = self._evaluate(Stage.PRE_CHECK, prompt, subjects)
+        verdict = self._evaluate(Stage.PRE_CHECK, prompt, clips, tenant, scope)
         self._record(verdict, uuid.uuid4().hex, tenant)
         return verdict
 
@@ -133,8 +155,12 @@ class Gate:
     def generate(self, job: GenerateJob) -> Iterator[Event]:
         yield Accepted(job.request_id)
         yield Progress(Stage.PRE_CHECK, 0, 1, "moderating prompt and inputs")
-        subjects = [("input_image", job.image.pixels, 0.0)] if job.image else []
-        pre = self._evaluate(Stage.PRE_CHECK, job.prompt, subjects)
+        clips = []
+        if job.image:
+            clips.append(Clip("input_image", [Frame(0.0, job.image.pixels)]))
+        if job.driving:
+            clips.append(Clip("driving_video", job.driving.frames))
+        pre = self._evaluate(Stage.PRE_CHECK, job.prompt, clips, job.tenant, job.consent_scope)
         if pre.action != Action.ALLOW:
             self._record(pre, job.request_id, job.tenant)
             yield Blocked(pre)
@@ -152,6 +178,7 @@ class Gate:
                 fps=job.output.fps,
                 num_frames=job.output.num_frames,
                 seed=job.output.seed,
+                driving_frames=[f.pixels for f in job.driving.frames] if job.driving else None,
             )
             future = self._pool.submit(
                 self.generator.generate,
@@ -168,7 +195,7 @@ class Gate:
                 return
 
             yield Progress(Stage.POST_CHECK, 0, 1, "moderating sampled output frames")
-            post = self._post_check(raw)
+            post = self._post_check(raw, job)
             if post.action != Action.ALLOW:
                 post.findings = pre.findings + post.findings
                 post.checks = pre.checks + post.checks
@@ -199,7 +226,7 @@ class Gate:
 
     # ---- pieces ---------------------------------------------------------------------
 
-    def _post_check(self, video: Path) -> Verdict:
+    def _post_check(self, video: Path, job: GenerateJob) -> Verdict:
         try:
             frames: list[Frame] = sample_video_frames(video, self.post_check_frames)
             if not frames:
@@ -215,17 +242,20 @@ class Gate:
             )
             return self.policy.decide(Stage.POST_CHECK, [], [run])
         return self._evaluate(
-            Stage.POST_CHECK, None, [("output_frame", f.pixels, f.time_s) for f in frames]
+            Stage.POST_CHECK, None, [Clip("output_frame", frames)], job.tenant, job.consent_scope
         )
 
-    def _evaluate(self, stage: Stage, prompt: str | None, subjects: list[Subject]) -> Verdict:
-        """Run every applicable check concurrently, each bounded by the check deadline."""
+    def _evaluate(
+        self, stage: Stage, prompt: str | None, clips: list[Clip], tenant: str, scope: str
+    ) -> Verdict:
+        """Run every applicable check concurrently, each bounded by the check deadline;
+        then attach consent bases, then let the policy decide."""
         tasks: list[tuple[object, Callable[[], list[Finding]]]] = []
         if prompt is not None:
             tasks.append((self.prompt_moderator, lambda: self.prompt_moderator.score(prompt)))
-        if subjects:
-            for moderator in self.image_moderators:
-                tasks.append((moderator, _score_subjects(moderator, subjects)))
+        for moderator in self.image_moderators:
+            for clip in clips:
+                tasks.append((moderator, partial(moderator.score, clip.subject, clip.frames)))
         deadline = time.monotonic() + self.check_timeout_s
         started = [(m, time.monotonic(), self._pool.submit(fn)) for m, fn in tasks]
         findings: list[Finding] = []
@@ -242,6 +272,20 @@ class Gate:
                 run.ok, run.error = False, f"{type(e).__name__}: {e}"
             run.seconds = time.monotonic() - t0
             runs.append(run)
+        try:
+            self.consent.annotate(findings, tenant, scope)
+        except Exception as e:  # no consent answer: treat every likeness as unauthorized
+            log.exception("consent lookup failed")
+            runs.append(
+                CheckRun(
+                    "consent",
+                    "registry",
+                    "",
+                    stage,
+                    ok=False,
+                    error=f"consent registry unavailable: {e}",
+                )
+            )
         return self.policy.decide(stage, findings, runs)
 
     def _manifest(self, job: GenerateJob, verdict: Verdict) -> ManifestSpec:
@@ -249,6 +293,11 @@ class Gate:
         if job.image is not None:
             ext = job.image.mime_type.split("/")[1]
             ingredients.append(Ingredient(f"input.{ext}", job.image.mime_type, job.image.data))
+        if job.driving is not None:
+            ext = job.driving.mime_type.split("/")[1].removeprefix("x-")
+            ingredients.append(
+                Ingredient(f"driving.{ext}", job.driving.mime_type, job.driving.data)
+            )
         return ManifestSpec(
             title=f"{job.request_id}.mp4",
             generator_name=f"reelguard/{self.generator.name}",
@@ -314,7 +363,20 @@ def moderation_assertion(verdict: Verdict) -> dict:
             }
             for f in top.values()
         ],
+        "consent": consent_bases(verdict),
     }
+
+
+def consent_bases(verdict: Verdict) -> list[dict]:
+    """Each (identity, grant) that authorized a likeness in this verdict, once."""
+    bases: dict[tuple[str, str], dict] = {}
+    for f in verdict.findings:
+        if f.consent:
+            basis = {"identity_id": f.identity_id, **f.consent}
+            if basis["expires_at"] is None:
+                del basis["expires_at"]
+            bases.setdefault((f.identity_id, f.consent["grant_id"]), basis)
+    return list(bases.values())
 
 
 def validate_output(spec: OutputSpec, *, max_side: int, max_frames: int) -> OutputSpec:
@@ -335,18 +397,6 @@ def validate_output(spec: OutputSpec, *, max_side: int, max_frames: int) -> Outp
     if not 1 <= out.num_frames <= max_frames:
         raise InvalidInput(f"output num_frames {out.num_frames} must be within 1..{max_frames}")
     return out
-
-
-def _score_subjects(moderator: ImageModerator, subjects: list[Subject]):
-    def run() -> list[Finding]:
-        out = []
-        for subject, pixels, time_s in subjects:
-            for finding in moderator.score(pixels, subject):
-                finding.frame_time_s = time_s
-                out.append(finding)
-        return out
-
-    return run
 
 
 def _drain_while_running(future: Future, events: queue.Queue) -> Iterator[Progress]:

@@ -73,6 +73,9 @@ class Policy:
             return finding
         finding.threshold = rule.threshold
         finding.action = rule.action if finding.score >= rule.threshold else Action.ALLOW
+        if finding.action != Action.ALLOW and finding.consent:
+            finding.action = Action.ALLOW
+            finding.detail += f"; authorized by consent grant {finding.consent['grant_id']}"
         return finding
 
     def decide(self, stage: Stage, findings: list[Finding], checks: list[CheckRun]) -> Verdict:

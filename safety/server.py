@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import tempfile
+import time
 import uuid
 from concurrent import futures
-from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -22,17 +21,20 @@ from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.app import Service
 from safety.errors import InvalidInput, NotFound
-from safety.media import decode_image, sample_video_frames
+from safety.media import Frame, VideoLimits, decode_image, decode_video
 from safety.pipeline import (
     Accepted,
     Blocked,
+    Clip,
     Completed,
+    DrivingVideo,
     Failed,
     GenerateJob,
     OutputSpec,
     Progress,
     validate_output,
 )
+from safety.store import Grant, IdentityRecord
 from safety.verdict import Finding, Verdict
 from signing.verify import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED, VerifyReport, sniff_mime
 
@@ -41,7 +43,7 @@ log = logging.getLogger(__name__)
 CHUNK_BYTES = 1 << 20
 SERVICE_NAMES = [
     pb.DESCRIPTOR.services_by_name[n].full_name
-    for n in ("Generation", "Moderation", "Provenance", "Identities")
+    for n in ("Generation", "Moderation", "Provenance", "Identities", "Consent")
 ]
 
 
@@ -74,7 +76,52 @@ def finding_pb(f: Finding) -> pb.Finding:
     )
     if f.box:
         msg.box.CopyFrom(pb.BoundingBox(x=f.box[0], y=f.box[1], width=f.box[2], height=f.box[3]))
+    if f.track_id >= 0:
+        msg.track_id = f.track_id
+        msg.track_times_s.extend(f.track_times_s)
+    if f.consent:
+        msg.consent.CopyFrom(
+            pb.ConsentBasis(
+                grant_id=f.consent["grant_id"],
+                scope=f.consent["scope"],
+                expires_at=f.consent["expires_at"] or 0.0,
+                grantor=f.consent["grantor"],
+            )
+        )
     return msg
+
+
+def grant_pb(g: Grant) -> pb.ConsentGrant:
+    return pb.ConsentGrant(
+        id=g.id,
+        tenant=g.tenant,
+        identity_id=g.identity_id,
+        scopes=g.scopes,
+        grantor=g.grantor,
+        created_at=g.created_at,
+        expires_at=g.expires_at or 0.0,
+        revoked_at=g.revoked_at or 0.0,
+        revoked_by=g.revoked_by,
+        active=g.active(time.time()),
+    )
+
+
+def identity_pb(r: IdentityRecord, grants: list[Grant] = ()) -> pb.Identity:
+    return pb.Identity(
+        id=r.id,
+        name=r.name,
+        aliases=r.aliases,
+        reference_count=r.reference_count,
+        external_id=r.external_id,
+        created_at=r.created_at,
+        references=[
+            pb.Reference(
+                vector_id=ref.vector_id, image_sha256=ref.image_sha256, created_at=ref.created_at
+            )
+            for ref in r.references
+        ],
+        grants=[grant_pb(g) for g in grants],
+    )
 
 
 def verdict_pb(v: Verdict) -> pb.Verdict:
@@ -149,8 +196,17 @@ class GenerationServicer(rpc.GenerationServicer):
             raise InvalidInput(
                 f"prompt has {len(prompt)} characters, over the {cfg.max_prompt_chars} limit"
             )
+        driving = None
         if request.HasField("driving_video"):
-            raise InvalidInput("driving videos are not supported yet; send a prompt and image")
+            data = request.driving_video.data
+            frames = decode_video(
+                data,
+                _video_limits(cfg),
+                cfg.driving_video_frames,
+                self.service.gate.work_dir,
+                label="driving video",
+            )
+            driving = DrivingVideo(data, sniff_mime(data) or "video/mp4", frames)
         image = (
             decode_image(request.image.data, max_pixels=cfg.max_image_pixels, label="input image")
             if request.HasField("image")
@@ -168,6 +224,7 @@ class GenerationServicer(rpc.GenerationServicer):
             prompt=prompt,
             image=image,
             output=output,
+            driving=driving,
         )
         for event in self.service.gate.generate(job):
             if isinstance(event, Accepted):
@@ -220,31 +277,28 @@ class ModerationServicer(rpc.ModerationServicer):
             raise InvalidInput(
                 f"prompt has {len(prompt)} characters, over the {cfg.max_prompt_chars} limit"
             )
-        subjects = []
+        clips, scope = [], "video"
         if request.HasField("media"):
-            subjects = self._subjects(request.media)
-        verdict = self.service.gate.check(request.tenant or "default", prompt, subjects)
+            data = request.media.data
+            if sniff_mime(data).startswith("video/"):
+                frames = decode_video(
+                    data,
+                    _video_limits(cfg),
+                    cfg.post_check_frames,
+                    self.service.gate.work_dir,
+                    label="media",
+                )
+                clips.append(Clip("media_video", frames))
+            else:
+                image = decode_image(data, max_pixels=cfg.max_image_pixels, label="media")
+                clips.append(Clip("media", [Frame(0.0, image.pixels)]))
+                scope = "image"
+        verdict = self.service.gate.check(request.tenant or "default", prompt, clips, scope)
         return verdict_pb(verdict)
 
-    def _subjects(self, media: pb.Media):
-        cfg = self.service.config
-        if sniff_mime(media.data).startswith("video/"):
-            with tempfile.NamedTemporaryFile(suffix=".video", dir=self.service.gate.work_dir) as f:
-                f.write(media.data)
-                f.flush()
-                try:
-                    frames = sample_video_frames(Path(f.name), cfg.post_check_frames)
-                except Exception as e:
-                    raise InvalidInput(f"video cannot be decoded: {e}") from None
-            if not frames:
-                raise InvalidInput("video has no decodable frames")
-            for frame in frames:
-                h, w = frame.pixels.shape[:2]
-                if w * h > cfg.max_image_pixels:
-                    raise InvalidInput(f"video frames are {w}×{h}, over the pixel limit")
-            return [("media_frame", fr.pixels, fr.time_s) for fr in frames]
-        image = decode_image(media.data, max_pixels=cfg.max_image_pixels, label="media")
-        return [("media", image.pixels, 0.0)]
+
+def _video_limits(cfg) -> VideoLimits:
+    return VideoLimits(cfg.max_video_seconds, cfg.max_video_side, cfg.max_image_pixels)
 
 
 class ProvenanceServicer(rpc.ProvenanceServicer):
@@ -279,27 +333,58 @@ class IdentitiesServicer(rpc.IdentitiesServicer):
             )
             for i, m in enumerate(request.images)
         ]
-        record = self.service.enroller.enroll(request.name, list(request.aliases), images)
-        return pb.Identity(
-            id=record.id,
-            name=record.name,
-            aliases=record.aliases,
-            reference_count=record.reference_count,
+        record = self.service.enroller.enroll(
+            request.name, list(request.aliases), images, request.external_id
         )
+        return identity_pb(record)
 
     def List(self, request, context):
         with domain_errors(context):
-            return self._list(request)
+            return pb.ListIdentitiesResponse(
+                identities=[identity_pb(r) for r in self.service.store.identities()]
+            )
 
-    def _list(self, request):
-        return pb.ListIdentitiesResponse(
-            identities=[
-                pb.Identity(
-                    id=r.id, name=r.name, aliases=r.aliases, reference_count=r.reference_count
-                )
-                for r in self.service.store.identities()
-            ]
-        )
+    def Show(self, request: pb.IdentityRef, context):
+        with domain_errors(context):
+            record = self.service.store.identity(request.id)
+            if record is None:
+                raise NotFound(f"no enrolled identity {request.id!r}")
+            return identity_pb(record, self.service.store.grants(identity_id=request.id))
+
+    def Remove(self, request: pb.IdentityRef, context):
+        with domain_errors(context):
+            return identity_pb(self.service.enroller.remove(request.id))
+
+    def ReloadIndex(self, request: pb.ReloadIndexRequest, context):
+        with domain_errors(context):
+            enroller = self.service.enroller
+            count = enroller.rebuild() if request.rebuild else enroller.reload()
+            return pb.ReloadIndexResponse(vectors=count, kind=enroller.index.kind)
+
+
+class ConsentServicer(rpc.ConsentServicer):
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def Grant(self, request: pb.GrantRequest, context):
+        with domain_errors(context):
+            grant = self.service.consent.grant(
+                request.tenant,
+                request.identity_id,
+                list(request.scopes),
+                request.grantor,
+                request.expires_at or None,
+            )
+            return grant_pb(grant)
+
+    def Revoke(self, request: pb.RevokeRequest, context):
+        with domain_errors(context):
+            return grant_pb(self.service.consent.revoke(request.grant_id, request.revoked_by))
+
+    def List(self, request: pb.ListGrantsRequest, context):
+        with domain_errors(context):
+            grants = self.service.store.grants(request.tenant, request.identity_id)
+            return pb.ListGrantsResponse(grants=[grant_pb(g) for g in grants])
 
 
 def grpc_options(max_message_bytes: int) -> list[tuple[str, int]]:
@@ -319,6 +404,7 @@ def start_server(service: Service, address: str | None = None, max_workers: int 
     rpc.add_ModerationServicer_to_server(ModerationServicer(service), server)
     rpc.add_ProvenanceServicer_to_server(ProvenanceServicer(service), server)
     rpc.add_IdentitiesServicer_to_server(IdentitiesServicer(service), server)
+    rpc.add_ConsentServicer_to_server(ConsentServicer(service), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -1,7 +1,9 @@
-"""Persistence: identities, their reference vectors, and decision records.
+"""Persistence: identities and their reference embeddings, consent grants, decisions.
 
 `Store` is the seam; `SQLiteStore` (WAL, one file) is the embedded default.
 Schema changes are numbered migrations applied at open (PRAGMA user_version).
+Reference embeddings are kept here too, so the FAISS index can always be rebuilt
+from the store.
 """
 
 from __future__ import annotations
@@ -11,11 +13,22 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from safety.verdict import Verdict
+
+
+@dataclass(frozen=True)
+class Reference:
+    vector_id: int
+    image_sha256: str
+    created_at: float
 
 
 @dataclass(frozen=True)
@@ -24,21 +37,81 @@ class IdentityRecord:
     name: str
     aliases: list[str]
     reference_count: int
+    external_id: str = ""
+    created_at: float = 0.0
+    references: list[Reference] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Tenant `tenant` may depict identity `identity_id` in `scopes` until `expires_at`."""
+
+    id: str
+    tenant: str
+    identity_id: str
+    scopes: list[str]
+    grantor: str
+    created_at: float
+    expires_at: float | None = None  # None: no expiry
+    revoked_at: float | None = None
+    revoked_by: str = ""
+
+    def active(self, now: float) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
 
 
 class Store(Protocol):
     def add_identity(
-        self, name: str, aliases: list[str], image_sha256s: list[str]
+        self,
+        name: str,
+        aliases: list[str],
+        external_id: str,
+        references: list[tuple[str, np.ndarray]],
     ) -> tuple[IdentityRecord, list[int]]:
-        """Create an identity and one reference row per image; returns the new vector ids."""
+        """Create an identity with one row per (image sha256, embedding); returns vector ids."""
         ...
 
     def identities(self) -> list[IdentityRecord]:
         """All enrolled identities, oldest first."""
         ...
 
+    def identity(self, identity_id: str) -> IdentityRecord | None:
+        """One identity with its references, or None."""
+        ...
+
+    def remove_identity(self, identity_id: str) -> list[int]:
+        """Delete an identity and its references, revoke its grants; returns the vector ids."""
+        ...
+
+    def reference_owner(self, image_sha256: str) -> str | None:
+        """The identity id already holding this exact reference image, if any."""
+        ...
+
     def identity_for_vector(self, vector_id: int) -> tuple[str, str] | None:
         """(identity id, name) owning a reference vector, or None if unknown."""
+        ...
+
+    def reference_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """All (vector ids, embeddings): what the identity index is rebuilt from."""
+        ...
+
+    def add_grant(
+        self,
+        tenant: str,
+        identity_id: str,
+        scopes: list[str],
+        grantor: str,
+        expires_at: float | None,
+    ) -> Grant:
+        """Record a consent grant."""
+        ...
+
+    def revoke_grant(self, grant_id: str, revoked_by: str) -> Grant | None:
+        """Revoke a grant (idempotent); None if no such grant."""
+        ...
+
+    def grants(self, tenant: str = "", identity_id: str = "") -> list[Grant]:
+        """Grants, newest first, optionally filtered."""
         ...
 
     def record_decision(
@@ -84,6 +157,23 @@ MIGRATIONS = [
     );
     CREATE INDEX decisions_tenant ON decisions(tenant, created_at);
     """,
+    """
+    ALTER TABLE identities ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE identity_references ADD COLUMN embedding BLOB;  -- float32 little-endian
+    CREATE UNIQUE INDEX identity_references_sha ON identity_references(image_sha256);
+    CREATE TABLE grants (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        identity_id TEXT NOT NULL,
+        scopes TEXT NOT NULL,           -- JSON list: image / video / performance
+        grantor TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL,
+        revoked_at REAL,
+        revoked_by TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX grants_lookup ON grants(tenant, identity_id);
+    """,
 ]
 
 
@@ -103,50 +193,172 @@ class SQLiteStore:
             with self._lock:
                 self._db.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
 
-    def close(self) -> None:
-        self._db.close()
-
-    def add_identity(self, name, aliases, image_sha256s):
-        identity_id = uuid.uuid4().hex[:12]
-        now = time.time()
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute(
-                    "INSERT INTO identities VALUES (?, ?, ?, ?)",
-                    (identity_id, name, json.dumps(aliases), now),
-                )
-                vector_ids = []
-                for digest in image_sha256s:
-                    cur = self._db.execute(
-                        "INSERT INTO identity_references (identity_id, image_sha256, created_at)"
-                        " VALUES (?, ?, ?)",
-                        (identity_id, digest, now),
-                    )
-                    vector_ids.append(int(cur.lastrowid))
+                yield self._db
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return IdentityRecord(identity_id, name, aliases, len(vector_ids)), vector_ids
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ---- identities --------------------------------------------------------------------
+
+    def add_identity(self, name, aliases, external_id, references):
+        identity_id = uuid.uuid4().hex[:12]
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO identities (id, name, aliases, created_at, external_id)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (identity_id, name, json.dumps(aliases), now, external_id),
+            )
+            vector_ids = []
+            for digest, embedding in references:
+                cur = db.execute(
+                    "INSERT INTO identity_references"
+                    " (identity_id, image_sha256, created_at, embedding) VALUES (?, ?, ?, ?)",
+                    (identity_id, digest, now, np.asarray(embedding, "<f4").tobytes()),
+                )
+                vector_ids.append(int(cur.lastrowid))
+        record = IdentityRecord(identity_id, name, aliases, len(vector_ids), external_id, now)
+        return record, vector_ids
+
+    _IDENTITY_SELECT = (
+        "SELECT i.id, i.name, i.aliases, COUNT(r.vector_id), i.external_id, i.created_at "
+        "FROM identities i LEFT JOIN identity_references r ON r.identity_id = i.id "
+    )
 
     def identities(self):
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT i.id, i.name, i.aliases, COUNT(r.vector_id) FROM identities i "
-                "LEFT JOIN identity_references r ON r.identity_id = i.id "
-                "GROUP BY i.id ORDER BY i.created_at"
-            ).fetchall()
-        return [IdentityRecord(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
+        rows = self._query(self._IDENTITY_SELECT + "GROUP BY i.id ORDER BY i.created_at")
+        return [IdentityRecord(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5]) for r in rows]
+
+    def identity(self, identity_id):
+        rows = self._query(self._IDENTITY_SELECT + "WHERE i.id = ? GROUP BY i.id", (identity_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        refs = [
+            Reference(*row)
+            for row in self._query(
+                "SELECT vector_id, image_sha256, created_at FROM identity_references "
+                "WHERE identity_id = ? ORDER BY vector_id",
+                (identity_id,),
+            )
+        ]
+        return IdentityRecord(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], refs)
+
+    def remove_identity(self, identity_id):
+        now = time.time()
+        with self._transaction() as db:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "SELECT vector_id FROM identity_references WHERE identity_id = ?",
+                    (identity_id,),
+                )
+            ]
+            db.execute("DELETE FROM identity_references WHERE identity_id = ?", (identity_id,))
+            db.execute(
+                "UPDATE grants SET revoked_at = ?, revoked_by = 'identity removed' "
+                "WHERE identity_id = ? AND revoked_at IS NULL",
+                (now, identity_id),
+            )
+            db.execute("DELETE FROM identities WHERE id = ?", (identity_id,))
+        return ids
+
+    def reference_owner(self, image_sha256):
+        rows = self._query(
+            "SELECT identity_id FROM identity_references WHERE image_sha256 = ?", (image_sha256,)
+        )
+        return rows[0][0] if rows else None
 
     def identity_for_vector(self, vector_id):
-        with self._lock:
-            row = self._db.execute(
-                "SELECT i.id, i.name FROM identity_references r JOIN identities i "
-                "ON i.id = r.identity_id WHERE r.vector_id = ?",
-                (vector_id,),
+        rows = self._query(
+            "SELECT i.id, i.name FROM identity_references r JOIN identities i "
+            "ON i.id = r.identity_id WHERE r.vector_id = ?",
+            (vector_id,),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def reference_vectors(self):
+        rows = self._query(
+            "SELECT vector_id, embedding FROM identity_references "
+            "WHERE embedding IS NOT NULL ORDER BY vector_id"
+        )
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vectors = np.stack([np.frombuffer(r[1], "<f4") for r in rows]).astype(np.float32)
+        return ids, vectors
+
+    # ---- consent -----------------------------------------------------------------------
+
+    _GRANT_COLUMNS = (
+        "id, tenant, identity_id, scopes, grantor, created_at, expires_at, revoked_at, revoked_by"
+    )
+
+    @staticmethod
+    def _grant(row: tuple) -> Grant:
+        return Grant(row[0], row[1], row[2], json.loads(row[3]), *row[4:])
+
+    def add_grant(self, tenant, identity_id, scopes, grantor, expires_at):
+        grant = Grant(
+            "grant_" + uuid.uuid4().hex[:12],
+            tenant,
+            identity_id,
+            list(scopes),
+            grantor,
+            time.time(),
+            expires_at,
+        )
+        with self._transaction() as db:
+            db.execute(
+                f"INSERT INTO grants ({self._GRANT_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, '')",
+                (
+                    grant.id,
+                    tenant,
+                    identity_id,
+                    json.dumps(grant.scopes),
+                    grantor,
+                    grant.created_at,
+                    expires_at,
+                ),
+            )
+        return grant
+
+    def revoke_grant(self, grant_id, revoked_by):
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE grants SET revoked_at = ?, revoked_by = ? "
+                "WHERE id = ? AND revoked_at IS NULL",
+                (time.time(), revoked_by, grant_id),
+            )
+            row = db.execute(
+                f"SELECT {self._GRANT_COLUMNS} FROM grants WHERE id = ?", (grant_id,)
             ).fetchone()
-        return (row[0], row[1]) if row else None
+        return self._grant(row) if row else None
+
+    def grants(self, tenant="", identity_id=""):
+        rows = self._query(
+            f"SELECT {self._GRANT_COLUMNS} FROM grants "
+            "WHERE (? = '' OR tenant = ?) AND (? = '' OR identity_id = ?) "
+            "ORDER BY created_at DESC",
+            (tenant, tenant, identity_id, identity_id),
+        )
+        return [self._grant(r) for r in rows]
+
+    # ---- decisions ---------------------------------------------------------------------
 
     def record_decision(self, decision_id, request_id, tenant, verdict, output_sha256=""):
         with self._lock:

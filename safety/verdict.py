@@ -36,6 +36,9 @@ class Finding:
     identity_name: str = ""
     frame_time_s: float = 0.0
     box: tuple[int, int, int, int] | None = None  # x, y, width, height
+    track_id: int = -1  # a face track in a clip (video likeness)
+    track_times_s: list[float] = field(default_factory=list)
+    consent: dict | None = None  # the grant that authorizes this likeness, if any
 
 
 @dataclass

@@ -13,7 +13,11 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
     "script, args, expect",
     [
         ("sign_verify.py", ["--mb", "2", "--repeat", "1"], "x sha256"),
-        ("identity_search.py", ["--n", "2000", "--queries", "20"], "recall@1 vs exact 1.0000"),
+        (
+            "identity_search.py",
+            ["--n", "5000", "--queries", "64", "--flat-queries", "64"],
+            "recall@1 1.0000",
+        ),
     ],
 )
 def test_bench_script_runs(script, args, expect):

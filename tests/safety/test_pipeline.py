@@ -15,14 +15,14 @@ RELEASE = threading.Event()
 class Exploding:
     name, model, model_version = "exploding", "test", "1"
 
-    def score(self, pixels, subject):
+    def score(self, subject, frames):
         raise RuntimeError("model crashed")
 
 
 class Hanging:
     name, model, model_version = "hanging", "test", "1"
 
-    def score(self, pixels, subject):
+    def score(self, subject, frames):
         RELEASE.wait(10)
         return []
 
@@ -45,6 +45,7 @@ def gate_like(base: Gate, **replace) -> Gate:
         prompt_moderator=base.prompt_moderator,
         image_moderators=base.image_moderators,
         policy=base.policy,
+        consent=base.consent,
         generator=base.generator,
         manifest_signer=base.manifest_signer,
         store=base.store,
@@ -112,3 +113,13 @@ def test_store_failure_on_allowed_output_returns_nothing(running):
 def test_the_default_path_completes(running, prompt):
     last = run(gate_like(running.service.gate), prompt)
     assert isinstance(last, Completed)
+
+
+def test_a_failing_consent_registry_blocks_likeness(running):
+    class DownRegistry:
+        def annotate(self, findings, tenant, scope):
+            raise ConnectionError("registry unreachable")
+
+    last = run(gate_like(running.service.gate, consent=DownRegistry()))
+    assert isinstance(last, Blocked)
+    assert "consent registry unavailable" in last.verdict.reasons[0].detail

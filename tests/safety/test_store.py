@@ -1,4 +1,8 @@
 import sqlite3
+import time
+
+import numpy as np
+import pytest
 
 from safety.store import MIGRATIONS, SQLiteStore
 from safety.verdict import Action, Finding, Stage, Verdict
@@ -27,10 +31,44 @@ def test_decisions_are_durable_with_evidence_in_wal_mode(tmp_path):
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
-def test_identities_and_their_vectors(tmp_path):
+def test_identities_references_and_removal(tmp_path):
     store = SQLiteStore(tmp_path / "db.sqlite")
-    record, vector_ids = store.add_identity("Ada", ["Countess"], ["h1", "h2"])
+    e1, e2 = np.ones(4, np.float32), np.arange(4, dtype=np.float32)
+    record, vector_ids = store.add_identity("Ada", ["Countess"], "Q7259", [("h1", e1), ("h2", e2)])
     assert record.reference_count == 2 and len(set(vector_ids)) == 2
     assert store.identity_for_vector(vector_ids[1]) == (record.id, "Ada")
     assert store.identity_for_vector(999) is None
-    assert [i.name for i in store.identities()] == ["Ada"]
+    assert store.reference_owner("h2") == record.id and store.reference_owner("h3") is None
+    shown = store.identity(record.id)
+    assert shown.external_id == "Q7259" and [r.image_sha256 for r in shown.references] == [
+        "h1",
+        "h2",
+    ]
+    ids, vectors = store.reference_vectors()
+    assert list(ids) == vector_ids and np.array_equal(vectors[1], e2)
+
+    grant = store.add_grant("t", record.id, ["video"], "agent", None)
+    assert sorted(store.remove_identity(record.id)) == sorted(vector_ids)
+    assert store.identity(record.id) is None and store.identities() == []
+    assert len(store.reference_vectors()[0]) == 0
+    revoked = store.grants(identity_id=record.id)[0]
+    assert revoked.id == grant.id and revoked.revoked_by == "identity removed"
+
+
+def test_a_reference_image_belongs_to_one_identity(tmp_path):
+    store = SQLiteStore(tmp_path / "db.sqlite")
+    store.add_identity("A", [], "", [("same", np.ones(4))])
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_identity("B", [], "", [("same", np.ones(4))])
+    assert [i.name for i in store.identities()] == ["A"]  # the failed insert left nothing
+
+
+def test_grants_revoke_and_expiry(tmp_path):
+    store = SQLiteStore(tmp_path / "db.sqlite")
+    g = store.add_grant("tenant-a", "id1", ["video", "image"], "legal@studio", time.time() + 60)
+    assert g.active(time.time()) and not g.active(time.time() + 120)
+    assert store.grants(tenant="tenant-b") == []
+    revoked = store.revoke_grant(g.id, "ops")
+    assert revoked.revoked_by == "ops" and not revoked.active(time.time())
+    assert store.revoke_grant(g.id, "again").revoked_by == "ops"  # idempotent
+    assert store.revoke_grant("nope", "x") is None

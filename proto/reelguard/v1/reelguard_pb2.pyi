@@ -54,7 +54,7 @@ class BoundingBox(_message.Message):
     def __init__(self, x: _Optional[int] = ..., y: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
 
 class Finding(_message.Message):
-    __slots__ = ("check", "category", "subject", "score", "threshold", "action", "detail", "identity_id", "identity_name", "frame_time_s", "box")
+    __slots__ = ("check", "category", "subject", "score", "threshold", "action", "detail", "identity_id", "identity_name", "frame_time_s", "box", "consent", "track_id", "track_times_s")
     CHECK_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
@@ -66,6 +66,9 @@ class Finding(_message.Message):
     IDENTITY_NAME_FIELD_NUMBER: _ClassVar[int]
     FRAME_TIME_S_FIELD_NUMBER: _ClassVar[int]
     BOX_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_FIELD_NUMBER: _ClassVar[int]
+    TRACK_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACK_TIMES_S_FIELD_NUMBER: _ClassVar[int]
     check: str
     category: str
     subject: str
@@ -77,7 +80,22 @@ class Finding(_message.Message):
     identity_name: str
     frame_time_s: float
     box: BoundingBox
-    def __init__(self, check: _Optional[str] = ..., category: _Optional[str] = ..., subject: _Optional[str] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., detail: _Optional[str] = ..., identity_id: _Optional[str] = ..., identity_name: _Optional[str] = ..., frame_time_s: _Optional[float] = ..., box: _Optional[_Union[BoundingBox, _Mapping]] = ...) -> None: ...
+    consent: ConsentBasis
+    track_id: int
+    track_times_s: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, check: _Optional[str] = ..., category: _Optional[str] = ..., subject: _Optional[str] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., detail: _Optional[str] = ..., identity_id: _Optional[str] = ..., identity_name: _Optional[str] = ..., frame_time_s: _Optional[float] = ..., box: _Optional[_Union[BoundingBox, _Mapping]] = ..., consent: _Optional[_Union[ConsentBasis, _Mapping]] = ..., track_id: _Optional[int] = ..., track_times_s: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class ConsentBasis(_message.Message):
+    __slots__ = ("grant_id", "scope", "expires_at", "grantor")
+    GRANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    GRANTOR_FIELD_NUMBER: _ClassVar[int]
+    grant_id: str
+    scope: str
+    expires_at: float
+    grantor: str
+    def __init__(self, grant_id: _Optional[str] = ..., scope: _Optional[str] = ..., expires_at: _Optional[float] = ..., grantor: _Optional[str] = ...) -> None: ...
 
 class CheckRun(_message.Message):
     __slots__ = ("name", "model", "model_version", "ok", "error", "seconds", "stage")
@@ -276,26 +294,52 @@ class VerifyReport(_message.Message):
     def __init__(self, status: _Optional[_Union[VerifyReport.Status, str]] = ..., summary: _Optional[str] = ..., signer: _Optional[str] = ..., issuer: _Optional[str] = ..., actions: _Optional[_Iterable[str]] = ..., ingredients: _Optional[_Iterable[str]] = ..., moderation_json: _Optional[str] = ..., failures: _Optional[_Iterable[_Union[ValidationStatus, _Mapping]]] = ..., report_json: _Optional[str] = ...) -> None: ...
 
 class EnrollRequest(_message.Message):
-    __slots__ = ("name", "aliases", "images")
+    __slots__ = ("name", "aliases", "images", "external_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALIASES_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     aliases: _containers.RepeatedScalarFieldContainer[str]
     images: _containers.RepeatedCompositeFieldContainer[Media]
-    def __init__(self, name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., images: _Optional[_Iterable[_Union[Media, _Mapping]]] = ...) -> None: ...
+    external_id: str
+    def __init__(self, name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., images: _Optional[_Iterable[_Union[Media, _Mapping]]] = ..., external_id: _Optional[str] = ...) -> None: ...
+
+class Reference(_message.Message):
+    __slots__ = ("vector_id", "image_sha256", "created_at")
+    VECTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    vector_id: int
+    image_sha256: str
+    created_at: float
+    def __init__(self, vector_id: _Optional[int] = ..., image_sha256: _Optional[str] = ..., created_at: _Optional[float] = ...) -> None: ...
 
 class Identity(_message.Message):
-    __slots__ = ("id", "name", "aliases", "reference_count")
+    __slots__ = ("id", "name", "aliases", "reference_count", "external_id", "created_at", "references", "grants")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALIASES_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     aliases: _containers.RepeatedScalarFieldContainer[str]
     reference_count: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., reference_count: _Optional[int] = ...) -> None: ...
+    external_id: str
+    created_at: float
+    references: _containers.RepeatedCompositeFieldContainer[Reference]
+    grants: _containers.RepeatedCompositeFieldContainer[ConsentGrant]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., reference_count: _Optional[int] = ..., external_id: _Optional[str] = ..., created_at: _Optional[float] = ..., references: _Optional[_Iterable[_Union[Reference, _Mapping]]] = ..., grants: _Optional[_Iterable[_Union[ConsentGrant, _Mapping]]] = ...) -> None: ...
+
+class IdentityRef(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class ListIdentitiesRequest(_message.Message):
     __slots__ = ()
@@ -306,3 +350,77 @@ class ListIdentitiesResponse(_message.Message):
     IDENTITIES_FIELD_NUMBER: _ClassVar[int]
     identities: _containers.RepeatedCompositeFieldContainer[Identity]
     def __init__(self, identities: _Optional[_Iterable[_Union[Identity, _Mapping]]] = ...) -> None: ...
+
+class ReloadIndexRequest(_message.Message):
+    __slots__ = ("rebuild",)
+    REBUILD_FIELD_NUMBER: _ClassVar[int]
+    rebuild: bool
+    def __init__(self, rebuild: _Optional[bool] = ...) -> None: ...
+
+class ReloadIndexResponse(_message.Message):
+    __slots__ = ("vectors", "kind")
+    VECTORS_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    vectors: int
+    kind: str
+    def __init__(self, vectors: _Optional[int] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class ConsentGrant(_message.Message):
+    __slots__ = ("id", "tenant", "identity_id", "scopes", "grantor", "created_at", "expires_at", "revoked_at", "revoked_by", "active")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    GRANTOR_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_BY_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    tenant: str
+    identity_id: str
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    grantor: str
+    created_at: float
+    expires_at: float
+    revoked_at: float
+    revoked_by: str
+    active: bool
+    def __init__(self, id: _Optional[str] = ..., tenant: _Optional[str] = ..., identity_id: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., grantor: _Optional[str] = ..., created_at: _Optional[float] = ..., expires_at: _Optional[float] = ..., revoked_at: _Optional[float] = ..., revoked_by: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
+
+class GrantRequest(_message.Message):
+    __slots__ = ("tenant", "identity_id", "scopes", "expires_at", "grantor")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    GRANTOR_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    identity_id: str
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    expires_at: float
+    grantor: str
+    def __init__(self, tenant: _Optional[str] = ..., identity_id: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., expires_at: _Optional[float] = ..., grantor: _Optional[str] = ...) -> None: ...
+
+class RevokeRequest(_message.Message):
+    __slots__ = ("grant_id", "revoked_by")
+    GRANT_ID_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_BY_FIELD_NUMBER: _ClassVar[int]
+    grant_id: str
+    revoked_by: str
+    def __init__(self, grant_id: _Optional[str] = ..., revoked_by: _Optional[str] = ...) -> None: ...
+
+class ListGrantsRequest(_message.Message):
+    __slots__ = ("tenant", "identity_id")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    identity_id: str
+    def __init__(self, tenant: _Optional[str] = ..., identity_id: _Optional[str] = ...) -> None: ...
+
+class ListGrantsResponse(_message.Message):
+    __slots__ = ("grants",)
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
+    grants: _containers.RepeatedCompositeFieldContainer[ConsentGrant]
+    def __init__(self, grants: _Optional[_Iterable[_Union[ConsentGrant, _Mapping]]] = ...) -> None: ...

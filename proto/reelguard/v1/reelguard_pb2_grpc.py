@@ -260,6 +260,21 @@ class IdentitiesStub:
                 request_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListIdentitiesRequest.SerializeToString,
                 response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListIdentitiesResponse.FromString,
                 _registered_method=True)
+        self.Show = channel.unary_unary(
+                '/reelguard.v1.Identities/Show',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.IdentityRef.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.Identity.FromString,
+                _registered_method=True)
+        self.Remove = channel.unary_unary(
+                '/reelguard.v1.Identities/Remove',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.IdentityRef.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.Identity.FromString,
+                _registered_method=True)
+        self.ReloadIndex = channel.unary_unary(
+                '/reelguard.v1.Identities/ReloadIndex',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.ReloadIndexRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ReloadIndexResponse.FromString,
+                _registered_method=True)
 
 
 class IdentitiesServicer:
@@ -277,6 +292,24 @@ class IdentitiesServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Show(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Remove(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReloadIndex(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentitiesServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -289,6 +322,21 @@ def add_IdentitiesServicer_to_server(servicer, server):
                     servicer.List,
                     request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListIdentitiesRequest.FromString,
                     response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListIdentitiesResponse.SerializeToString,
+            ),
+            'Show': grpc.unary_unary_rpc_method_handler(
+                    servicer.Show,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.IdentityRef.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.Identity.SerializeToString,
+            ),
+            'Remove': grpc.unary_unary_rpc_method_handler(
+                    servicer.Remove,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.IdentityRef.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.Identity.SerializeToString,
+            ),
+            'ReloadIndex': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReloadIndex,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ReloadIndexRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ReloadIndexResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -345,6 +393,245 @@ class Identities:
             '/reelguard.v1.Identities/List',
             reelguard_dot_v1_dot_reelguard__pb2.ListIdentitiesRequest.SerializeToString,
             reelguard_dot_v1_dot_reelguard__pb2.ListIdentitiesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Show(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Identities/Show',
+            reelguard_dot_v1_dot_reelguard__pb2.IdentityRef.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.Identity.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Remove(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Identities/Remove',
+            reelguard_dot_v1_dot_reelguard__pb2.IdentityRef.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.Identity.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReloadIndex(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Identities/ReloadIndex',
+            reelguard_dot_v1_dot_reelguard__pb2.ReloadIndexRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ReloadIndexResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ConsentStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Grant = channel.unary_unary(
+                '/reelguard.v1.Consent/Grant',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.GrantRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ConsentGrant.FromString,
+                _registered_method=True)
+        self.Revoke = channel.unary_unary(
+                '/reelguard.v1.Consent/Revoke',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.RevokeRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ConsentGrant.FromString,
+                _registered_method=True)
+        self.List = channel.unary_unary(
+                '/reelguard.v1.Consent/List',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListGrantsRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListGrantsResponse.FromString,
+                _registered_method=True)
+
+
+class ConsentServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def Grant(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Revoke(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def List(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ConsentServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Grant': grpc.unary_unary_rpc_method_handler(
+                    servicer.Grant,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.GrantRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ConsentGrant.SerializeToString,
+            ),
+            'Revoke': grpc.unary_unary_rpc_method_handler(
+                    servicer.Revoke,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.RevokeRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ConsentGrant.SerializeToString,
+            ),
+            'List': grpc.unary_unary_rpc_method_handler(
+                    servicer.List,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListGrantsRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListGrantsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'reelguard.v1.Consent', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('reelguard.v1.Consent', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Consent:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Grant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Consent/Grant',
+            reelguard_dot_v1_dot_reelguard__pb2.GrantRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ConsentGrant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Revoke(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Consent/Revoke',
+            reelguard_dot_v1_dot_reelguard__pb2.RevokeRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ConsentGrant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def List(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Consent/List',
+            reelguard_dot_v1_dot_reelguard__pb2.ListGrantsRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ListGrantsResponse.FromString,
             options,
             channel_credentials,
             insecure,

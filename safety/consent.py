@@ -1,0 +1,72 @@
+"""The consent registry: which tenant may depict which enrolled person, how, until when.
+
+A likeness match is allowed only when the caller's tenant holds an active grant for
+that identity covering the request's scope. Grants are read on every request, so a
+revocation or an expiry takes effect at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+from safety.errors import InvalidInput, NotFound
+from safety.store import Grant, Store
+from safety.verdict import Finding
+
+SCOPES = ("image", "video", "performance")
+LIKENESS_CATEGORIES = ("public_figure", "public_figure_name")
+
+
+class ConsentRegistry:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def grant(
+        self,
+        tenant: str,
+        identity_id: str,
+        scopes: list[str],
+        grantor: str,
+        expires_at: float | None,
+    ) -> Grant:
+        tenant, grantor = tenant.strip(), grantor.strip()
+        if not tenant:
+            raise InvalidInput("a grant needs the tenant it authorizes")
+        if not grantor:
+            raise InvalidInput("a grant needs a grantor (who gave the consent)")
+        scopes = sorted(set(scopes))
+        bad = [s for s in scopes if s not in SCOPES]
+        if not scopes or bad:
+            raise InvalidInput(f"scopes must be some of {', '.join(SCOPES)}; got {scopes}")
+        if expires_at is not None and expires_at <= time.time():
+            raise InvalidInput("the expiry is in the past")
+        if self.store.identity(identity_id) is None:
+            raise NotFound(f"no enrolled identity {identity_id!r}")
+        return self.store.add_grant(tenant, identity_id, scopes, grantor, expires_at)
+
+    def revoke(self, grant_id: str, revoked_by: str) -> Grant:
+        grant = self.store.revoke_grant(grant_id, revoked_by.strip() or "unspecified")
+        if grant is None:
+            raise NotFound(f"no consent grant {grant_id!r}")
+        return grant
+
+    def basis(self, tenant: str, identity_id: str, scope: str) -> Grant | None:
+        """The active grant that authorizes this tenant to depict this identity, if any."""
+        now = time.time()
+        for grant in self.store.grants(tenant=tenant, identity_id=identity_id):
+            if scope in grant.scopes and grant.active(now):
+                return grant
+        return None
+
+    def annotate(self, findings: list[Finding], tenant: str, scope: str) -> None:
+        """Attach the consent basis to every likeness finding the tenant is authorized for."""
+        for finding in findings:
+            if finding.category in LIKENESS_CATEGORIES and finding.identity_id:
+                grant = self.basis(tenant, finding.identity_id, scope)
+                if grant is not None:
+                    finding.consent = {
+                        "grant_id": grant.id,
+                        "scope": scope,
+                        "expires_at": grant.expires_at,
+                        "grantor": grant.grantor,
+                    }
