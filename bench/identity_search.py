@@ -61,36 +61,36 @@ def main() -> None:
         "build on 2 threads, search on 1 thread"
     )
 
-    results = {}
-    for kind in ("flat", "ivf"):
-        faiss.omp_set_num_threads(2)
-        t0 = time.perf_counter()
-        index = FaissIdentityIndex.build(args.dim, ids, vectors, kind)
-        build = time.perf_counter() - t0
-        memory_mb = faiss.serialize_index(index._cpu).nbytes / 1e6
-        faiss.omp_set_num_threads(1)
-        nq = args.flat_queries if kind == "flat" else args.queries
-        found = index.search(queries[:nq], 1)[1][:, 0]
-        results[kind] = (index, build, memory_mb, nq, found)
+    faiss.omp_set_num_threads(2)
+    t0 = time.perf_counter()
+    flat = FaissIdentityIndex.build(args.dim, ids, vectors, "flat")
+    flat_build = time.perf_counter() - t0
+    truth = flat.search(queries, 1)[1][:, 0]  # exact answers, batched
+    t0 = time.perf_counter()
+    ivf = FaissIdentityIndex.build(args.dim, ids, vectors, "ivf")
+    ivf_build = time.perf_counter() - t0
+    faiss.omp_set_num_threads(1)
 
-    truth = results["flat"][4]
-    base = None
-    for kind, (index, build, memory_mb, nq, found) in results.items():
-        recall = float((found[: len(truth)] == truth).mean())
-        line = f"{kind:>5}: build {build:7.2f} s  memory {memory_mb:7.1f} MB  recall@1 {recall:.4f}"
-        if kind == "ivf":
-            raw = faiss.downcast_index(index._cpu)
-            line += f"  (nlist {raw.nlist}, nprobe {raw.nprobe})"
-        print(line)
+    def report(name: str, index: FaissIdentityIndex, build: float, nq: int) -> None:
+        found = index.search(queries[:nq], 1)[1][:, 0]
+        recall = float((found == truth[:nq]).mean())
+        # A different reference of the same person is as good as the exact neighbour.
+        same_person = float((found // 5 == truth[:nq] // 5).mean())
+        memory_mb = faiss.serialize_index(index._cpu).nbytes / 1e6
+        print(f"{name}: build {build:6.1f} s  memory {memory_mb:6.1f} MB  "
+              f"recall@1 {recall:.4f} (same identity {same_person:.4f})")
         for batch in (1, 64):
             lat = latencies(index, queries[:nq], batch)
-            p50 = _util.percentile(lat, 50)
-            base = base or p50
-            print(
-                f"       batch {batch:>2}: p50 {p50 * 1e3:8.3f} ms  "
-                f"p99 {_util.percentile(lat, 99) * 1e3:8.3f} ms per query  "
-                f"{base / p50:8.1f}x flat batch-1 speed"
-            )
+            print(f"      batch {batch:>2}: p50 {_util.percentile(lat, 50) * 1e3:8.3f} ms  "
+                  f"p99 {_util.percentile(lat, 99) * 1e3:8.3f} ms per query")
+
+    report("flat (exact)", flat, flat_build, args.flat_queries)
+    raw = faiss.downcast_index(ivf._cpu)
+    default = raw.nprobe
+    for nprobe in sorted({default // 2, default, default * 2}):
+        raw.nprobe = nprobe
+        mark = " (default)" if nprobe == default else ""
+        report(f"ivf nlist {raw.nlist} nprobe {nprobe}{mark}", ivf, ivf_build, args.queries)
 
 
 if __name__ == "__main__":

@@ -119,23 +119,81 @@ def test_bad_input_is_a_readable_error(running, tmp_path):
     assert "INVALID_ARGUMENT" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_identities_enroll_and_list(running, files):
+def test_identities_and_consent_admin(running, files):
     # The session's service is shared: enrol someone no other test uses as "not enrolled".
+    addr = ("--address", running.address)
     r = cli(
-        "--address",
-        running.address,
+        *addr,
         "identities",
         "enroll",
         "--name",
         "The Cameraman",
         "--alias",
         "Camera Man",
+        "--external-id",
+        "X1",
         files / "cameraman.png",
     )
     assert r.returncode == 0, r.stderr
     assert "enrolled The Cameraman" in r.stdout
-    listing = cli("--address", running.address, "identities", "list").stdout
+    identity_id = r.stdout.split("(id ")[1].split(",")[0]
+    listing = cli(*addr, "identities", "list").stdout
     assert "The Cameraman" in listing and "Camera Man" in listing and "Eileen Collins" in listing
+
+    g = cli(
+        *addr,
+        "consent",
+        "grant",
+        "--tenant",
+        "cli-tenant",
+        "--identity",
+        identity_id,
+        "--scope",
+        "video",
+        "--grantor",
+        "the cameraman himself",
+        "--days",
+        "30",
+    )
+    assert g.returncode == 0, g.stderr
+    grant_id = g.stdout.split()[1]
+    assert grant_id.startswith("grant_") and "[active]" in g.stdout
+    shown = cli(*addr, "identities", "show", identity_id).stdout
+    assert "external id: X1" in shown and "reference:" in shown and grant_id in shown
+    revoked = cli(*addr, "consent", "revoke", grant_id, "--by", "legal")
+    assert revoked.returncode == 0 and "revoked by legal" in revoked.stdout
+    assert "revoked by legal" in cli(*addr, "consent", "list", "--tenant", "cli-tenant").stdout
+
+    before = len(running.service.enroller.index)
+    removed = cli(*addr, "identities", "remove", identity_id)
+    assert removed.returncode == 0 and "removed The Cameraman" in removed.stdout
+    assert len(running.service.enroller.index) == before - 1
+    reindex = cli(*addr, "identities", "reindex")
+    assert reindex.returncode == 0
+    assert f"{before - 1} vectors (flat)" in reindex.stdout
+    missing = cli(*addr, "identities", "show", identity_id)
+    assert missing.returncode == 4 and "NOT_FOUND" in missing.stderr
+
+
+def test_generate_with_a_driving_video(running, files, tmp_path):
+    from tests.safety.test_identities import performance
+
+    actor = tmp_path / "actor.mp4"
+    actor.write_bytes(performance(skimage.data.astronaut()))
+    r = cli(
+        "--address",
+        running.address,
+        "generate",
+        "--prompt",
+        "a wave",
+        "--image",
+        files / "coffee.jpg",
+        "--driving-video",
+        actor,
+        "--out",
+        tmp_path / "o.mp4",
+    )
+    assert r.returncode == 2 and "driving_video" in r.stdout and "track" in r.stdout
 
 
 def test_keys_init(tmp_path):
