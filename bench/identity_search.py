@@ -77,12 +77,16 @@ def main() -> None:
         # A different reference of the same person is as good as the exact neighbour.
         same_person = float((found // 5 == truth[:nq] // 5).mean())
         memory_mb = faiss.serialize_index(index._cpu).nbytes / 1e6
-        print(f"{name}: build {build:6.1f} s  memory {memory_mb:6.1f} MB  "
-              f"recall@1 {recall:.4f} (same identity {same_person:.4f})")
+        print(
+            f"{name}: build {build:6.1f} s  memory {memory_mb:6.1f} MB  "
+            f"recall@1 {recall:.4f} (same identity {same_person:.4f})"
+        )
         for batch in (1, 64):
             lat = latencies(index, queries[:nq], batch)
-            print(f"      batch {batch:>2}: p50 {_util.percentile(lat, 50) * 1e3:8.3f} ms  "
-                  f"p99 {_util.percentile(lat, 99) * 1e3:8.3f} ms per query")
+            print(
+                f"      batch {batch:>2}: p50 {_util.percentile(lat, 50) * 1e3:8.3f} ms  "
+                f"p99 {_util.percentile(lat, 99) * 1e3:8.3f} ms per query"
+            )
 
     report("flat (exact)", flat, flat_build, args.flat_queries)
     raw = faiss.downcast_index(ivf._cpu)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import grpc
@@ -70,3 +72,15 @@ def terminal(events) -> tuple[str, object]:
 
 def output_bytes(events) -> bytes:
     return b"".join(e.output_chunk.data for e in events if e.WhichOneof("event") == "output_chunk")
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims a size in its header but holds almost no pixel data."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))

@@ -14,7 +14,14 @@ from PIL import Image, ImageFilter
 from generator.base import write_mp4
 from reelguard.v1 import reelguard_pb2 as pb
 from signing.verify import Verifier
-from tests.support import Running, encode, make_config, output_bytes, terminal
+from tests.support import (
+    Running,
+    encode,
+    make_config,
+    output_bytes,
+    png_header_only,
+    terminal,
+)
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +97,20 @@ def test_enrol_several_references_and_show_them(svc, collins):
         (lambda a, h, c: encode(a), "already a reference of identity"),
         (lambda a, h, c: b"GIF89a not really", "not a recognised image"),
         (lambda a, h, c: b"", "empty"),
+        (lambda a, h, c: png_header_only(20000, 20000), "decompression bomb"),
+        (lambda a, h, c: png_header_only(7000, 7000), "over the 40 MP limit"),
     ],
-    ids=["no-face", "two-faces", "tiny-face", "blurry", "duplicate", "non-image", "empty"],
+    ids=[
+        "no-face",
+        "two-faces",
+        "tiny-face",
+        "blurry",
+        "duplicate",
+        "non-image",
+        "empty",
+        "bomb",
+        "huge",
+    ],
 )
 def test_unusable_references_are_rejected_and_change_nothing(
     svc, collins, astronaut, hopper, coffee, make, words

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import struct
-import zlib
 
 import grpc
 import numpy as np
@@ -16,7 +14,14 @@ from PIL import Image
 
 from reelguard.v1 import reelguard_pb2 as pb
 from signing.verify import Verifier
-from tests.support import Running, encode, make_config, output_bytes, terminal
+from tests.support import (
+    Running,
+    encode,
+    make_config,
+    output_bytes,
+    png_header_only,
+    terminal,
+)
 
 
 def blocked_reason(events, category: str):
@@ -195,16 +200,6 @@ def test_post_check_blocks_what_pre_check_could_not_see(tmp_path, astronaut):
 
 
 # ---- bad input: clear errors, and the server keeps serving -------------------------------
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
 
 
 @pytest.mark.parametrize(
