@@ -72,7 +72,12 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         policy=config.policy,
         consent=consent,
         generator=generator or load_generator(config.generator),
-        manifest_signer=ManifestSigner(KeyFileSigner(key, chain), thumbnails=config.thumbnails),
+        manifest_signer=ManifestSigner(
+            KeyFileSigner(key, chain),
+            thumbnails=config.thumbnails,
+            tsa_url=config.tsa_url,
+            trust_anchors_pem=trust_anchors_pem(config),
+        ),
         store=store,
         work_dir=config.data_dir / "work",
         check_timeout_s=config.check_timeout_s,

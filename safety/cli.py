@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
 import signal
@@ -335,17 +336,28 @@ def format_report(report) -> str:
         lines.append(f"  signer:     {report.signer} (issued by {report.issuer})")
         if report.signed_at:
             lines.append(f"  signed at:  {report.signed_at}")
+        if report.timestamp:
+            trusted = "trusted TSA" if report.timestamp["trusted"] else "TSA not trusted"
+            lines.append(f"  timestamp:  {report.timestamp['time'] or '-'} ({trusted})")
         lines.append(f"  actions:    {', '.join(report.actions) or '-'}")
         for dst in sorted(set(report.digital_source_types)):
             lines.append(f"  source:     {dst}")
-        for ing in report.ingredients:
-            lines.append(f"  ingredient: {ing['title']} ({ing['format']}, {ing['relationship']})")
         if report.moderation is not None:
             m = report.moderation
             lines.append(
                 f"  moderation: {m.get('action')} (decision {m.get('decision_id')}, "
                 f"policy {m.get('policy_version')}, {len(m.get('checks', []))} checks)"
             )
+            for basis in m.get("consent") or []:
+                lines.append(
+                    f"  consent:    identity {basis['identity_id']} by grant {basis['grant_id']} "
+                    f"({basis['scope']})"
+                )
+        if report.manifest:
+            lines.append(
+                f"  assertions: {', '.join(a['label'] for a in report.manifest['assertions'])}"
+            )
+            lines += _ingredient_lines(report.manifest, "  ")
     for f in report.failures:
         lines.append(f"  FAILURE {f['code']}: {f['explanation']}")
     if report.tampered:
@@ -353,7 +365,33 @@ def format_report(report) -> str:
     return "\n".join(lines)
 
 
+def _ingredient_lines(node: dict, indent: str) -> list[str]:
+    lines = []
+    for ing in node["ingredients"]:
+        child = ing["manifest"]
+        signed = f" — signed by {child['signer']}" if child else " — no manifest"
+        problems = (
+            f" [at ingest: {', '.join(ing['failures_at_ingest'])}]"
+            if (ing["failures_at_ingest"])
+            else ""
+        )
+        lines.append(
+            f"{indent}ingredient: {ing['title']} ({ing['format']}, {ing['relationship']})"
+            f"{signed}{problems}"
+        )
+        if child:
+            lines += _ingredient_lines(child, indent + "  ")
+    return lines
+
+
+def _media_files(root: Path, recursive: bool) -> list[Path]:
+    pattern = "**/*" if recursive else "*"
+    return sorted(p for p in root.glob(pattern) if p.is_file())
+
+
 def cmd_verify(args) -> int:
+    from tqdm import tqdm
+
     from safety.app import trust_anchors_pem
     from signing.verify import Verifier
 
@@ -361,9 +399,65 @@ def cmd_verify(args) -> int:
         anchors = Path(args.trust_anchors).read_text()
     else:
         anchors = trust_anchors_pem(Config.load(args.config))
-    report = Verifier(anchors).verify_file(Path(args.file))
-    print(report.to_json() if args.json else format_report(report))
-    return EXIT_OK if report.trusted else EXIT_NOT_TRUSTED
+    verifier = Verifier(anchors)
+    target = Path(args.path)
+    if not target.is_dir():
+        report = verifier.verify_file(target)
+        print(report.to_json() if args.json else format_report(report))
+        return EXIT_OK if report.trusted else EXIT_NOT_TRUSTED
+
+    files = _media_files(target, args.recursive)
+    reports = [
+        verifier.verify_file(p)
+        for p in tqdm(files, desc="verifying", unit="file", file=sys.stderr, disable=args.json)
+    ]
+    if args.json:
+        import dataclasses
+
+        print(
+            json.dumps(
+                {
+                    "schema": "reelguard.verify-batch/1",
+                    "reports": [dataclasses.asdict(r) for r in reports],
+                },
+                indent=2,
+            )
+        )
+    else:
+        width = max([len(str(p.relative_to(target))) for p in files] + [4])
+        print(f"{'file':<{width}}  {'status':<15}  detail")
+        for path, r in zip(files, reports, strict=True):
+            detail = r.failures[0]["code"] if r.failures else (r.signer or r.summary)
+            print(f"{str(path.relative_to(target)):<{width}}  {r.status:<15}  {detail}")
+        counts: dict[str, int] = {}
+        for r in reports:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        print(
+            "summary: "
+            + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            + f" ({len(reports)} files)"
+        )
+    return EXIT_OK if reports and all(r.trusted for r in reports) else EXIT_NOT_TRUSTED
+
+
+def cmd_sign(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args.address)
+    request = pb.SignRequest(
+        media=_media(Path(args.file)),
+        ingredients=[_media(Path(p)) for p in args.ingredient or []],
+        tenant=args.tenant,
+        generator_name=args.generator,
+        model_id=args.model_id or "",
+    )
+    response = rpc.ProvenanceStub(channel).Sign(request)
+    print(format_verdict(response.verdict))
+    if response.verdict.action != pb.ALLOW:
+        return EXIT_BLOCKED
+    Path(args.out).write_bytes(response.signed.data)
+    print(f"wrote {args.out} ({len(response.signed.data)} bytes, C2PA-signed)")
+    return EXIT_OK
 
 
 # ---- argument parsing ---------------------------------------------------------------------
@@ -451,8 +545,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tenant", default="default")
     c.set_defaults(func=cmd_check)
 
-    v = sub.add_parser("verify", help="verify a file's C2PA manifest (exit 0 only if Trusted)")
-    v.add_argument("file")
+    si = sub.add_parser("sign", help="moderate and sign media made elsewhere")
+    si.add_argument("file", help="JPEG, PNG, WebP, MP4 or MOV")
+    si.add_argument("--out", required=True)
+    si.add_argument("--ingredient", action="append", help="an input the media was made from")
+    si.add_argument("--generator", default="unspecified", help="software that made it")
+    si.add_argument("--model-id")
+    si.add_argument("--tenant", default="default")
+    si.set_defaults(func=cmd_sign)
+
+    v = sub.add_parser("verify", help="verify C2PA manifests (exit 0 only if all Trusted)")
+    v.add_argument("path", help="a file, or a directory of files")
+    v.add_argument("--recursive", "-r", action="store_true", help="walk subdirectories")
     v.add_argument("--json", action="store_true", help="machine-readable report")
     v.add_argument("--trust-anchors", help="PEM bundle of trusted roots (default: config)")
     v.set_defaults(func=cmd_verify)

@@ -38,6 +38,7 @@ class Config:
     # PEM bundle of trusted roots for verification; defaults to the dev root when unset.
     trust_anchors: Path | None = None
     thumbnails: bool = False
+    tsa_url: str = ""  # RFC 3161 timestamp authority, e.g. http://tsa.example/tsr
     generator: str = "kenburns"  # "kenburns" or "package.module:Class"
     prompt_blocklist: list[str] = field(default_factory=list)
     check_timeout_s: float = 60.0

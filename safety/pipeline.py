@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -64,6 +64,17 @@ class GenerateJob:
     def consent_scope(self) -> str:
         """Animating someone from a performance needs a `performance` grant, else `video`."""
         return "performance" if self.driving else "video"
+
+
+@dataclass(frozen=True)
+class SignableMedia:
+    data: bytes
+    mime_type: str
+    clip: Clip  # what moderation looks at: the image, or sampled video frames
+
+    @property
+    def scope(self) -> str:
+        return "video" if self.mime_type.startswith("video/") else "image"
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,22 @@ class Gate:
         verdict = self._evaluate(Stage.PRE_CHECK, prompt, clips, tenant, scope)
         self._record(verdict, uuid.uuid4().hex, tenant)
         return verdict
+
+    def sign(self, tenant: str, media: SignableMedia, spec: ManifestSpec) -> tuple[Verdict, bytes]:
+        """Moderate media made elsewhere like an output; sign it only if allowed.
+
+        Returns the verdict and the signed bytes (empty when not allowed)."""
+        verdict = self._evaluate(Stage.POST_CHECK, None, [media.clip], tenant, media.scope)
+        if verdict.action != Action.ALLOW:
+            self._record(verdict, uuid.uuid4().hex, tenant)
+            return verdict, b""
+        verdict.decision_id = uuid.uuid4().hex
+        spec = replace(spec, moderation=moderation_assertion(verdict))
+        signed = self.manifest_signer.sign_bytes(spec, media.data, media.mime_type)
+        self._record(
+            verdict, verdict.decision_id, tenant, hashlib.sha256(signed).hexdigest(), strict=True
+        )
+        return verdict, signed
 
     # ---- the request path -----------------------------------------------------------
 

@@ -32,15 +32,25 @@ from safety.pipeline import (
     GenerateJob,
     OutputSpec,
     Progress,
+    SignableMedia,
     validate_output,
 )
 from safety.store import Grant, IdentityRecord
 from safety.verdict import Finding, Verdict
+from signing.manifest import TRAINED_ALGORITHMIC_MEDIA, Ingredient, ManifestSpec
 from signing.verify import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED, VerifyReport, sniff_mime
 
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 20
+# What Provenance.Sign embeds manifests into: MIME type -> file extension.
+SIGNABLE = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+}
 SERVICE_NAMES = [
     pb.DESCRIPTOR.services_by_name[n].full_name
     for n in ("Generation", "Moderation", "Provenance", "Identities", "Consent")
@@ -304,6 +314,56 @@ def _video_limits(cfg) -> VideoLimits:
 class ProvenanceServicer(rpc.ProvenanceServicer):
     def __init__(self, service: Service) -> None:
         self.service = service
+
+    def Sign(self, request: pb.SignRequest, context):
+        with domain_errors(context):
+            cfg = self.service.config
+            data = request.media.data
+            mime = sniff_mime(data)
+            if mime not in SIGNABLE:
+                raise InvalidInput(
+                    f"media is {mime or 'in an unsupported format'}; "
+                    "sign JPEG, PNG, WebP, MP4 or MOV"
+                )
+            if mime.startswith("video/"):
+                frames = decode_video(
+                    data,
+                    _video_limits(cfg),
+                    cfg.post_check_frames,
+                    self.service.gate.work_dir,
+                    label="media",
+                )
+                clip = Clip("media_video", frames)
+            else:
+                image = decode_image(data, max_pixels=cfg.max_image_pixels, label="media")
+                clip = Clip("media", [Frame(0.0, image.pixels)])
+            ingredients = []
+            for i, m in enumerate(request.ingredients):
+                if not m.data:
+                    raise InvalidInput(f"ingredient {i + 1} is empty")
+                ingredients.append(
+                    Ingredient(
+                        m.filename or f"ingredient-{i + 1}",
+                        sniff_mime(m.data) or m.mime_type or "application/octet-stream",
+                        m.data,
+                    )
+                )
+            spec = ManifestSpec(
+                title=request.media.filename or f"signed.{SIGNABLE[mime]}",
+                generator_name=request.generator_name or "unspecified",
+                generator_version=request.generator_version or "",
+                model_id=request.model_id or "",
+                moderation={},
+                ingredients=ingredients,
+                digital_source_type=request.digital_source_type or TRAINED_ALGORITHMIC_MEDIA,
+            )
+            verdict, signed = self.service.gate.sign(
+                request.tenant or "default", SignableMedia(data, mime, clip), spec
+            )
+            response = pb.SignResponse(verdict=verdict_pb(verdict))
+            if signed:
+                response.signed.CopyFrom(pb.Media(data=signed, mime_type=mime, filename=spec.title))
+            return response
 
     def Verify(self, request: pb.VerifyRequest, context):
         with domain_errors(context):

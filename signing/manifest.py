@@ -36,6 +36,7 @@ class ManifestSpec:
     model_id: str
     moderation: dict  # the verdict summary: checks, models, scores, policy, decision id
     ingredients: list[Ingredient] = field(default_factory=list)
+    digital_source_type: str = TRAINED_ALGORITHMIC_MEDIA
 
     def definition(self) -> dict:
         return {
@@ -48,7 +49,7 @@ class ManifestSpec:
                         "actions": [
                             {
                                 "action": "c2pa.created",
-                                "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
+                                "digitalSourceType": self.digital_source_type,
                                 "softwareAgent": {
                                     "name": self.generator_name,
                                     "version": self.generator_version,
@@ -64,29 +65,60 @@ class ManifestSpec:
 
 
 class ManifestSigner:
-    """Signs files in place of copying: source path in, signed file out."""
+    """Embeds a signed manifest into images (JPEG, PNG, WebP) and video (MP4, MOV).
 
-    def __init__(self, signer: Signer, *, thumbnails: bool = False) -> None:
+    The asset is signed in memory: c2pa-python reads and writes through Python stream
+    callbacks, and memory streams cost less per call than files (bench/sign_verify.py).
+    """
+
+    def __init__(
+        self,
+        signer: Signer,
+        *,
+        thumbnails: bool = False,
+        tsa_url: str | None = None,
+        trust_anchors_pem: str | None = None,
+    ) -> None:
         self._signer = signer
+        self._tsa_url = tsa_url or None
+        # Anchors matter at sign time too: an ingredient's validation (trusted or not)
+        # is recorded in our manifest when it is added.
+        trust = {"trust": {"trust_anchors": trust_anchors_pem}} if trust_anchors_pem else {}
         self._context = c2pa.Context.from_dict(
             {
+                **trust,
                 "builder": {"thumbnail": {"enabled": thumbnails}},
-                # No network at sign time: never fetch remote manifests or OCSP.
-                "verify": {"remote_manifest_fetch": False, "ocsp_fetch": False},
+                # No network at sign time (but the TSA): never fetch remote manifests or
+                # OCSP. The SDK's verify-after-sign would read the whole asset again.
+                "verify": {
+                    "remote_manifest_fetch": False,
+                    "ocsp_fetch": False,
+                    "verify_after_sign": False,
+                },
             }
         )
 
-    def sign_file(self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str) -> bytes:
-        """Write `source` with an embedded, signed manifest to `dest`; return the manifest."""
+    def sign_bytes(self, spec: ManifestSpec, data: bytes, mime_type: str) -> bytes:
+        """`data` with an embedded, signed manifest."""
         signer = c2pa.Signer.from_callback(
-            self._signer.sign, self._signer.alg, self._signer.certificate_chain_pem
+            self._signer.sign,
+            self._signer.alg,
+            self._signer.certificate_chain_pem,
+            self._tsa_url,
         )
+        out = io.BytesIO()
         with signer, c2pa.Builder(json.dumps(spec.definition()), context=self._context) as b:
             for ing in spec.ingredients:
+                # An ingredient that carries C2PA keeps its manifest and validation
+                # results inside ours: the SDK reads them from the stream.
                 b.add_ingredient(
                     {"title": ing.title, "relationship": "inputTo"},
                     ing.mime_type,
                     io.BytesIO(ing.data),
                 )
-            with open(source, "rb") as src, open(dest, "w+b") as dst:
-                return b.sign(signer, mime_type, src, dst)
+            b.sign(signer, mime_type, io.BytesIO(data), out)
+        return out.getvalue()
+
+    def sign_file(self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str) -> None:
+        """Write `source` with an embedded, signed manifest to `dest`."""
+        dest.write_bytes(self.sign_bytes(spec, source.read_bytes(), mime_type))

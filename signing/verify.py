@@ -86,6 +86,8 @@ class VerifyReport:
     moderation: dict | None = None
     statuses: list[dict] = field(default_factory=list)  # {code, explanation, url, kind}
     tampered: list[str] = field(default_factory=list)
+    timestamp: dict | None = None  # {"time": ..., "trusted": bool} when an RFC 3161 stamp exists
+    manifest: dict | None = None  # the active manifest as a tree (see `manifest_tree`)
     error: str = ""
     schema: str = REPORT_SCHEMA
 
@@ -207,7 +209,68 @@ def _report(state: str, store: dict) -> VerifyReport:
                 "has_manifest": bool(ing.get("active_manifest")),
             }
         )
+    codes = {s["code"] for s in statuses}
+    if sig.get("time") or codes & {
+        "timeStamp.trusted",
+        "timeStamp.untrusted",
+        "timeStamp.validated",
+    }:
+        report.timestamp = {
+            "time": str(sig.get("time") or ""),
+            "trusted": "timeStamp.trusted" in codes and "timeStamp.untrusted" not in codes,
+        }
+    report.manifest = manifest_tree(store, label)
     return report
+
+
+def manifest_tree(store: dict, label: str, depth: int = 0) -> dict | None:
+    """A manifest and, recursively, the manifests of its ingredients.
+
+    Each node: label, title, signer, issuer, signed_at, claim_generator, assertions
+    (labels; ours and the actions decoded), ingredients (title, format, relationship,
+    the validation status recorded when it was ingested, and its own manifest node)."""
+    manifests = store.get("manifests") or {}
+    manifest = manifests.get(label)
+    if manifest is None or depth > 16:  # a cycle or absurd depth in a hostile file
+        return None
+    sig = manifest.get("signature_info") or {}
+    assertions = []
+    for a in manifest.get("assertions") or []:
+        lbl = str(a.get("label", ""))
+        entry: dict = {"label": lbl}
+        if lbl.startswith("c2pa.actions") or lbl == MODERATION_LABEL:
+            entry["data"] = a.get("data")
+        assertions.append(entry)
+    ingredients = []
+    for ing in manifest.get("ingredients") or []:
+        results = ing.get("validation_results") or {}
+        failures = [
+            f.get("code") for f in (results.get("activeManifest") or {}).get("failure") or []
+        ]
+        child = ing.get("active_manifest") or ""
+        ingredients.append(
+            {
+                "title": ing.get("title", ""),
+                "format": ing.get("format", ""),
+                "relationship": ing.get("relationship", ""),
+                "manifest_label": child,
+                "failures_at_ingest": failures,
+                "manifest": manifest_tree(store, child, depth + 1) if child else None,
+            }
+        )
+    generators = manifest.get("claim_generator_info") or []
+    return {
+        "label": label,
+        "title": manifest.get("title", ""),
+        "signer": str(sig.get("common_name") or ""),
+        "issuer": str(sig.get("issuer") or ""),
+        "signed_at": str(sig.get("time") or ""),
+        "claim_generator": ", ".join(
+            f"{g.get('name', '')} {g.get('version', '')}".strip() for g in generators
+        ),
+        "assertions": assertions,
+        "ingredients": ingredients,
+    }
 
 
 def _statuses(results: dict) -> list[dict]:

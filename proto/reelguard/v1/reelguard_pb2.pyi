@@ -241,6 +241,32 @@ class CheckRequest(_message.Message):
     tenant: str
     def __init__(self, prompt: _Optional[str] = ..., media: _Optional[_Union[Media, _Mapping]] = ..., tenant: _Optional[str] = ...) -> None: ...
 
+class SignRequest(_message.Message):
+    __slots__ = ("media", "ingredients", "tenant", "generator_name", "generator_version", "model_id", "digital_source_type")
+    MEDIA_FIELD_NUMBER: _ClassVar[int]
+    INGREDIENTS_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_NAME_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    DIGITAL_SOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    media: Media
+    ingredients: _containers.RepeatedCompositeFieldContainer[Media]
+    tenant: str
+    generator_name: str
+    generator_version: str
+    model_id: str
+    digital_source_type: str
+    def __init__(self, media: _Optional[_Union[Media, _Mapping]] = ..., ingredients: _Optional[_Iterable[_Union[Media, _Mapping]]] = ..., tenant: _Optional[str] = ..., generator_name: _Optional[str] = ..., generator_version: _Optional[str] = ..., model_id: _Optional[str] = ..., digital_source_type: _Optional[str] = ...) -> None: ...
+
+class SignResponse(_message.Message):
+    __slots__ = ("verdict", "signed")
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_FIELD_NUMBER: _ClassVar[int]
+    verdict: Verdict
+    signed: Media
+    def __init__(self, verdict: _Optional[_Union[Verdict, _Mapping]] = ..., signed: _Optional[_Union[Media, _Mapping]] = ...) -> None: ...
+
 class VerifyRequest(_message.Message):
     __slots__ = ("media",)
     MEDIA_FIELD_NUMBER: _ClassVar[int]

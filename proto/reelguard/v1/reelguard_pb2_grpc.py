@@ -178,6 +178,11 @@ class ProvenanceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.Sign = channel.unary_unary(
+                '/reelguard.v1.Provenance/Sign',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.SignRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.SignResponse.FromString,
+                _registered_method=True)
         self.Verify = channel.unary_unary(
                 '/reelguard.v1.Provenance/Verify',
                 request_serializer=reelguard_dot_v1_dot_reelguard__pb2.VerifyRequest.SerializeToString,
@@ -188,6 +193,12 @@ class ProvenanceStub:
 class ProvenanceServicer:
     """Missing associated documentation comment in .proto file."""
 
+    def Sign(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Verify(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -197,6 +208,11 @@ class ProvenanceServicer:
 
 def add_ProvenanceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'Sign': grpc.unary_unary_rpc_method_handler(
+                    servicer.Sign,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.SignRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.SignResponse.SerializeToString,
+            ),
             'Verify': grpc.unary_unary_rpc_method_handler(
                     servicer.Verify,
                     request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.VerifyRequest.FromString,
@@ -212,6 +228,33 @@ def add_ProvenanceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class Provenance:
     """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Sign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Provenance/Sign',
+            reelguard_dot_v1_dot_reelguard__pb2.SignRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.SignResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def Verify(request,
