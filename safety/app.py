@@ -16,7 +16,7 @@ from safety.pipeline import Gate
 from safety.store import SQLiteStore
 from signing.keys import chain_paths, init_dev_chain
 from signing.manifest import ManifestSigner
-from signing.signer import KeyFileSigner
+from signing.signer import KeyFileSigner, Signer
 from signing.verify import Verifier
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,24 @@ def signing_material(config: Config) -> tuple[Path, Path, Path | None]:
     return paths.key, paths.chain, paths.root_cert
 
 
+def make_signer(config: Config) -> Signer:
+    """The configured signer: a PKCS#11 token key, else a key file (or the dev chain)."""
+    if config.signing_pkcs11_module:
+        from signing.pkcs11 import Pkcs11Signer
+
+        if not config.signing_chain:
+            raise ValueError("signing_pkcs11_module needs signing_chain (the key's certificates)")
+        return Pkcs11Signer(
+            config.signing_pkcs11_module,
+            config.signing_pkcs11_token,
+            config.signing_pkcs11_key,
+            config.signing_pkcs11_pin_env,
+            config.signing_chain.read_text(),
+        )
+    key, chain, _ = signing_material(config)
+    return KeyFileSigner(key, chain)
+
+
 def trust_anchors_pem(config: Config) -> str | None:
     if config.trust_anchors:
         return config.trust_anchors.read_text()
@@ -55,7 +73,7 @@ def trust_anchors_pem(config: Config) -> str | None:
 def build_service(config: Config, generator: Generator | None = None) -> Service:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = SQLiteStore(config.database_path)
-    key, chain, _ = signing_material(config)
+    signer = make_signer(config)
     embedder = DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
     index = open_index(config.index_path, store, embedder.dim, config.index_flat_max)
     consent = ConsentRegistry(store)
@@ -73,7 +91,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         consent=consent,
         generator=generator or load_generator(config.generator),
         manifest_signer=ManifestSigner(
-            KeyFileSigner(key, chain),
+            signer,
             thumbnails=config.thumbnails,
             tsa_url=config.tsa_url,
             trust_anchors_pem=trust_anchors_pem(config),

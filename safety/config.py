@@ -35,6 +35,12 @@ class Config:
     # Signing: a key file + chain, or none for the dev chain created under data_dir/keys.
     signing_key: Path | None = None
     signing_chain: Path | None = None
+    # Or a key inside a PKCS#11 token (HSM): module path, token label, key label, and
+    # the name of the environment variable that holds the PIN. Needs signing_chain.
+    signing_pkcs11_module: str = ""
+    signing_pkcs11_token: str = ""
+    signing_pkcs11_key: str = ""
+    signing_pkcs11_pin_env: str = "REELGUARD_HSM_PIN"
     # PEM bundle of trusted roots for verification; defaults to the dev root when unset.
     trust_anchors: Path | None = None
     thumbnails: bool = False

@@ -38,6 +38,57 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
+def issue_signing_certificate(
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    public_key: ec.EllipticCurvePublicKey,
+    common_name: str = "reelguard dev signer",
+    days: int = 825,
+) -> x509.Certificate:
+    """An end-entity C2PA signing certificate for `public_key`, wherever its private key
+    lives (a file, a KMS, an HSM): digitalSignature, emailProtection, AKI/SKI, not a CA."""
+    now = dt.datetime.now(dt.UTC)
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(ca_cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
+def load_dev_root(directory: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """The dev root CA key and certificate, to issue more signing certificates."""
+    key = serialization.load_pem_private_key((directory / "root.key").read_bytes(), None)
+    return key, x509.load_pem_x509_certificate((directory / "root.pem").read_bytes())
+
+
 def init_dev_chain(directory: Path, *, overwrite: bool = False) -> ChainPaths:
     """Create root CA + signing certificate in `directory`; refuse to clobber an existing key."""
     paths = chain_paths(directory)
@@ -77,51 +128,25 @@ def init_dev_chain(directory: Path, *, overwrite: bool = False) -> ChainPaths:
     )
 
     leaf_key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(_name("reelguard dev signer"))
-        .issuer_name(root_name)
-        .public_key(leaf_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=825))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
-        )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski),
-            critical=False,
-        )
-        .sign(root_key, hashes.SHA256())
-    )
+    leaf = issue_signing_certificate(root_key, root, leaf_key.public_key())
 
     pem = serialization.Encoding.PEM
     paths.root_cert.write_bytes(root.public_bytes(pem))
     paths.chain.write_bytes(leaf.public_bytes(pem) + root.public_bytes(pem))
-    key_bytes = leaf_key.private_bytes(
-        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    _write_private_key(paths.key, leaf_key)
+    # The root key stays beside it (dev only) so more signers — an HSM's — can be issued.
+    _write_private_key(directory / "root.key", root_key)
+    return paths
+
+
+def _write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    data = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
     )
     # Create with 0600 from the start so the key is never readable by others, even briefly.
-    fd = os.open(paths.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
-        f.write(key_bytes)
-    os.chmod(paths.key, 0o600)
-    return paths
+        f.write(data)
+    os.chmod(path, 0o600)

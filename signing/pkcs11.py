@@ -1,0 +1,112 @@
+"""A signer whose key lives in a PKCS#11 token (an HSM, or SoftHSM in tests).
+
+The private key is generated inside the token and never leaves it: c2pa-python hands
+the callback the full COSE Sig_structure; the token hashes and signs it
+(CKM_ECDSA_SHA256) or, for tokens without that mechanism (SoftHSM 2.6), we hash it
+with SHA-256 and the token signs the digest (CKM_ECDSA). The raw r‖s signature goes
+back. The PIN comes from an environment variable, never from
+a file or a log line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+
+import c2pa
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+from signing.signer import SigningKeyError
+
+
+def _pkcs11():
+    try:
+        import pkcs11
+    except ImportError:
+        raise SigningKeyError(
+            "PKCS#11 signing needs python-pkcs11: pip install 'reelguard[hsm]'"
+        ) from None
+    return pkcs11
+
+
+class Pkcs11Signer:
+    """ES256 with an EC P-256 private key held in a PKCS#11 token."""
+
+    alg = c2pa.C2paSigningAlg.ES256
+
+    def __init__(
+        self,
+        module: str,
+        token_label: str,
+        key_label: str,
+        pin_env: str,
+        certificate_chain_pem: str,
+    ) -> None:
+        pkcs11 = _pkcs11()
+        pin = os.environ.get(pin_env)
+        if not pin:
+            raise SigningKeyError(f"set the token PIN in the environment variable {pin_env}")
+        try:
+            token = pkcs11.lib(module).get_token(token_label=token_label)
+            self._session = token.open(user_pin=pin)
+            self._key = self._session.get_key(
+                object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=key_label
+            )
+        except pkcs11.PKCS11Error as e:
+            # The exception names the failure class (PinIncorrect, NoSuchKey...), not the PIN.
+            raise SigningKeyError(
+                f"PKCS#11 token {token_label!r} key {key_label!r}: {type(e).__name__}"
+            ) from None
+        mechanisms = set(token.slot.get_mechanisms())
+        self._hash_in_token = pkcs11.Mechanism.ECDSA_SHA256 in mechanisms
+        self._mechanism = (
+            pkcs11.Mechanism.ECDSA_SHA256 if self._hash_in_token else pkcs11.Mechanism.ECDSA
+        )
+        self._lock = threading.Lock()  # one operation at a time per session
+        self.certificate_chain_pem = certificate_chain_pem
+
+    def sign(self, data: bytes) -> bytes:
+        payload = data if self._hash_in_token else hashlib.sha256(data).digest()
+        with self._lock:
+            return self._key.sign(payload, mechanism=self._mechanism)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def generate_token_key(
+    module: str, token_label: str, key_label: str, pin: str
+) -> ec.EllipticCurvePublicKey:
+    """Create an EC P-256 key pair inside the token (private key not extractable) and
+    return its public key, to be certified by a CA."""
+    pkcs11 = _pkcs11()
+    from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
+
+    token = pkcs11.lib(module).get_token(token_label=token_label)
+    with token.open(rw=True, user_pin=pin) as session:
+        params = session.create_domain_parameters(
+            pkcs11.KeyType.EC,
+            {pkcs11.Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")},
+            local=True,
+        )
+        public, _ = params.generate_keypair(
+            store=True,
+            label=key_label,
+            private_template={
+                pkcs11.Attribute.SENSITIVE: True,
+                pkcs11.Attribute.EXTRACTABLE: False,
+            },
+        )
+        key = load_der_public_key(encode_ec_public_key(public))
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise SigningKeyError("the token did not return an EC public key")
+    return key
+
+
+def chain_pem(*certs: x509.Certificate) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in certs)

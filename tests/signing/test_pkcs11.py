@@ -1,0 +1,100 @@
+"""The KMS/HSM path against a real PKCS#11 token: SoftHSM, key generated inside it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from signing.keys import init_dev_chain, issue_signing_certificate, load_dev_root
+from signing.manifest import ManifestSigner, ManifestSpec
+from signing.signer import SigningKeyError
+from signing.verify import Verifier
+from tests.support import encode
+
+MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+pytest.importorskip("pkcs11", reason="python-pkcs11 not installed (the test extra has it)")
+if not (Path(MODULE).exists() and shutil.which("softhsm2-util")):
+    pytest.skip(
+        f"SoftHSM not installed ({MODULE}); .ci/run installs Debian's softhsm2",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def token(tmp_path_factory):
+    """A fresh SoftHSM token in a temp dir; its config is pointed to by SOFTHSM2_CONF."""
+    home = tmp_path_factory.mktemp("softhsm")
+    (home / "tokens").mkdir()
+    conf = home / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {home / 'tokens'}\nobjectstore.backend = file\n")
+    old = os.environ.get("SOFTHSM2_CONF")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    subprocess.run(
+        [
+            "softhsm2-util",
+            "--init-token",
+            "--free",
+            "--label",
+            "reelguard",
+            "--pin",
+            "4321",
+            "--so-pin",
+            "87654321",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    yield "reelguard"
+    if old is None:
+        os.environ.pop("SOFTHSM2_CONF", None)
+    else:
+        os.environ["SOFTHSM2_CONF"] = old
+
+
+def test_sign_with_a_key_that_never_leaves_the_token(token, tmp_path, coffee, monkeypatch):
+    from signing.pkcs11 import Pkcs11Signer, chain_pem, generate_token_key
+
+    paths = init_dev_chain(tmp_path / "ca")
+    root_key, root = load_dev_root(tmp_path / "ca")
+    public = generate_token_key(MODULE, token, "c2pa-signer", "4321")
+    cert = issue_signing_certificate(root_key, root, public, common_name="reelguard hsm signer")
+
+    monkeypatch.setenv("HSM_PIN", "4321")
+    hsm = Pkcs11Signer(MODULE, token, "c2pa-signer", "HSM_PIN", chain_pem(cert, root))
+    calls = []
+    inner = hsm.sign
+    hsm.sign = lambda data: calls.append(len(data)) or inner(data)
+    signed = ManifestSigner(hsm).sign_bytes(
+        ManifestSpec("hsm.jpg", "reelguard/test", "1", "m", {"action": "allow"}),
+        encode(coffee, "JPEG"),
+        "image/jpeg",
+    )
+    report = Verifier(paths.root_cert.read_text()).verify_bytes(signed)
+    assert report.status == "trusted", report.to_json()
+    assert report.signer == "reelguard hsm signer"
+    assert calls and calls[0] > 64  # the whole Sig_structure went to the callback
+    hsm.close()
+
+    import pkcs11
+
+    lib = pkcs11.lib(MODULE)
+    with lib.get_token(token_label=token).open(user_pin="4321") as session:
+        key = session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label="c2pa-signer")
+        assert key[pkcs11.Attribute.EXTRACTABLE] is False
+        assert key[pkcs11.Attribute.SENSITIVE] is True
+
+
+def test_a_wrong_pin_is_a_clear_error_without_the_pin(token, monkeypatch):
+    from signing.pkcs11 import Pkcs11Signer
+
+    monkeypatch.setenv("HSM_PIN", "0000")
+    with pytest.raises(SigningKeyError) as err:
+        Pkcs11Signer(MODULE, token, "c2pa-signer", "HSM_PIN", "")
+    assert "PinIncorrect" in str(err.value) and "0000" not in str(err.value)
+    monkeypatch.delenv("HSM_PIN")
+    with pytest.raises(SigningKeyError, match="HSM_PIN"):
+        Pkcs11Signer(MODULE, token, "c2pa-signer", "HSM_PIN", "")
