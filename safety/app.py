@@ -70,6 +70,11 @@ def trust_anchors_pem(config: Config) -> str | None:
     return dev_root.read_text() if dev_root.exists() else None
 
 
+def make_verifier(config: Config) -> Verifier:
+    tsa = config.tsa_trust_anchors.read_text() if config.tsa_trust_anchors else None
+    return Verifier(trust_anchors_pem(config), tsa)
+
+
 def build_service(config: Config, generator: Generator | None = None) -> Service:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = SQLiteStore(config.database_path)
@@ -102,4 +107,4 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         post_check_frames=config.post_check_frames,
     )
     enroller = Enroller(embedder, index, store, config.index_path, config.face_min_size)
-    return Service(config, gate, enroller, consent, Verifier(trust_anchors_pem(config)), store)
+    return Service(config, gate, enroller, consent, make_verifier(config), store)

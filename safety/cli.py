@@ -392,14 +392,15 @@ def _media_files(root: Path, recursive: bool) -> list[Path]:
 def cmd_verify(args) -> int:
     from tqdm import tqdm
 
-    from safety.app import trust_anchors_pem
+    from safety.app import make_verifier
     from signing.verify import Verifier
 
+    config = Config.load(args.config)
     if args.trust_anchors:
-        anchors = Path(args.trust_anchors).read_text()
-    else:
-        anchors = trust_anchors_pem(Config.load(args.config))
-    verifier = Verifier(anchors)
+        config.trust_anchors = Path(args.trust_anchors)
+    if args.tsa_anchors:
+        config.tsa_trust_anchors = Path(args.tsa_anchors)
+    verifier: Verifier = make_verifier(config)
     target = Path(args.path)
     if not target.is_dir():
         report = verifier.verify_file(target)
@@ -559,6 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--recursive", "-r", action="store_true", help="walk subdirectories")
     v.add_argument("--json", action="store_true", help="machine-readable report")
     v.add_argument("--trust-anchors", help="PEM bundle of trusted roots (default: config)")
+    v.add_argument("--tsa-anchors", help="PEM bundle of trusted timestamp authority roots")
     v.set_defaults(func=cmd_verify)
     return p
 

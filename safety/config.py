@@ -43,6 +43,7 @@ class Config:
     signing_pkcs11_pin_env: str = "REELGUARD_HSM_PIN"
     # PEM bundle of trusted roots for verification; defaults to the dev root when unset.
     trust_anchors: Path | None = None
+    tsa_trust_anchors: Path | None = None  # roots trusted for RFC 3161 timestamps only
     thumbnails: bool = False
     tsa_url: str = ""  # RFC 3161 timestamp authority, e.g. http://tsa.example/tsr
     generator: str = "kenburns"  # "kenburns" or "package.module:Class"
@@ -92,7 +93,7 @@ class Config:
 def _coerce(name: str, raw, default):
     if name == "policy":
         return Policy.from_dict(raw)
-    if name in ("signing_key", "signing_chain", "trust_anchors", "data_dir"):
+    if name in ("signing_key", "signing_chain", "trust_anchors", "tsa_trust_anchors", "data_dir"):
         return Path(raw).expanduser() if raw else None
     if name == "prompt_blocklist":
         return [s for s in raw.split(",") if s] if isinstance(raw, str) else list(raw)

@@ -59,6 +59,12 @@ EXPLANATIONS = {
     "general.error": "the file could not be validated",
 }
 
+# Failures that say "not trusted" rather than "not intact".
+TRUST_CODES = {
+    "signingCredential.untrusted": "signer",
+    "timeStamp.untrusted": "timestamp authority",
+}
+
 # Which part of the file a failure points at, for "what was tampered with".
 _TAMPER_AREAS = [
     ("thumbnail", "thumbnail"),
@@ -104,16 +110,16 @@ class VerifyReport:
 
 
 class Verifier:
-    """Holds the trust settings; `verify` may be called from many threads."""
+    """Holds the trust settings; `verify` may be called from many threads.
 
-    def __init__(self, trust_anchors_pem: str | None) -> None:
-        settings: dict = {
-            "verify": {"remote_manifest_fetch": False, "ocsp_fetch": False, "verify_trust": True}
-        }
-        if trust_anchors_pem:
-            # Replace the SDK's built-in anchors: trust exactly what this deployment configures.
-            settings["trust"] = {"trust_anchors": trust_anchors_pem}
-        self._settings = json.dumps(settings)
+    Claim signers and timestamp authorities have separate trust lists. c2pa-rs checks
+    both against one anchor set, so a TSA root among the signer anchors could vouch for
+    signers too; instead the timestamp's trust is read in a second pass whose anchors
+    are the TSA list alone (only for files that carry a timestamp)."""
+
+    def __init__(self, trust_anchors_pem: str | None, tsa_anchors_pem: str | None = None) -> None:
+        self._settings = _settings(trust_anchors_pem)
+        self._tsa_settings = _settings(tsa_anchors_pem) if tsa_anchors_pem else None
 
     def verify_file(self, path: Path) -> VerifyReport:
         try:
@@ -130,8 +136,16 @@ class Verifier:
         mime_type = mime_type or sniff_mime(data)
         if not mime_type:
             return VerifyReport(NO_MANIFEST, "not a media format C2PA can carry (unrecognised)")
+        report = self._read(data, mime_type, self._settings)
+        if report.timestamp is not None and self._tsa_settings is not None:
+            tsa_pass = self._read(data, mime_type, self._tsa_settings)
+            codes = {s["code"] for s in tsa_pass.statuses}
+            report.timestamp["trusted"] = "timeStamp.trusted" in codes
+        return report
+
+    def _read(self, data: bytes, mime_type: str, settings: str) -> VerifyReport:
         try:
-            with c2pa.Context.from_json(self._settings) as ctx:
+            with c2pa.Context.from_json(settings) as ctx:
                 reader = c2pa.Reader.try_create(mime_type, io.BytesIO(data), None, ctx)
                 if reader is None:
                     return VerifyReport(NO_MANIFEST, "no C2PA manifest in this file")
@@ -155,16 +169,30 @@ class Verifier:
         return _report(state, store)
 
 
+def _settings(anchors_pem: str | None) -> str:
+    settings: dict = {
+        "verify": {"remote_manifest_fetch": False, "ocsp_fetch": False, "verify_trust": True}
+    }
+    if anchors_pem:
+        # Replace the SDK's built-in anchors: trust exactly what this deployment configures.
+        settings["trust"] = {"trust_anchors": anchors_pem}
+    return json.dumps(settings)
+
+
 def _report(state: str, store: dict) -> VerifyReport:
     statuses = _statuses(store.get("validation_results") or {})
     failures = [s for s in statuses if s["kind"] == "failure"]
     if state == "Trusted" and not failures:
         status, summary = TRUSTED, "Trusted: valid manifest from a trusted signer"
-    elif state == "Valid" or (
-        state == "Trusted" and all(f["code"] == "signingCredential.untrusted" for f in failures)
-    ):
+    elif state == "Valid" or (failures and all(f["code"] in TRUST_CODES for f in failures)):
+        # Cryptographically intact; only trust is missing (signer, or timestamp authority).
         status = VALID_UNTRUSTED
-        summary = "Valid, but the signer is not trusted (no configured anchor vouches for it)"
+        who = sorted({TRUST_CODES[f["code"]] for f in failures}) or ["signer"]
+        verb = "is" if len(who) == 1 else "are"
+        summary = (
+            f"Valid, but the {' and the '.join(who)} {verb} not trusted "
+            "(no configured anchor vouches for it)"
+        )
     else:
         status, summary = (
             INVALID,

@@ -112,3 +112,27 @@ def test_thumbnails_are_configurable(chain, coffee):
     big = with_thumb.sign_bytes(spec("t.jpg"), image, "image/jpeg")
     small = without.sign_bytes(spec("t.jpg"), image, "image/jpeg")
     assert len(big) > len(small) + 5000
+
+
+def test_rfc3161_timestamp_from_a_local_tsa_with_its_own_trust_list(chain, coffee):
+    from tests.tsa import LocalTsa
+
+    with LocalTsa() as tsa:
+        signer = ManifestSigner(KeyFileSigner(chain.key, chain.chain), tsa_url=tsa.url)
+        signed = signer.sign_bytes(spec("ts.jpg"), encode(coffee, "JPEG"), "image/jpeg")
+        assert tsa.requests == 1
+        tsa_root = tsa.root_pem
+    signer_root = chain.root_cert.read_text()
+
+    without_tsa_list = Verifier(signer_root).verify_bytes(signed)
+    assert without_tsa_list.status == "trusted"
+    assert without_tsa_list.timestamp["time"][:10] == without_tsa_list.signed_at[:10]
+    assert without_tsa_list.timestamp["trusted"] is False
+    assert "timeStamp.validated" in {s["code"] for s in without_tsa_list.statuses}
+
+    both = Verifier(signer_root, tsa_anchors_pem=tsa_root).verify_bytes(signed)
+    assert both.status == "trusted" and both.timestamp["trusted"] is True
+
+    # The TSA list never vouches for claim signers.
+    only_tsa = Verifier(tsa_root).verify_bytes(signed)
+    assert only_tsa.status == "valid_untrusted" and "signer is not trusted" in only_tsa.summary
