@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.base import Generator, load_generator
+from indexes.manifests import ManifestRepository
 from safety.config import Config
 from safety.consent import ConsentRegistry
 from safety.identities import Enroller, open_index
@@ -70,9 +71,14 @@ def trust_anchors_pem(config: Config) -> str | None:
     return dev_root.read_text() if dev_root.exists() else None
 
 
-def make_verifier(config: Config) -> Verifier:
+def make_verifier(config: Config, store: SQLiteStore | None = None) -> Verifier:
+    """A verifier with the configured anchors; with a store, it can also recover stripped
+    manifests from the manifest repository (the CLI opens the service's store if any)."""
     tsa = config.tsa_trust_anchors.read_text() if config.tsa_trust_anchors else None
-    return Verifier(trust_anchors_pem(config), tsa)
+    if store is None and config.database_path.exists():
+        store = SQLiteStore(config.database_path)
+    repository = ManifestRepository(store) if store is not None else None
+    return Verifier(trust_anchors_pem(config), tsa, repository)
 
 
 def build_service(config: Config, generator: Generator | None = None) -> Service:
@@ -101,10 +107,11 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             tsa_url=config.tsa_url,
             trust_anchors_pem=trust_anchors_pem(config),
         ),
+        manifests=ManifestRepository(store),
         store=store,
         work_dir=config.data_dir / "work",
         check_timeout_s=config.check_timeout_s,
         post_check_frames=config.post_check_frames,
     )
     enroller = Enroller(embedder, index, store, config.index_path, config.face_min_size)
-    return Service(config, gate, enroller, consent, make_verifier(config), store)
+    return Service(config, gate, enroller, consent, make_verifier(config, store), store)

@@ -331,6 +331,12 @@ def cmd_check(args) -> int:
 
 def format_report(report) -> str:
     lines = [f"{report.path or 'file'}: {report.status.upper()} — {report.summary}"]
+    if report.recovered:
+        r = report.recovered
+        lines.append(
+            f"  recovered:  manifest {r['manifest']} (id {r['manifest_id']}), {r['alg']} "
+            f"distance {r['distance']}, signed by {r['signer']}"
+        )
     if report.active_manifest:
         lines.append(f"  manifest:   {report.active_manifest}")
         lines.append(f"  signer:     {report.signer} (issued by {report.issuer})")

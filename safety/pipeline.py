@@ -21,6 +21,13 @@ from functools import partial
 from pathlib import Path
 
 from generator.base import GenerationInput, Generator
+from indexes.manifests import (
+    Fingerprint,
+    ManifestRecord,
+    ManifestRepository,
+    fingerprint_frames,
+    fingerprint_image,
+)
 from safety.consent import ConsentRegistry
 from safety.errors import InvalidInput
 from safety.media import DecodedImage, Frame, sample_video_frames
@@ -134,6 +141,7 @@ class Gate:
         consent: ConsentRegistry,
         generator: Generator,
         manifest_signer: ManifestSigner,
+        manifests: ManifestRepository,
         store: Store,
         work_dir: Path,
         check_timeout_s: float = 60.0,
@@ -145,6 +153,7 @@ class Gate:
         self.consent = consent
         self.generator = generator
         self.manifest_signer = manifest_signer
+        self.manifests = manifests
         self.store = store
         self.work_dir = work_dir
         self.check_timeout_s = check_timeout_s
@@ -170,12 +179,25 @@ class Gate:
             self._record(verdict, uuid.uuid4().hex, tenant)
             return verdict, b""
         verdict.decision_id = uuid.uuid4().hex
-        spec = replace(spec, moderation=moderation_assertion(verdict))
-        signed = self.manifest_signer.sign_bytes(spec, media.data, media.mime_type)
-        self._record(
-            verdict, verdict.decision_id, tenant, hashlib.sha256(signed).hexdigest(), strict=True
+        frames = media.clip.frames
+        fingerprint = (
+            fingerprint_frames([(f.time_s, f.pixels) for f in frames])
+            if media.scope == "video"
+            else fingerprint_image(frames[0].pixels)
         )
-        return verdict, signed
+        spec = replace(
+            spec, moderation=moderation_assertion(verdict), soft_binding=fingerprint.assertion()
+        )
+        signed = self.manifest_signer.sign(spec, media.data, media.mime_type)
+        self._remember(verdict.decision_id, fingerprint, signed.manifest, media.mime_type)
+        self._record(
+            verdict,
+            verdict.decision_id,
+            tenant,
+            hashlib.sha256(signed.data).hexdigest(),
+            strict=True,
+        )
+        return verdict, signed.data
 
     # ---- the request path -----------------------------------------------------------
 
@@ -222,7 +244,7 @@ class Gate:
                 return
 
             yield Progress(Stage.POST_CHECK, 0, 1, "moderating sampled output frames")
-            post = self._post_check(raw, job)
+            post, frames = self._post_check(raw, job)
             if post.action != Action.ALLOW:
                 post.findings = pre.findings + post.findings
                 post.checks = pre.checks + post.checks
@@ -241,7 +263,10 @@ class Gate:
             )
             yield Progress(Stage.SIGNING, 0, 1, "signing C2PA manifest")
             try:
-                self.manifest_signer.sign_file(self._manifest(job, final), raw, signed, mime_type)
+                fingerprint = fingerprint_frames([(f.time_s, f.pixels) for f in frames])
+                spec = replace(self._manifest(job, final), soft_binding=fingerprint.assertion())
+                manifest = self.manifest_signer.sign_file(spec, raw, signed, mime_type)
+                self._remember(final.decision_id, fingerprint, manifest, mime_type)
                 digest = _sha256_file(signed)
                 self._record(final, job.request_id, job.tenant, output_sha256=digest, strict=True)
             except Exception as e:
@@ -253,7 +278,8 @@ class Gate:
 
     # ---- pieces ---------------------------------------------------------------------
 
-    def _post_check(self, video: Path, job: GenerateJob) -> Verdict:
+    def _post_check(self, video: Path, job: GenerateJob) -> tuple[Verdict, list[Frame]]:
+        """The post-check verdict, and the frames it looked at (they fingerprint the output)."""
         try:
             frames: list[Frame] = sample_video_frames(video, self.post_check_frames)
             if not frames:
@@ -267,9 +293,18 @@ class Gate:
                 ok=False,
                 error=f"cannot sample output frames: {e}",
             )
-            return self.policy.decide(Stage.POST_CHECK, [], [run])
-        return self._evaluate(
+            return self.policy.decide(Stage.POST_CHECK, [], [run]), []
+        verdict = self._evaluate(
             Stage.POST_CHECK, None, [Clip("output_frame", frames)], job.tenant, job.consent_scope
+        )
+        return verdict, frames
+
+    def _remember(
+        self, manifest_id: str, fingerprint: Fingerprint, manifest: bytes, mime_type: str
+    ) -> None:
+        """Keep the manifest findable by content, for copies whose metadata is stripped."""
+        self.manifests.remember(
+            ManifestRecord(manifest_id, fingerprint.alg, fingerprint.hashes, manifest, mime_type)
         )
 
     def _evaluate(

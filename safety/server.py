@@ -176,6 +176,7 @@ def report_pb(r: VerifyReport) -> pb.VerifyReport:
         actions=r.actions,
         ingredients=[i["title"] for i in r.ingredients],
         moderation_json=json.dumps(r.moderation) if r.moderation is not None else "",
+        recovered_manifest=(r.recovered or {}).get("manifest", ""),
         failures=[
             pb.ValidationStatus(
                 code=s["code"], explanation=s["explanation"], url=s["url"], kind=s["kind"]

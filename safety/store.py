@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from indexes.manifests import ManifestRecord
 from safety.verdict import Verdict
 
 
@@ -173,6 +174,17 @@ MIGRATIONS = [
         revoked_by TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX grants_lookup ON grants(tenant, identity_id);
+    """,
+    """
+    CREATE TABLE manifest_repository (
+        manifest_id TEXT PRIMARY KEY,   -- the decision the manifest was signed for
+        alg TEXT NOT NULL,              -- soft-binding algorithm: com.meta.pdq / com.meta.vpdq
+        hashes TEXT NOT NULL,           -- JSON list of PDQ hex digests
+        manifest BLOB NOT NULL,         -- the signed manifest store (application/c2pa)
+        mime_type TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX manifest_repository_alg ON manifest_repository(alg);
     """,
 ]
 
@@ -357,6 +369,30 @@ class SQLiteStore:
             (tenant, tenant, identity_id, identity_id),
         )
         return [self._grant(r) for r in rows]
+
+    # ---- manifest repository (soft binding) -------------------------------------------
+
+    def add_manifest_record(self, record: ManifestRecord) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO manifest_repository VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    record.manifest_id,
+                    record.alg,
+                    json.dumps(record.hashes),
+                    record.manifest,
+                    record.mime_type,
+                    time.time(),
+                ),
+            )
+
+    def manifest_records(self, alg: str) -> list[ManifestRecord]:
+        rows = self._query(
+            "SELECT manifest_id, alg, hashes, manifest, mime_type FROM manifest_repository "
+            "WHERE alg = ?",
+            (alg,),
+        )
+        return [ManifestRecord(r[0], r[1], json.loads(r[2]), bytes(r[3]), r[4]) for r in rows]
 
     # ---- decisions ---------------------------------------------------------------------
 

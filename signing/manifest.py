@@ -37,6 +37,7 @@ class ManifestSpec:
     moderation: dict  # the verdict summary: checks, models, scores, policy, decision id
     ingredients: list[Ingredient] = field(default_factory=list)
     digital_source_type: str = TRAINED_ALGORITHMIC_MEDIA
+    soft_binding: dict | None = None  # a `c2pa.soft-binding` body: perceptual fingerprint
 
     def definition(self) -> dict:
         return {
@@ -60,8 +61,19 @@ class ManifestSpec:
                     },
                 },
                 {"label": MODERATION_LABEL, "data": self.moderation},
+                *(
+                    [{"label": "c2pa.soft-binding", "data": self.soft_binding}]
+                    if self.soft_binding
+                    else []
+                ),
             ],
         }
+
+
+@dataclass(frozen=True)
+class Signed:
+    data: bytes  # the asset with the manifest embedded
+    manifest: bytes  # the manifest store alone (application/c2pa)
 
 
 class ManifestSigner:
@@ -100,6 +112,10 @@ class ManifestSigner:
 
     def sign_bytes(self, spec: ManifestSpec, data: bytes, mime_type: str) -> bytes:
         """`data` with an embedded, signed manifest."""
+        return self.sign(spec, data, mime_type).data
+
+    def sign(self, spec: ManifestSpec, data: bytes, mime_type: str) -> Signed:
+        """The signed asset, and the manifest store on its own (for the repository)."""
         signer = c2pa.Signer.from_callback(
             self._signer.sign,
             self._signer.alg,
@@ -116,9 +132,11 @@ class ManifestSigner:
                     ing.mime_type,
                     io.BytesIO(ing.data),
                 )
-            b.sign(signer, mime_type, io.BytesIO(data), out)
-        return out.getvalue()
+            manifest = b.sign(signer, mime_type, io.BytesIO(data), out)
+        return Signed(out.getvalue(), manifest)
 
-    def sign_file(self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str) -> None:
-        """Write `source` with an embedded, signed manifest to `dest`."""
-        dest.write_bytes(self.sign_bytes(spec, source.read_bytes(), mime_type))
+    def sign_file(self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str) -> bytes:
+        """Write `source` with an embedded, signed manifest to `dest`; return the manifest."""
+        signed = self.sign(spec, source.read_bytes(), mime_type)
+        dest.write_bytes(signed.data)
+        return signed.manifest

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import c2pa
 
+from indexes.manifests import ManifestRepository, decode_for_fingerprint
 from signing.manifest import MODERATION_LABEL
 
 REPORT_SCHEMA = "reelguard.verify/1"
@@ -93,6 +94,7 @@ class VerifyReport:
     statuses: list[dict] = field(default_factory=list)  # {code, explanation, url, kind}
     tampered: list[str] = field(default_factory=list)
     timestamp: dict | None = None  # {"time": ..., "trusted": bool} when an RFC 3161 stamp exists
+    recovered: dict | None = None  # soft binding: the stored manifest a stripped copy matched
     manifest: dict | None = None  # the active manifest as a tree (see `manifest_tree`)
     error: str = ""
     schema: str = REPORT_SCHEMA
@@ -117,9 +119,15 @@ class Verifier:
     signers too; instead the timestamp's trust is read in a second pass whose anchors
     are the TSA list alone (only for files that carry a timestamp)."""
 
-    def __init__(self, trust_anchors_pem: str | None, tsa_anchors_pem: str | None = None) -> None:
+    def __init__(
+        self,
+        trust_anchors_pem: str | None,
+        tsa_anchors_pem: str | None = None,
+        repository: ManifestRepository | None = None,
+    ) -> None:
         self._settings = _settings(trust_anchors_pem)
         self._tsa_settings = _settings(tsa_anchors_pem) if tsa_anchors_pem else None
+        self._repository = repository
 
     def verify_file(self, path: Path) -> VerifyReport:
         try:
@@ -137,16 +145,44 @@ class Verifier:
         if not mime_type:
             return VerifyReport(NO_MANIFEST, "not a media format C2PA can carry (unrecognised)")
         report = self._read(data, mime_type, self._settings)
+        if report.status == NO_MANIFEST and self._repository is not None:
+            self._recover(report, data, mime_type)
         if report.timestamp is not None and self._tsa_settings is not None:
             tsa_pass = self._read(data, mime_type, self._tsa_settings)
             codes = {s["code"] for s in tsa_pass.statuses}
             report.timestamp["trusted"] = "timeStamp.trusted" in codes
         return report
 
-    def _read(self, data: bytes, mime_type: str, settings: str) -> VerifyReport:
+    def _recover(self, report: VerifyReport, data: bytes, mime_type: str) -> None:
+        """Soft binding: find the manifest of a stripped copy by its perceptual fingerprint."""
+        fingerprint = decode_for_fingerprint(data, mime_type)
+        found = self._repository.lookup(fingerprint) if fingerprint else None
+        if found is None:
+            return
+        # Read the stored manifest against this copy: its provenance, not its integrity
+        # (the hard binding cannot match re-encoded bytes, and is not claimed to).
+        recovered = self._read(data, mime_type, self._settings, found.record.manifest)
+        report.recovered = {
+            "manifest": recovered.active_manifest,
+            "manifest_id": found.record.manifest_id,
+            "alg": found.record.alg,
+            "distance": round(found.distance, 1),
+            "matched_frames": round(found.matched_frames, 3),
+            "signer": recovered.signer,
+            "moderation": recovered.moderation,
+        }
+        report.manifest = recovered.manifest
+        report.summary = (
+            f"no embedded manifest; recovered manifest {recovered.active_manifest} by its "
+            f"{found.record.alg} fingerprint (distance {found.distance:.0f} of 256 bits)"
+        )
+
+    def _read(
+        self, data: bytes, mime_type: str, settings: str, manifest_data: bytes | None = None
+    ) -> VerifyReport:
         try:
             with c2pa.Context.from_json(settings) as ctx:
-                reader = c2pa.Reader.try_create(mime_type, io.BytesIO(data), None, ctx)
+                reader = c2pa.Reader.try_create(mime_type, io.BytesIO(data), manifest_data, ctx)
                 if reader is None:
                     return VerifyReport(NO_MANIFEST, "no C2PA manifest in this file")
                 with reader:

@@ -48,6 +48,7 @@ def gate_like(base: Gate, **replace) -> Gate:
         consent=base.consent,
         generator=base.generator,
         manifest_signer=base.manifest_signer,
+        manifests=base.manifests,
         store=base.store,
         work_dir=base.work_dir,
         check_timeout_s=base.check_timeout_s,

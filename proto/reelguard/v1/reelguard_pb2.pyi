@@ -286,7 +286,7 @@ class ValidationStatus(_message.Message):
     def __init__(self, code: _Optional[str] = ..., explanation: _Optional[str] = ..., url: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class VerifyReport(_message.Message):
-    __slots__ = ("status", "summary", "signer", "issuer", "actions", "ingredients", "moderation_json", "failures", "report_json")
+    __slots__ = ("status", "summary", "signer", "issuer", "actions", "ingredients", "moderation_json", "failures", "report_json", "recovered_manifest")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[VerifyReport.Status]
@@ -308,6 +308,7 @@ class VerifyReport(_message.Message):
     MODERATION_JSON_FIELD_NUMBER: _ClassVar[int]
     FAILURES_FIELD_NUMBER: _ClassVar[int]
     REPORT_JSON_FIELD_NUMBER: _ClassVar[int]
+    RECOVERED_MANIFEST_FIELD_NUMBER: _ClassVar[int]
     status: VerifyReport.Status
     summary: str
     signer: str
@@ -317,7 +318,8 @@ class VerifyReport(_message.Message):
     moderation_json: str
     failures: _containers.RepeatedCompositeFieldContainer[ValidationStatus]
     report_json: str
-    def __init__(self, status: _Optional[_Union[VerifyReport.Status, str]] = ..., summary: _Optional[str] = ..., signer: _Optional[str] = ..., issuer: _Optional[str] = ..., actions: _Optional[_Iterable[str]] = ..., ingredients: _Optional[_Iterable[str]] = ..., moderation_json: _Optional[str] = ..., failures: _Optional[_Iterable[_Union[ValidationStatus, _Mapping]]] = ..., report_json: _Optional[str] = ...) -> None: ...
+    recovered_manifest: str
+    def __init__(self, status: _Optional[_Union[VerifyReport.Status, str]] = ..., summary: _Optional[str] = ..., signer: _Optional[str] = ..., issuer: _Optional[str] = ..., actions: _Optional[_Iterable[str]] = ..., ingredients: _Optional[_Iterable[str]] = ..., moderation_json: _Optional[str] = ..., failures: _Optional[_Iterable[_Union[ValidationStatus, _Mapping]]] = ..., report_json: _Optional[str] = ..., recovered_manifest: _Optional[str] = ...) -> None: ...
 
 class EnrollRequest(_message.Message):
     __slots__ = ("name", "aliases", "images", "external_id")

@@ -1,0 +1,133 @@
+"""The manifest repository: durable Content Credentials via soft binding.
+
+Every manifest we sign is kept here under a perceptual fingerprint of the content —
+PDQ for an image, PDQ of sampled frames (vPDQ-style) for a video — and the same
+fingerprint is declared in the manifest's `c2pa.soft-binding` assertion. When a copy
+arrives with its metadata stripped (re-encoded, screenshotted, resized), the
+fingerprint finds the manifest again.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from indexes.pdq import from_hex, pdq, to_hex
+
+SOFT_BINDING_LABEL = "c2pa.soft-binding"
+# Soft-binding algorithm names, as declared in the assertion.
+PDQ_ALG = "com.meta.pdq"
+VPDQ_ALG = "com.meta.vpdq"
+# Meta's suggested PDQ match threshold (of 256 bits).
+MATCH_DISTANCE = 31
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    alg: str  # PDQ_ALG or VPDQ_ALG
+    hashes: list[str]  # PDQ hex, one per image / sampled frame
+    times_s: list[float]
+
+    def assertion(self) -> dict:
+        """The `c2pa.soft-binding` assertion body declaring this fingerprint."""
+        blocks = []
+        for digest, time_s in zip(self.hashes, self.times_s, strict=True):
+            ms = round(time_s * 1000)  # timespans are whole milliseconds from media start
+            scope = {"timespan": {"start": ms, "end": ms}} if self.alg == VPDQ_ALG else {}
+            value = base64.b64encode(bytes.fromhex(digest)).decode()
+            blocks.append({"scope": scope, "value": value})
+        return {"alg": self.alg, "blocks": blocks, "pad": [0]}
+
+
+def fingerprint_image(pixels: np.ndarray) -> Fingerprint:
+    bits, _ = pdq(pixels)
+    return Fingerprint(PDQ_ALG, [to_hex(bits)], [0.0])
+
+
+def fingerprint_frames(frames: list[tuple[float, np.ndarray]]) -> Fingerprint:
+    hashes = [to_hex(pdq(pixels)[0]) for _, pixels in frames]
+    return Fingerprint(VPDQ_ALG, hashes, [t for t, _ in frames])
+
+
+@dataclass(frozen=True)
+class ManifestRecord:
+    manifest_id: str  # the decision id the manifest was signed for
+    alg: str
+    hashes: list[str]
+    manifest: bytes  # the signed manifest store (application/c2pa)
+    mime_type: str
+
+
+@dataclass(frozen=True)
+class Recovery:
+    record: ManifestRecord
+    distance: float  # PDQ bits; for video the mean over matched frames
+    matched_frames: float = 1.0  # the share of query frames that matched (video)
+
+
+class ManifestStorage(Protocol):
+    def add_manifest_record(self, record: ManifestRecord) -> None: ...
+
+    def manifest_records(self, alg: str) -> list[ManifestRecord]: ...
+
+
+class ManifestRepository:
+    def __init__(self, storage: ManifestStorage, max_distance: int = MATCH_DISTANCE) -> None:
+        self.storage = storage
+        self.max_distance = max_distance
+
+    def remember(self, record: ManifestRecord) -> None:
+        self.storage.add_manifest_record(record)
+
+    def lookup(self, query: Fingerprint) -> Recovery | None:
+        """The stored manifest whose fingerprint is nearest, if within the threshold."""
+        q = np.stack([from_hex(h) for h in query.hashes])
+        best: Recovery | None = None
+        for record in self.storage.manifest_records(query.alg):
+            stored = np.stack([from_hex(h) for h in record.hashes])
+            # Each query frame against its nearest stored frame (one frame for images).
+            distances = (q[:, None, :] != stored[None, :, :]).sum(axis=2).min(axis=1)
+            matched = distances <= self.max_distance
+            share = float(matched.mean())
+            if share < 0.5:
+                continue
+            recovery = Recovery(record, float(distances[matched].mean()), share)
+            if best is None or (recovery.matched_frames, -recovery.distance) > (
+                best.matched_frames,
+                -best.distance,
+            ):
+                best = recovery
+        return best
+
+
+def decode_for_fingerprint(
+    data: bytes, mime_type: str, max_frames: int = 16, max_decoded: int = 3000
+) -> Fingerprint | None:
+    """Fingerprint a copy with no manifest; None if it is not media we can read.
+
+    Bounded work for hostile input: Pillow's decompression-bomb guard for images, and
+    at most `max_decoded` frames for video."""
+    import av
+    from PIL import Image
+
+    try:
+        if mime_type.startswith("video/"):
+            frames = []
+            with av.open(io.BytesIO(data)) as container:
+                for i, frame in enumerate(container.decode(video=0)):
+                    if i >= max_decoded:
+                        break
+                    frames.append((float(frame.time or 0.0), frame.to_ndarray(format="rgb24")))
+            if not frames:
+                return None
+            step = -(-len(frames) // max_frames)  # ceil: at most max_frames, spread evenly
+            return fingerprint_frames(frames[::step])
+        with Image.open(io.BytesIO(data)) as img:
+            img.thumbnail((1024, 1024))
+            return fingerprint_image(np.asarray(img.convert("RGB")))
+    except Exception:  # not decodable media: there is nothing to look up
+        return None

@@ -1,0 +1,75 @@
+"""Durable Content Credentials: a stripped copy finds its manifest by fingerprint."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import av
+import numpy as np
+from PIL import Image
+
+from generator.base import write_mp4
+from reelguard.v1 import reelguard_pb2 as pb
+from tests.safety.test_cli import cli
+from tests.support import encode, output_bytes, terminal
+
+
+def reencode(mp4: bytes, tmp_path, scale: float = 0.75) -> bytes:
+    """What a re-upload does: decode, resize, encode again — the manifest is gone."""
+    with av.open(io.BytesIO(mp4)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    h, w = frames[0].shape[:2]
+    size = (int(w * scale) // 2 * 2, int(h * scale) // 2 * 2)
+    small = [np.asarray(Image.fromarray(f).resize(size)) for f in frames]
+    write_mp4(small, tmp_path / "reupload.mp4", fps=24, crf=30)
+    return (tmp_path / "reupload.mp4").read_bytes()
+
+
+def verify(running, data: bytes):
+    return running.provenance.Verify(pb.VerifyRequest(media=pb.Media(data=data)))
+
+
+def test_outputs_declare_their_fingerprint(running, coffee):
+    events = running.generate("a calm cup", encode(coffee, "JPEG"), seed=3)
+    report = json.loads(verify(running, output_bytes(events)).report_json)
+    assert report["status"] == "trusted"
+    labels = [a["label"] for a in report["manifest"]["assertions"]]
+    assert "c2pa.soft-binding" in labels
+
+
+def test_a_reencoded_video_recovers_its_manifest(running, coffee, tmp_path):
+    events = running.generate("steam over the cup", encode(coffee, "JPEG"), seed=11)
+    kind, done = terminal(events)
+    original = verify(running, output_bytes(events))
+    stripped = reencode(output_bytes(events), tmp_path)
+    report = verify(running, stripped)
+    assert report.status == pb.VerifyReport.NO_MANIFEST
+    assert report.recovered_manifest == json.loads(original.report_json)["active_manifest"]
+    details = json.loads(report.report_json)["recovered"]
+    assert details["manifest_id"] == done.verdict.decision_id
+    assert details["alg"] == "com.meta.vpdq" and details["distance"] <= 31
+    assert details["moderation"]["action"] == "allow"
+    assert "recovered manifest" in report.summary
+
+
+def test_a_screenshot_of_a_signed_image_recovers_its_manifest(running, hopper, coffee):
+    signed = running.provenance.Sign(
+        pb.SignRequest(media=pb.Media(data=encode(hopper, "JPEG")))
+    ).signed.data
+    shot = np.asarray(Image.open(io.BytesIO(signed)).convert("RGB").resize((410, 480)))
+    report = verify(running, encode(shot, "PNG"))
+    assert report.status == pb.VerifyReport.NO_MANIFEST and report.recovered_manifest
+    assert json.loads(report.report_json)["recovered"]["alg"] == "com.meta.pdq"
+    # Content we never signed finds nothing.
+    unrelated = verify(running, encode(np.asarray(coffee)[::-1], "PNG"))
+    assert unrelated.status == pb.VerifyReport.NO_MANIFEST and not unrelated.recovered_manifest
+
+
+def test_cli_verify_uses_the_service_repository(running, coffee, tmp_path):
+    events = running.generate("a quiet cup", encode(coffee, "JPEG"), seed=5)
+    path = tmp_path / "reupload.mp4"
+    path.write_bytes(reencode(output_bytes(events), tmp_path))
+    r = cli("verify", path, env={"REELGUARD_DATA_DIR": str(running.config.data_dir)})
+    assert r.returncode == 1  # recovered is not Trusted
+    assert "recovered:  manifest urn:c2pa:" in r.stdout and "com.meta.vpdq" in r.stdout
