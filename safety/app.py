@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.base import Generator, load_generator
+from indexes.hashbank import HashBanks
 from indexes.manifests import ManifestRepository
 from safety.config import Config
 from safety.consent import ConsentRegistry
 from safety.identities import Enroller, open_index
 from safety.likeness import DlibFaceEmbedder, LikenessChecker
-from safety.moderation import NudityModerator, PromptModerator
+from safety.moderation import HashBankModerator, NudityModerator, PromptModerator
 from safety.pipeline import Gate
 from safety.store import SQLiteStore
 from signing.keys import chain_paths, init_dev_chain
@@ -29,6 +30,7 @@ class Service:
     gate: Gate
     enroller: Enroller
     consent: ConsentRegistry
+    banks: HashBanks
     verifier: Verifier
     store: SQLiteStore
 
@@ -88,6 +90,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     embedder = DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
     index = open_index(config.index_path, store, embedder.dim, config.index_flat_max)
     consent = ConsentRegistry(store)
+    banks = HashBanks(store)
     likeness = LikenessChecker(embedder, index, store.identity_for_vector)
 
     def enrolled_names():
@@ -97,7 +100,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
 
     gate = Gate(
         prompt_moderator=PromptModerator(config.prompt_blocklist, enrolled_names),
-        image_moderators=[NudityModerator(), likeness],
+        image_moderators=[NudityModerator(), likeness, HashBankModerator(banks)],
         policy=config.policy,
         consent=consent,
         generator=generator or load_generator(config.generator),
@@ -114,4 +117,4 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         post_check_frames=config.post_check_frames,
     )
     enroller = Enroller(embedder, index, store, config.index_path, config.face_min_size)
-    return Service(config, gate, enroller, consent, make_verifier(config, store), store)
+    return Service(config, gate, enroller, consent, banks, make_verifier(config, store), store)

@@ -226,6 +226,8 @@ def format_verdict(verdict) -> str:
         when = f" t={r.frame_time_s:.2f}s" if r.subject != "prompt" and r.frame_time_s else ""
         if r.HasField("track_id"):
             when += f" track {r.track_id} ({len(r.track_times_s)} frames)"
+        if r.bank:
+            who += f" bank={r.bank!r} distance={r.distance}"
         lines.append(
             f"  - {r.category}: score {r.score:.3f} >= threshold {r.threshold:.3f} "
             f"[{r.check} on {r.subject}{when}]{who} — {r.detail}"
@@ -467,6 +469,56 @@ def cmd_sign(args) -> int:
     return EXIT_OK
 
 
+# ---- hash banks -----------------------------------------------------------------------------
+
+
+def cmd_banks_create(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args.address)
+    b = rpc.HashBanksStub(channel).Create(
+        pb.CreateBankRequest(
+            name=args.name, max_distance=args.max_distance, description=args.description or ""
+        )
+    )
+    print(f"created bank {b.name} (match within {b.max_distance} bits)")
+    return EXIT_OK
+
+
+def cmd_banks_add(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args.address)
+    stub = rpc.HashBanksStub(channel)
+    for path in args.files:
+        r = stub.Add(
+            pb.AddToBankRequest(bank=args.bank, media=_media(Path(path)), note=args.note or path)
+        )
+        print(f"{path}: {len(r.pdq_hex)} PDQ hash(es), entries {list(r.entry_ids)}")
+    if args.pdq:
+        r = stub.Add(pb.AddToBankRequest(bank=args.bank, pdq_hex=args.pdq, note=args.note or ""))
+        print(f"{len(r.entry_ids)} hash(es) added, entries {list(r.entry_ids)}")
+    return EXIT_OK
+
+
+def cmd_banks_remove(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args.address)
+    rpc.HashBanksStub(channel).Remove(pb.RemoveFromBankRequest(entry_id=args.entry))
+    print(f"removed entry {args.entry}")
+    return EXIT_OK
+
+
+def cmd_banks_list(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args.address)
+    for b in rpc.HashBanksStub(channel).List(pb.ListBanksRequest()).banks:
+        print(f"{b.name}  {b.entries} hash(es)  match <= {b.max_distance} bits  {b.description}")
+    return EXIT_OK
+
+
 # ---- argument parsing ---------------------------------------------------------------------
 
 
@@ -551,6 +603,25 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--prompt")
     c.add_argument("--tenant", default="default")
     c.set_defaults(func=cmd_check)
+
+    hb = sub.add_parser("banks", help="hash banks of known-bad media").add_subparsers(
+        dest="sub", required=True
+    )
+    bc = hb.add_parser("create", help="create a named bank")
+    bc.add_argument("name")
+    bc.add_argument("--max-distance", type=int, default=31, help="PDQ bits (of 256)")
+    bc.add_argument("--description")
+    bc.set_defaults(func=cmd_banks_create)
+    ba = hb.add_parser("add", help="add images/videos (their PDQ hashes) or raw hashes")
+    ba.add_argument("bank")
+    ba.add_argument("files", nargs="*")
+    ba.add_argument("--pdq", action="append", help="a PDQ hash in hex from another matcher")
+    ba.add_argument("--note")
+    ba.set_defaults(func=cmd_banks_add)
+    br = hb.add_parser("remove", help="remove one entry")
+    br.add_argument("entry", type=int)
+    br.set_defaults(func=cmd_banks_remove)
+    hb.add_parser("list", help="list banks").set_defaults(func=cmd_banks_list)
 
     si = sub.add_parser("sign", help="moderate and sign media made elsewhere")
     si.add_argument("file", help="JPEG, PNG, WebP, MP4 or MOV")

@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from indexes.hashbank import BankEntry, HashBanks
+from indexes.pdq import pdq
 from safety.media import Frame
 from safety.verdict import Finding
 
@@ -136,3 +138,50 @@ class PromptModerator:
                     )
                 )
         return findings
+
+
+class HashBankModerator:
+    """A VisualModerator: PDQ of every frame against every bank."""
+
+    name = "hashbank"
+    model = "pdq"
+    model_version = "reelguard pdq (numpy, bit-exact with Meta's reference)"
+    categories = ("hash_match",)
+
+    def __init__(self, banks: HashBanks) -> None:
+        self.banks = banks
+
+    def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
+        if len(self.banks) == 0:
+            return []
+        best: tuple[Frame, BankEntry, int] | None = None
+        matched = 0
+        for frame in frames:
+            found = self.banks.nearest(pdq(frame.pixels)[0])
+            if found is None:
+                continue
+            entry, distance = found
+            matched += distance <= self.banks.max_distance(entry.bank)
+            if best is None or distance < best[2]:
+                best = (frame, entry, distance)
+        if best is None:
+            return []
+        frame, entry, distance = best
+        limit = self.banks.max_distance(entry.bank)
+        hit = distance <= limit
+        return [
+            Finding(
+                check=self.name,
+                category="hash_match",
+                subject=subject,
+                score=1.0 if hit else 0.0,
+                detail=(
+                    f"{'matches' if hit else 'nearest is'} bank {entry.bank!r} entry {entry.id} "
+                    f"at PDQ distance {distance} (match <= {limit}); "
+                    f"{matched}/{len(frames)} frame(s) matched"
+                ),
+                frame_time_s=frame.time_s,
+                bank=entry.bank,
+                distance=distance,
+            )
+        ]

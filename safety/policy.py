@@ -24,6 +24,7 @@ def _default_rules() -> dict[str, Rule]:
         "profanity": Rule(0.85, Action.BLOCK),  # prompt classifier probability
         "blocklist": Rule(0.5, Action.BLOCK),  # a configured term matched (score 1)
         "public_figure_name": Rule(0.5, Action.BLOCK),  # enrolled name/alias in the prompt
+        "hash_match": Rule(0.5, Action.BLOCK),  # within a hash bank's distance (score 1)
         # Cosine similarity of L2-normalised dlib embeddings. bench/likeness_eval.py: at
         # 0.92 false accept 0.4 %, false reject 2 % (occluded faces are the misses);
         # dlib's own L2 0.6 on raw descriptors is cosine ~0.915.

@@ -17,6 +17,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from indexes.hashbank import DEFAULT_MAX_DISTANCE, media_hashes
+from indexes.pdq import from_hex
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.app import Service
@@ -53,7 +55,7 @@ SIGNABLE = {
 }
 SERVICE_NAMES = [
     pb.DESCRIPTOR.services_by_name[n].full_name
-    for n in ("Generation", "Moderation", "Provenance", "Identities", "Consent")
+    for n in ("Generation", "Moderation", "Provenance", "Identities", "Consent", "HashBanks")
 ]
 
 
@@ -86,6 +88,9 @@ def finding_pb(f: Finding) -> pb.Finding:
     )
     if f.box:
         msg.box.CopyFrom(pb.BoundingBox(x=f.box[0], y=f.box[1], width=f.box[2], height=f.box[3]))
+    if f.bank:
+        msg.bank = f.bank
+        msg.distance = f.distance
     if f.track_id >= 0:
         msg.track_id = f.track_id
         msg.track_times_s.extend(f.track_times_s)
@@ -448,6 +453,74 @@ class ConsentServicer(rpc.ConsentServicer):
             return pb.ListGrantsResponse(grants=[grant_pb(g) for g in grants])
 
 
+class HashBanksServicer(rpc.HashBanksServicer):
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def Create(self, request: pb.CreateBankRequest, context):
+        with domain_errors(context):
+            bank = self.service.banks.create(
+                request.name, request.max_distance or DEFAULT_MAX_DISTANCE, request.description
+            )
+            return pb.HashBank(
+                name=bank.name, max_distance=bank.max_distance, description=bank.description
+            )
+
+    def Add(self, request: pb.AddToBankRequest, context):
+        with domain_errors(context):
+            cfg = self.service.config
+            hashes = []
+            for text in request.pdq_hex:
+                try:
+                    from_hex(text.strip().lower())
+                except ValueError as e:
+                    raise InvalidInput(f"not a PDQ hash: {text!r} ({e})") from None
+                hashes.append(text.strip().lower())
+            media_id = uuid.uuid4().hex[:12]
+            if request.HasField("media"):
+                data = request.media.data
+                if sniff_mime(data).startswith("video/"):
+                    frames = decode_video(
+                        data,
+                        _video_limits(cfg),
+                        cfg.post_check_frames,
+                        self.service.gate.work_dir,
+                        label="media",
+                    )
+                    pixels = [f.pixels for f in frames]
+                else:
+                    pixels = [
+                        decode_image(data, max_pixels=cfg.max_image_pixels, label="media").pixels
+                    ]
+                hashes += media_hashes(pixels)
+            if not hashes:
+                raise InvalidInput("nothing to add: send media or PDQ hashes")
+            ids = self.service.banks.add(request.bank, hashes, media_id, request.note)
+            return pb.AddToBankResponse(entry_ids=ids, pdq_hex=hashes)
+
+    def Remove(self, request: pb.RemoveFromBankRequest, context):
+        with domain_errors(context):
+            self.service.banks.remove(request.entry_id)
+            return pb.RemoveFromBankResponse()
+
+    def List(self, request, context):
+        with domain_errors(context):
+            counts: dict[str, int] = {}
+            for entry in self.service.store.bank_entries():
+                counts[entry.bank] = counts.get(entry.bank, 0) + 1
+            return pb.ListBanksResponse(
+                banks=[
+                    pb.HashBank(
+                        name=b.name,
+                        max_distance=b.max_distance,
+                        description=b.description,
+                        entries=counts.get(b.name, 0),
+                    )
+                    for b in self.service.store.banks()
+                ]
+            )
+
+
 def grpc_options(max_message_bytes: int) -> list[tuple[str, int]]:
     return [
         ("grpc.max_receive_message_length", max_message_bytes),
@@ -466,6 +539,7 @@ def start_server(service: Service, address: str | None = None, max_workers: int 
     rpc.add_ProvenanceServicer_to_server(ProvenanceServicer(service), server)
     rpc.add_IdentitiesServicer_to_server(IdentitiesServicer(service), server)
     rpc.add_ConsentServicer_to_server(ConsentServicer(service), server)
+    rpc.add_HashBanksServicer_to_server(HashBanksServicer(service), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from indexes.hashbank import Bank, BankEntry
 from indexes.manifests import ManifestRecord
 from safety.verdict import Verdict
 
@@ -185,6 +186,23 @@ MIGRATIONS = [
         created_at REAL NOT NULL
     );
     CREATE INDEX manifest_repository_alg ON manifest_repository(alg);
+    """,
+    """
+    CREATE TABLE hash_banks (
+        name TEXT PRIMARY KEY,
+        max_distance INTEGER NOT NULL,
+        description TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE bank_entries (
+        id INTEGER PRIMARY KEY,
+        bank TEXT NOT NULL REFERENCES hash_banks(name),
+        hash TEXT NOT NULL,             -- PDQ hex
+        media_id TEXT NOT NULL,         -- groups a video's frame hashes
+        note TEXT NOT NULL,
+        added_at REAL NOT NULL,
+        UNIQUE (bank, hash)
+    );
     """,
 ]
 
@@ -393,6 +411,40 @@ class SQLiteStore:
             (alg,),
         )
         return [ManifestRecord(r[0], r[1], json.loads(r[2]), bytes(r[3]), r[4]) for r in rows]
+
+    # ---- hash banks ----------------------------------------------------------------------
+
+    def add_bank(self, bank: Bank) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO hash_banks VALUES (?, ?, ?, ?)",
+                (bank.name, bank.max_distance, bank.description, time.time()),
+            )
+
+    def banks(self) -> list[Bank]:
+        rows = self._query("SELECT name, max_distance, description FROM hash_banks ORDER BY name")
+        return [Bank(*r) for r in rows]
+
+    def add_bank_entries(self, bank, hashes, media_id, note):
+        ids = []
+        with self._transaction() as db:
+            for digest in hashes:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO bank_entries (bank, hash, media_id, note, added_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (bank, digest, media_id, note, time.time()),
+                )
+                if cur.rowcount:
+                    ids.append(int(cur.lastrowid))
+        return ids
+
+    def remove_bank_entry(self, entry_id: int) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM bank_entries WHERE id = ?", (entry_id,)).rowcount > 0
+
+    def bank_entries(self) -> list[BankEntry]:
+        rows = self._query("SELECT id, bank, hash, media_id, note FROM bank_entries ORDER BY id")
+        return [BankEntry(*r) for r in rows]
 
     # ---- decisions ---------------------------------------------------------------------
 

@@ -39,6 +39,8 @@ class Finding:
     track_id: int = -1  # a face track in a clip (video likeness)
     track_times_s: list[float] = field(default_factory=list)
     consent: dict | None = None  # the grant that authorizes this likeness, if any
+    bank: str = ""  # hash-bank matches: the bank, and the PDQ distance
+    distance: int = -1
 
 
 @dataclass

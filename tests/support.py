@@ -48,6 +48,7 @@ class Running:
         self.provenance = rpc.ProvenanceStub(self.channel)
         self.identities = rpc.IdentitiesStub(self.channel)
         self.consent = rpc.ConsentStub(self.channel)
+        self.banks = rpc.HashBanksStub(self.channel)
 
     def generate(self, prompt: str, image: bytes | None = None, **output):
         request = pb.GenerateRequest(prompt=prompt, output=pb.OutputSpec(**output))

@@ -54,7 +54,7 @@ class BoundingBox(_message.Message):
     def __init__(self, x: _Optional[int] = ..., y: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
 
 class Finding(_message.Message):
-    __slots__ = ("check", "category", "subject", "score", "threshold", "action", "detail", "identity_id", "identity_name", "frame_time_s", "box", "consent", "track_id", "track_times_s")
+    __slots__ = ("check", "category", "subject", "score", "threshold", "action", "detail", "identity_id", "identity_name", "frame_time_s", "box", "consent", "track_id", "track_times_s", "bank", "distance")
     CHECK_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +69,8 @@ class Finding(_message.Message):
     CONSENT_FIELD_NUMBER: _ClassVar[int]
     TRACK_ID_FIELD_NUMBER: _ClassVar[int]
     TRACK_TIMES_S_FIELD_NUMBER: _ClassVar[int]
+    BANK_FIELD_NUMBER: _ClassVar[int]
+    DISTANCE_FIELD_NUMBER: _ClassVar[int]
     check: str
     category: str
     subject: str
@@ -83,7 +85,9 @@ class Finding(_message.Message):
     consent: ConsentBasis
     track_id: int
     track_times_s: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, check: _Optional[str] = ..., category: _Optional[str] = ..., subject: _Optional[str] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., detail: _Optional[str] = ..., identity_id: _Optional[str] = ..., identity_name: _Optional[str] = ..., frame_time_s: _Optional[float] = ..., box: _Optional[_Union[BoundingBox, _Mapping]] = ..., consent: _Optional[_Union[ConsentBasis, _Mapping]] = ..., track_id: _Optional[int] = ..., track_times_s: _Optional[_Iterable[float]] = ...) -> None: ...
+    bank: str
+    distance: int
+    def __init__(self, check: _Optional[str] = ..., category: _Optional[str] = ..., subject: _Optional[str] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., detail: _Optional[str] = ..., identity_id: _Optional[str] = ..., identity_name: _Optional[str] = ..., frame_time_s: _Optional[float] = ..., box: _Optional[_Union[BoundingBox, _Mapping]] = ..., consent: _Optional[_Union[ConsentBasis, _Mapping]] = ..., track_id: _Optional[int] = ..., track_times_s: _Optional[_Iterable[float]] = ..., bank: _Optional[str] = ..., distance: _Optional[int] = ...) -> None: ...
 
 class ConsentBasis(_message.Message):
     __slots__ = ("grant_id", "scope", "expires_at", "grantor")
@@ -452,3 +456,65 @@ class ListGrantsResponse(_message.Message):
     GRANTS_FIELD_NUMBER: _ClassVar[int]
     grants: _containers.RepeatedCompositeFieldContainer[ConsentGrant]
     def __init__(self, grants: _Optional[_Iterable[_Union[ConsentGrant, _Mapping]]] = ...) -> None: ...
+
+class HashBank(_message.Message):
+    __slots__ = ("name", "max_distance", "description", "entries")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_DISTANCE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    max_distance: int
+    description: str
+    entries: int
+    def __init__(self, name: _Optional[str] = ..., max_distance: _Optional[int] = ..., description: _Optional[str] = ..., entries: _Optional[int] = ...) -> None: ...
+
+class CreateBankRequest(_message.Message):
+    __slots__ = ("name", "max_distance", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_DISTANCE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    max_distance: int
+    description: str
+    def __init__(self, name: _Optional[str] = ..., max_distance: _Optional[int] = ..., description: _Optional[str] = ...) -> None: ...
+
+class AddToBankRequest(_message.Message):
+    __slots__ = ("bank", "media", "pdq_hex", "note")
+    BANK_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_FIELD_NUMBER: _ClassVar[int]
+    PDQ_HEX_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    bank: str
+    media: Media
+    pdq_hex: _containers.RepeatedScalarFieldContainer[str]
+    note: str
+    def __init__(self, bank: _Optional[str] = ..., media: _Optional[_Union[Media, _Mapping]] = ..., pdq_hex: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ...) -> None: ...
+
+class AddToBankResponse(_message.Message):
+    __slots__ = ("entry_ids", "pdq_hex")
+    ENTRY_IDS_FIELD_NUMBER: _ClassVar[int]
+    PDQ_HEX_FIELD_NUMBER: _ClassVar[int]
+    entry_ids: _containers.RepeatedScalarFieldContainer[int]
+    pdq_hex: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, entry_ids: _Optional[_Iterable[int]] = ..., pdq_hex: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RemoveFromBankRequest(_message.Message):
+    __slots__ = ("entry_id",)
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    entry_id: int
+    def __init__(self, entry_id: _Optional[int] = ...) -> None: ...
+
+class RemoveFromBankResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListBanksRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListBanksResponse(_message.Message):
+    __slots__ = ("banks",)
+    BANKS_FIELD_NUMBER: _ClassVar[int]
+    banks: _containers.RepeatedCompositeFieldContainer[HashBank]
+    def __init__(self, banks: _Optional[_Iterable[_Union[HashBank, _Mapping]]] = ...) -> None: ...

@@ -684,3 +684,204 @@ class Consent:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class HashBanksStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Create = channel.unary_unary(
+                '/reelguard.v1.HashBanks/Create',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.CreateBankRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.HashBank.FromString,
+                _registered_method=True)
+        self.Add = channel.unary_unary(
+                '/reelguard.v1.HashBanks/Add',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.AddToBankRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.AddToBankResponse.FromString,
+                _registered_method=True)
+        self.Remove = channel.unary_unary(
+                '/reelguard.v1.HashBanks/Remove',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.RemoveFromBankRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.RemoveFromBankResponse.FromString,
+                _registered_method=True)
+        self.List = channel.unary_unary(
+                '/reelguard.v1.HashBanks/List',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListBanksRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListBanksResponse.FromString,
+                _registered_method=True)
+
+
+class HashBanksServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def Create(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Add(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Remove(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def List(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_HashBanksServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Create': grpc.unary_unary_rpc_method_handler(
+                    servicer.Create,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.CreateBankRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.HashBank.SerializeToString,
+            ),
+            'Add': grpc.unary_unary_rpc_method_handler(
+                    servicer.Add,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.AddToBankRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.AddToBankResponse.SerializeToString,
+            ),
+            'Remove': grpc.unary_unary_rpc_method_handler(
+                    servicer.Remove,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.RemoveFromBankRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.RemoveFromBankResponse.SerializeToString,
+            ),
+            'List': grpc.unary_unary_rpc_method_handler(
+                    servicer.List,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListBanksRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListBanksResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'reelguard.v1.HashBanks', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('reelguard.v1.HashBanks', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class HashBanks:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Create(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.HashBanks/Create',
+            reelguard_dot_v1_dot_reelguard__pb2.CreateBankRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.HashBank.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Add(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.HashBanks/Add',
+            reelguard_dot_v1_dot_reelguard__pb2.AddToBankRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.AddToBankResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Remove(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.HashBanks/Remove',
+            reelguard_dot_v1_dot_reelguard__pb2.RemoveFromBankRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.RemoveFromBankResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def List(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.HashBanks/List',
+            reelguard_dot_v1_dot_reelguard__pb2.ListBanksRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ListBanksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -1,0 +1,117 @@
+"""Hash banks: named lists of known-bad media, matched by PDQ Hamming distance.
+
+An image is one PDQ hash; a video is the PDQ hashes of its sampled frames (vPDQ-style),
+and it matches when any checked frame is within the bank's distance of a banked frame.
+The matcher keeps every hash in memory as packed bits and is refreshed from the store
+on every change, so a hash added by a reviewer blocks the next request.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from indexes.pdq import from_hex, pdq, to_hex
+from safety.errors import InvalidInput, NotFound
+
+DEFAULT_MAX_DISTANCE = 31  # Meta's suggested PDQ threshold
+
+
+@dataclass(frozen=True)
+class Bank:
+    name: str
+    max_distance: int
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class BankEntry:
+    id: int
+    bank: str
+    hash: str  # PDQ hex
+    media_id: str  # groups the frame hashes of one video
+    note: str
+
+
+class BankStorage(Protocol):
+    def add_bank(self, bank: Bank) -> None: ...
+
+    def banks(self) -> list[Bank]: ...
+
+    def add_bank_entries(
+        self, bank: str, hashes: list[str], media_id: str, note: str
+    ) -> list[int]: ...
+
+    def remove_bank_entry(self, entry_id: int) -> bool: ...
+
+    def bank_entries(self) -> list[BankEntry]: ...
+
+
+class HashBanks:
+    def __init__(self, storage: BankStorage) -> None:
+        self.storage = storage
+        self._lock = threading.Lock()
+        self._refresh()
+
+    def create(
+        self, name: str, max_distance: int = DEFAULT_MAX_DISTANCE, description: str = ""
+    ) -> Bank:
+        name = name.strip()
+        if not name or not name.replace("-", "").replace("_", "").isalnum():
+            raise InvalidInput("a bank name is letters, digits, '-' and '_'")
+        if not 0 <= max_distance <= 128:
+            raise InvalidInput("max_distance must be within 0..128 bits of 256")
+        if any(b.name == name for b in self.storage.banks()):
+            raise InvalidInput(f"bank {name!r} already exists")
+        bank = Bank(name, max_distance, description)
+        self.storage.add_bank(bank)
+        self._refresh()
+        return bank
+
+    def add(self, bank: str, hashes: list[str], media_id: str, note: str = "") -> list[int]:
+        if bank not in self._banks:
+            raise NotFound(f"no hash bank {bank!r}; create it first")
+        ids = self.storage.add_bank_entries(bank, hashes, media_id, note)
+        self._refresh()
+        return ids
+
+    def remove(self, entry_id: int) -> None:
+        if not self.storage.remove_bank_entry(entry_id):
+            raise NotFound(f"no bank entry {entry_id}")
+        self._refresh()
+
+    def nearest(self, query_bits: np.ndarray) -> tuple[BankEntry, int] | None:
+        """The banked hash closest to one PDQ hash, and its distance."""
+        with self._lock:
+            entries, packed = self._entries, self._packed
+        if not entries:
+            return None
+        q = np.packbits(query_bits)
+        distances = np.unpackbits(np.bitwise_xor(packed, q), axis=1).sum(axis=1)
+        best = int(np.argmin(distances))
+        return entries[best], int(distances[best])
+
+    def max_distance(self, bank: str) -> int:
+        return self._banks[bank].max_distance
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _refresh(self) -> None:
+        entries = self.storage.bank_entries()
+        packed = (
+            np.stack([np.packbits(from_hex(e.hash)) for e in entries])
+            if entries
+            else np.zeros((0, 32), np.uint8)
+        )
+        banks = {b.name: b for b in self.storage.banks()}
+        with self._lock:
+            self._entries, self._packed, self._banks = entries, packed, banks
+
+
+def media_hashes(frames: list[np.ndarray]) -> list[str]:
+    """The PDQ hashes to bank for an image (one frame) or a video's sampled frames."""
+    return sorted({to_hex(pdq(pixels)[0]) for pixels in frames})

@@ -1,0 +1,116 @@
+"""Hash banks of known-bad media, through the real server: PDQ for images, frames for video."""
+
+from __future__ import annotations
+
+import grpc
+import numpy as np
+import pytest
+from PIL import Image
+
+from reelguard.v1 import reelguard_pb2 as pb
+from tests.safety.test_cli import cli
+from tests.support import Running, encode, make_config, terminal
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory):
+    r = Running(make_config(tmp_path_factory.mktemp("banks")))
+    yield r
+    r.close()
+
+
+def check(svc, data: bytes):
+    return svc.moderation.Check(pb.CheckRequest(media=pb.Media(data=data)))
+
+
+def bank_reason(verdict):
+    hits = [r for r in verdict.reasons if r.category == "hash_match"]
+    assert hits, verdict
+    return hits[0]
+
+
+def test_banked_image_and_its_altered_copies_are_blocked_with_bank_and_distance(svc, hopper):
+    svc.banks.Create(pb.CreateBankRequest(name="known-bad", description="test bank"))
+    added = svc.banks.Add(
+        pb.AddToBankRequest(bank="known-bad", media=pb.Media(data=encode(hopper, "JPEG")))
+    )
+    assert len(added.pdq_hex) == 1 and len(added.entry_ids) == 1
+
+    exact = bank_reason(check(svc, encode(hopper, "PNG")))
+    assert exact.bank == "known-bad" and exact.distance <= 4
+
+    smaller = np.asarray(Image.fromarray(hopper).resize((256, 300)))
+    altered = bank_reason(check(svc, encode(smaller, "JPEG", quality=50)))
+    assert altered.distance <= 31 and "matches bank 'known-bad'" in altered.detail
+
+    # Unrelated content: evidence shows the nearest distance, and it is allowed.
+    verdict = check(svc, encode(np.asarray(Image.fromarray(hopper).rotate(180)), "PNG"))
+    nearest = [f for f in verdict.findings if f.category == "hash_match"][0]
+    assert nearest.distance > 31 and nearest.action == pb.ALLOW
+
+
+def test_banked_content_is_blocked_in_pre_and_post_check(svc, coffee):
+    svc.banks.Create(pb.CreateBankRequest(name="pre-post", max_distance=40))
+    svc.banks.Add(pb.AddToBankRequest(bank="pre-post", media=pb.Media(data=encode(coffee))))
+    kind, blocked = terminal(svc.generate("a cup", encode(coffee, "JPEG")))
+    assert kind == "blocked" and blocked.verdict.stage == pb.PRE_CHECK
+    assert bank_reason(blocked.verdict).subject == "input_image"
+
+
+def test_video_frames_are_banked_and_matched(svc, chelsea_video):
+    added = svc.banks.Add(pb.AddToBankRequest(bank="known-bad", media=pb.Media(data=chelsea_video)))
+    assert len(added.pdq_hex) >= 2
+    reason = bank_reason(check(svc, chelsea_video))
+    assert reason.subject == "media_video" and reason.frame_time_s >= 0
+
+
+def test_raw_hashes_removal_and_bad_requests(svc, coffee):
+    from indexes.pdq import pdq, to_hex
+
+    digest = to_hex(pdq(np.asarray(coffee)[:, ::-1])[0])
+    svc.banks.Create(pb.CreateBankRequest(name="imported"))
+    entry = svc.banks.Add(pb.AddToBankRequest(bank="imported", pdq_hex=[digest])).entry_ids[0]
+    assert bank_reason(check(svc, encode(np.asarray(coffee)[:, ::-1]))).bank in (
+        "imported",
+        "pre-post",
+    )
+    svc.banks.Remove(pb.RemoveFromBankRequest(entry_id=entry))
+    names = {b.name: b.entries for b in svc.banks.List(pb.ListBanksRequest()).banks}
+    assert names["imported"] == 0
+    for bad, code in [
+        (pb.AddToBankRequest(bank="imported", pdq_hex=["xyz"]), grpc.StatusCode.INVALID_ARGUMENT),
+        (pb.AddToBankRequest(bank="nope", pdq_hex=[digest]), grpc.StatusCode.NOT_FOUND),
+        (pb.AddToBankRequest(bank="imported"), grpc.StatusCode.INVALID_ARGUMENT),
+    ]:
+        with pytest.raises(grpc.RpcError) as err:
+            svc.banks.Add(bad)
+        assert err.value.code() == code
+    with pytest.raises(grpc.RpcError) as err:
+        svc.banks.Create(pb.CreateBankRequest(name="imported"))
+    assert "already exists" in err.value.details()
+
+
+def test_cli_banks(svc, tmp_path, astronaut):
+    image = tmp_path / "bad.png"
+    image.write_bytes(encode(np.asarray(astronaut)[::-1]))
+    addr = ("--address", svc.address)
+    assert cli(*addr, "banks", "create", "cli-bank", "--max-distance", "20").returncode == 0
+    added = cli(*addr, "banks", "add", "cli-bank", image)
+    assert added.returncode == 0 and "1 PDQ hash(es)" in added.stdout
+    listing = cli(*addr, "banks", "list").stdout
+    assert "cli-bank  1 hash(es)  match <= 20 bits" in listing
+    blocked = cli(*addr, "check", image)
+    assert blocked.returncode == 2 and "bank='cli-bank'" in blocked.stdout
+
+
+@pytest.fixture(scope="module")
+def chelsea_video(tmp_path_factory) -> bytes:
+    import skimage.data
+
+    from generator.base import write_mp4
+
+    cat = skimage.data.chelsea()[:300, :448]
+    frames = [np.roll(cat, 4 * i, axis=1) for i in range(24)]
+    path = tmp_path_factory.mktemp("v") / "cat.mp4"
+    write_mp4(frames, path, fps=12)
+    return path.read_bytes()
