@@ -325,6 +325,11 @@ def cmd_check(args) -> int:
     for f in verdict.findings:
         if f not in verdict.reasons:
             print(f"    {f.category}: {f.score:.3f} (threshold {f.threshold:.3f}) [{f.check}]")
+    if verdict.unevaluated_categories:
+        print(
+            f"  not evaluated by this deployment's models: "
+            f"{', '.join(verdict.unevaluated_categories)}"
+        )
     return EXIT_OK if verdict.action == pb.ALLOW else EXIT_BLOCKED
 
 

@@ -156,6 +156,7 @@ class LikenessChecker:
     """Finds faces in a clip, tracks them, and reports each track's closest enrolled identity."""
 
     name = "likeness"
+    categories = ("public_figure",)
 
     def __init__(
         self,

