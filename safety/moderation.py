@@ -81,6 +81,25 @@ def _phrase_pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + r"\W+".join(map(re.escape, words)) + r"(?!\w)")
 
 
+def blocklist_rule(entry: str) -> tuple[str, Callable[[str], bool]]:
+    """One blocklist entry -> (kind, matcher over normalised text).
+
+    `re:PATTERN` is a regular expression (case-insensitive); `=PHRASE` must be the whole
+    prompt; anything else is a phrase matched on word boundaries. All three compare
+    casefolded text without diacritics."""
+    if entry.startswith("re:"):
+        try:
+            pattern = re.compile(entry[3:], re.IGNORECASE)
+        except re.error as e:
+            raise ValueError(f"blocklist regex {entry[3:]!r} is invalid: {e}") from None
+        return "regex", lambda text: pattern.search(text) is not None
+    if entry.startswith("="):
+        exact = " ".join(normalize_text(entry[1:]).split())
+        return "exact", lambda text: " ".join(text.split()) == exact
+    phrase = _phrase_pattern(entry)
+    return "word", lambda text: phrase.search(text) is not None
+
+
 class PromptModerator:
     """A shipped profanity/offensive-language classifier, a blocklist, and enrolled names.
 
@@ -101,7 +120,7 @@ class PromptModerator:
 
         self.model_version = f"alt-profanity-check {package_version('alt-profanity-check')}"
         self._predict = predict_prob
-        self._blocklist = [(term, _phrase_pattern(term)) for term in blocklist if term.strip()]
+        self._blocklist = [(term, *blocklist_rule(term)) for term in blocklist if term.strip()]
         self._names = names  # yields (identity_id, identity_name, alias)
 
     def score(self, prompt: str) -> list[Finding]:
@@ -116,15 +135,15 @@ class PromptModerator:
                 detail=f"offensive-language probability {probability:.3f}",
             )
         ]
-        for term, pattern in self._blocklist:
-            if pattern.search(text):
+        for term, kind, matches in self._blocklist:
+            if matches(text):
                 findings.append(
                     Finding(
                         check="prompt.blocklist",
                         category="blocklist",
                         subject="prompt",
                         score=1.0,
-                        detail=f"blocklisted term {term!r}",
+                        detail=f"blocklist rule {term!r} ({kind}) matched",
                     )
                 )
         for identity_id, identity_name, alias in self._names():

@@ -33,3 +33,22 @@ def test_classifier_scores_every_prompt():
 
 def test_normalize_text():
     assert normalize_text("Éileen  COLLINS") == "eileen  collins"
+
+
+def test_blocklist_rules_exact_word_and_regex():
+    mod = PromptModerator(blocklist=["=just a cat", "re:\\bkill\\w*\\b", "gore"])
+
+    def rules(prompt):
+        return [f.detail for f in mod.score(prompt) if f.category == "blocklist"]
+
+    assert rules("Just  a CAT") == ["blocklist rule '=just a cat' (exact) matched"]
+    assert rules("just a cat on a mat") == []
+    assert rules("a killer whale") == ["blocklist rule 're:\\\\bkill\\\\w*\\\\b' (regex) matched"]
+    assert rules("skilled painter") == []
+
+
+def test_a_bad_regex_is_a_clear_configuration_error():
+    import pytest
+
+    with pytest.raises(ValueError, match="blocklist regex"):
+        PromptModerator(blocklist=["re:(unclosed"])
