@@ -16,7 +16,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from safety.errors import InvalidInput
 
@@ -55,8 +55,12 @@ def decode_image(data: bytes, *, max_pixels: int, label: str = "image") -> Decod
                     f"{label} is {width}×{height} = {width * height / 1e6:.1f} megapixels, over "
                     f"the {max_pixels / 1e6:.0f} MP limit; downscale it and retry"
                 )
+            if getattr(img, "n_frames", 1) > 1:
+                raise InvalidInput(
+                    f"{label} is animated ({img.n_frames} frames); send animations as video"
+                )
             img.load()
-            rgb = np.asarray(img.convert("RGB"))
+            rgb = to_rgb(ImageOps.exif_transpose(img))
     except InvalidInput:
         raise
     except UnidentifiedImageError:
@@ -76,6 +80,21 @@ def decode_image(data: bytes, *, max_pixels: int, label: str = "image") -> Decod
         sha256=hashlib.sha256(data).hexdigest(),
         label=label,
     )
+
+
+def to_rgb(img: Image.Image) -> np.ndarray:
+    """What a viewer sees, as 8-bit RGB: EXIF rotation applied by the caller, transparency
+    composited over white, 16-bit samples scaled down, CMYK/palette/grey converted."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        wide = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or wide.max() > 255 else 255.0
+        grey = np.clip(wide / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+    return np.asarray(img.convert("RGB"))
 
 
 @dataclass(frozen=True)
@@ -162,10 +181,10 @@ def sample_video_frames(
                 )
                 previous = histogram
                 if i in wanted or (total <= 0 and i < max_frames):
-                    out.append(Frame(time_s, frame.to_ndarray(format="rgb24")))
+                    out.append(Frame(time_s, upright(frame)))
                 elif is_cut and cut_budget > 0:
                     cut_budget -= 1
-                    out.append(Frame(time_s, frame.to_ndarray(format="rgb24")))
+                    out.append(Frame(time_s, upright(frame)))
     except InvalidInput:
         raise
     except (av.FFmpegError, OSError, ValueError, IndexError) as e:
@@ -192,6 +211,14 @@ def decode_video(
     return frames
 
 
+def upright(frame: av.VideoFrame) -> np.ndarray:
+    """RGB pixels as displayed: the display matrix's rotation (counterclockwise) applied,
+    so a phone video shot sideways shows faces the right way up."""
+    pixels = frame.to_ndarray(format="rgb24")
+    turns = round((frame.rotation or 0) / 90) % 4
+    return np.ascontiguousarray(np.rot90(pixels, k=turns)) if turns else pixels
+
+
 def _gray_histogram(frame: av.VideoFrame) -> np.ndarray:
     small = frame.reformat(width=64, height=36, format="gray").to_ndarray()
     hist = np.bincount((small >> 3).ravel(), minlength=32).astype(np.float32)
@@ -216,4 +243,6 @@ def _uniform_indices(total: int, count: int) -> list[int]:
         return []
     if total <= count:
         return list(range(total))
+    if count <= 1:
+        return [0] if count == 1 else []
     return sorted({round(i * (total - 1) / (count - 1)) for i in range(count)})

@@ -68,3 +68,104 @@ def test_video_limits_are_checked_before_decoding(tmp_path):
         probe_video(tmp_path / "v.mp4", VideoLimits(2, 100, 10**6))
     with pytest.raises(InvalidInput, match="at most 48 px a side"):
         probe_video(tmp_path / "v.mp4", VideoLimits(10, 48, 10**6))
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped():
+    ramp = (np.linspace(0, 65535, 64 * 64).reshape(64, 64)).astype(np.uint16)
+    import io as _io
+
+    from PIL import Image
+
+    buf = _io.BytesIO()
+    Image.fromarray(ramp).save(buf, "PNG")
+    pixels = decode_image(buf.getvalue(), max_pixels=10**6).pixels
+    assert pixels.dtype == np.uint8 and pixels.min() == 0 and pixels.max() == 255
+    assert 100 < pixels.mean() < 155  # a ramp, not a saturated white image
+
+
+def test_cmyk_jpeg_decodes_to_rgb(coffee):
+    import io as _io
+
+    from PIL import Image
+
+    buf = _io.BytesIO()
+    Image.fromarray(coffee).convert("CMYK").save(buf, "JPEG", quality=95)
+    pixels = decode_image(buf.getvalue(), max_pixels=10**7).pixels
+    assert pixels.shape == coffee.shape
+    assert np.abs(pixels.astype(int) - coffee.astype(int)).mean() < 12
+
+
+def test_transparency_is_composited_as_a_viewer_sees_it():
+    rgba = np.zeros((32, 32, 4), np.uint8)
+    rgba[..., 0] = 255  # red... but fully transparent
+    pixels = decode_image(encode(rgba), max_pixels=10**6).pixels
+    assert (pixels == 255).all()  # shown as the white background
+
+
+def test_exif_orientation_is_applied(astronaut):
+    import io as _io
+
+    from PIL import Image
+
+    img = Image.fromarray(astronaut[:, :300])  # 512 tall, 300 wide
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    buf = _io.BytesIO()
+    img.save(buf, "JPEG", exif=exif.tobytes())
+    assert decode_image(buf.getvalue(), max_pixels=10**7).pixels.shape[:2] == (300, 512)
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "PNG"])
+def test_animated_images_are_refused(fmt):
+    import io as _io
+
+    from PIL import Image
+
+    frames = [Image.fromarray(np.full((32, 32, 3), v, np.uint8)) for v in (0, 128, 255)]
+    buf = _io.BytesIO()
+    frames[0].save(buf, fmt, save_all=True, append_images=frames[1:], duration=100)
+    with pytest.raises(InvalidInput, match="animated \\(3 frames\\)"):
+        decode_image(buf.getvalue(), max_pixels=10**6)
+
+
+def test_rotated_video_frames_come_out_upright(tmp_path, astronaut):
+    import av
+
+    path = tmp_path / "sideways.mp4"
+    sideways = np.ascontiguousarray(np.rot90(astronaut, k=-1))  # stored turned clockwise
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=4)
+        stream.width, stream.height = sideways.shape[1], sideways.shape[0]
+        stream.pix_fmt = "yuv420p"
+        stream.set_display_rotation(90)  # display: turn it back counterclockwise
+        for _ in range(2):
+            for p in stream.encode(av.VideoFrame.from_ndarray(sideways, format="rgb24")):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+    frame = sample_video_frames(path, 1)[0].pixels
+    assert frame.shape == astronaut.shape
+    assert np.abs(frame.astype(int) - astronaut.astype(int)).mean() < 20
+
+
+def test_variable_frame_rate_video_samples_by_time(tmp_path):
+    from fractions import Fraction
+
+    import av
+
+    path = tmp_path / "vfr.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width = stream.height = 32
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for i, pts in enumerate([0, 30, 60, 500, 520, 2000]):  # uneven gaps, in ms
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), i * 40, np.uint8), "rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            for p in stream.encode(frame):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+    frames = sample_video_frames(path, 10, cut_threshold=2.0)
+    times = [round(f.time_s, 2) for f in frames]
+    assert times == sorted(times) and times[0] == 0.0 and times[-1] == 2.0
