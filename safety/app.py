@@ -12,7 +12,7 @@ from indexes.manifests import ManifestRepository
 from safety.config import Config
 from safety.consent import ConsentRegistry
 from safety.identities import Enroller, open_index
-from safety.likeness import DlibFaceEmbedder, LikenessChecker
+from safety.likeness import DlibFaceEmbedder, EmbedderPool, LikenessChecker
 from safety.moderation import HashBankModerator, NudityModerator, PromptModerator
 from safety.pipeline import Gate
 from safety.store import SQLiteStore
@@ -87,7 +87,13 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = SQLiteStore(config.database_path)
     signer = make_signer(config)
-    embedder = DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
+    # One face model per worker thread: frames of a clip are embedded in parallel.
+    embedder = EmbedderPool(
+        [
+            DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
+            for _ in range(max(1, config.face_workers))
+        ]
+    )
     index = open_index(config.index_path, store, embedder.dim, config.index_flat_max)
     consent = ConsentRegistry(store)
     banks = HashBanks(store)

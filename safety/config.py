@@ -52,6 +52,7 @@ class Config:
     post_check_frames: int = 8
     face_min_size: int = 40  # smallest face accepted as an enrolment reference
     face_detect_min_size: int = 20  # smallest face the detector looks for in checks
+    face_workers: int = 2  # face models loaded; frames of a clip are embedded in parallel
     index_flat_max: int = 200_000  # exact search up to here, then an IVF index
     policy: Policy = field(default_factory=Policy)
 

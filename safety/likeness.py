@@ -8,8 +8,10 @@ face-recognition-models; 99.38 % on LFW) for a 128-d identity embedding.
 from __future__ import annotations
 
 import importlib.util
+import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -48,6 +50,9 @@ def _dlib_models_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 
+DETECT_SIDE = 640
+
+
 class DlibFaceEmbedder:
     model = "mtcnn+dlib_resnet_v1"
     dim = 128
@@ -74,17 +79,55 @@ class DlibFaceEmbedder:
 
     def faces(self, pixels: np.ndarray) -> list[Face]:
         pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+        # Detect on a copy at most DETECT_SIDE px a side (MTCNN's cost grows with pixels),
+        # then align and embed on the full-resolution pixels.
+        scale = min(1.0, DETECT_SIDE / max(pixels.shape[:2]))
+        small = pixels if scale == 1.0 else cv2_resize(pixels, scale)
         found = []
         with self._lock:
-            for det in self._detector.detect_faces(pixels):
+            for det in self._detector.detect_faces(small):
                 if det["confidence"] < self._min_confidence:
                     continue
-                x, y, w, h = (int(v) for v in det["box"])
+                x, y, w, h = (int(round(v / scale)) for v in det["box"])
                 rect = self._dlib.rectangle(max(x, 0), max(y, 0), x + w, y + h)
                 shape = self._landmarks(pixels, rect)
                 vec = np.asarray(self._encoder.compute_face_descriptor(pixels, shape), np.float32)
                 found.append(Face((x, y, w, h), float(det["confidence"]), vec))
         return found
+
+
+class EmbedderPool:
+    """Several embedders behind the FaceEmbedder interface, so that frames of one clip are
+    embedded in parallel (each model instance is used by one thread at a time)."""
+
+    def __init__(self, embedders: list[FaceEmbedder]) -> None:
+        self._free: queue.Queue[FaceEmbedder] = queue.Queue()
+        for e in embedders:
+            self._free.put(e)
+        self.size = len(embedders)
+        self.model, self.model_version, self.dim = (
+            embedders[0].model,
+            embedders[0].model_version,
+            embedders[0].dim,
+        )
+        self._threads = ThreadPoolExecutor(self.size, thread_name_prefix="faces")
+
+    def faces(self, pixels: np.ndarray) -> list[Face]:
+        embedder = self._free.get()
+        try:
+            return embedder.faces(pixels)
+        finally:
+            self._free.put(embedder)
+
+    def faces_of_frames(self, frames: list[np.ndarray]) -> list[list[Face]]:
+        return list(self._threads.map(self.faces, frames))
+
+
+def cv2_resize(pixels: np.ndarray, scale: float) -> np.ndarray:
+    import cv2
+
+    h, w = pixels.shape[:2]
+    return cv2.resize(pixels, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
 
 
 def face_sharpness(pixels: np.ndarray, box: tuple[int, int, int, int]) -> float:
@@ -171,7 +214,15 @@ class LikenessChecker:
         self.model_version = embedder.model_version
 
     def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
-        tracks = track_faces([(f.time_s, self.embedder.faces(f.pixels)) for f in frames])
+        many = getattr(self.embedder, "faces_of_frames", None)
+        per_frame = (
+            many([f.pixels for f in frames])
+            if many and len(frames) > 1
+            else [self.embedder.faces(f.pixels) for f in frames]
+        )
+        tracks = track_faces(
+            [(f.time_s, faces) for f, faces in zip(frames, per_frame, strict=True)]
+        )
         if not tracks or len(self.index) == 0:
             return []
         findings = []

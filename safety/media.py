@@ -220,8 +220,17 @@ def upright(frame: av.VideoFrame) -> np.ndarray:
 
 
 def _gray_histogram(frame: av.VideoFrame) -> np.ndarray:
-    small = frame.reformat(width=64, height=36, format="gray").to_ndarray()
-    hist = np.bincount((small >> 3).ravel(), minlength=32).astype(np.float32)
+    """A 32-bin luma histogram from a sparse grid of the frame, for scene-cut detection.
+
+    Reads the Y plane in place when the frame is planar YUV (no colour conversion: this
+    runs on every decoded frame); other formats are converted to grey first."""
+    if frame.format.name in ("yuv420p", "yuvj420p", "yuv422p", "yuv444p", "nv12"):
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:, : frame.width]
+    else:
+        luma = frame.to_ndarray(format="gray")
+    step_y, step_x = max(1, luma.shape[0] // 36), max(1, luma.shape[1] // 64)
+    hist = np.bincount((luma[::step_y, ::step_x] >> 3).ravel(), minlength=32).astype(np.float32)
     return hist / hist.sum()
 
 
