@@ -15,6 +15,7 @@ from safety.identities import Enroller, open_index
 from safety.likeness import DlibFaceEmbedder, EmbedderPool, LikenessChecker
 from safety.moderation import HashBankModerator, NudityModerator, PromptModerator
 from safety.pipeline import Gate
+from safety.policies import PolicySet
 from safety.store import SQLiteStore
 from signing.keys import chain_paths, init_dev_chain
 from signing.manifest import ManifestSigner
@@ -107,7 +108,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     gate = Gate(
         prompt_moderator=PromptModerator(config.prompt_blocklist, enrolled_names),
         image_moderators=[NudityModerator(), likeness, HashBankModerator(banks)],
-        policy=config.policy,
+        policies=PolicySet(config.policy, config.policy_dir),
         consent=consent,
         generator=generator or load_generator(config.generator),
         manifest_signer=ManifestSigner(

@@ -63,10 +63,20 @@ def cmd_serve(args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: _reload_policies(service))
     stop.wait()
     server.stop(grace=5).wait()
     service.store.close()
     return EXIT_OK
+
+
+def _reload_policies(service) -> None:
+    """SIGHUP: re-read per-tenant policies; a bad file is logged and changes nothing."""
+    try:
+        versions = service.gate.policies.reload()
+        logging.getLogger("reelguard").info("policies reloaded: %s", versions)
+    except ValueError as e:
+        logging.getLogger("reelguard").error("policies not reloaded: %s", e)
 
 
 def cmd_keys_init(args) -> int:
@@ -524,6 +534,34 @@ def cmd_banks_list(args) -> int:
     return EXIT_OK
 
 
+# ---- policies -------------------------------------------------------------------------------
+
+
+def cmd_policies_reload(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args.address)
+    r = rpc.PoliciesStub(channel).Reload(pb.ReloadPoliciesRequest())
+    for p in r.policies:
+        print(f"{p.tenant}: {p.version}")
+    return EXIT_OK
+
+
+def cmd_policies_show(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args.address)
+    r = rpc.PoliciesStub(channel).Get(pb.GetPolicyRequest(tenant=args.tenant))
+    print(f"{r.name} ({r.version})")
+    for rule in r.rules:
+        required = f"  required on {', '.join(rule.required)}" if rule.required else ""
+        print(
+            f"  {rule.category:<20} {pb.Action.Name(rule.action):<6} at {rule.threshold:.3f}"
+            f"{required}"
+        )
+    return EXIT_OK
+
+
 # ---- argument parsing ---------------------------------------------------------------------
 
 
@@ -627,6 +665,16 @@ def build_parser() -> argparse.ArgumentParser:
     br.add_argument("entry", type=int)
     br.set_defaults(func=cmd_banks_remove)
     hb.add_parser("list", help="list banks").set_defaults(func=cmd_banks_list)
+
+    po = sub.add_parser("policies", help="per-tenant policies").add_subparsers(
+        dest="sub", required=True
+    )
+    po.add_parser("reload", help="re-read the policy directory, live").set_defaults(
+        func=cmd_policies_reload
+    )
+    ps = po.add_parser("show", help="the policy a tenant gets")
+    ps.add_argument("tenant", nargs="?", default="default")
+    ps.set_defaults(func=cmd_policies_show)
 
     si = sub.add_parser("sign", help="moderate and sign media made elsewhere")
     si.add_argument("file", help="JPEG, PNG, WebP, MP4 or MOV")

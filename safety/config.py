@@ -54,7 +54,8 @@ class Config:
     face_detect_min_size: int = 20  # smallest face the detector looks for in checks
     face_workers: int = 2  # face models loaded; frames of a clip are embedded in parallel
     index_flat_max: int = 200_000  # exact search up to here, then an IVF index
-    policy: Policy = field(default_factory=Policy)
+    policy: Policy = field(default_factory=Policy)  # the default for every tenant
+    policy_dir: Path | None = None  # <tenant>.toml files (and default.toml), reloadable
 
     @property
     def database_path(self) -> Path:
@@ -94,7 +95,14 @@ class Config:
 def _coerce(name: str, raw, default):
     if name == "policy":
         return Policy.from_dict(raw)
-    if name in ("signing_key", "signing_chain", "trust_anchors", "tsa_trust_anchors", "data_dir"):
+    if name in (
+        "signing_key",
+        "signing_chain",
+        "trust_anchors",
+        "tsa_trust_anchors",
+        "data_dir",
+        "policy_dir",
+    ):
         return Path(raw).expanduser() if raw else None
     if name == "prompt_blocklist":
         return [s for s in raw.split(",") if s] if isinstance(raw, str) else list(raw)

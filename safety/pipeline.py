@@ -32,7 +32,7 @@ from safety.consent import ConsentRegistry
 from safety.errors import InvalidInput
 from safety.media import DecodedImage, Frame, sample_video_frames
 from safety.moderation import PromptModerator, VisualModerator
-from safety.policy import Policy
+from safety.policies import PolicySet
 from safety.store import Store
 from safety.taxonomy import unevaluated
 from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
@@ -138,7 +138,7 @@ class Gate:
         *,
         prompt_moderator: PromptModerator,
         image_moderators: list[VisualModerator],
-        policy: Policy,
+        policies: PolicySet,
         consent: ConsentRegistry,
         generator: Generator,
         manifest_signer: ManifestSigner,
@@ -150,7 +150,7 @@ class Gate:
     ) -> None:
         self.prompt_moderator = prompt_moderator
         self.image_moderators = image_moderators
-        self.policy = policy
+        self.policies = policies
         self.consent = consent
         self.generator = generator
         self.manifest_signer = manifest_signer
@@ -258,7 +258,7 @@ class Gate:
             final = Verdict(
                 action=Action.ALLOW,
                 stage=Stage.POST_CHECK,
-                policy_version=self.policy.version,
+                policy_version=self.policies.for_tenant(job.tenant).version,
                 findings=pre.findings + post.findings,
                 checks=pre.checks + post.checks,
                 decision_id=uuid.uuid4().hex,
@@ -296,7 +296,7 @@ class Gate:
                 ok=False,
                 error=f"cannot sample output frames: {e}",
             )
-            return self.policy.decide(Stage.POST_CHECK, [], [run]), []
+            return self.policies.for_tenant(job.tenant).decide(Stage.POST_CHECK, [], [run]), []
         verdict = self._evaluate(
             Stage.POST_CHECK, None, [Clip("output_frame", frames)], job.tenant, job.consent_scope
         )
@@ -359,7 +359,8 @@ class Gate:
         kinds = {"text"} if prompt is not None else set()
         if clips:
             kinds.add("visual")
-        return self.policy.decide(stage, findings, runs, unevaluated(covered, kinds))
+        policy = self.policies.for_tenant(tenant)
+        return policy.decide(stage, findings, runs, unevaluated(covered, kinds))
 
     def _manifest(self, job: GenerateJob, verdict: Verdict) -> ManifestSpec:
         ingredients = []
@@ -382,7 +383,8 @@ class Gate:
 
     def _fail(self, job: GenerateJob, stage: Stage, error: str) -> Failed:
         run = CheckRun(stage.name.lower(), "", "", stage, ok=False, error=error)
-        self._record(self.policy.decide(stage, [], [run]), job.request_id, job.tenant)
+        verdict = self.policies.for_tenant(job.tenant).decide(stage, [], [run])
+        self._record(verdict, job.request_id, job.tenant)
         return Failed(stage, error)
 
     def _record(

@@ -37,6 +37,7 @@ from safety.pipeline import (
     SignableMedia,
     validate_output,
 )
+from safety.policies import PolicyError
 from safety.store import Grant, IdentityRecord
 from safety.verdict import Finding, Verdict
 from signing.manifest import TRAINED_ALGORITHMIC_MEDIA, Ingredient, ManifestSpec
@@ -55,7 +56,15 @@ SIGNABLE = {
 }
 SERVICE_NAMES = [
     pb.DESCRIPTOR.services_by_name[n].full_name
-    for n in ("Generation", "Moderation", "Provenance", "Identities", "Consent", "HashBanks")
+    for n in (
+        "Generation",
+        "Moderation",
+        "Provenance",
+        "Identities",
+        "Consent",
+        "HashBanks",
+        "Policies",
+    )
 ]
 
 
@@ -522,6 +531,38 @@ class HashBanksServicer(rpc.HashBanksServicer):
             )
 
 
+class PoliciesServicer(rpc.PoliciesServicer):
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def Reload(self, request, context):
+        with domain_errors(context):
+            try:
+                versions = self.service.gate.policies.reload()
+            except PolicyError as e:
+                raise InvalidInput(f"policies not reloaded: {e}") from None
+            return pb.ReloadPoliciesResponse(
+                policies=[pb.PolicyVersion(tenant=t, version=v) for t, v in versions.items()]
+            )
+
+    def Get(self, request: pb.GetPolicyRequest, context):
+        with domain_errors(context):
+            policy = self.service.gate.policies.for_tenant(request.tenant)
+            return pb.GetPolicyResponse(
+                name=policy.name,
+                version=policy.version,
+                rules=[
+                    pb.PolicyRule(
+                        category=c,
+                        threshold=r.threshold,
+                        action=int(r.action),
+                        required=list(r.required),
+                    )
+                    for c, r in sorted(policy.rules.items())
+                ],
+            )
+
+
 def grpc_options(max_message_bytes: int) -> list[tuple[str, int]]:
     return [
         ("grpc.max_receive_message_length", max_message_bytes),
@@ -541,6 +582,7 @@ def start_server(service: Service, address: str | None = None, max_workers: int 
     rpc.add_IdentitiesServicer_to_server(IdentitiesServicer(service), server)
     rpc.add_ConsentServicer_to_server(ConsentServicer(service), server)
     rpc.add_HashBanksServicer_to_server(HashBanksServicer(service), server)
+    rpc.add_PoliciesServicer_to_server(PoliciesServicer(service), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -49,6 +49,7 @@ class Running:
         self.identities = rpc.IdentitiesStub(self.channel)
         self.consent = rpc.ConsentStub(self.channel)
         self.banks = rpc.HashBanksStub(self.channel)
+        self.policies = rpc.PoliciesStub(self.channel)
 
     def generate(self, prompt: str, image: bytes | None = None, **output):
         request = pb.GenerateRequest(prompt=prompt, output=pb.OutputSpec(**output))

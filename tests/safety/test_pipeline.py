@@ -44,7 +44,7 @@ def gate_like(base: Gate, **replace) -> Gate:
     parts = dict(
         prompt_moderator=base.prompt_moderator,
         image_moderators=base.image_moderators,
-        policy=base.policy,
+        policies=base.policies,
         consent=base.consent,
         generator=base.generator,
         manifest_signer=base.manifest_signer,
@@ -137,7 +137,9 @@ def test_a_policy_requiring_a_category_no_model_covers_fails_closed(running):
             },
         }
     )
-    last = run(gate_like(running.service.gate, policy=strict))
+    from safety.policies import PolicySet
+
+    last = run(gate_like(running.service.gate, policies=PolicySet.single(strict)))
     assert isinstance(last, Blocked) and last.verdict.stage == Stage.POST_CHECK
     assert "visual/weapons" in last.verdict.unevaluated
     assert any("requires 'weapons' on visual content" in r.detail for r in last.verdict.reasons)

@@ -520,3 +520,49 @@ class ListBanksResponse(_message.Message):
     BANKS_FIELD_NUMBER: _ClassVar[int]
     banks: _containers.RepeatedCompositeFieldContainer[HashBank]
     def __init__(self, banks: _Optional[_Iterable[_Union[HashBank, _Mapping]]] = ...) -> None: ...
+
+class PolicyVersion(_message.Message):
+    __slots__ = ("tenant", "version")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    version: str
+    def __init__(self, tenant: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+
+class ReloadPoliciesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReloadPoliciesResponse(_message.Message):
+    __slots__ = ("policies",)
+    POLICIES_FIELD_NUMBER: _ClassVar[int]
+    policies: _containers.RepeatedCompositeFieldContainer[PolicyVersion]
+    def __init__(self, policies: _Optional[_Iterable[_Union[PolicyVersion, _Mapping]]] = ...) -> None: ...
+
+class GetPolicyRequest(_message.Message):
+    __slots__ = ("tenant",)
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    def __init__(self, tenant: _Optional[str] = ...) -> None: ...
+
+class PolicyRule(_message.Message):
+    __slots__ = ("category", "threshold", "action", "required")
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    category: str
+    threshold: float
+    action: Action
+    required: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, category: _Optional[str] = ..., threshold: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., required: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetPolicyResponse(_message.Message):
+    __slots__ = ("name", "version", "rules")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    rules: _containers.RepeatedCompositeFieldContainer[PolicyRule]
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., rules: _Optional[_Iterable[_Union[PolicyRule, _Mapping]]] = ...) -> None: ...

@@ -885,3 +885,120 @@ class HashBanks:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class PoliciesStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Reload = channel.unary_unary(
+                '/reelguard.v1.Policies/Reload',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.ReloadPoliciesRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ReloadPoliciesResponse.FromString,
+                _registered_method=True)
+        self.Get = channel.unary_unary(
+                '/reelguard.v1.Policies/Get',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.GetPolicyRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.GetPolicyResponse.FromString,
+                _registered_method=True)
+
+
+class PoliciesServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def Reload(self, request, context):
+        """Re-read the policy directory; an invalid file fails the call (INVALID_ARGUMENT,
+        naming file and line) and the policies in force stay.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Get(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_PoliciesServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Reload': grpc.unary_unary_rpc_method_handler(
+                    servicer.Reload,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ReloadPoliciesRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ReloadPoliciesResponse.SerializeToString,
+            ),
+            'Get': grpc.unary_unary_rpc_method_handler(
+                    servicer.Get,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.GetPolicyRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.GetPolicyResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'reelguard.v1.Policies', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('reelguard.v1.Policies', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Policies:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Reload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Policies/Reload',
+            reelguard_dot_v1_dot_reelguard__pb2.ReloadPoliciesRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ReloadPoliciesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Get(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Policies/Get',
+            reelguard_dot_v1_dot_reelguard__pb2.GetPolicyRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.GetPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
