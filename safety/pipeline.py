@@ -31,7 +31,7 @@ from indexes.manifests import (
 from safety.consent import ConsentRegistry
 from safety.errors import InvalidInput
 from safety.media import DecodedImage, Frame, sample_video_frames
-from safety.moderation import PromptModerator, VisualModerator
+from safety.moderation import TextModerator, VisualModerator
 from safety.policies import PolicySet
 from safety.store import Store
 from safety.taxonomy import unevaluated
@@ -136,7 +136,7 @@ class Gate:
     def __init__(
         self,
         *,
-        prompt_moderator: PromptModerator,
+        prompt_moderators: list[TextModerator],
         image_moderators: list[VisualModerator],
         policies: PolicySet,
         consent: ConsentRegistry,
@@ -148,7 +148,7 @@ class Gate:
         check_timeout_s: float = 60.0,
         post_check_frames: int = 8,
     ) -> None:
-        self.prompt_moderator = prompt_moderator
+        self.prompt_moderators = prompt_moderators
         self.image_moderators = image_moderators
         self.policies = policies
         self.consent = consent
@@ -317,7 +317,8 @@ class Gate:
         then attach consent bases, then let the policy decide."""
         tasks: list[tuple[object, Callable[[], list[Finding]]]] = []
         if prompt is not None:
-            tasks.append((self.prompt_moderator, lambda: self.prompt_moderator.score(prompt)))
+            for moderator in self.prompt_moderators:
+                tasks.append((moderator, partial(moderator.score, prompt)))
         for moderator in self.image_moderators:
             for clip in clips:
                 tasks.append((moderator, partial(moderator.score, clip.subject, clip.frames)))
@@ -340,7 +341,7 @@ class Gate:
             run.seconds = time.monotonic() - t0
             runs.append(run)
             if run.ok:
-                kind = "text" if moderator is self.prompt_moderator else "visual"
+                kind = "text" if moderator in self.prompt_moderators else "visual"
                 covered[kind].update(moderator.categories)
         try:
             self.consent.annotate(findings, tenant, scope)

@@ -30,6 +30,18 @@ def _default_rules() -> dict[str, Rule]:
         "blocklist": Rule(0.5, Action.BLOCK),  # a configured term matched (score 1)
         "public_figure_name": Rule(0.5, Action.BLOCK),  # enrolled name/alias in the prompt
         "hash_match": Rule(0.5, Action.BLOCK),  # within a hash bank's distance (score 1)
+        # Visual categories scored by a configured CLIP checkpoint (zero-shot mass).
+        "violence": Rule(0.5, Action.BLOCK),
+        "hate_symbols": Rule(0.5, Action.BLOCK),
+        "self_harm": Rule(0.5, Action.BLOCK),
+        "weapons": Rule(0.5, Action.BLOCK),
+        # Prompts, by cosine similarity to example phrases. bench/semantic_eval.py: at 0.45
+        # no benign prompt of 26 (max 0.381), 10 of 13 harmful ones.
+        "text/sexual": Rule(0.45, Action.BLOCK),
+        "text/violence": Rule(0.45, Action.BLOCK),
+        "text/hate_symbols": Rule(0.45, Action.BLOCK),
+        "text/self_harm": Rule(0.45, Action.BLOCK),
+        "text/weapons": Rule(0.45, Action.BLOCK),
         # Cosine similarity of L2-normalised dlib embeddings. bench/likeness_eval.py: at
         # 0.92 false accept 0.4 %, false reject 2 % (occluded faces are the misses);
         # dlib's own L2 0.6 on raw descriptors is cosine ~0.915.
@@ -82,7 +94,11 @@ class Policy:
         if finding.category == CHECK_ERROR:
             finding.threshold, finding.action = 0.0, Action.BLOCK
             return finding
-        rule = self.rules.get(finding.category)
+        # A text-specific rule ("text/violence") wins for prompt findings: text and image
+        # models score on different scales.
+        rule = (
+            self.rules.get(f"text/{finding.category}") if finding.subject == "prompt" else None
+        ) or self.rules.get(finding.category)
         if rule is None:
             # A category no rule covers cannot be judged: fail closed.
             finding.threshold, finding.action = 0.0, Action.BLOCK

@@ -42,7 +42,7 @@ class BrokenSigner:
 
 def gate_like(base: Gate, **replace) -> Gate:
     parts = dict(
-        prompt_moderator=base.prompt_moderator,
+        prompt_moderators=base.prompt_moderators,
         image_moderators=base.image_moderators,
         policies=base.policies,
         consent=base.consent,

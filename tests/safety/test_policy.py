@@ -2,8 +2,8 @@ from safety.policy import CHECK_ERROR, Policy
 from safety.verdict import Action, CheckRun, Finding, Stage
 
 
-def finding(category: str, score: float) -> Finding:
-    return Finding(check="t", category=category, subject="prompt", score=score)
+def finding(category: str, score: float, subject: str = "input_image") -> Finding:
+    return Finding(check="t", category=category, subject=subject, score=score)
 
 
 def test_scores_at_or_over_threshold_take_the_rule_action():
@@ -23,7 +23,7 @@ def test_a_failed_check_blocks_even_with_no_findings():
 
 
 def test_a_category_without_a_rule_fails_closed():
-    verdict = Policy().decide(Stage.PRE_CHECK, [finding("weapons", 0.01)], [])
+    verdict = Policy().decide(Stage.PRE_CHECK, [finding("gambling", 0.01)], [])
     assert verdict.action == Action.BLOCK
     assert "no policy rule" in verdict.reasons[0].detail
 
@@ -45,3 +45,13 @@ def test_most_severe_action_wins():
     )
     assert verdict.action == Action.BLOCK
     assert [r.category for r in verdict.reasons] == ["blocklist"]
+
+
+def test_text_rules_apply_to_prompt_findings_only():
+    policy = Policy()
+    text, visual = policy.rules["text/violence"], policy.rules["violence"]
+    assert text.threshold != visual.threshold
+    score = (text.threshold + visual.threshold) / 2
+    on_prompt = policy.decide(Stage.PRE_CHECK, [finding("violence", score, "prompt")], [])
+    on_image = policy.decide(Stage.PRE_CHECK, [finding("violence", score)], [])
+    assert {on_prompt.action, on_image.action} == {Action.ALLOW, Action.BLOCK}
