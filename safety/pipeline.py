@@ -14,8 +14,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -28,11 +27,12 @@ from indexes.manifests import (
     fingerprint_frames,
     fingerprint_image,
 )
-from safety.consent import ConsentRegistry
+from safety.consent import LIKENESS_CATEGORIES, ConsentRegistry
 from safety.errors import InvalidInput
 from safety.media import DecodedImage, Frame, sample_video_frames
 from safety.moderation import TextModerator, VisualModerator
 from safety.policies import PolicySet
+from safety.policy import Policy
 from safety.store import Store
 from safety.taxonomy import unevaluated
 from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
@@ -322,27 +322,68 @@ class Gate:
         for moderator in self.image_moderators:
             for clip in clips:
                 tasks.append((moderator, partial(moderator.score, clip.subject, clip.frames)))
+        policy = self.policies.for_tenant(tenant)
         deadline = time.monotonic() + self.check_timeout_s
-        started = [(m, time.monotonic(), self._pool.submit(fn)) for m, fn in tasks]
+        t0 = time.monotonic()
+        pending = {self._pool.submit(fn): m for m, fn in tasks}
         findings: list[Finding] = []
         runs: list[CheckRun] = []
         # What was evaluated: the categories of every check that completed, by subject kind.
         covered: dict[str, set[str]] = {"visual": set(), "text": set()}
-        for moderator, t0, future in started:
-            run = CheckRun(moderator.name, moderator.model, moderator.model_version, stage)
-            try:
-                findings += future.result(timeout=max(0.0, deadline - time.monotonic()))
-            except FutureTimeout:
-                future.cancel()
-                run.ok, run.error = False, f"timed out after {self.check_timeout_s:g} s"
-            except Exception as e:
-                log.exception("check %s failed", moderator.name)
-                run.ok, run.error = False, f"{type(e).__name__}: {e}"
-            run.seconds = time.monotonic() - t0
-            runs.append(run)
-            if run.ok:
-                kind = "text" if moderator in self.prompt_moderators else "visual"
-                covered[kind].update(moderator.categories)
+        decided_by = ""
+        while pending and not decided_by:
+            done, _ = wait(
+                pending, timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_COMPLETED
+            )
+            if not done:  # the deadline passed: every unfinished check fails closed
+                for future, moderator in pending.items():
+                    future.cancel()
+                    runs.append(
+                        CheckRun(
+                            moderator.name,
+                            moderator.model,
+                            moderator.model_version,
+                            stage,
+                            ok=False,
+                            seconds=time.monotonic() - t0,
+                            error=f"timed out after {self.check_timeout_s:g} s",
+                        )
+                    )
+                pending = {}
+                break
+            for future in done:
+                moderator = pending.pop(future)
+                run = CheckRun(
+                    moderator.name,
+                    moderator.model,
+                    moderator.model_version,
+                    stage,
+                    seconds=time.monotonic() - t0,
+                )
+                try:
+                    result = future.result()
+                except Exception as e:
+                    log.exception("check %s failed", moderator.name)
+                    run.ok, run.error = False, f"{type(e).__name__}: {e}"
+                else:
+                    findings += result
+                    kind = "text" if moderator in self.prompt_moderators else "visual"
+                    covered[kind].update(moderator.categories)
+                    if _decisive(policy, result):
+                        decided_by = moderator.name
+                runs.append(run)
+        # Stop early on a decisive block: checks still queued or running are not needed.
+        for future, moderator in pending.items():
+            future.cancel()
+            runs.append(
+                CheckRun(
+                    moderator.name,
+                    moderator.model,
+                    moderator.model_version,
+                    stage,
+                    error=f"not needed: {decided_by} already blocked",
+                )
+            )
         try:
             self.consent.annotate(findings, tenant, scope)
         except Exception as e:  # no consent answer: treat every likeness as unauthorized
@@ -360,7 +401,6 @@ class Gate:
         kinds = {"text"} if prompt is not None else set()
         if clips:
             kinds.add("visual")
-        policy = self.policies.for_tenant(tenant)
         return policy.decide(stage, findings, runs, unevaluated(covered, kinds))
 
     def _manifest(self, job: GenerateJob, verdict: Verdict) -> ManifestSpec:
@@ -474,6 +514,17 @@ def validate_output(spec: OutputSpec, *, max_side: int, max_frames: int) -> Outp
     if not 1 <= out.num_frames <= max_frames:
         raise InvalidInput(f"output num_frames {out.num_frames} must be within 1..{max_frames}")
     return out
+
+
+def _decisive(policy: Policy, findings: list[Finding]) -> bool:
+    """A finding that blocks whatever else is found: over a block threshold, and not a
+    likeness (a consent grant may still authorize those)."""
+    for finding in findings:
+        if finding.category in LIKENESS_CATEGORIES:
+            continue
+        if policy.judge(replace(finding)).action == Action.BLOCK:
+            return True
+    return False
 
 
 def _drain_while_running(future: Future, events: queue.Queue) -> Iterator[Progress]:

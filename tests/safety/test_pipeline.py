@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
-from safety.pipeline import Blocked, Completed, Failed, Gate, GenerateJob, OutputSpec
+from safety.media import Frame
+from safety.pipeline import Blocked, Clip, Completed, Failed, Gate, GenerateJob, OutputSpec
 from safety.verdict import Action, Stage
 
 RELEASE = threading.Event()
@@ -150,3 +152,27 @@ def test_verdicts_list_what_was_not_evaluated(running):
     assert isinstance(last, Completed)
     assert "visual/violence" in last.verdict.unevaluated
     assert "visual/sexual" not in last.verdict.unevaluated  # open_nsfw covers it
+
+
+def test_a_decisive_block_stops_early_without_waiting_for_slow_checks(running):
+    import time
+
+    RELEASE.clear()
+    gate = gate_like(running.service.gate, image_moderators=[Hanging()], check_timeout_s=30)
+    job = GenerateJob("req", "tenant", "forbidden fruit", None, OutputSpec(64, 64, 8, 4, 0))
+    try:
+        t0 = time.monotonic()
+        verdict = gate._evaluate(
+            Stage.PRE_CHECK,
+            job.prompt,
+            [Clip("input_image", [Frame(0.0, np.zeros((64, 64, 3), np.uint8))])],
+            "tenant",
+            "video",
+        )
+        elapsed = time.monotonic() - t0
+    finally:
+        RELEASE.set()
+    assert verdict.action == Action.BLOCK and elapsed < 5
+    assert "blocklist" in [r.category for r in verdict.reasons]
+    skipped = [c for c in verdict.checks if c.name == "hanging"]
+    assert skipped and skipped[0].ok and "not needed" in skipped[0].error
