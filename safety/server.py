@@ -205,10 +205,14 @@ def report_pb(r: VerifyReport) -> pb.VerifyReport:
 # ---- servicers -------------------------------------------------------------------------
 
 
-class GenerationServicer(rpc.GenerationServicer):
+class _Servicer:
+    """Every servicer is a thin adapter over the one Service."""
+
     def __init__(self, service: Service) -> None:
         self.service = service
 
+
+class GenerationServicer(_Servicer, rpc.GenerationServicer):
     def Generate(self, request: pb.GenerateRequest, context):
         with domain_errors(context):
             yield from self._generate(request)
@@ -286,10 +290,7 @@ class GenerationServicer(rpc.GenerationServicer):
                 yield pb.GenerateEvent(failed=pb.Failed(stage=int(event.stage), error=event.error))
 
 
-class ModerationServicer(rpc.ModerationServicer):
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
+class ModerationServicer(_Servicer, rpc.ModerationServicer):
     def Check(self, request: pb.CheckRequest, context):
         with domain_errors(context):
             return self._check(request)
@@ -305,20 +306,8 @@ class ModerationServicer(rpc.ModerationServicer):
             )
         clips, scope = [], "video"
         if request.HasField("media"):
-            data = request.media.data
-            if sniff_mime(data).startswith("video/"):
-                frames = decode_video(
-                    data,
-                    _video_limits(cfg),
-                    cfg.post_check_frames,
-                    self.service.gate.work_dir,
-                    label="media",
-                )
-                clips.append(Clip("media_video", frames))
-            else:
-                image = decode_image(data, max_pixels=cfg.max_image_pixels, label="media")
-                clips.append(Clip("media", [Frame(0.0, image.pixels)]))
-                scope = "image"
+            clips.append(media_clip(self.service, request.media.data))
+            scope = "video" if clips[0].subject.endswith("_video") else "image"
         verdict = self.service.gate.check(request.tenant or "default", prompt, clips, scope)
         return verdict_pb(verdict)
 
@@ -327,13 +316,22 @@ def _video_limits(cfg) -> VideoLimits:
     return VideoLimits(cfg.max_video_seconds, cfg.max_video_side, cfg.max_image_pixels)
 
 
-class ProvenanceServicer(rpc.ProvenanceServicer):
-    def __init__(self, service: Service) -> None:
-        self.service = service
+def media_clip(service: Service, data: bytes, label: str = "media") -> Clip:
+    """An uploaded image (one frame) or video (sampled frames) as a clip, within the
+    configured ceilings; subject "<label>" or "<label>_video"."""
+    cfg = service.config
+    if sniff_mime(data).startswith("video/"):
+        frames = decode_video(
+            data, _video_limits(cfg), cfg.post_check_frames, service.gate.work_dir, label=label
+        )
+        return Clip(f"{label}_video", frames)
+    image = decode_image(data, max_pixels=cfg.max_image_pixels, label=label)
+    return Clip(label, [Frame(0.0, image.pixels)])
 
+
+class ProvenanceServicer(_Servicer, rpc.ProvenanceServicer):
     def Sign(self, request: pb.SignRequest, context):
         with domain_errors(context):
-            cfg = self.service.config
             data = request.media.data
             mime = sniff_mime(data)
             if mime not in SIGNABLE:
@@ -341,18 +339,7 @@ class ProvenanceServicer(rpc.ProvenanceServicer):
                     f"media is {mime or 'in an unsupported format'}; "
                     "sign JPEG, PNG, WebP, MP4 or MOV"
                 )
-            if mime.startswith("video/"):
-                frames = decode_video(
-                    data,
-                    _video_limits(cfg),
-                    cfg.post_check_frames,
-                    self.service.gate.work_dir,
-                    label="media",
-                )
-                clip = Clip("media_video", frames)
-            else:
-                image = decode_image(data, max_pixels=cfg.max_image_pixels, label="media")
-                clip = Clip("media", [Frame(0.0, image.pixels)])
+            clip = media_clip(self.service, data)
             ingredients = []
             for i, m in enumerate(request.ingredients):
                 if not m.data:
@@ -393,10 +380,7 @@ class ProvenanceServicer(rpc.ProvenanceServicer):
         )
 
 
-class IdentitiesServicer(rpc.IdentitiesServicer):
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
+class IdentitiesServicer(_Servicer, rpc.IdentitiesServicer):
     def Enroll(self, request: pb.EnrollRequest, context):
         with domain_errors(context):
             return self._enroll(request)
@@ -438,10 +422,7 @@ class IdentitiesServicer(rpc.IdentitiesServicer):
             return pb.ReloadIndexResponse(vectors=count, kind=enroller.index.kind)
 
 
-class ConsentServicer(rpc.ConsentServicer):
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
+class ConsentServicer(_Servicer, rpc.ConsentServicer):
     def Grant(self, request: pb.GrantRequest, context):
         with domain_errors(context):
             grant = self.service.consent.grant(
@@ -463,10 +444,7 @@ class ConsentServicer(rpc.ConsentServicer):
             return pb.ListGrantsResponse(grants=[grant_pb(g) for g in grants])
 
 
-class HashBanksServicer(rpc.HashBanksServicer):
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
+class HashBanksServicer(_Servicer, rpc.HashBanksServicer):
     def Create(self, request: pb.CreateBankRequest, context):
         with domain_errors(context):
             bank = self.service.banks.create(
@@ -478,7 +456,6 @@ class HashBanksServicer(rpc.HashBanksServicer):
 
     def Add(self, request: pb.AddToBankRequest, context):
         with domain_errors(context):
-            cfg = self.service.config
             hashes = []
             for text in request.pdq_hex:
                 try:
@@ -488,21 +465,8 @@ class HashBanksServicer(rpc.HashBanksServicer):
                 hashes.append(text.strip().lower())
             media_id = uuid.uuid4().hex[:12]
             if request.HasField("media"):
-                data = request.media.data
-                if sniff_mime(data).startswith("video/"):
-                    frames = decode_video(
-                        data,
-                        _video_limits(cfg),
-                        cfg.post_check_frames,
-                        self.service.gate.work_dir,
-                        label="media",
-                    )
-                    pixels = [f.pixels for f in frames]
-                else:
-                    pixels = [
-                        decode_image(data, max_pixels=cfg.max_image_pixels, label="media").pixels
-                    ]
-                hashes += media_hashes(pixels)
+                clip = media_clip(self.service, request.media.data)
+                hashes += media_hashes([f.pixels for f in clip.frames])
             if not hashes:
                 raise InvalidInput("nothing to add: send media or PDQ hashes")
             ids = self.service.banks.add(request.bank, hashes, media_id, request.note)
@@ -531,10 +495,7 @@ class HashBanksServicer(rpc.HashBanksServicer):
             )
 
 
-class PoliciesServicer(rpc.PoliciesServicer):
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
+class PoliciesServicer(_Servicer, rpc.PoliciesServicer):
     def Reload(self, request, context):
         with domain_errors(context):
             try:
