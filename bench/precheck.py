@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from safety.app import build_service  # noqa: E402
 from safety.config import Config  # noqa: E402
-from safety.media import decode_image  # noqa: E402
+from safety.media import Frame, decode_image  # noqa: E402
+from safety.pipeline import Clip  # noqa: E402
 from safety.verdict import Stage  # noqa: E402
 
 
@@ -38,22 +39,27 @@ def main() -> None:
         service = build_service(Config(data_dir=Path(tmp)))
         image = decode_image(png, max_pixels=10**8)
         service.enroller.enroll("Eileen Collins", [], [image])
+        frame = [Frame(0.0, image.pixels)]
         gate = service.gate
-        nudity, likeness = gate.image_moderators
+        nudity, likeness = gate.image_moderators[:2]
 
         def precheck():
             img = decode_image(png, max_pixels=10**8)
-            verdict = gate._evaluate(Stage.PRE_CHECK, None, [("input_image", img.pixels, 0.0)])
+            clip = Clip("input_image", [Frame(0.0, img.pixels)])
+            verdict = gate._evaluate(Stage.PRE_CHECK, None, [clip], "bench", "video")
             assert verdict.reasons and verdict.reasons[0].identity_name == "Eileen Collins"
 
         cases = [
             ("decode PNG (baseline)", lambda: decode_image(png, max_pixels=10**8)),
-            ("nudity (open_nsfw)", lambda: nudity.score(image.pixels, "input_image")),
-            ("face detect+embed+match", lambda: likeness.score(image.pixels, "input_image")),
+            ("nudity (open_nsfw)", lambda: nudity.score("input_image", frame)),
+            ("face detect+embed+match", lambda: likeness.score("input_image", frame)),
             ("pre-check: decode + both", precheck),
         ]
         base = None
-        print(f"one 512x512 PNG, {args.repeat} runs each, 1 intra-op thread per model")
+        print(
+            f"one 512x512 PNG, {args.repeat} runs each, 1 intra-op thread per model; "
+            "the pre-check also runs the prompt-free hash-bank check"
+        )
         for name, fn in cases:
             fn()
             samples = _util.timed(fn, args.repeat)
