@@ -13,6 +13,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
     "script, args, expect",
     [
         ("sign_verify.py", ["--mb", "2", "--repeat", "1"], "x sha256"),
+        ("precheck.py", ["--repeat", "2"], "pre-check: decode + both"),
         (
             "identity_search.py",
             ["--n", "5000", "--queries", "64", "--flat-queries", "64"],
