@@ -8,6 +8,7 @@ server keeps serving.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -181,8 +182,6 @@ _STATUS = {
 
 
 def report_pb(r: VerifyReport) -> pb.VerifyReport:
-    import json
-
     return pb.VerifyReport(
         status=_STATUS[r.status],
         summary=r.summary,
