@@ -9,6 +9,7 @@ from pathlib import Path
 from generator.base import Generator, load_generator
 from indexes.hashbank import HashBanks
 from indexes.manifests import ManifestRepository
+from safety.admission import Admission
 from safety.config import Config
 from safety.consent import ConsentRegistry
 from safety.identities import Enroller, open_index
@@ -36,6 +37,7 @@ class Service:
     banks: HashBanks
     verifier: Verifier
     store: SQLiteStore
+    admission: Admission
 
     def close(self) -> None:
         closer = getattr(self.enroller.embedder, "close", None)
@@ -145,4 +147,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         post_check_frames=config.post_check_frames,
     )
     enroller = Enroller(embedder, index, store, config.index_path, config.face_min_size)
-    return Service(config, gate, enroller, consent, banks, make_verifier(config, store), store)
+    admission = Admission(config.max_generations, config.max_generations_per_tenant)
+    return Service(
+        config, gate, enroller, consent, banks, make_verifier(config, store), store, admission
+    )

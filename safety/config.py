@@ -55,6 +55,8 @@ class Config:
     clip_checkpoint: Path | None = None
     clip_model_config: Path | None = None
     check_timeout_s: float = 60.0
+    max_generations: int = 4  # running at once, in total
+    max_generations_per_tenant: int = 2
     post_check_frames: int = 8
     face_min_size: int = 40  # smallest face accepted as an enrolment reference
     face_detect_min_size: int = 20  # smallest face the detector looks for in checks

@@ -11,11 +11,12 @@ import hashlib
 import logging
 import queue
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -59,6 +60,10 @@ class DrivingVideo:
     frames: list[Frame]
 
 
+class Cancelled(Exception):
+    """The client went away or its deadline passed: stop generating."""
+
+
 @dataclass(frozen=True)
 class GenerateJob:
     request_id: str
@@ -67,6 +72,9 @@ class GenerateJob:
     image: DecodedImage | None
     output: OutputSpec
     driving: DrivingVideo | None = None
+    # Set when the client cancels or its deadline passes; generation stops at its next
+    # progress report and its slot is freed.
+    cancel: threading.Event = field(default_factory=threading.Event)
 
     @property
     def consent_scope(self) -> str:
@@ -230,15 +238,19 @@ class Gate:
                 seed=job.output.seed,
                 driving_frames=[f.pixels for f in job.driving.frames] if job.driving else None,
             )
-            future = self._pool.submit(
-                self.generator.generate,
-                gen_input,
-                raw,
-                lambda done, total: events.put(Progress(Stage.GENERATING, done, total)),
-            )
+
+            def progress(done: int, total: int) -> None:
+                if job.cancel.is_set():
+                    raise Cancelled(f"request {job.request_id} cancelled")
+                events.put(Progress(Stage.GENERATING, done, total))
+
+            future = self._pool.submit(self.generator.generate, gen_input, raw, progress)
             yield from _drain_while_running(future, events)
             try:
                 mime_type = future.result()
+            except Cancelled as e:
+                yield self._fail(job, Stage.GENERATING, str(e))
+                return
             except Exception as e:
                 log.exception("generator failed for %s", job.request_id)
                 yield self._fail(job, Stage.GENERATING, f"generator failed: {e}")

@@ -22,6 +22,7 @@ from indexes.hashbank import DEFAULT_MAX_DISTANCE, media_hashes
 from indexes.pdq import from_hex
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
+from safety.admission import Overloaded
 from safety.app import Service
 from safety.errors import InvalidInput, NotFound
 from safety.media import Frame, VideoLimits, decode_image, decode_video
@@ -78,6 +79,8 @@ def domain_errors(context):
         context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
     except NotFound as e:
         context.abort(grpc.StatusCode.NOT_FOUND, str(e))
+    except Overloaded as e:
+        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
 
 
 # ---- conversions ----------------------------------------------------------------------
@@ -214,9 +217,17 @@ class _Servicer:
 class GenerationServicer(_Servicer, rpc.GenerationServicer):
     def Generate(self, request: pb.GenerateRequest, context):
         with domain_errors(context):
-            yield from self._generate(request)
+            yield from self._generate(request, context)
 
-    def _generate(self, request: pb.GenerateRequest):
+    def _generate(self, request: pb.GenerateRequest, context):
+        # A slot first: over a ceiling the caller hears so before any decoding.
+        with self.service.admission.slot(request.tenant or "default"):
+            job = self._job(request)
+            # The RPC ending for any reason (done, cancelled, deadline) stops the generator.
+            context.add_callback(job.cancel.set)
+            yield from self._events(job)
+
+    def _job(self, request: pb.GenerateRequest) -> GenerateJob:
         cfg = self.service.config
         prompt = request.prompt.strip()
         if not prompt:
@@ -247,7 +258,7 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
             max_side=cfg.max_output_side,
             max_frames=cfg.max_output_frames,
         )
-        job = GenerateJob(
+        return GenerateJob(
             request_id=uuid.uuid4().hex,
             tenant=request.tenant or "default",
             prompt=prompt,
@@ -255,6 +266,8 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
             output=output,
             driving=driving,
         )
+
+    def _events(self, job: GenerateJob):
         for event in self.service.gate.generate(job):
             if isinstance(event, Accepted):
                 yield pb.GenerateEvent(accepted=pb.Accepted(request_id=event.request_id))

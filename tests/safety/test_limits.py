@@ -1,0 +1,119 @@
+"""Back-pressure: generation slots, refusal before heavy work, cancellation frees slots."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import numpy as np
+import pytest
+
+from generator.base import write_mp4
+from reelguard.v1 import reelguard_pb2 as pb
+from tests.support import Running, make_config
+
+
+class SlowGenerator:
+    """Takes ~0.1 s a frame and counts the frames it really made."""
+
+    name, version, model_id = "slow", "1", "test/slow"
+
+    def __init__(self) -> None:
+        self.frames_made = 0
+
+    def generate(self, job, out_path, progress):
+        frames = []
+        for i in range(job.num_frames):
+            time.sleep(0.1)
+            frames.append(np.full((job.height, job.width, 3), 100, np.uint8))
+            self.frames_made += 1
+            progress(i + 1, job.num_frames)
+        write_mp4(frames, out_path, job.fps)
+        return "video/mp4"
+
+
+@pytest.fixture(scope="module")
+def slow(tmp_path_factory):
+    generator = SlowGenerator()
+    r = Running(
+        make_config(
+            tmp_path_factory.mktemp("limits"), max_generations=2, max_generations_per_tenant=1
+        ),
+        generator=generator,
+    )
+    r.generator = generator
+    yield r
+    r.close()
+
+
+def request(tenant: str, frames: int = 40) -> pb.GenerateRequest:
+    return pb.GenerateRequest(
+        prompt="a grey wall",
+        tenant=tenant,
+        output=pb.OutputSpec(width=64, height=64, num_frames=frames),
+    )
+
+
+def start(r: Running, tenant: str):
+    """Open a stream and wait until it is generating; returns the call."""
+    call = r.generation.Generate(request(tenant), timeout=60)
+    for event in call:
+        if event.WhichOneof("event") == "progress" and event.progress.stage == pb.GENERATING:
+            return call
+    raise AssertionError("stream ended before generating")
+
+
+def wait_until(predicate, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_ceilings_refuse_at_once_and_slots_come_back(slow):
+    a = start(slow, "tenant-a")
+    b = start(slow, "tenant-b")
+    assert slow.service.admission.running() == 2
+    for tenant, words in [
+        ("tenant-c", "all 2 generation slots are busy"),
+        ("tenant-a", "all 2 generation slots are busy"),
+    ]:
+        t0 = time.monotonic()
+        with pytest.raises(grpc.RpcError) as err:
+            list(slow.generation.Generate(request(tenant), timeout=10))
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert words in err.value.details() and time.monotonic() - t0 < 1.0
+    a.cancel()
+    b.cancel()
+    assert wait_until(lambda: slow.service.admission.running() == 0)
+
+
+def test_per_tenant_limit(slow):
+    a = start(slow, "tenant-a")
+    with pytest.raises(grpc.RpcError) as err:
+        list(slow.generation.Generate(request("tenant-a"), timeout=10))
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "tenant 'tenant-a' already runs 1 generation(s)" in err.value.details()
+    a.cancel()
+    assert wait_until(lambda: slow.service.admission.running() == 0)
+
+
+def test_cancelling_stops_generation_and_frees_the_slot(slow):
+    before = slow.generator.frames_made
+    call = start(slow, "tenant-x")
+    call.cancel()
+    assert wait_until(lambda: slow.service.admission.running() == 0)
+    time.sleep(0.5)
+    made = slow.generator.frames_made - before
+    assert made < 20  # of 40: it stopped at the next progress report
+    again = list(slow.generation.Generate(request("tenant-x", frames=3), timeout=30))
+    assert again[-1].WhichOneof("event") == "completed"
+
+
+def test_a_passed_deadline_ends_the_stream_and_frees_the_slot(slow):
+    with pytest.raises(grpc.RpcError) as err:
+        list(slow.generation.Generate(request("tenant-d"), timeout=1.0))
+    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert wait_until(lambda: slow.service.admission.running() == 0)
