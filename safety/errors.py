@@ -7,3 +7,7 @@ class InvalidInput(ValueError):
 
 class NotFound(LookupError):
     """A referenced object (identity, decision) does not exist."""
+
+
+class Busy(RuntimeError):
+    """The same work is already under way (e.g. a request with this idempotency key)."""

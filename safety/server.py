@@ -8,11 +8,14 @@ server keeps serving.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
+import shutil
 import time
 import uuid
 from concurrent import futures
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -24,7 +27,7 @@ from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.admission import Overloaded
 from safety.app import Service
-from safety.errors import InvalidInput, NotFound
+from safety.errors import Busy, InvalidInput, NotFound
 from safety.media import Frame, VideoLimits, decode_image, decode_video
 from safety.pipeline import (
     Accepted,
@@ -81,6 +84,8 @@ def domain_errors(context):
         context.abort(grpc.StatusCode.NOT_FOUND, str(e))
     except Overloaded as e:
         context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
+    except Busy as e:
+        context.abort(grpc.StatusCode.ABORTED, str(e))
 
 
 # ---- conversions ----------------------------------------------------------------------
@@ -220,14 +225,64 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
             yield from self._generate(request, context)
 
     def _generate(self, request: pb.GenerateRequest, context):
-        # A slot first: over a ceiling the caller hears so before any decoding.
-        with self.service.admission.slot(request.tenant or "default"):
-            job = self._job(request)
-            # The RPC ending for any reason (done, cancelled, deadline) stops the generator.
-            context.add_callback(job.cancel.set)
-            yield from self._events(job)
+        tenant, key = request.tenant or "default", request.idempotency_key
+        request_id = uuid.uuid4().hex
+        if key:
+            previous = self._claim(tenant, key, request, request_id)
+            if previous is not None:
+                yield from self._replay(previous)
+                return
+        finished = False
+        try:
+            # A slot first: over a ceiling the caller hears so before any decoding.
+            with self.service.admission.slot(tenant):
+                job = self._job(request, request_id)
+                # The RPC ending for any reason (done, cancelled, deadline) stops generating.
+                context.add_callback(job.cancel.set)
+                for event in self._events(job, keep_output=bool(key)):
+                    final = event.WhichOneof("event") in ("completed", "blocked", "failed")
+                    # A request cut short by its client is not a result to replay.
+                    if key and final and not job.cancel.is_set():
+                        self.service.store.finish_idempotency(
+                            tenant, key, event.SerializeToString(), self._kept(request_id)
+                        )
+                        finished = True
+                    yield event
+        finally:
+            if key and not finished:
+                self.service.store.release_idempotency(tenant, key)
 
-    def _job(self, request: pb.GenerateRequest) -> GenerateJob:
+    def _claim(self, tenant: str, key: str, request: pb.GenerateRequest, request_id: str):
+        """None if this request now owns the key; else the earlier request's record."""
+        body = pb.GenerateRequest()
+        body.CopyFrom(request)
+        body.ClearField("idempotency_key")
+        digest = hashlib.sha256(body.SerializeToString(deterministic=True)).hexdigest()
+        record = self.service.store.claim_idempotency(tenant, key, digest, request_id)
+        if record is None:
+            return None
+        if record.request_sha256 != digest:
+            raise InvalidInput(
+                f"idempotency key {key!r} was already used for a different request; "
+                "use a new key for a new request"
+            )
+        if record.terminal is None:
+            raise Busy(f"a request with idempotency key {key!r} is still running; retry later")
+        return record
+
+    def _replay(self, record):
+        """The earlier request's result again: same request id, output and verdict."""
+        terminal = pb.GenerateEvent.FromString(record.terminal)
+        yield pb.GenerateEvent(accepted=pb.Accepted(request_id=record.request_id))
+        if terminal.WhichOneof("event") == "completed":
+            yield from _chunks(Path(record.output_path))
+        yield terminal
+
+    def _kept(self, request_id: str) -> str:
+        path = self.service.config.data_dir / "outputs" / f"{request_id}.mp4"
+        return str(path) if path.exists() else ""
+
+    def _job(self, request: pb.GenerateRequest, request_id: str) -> GenerateJob:
         cfg = self.service.config
         prompt = request.prompt.strip()
         if not prompt:
@@ -259,7 +314,7 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
             max_frames=cfg.max_output_frames,
         )
         return GenerateJob(
-            request_id=uuid.uuid4().hex,
+            request_id=request_id,
             tenant=request.tenant or "default",
             prompt=prompt,
             image=image,
@@ -267,7 +322,7 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
             driving=driving,
         )
 
-    def _events(self, job: GenerateJob):
+    def _events(self, job: GenerateJob, keep_output: bool = False):
         for event in self.service.gate.generate(job):
             if isinstance(event, Accepted):
                 yield pb.GenerateEvent(accepted=pb.Accepted(request_id=event.request_id))
@@ -281,13 +336,11 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
                     )
                 )
             elif isinstance(event, Completed):
-                with open(event.path, "rb") as f:
-                    offset = 0
-                    while block := f.read(CHUNK_BYTES):
-                        yield pb.GenerateEvent(
-                            output_chunk=pb.OutputChunk(data=block, offset=offset)
-                        )
-                        offset += len(block)
+                if keep_output:  # a retry with the same idempotency key gets this file
+                    kept = self.service.config.data_dir / "outputs" / f"{job.request_id}.mp4"
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(event.path, kept)
+                yield from _chunks(event.path)
                 yield pb.GenerateEvent(
                     completed=pb.Completed(
                         mime_type=event.mime_type,
@@ -300,6 +353,14 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
                 yield pb.GenerateEvent(blocked=pb.Blocked(verdict=verdict_pb(event.verdict)))
             elif isinstance(event, Failed):
                 yield pb.GenerateEvent(failed=pb.Failed(stage=int(event.stage), error=event.error))
+
+
+def _chunks(path: Path):
+    with open(path, "rb") as f:
+        offset = 0
+        while block := f.read(CHUNK_BYTES):
+            yield pb.GenerateEvent(output_chunk=pb.OutputChunk(data=block, offset=offset))
+            offset += len(block)
 
 
 class ModerationServicer(_Servicer, rpc.ModerationServicer):

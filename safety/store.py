@@ -45,6 +45,14 @@ class IdentityRecord:
 
 
 @dataclass(frozen=True)
+class IdempotencyRecord:
+    request_sha256: str
+    request_id: str
+    terminal: bytes | None  # serialized final GenerateEvent; None while running
+    output_path: str  # the kept signed output, for a completed request
+
+
+@dataclass(frozen=True)
 class Grant:
     """Tenant `tenant` may depict identity `identity_id` in `scopes` until `expires_at`."""
 
@@ -202,6 +210,18 @@ MIGRATIONS = [
         note TEXT NOT NULL,
         added_at REAL NOT NULL,
         UNIQUE (bank, hash)
+    );
+    """,
+    """
+    CREATE TABLE idempotency (
+        tenant TEXT NOT NULL,
+        key TEXT NOT NULL,
+        request_sha256 TEXT NOT NULL,   -- the request it was first used for
+        request_id TEXT NOT NULL,
+        terminal BLOB,                  -- the final GenerateEvent, once there is one
+        output_path TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        PRIMARY KEY (tenant, key)
     );
     """,
 ]
@@ -445,6 +465,42 @@ class SQLiteStore:
     def bank_entries(self) -> list[BankEntry]:
         rows = self._query("SELECT id, bank, hash, media_id, note FROM bank_entries ORDER BY id")
         return [BankEntry(*r) for r in rows]
+
+    # ---- idempotency keys ----------------------------------------------------------------
+
+    def claim_idempotency(
+        self, tenant: str, key: str, request_sha256: str, request_id: str
+    ) -> IdempotencyRecord | None:
+        """Claim a key for a new request; if already claimed, the existing record instead."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT request_sha256, request_id, terminal, output_path FROM idempotency "
+                "WHERE tenant = ? AND key = ?",
+                (tenant, key),
+            ).fetchone()
+            if row is not None:
+                return IdempotencyRecord(row[0], row[1], row[2], row[3])
+            db.execute(
+                "INSERT INTO idempotency (tenant, key, request_sha256, request_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (tenant, key, request_sha256, request_id, time.time()),
+            )
+        return None
+
+    def finish_idempotency(self, tenant: str, key: str, terminal: bytes, output_path: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE idempotency SET terminal = ?, output_path = ? WHERE tenant = ? AND key = ?",
+                (terminal, output_path, tenant, key),
+            )
+
+    def release_idempotency(self, tenant: str, key: str) -> None:
+        """Forget an unfinished claim (the stream died): a retry may run anew."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM idempotency WHERE tenant = ? AND key = ? AND terminal IS NULL",
+                (tenant, key),
+            )
 
     # ---- decisions ---------------------------------------------------------------------
 

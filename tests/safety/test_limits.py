@@ -117,3 +117,78 @@ def test_a_passed_deadline_ends_the_stream_and_frees_the_slot(slow):
         list(slow.generation.Generate(request("tenant-d"), timeout=1.0))
     assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert wait_until(lambda: slow.service.admission.running() == 0)
+
+
+# ---- idempotency keys ----------------------------------------------------------------------
+
+
+def keyed(prompt: str, key: str, image: bytes | None = None, tenant: str = "t") -> list:
+    req = pb.GenerateRequest(
+        prompt=prompt,
+        tenant=tenant,
+        idempotency_key=key,
+        output=pb.OutputSpec(width=64, height=64, num_frames=6),
+    )
+    if image is not None:
+        req.image.CopyFrom(pb.Media(data=image))
+    return req
+
+
+def test_a_retried_request_gets_the_same_result_not_a_second_generation(running):
+    from tests.support import output_bytes, terminal
+
+    first = list(running.generation.Generate(keyed("a quiet pond", "k-1"), timeout=60))
+    second = list(running.generation.Generate(keyed("a quiet pond", "k-1"), timeout=60))
+    assert first[0].accepted.request_id == second[0].accepted.request_id
+    assert output_bytes(first) == output_bytes(second) and output_bytes(first)
+    (_, a), (_, b) = terminal(first), terminal(second)
+    assert a.verdict.decision_id == b.verdict.decision_id and a.sha256 == b.sha256
+    rows = running.service.store._query(
+        "SELECT COUNT(*) FROM decisions WHERE request_id = ?", (first[0].accepted.request_id,)
+    )
+    assert rows[0][0] == 1  # generated, checked and signed once
+    # Keys are per tenant: another tenant's same key is a new request.
+    other = list(running.generation.Generate(keyed("a quiet pond", "k-1", tenant="u"), timeout=60))
+    assert other[0].accepted.request_id != first[0].accepted.request_id
+
+
+def test_a_blocked_result_is_replayed_and_a_reused_key_is_refused(running, astronaut):
+    from tests.support import encode, terminal
+
+    image = encode(astronaut)
+    first = terminal(list(running.generation.Generate(keyed("portrait", "k-2", image))))
+    again = terminal(list(running.generation.Generate(keyed("portrait", "k-2", image))))
+    assert first[0] == again[0] == "blocked"
+    assert first[1].verdict.decision_id == again[1].verdict.decision_id
+    with pytest.raises(grpc.RpcError) as err:
+        list(running.generation.Generate(keyed("a different prompt", "k-2", image)))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "already used for a different request" in err.value.details()
+
+
+def test_a_key_in_flight_is_refused_and_released_if_the_stream_dies(slow):
+    req = pb.GenerateRequest(
+        prompt="a grey wall",
+        tenant="tenant-k",
+        idempotency_key="k-3",
+        output=pb.OutputSpec(width=64, height=64, num_frames=40),
+    )
+    call = slow.generation.Generate(req, timeout=60)
+    for event in call:
+        if event.WhichOneof("event") == "progress" and event.progress.stage == pb.GENERATING:
+            break
+    with pytest.raises(grpc.RpcError) as err:
+        list(slow.generation.Generate(req, timeout=10))
+    assert err.value.code() == grpc.StatusCode.ABORTED and "still running" in err.value.details()
+    call.cancel()
+    assert wait_until(lambda: slow.service.admission.running() == 0)
+    short = pb.GenerateRequest()
+    short.CopyFrom(req)
+    short.output.num_frames = 3
+    short.idempotency_key = "k-3"
+    # The dead stream's claim was released: the key is free again (for any request).
+    assert wait_until(
+        lambda: not slow.service.store._query("SELECT 1 FROM idempotency WHERE key = 'k-3'")
+    )
+    done = list(slow.generation.Generate(short, timeout=30))
+    assert done[-1].WhichOneof("event") == "completed"
