@@ -31,10 +31,6 @@ class DecodedImage:
     sha256: str
     label: str = "image"
 
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.pixels.shape[1], self.pixels.shape[0]
-
 
 def decode_image(data: bytes, *, max_pixels: int, label: str = "image") -> DecodedImage:
     """Decode a JPEG/PNG/WebP to RGB, rejecting empty, unknown, truncated or oversized input."""
