@@ -121,12 +121,14 @@ def probe_video(path: Path, limits: VideoLimits, label: str = "video") -> VideoI
             if not container.streams.video:
                 raise InvalidInput(f"{label} has no video stream; send an MP4/MOV/WebM with video")
             stream = container.streams.video[0]
+            if stream.codec_context is None:
+                raise InvalidInput(f"{label} has a video stream no decoder supports")
             width, height = stream.codec_context.width, stream.codec_context.height
             duration = _duration_s(container, stream)
             codec = stream.codec_context.name
     except InvalidInput:
         raise
-    except (av.FFmpegError, OSError, ValueError, IndexError) as e:
+    except Exception as e:  # a demuxer's failure on hostile input is the input's fault
         raise InvalidInput(f"{label} cannot be opened as a video ({e}); is it corrupt?") from None
     if width <= 0 or height <= 0:
         raise InvalidInput(f"{label} has no valid frame size")

@@ -1,0 +1,155 @@
+"""Fuzz targets for every media entry point, and a runner for long campaigns.
+
+    python -m safety.fuzz --inputs 10000        # each target; prints crashes and hangs
+
+A target gets arbitrary bytes (mutations of real seed files) and must either return
+or raise the domain error a client would see (InvalidInput) — anything else is a
+crash; a call over the time limit is a hang. The test suite runs each target briefly
+(tests/safety/test_fuzz.py); this runner does the long runs whose summary goes into
+the notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from safety.errors import InvalidInput
+from safety.media import VideoLimits, decode_image, decode_video
+
+
+def seeds() -> dict[str, bytes]:
+    """Real files to mutate: images in each accepted format and an H.264 MP4."""
+    from PIL import Image
+
+    from generator.base import write_mp4
+
+    rng = np.random.default_rng(0)
+    picture = (rng.random((48, 64, 3)) * 255).astype(np.uint8)
+    out = {}
+    for fmt in ("PNG", "JPEG", "WEBP"):
+        buf = io.BytesIO()
+        Image.fromarray(picture).save(buf, fmt)
+        out[fmt.lower()] = buf.getvalue()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "seed.mp4"
+        write_mp4([picture[:48, :48]] * 6, path, fps=6)
+        out["mp4"] = path.read_bytes()
+    return out
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    """Byte flips, truncation, splices and inserted junk — what corrupt uploads look like."""
+    b = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        op = rng.random()
+        if op < 0.4 and b:
+            for _ in range(rng.randint(1, 16)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+        elif op < 0.6 and len(b) > 1:
+            del b[rng.randrange(1, len(b)) :]
+        elif op < 0.8:
+            at = rng.randrange(len(b) + 1)
+            b[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
+        elif b:
+            start = rng.randrange(len(b))
+            chunk = b[start : start + rng.randint(1, 256)]
+            at = rng.randrange(len(b) + 1)
+            b[at:at] = chunk
+    return bytes(b)
+
+
+def target_image(data: bytes) -> None:
+    decode_image(data, max_pixels=4_000_000)
+
+
+def target_video(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        decode_video(data, VideoLimits(30, 1024, 4_000_000), 4, Path(tmp))
+
+
+_VERIFIER = None
+
+
+def target_c2pa(data: bytes) -> None:
+    global _VERIFIER
+    from signing.verify import Verifier
+
+    _VERIFIER = _VERIFIER or Verifier(None)
+    report = _VERIFIER.verify_bytes(data)
+    assert report.status in ("trusted", "valid_untrusted", "invalid", "no_manifest")
+
+
+def target_request(data: bytes) -> None:
+    """Arbitrary bytes as a GenerateRequest: parse failures are what gRPC reports."""
+    from google.protobuf.message import DecodeError
+
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    try:
+        pb.GenerateRequest.FromString(data)
+    except DecodeError:
+        pass
+
+
+TARGETS: dict[str, tuple[Callable[[bytes], None], tuple[str, ...]]] = {
+    "image decode": (target_image, ("png", "jpeg", "webp")),
+    "video decode": (target_video, ("mp4",)),
+    "C2PA read": (target_c2pa, ("png", "jpeg", "mp4")),
+    "protobuf request": (target_request, ("png",)),
+}
+
+
+def run(name: str, inputs: int, hang_s: float = 5.0, seed: int = 0) -> dict:
+    fn, kinds = TARGETS[name]
+    corpus = seeds()
+    rng = random.Random(seed)
+    crashes, hangs, rejected, slowest = [], 0, 0, 0.0
+    for i in range(inputs):
+        data = mutate(corpus[kinds[i % len(kinds)]], rng)
+        t0 = time.perf_counter()
+        try:
+            fn(data)
+        except InvalidInput:
+            rejected += 1
+        except Exception as e:  # noqa: BLE001 - that is what a crash is
+            crashes.append(f"{type(e).__name__}: {e}"[:200])
+        elapsed = time.perf_counter() - t0
+        slowest = max(slowest, elapsed)
+        hangs += elapsed > hang_s
+    return {
+        "target": name,
+        "inputs": inputs,
+        "rejected": rejected,
+        "crashes": crashes,
+        "hangs": hangs,
+        "slowest_s": round(slowest, 3),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--inputs", type=int, default=10_000)
+    ap.add_argument("--target", choices=sorted(TARGETS), action="append")
+    args = ap.parse_args()
+    for name in args.target or TARGETS:
+        t0 = time.perf_counter()
+        r = run(name, args.inputs)
+        print(
+            f"{name:>17}: {r['inputs']} inputs, {r['rejected']} rejected cleanly, "
+            f"crashes {len(r['crashes'])}, hangs {r['hangs']}, slowest {r['slowest_s']} s "
+            f"({time.perf_counter() - t0:.0f} s)"
+        )
+        for crash in r["crashes"][:5]:
+            print(f"    {crash}")
+
+
+if __name__ == "__main__":
+    main()
