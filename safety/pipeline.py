@@ -351,10 +351,8 @@ class Gate:
                 for future, moderator in pending.items():
                     future.cancel()
                     runs.append(
-                        CheckRun(
-                            moderator.name,
-                            moderator.model,
-                            moderator.model_version,
+                        _check_run(
+                            moderator,
                             stage,
                             ok=False,
                             seconds=time.monotonic() - t0,
@@ -365,13 +363,7 @@ class Gate:
                 break
             for future in done:
                 moderator = pending.pop(future)
-                run = CheckRun(
-                    moderator.name,
-                    moderator.model,
-                    moderator.model_version,
-                    stage,
-                    seconds=time.monotonic() - t0,
-                )
+                run = _check_run(moderator, stage, seconds=time.monotonic() - t0)
                 try:
                     result = future.result()
                 except Exception as e:
@@ -388,13 +380,7 @@ class Gate:
         for future, moderator in pending.items():
             future.cancel()
             runs.append(
-                CheckRun(
-                    moderator.name,
-                    moderator.model,
-                    moderator.model_version,
-                    stage,
-                    error=f"not needed: {decided_by} already blocked",
-                )
+                _check_run(moderator, stage, error=f"not needed: {decided_by} already blocked")
             )
         try:
             self.consent.annotate(findings, tenant, scope)
@@ -526,6 +512,11 @@ def validate_output(spec: OutputSpec, *, max_side: int, max_frames: int) -> Outp
     if not 1 <= out.num_frames <= max_frames:
         raise InvalidInput(f"output num_frames {out.num_frames} must be within 1..{max_frames}")
     return out
+
+
+def _check_run(moderator, stage: Stage, **fields) -> CheckRun:
+    """The record of one moderator's run (which model, which version) at a stage."""
+    return CheckRun(moderator.name, moderator.model, moderator.model_version, stage, **fields)
 
 
 def _decisive(policy: Policy, findings: list[Finding]) -> bool:
