@@ -169,3 +169,35 @@ def test_variable_frame_rate_video_samples_by_time(tmp_path):
     frames = sample_video_frames(path, 10, cut_threshold=2.0)
     times = [round(f.time_s, 2) for f in frames]
     assert times == sorted(times) and times[0] == 0.0 and times[-1] == 2.0
+
+
+def test_a_video_with_no_frames_is_a_clear_error(tmp_path):
+    import av
+
+    from safety.media import VideoLimits, decode_video
+
+    path = tmp_path / "empty.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=24)
+        stream.width = stream.height = 64
+        stream.pix_fmt = "yuv420p"
+        out.start_encoding()  # header and trailer, no packets
+    with pytest.raises(InvalidInput, match="no decodable frames|no video stream"):
+        decode_video(path.read_bytes(), VideoLimits(60, 4096, 10**7), 8, tmp_path)
+
+
+def test_corrupt_frames_mid_stream_are_rejected_or_decoded_never_a_crash(tmp_path):
+    from generator.base import write_mp4
+    from safety.media import VideoLimits, decode_video
+
+    frames = [np.full((64, 64, 3), i * 9, np.uint8) for i in range(24)]
+    write_mp4(frames, tmp_path / "v.mp4", fps=12)
+    data = bytearray((tmp_path / "v.mp4").read_bytes())
+    mdat = data.find(b"mdat")
+    for offset in range(mdat + 64, len(data) - 64, 97):
+        data[offset] ^= 0xFF  # damage the compressed frames themselves
+    try:
+        frames = decode_video(bytes(data), VideoLimits(60, 4096, 10**7), 8, tmp_path)
+        assert frames and all(f.pixels.shape == (64, 64, 3) for f in frames)
+    except InvalidInput as e:
+        assert "video" in str(e)
