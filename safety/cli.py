@@ -416,14 +416,12 @@ def cmd_verify(args) -> int:
     from tqdm import tqdm
 
     from safety.app import make_verifier
-    from signing.verify import Verifier
-
     config = Config.load(args.config)
     if args.trust_anchors:
         config.trust_anchors = Path(args.trust_anchors)
     if args.tsa_anchors:
         config.tsa_trust_anchors = Path(args.tsa_anchors)
-    verifier: Verifier = make_verifier(config)
+    verifier = make_verifier(config)
     target = Path(args.path)
     if not target.is_dir():
         report = verifier.verify_file(target)

@@ -78,7 +78,7 @@ class ClipModerator:
         self.model_version = (
             f"open_clip {package_version('open_clip_torch')} {model_name} ({checkpoint.name})"
         )
-        texts = [p for ps in self.prompts.values() for p in ps] + NEUTRAL_PROMPTS
+        self._texts = texts = [p for ps in self.prompts.values() for p in ps] + NEUTRAL_PROMPTS
         self._owner = [c for c, ps in self.prompts.items() for _ in ps] + [""] * len(
             NEUTRAL_PROMPTS
         )
@@ -110,12 +110,8 @@ class ClipModerator:
                         category=category,
                         subject=subject,
                         score=mass,
-                        detail=f"zero-shot {mass:.3f}; closest prompt {self._prompt_text(best)!r}",
+                        detail=f"zero-shot {mass:.3f}; closest prompt {self._texts[best]!r}",
                         frame_time_s=frame.time_s,
                     )
                 )
         return findings
-
-    def _prompt_text(self, index: int) -> str:
-        texts = [p for ps in self.prompts.values() for p in ps] + NEUTRAL_PROMPTS
-        return texts[index]

@@ -11,6 +11,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Protocol
 
 from indexes.hashbank import BankEntry, HashBanks
@@ -87,6 +88,7 @@ def normalize_text(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=4096)  # enrolled aliases are matched on every prompt: compile once
 def _phrase_pattern(phrase: str) -> re.Pattern[str]:
     words = normalize_text(phrase).split()
     return re.compile(r"(?<!\w)" + r"\W+".join(map(re.escape, words)) + r"(?!\w)")
