@@ -416,6 +416,7 @@ def cmd_verify(args) -> int:
     from tqdm import tqdm
 
     from safety.app import make_verifier
+
     config = Config.load(args.config)
     if args.trust_anchors:
         config.trust_anchors = Path(args.trust_anchors)
