@@ -6,12 +6,16 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from generator.base import Generator, load_generator
 from indexes.hashbank import HashBanks
 from indexes.manifests import ManifestRepository
 from safety.admission import Admission
+from safety.auth import Authenticator
 from safety.config import Config
 from safety.consent import ConsentRegistry
+from safety.health import Component, HealthMonitor
 from safety.identities import Enroller, open_index
 from safety.likeness import DlibFaceEmbedder, LikenessChecker, ProcessEmbedderPool
 from safety.moderation import HashBankModerator, NudityModerator, PromptModerator
@@ -38,8 +42,11 @@ class Service:
     verifier: Verifier
     store: SQLiteStore
     admission: Admission
+    auth: Authenticator
+    health: HealthMonitor
 
     def close(self) -> None:
+        self.health.close()
         closer = getattr(self.enroller.embedder, "close", None)
         if closer is not None:
             closer()
@@ -148,6 +155,53 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     )
     enroller = Enroller(embedder, index, store, config.index_path, config.face_min_size)
     admission = Admission(config.max_generations, config.max_generations_per_tenant)
+    auth = Authenticator(store)
+    auth.bootstrap(config.admin_token_path)
+    health = HealthMonitor(health_components(gate, enroller), config.health_interval_s)
     return Service(
-        config, gate, enroller, consent, banks, make_verifier(config, store), store, admission
+        config,
+        gate,
+        enroller,
+        consent,
+        banks,
+        make_verifier(config, store),
+        store,
+        admission,
+        auth,
+        health,
     )
+
+
+PROBE_FRAME = np.full((64, 64, 3), 128, dtype=np.uint8)
+# What each component is needed by (see HealthMonitor): reads (Verify, Decisions,
+# Policies.Get) go on while the store cannot be written.
+WRITES = (
+    "Generation",
+    "Moderation",
+    "Provenance.Sign",
+    "Identities",
+    "Consent",
+    "HashBanks",
+    "Clients",
+)
+MEDIA = ("Generation", "Moderation", "Provenance.Sign", "Identities")
+
+
+def health_components(gate: Gate, enroller: Enroller) -> list[Component]:
+    """What requests depend on, each probed through the object requests use (so a
+    component swapped at run time, e.g. a reloaded index, is the one probed)."""
+    index = enroller.index
+    return [
+        Component("store", gate.store.heartbeat, WRITES),
+        Component(
+            "signer",
+            lambda: gate.manifest_signer.signer.sign(b"reelguard health probe"),
+            ("Generation", "Provenance.Sign"),
+        ),
+        Component(
+            "identity_index",
+            lambda: index.search(np.zeros((1, index.dim), dtype=np.float32), 1),
+            MEDIA,
+        ),
+        Component("face_models", lambda: enroller.embedder.faces(PROBE_FRAME), MEDIA),
+    ]

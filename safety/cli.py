@@ -21,16 +21,26 @@ from safety.config import DEFAULT_ADDRESS, Config
 EXIT_OK, EXIT_NOT_TRUSTED, EXIT_BLOCKED, EXIT_FAILED, EXIT_RPC = 0, 1, 2, 3, 4
 
 
-def _client_channel(address: str, max_message_bytes: int = 64 * 1024 * 1024) -> grpc.Channel:
-    from safety.server import grpc_options
+def _token(args) -> str | None:
+    """REELGUARD_TOKEN, else --token-file, else the local admin token a fresh install wrote."""
+    if os.environ.get("REELGUARD_TOKEN"):
+        return os.environ["REELGUARD_TOKEN"].strip()
+    path = args.token_file or Config.load(args.config).admin_token_path
+    try:
+        return Path(path).read_text().strip()
+    except FileNotFoundError:
+        if args.token_file:
+            raise SystemExit(f"reelguard: no token file {path}") from None
+        return None
+    except OSError as e:
+        raise SystemExit(f"reelguard: cannot read token file {path}: {e.strerror}") from None
 
-    return grpc.insecure_channel(address, options=grpc_options(max_message_bytes))
 
-
-def _stubs(address: str):
+def _stubs(args):
     from reelguard.v1 import reelguard_pb2_grpc as rpc
+    from safety.client import connect
 
-    channel = _client_channel(address)
+    channel = connect(args.address, _token(args), args.ca, args.cert, args.key)
     return rpc, channel
 
 
@@ -59,7 +69,8 @@ def cmd_serve(args) -> int:
     service = build_service(config)
     server, port = start_server(service)
     host = config.grpc_address.rsplit(":", 1)[0]
-    print(f"reelguard: listening on grpc://{host}:{port}  (Ctrl-C to stop)", flush=True)
+    scheme = "grpcs" if config.tls_cert else "grpc"
+    print(f"reelguard: listening on {scheme}://{host}:{port}  (Ctrl-C to stop)", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -99,7 +110,7 @@ def cmd_keys_init(args) -> int:
 def cmd_identities_enroll(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     request = pb.EnrollRequest(
         name=args.name,
         aliases=args.alias or [],
@@ -114,7 +125,7 @@ def cmd_identities_enroll(args) -> int:
 def cmd_identities_list(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     for i in rpc.IdentitiesStub(channel).List(pb.ListIdentitiesRequest()).identities:
         aliases = f"  aliases: {', '.join(i.aliases)}" if i.aliases else ""
         external = f"  external id: {i.external_id}" if i.external_id else ""
@@ -137,7 +148,7 @@ def format_grant(g) -> str:
 def cmd_identities_show(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     i = rpc.IdentitiesStub(channel).Show(pb.IdentityRef(id=args.id))
     print(f"{i.id}  {i.name}")
     print(f"  aliases:     {', '.join(i.aliases) or '-'}")
@@ -153,7 +164,7 @@ def cmd_identities_show(args) -> int:
 def cmd_identities_remove(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     i = rpc.IdentitiesStub(channel).Remove(pb.IdentityRef(id=args.id))
     print(f"removed {i.name} ({i.id}, {i.reference_count} reference(s)); its grants are revoked")
     return EXIT_OK
@@ -162,7 +173,7 @@ def cmd_identities_remove(args) -> int:
 def cmd_identities_reindex(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     r = rpc.IdentitiesStub(channel).ReloadIndex(pb.ReloadIndexRequest(rebuild=not args.from_disk))
     source = "the index file" if args.from_disk else "the store"
     print(f"identity index reloaded from {source}: {r.vectors} vectors ({r.kind})")
@@ -186,7 +197,7 @@ def _expiry(args) -> float:
 def cmd_consent_grant(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     g = rpc.ConsentStub(channel).Grant(
         pb.GrantRequest(
             tenant=args.tenant,
@@ -203,7 +214,7 @@ def cmd_consent_grant(args) -> int:
 def cmd_consent_revoke(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     g = rpc.ConsentStub(channel).Revoke(pb.RevokeRequest(grant_id=args.grant, revoked_by=args.by))
     print(f"revoked {format_grant(g)}")
     return EXIT_OK
@@ -212,12 +223,79 @@ def cmd_consent_revoke(args) -> int:
 def cmd_consent_list(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     response = rpc.ConsentStub(channel).List(
         pb.ListGrantsRequest(tenant=args.tenant or "", identity_id=args.identity or "")
     )
     for g in response.grants:
         print(format_grant(g))
+    return EXIT_OK
+
+
+def format_client(c) -> str:
+    state = "revoked" if c.revoked_at else "active"
+    cert = f" cert={c.cert_subject!r}" if c.cert_subject else ""
+    return f"{c.id}  {c.name!r} tenant={c.tenant} role={c.role}{cert} {state}"
+
+
+def cmd_clients_create(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args)
+    r = rpc.ClientsStub(channel).Create(
+        pb.CreateClientRequest(
+            name=args.name,
+            tenant=args.tenant,
+            role=args.role,
+            cert_subject=args.cert_subject or "",
+            no_token=args.no_token,
+        )
+    )
+    print(f"created {format_client(r.client)}", file=sys.stderr)
+    if r.token:
+        if args.token_out:
+            fd = os.open(args.token_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(r.token + "\n")
+            print(f"token written to {args.token_out} (mode 0600); it is not shown again")
+        else:  # shown once, on stdout only, for the operator to hand over
+            print(r.token)
+    return EXIT_OK
+
+
+def cmd_clients_list(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args)
+    for c in rpc.ClientsStub(channel).List(pb.ListClientsRequest()).clients:
+        print(format_client(c))
+    return EXIT_OK
+
+
+def cmd_clients_revoke(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = _stubs(args)
+    print(f"revoked {format_client(rpc.ClientsStub(channel).Revoke(pb.ClientRef(id=args.id)))}")
+    return EXIT_OK
+
+
+def cmd_keys_tls_init(args) -> int:
+    from safety.tls import init_dev_tls
+
+    paths = init_dev_tls(Path(args.dir), args.host or ["localhost", "127.0.0.1"])
+    print(f"CA (clients trust it; also the mTLS client CA): {paths.ca}")
+    print(f"server certificate: {paths.server_cert}")
+    print(f"server key (0600):  {paths.server_key}")
+    return EXIT_OK
+
+
+def cmd_keys_tls_client(args) -> int:
+    from safety.tls import issue_client_certificate
+
+    cert, key = issue_client_certificate(Path(args.dir), args.cn)
+    print(f"client certificate (CN={args.cn}): {cert}")
+    print(f"client key (0600): {key}")
     return EXIT_OK
 
 
@@ -250,7 +328,7 @@ def cmd_generate(args) -> int:
 
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     request = pb.GenerateRequest(
         prompt=args.prompt,
         tenant=args.tenant,
@@ -326,7 +404,7 @@ def cmd_check(args) -> int:
     if not args.file and not args.prompt:
         print("reelguard check: give a FILE, --prompt TEXT, or both", file=sys.stderr)
         return EXIT_FAILED
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     request = pb.CheckRequest(prompt=args.prompt or "", tenant=args.tenant)
     if args.file:
         request.media.CopyFrom(_media(Path(args.file)))
@@ -466,7 +544,7 @@ def cmd_verify(args) -> int:
 def cmd_sign(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     request = pb.SignRequest(
         media=_media(Path(args.file)),
         ingredients=[_media(Path(p)) for p in args.ingredient or []],
@@ -489,7 +567,7 @@ def cmd_sign(args) -> int:
 def cmd_banks_create(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     b = rpc.HashBanksStub(channel).Create(
         pb.CreateBankRequest(
             name=args.name, max_distance=args.max_distance, description=args.description or ""
@@ -502,7 +580,7 @@ def cmd_banks_create(args) -> int:
 def cmd_banks_add(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     stub = rpc.HashBanksStub(channel)
     for path in args.files:
         r = stub.Add(
@@ -518,7 +596,7 @@ def cmd_banks_add(args) -> int:
 def cmd_banks_remove(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     rpc.HashBanksStub(channel).Remove(pb.RemoveFromBankRequest(entry_id=args.entry))
     print(f"removed entry {args.entry}")
     return EXIT_OK
@@ -527,7 +605,7 @@ def cmd_banks_remove(args) -> int:
 def cmd_banks_list(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     for b in rpc.HashBanksStub(channel).List(pb.ListBanksRequest()).banks:
         print(f"{b.name}  {b.entries} hash(es)  match <= {b.max_distance} bits  {b.description}")
     return EXIT_OK
@@ -539,7 +617,7 @@ def cmd_banks_list(args) -> int:
 def cmd_policies_reload(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     r = rpc.PoliciesStub(channel).Reload(pb.ReloadPoliciesRequest())
     for p in r.policies:
         print(f"{p.tenant}: {p.version}")
@@ -549,7 +627,7 @@ def cmd_policies_reload(args) -> int:
 def cmd_policies_show(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
-    rpc, channel = _stubs(args.address)
+    rpc, channel = _stubs(args)
     r = rpc.PoliciesStub(channel).Get(pb.GetPolicyRequest(tenant=args.tenant))
     print(f"{r.name} ({r.version})")
     for rule in r.rules:
@@ -564,11 +642,33 @@ def cmd_policies_show(args) -> int:
 # ---- argument parsing ---------------------------------------------------------------------
 
 
+def _env_path(name: str) -> Path | None:
+    return Path(os.environ[name]) if os.environ.get(name) else None
+
+
 def build_parser() -> argparse.ArgumentParser:
     address = os.environ.get("REELGUARD_ADDRESS", DEFAULT_ADDRESS)
     p = argparse.ArgumentParser(prog="reelguard", description=__doc__)
     p.add_argument("--address", default=address, help=f"service address (default {address})")
     p.add_argument("--config", type=Path, help="TOML config file (or REELGUARD_CONFIG)")
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        help="file holding this client's bearer token (default: REELGUARD_TOKEN, else the "
+        "admin token a fresh install writes to <data_dir>/admin.token)",
+    )
+    p.add_argument(
+        "--ca",
+        type=Path,
+        default=_env_path("REELGUARD_CA"),
+        help="connect with TLS, trusting this CA bundle (or REELGUARD_CA)",
+    )
+    p.add_argument(
+        "--cert", type=Path, default=_env_path("REELGUARD_CERT"), help="mTLS client certificate"
+    )
+    p.add_argument(
+        "--key", type=Path, default=_env_path("REELGUARD_KEY"), help="mTLS client private key"
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="run the service (embedded defaults)")
@@ -580,6 +680,35 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--dir", required=True)
     k.add_argument("--force", action="store_true", help="replace an existing key")
     k.set_defaults(func=cmd_keys_init)
+
+    t = keys.add_parser("tls-init", help="create a dev TLS CA and a server certificate")
+    t.add_argument("--dir", required=True)
+    t.add_argument("--host", action="append", help="name or IP the server is reached by")
+    t.set_defaults(func=cmd_keys_tls_init)
+    tc = keys.add_parser("tls-client", help="issue an mTLS client certificate from the dev CA")
+    tc.add_argument("--dir", required=True, help="the tls-init directory")
+    tc.add_argument("--cn", required=True, help="common name; bind it with clients create")
+    tc.set_defaults(func=cmd_keys_tls_client)
+
+    cls = sub.add_parser("clients", help="who may call the service (admin)").add_subparsers(
+        dest="sub", required=True
+    )
+    cc = cls.add_parser("create", help="register a client; prints its token once")
+    cc.add_argument("--name", required=True)
+    cc.add_argument("--tenant", required=True, help="the tenant it acts for, or '*' for all")
+    cc.add_argument(
+        "--role",
+        required=True,
+        choices=["generator-client", "auditor", "reviewer", "senior-reviewer", "admin"],
+    )
+    cc.add_argument("--cert-subject", help="mTLS: the CN of the client's certificate")
+    cc.add_argument("--no-token", action="store_true", help="certificate-only client")
+    cc.add_argument("--token-out", type=Path, help="write the token to this new file (0600)")
+    cc.set_defaults(func=cmd_clients_create)
+    cls.add_parser("list", help="list clients").set_defaults(func=cmd_clients_list)
+    cv = cls.add_parser("revoke", help="revoke a client; its next call is refused")
+    cv.add_argument("id")
+    cv.set_defaults(func=cmd_clients_revoke)
 
     ids = sub.add_parser("identities", help="enrolled public figures").add_subparsers(
         dest="sub", required=True
@@ -632,7 +761,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--image", help="input image (image-to-video), or the character to animate")
     g.add_argument("--driving-video", help="an actor's performance to animate --image with")
     g.add_argument("--out", required=True)
-    g.add_argument("--tenant", default="default")
+    g.add_argument("--tenant", default="", help="default: the client's own tenant")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--frames", type=int, default=0, help="number of frames (default 48)")
     g.add_argument("--fps", type=int, default=0)
@@ -643,7 +772,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="moderate a file and/or a prompt without generating")
     c.add_argument("file", nargs="?")
     c.add_argument("--prompt")
-    c.add_argument("--tenant", default="default")
+    c.add_argument("--tenant", default="", help="default: the client's own tenant")
     c.set_defaults(func=cmd_check)
 
     hb = sub.add_parser("banks", help="hash banks of known-bad media").add_subparsers(
@@ -681,7 +810,7 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--ingredient", action="append", help="an input the media was made from")
     si.add_argument("--generator", default="unspecified", help="software that made it")
     si.add_argument("--model-id")
-    si.add_argument("--tenant", default="default")
+    si.add_argument("--tenant", default="", help="default: the client's own tenant")
     si.set_defaults(func=cmd_sign)
 
     v = sub.add_parser("verify", help="verify C2PA manifests (exit 0 only if all Trusted)")

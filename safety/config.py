@@ -58,12 +58,18 @@ class Config:
     max_generations: int = 4  # running at once, in total
     max_generations_per_tenant: int = 2
     post_check_frames: int = 8
+    health_interval_s: float = 5.0  # components probed this often; gRPC health follows
     face_min_size: int = 40  # smallest face accepted as an enrolment reference
     face_detect_min_size: int = 20  # smallest face the detector looks for in checks
     face_workers: int = 2  # face models loaded; frames of a clip are embedded in parallel
     index_flat_max: int = 200_000  # exact search up to here, then an IVF index
     policy: Policy = field(default_factory=Policy)  # the default for every tenant
     policy_dir: Path | None = None  # <tenant>.toml files (and default.toml), reloadable
+    # TLS for gRPC: server certificate chain and key (PEM). With tls_client_ca set, clients
+    # must present a certificate from that CA (mTLS); its CN names a registered client.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
 
     @property
     def database_path(self) -> Path:
@@ -72,6 +78,11 @@ class Config:
     @property
     def index_path(self) -> Path:
         return self.data_dir / "identities.faiss"
+
+    @property
+    def admin_token_path(self) -> Path:
+        """Where the first admin's token is written on a fresh install (mode 0600)."""
+        return self.data_dir / "admin.token"
 
     @property
     def keys_dir(self) -> Path:
@@ -110,6 +121,9 @@ def _coerce(name: str, raw, default):
         "tsa_trust_anchors",
         "data_dir",
         "policy_dir",
+        "tls_cert",
+        "tls_key",
+        "tls_client_ca",
     ):
         return Path(raw).expanduser() if raw else None
     if name == "prompt_blocklist":

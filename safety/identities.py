@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from indexes.identity import DEFAULT_FLAT_MAX, FaissIdentityIndex
-from safety.errors import InvalidInput, NotFound
+from safety.errors import FailedPrecondition, InvalidInput, NotFound
 from safety.likeness import FaceEmbedder, face_sharpness
 from safety.media import DecodedImage
 from safety.store import IdentityRecord, Store
@@ -101,7 +101,18 @@ class Enroller:
     def reload(self) -> int:
         """Swap in the index file on disk (e.g. one built offline); searches go on."""
         with self._write:
-            fresh = FaissIdentityIndex.load(self.index_path, self.index.flat_max)
+            try:
+                fresh = FaissIdentityIndex.load(self.index_path, self.index.flat_max)
+            except RuntimeError as e:
+                raise FailedPrecondition(
+                    f"{e}; the index in use is unchanged (run `reelguard identities reindex` "
+                    "to rebuild the file from the store)"
+                ) from None
+            if fresh.dim != self.index.dim:
+                raise FailedPrecondition(
+                    f"{self.index_path} holds {fresh.dim}-d vectors, the face embedder makes "
+                    f"{self.index.dim}-d; the index in use is unchanged"
+                )
             self.index.replace(fresh)
         return len(fresh)
 

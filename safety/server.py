@@ -8,7 +8,9 @@ server keeps serving.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import inspect
 import json
 import logging
 import shutil
@@ -27,7 +29,17 @@ from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.admission import Overloaded
 from safety.app import Service
-from safety.errors import Busy, InvalidInput, NotFound
+from safety.auth import ADMIN, ALL_TENANTS, GENERATOR_CLIENT, ROLES, Principal
+from safety.client import grpc_options
+from safety.errors import (
+    Busy,
+    FailedPrecondition,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
 from safety.media import Frame, VideoLimits, decode_image, decode_video
 from safety.pipeline import (
     Accepted,
@@ -69,8 +81,14 @@ SERVICE_NAMES = [
         "Consent",
         "HashBanks",
         "Policies",
+        "Decisions",
+        "Clients",
     )
 ]
+# Who may call what (issue: roles). Reading decisions is tenant-scoped for everyone.
+MAY_GENERATE = (GENERATOR_CLIENT, ADMIN)
+MAY_READ = ROLES  # verify media, read one's own tenant's decisions
+ADMIN_ONLY = (ADMIN,)
 
 
 @contextlib.contextmanager
@@ -86,6 +104,53 @@ def domain_errors(context):
         context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
     except Busy as e:
         context.abort(grpc.StatusCode.ABORTED, str(e))
+    except Unauthenticated as e:
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, str(e))
+    except Forbidden as e:
+        context.abort(grpc.StatusCode.PERMISSION_DENIED, str(e))
+    except Unavailable as e:
+        context.abort(grpc.StatusCode.UNAVAILABLE, str(e))
+    except FailedPrecondition as e:
+        context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
+
+
+def _peer_cn(context) -> str:
+    """The verified client-certificate CN on an mTLS connection, else ""."""
+    names = context.auth_context().get("x509_common_name") or []
+    return names[0].decode() if names else ""
+
+
+def guarded(*roles: str):
+    """Declare who may call an RPC. The wrapper authenticates the caller, checks its role
+    and maps domain errors to statuses; the method receives the caller's Principal."""
+    allowed = frozenset(roles)
+
+    def decorate(method):
+        def principal(self, context) -> Principal:
+            auth = self.service.auth
+            caller = auth.authenticate(context.invocation_metadata(), _peer_cn(context))
+            name = f"{type(self).__name__.removesuffix('Servicer')}.{method.__name__}"
+            auth.authorize(caller, allowed, name)
+            self.service.health.require(name)
+            return caller
+
+        if inspect.isgeneratorfunction(method):
+
+            @functools.wraps(method)
+            def wrapper(self, request, context):
+                with domain_errors(context):
+                    yield from method(self, request, context, principal(self, context))
+        else:
+
+            @functools.wraps(method)
+            def wrapper(self, request, context):
+                with domain_errors(context):
+                    return method(self, request, context, principal(self, context))
+
+        wrapper.roles = allowed
+        return wrapper
+
+    return decorate
 
 
 # ---- conversions ----------------------------------------------------------------------
@@ -220,12 +285,9 @@ class _Servicer:
 
 
 class GenerationServicer(_Servicer, rpc.GenerationServicer):
-    def Generate(self, request: pb.GenerateRequest, context):
-        with domain_errors(context):
-            yield from self._generate(request, context)
-
-    def _generate(self, request: pb.GenerateRequest, context):
-        tenant, key = request.tenant or "default", request.idempotency_key
+    @guarded(*MAY_GENERATE)
+    def Generate(self, request: pb.GenerateRequest, context, caller: Principal):
+        tenant, key = caller.tenant_for(request.tenant), request.idempotency_key
         request_id = uuid.uuid4().hex
         if key:
             previous = self._claim(tenant, key, request, request_id)
@@ -236,7 +298,7 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
         try:
             # A slot first: over a ceiling the caller hears so before any decoding.
             with self.service.admission.slot(tenant):
-                job = self._job(request, request_id)
+                job = self._job(request, request_id, tenant)
                 # The RPC ending for any reason (done, cancelled, deadline) stops generating.
                 context.add_callback(job.cancel.set)
                 for event in self._events(job, keep_output=bool(key)):
@@ -282,7 +344,7 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
         path = self.service.config.data_dir / "outputs" / f"{request_id}.mp4"
         return str(path) if path.exists() else ""
 
-    def _job(self, request: pb.GenerateRequest, request_id: str) -> GenerateJob:
+    def _job(self, request: pb.GenerateRequest, request_id: str, tenant: str) -> GenerateJob:
         cfg = self.service.config
         prompt = request.prompt.strip()
         if not prompt:
@@ -315,7 +377,7 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
         )
         return GenerateJob(
             request_id=request_id,
-            tenant=request.tenant or "default",
+            tenant=tenant,
             prompt=prompt,
             image=image,
             output=output,
@@ -364,11 +426,8 @@ def _chunks(path: Path):
 
 
 class ModerationServicer(_Servicer, rpc.ModerationServicer):
-    def Check(self, request: pb.CheckRequest, context):
-        with domain_errors(context):
-            return self._check(request)
-
-    def _check(self, request):
+    @guarded(*MAY_GENERATE)
+    def Check(self, request: pb.CheckRequest, context, caller: Principal):
         cfg = self.service.config
         prompt = request.prompt.strip() or None
         if prompt is None and not request.HasField("media"):
@@ -381,7 +440,7 @@ class ModerationServicer(_Servicer, rpc.ModerationServicer):
         if request.HasField("media"):
             clips.append(media_clip(self.service, request.media.data))
             scope = "video" if clips[0].subject.endswith("_video") else "image"
-        verdict = self.service.gate.check(request.tenant or "default", prompt, clips, scope)
+        verdict = self.service.gate.check(caller.tenant_for(request.tenant), prompt, clips, scope)
         return verdict_pb(verdict)
 
 
@@ -403,49 +462,45 @@ def media_clip(service: Service, data: bytes, label: str = "media") -> Clip:
 
 
 class ProvenanceServicer(_Servicer, rpc.ProvenanceServicer):
-    def Sign(self, request: pb.SignRequest, context):
-        with domain_errors(context):
-            data = request.media.data
-            mime = sniff_mime(data)
-            if mime not in SIGNABLE:
-                raise InvalidInput(
-                    f"media is {mime or 'in an unsupported format'}; "
-                    "sign JPEG, PNG, WebP, MP4 or MOV"
-                )
-            clip = media_clip(self.service, data)
-            ingredients = []
-            for i, m in enumerate(request.ingredients):
-                if not m.data:
-                    raise InvalidInput(f"ingredient {i + 1} is empty")
-                ingredients.append(
-                    Ingredient(
-                        m.filename or f"ingredient-{i + 1}",
-                        sniff_mime(m.data) or m.mime_type or "application/octet-stream",
-                        m.data,
-                    )
-                )
-            spec = ManifestSpec(
-                title=request.media.filename or f"signed.{SIGNABLE[mime]}",
-                generator_name=request.generator_name or "unspecified",
-                generator_version=request.generator_version or "",
-                model_id=request.model_id or "",
-                moderation={},
-                ingredients=ingredients,
-                digital_source_type=request.digital_source_type or TRAINED_ALGORITHMIC_MEDIA,
+    @guarded(*MAY_GENERATE)
+    def Sign(self, request: pb.SignRequest, context, caller: Principal):
+        data = request.media.data
+        mime = sniff_mime(data)
+        if mime not in SIGNABLE:
+            raise InvalidInput(
+                f"media is {mime or 'in an unsupported format'}; sign JPEG, PNG, WebP, MP4 or MOV"
             )
-            verdict, signed = self.service.gate.sign(
-                request.tenant or "default", SignableMedia(data, mime, clip), spec
+        clip = media_clip(self.service, data)
+        ingredients = []
+        for i, m in enumerate(request.ingredients):
+            if not m.data:
+                raise InvalidInput(f"ingredient {i + 1} is empty")
+            ingredients.append(
+                Ingredient(
+                    m.filename or f"ingredient-{i + 1}",
+                    sniff_mime(m.data) or m.mime_type or "application/octet-stream",
+                    m.data,
+                )
             )
-            response = pb.SignResponse(verdict=verdict_pb(verdict))
-            if signed:
-                response.signed.CopyFrom(pb.Media(data=signed, mime_type=mime, filename=spec.title))
-            return response
+        spec = ManifestSpec(
+            title=request.media.filename or f"signed.{SIGNABLE[mime]}",
+            generator_name=request.generator_name or "unspecified",
+            generator_version=request.generator_version or "",
+            model_id=request.model_id or "",
+            moderation={},
+            ingredients=ingredients,
+            digital_source_type=request.digital_source_type or TRAINED_ALGORITHMIC_MEDIA,
+        )
+        verdict, signed = self.service.gate.sign(
+            caller.tenant_for(request.tenant), SignableMedia(data, mime, clip), spec
+        )
+        response = pb.SignResponse(verdict=verdict_pb(verdict))
+        if signed:
+            response.signed.CopyFrom(pb.Media(data=signed, mime_type=mime, filename=spec.title))
+        return response
 
-    def Verify(self, request: pb.VerifyRequest, context):
-        with domain_errors(context):
-            return self._verify(request)
-
-    def _verify(self, request):
+    @guarded(*MAY_READ)
+    def Verify(self, request: pb.VerifyRequest, context, caller: Principal):
         if not request.media.data:
             raise InvalidInput("media is empty; send the file to verify")
         return report_pb(
@@ -454,11 +509,8 @@ class ProvenanceServicer(_Servicer, rpc.ProvenanceServicer):
 
 
 class IdentitiesServicer(_Servicer, rpc.IdentitiesServicer):
-    def Enroll(self, request: pb.EnrollRequest, context):
-        with domain_errors(context):
-            return self._enroll(request)
-
-    def _enroll(self, request):
+    @guarded(*ADMIN_ONLY)
+    def Enroll(self, request: pb.EnrollRequest, context, caller: Principal):
         cfg = self.service.config
         images = [
             decode_image(
@@ -471,137 +523,207 @@ class IdentitiesServicer(_Servicer, rpc.IdentitiesServicer):
         )
         return identity_pb(record)
 
-    def List(self, request, context):
-        with domain_errors(context):
-            return pb.ListIdentitiesResponse(
-                identities=[identity_pb(r) for r in self.service.store.identities()]
-            )
+    @guarded(*ADMIN_ONLY)
+    def List(self, request, context, caller: Principal):
+        return pb.ListIdentitiesResponse(
+            identities=[identity_pb(r) for r in self.service.store.identities()]
+        )
 
-    def Show(self, request: pb.IdentityRef, context):
-        with domain_errors(context):
-            record = self.service.store.identity(request.id)
-            if record is None:
-                raise NotFound(f"no enrolled identity {request.id!r}")
-            return identity_pb(record, self.service.store.grants(identity_id=request.id))
+    @guarded(*ADMIN_ONLY)
+    def Show(self, request: pb.IdentityRef, context, caller: Principal):
+        record = self.service.store.identity(request.id)
+        if record is None:
+            raise NotFound(f"no enrolled identity {request.id!r}")
+        return identity_pb(record, self.service.store.grants(identity_id=request.id))
 
-    def Remove(self, request: pb.IdentityRef, context):
-        with domain_errors(context):
-            return identity_pb(self.service.enroller.remove(request.id))
+    @guarded(*ADMIN_ONLY)
+    def Remove(self, request: pb.IdentityRef, context, caller: Principal):
+        return identity_pb(self.service.enroller.remove(request.id))
 
-    def ReloadIndex(self, request: pb.ReloadIndexRequest, context):
-        with domain_errors(context):
-            enroller = self.service.enroller
-            count = enroller.rebuild() if request.rebuild else enroller.reload()
-            return pb.ReloadIndexResponse(vectors=count, kind=enroller.index.kind)
+    @guarded(*ADMIN_ONLY)
+    def ReloadIndex(self, request: pb.ReloadIndexRequest, context, caller: Principal):
+        enroller = self.service.enroller
+        count = enroller.rebuild() if request.rebuild else enroller.reload()
+        return pb.ReloadIndexResponse(vectors=count, kind=enroller.index.kind)
 
 
 class ConsentServicer(_Servicer, rpc.ConsentServicer):
-    def Grant(self, request: pb.GrantRequest, context):
-        with domain_errors(context):
-            grant = self.service.consent.grant(
-                request.tenant,
-                request.identity_id,
-                list(request.scopes),
-                request.grantor,
-                request.expires_at or None,
-            )
-            return grant_pb(grant)
+    @guarded(*ADMIN_ONLY)
+    def Grant(self, request: pb.GrantRequest, context, caller: Principal):
+        grant = self.service.consent.grant(
+            request.tenant,
+            request.identity_id,
+            list(request.scopes),
+            request.grantor,
+            request.expires_at or None,
+        )
+        return grant_pb(grant)
 
-    def Revoke(self, request: pb.RevokeRequest, context):
-        with domain_errors(context):
-            return grant_pb(self.service.consent.revoke(request.grant_id, request.revoked_by))
+    @guarded(*ADMIN_ONLY)
+    def Revoke(self, request: pb.RevokeRequest, context, caller: Principal):
+        return grant_pb(self.service.consent.revoke(request.grant_id, request.revoked_by))
 
-    def List(self, request: pb.ListGrantsRequest, context):
-        with domain_errors(context):
-            grants = self.service.store.grants(request.tenant, request.identity_id)
-            return pb.ListGrantsResponse(grants=[grant_pb(g) for g in grants])
+    @guarded(*ADMIN_ONLY)
+    def List(self, request: pb.ListGrantsRequest, context, caller: Principal):
+        grants = self.service.store.grants(request.tenant, request.identity_id)
+        return pb.ListGrantsResponse(grants=[grant_pb(g) for g in grants])
 
 
 class HashBanksServicer(_Servicer, rpc.HashBanksServicer):
-    def Create(self, request: pb.CreateBankRequest, context):
-        with domain_errors(context):
-            bank = self.service.banks.create(
-                request.name, request.max_distance or DEFAULT_MAX_DISTANCE, request.description
-            )
-            return pb.HashBank(
-                name=bank.name, max_distance=bank.max_distance, description=bank.description
-            )
+    @guarded(*ADMIN_ONLY)
+    def Create(self, request: pb.CreateBankRequest, context, caller: Principal):
+        bank = self.service.banks.create(
+            request.name, request.max_distance or DEFAULT_MAX_DISTANCE, request.description
+        )
+        return pb.HashBank(
+            name=bank.name, max_distance=bank.max_distance, description=bank.description
+        )
 
-    def Add(self, request: pb.AddToBankRequest, context):
-        with domain_errors(context):
-            hashes = []
-            for text in request.pdq_hex:
-                try:
-                    from_hex(text.strip().lower())
-                except ValueError as e:
-                    raise InvalidInput(f"not a PDQ hash: {text!r} ({e})") from None
-                hashes.append(text.strip().lower())
-            media_id = uuid.uuid4().hex[:12]
-            if request.HasField("media"):
-                clip = media_clip(self.service, request.media.data)
-                hashes += media_hashes([f.pixels for f in clip.frames])
-            if not hashes:
-                raise InvalidInput("nothing to add: send media or PDQ hashes")
-            ids = self.service.banks.add(request.bank, hashes, media_id, request.note)
-            return pb.AddToBankResponse(entry_ids=ids, pdq_hex=hashes)
+    @guarded(*ADMIN_ONLY)
+    def Add(self, request: pb.AddToBankRequest, context, caller: Principal):
+        hashes = []
+        for text in request.pdq_hex:
+            try:
+                from_hex(text.strip().lower())
+            except ValueError as e:
+                raise InvalidInput(f"not a PDQ hash: {text!r} ({e})") from None
+            hashes.append(text.strip().lower())
+        media_id = uuid.uuid4().hex[:12]
+        if request.HasField("media"):
+            clip = media_clip(self.service, request.media.data)
+            hashes += media_hashes([f.pixels for f in clip.frames])
+        if not hashes:
+            raise InvalidInput("nothing to add: send media or PDQ hashes")
+        ids = self.service.banks.add(request.bank, hashes, media_id, request.note)
+        return pb.AddToBankResponse(entry_ids=ids, pdq_hex=hashes)
 
-    def Remove(self, request: pb.RemoveFromBankRequest, context):
-        with domain_errors(context):
-            self.service.banks.remove(request.entry_id)
-            return pb.RemoveFromBankResponse()
+    @guarded(*ADMIN_ONLY)
+    def Remove(self, request: pb.RemoveFromBankRequest, context, caller: Principal):
+        self.service.banks.remove(request.entry_id)
+        return pb.RemoveFromBankResponse()
 
-    def List(self, request, context):
-        with domain_errors(context):
-            counts: dict[str, int] = {}
-            for entry in self.service.store.bank_entries():
-                counts[entry.bank] = counts.get(entry.bank, 0) + 1
-            return pb.ListBanksResponse(
-                banks=[
-                    pb.HashBank(
-                        name=b.name,
-                        max_distance=b.max_distance,
-                        description=b.description,
-                        entries=counts.get(b.name, 0),
-                    )
-                    for b in self.service.store.banks()
-                ]
-            )
+    @guarded(*ADMIN_ONLY)
+    def List(self, request, context, caller: Principal):
+        counts: dict[str, int] = {}
+        for entry in self.service.store.bank_entries():
+            counts[entry.bank] = counts.get(entry.bank, 0) + 1
+        return pb.ListBanksResponse(
+            banks=[
+                pb.HashBank(
+                    name=b.name,
+                    max_distance=b.max_distance,
+                    description=b.description,
+                    entries=counts.get(b.name, 0),
+                )
+                for b in self.service.store.banks()
+            ]
+        )
 
 
 class PoliciesServicer(_Servicer, rpc.PoliciesServicer):
-    def Reload(self, request, context):
-        with domain_errors(context):
-            try:
-                versions = self.service.gate.policies.reload()
-            except PolicyError as e:
-                raise InvalidInput(f"policies not reloaded: {e}") from None
-            return pb.ReloadPoliciesResponse(
-                policies=[pb.PolicyVersion(tenant=t, version=v) for t, v in versions.items()]
-            )
+    @guarded(*ADMIN_ONLY)
+    def Reload(self, request, context, caller: Principal):
+        try:
+            versions = self.service.gate.policies.reload()
+        except PolicyError as e:
+            raise InvalidInput(f"policies not reloaded: {e}") from None
+        return pb.ReloadPoliciesResponse(
+            policies=[pb.PolicyVersion(tenant=t, version=v) for t, v in versions.items()]
+        )
 
-    def Get(self, request: pb.GetPolicyRequest, context):
-        with domain_errors(context):
-            policy = self.service.gate.policies.for_tenant(request.tenant)
-            return pb.GetPolicyResponse(
-                name=policy.name,
-                version=policy.version,
-                rules=[
-                    pb.PolicyRule(
-                        category=c,
-                        threshold=r.threshold,
-                        action=int(r.action),
-                        required=list(r.required),
-                    )
-                    for c, r in sorted(policy.rules.items())
-                ],
-            )
+    @guarded(*ADMIN_ONLY)
+    def Get(self, request: pb.GetPolicyRequest, context, caller: Principal):
+        policy = self.service.gate.policies.for_tenant(request.tenant)
+        return pb.GetPolicyResponse(
+            name=policy.name,
+            version=policy.version,
+            rules=[
+                pb.PolicyRule(
+                    category=c,
+                    threshold=r.threshold,
+                    action=int(r.action),
+                    required=list(r.required),
+                )
+                for c, r in sorted(policy.rules.items())
+            ],
+        )
 
 
-def grpc_options(max_message_bytes: int) -> list[tuple[str, int]]:
-    return [
-        ("grpc.max_receive_message_length", max_message_bytes),
-        ("grpc.max_send_message_length", max_message_bytes),
-    ]
+def decision_pb(record: dict) -> pb.Decision:
+    msg = pb.Decision(
+        id=record["id"],
+        request_id=record["request_id"],
+        tenant=record["tenant"],
+        stage=pb.Stage.Value(record["stage"].upper()),
+        action=pb.Action.Value(record["action"].upper()),
+        policy_version=record["policy_version"],
+        created_at=record["created_at"],
+    )
+    if "evidence" in record:
+        msg.evidence_json = json.dumps(record["evidence"])
+    return msg
+
+
+class DecisionsServicer(_Servicer, rpc.DecisionsServicer):
+    @guarded(*MAY_READ)
+    def Get(self, request: pb.DecisionRef, context, caller: Principal):
+        record = self.service.store.decision(request.id)
+        # Another tenant's record reads exactly like a missing one: ids leak nothing.
+        if record is None or not caller.sees(record["tenant"]):
+            raise NotFound(f"no decision {request.id!r}")
+        return decision_pb(record)
+
+    @guarded(*MAY_READ)
+    def List(self, request: pb.ListDecisionsRequest, context, caller: Principal):
+        tenant = request.tenant if caller.tenant == ALL_TENANTS else caller.tenant
+        limit = min(request.limit or 100, 1000)
+        return pb.ListDecisionsResponse(
+            decisions=[decision_pb(r) for r in self.service.store.decisions(tenant, limit)]
+        )
+
+
+def client_pb(c) -> pb.Client:
+    return pb.Client(
+        id=c.id,
+        name=c.name,
+        tenant=c.tenant,
+        role=c.role,
+        cert_subject=c.cert_subject,
+        created_at=c.created_at,
+        revoked_at=c.revoked_at or 0.0,
+    )
+
+
+class ClientsServicer(_Servicer, rpc.ClientsServicer):
+    @guarded(*ADMIN_ONLY)
+    def Create(self, request: pb.CreateClientRequest, context, caller: Principal):
+        record, token = self.service.auth.create_client(
+            request.name, request.tenant, request.role, request.cert_subject, not request.no_token
+        )
+        return pb.CreateClientResponse(client=client_pb(record), token=token)
+
+    @guarded(*ADMIN_ONLY)
+    def List(self, request, context, caller: Principal):
+        return pb.ListClientsResponse(clients=[client_pb(c) for c in self.service.store.clients()])
+
+    @guarded(*ADMIN_ONLY)
+    def Revoke(self, request: pb.ClientRef, context, caller: Principal):
+        return client_pb(self.service.auth.revoke(request.id))
+
+
+def _listen(server: grpc.Server, config, address: str) -> int:
+    """Bind with TLS when a certificate is configured (mTLS with a client CA), else plaintext."""
+    if not config.tls_cert:
+        return server.add_insecure_port(address)
+    if not config.tls_key:
+        raise ValueError("tls_cert is set but tls_key is not")
+    client_ca = config.tls_client_ca.read_bytes() if config.tls_client_ca else None
+    credentials = grpc.ssl_server_credentials(
+        [(config.tls_key.read_bytes(), config.tls_cert.read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
+    return server.add_secure_port(address, credentials)
 
 
 def start_server(service: Service, address: str | None = None, max_workers: int = 8):
@@ -617,6 +739,8 @@ def start_server(service: Service, address: str | None = None, max_workers: int 
     rpc.add_ConsentServicer_to_server(ConsentServicer(service), server)
     rpc.add_HashBanksServicer_to_server(HashBanksServicer(service), server)
     rpc.add_PoliciesServicer_to_server(PoliciesServicer(service), server)
+    rpc.add_DecisionsServicer_to_server(DecisionsServicer(service), server)
+    rpc.add_ClientsServicer_to_server(ClientsServicer(service), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -627,11 +751,19 @@ def start_server(service: Service, address: str | None = None, max_workers: int 
         ],
         server,
     )
-    port = server.add_insecure_port(address or service.config.grpc_address)
+    port = _listen(server, service.config, address or service.config.grpc_address)
     if port == 0:
         raise RuntimeError(f"cannot listen on {address or service.config.grpc_address}")
     server.start()
     for name in ["", *SERVICE_NAMES]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def publish(short_name: str, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse
+        name = f"{pb.DESCRIPTOR.package}.{short_name}" if short_name else ""
+        health_servicer.set(name, status.SERVING if serving else status.NOT_SERVING)
+
+    service.health.on_change(publish)
+    service.health.start()
     log.info("listening on %s", address or service.config.grpc_address)
     return server, port

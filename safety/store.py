@@ -53,6 +53,19 @@ class IdempotencyRecord:
 
 
 @dataclass(frozen=True)
+class ClientRecord:
+    """A caller of the service: who it is, which tenant it acts for, what it may do."""
+
+    id: str
+    name: str
+    tenant: str
+    role: str
+    cert_subject: str
+    created_at: float
+    revoked_at: float | None = None
+
+
+@dataclass(frozen=True)
 class Grant:
     """Tenant `tenant` may depict identity `identity_id` in `scopes` until `expires_at`."""
 
@@ -139,6 +152,36 @@ class Store(Protocol):
         """One decision record with its evidence, or None."""
         ...
 
+    def decisions(self, tenant: str = "", limit: int = 100) -> list[dict]:
+        """Newest decisions first (without evidence), optionally of one tenant."""
+        ...
+
+    def heartbeat(self) -> None:
+        """A real write (the health probe): raises when the store cannot record decisions."""
+        ...
+
+    def add_client(
+        self, name: str, tenant: str, role: str, token_sha256: str | None, cert_subject: str
+    ) -> ClientRecord:
+        """Register a caller; its token is known only by hash."""
+        ...
+
+    def client_by_token(self, token_sha256: str) -> ClientRecord | None:
+        """The client holding this token (revoked ones too; the caller checks)."""
+        ...
+
+    def client_by_subject(self, cert_subject: str) -> ClientRecord | None:
+        """The active client bound to this client-certificate subject, if any."""
+        ...
+
+    def clients(self) -> list[ClientRecord]:
+        """All clients, oldest first."""
+        ...
+
+    def revoke_client(self, client_id: str) -> ClientRecord | None:
+        """Revoke a client's token and certificate binding (idempotent); None if unknown."""
+        ...
+
 
 MIGRATIONS = [
     """
@@ -223,6 +266,20 @@ MIGRATIONS = [
         created_at REAL NOT NULL,
         PRIMARY KEY (tenant, key)
     );
+    """,
+    """
+    CREATE TABLE clients (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        tenant TEXT NOT NULL,           -- "*": every tenant (platform admins, auditors)
+        role TEXT NOT NULL,
+        token_sha256 TEXT UNIQUE,       -- the bearer token is shown once, never stored
+        cert_subject TEXT NOT NULL DEFAULT '',  -- mTLS: the client certificate's CN
+        created_at REAL NOT NULL,
+        revoked_at REAL
+    );
+    CREATE INDEX decisions_request ON decisions(request_id);
+    CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL);
     """,
 ]
 
@@ -531,3 +588,58 @@ class SQLiteStore:
         record = dict(zip(names, row, strict=True))
         record["evidence"] = json.loads(record["evidence"])
         return record
+
+    def decisions(self, tenant="", limit=100):
+        names = ("id", "request_id", "tenant", "stage", "action", "policy_version", "created_at")
+        sql = f"SELECT {', '.join(names)} FROM decisions"
+        args: tuple = ()
+        if tenant:
+            sql, args = sql + " WHERE tenant = ?", (tenant,)
+        rows = self._query(sql + " ORDER BY created_at DESC LIMIT ?", (*args, limit))
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def heartbeat(self):
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO heartbeat VALUES (1, ?)", (time.time(),))
+
+    # ---- clients -----------------------------------------------------------------------
+
+    _CLIENT_COLUMNS = "id, name, tenant, role, cert_subject, created_at, revoked_at"
+
+    def add_client(self, name, tenant, role, token_sha256, cert_subject):
+        record = ClientRecord(uuid.uuid4().hex[:12], name, tenant, role, cert_subject, time.time())
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO clients (id, name, tenant, role, token_sha256, cert_subject, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.id, name, tenant, role, token_sha256, cert_subject, record.created_at),
+            )
+        return record
+
+    def _client_where(self, where: str, args: tuple) -> list[ClientRecord]:
+        rows = self._query(f"SELECT {self._CLIENT_COLUMNS} FROM clients WHERE {where}", args)
+        return [ClientRecord(*r) for r in rows]
+
+    def client_by_token(self, token_sha256):
+        found = self._client_where("token_sha256 = ?", (token_sha256,))
+        return found[0] if found else None
+
+    def client_by_subject(self, cert_subject):
+        found = self._client_where(
+            "cert_subject = ? AND cert_subject != '' AND revoked_at IS NULL "
+            "ORDER BY created_at DESC",
+            (cert_subject,),
+        )
+        return found[0] if found else None
+
+    def clients(self):
+        return self._client_where("1 ORDER BY created_at", ())
+
+    def revoke_client(self, client_id):
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE clients SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (time.time(), client_id),
+            )
+        found = self._client_where("id = ?", (client_id,))
+        return found[0] if found else None

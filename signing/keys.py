@@ -89,25 +89,21 @@ def load_dev_root(directory: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Cer
     return key, x509.load_pem_x509_certificate((directory / "root.pem").read_bytes())
 
 
-def init_dev_chain(directory: Path, *, overwrite: bool = False) -> ChainPaths:
-    """Create root CA + signing certificate in `directory`; refuse to clobber an existing key."""
-    paths = chain_paths(directory)
-    if paths.key.exists() and not overwrite:
-        raise FileExistsError(f"{paths.key} already exists; pass overwrite=True to replace it")
-    directory.mkdir(parents=True, exist_ok=True)
+def make_ca(
+    common_name: str, days: int = 3650
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A self-signed ES256 CA (pathlen 0) that issues end-entity certificates only."""
     now = dt.datetime.now(dt.UTC)
-
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    root_name = _name("reelguard dev root CA")
-    root_ski = x509.SubjectKeyIdentifier.from_public_key(root_key.public_key())
-    root = (
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = _name(common_name)
+    cert = (
         x509.CertificateBuilder()
-        .subject_name(root_name)
-        .issuer_name(root_name)
-        .public_key(root_key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=3650))
+        .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -123,9 +119,19 @@ def init_dev_chain(directory: Path, *, overwrite: bool = False) -> ChainPaths:
             ),
             critical=True,
         )
-        .add_extension(root_ski, critical=False)
-        .sign(root_key, hashes.SHA256())
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
     )
+    return key, cert
+
+
+def init_dev_chain(directory: Path, *, overwrite: bool = False) -> ChainPaths:
+    """Create root CA + signing certificate in `directory`; refuse to clobber an existing key."""
+    paths = chain_paths(directory)
+    if paths.key.exists() and not overwrite:
+        raise FileExistsError(f"{paths.key} already exists; pass overwrite=True to replace it")
+    directory.mkdir(parents=True, exist_ok=True)
+    root_key, root = make_ca("reelguard dev root CA")
 
     leaf_key = ec.generate_private_key(ec.SECP256R1())
     leaf = issue_signing_certificate(root_key, root, leaf_key.public_key())
@@ -133,13 +139,13 @@ def init_dev_chain(directory: Path, *, overwrite: bool = False) -> ChainPaths:
     pem = serialization.Encoding.PEM
     paths.root_cert.write_bytes(root.public_bytes(pem))
     paths.chain.write_bytes(leaf.public_bytes(pem) + root.public_bytes(pem))
-    _write_private_key(paths.key, leaf_key)
+    write_private_key(paths.key, leaf_key)
     # The root key stays beside it (dev only) so more signers — an HSM's — can be issued.
-    _write_private_key(directory / "root.key", root_key)
+    write_private_key(directory / "root.key", root_key)
     return paths
 
 
-def _write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     data = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

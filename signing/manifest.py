@@ -91,7 +91,7 @@ class ManifestSigner:
         tsa_url: str | None = None,
         trust_anchors_pem: str | None = None,
     ) -> None:
-        self._signer = signer
+        self.signer = signer
         self._tsa_url = tsa_url or None
         # Anchors matter at sign time too: an ingredient's validation (trusted or not)
         # is recorded in our manifest when it is added.
@@ -117,9 +117,9 @@ class ManifestSigner:
     def sign(self, spec: ManifestSpec, data: bytes, mime_type: str) -> Signed:
         """The signed asset, and the manifest store on its own (for the repository)."""
         signer = c2pa.Signer.from_callback(
-            self._signer.sign,
-            self._signer.alg,
-            self._signer.certificate_chain_pem,
+            self.signer.sign,
+            self.signer.alg,
+            self.signer.certificate_chain_pem,
             self._tsa_url,
         )
         out = io.BytesIO()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
+import shutil
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -14,11 +18,24 @@ from PIL import Image
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.app import build_service
+from safety.client import connect
 from safety.config import Config
-from safety.server import grpc_options, start_server
+from safety.server import start_server
 
 TESTDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata"
 C2PA_FILES = TESTDATA / "c2pa"
+EXE = shutil.which("reelguard") or str(Path(sys.executable).parent / "reelguard")
+
+
+def cli(*args, env=None, timeout=120) -> subprocess.CompletedProcess:
+    """The `reelguard` console script, run as a user would."""
+    return subprocess.run(
+        [EXE, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def encode(pixels: np.ndarray, fmt: str = "PNG", **kw) -> bytes:
@@ -42,7 +59,9 @@ class Running:
         self.service = build_service(config, generator=generator)
         self.server, self.port = start_server(self.service, "127.0.0.1:0")
         self.address = f"127.0.0.1:{self.port}"
-        self.channel = grpc.insecure_channel(self.address, options=grpc_options(64 << 20))
+        # The platform admin a fresh install creates: may call everything.
+        self.admin_token = config.admin_token_path.read_text().strip()
+        self.channel = connect(self.address, self.admin_token)
         self.generation = rpc.GenerationStub(self.channel)
         self.moderation = rpc.ModerationStub(self.channel)
         self.provenance = rpc.ProvenanceStub(self.channel)
@@ -50,6 +69,16 @@ class Running:
         self.consent = rpc.ConsentStub(self.channel)
         self.banks = rpc.HashBanksStub(self.channel)
         self.policies = rpc.PoliciesStub(self.channel)
+
+    def client(self, role: str, tenant: str = "*") -> tuple[str, grpc.Channel]:
+        """A new client with `role` for `tenant`: its token and a channel that carries it."""
+        _, token = self.service.auth.create_client(f"test {role}", tenant, role)
+        return token, connect(self.address, token)
+
+    def cli(self, *args, **kw) -> subprocess.CompletedProcess:
+        """The CLI against this service, as its admin."""
+        env = {"REELGUARD_TOKEN": self.admin_token, **kw.pop("env", {})}
+        return cli("--address", self.address, *args, env=env, **kw)
 
     def generate(self, prompt: str, image: bytes | None = None, **output):
         request = pb.GenerateRequest(prompt=prompt, output=pb.OutputSpec(**output))

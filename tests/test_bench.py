@@ -14,6 +14,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
     [
         ("sign_verify.py", ["--mb", "2", "--repeat", "1"], "x sha256"),
         ("precheck.py", ["--repeat", "2"], "pre-check: decode + both"),
+        ("load.py", ["--streams", "12", "--slots", "2", "--seconds", "0.5"], "completed 2"),
         (
             "identity_search.py",
             ["--n", "5000", "--queries", "64", "--flat-queries", "64"],

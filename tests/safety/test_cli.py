@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import grpc
 import numpy as np
@@ -18,19 +15,13 @@ import pytest
 import skimage.data
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.support import encode
-
-EXE = shutil.which("reelguard") or str(Path(sys.executable).parent / "reelguard")
+from tests.support import EXE, cli, encode
 
 
-def cli(*args, env=None, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [EXE, *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
+@pytest.fixture(autouse=True)
+def admin_token(running, monkeypatch):
+    """The CLI reads its token from REELGUARD_TOKEN, as an operator's shell would set it."""
+    monkeypatch.setenv("REELGUARD_TOKEN", running.admin_token)
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +202,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_starts_on_embedded_defaults_and_stops_cleanly(tmp_path):
+def test_serve_starts_on_embedded_defaults_and_stops_cleanly(tmp_path, monkeypatch):
+    monkeypatch.delenv("REELGUARD_TOKEN")
     port = free_port()
     proc = subprocess.Popen(
         [EXE, "serve", "--listen", f"127.0.0.1:{port}"],
@@ -234,6 +226,23 @@ def test_serve_starts_on_embedded_defaults_and_stops_cleanly(tmp_path):
         assert status == health_pb2.HealthCheckResponse.SERVING
         assert (tmp_path / "keys" / "root.pem").exists()  # a dev chain made on first run
         assert (tmp_path / "reelguard.db").exists()
+        # The local CLI finds the first admin's token under the data dir by itself ...
+        token_file = tmp_path / "admin.token"
+        assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+        env = {"REELGUARD_DATA_DIR": str(tmp_path)}
+        address = ["--address", f"127.0.0.1:{port}"]
+        created = cli(*address, "clients", "create", "--name", "render farm", "--tenant",
+                      "studio-a", "--role", "generator-client", env=env)  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        token = created.stdout.strip()
+        assert token.startswith("rg_") and token not in created.stderr
+        # ... and a client's token comes from REELGUARD_TOKEN.
+        as_client = {**env, "REELGUARD_TOKEN": token}
+        assert cli(*address, "check", "--prompt", "a cat", env=as_client).returncode == 0
+        denied = cli(*address, "identities", "list", env=as_client)
+        assert denied.returncode == 4 and "PERMISSION_DENIED" in denied.stderr
+        listed = cli(*address, "clients", "list", env=env)
+        assert "render farm" in listed.stdout and token not in listed.stdout
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0

@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 
 from reelguard.v1 import reelguard_pb2 as pb
-from tests.safety.test_cli import cli
 from tests.support import Running, encode, make_config, terminal
 
 
@@ -93,13 +92,12 @@ def test_raw_hashes_removal_and_bad_requests(svc, coffee):
 def test_cli_banks(svc, tmp_path, astronaut):
     image = tmp_path / "bad.png"
     image.write_bytes(encode(np.asarray(astronaut)[::-1]))
-    addr = ("--address", svc.address)
-    assert cli(*addr, "banks", "create", "cli-bank", "--max-distance", "20").returncode == 0
-    added = cli(*addr, "banks", "add", "cli-bank", image)
+    assert svc.cli("banks", "create", "cli-bank", "--max-distance", "20").returncode == 0
+    added = svc.cli("banks", "add", "cli-bank", image)
     assert added.returncode == 0 and "1 PDQ hash(es)" in added.stdout
-    listing = cli(*addr, "banks", "list").stdout
+    listing = svc.cli("banks", "list").stdout
     assert "cli-bank  1 hash(es)  match <= 20 bits" in listing
-    blocked = cli(*addr, "check", image)
+    blocked = svc.cli("check", image)
     assert blocked.returncode == 2 and "bank='cli-bank'" in blocked.stdout
 
 

@@ -9,8 +9,7 @@ import pytest
 
 from reelguard.v1 import reelguard_pb2 as pb
 from signing.verify import Verifier
-from tests.safety.test_cli import cli
-from tests.support import encode, output_bytes, terminal
+from tests.support import cli, encode, output_bytes, terminal
 
 
 def sign(running, data: bytes, *ingredients: bytes, filename="made-elsewhere.jpg"):
@@ -71,9 +70,7 @@ def test_cli_sign_and_verify_a_directory(running, coffee, hopper, tmp_path):
     (media / "sub").mkdir(parents=True)
     (media / "raw.jpg").write_bytes(encode(coffee, "JPEG"))
     out = media / "sub" / "signed.jpg"
-    r = cli(
-        "--address",
-        running.address,
+    r = running.cli(
         "sign",
         media / "raw.jpg",
         "--out",

@@ -1,4 +1,5 @@
-"""No secret in logs, errors, decision records or the C2PA manifest."""
+"""No secret (signing keys, bearer tokens) in logs, errors, decision records or the C2PA
+manifest."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import os
 import grpc
 import pytest
 
+from reelguard.v1 import reelguard_pb2 as pb
+from reelguard.v1 import reelguard_pb2_grpc as rpc
+from safety.auth import token_digest
 from signing.signer import KeyFileSigner, SigningKeyError
 from tests.support import Running, encode, make_config, output_bytes
 
@@ -30,11 +34,20 @@ def test_the_signing_key_never_leaks(tmp_path, caplog, coffee, astronaut):
         with pytest.raises(grpc.RpcError) as err:
             r.generate("x", b"not an image")
         signed = output_bytes(events)
+        # Bearer tokens: the admin's, and a client's used, revoked, then used again.
+        token, channel = r.client("generator-client", "studio-a")
+        check = rpc.ModerationStub(channel).Check(pb.CheckRequest(prompt="a cat"))
+        r.service.auth.revoke(r.service.store.client_by_token(token_digest(token)).id)
+        with pytest.raises(grpc.RpcError) as revoked:
+            rpc.ModerationStub(channel).Check(pb.CheckRequest(prompt="a cat"))
+        secrets += [r.admin_token, token]
         records = r.service.store._query("SELECT evidence FROM decisions")
         exposed = "\n".join(
             [
                 caplog.text,
                 err.value.details(),
+                revoked.value.details(),
+                str(check),
                 signed.decode("latin-1"),
                 *(str(e) for e in events + blocked),
                 *(row[0] for row in records),

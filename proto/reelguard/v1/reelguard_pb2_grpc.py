@@ -1002,3 +1002,276 @@ class Policies:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class DecisionsStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Get = channel.unary_unary(
+                '/reelguard.v1.Decisions/Get',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.DecisionRef.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.Decision.FromString,
+                _registered_method=True)
+        self.List = channel.unary_unary(
+                '/reelguard.v1.Decisions/List',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListDecisionsRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListDecisionsResponse.FromString,
+                _registered_method=True)
+
+
+class DecisionsServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def Get(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def List(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_DecisionsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Get': grpc.unary_unary_rpc_method_handler(
+                    servicer.Get,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.DecisionRef.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.Decision.SerializeToString,
+            ),
+            'List': grpc.unary_unary_rpc_method_handler(
+                    servicer.List,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListDecisionsRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListDecisionsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'reelguard.v1.Decisions', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('reelguard.v1.Decisions', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Decisions:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Get(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Decisions/Get',
+            reelguard_dot_v1_dot_reelguard__pb2.DecisionRef.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.Decision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def List(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Decisions/List',
+            reelguard_dot_v1_dot_reelguard__pb2.ListDecisionsRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ListDecisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ClientsStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Create = channel.unary_unary(
+                '/reelguard.v1.Clients/Create',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.CreateClientRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.CreateClientResponse.FromString,
+                _registered_method=True)
+        self.List = channel.unary_unary(
+                '/reelguard.v1.Clients/List',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListClientsRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListClientsResponse.FromString,
+                _registered_method=True)
+        self.Revoke = channel.unary_unary(
+                '/reelguard.v1.Clients/Revoke',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.ClientRef.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.Client.FromString,
+                _registered_method=True)
+
+
+class ClientsServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def Create(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def List(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Revoke(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ClientsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Create': grpc.unary_unary_rpc_method_handler(
+                    servicer.Create,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.CreateClientRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.CreateClientResponse.SerializeToString,
+            ),
+            'List': grpc.unary_unary_rpc_method_handler(
+                    servicer.List,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListClientsRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListClientsResponse.SerializeToString,
+            ),
+            'Revoke': grpc.unary_unary_rpc_method_handler(
+                    servicer.Revoke,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ClientRef.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.Client.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'reelguard.v1.Clients', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('reelguard.v1.Clients', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Clients:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Create(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Clients/Create',
+            reelguard_dot_v1_dot_reelguard__pb2.CreateClientRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.CreateClientResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def List(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Clients/List',
+            reelguard_dot_v1_dot_reelguard__pb2.ListClientsRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ListClientsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Revoke(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Clients/Revoke',
+            reelguard_dot_v1_dot_reelguard__pb2.ClientRef.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -1,0 +1,130 @@
+"""Who is calling, and what they may do: bearer tokens or client certificates, roles, tenants.
+
+Tokens are 256-bit random strings shown once at creation; the store keeps only their
+SHA-256. A fast hash is right here: with that much entropy there is nothing to brute-force,
+and every RPC pays for the lookup. Revocation is read on every call, so it takes effect at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from safety.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from safety.store import ClientRecord, Store
+
+log = logging.getLogger(__name__)
+
+GENERATOR_CLIENT = "generator-client"
+AUDITOR = "auditor"
+REVIEWER = "reviewer"
+SENIOR_REVIEWER = "senior-reviewer"
+ADMIN = "admin"
+ROLES = (GENERATOR_CLIENT, AUDITOR, REVIEWER, SENIOR_REVIEWER, ADMIN)
+ALL_TENANTS = "*"
+TOKEN_PREFIX = "rg_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    client_id: str
+    name: str
+    tenant: str  # ALL_TENANTS for platform-wide clients
+    role: str
+
+    def tenant_for(self, requested: str) -> str:
+        """The tenant a request acts for: the caller's own; a platform-wide caller may name one."""
+        if self.tenant == ALL_TENANTS:
+            return requested or "default"
+        if requested and requested != self.tenant:
+            raise Forbidden(
+                f"this client acts for tenant {self.tenant!r} and cannot act for {requested!r}"
+            )
+        return self.tenant
+
+    def sees(self, tenant: str) -> bool:
+        return self.tenant in (ALL_TENANTS, tenant)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Authenticator:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def create_client(
+        self, name: str, tenant: str, role: str, cert_subject: str = "", with_token: bool = True
+    ) -> tuple[ClientRecord, str]:
+        """Register a client; returns it and its bearer token ("" when certificate-only)."""
+        name, tenant = name.strip(), tenant.strip()
+        if not name:
+            raise InvalidInput("a client needs a name (who or what it is)")
+        if not tenant:
+            raise InvalidInput(f"a client needs a tenant, or {ALL_TENANTS!r} for every tenant")
+        if role not in ROLES:
+            raise InvalidInput(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        if not with_token and not cert_subject:
+            raise InvalidInput("a client without a token needs a certificate subject")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32) if with_token else ""
+        record = self.store.add_client(
+            name, tenant, role, token_digest(token) if token else None, cert_subject.strip()
+        )
+        log.info("client %s (%s, tenant %s, role %s) created", record.id, name, tenant, role)
+        return record, token
+
+    def revoke(self, client_id: str) -> ClientRecord:
+        record = self.store.revoke_client(client_id)
+        if record is None:
+            raise NotFound(f"no client {client_id!r}")
+        log.info("client %s revoked", client_id)
+        return record
+
+    def authenticate(self, metadata: Iterable[tuple[str, str]], peer_cn: str = "") -> Principal:
+        """The caller from its bearer token, else its verified client-certificate CN."""
+        auth = [v for k, v in metadata if k == "authorization"]
+        if auth:
+            scheme, _, token = auth[0].partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated("authorization metadata must be 'Bearer <token>'")
+            record = self.store.client_by_token(token_digest(token.strip()))
+            if record is None:
+                raise Unauthenticated("unknown token; ask an admin for one")
+            if record.revoked_at is not None:
+                raise Unauthenticated(f"the token of client {record.id} has been revoked")
+        elif peer_cn:
+            record = self.store.client_by_subject(peer_cn)
+            if record is None:
+                raise Unauthenticated(f"client certificate {peer_cn!r} is not registered")
+        else:
+            raise Unauthenticated(
+                "no credentials: send 'authorization: Bearer <token>' metadata "
+                "(reelguard reads REELGUARD_TOKEN) or a registered client certificate"
+            )
+        return Principal(record.id, record.name, record.tenant, record.role)
+
+    def authorize(self, principal: Principal, roles: frozenset[str], what: str) -> None:
+        if principal.role not in roles:
+            raise Forbidden(
+                f"role {principal.role!r} may not call {what}; it needs one of "
+                f"{', '.join(sorted(roles))}"
+            )
+
+    def bootstrap(self, token_path: Path) -> None:
+        """On a store with no clients yet, make a platform admin and write its token to
+        `token_path` (0600), so the local CLI works on a fresh install."""
+        if self.store.clients():
+            return
+        _, token = self.create_client("bootstrap admin", ALL_TENANTS, ADMIN)
+        token_path.parent.mkdir(parents=True, exist_ok=True)
+        token_path.unlink(missing_ok=True)
+        fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+        log.warning("created the first admin client; its token is in %s (mode 0600)", token_path)

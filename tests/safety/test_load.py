@@ -1,0 +1,93 @@
+"""Load: 100 concurrent Generate streams against a server with N slots."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent import futures
+
+import grpc
+import pytest
+
+from reelguard.v1 import reelguard_pb2 as pb
+from tests.safety.test_limits import SlowGenerator
+from tests.support import Running, make_config
+
+STREAMS, SLOTS = 100, 4
+
+
+@pytest.fixture(scope="module")
+def four_slots(tmp_path_factory):
+    config = make_config(
+        tmp_path_factory.mktemp("load"),
+        max_generations=SLOTS,
+        max_generations_per_tenant=STREAMS,
+        face_workers=0,
+        health_interval_s=3600,
+    )
+    r = Running(config, generator=SlowGenerator())
+    yield r
+    r.close()
+
+
+def one_stream(r: Running, i: int) -> tuple[str, float, float]:
+    """(outcome, seconds to the first answer, seconds to the end) of one Generate."""
+    request = pb.GenerateRequest(
+        prompt="a grey wall",
+        tenant=f"tenant-{i % 10}",
+        output=pb.OutputSpec(width=64, height=64, num_frames=10),
+    )
+    start = time.monotonic()
+    first = None
+    try:
+        for event in r.generation.Generate(request, timeout=120):
+            first = first or time.monotonic() - start
+            kind = event.WhichOneof("event")
+            if kind in ("completed", "blocked", "failed"):
+                return kind, first, time.monotonic() - start
+        return "no terminal event", first or 0.0, time.monotonic() - start
+    except grpc.RpcError as e:
+        return e.code().name, time.monotonic() - start, time.monotonic() - start
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def flood(r: Running) -> list[tuple[str, float, float]]:
+    barrier = threading.Barrier(STREAMS)
+
+    def go(i):
+        barrier.wait()  # all 100 at once
+        return one_stream(r, i)
+
+    with futures.ThreadPoolExecutor(STREAMS) as pool:
+        return list(pool.map(go, range(STREAMS)))
+
+
+def test_only_n_streams_run_the_rest_are_refused_fast_and_nothing_leaks(four_slots):
+    r = four_slots
+    for round_ in range(2):
+        results = flood(r)
+        outcomes = [o for o, _, _ in results]
+        assert outcomes.count("completed") == SLOTS, outcomes
+        assert outcomes.count("RESOURCE_EXHAUSTED") == STREAMS - SLOTS, outcomes
+        # Every refusal came before any admitted stream had finished (each runs >= 1 s).
+        slowest_refusal = max(t for o, t, _ in results if o == "RESOURCE_EXHAUSTED")
+        fastest_completion = min(end for o, _, end in results if o == "completed")
+        assert slowest_refusal < fastest_completion
+        # Nothing held afterwards: slots and work files.
+        assert r.service.admission.running() == 0
+        assert not list(r.service.gate.work_dir.iterdir())
+        if round_ == 0:  # the server's bounded pools have now grown to what they use
+            threads, fds = threading.active_count(), open_fds()
+    # A second flood leaves no more threads or descriptors than the first did.
+    deadline = time.monotonic() + 10
+    while threading.active_count() > threads and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert threading.active_count() <= threads
+    assert open_fds() <= fds + 2
+    # And the server still serves.
+    kind = [e.WhichOneof("event") for e in r.generate("after the storm", width=64, height=64)][-1]
+    assert kind == "completed"
