@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ from generator.base import Generator, load_generator
 from indexes.hashbank import HashBanks
 from indexes.manifests import ManifestRepository
 from safety.admission import Admission
+from safety.allowlist import Allowlist
+from safety.audit import AuditLog
 from safety.auth import Authenticator
 from safety.config import Config
 from safety.consent import ConsentRegistry
@@ -21,6 +24,8 @@ from safety.likeness import DlibFaceEmbedder, LikenessChecker, ProcessEmbedderPo
 from safety.moderation import HashBankModerator, NudityModerator, PromptModerator
 from safety.pipeline import Gate
 from safety.policies import PolicySet
+from safety.review import ReviewQueue
+from safety.reviewdb import open_engine
 from safety.store import SQLiteStore
 from signing.keys import chain_paths, init_dev_chain
 from signing.manifest import ManifestSigner
@@ -44,9 +49,12 @@ class Service:
     admission: Admission
     auth: Authenticator
     health: HealthMonitor
+    review: ReviewQueue
+    audit: AuditLog
 
     def close(self) -> None:
         self.health.close()
+        self.audit.engine.dispose()
         closer = getattr(self.enroller.embedder, "close", None)
         if closer is not None:
             closer()
@@ -135,6 +143,9 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         visual_moderators.append(
             ClipModerator(config.clip_model, config.clip_checkpoint, config.clip_model_config)
         )
+    engine = open_engine(config.review_url)
+    audit = AuditLog(engine)
+    allowlist = Allowlist(engine)
     gate = Gate(
         prompt_moderators=prompt_moderators,
         image_moderators=visual_moderators,
@@ -152,6 +163,16 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         work_dir=config.data_dir / "work",
         check_timeout_s=config.check_timeout_s,
         post_check_frames=config.post_check_frames,
+        allowlist=allowlist,
+        audit=audit,
+    )
+    gate.review = ReviewQueue(
+        audit,
+        allowlist,
+        config.data_dir / "held",
+        release=gate.release_held,
+        bank_rejected=partial(gate.bank_rejected, banks=banks, bank=config.review_reject_bank),
+        lease_s=config.review_lease_s,
     )
     enroller = Enroller(embedder, index, store, config.index_path, config.face_min_size)
     admission = Admission(config.max_generations, config.max_generations_per_tenant)
@@ -169,6 +190,8 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         admission,
         auth,
         health,
+        gate.review,
+        audit,
     )
 
 

@@ -58,6 +58,12 @@ class Config:
     max_generations: int = 4  # running at once, in total
     max_generations_per_tenant: int = 2
     post_check_frames: int = 8
+    # Human review: the queue, audit log and allowlist live here — SQLite under data_dir
+    # by default, or e.g. postgresql+psycopg://user@host/reelguard.
+    review_database_url: str = ""
+    review_lease_s: float = 600.0  # a claim expires after this; someone else may take it
+    review_reject_bank: str = "review-rejected"  # rejected content is banked here
+    web_address: str = "127.0.0.1:8080"  # the reviewer web UI; "" turns it off
     health_interval_s: float = 5.0  # components probed this often; gRPC health follows
     face_min_size: int = 40  # smallest face accepted as an enrolment reference
     face_detect_min_size: int = 20  # smallest face the detector looks for in checks
@@ -78,6 +84,10 @@ class Config:
     @property
     def index_path(self) -> Path:
         return self.data_dir / "identities.faiss"
+
+    @property
+    def review_url(self) -> str:
+        return self.review_database_url or f"sqlite:///{self.data_dir / 'review.db'}"
 
     @property
     def admin_token_path(self) -> Path:

@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from generator.base import GenerationInput, Generator
+from indexes.hashbank import DEFAULT_MAX_DISTANCE, HashBanks, media_hashes
 from indexes.manifests import (
     Fingerprint,
     ManifestRecord,
@@ -28,12 +29,15 @@ from indexes.manifests import (
     fingerprint_frames,
     fingerprint_image,
 )
+from safety.allowlist import Allowlist
+from safety.audit import AuditLog
 from safety.consent import LIKENESS_CATEGORIES, ConsentRegistry
 from safety.errors import InvalidInput
-from safety.media import DecodedImage, Frame, sample_video_frames
+from safety.media import DecodedImage, Frame, decode_image, sample_video_frames
 from safety.moderation import TextModerator, VisualModerator
 from safety.policies import PolicySet
 from safety.policy import Policy
+from safety.review import Released, ReviewItem, ReviewQueue
 from safety.store import Store
 from safety.taxonomy import unevaluated
 from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
@@ -137,7 +141,15 @@ class Failed:
     error: str
 
 
-Event = Accepted | Progress | Completed | Blocked | Failed
+@dataclass(frozen=True)
+class Held:
+    """The verdict is "review": the output waits, unsigned, for a human (GetResult)."""
+
+    ticket: str
+    verdict: Verdict
+
+
+Event = Accepted | Progress | Completed | Blocked | Failed | Held
 
 
 class Gate:
@@ -155,6 +167,9 @@ class Gate:
         work_dir: Path,
         check_timeout_s: float = 60.0,
         post_check_frames: int = 8,
+        review: ReviewQueue | None = None,
+        allowlist: Allowlist | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.prompt_moderators = prompt_moderators
         self.image_moderators = image_moderators
@@ -167,6 +182,10 @@ class Gate:
         self.work_dir = work_dir
         self.check_timeout_s = check_timeout_s
         self.post_check_frames = post_check_frames
+        # Without a review queue a "review" verdict blocks: nothing waits for nobody.
+        self.review = review
+        self.allowlist = allowlist
+        self.audit = audit
         work_dir.mkdir(parents=True, exist_ok=True)
         # Checks and generation run here so that a stuck model can be timed out.
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="gate")
@@ -218,8 +237,12 @@ class Gate:
             clips.append(Clip("input_image", [Frame(0.0, job.image.pixels)]))
         if job.driving:
             clips.append(Clip("driving_video", job.driving.frames))
-        pre = self._evaluate(Stage.PRE_CHECK, job.prompt, clips, job.tenant, job.consent_scope)
-        if pre.action != Action.ALLOW:
+        content = job.image.sha256 if job.image else ""
+        pre = self._evaluate(
+            Stage.PRE_CHECK, job.prompt, clips, job.tenant, job.consent_scope, content
+        )
+        # A "review" pre-check still generates: the reviewer judges the actual output.
+        if pre.action == Action.BLOCK or (pre.action == Action.REVIEW and self.review is None):
             self._record(pre, job.request_id, job.tenant)
             yield Blocked(pre)
             return
@@ -257,13 +280,20 @@ class Gate:
                 return
 
             yield Progress(Stage.POST_CHECK, 0, 1, "moderating sampled output frames")
-            post, frames = self._post_check(raw, job)
-            if post.action != Action.ALLOW:
-                post.findings = pre.findings + post.findings
-                post.checks = pre.checks + post.checks
-                post.unevaluated = sorted(set(pre.unevaluated) | set(post.unevaluated))
-                self._record(post, job.request_id, job.tenant)
-                yield Blocked(post)
+            post, frames = self._post_check(raw, job, content)
+            combined = _combine(pre, post)
+            if combined.action == Action.BLOCK or (
+                combined.action == Action.REVIEW and self.review is None
+            ):
+                self._record(combined, job.request_id, job.tenant)
+                yield Blocked(combined)
+                return
+            if combined.action == Action.REVIEW:
+                try:
+                    yield self._hold(job, combined, raw, mime_type)
+                except Exception as e:
+                    log.exception("holding %s for review failed", job.request_id)
+                    yield self._fail(job, Stage.POST_CHECK, f"could not hold for review: {e}")
                 return
             yield Progress(Stage.POST_CHECK, 1, 1, "post-check passed")
 
@@ -293,7 +323,9 @@ class Gate:
 
     # ---- pieces ---------------------------------------------------------------------
 
-    def _post_check(self, video: Path, job: GenerateJob) -> tuple[Verdict, list[Frame]]:
+    def _post_check(
+        self, video: Path, job: GenerateJob, content_sha256: str = ""
+    ) -> tuple[Verdict, list[Frame]]:
         """The post-check verdict, and the frames it looked at (they fingerprint the output)."""
         try:
             frames: list[Frame] = sample_video_frames(video, self.post_check_frames)
@@ -310,7 +342,12 @@ class Gate:
             )
             return self.policies.for_tenant(job.tenant).decide(Stage.POST_CHECK, [], [run]), []
         verdict = self._evaluate(
-            Stage.POST_CHECK, None, [Clip("output_frame", frames)], job.tenant, job.consent_scope
+            Stage.POST_CHECK,
+            None,
+            [Clip("output_frame", frames)],
+            job.tenant,
+            job.consent_scope,
+            content_sha256,
         )
         return verdict, frames
 
@@ -323,7 +360,13 @@ class Gate:
         )
 
     def _evaluate(
-        self, stage: Stage, prompt: str | None, clips: list[Clip], tenant: str, scope: str
+        self,
+        stage: Stage,
+        prompt: str | None,
+        clips: list[Clip],
+        tenant: str,
+        scope: str,
+        content_sha256: str = "",
     ) -> Verdict:
         """Run every applicable check concurrently, each bounded by the check deadline;
         then attach consent bases, then let the policy decide."""
@@ -396,6 +439,11 @@ class Gate:
                     error=f"consent registry unavailable: {e}",
                 )
             )
+        if self.allowlist is not None:
+            try:
+                self.allowlist.annotate(findings, tenant, content_sha256)
+            except Exception:  # no answer: nothing is cleared, the policy decides as usual
+                log.exception("allowlist lookup failed")
         kinds = {"text"} if prompt is not None else set()
         if clips:
             kinds.add("visual")
@@ -420,6 +468,90 @@ class Gate:
             ingredients=ingredients,
         )
 
+    # ---- human review ---------------------------------------------------------------
+
+    def _hold(self, job: GenerateJob, verdict: Verdict, raw: Path, mime_type: str) -> Held:
+        """Keep the unsigned output and what signing it needs; record the decision."""
+        self._record(verdict, job.request_id, job.tenant, strict=True)
+        spec = self._manifest(job, verdict)
+        stem = self.review.held_dir / job.request_id
+        ingredients = []
+        for i, ing in enumerate(spec.ingredients):
+            path = stem.with_name(f"{job.request_id}-ingredient-{i}")
+            path.write_bytes(ing.data)
+            ingredients.append({"title": ing.title, "mime_type": ing.mime_type, "path": str(path)})
+        held_spec = {
+            "title": spec.title,
+            "generator_name": spec.generator_name,
+            "generator_version": spec.generator_version,
+            "model_id": spec.model_id,
+            "moderation": spec.moderation,
+            "ingredients": ingredients,
+        }
+        ticket = self.review.hold(
+            request_id=job.request_id,
+            tenant=job.tenant,
+            prompt=job.prompt,
+            verdict=verdict,
+            output=raw,
+            mime_type=mime_type,
+            spec=held_spec,
+            content_sha256=job.image.sha256 if job.image else "",
+        )
+        return Held(ticket, verdict)
+
+    def release_held(self, item: ReviewItem, review: dict) -> Released:
+        """Sign an approved item; its manifest records the human review."""
+        frames = sample_video_frames(Path(item.held_path), self.post_check_frames)
+        fingerprint = fingerprint_frames([(f.time_s, f.pixels) for f in frames])
+        decision_id = uuid.uuid4().hex
+        held = item.spec
+        spec = ManifestSpec(
+            title=held["title"],
+            generator_name=held["generator_name"],
+            generator_version=held["generator_version"],
+            model_id=held["model_id"],
+            moderation={
+                **held["moderation"],
+                "action": "allow",
+                "decision_id": decision_id,
+                "held_decision_id": item.decision_id,
+                "human_review": review,
+            },
+            ingredients=[
+                Ingredient(i["title"], i["mime_type"], Path(i["path"]).read_bytes())
+                for i in held["ingredients"]
+            ],
+            soft_binding=fingerprint.assertion(),
+        )
+        signed = Path(item.held_path).with_suffix(".signed.mp4")
+        manifest = self.manifest_signer.sign_file(
+            spec, Path(item.held_path), signed, item.mime_type
+        )
+        self._remember(decision_id, fingerprint, manifest, item.mime_type)
+        digest = _sha256_file(signed)
+        verdict = Verdict(
+            action=Action.ALLOW,
+            stage=Stage.POST_CHECK,
+            policy_version=item.verdict.get("policy_version", ""),
+            decision_id=decision_id,
+        )
+        self._record(verdict, item.request_id, item.tenant, output_sha256=digest, strict=True)
+        return Released(str(signed), digest, decision_id)
+
+    def bank_rejected(self, item: ReviewItem, banks: HashBanks, bank: str) -> int:
+        """Put a rejected item's content (output frames and input image) in `bank`, so
+        the same content is blocked next time; returns how many hashes were added."""
+        held = Path(item.held_path)
+        frames = [f.pixels for f in sample_video_frames(held, self.post_check_frames)]
+        for ing in item.spec["ingredients"]:
+            if ing["mime_type"].startswith("image/"):
+                data = Path(ing["path"]).read_bytes()
+                frames.append(decode_image(data, max_pixels=MAX_BANKED_PIXELS).pixels)
+        if bank not in {b.name for b in self.store.banks()}:
+            banks.create(bank, DEFAULT_MAX_DISTANCE, "content rejected in human review")
+        return len(banks.add(bank, media_hashes(frames), item.ticket, f"review {item.ticket}"))
+
     def _fail(self, job: GenerateJob, stage: Stage, error: str) -> Failed:
         run = CheckRun(stage.name.lower(), "", "", stage, ok=False, error=error)
         verdict = self.policies.for_tenant(job.tenant).decide(stage, [], [run])
@@ -439,6 +571,21 @@ class Gate:
             self.store.record_decision(
                 verdict.decision_id, request_id, tenant, verdict, output_sha256
             )
+            if self.audit is not None:
+                self.audit.record(
+                    "reelguard",
+                    "decision",
+                    tenant,
+                    verdict.decision_id,
+                    {
+                        "request_id": request_id,
+                        "action": verdict.action.name.lower(),
+                        "stage": verdict.stage.name.lower(),
+                        "policy_version": verdict.policy_version,
+                        "reasons": [f"{r.subject}/{r.category}" for r in verdict.reasons],
+                        "output_sha256": output_sha256,
+                    },
+                )
         except Exception:
             if strict:  # an allowed output must not leave without its record
                 raise
@@ -547,3 +694,21 @@ def _sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+# Banking a rejected input decodes it again; it was within the request's ceiling already.
+MAX_BANKED_PIXELS = 100_000_000
+
+
+def _combine(pre: Verdict, post: Verdict) -> Verdict:
+    """The request's verdict from both checks: the stricter action, all the evidence."""
+    decider = post if post.action >= pre.action else pre
+    return Verdict(
+        action=decider.action,
+        stage=decider.stage,
+        policy_version=post.policy_version,
+        reasons=pre.reasons + post.reasons if pre.action == post.action else decider.reasons,
+        findings=pre.findings + post.findings,
+        checks=pre.checks + post.checks,
+        unevaluated=sorted(set(pre.unevaluated) | set(post.unevaluated)),
+    )

@@ -111,6 +111,9 @@ class Policy:
         if finding.action != Action.ALLOW and finding.consent:
             finding.action = Action.ALLOW
             finding.detail += f"; authorized by consent grant {finding.consent['grant_id']}"
+        elif finding.action != Action.ALLOW and finding.allowlisted:
+            finding.action = Action.ALLOW
+            finding.detail += f"; cleared by human review {finding.allowlisted}"
         return finding
 
     def decide(

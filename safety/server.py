@@ -29,7 +29,15 @@ from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.admission import Overloaded
 from safety.app import Service
-from safety.auth import ADMIN, ALL_TENANTS, GENERATOR_CLIENT, ROLES, Principal
+from safety.auth import (
+    ADMIN,
+    ALL_TENANTS,
+    GENERATOR_CLIENT,
+    REVIEWER,
+    ROLES,
+    SENIOR_REVIEWER,
+    Principal,
+)
 from safety.client import grpc_options
 from safety.errors import (
     Busy,
@@ -49,12 +57,14 @@ from safety.pipeline import (
     DrivingVideo,
     Failed,
     GenerateJob,
+    Held,
     OutputSpec,
     Progress,
     SignableMedia,
     validate_output,
 )
 from safety.policies import PolicyError
+from safety.review import APPROVED, OPEN, PENDING, REJECTED, ReviewItem
 from safety.store import Grant, IdentityRecord
 from safety.verdict import Finding, Verdict
 from signing.manifest import TRAINED_ALGORITHMIC_MEDIA, Ingredient, ManifestSpec
@@ -83,12 +93,15 @@ SERVICE_NAMES = [
         "Policies",
         "Decisions",
         "Clients",
+        "Review",
     )
 ]
 # Who may call what (issue: roles). Reading decisions is tenant-scoped for everyone.
 MAY_GENERATE = (GENERATOR_CLIENT, ADMIN)
 MAY_READ = ROLES  # verify media, read one's own tenant's decisions
 ADMIN_ONLY = (ADMIN,)
+REVIEWERS = (REVIEWER, SENIOR_REVIEWER, ADMIN)
+TERMINAL = ("completed", "blocked", "failed", "held")
 
 
 @contextlib.contextmanager
@@ -302,7 +315,7 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
                 # The RPC ending for any reason (done, cancelled, deadline) stops generating.
                 context.add_callback(job.cancel.set)
                 for event in self._events(job, keep_output=bool(key)):
-                    final = event.WhichOneof("event") in ("completed", "blocked", "failed")
+                    final = event.WhichOneof("event") in TERMINAL
                     # A request cut short by its client is not a result to replay.
                     if key and final and not job.cancel.is_set():
                         self.service.store.finish_idempotency(
@@ -415,6 +428,136 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
                 yield pb.GenerateEvent(blocked=pb.Blocked(verdict=verdict_pb(event.verdict)))
             elif isinstance(event, Failed):
                 yield pb.GenerateEvent(failed=pb.Failed(stage=int(event.stage), error=event.error))
+            elif isinstance(event, Held):
+                yield pb.GenerateEvent(
+                    held=pb.Held(
+                        ticket=event.ticket, verdict=verdict_pb(event.verdict), status=PENDING
+                    )
+                )
+
+    @guarded(*MAY_GENERATE)
+    def GetResult(self, request: pb.TicketRef, context, caller: Principal):
+        item = _visible_item(self.service, request.ticket, caller)
+        yield pb.GenerateEvent(accepted=pb.Accepted(request_id=item.request_id))
+        if item.status == APPROVED:
+            yield from _chunks(Path(item.signed_path))
+            yield pb.GenerateEvent(
+                completed=pb.Completed(
+                    mime_type=item.mime_type,
+                    size=Path(item.signed_path).stat().st_size,
+                    sha256=item.signed_sha256,
+                    verdict=review_verdict_pb(item),
+                )
+            )
+        elif item.status == REJECTED:
+            yield pb.GenerateEvent(blocked=pb.Blocked(verdict=review_verdict_pb(item)))
+        else:
+            verdict = verdict_pb(Verdict.from_dict(item.verdict))
+            yield pb.GenerateEvent(
+                held=pb.Held(ticket=item.ticket, verdict=verdict, status=item.status)
+            )
+
+
+def _visible_item(service: Service, ticket: str, caller: Principal) -> ReviewItem:
+    """The item, if the caller's tenant may see it; another tenant's reads as missing."""
+    try:
+        item = service.review.get(ticket)
+    except NotFound:
+        item = None
+    if item is None or not caller.sees(item.tenant):
+        raise NotFound(f"no review ticket {ticket!r}")
+    return item
+
+
+def review_verdict_pb(item: ReviewItem) -> pb.Verdict:
+    """The final verdict of a reviewed item: the human decision, with the evidence."""
+    verdict = verdict_pb(Verdict.from_dict(item.verdict))
+    verdict.action = pb.ALLOW if item.status == APPROVED else pb.BLOCK
+    verdict.reasons.append(
+        pb.Finding(
+            check="human_review",
+            category=item.reason_code or "",
+            subject="review",
+            score=1.0,
+            action=verdict.action,
+            detail=f"{item.decision} by reviewer {item.decided_by}: {item.reason_code}",
+        )
+    )
+    return verdict
+
+
+def review_item_pb(item: ReviewItem) -> pb.ReviewItem:
+    return pb.ReviewItem(
+        ticket=item.ticket,
+        request_id=item.request_id,
+        tenant=item.tenant,
+        prompt=item.prompt,
+        category=item.category,
+        priority=item.priority,
+        status=item.status,
+        claimed_by=item.claimed_by or "",
+        claim_expires=item.claim_expires or 0.0,
+        verdict=verdict_pb(Verdict.from_dict(item.verdict)),
+        decision=item.decision or "",
+        reason_code=item.reason_code or "",
+        notes=item.notes or "",
+        decided_by=item.decided_by or "",
+        created_at=item.created_at,
+        appeal_reason=item.appeal_reason or "",
+    )
+
+
+class ReviewServicer(_Servicer, rpc.ReviewServicer):
+    @guarded(*REVIEWERS)
+    def List(self, request: pb.ListReviewRequest, context, caller: Principal):
+        items = self.service.review.list(
+            tuple(request.statuses) or OPEN,
+            request.tenant if caller.tenant == ALL_TENANTS else caller.tenant,
+            request.category,
+            request.min_priority,
+            min(request.limit or 100, 1000),
+        )
+        return pb.ListReviewResponse(items=[review_item_pb(i) for i in items])
+
+    @guarded(*REVIEWERS)
+    def Get(self, request: pb.TicketRef, context, caller: Principal):
+        return review_item_pb(_visible_item(self.service, request.ticket, caller))
+
+    @guarded(*REVIEWERS)
+    def Claim(self, request: pb.TicketRef, context, caller: Principal):
+        _visible_item(self.service, request.ticket, caller)
+        return review_item_pb(self.service.review.claim(request.ticket, caller))
+
+    @guarded(*REVIEWERS)
+    def Decide(self, request: pb.DecideRequest, context, caller: Principal):
+        if not request.tickets:
+            raise InvalidInput("name at least one ticket")
+        results = []
+        for ticket in request.tickets:
+            try:
+                _visible_item(self.service, ticket, caller)
+                queue = self.service.review
+                queue.claim(ticket, caller)
+                item = queue.decide(
+                    ticket,
+                    caller,
+                    request.decision,
+                    request.reason_code,
+                    request.notes,
+                    request.allowlist_content,
+                    request.allowlist_identity,
+                )
+                results.append(pb.DecideResult(ticket=ticket, ok=True, item=review_item_pb(item)))
+            except (InvalidInput, NotFound, Busy, Forbidden) as e:
+                if len(request.tickets) == 1:
+                    raise  # one ticket: its error is the call's status
+                results.append(pb.DecideResult(ticket=ticket, ok=False, error=str(e)))
+        return pb.DecideResponse(results=results)
+
+    @guarded(*REVIEWERS, GENERATOR_CLIENT)
+    def Appeal(self, request: pb.AppealRequest, context, caller: Principal):
+        _visible_item(self.service, request.ticket, caller)
+        return review_item_pb(self.service.review.appeal(request.ticket, caller, request.reason))
 
 
 def _chunks(path: Path):
@@ -741,6 +884,7 @@ def start_server(service: Service, address: str | None = None, max_workers: int 
     rpc.add_PoliciesServicer_to_server(PoliciesServicer(service), server)
     rpc.add_DecisionsServicer_to_server(DecisionsServicer(service), server)
     rpc.add_ClientsServicer_to_server(ClientsServicer(service), server)
+    rpc.add_ReviewServicer_to_server(ReviewServicer(service), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -41,6 +41,7 @@ class Finding:
     consent: dict | None = None  # the grant that authorizes this likeness, if any
     bank: str = ""  # hash-bank matches: the bank, and the PDQ distance
     distance: int = -1
+    allowlisted: str = ""  # the review ticket that cleared this finding, if any
 
 
 @dataclass
@@ -83,3 +84,28 @@ class Verdict:
             return obj
 
         return plain(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Verdict:
+        """The inverse of `to_dict` (for held items, whose verdict is stored as JSON)."""
+
+        def finding(f: dict) -> Finding:
+            f = dict(f)
+            f["action"] = Action[f.get("action", "allow").upper()]
+            if f.get("box"):
+                f["box"] = tuple(f["box"])
+            return Finding(**f)
+
+        def run(c: dict) -> CheckRun:
+            return CheckRun(**{**c, "stage": Stage[c["stage"].upper()]})
+
+        return cls(
+            action=Action[d["action"].upper()],
+            stage=Stage[d["stage"].upper()],
+            policy_version=d.get("policy_version", ""),
+            reasons=[finding(f) for f in d.get("reasons", [])],
+            findings=[finding(f) for f in d.get("findings", [])],
+            checks=[run(c) for c in d.get("checks", [])],
+            decision_id=d.get("decision_id", ""),
+            unevaluated=list(d.get("unevaluated", [])),
+        )

@@ -96,7 +96,7 @@ def terminal(events) -> tuple[str, object]:
     """The one terminal event of a Generate stream, checked to be exactly one and last."""
     kinds = [e.WhichOneof("event") for e in events]
     assert kinds[0] == "accepted"
-    terminals = [k for k in kinds if k in ("completed", "blocked", "failed")]
+    terminals = [k for k in kinds if k in ("completed", "blocked", "failed", "held")]
     assert len(terminals) == 1 and kinds[-1] == terminals[0], kinds
     return terminals[0], getattr(events[-1], terminals[0])
 

@@ -221,21 +221,39 @@ class Failed(_message.Message):
     error: str
     def __init__(self, stage: _Optional[_Union[Stage, str]] = ..., error: _Optional[str] = ...) -> None: ...
 
+class Held(_message.Message):
+    __slots__ = ("ticket", "verdict", "status")
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ticket: str
+    verdict: Verdict
+    status: str
+    def __init__(self, ticket: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, _Mapping]] = ..., status: _Optional[str] = ...) -> None: ...
+
 class GenerateEvent(_message.Message):
-    __slots__ = ("accepted", "progress", "output_chunk", "completed", "blocked", "failed")
+    __slots__ = ("accepted", "progress", "output_chunk", "completed", "blocked", "failed", "held")
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_CHUNK_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_FIELD_NUMBER: _ClassVar[int]
     BLOCKED_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
     accepted: Accepted
     progress: Progress
     output_chunk: OutputChunk
     completed: Completed
     blocked: Blocked
     failed: Failed
-    def __init__(self, accepted: _Optional[_Union[Accepted, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., output_chunk: _Optional[_Union[OutputChunk, _Mapping]] = ..., completed: _Optional[_Union[Completed, _Mapping]] = ..., blocked: _Optional[_Union[Blocked, _Mapping]] = ..., failed: _Optional[_Union[Failed, _Mapping]] = ...) -> None: ...
+    held: Held
+    def __init__(self, accepted: _Optional[_Union[Accepted, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., output_chunk: _Optional[_Union[OutputChunk, _Mapping]] = ..., completed: _Optional[_Union[Completed, _Mapping]] = ..., blocked: _Optional[_Union[Blocked, _Mapping]] = ..., failed: _Optional[_Union[Failed, _Mapping]] = ..., held: _Optional[_Union[Held, _Mapping]] = ...) -> None: ...
+
+class TicketRef(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: str
+    def __init__(self, ticket: _Optional[str] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
     __slots__ = ("prompt", "media", "tenant")
@@ -662,3 +680,101 @@ class ListClientsResponse(_message.Message):
     CLIENTS_FIELD_NUMBER: _ClassVar[int]
     clients: _containers.RepeatedCompositeFieldContainer[Client]
     def __init__(self, clients: _Optional[_Iterable[_Union[Client, _Mapping]]] = ...) -> None: ...
+
+class ReviewItem(_message.Message):
+    __slots__ = ("ticket", "request_id", "tenant", "prompt", "category", "priority", "status", "claimed_by", "claim_expires", "verdict", "decision", "reason_code", "notes", "decided_by", "created_at", "appeal_reason")
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CLAIMED_BY_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_EXPIRES_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    APPEAL_REASON_FIELD_NUMBER: _ClassVar[int]
+    ticket: str
+    request_id: str
+    tenant: str
+    prompt: str
+    category: str
+    priority: int
+    status: str
+    claimed_by: str
+    claim_expires: float
+    verdict: Verdict
+    decision: str
+    reason_code: str
+    notes: str
+    decided_by: str
+    created_at: float
+    appeal_reason: str
+    def __init__(self, ticket: _Optional[str] = ..., request_id: _Optional[str] = ..., tenant: _Optional[str] = ..., prompt: _Optional[str] = ..., category: _Optional[str] = ..., priority: _Optional[int] = ..., status: _Optional[str] = ..., claimed_by: _Optional[str] = ..., claim_expires: _Optional[float] = ..., verdict: _Optional[_Union[Verdict, _Mapping]] = ..., decision: _Optional[str] = ..., reason_code: _Optional[str] = ..., notes: _Optional[str] = ..., decided_by: _Optional[str] = ..., created_at: _Optional[float] = ..., appeal_reason: _Optional[str] = ...) -> None: ...
+
+class ListReviewRequest(_message.Message):
+    __slots__ = ("statuses", "tenant", "category", "min_priority", "limit")
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    MIN_PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    statuses: _containers.RepeatedScalarFieldContainer[str]
+    tenant: str
+    category: str
+    min_priority: int
+    limit: int
+    def __init__(self, statuses: _Optional[_Iterable[str]] = ..., tenant: _Optional[str] = ..., category: _Optional[str] = ..., min_priority: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListReviewResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ReviewItem]
+    def __init__(self, items: _Optional[_Iterable[_Union[ReviewItem, _Mapping]]] = ...) -> None: ...
+
+class DecideRequest(_message.Message):
+    __slots__ = ("tickets", "decision", "reason_code", "notes", "allowlist_content", "allowlist_identity")
+    TICKETS_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    ALLOWLIST_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    ALLOWLIST_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    tickets: _containers.RepeatedScalarFieldContainer[str]
+    decision: str
+    reason_code: str
+    notes: str
+    allowlist_content: bool
+    allowlist_identity: bool
+    def __init__(self, tickets: _Optional[_Iterable[str]] = ..., decision: _Optional[str] = ..., reason_code: _Optional[str] = ..., notes: _Optional[str] = ..., allowlist_content: _Optional[bool] = ..., allowlist_identity: _Optional[bool] = ...) -> None: ...
+
+class DecideResult(_message.Message):
+    __slots__ = ("ticket", "ok", "error", "item")
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    ticket: str
+    ok: bool
+    error: str
+    item: ReviewItem
+    def __init__(self, ticket: _Optional[str] = ..., ok: _Optional[bool] = ..., error: _Optional[str] = ..., item: _Optional[_Union[ReviewItem, _Mapping]] = ...) -> None: ...
+
+class DecideResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[DecideResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[DecideResult, _Mapping]]] = ...) -> None: ...
+
+class AppealRequest(_message.Message):
+    __slots__ = ("ticket", "reason")
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ticket: str
+    reason: str
+    def __init__(self, ticket: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...

@@ -39,6 +39,11 @@ class GenerationStub:
                 request_serializer=reelguard_dot_v1_dot_reelguard__pb2.GenerateRequest.SerializeToString,
                 response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.GenerateEvent.FromString,
                 _registered_method=True)
+        self.GetResult = channel.unary_stream(
+                '/reelguard.v1.Generation/GetResult',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.TicketRef.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.GenerateEvent.FromString,
+                _registered_method=True)
 
 
 class GenerationServicer:
@@ -50,12 +55,25 @@ class GenerationServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetResult(self, request, context):
+        """A held request's outcome, after `accepted`: `held` while it waits; output_chunk* + `completed` once
+        approved (signed, the manifest recording the review); `blocked` once rejected.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GenerationServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Generate': grpc.unary_stream_rpc_method_handler(
                     servicer.Generate,
                     request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.GenerateRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.GenerateEvent.SerializeToString,
+            ),
+            'GetResult': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetResult,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.TicketRef.FromString,
                     response_serializer=reelguard_dot_v1_dot_reelguard__pb2.GenerateEvent.SerializeToString,
             ),
     }
@@ -85,6 +103,33 @@ class Generation:
             target,
             '/reelguard.v1.Generation/Generate',
             reelguard_dot_v1_dot_reelguard__pb2.GenerateRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.GenerateEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetResult(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/reelguard.v1.Generation/GetResult',
+            reelguard_dot_v1_dot_reelguard__pb2.TicketRef.SerializeToString,
             reelguard_dot_v1_dot_reelguard__pb2.GenerateEvent.FromString,
             options,
             channel_credentials,
@@ -1266,6 +1311,252 @@ class Clients:
             '/reelguard.v1.Clients/Revoke',
             reelguard_dot_v1_dot_reelguard__pb2.ClientRef.SerializeToString,
             reelguard_dot_v1_dot_reelguard__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ReviewStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.List = channel.unary_unary(
+                '/reelguard.v1.Review/List',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListReviewRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListReviewResponse.FromString,
+                _registered_method=True)
+        self.Get = channel.unary_unary(
+                '/reelguard.v1.Review/Get',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.TicketRef.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
+                _registered_method=True)
+        self.Claim = channel.unary_unary(
+                '/reelguard.v1.Review/Claim',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.TicketRef.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
+                _registered_method=True)
+        self.Decide = channel.unary_unary(
+                '/reelguard.v1.Review/Decide',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.DecideRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.DecideResponse.FromString,
+                _registered_method=True)
+        self.Appeal = channel.unary_unary(
+                '/reelguard.v1.Review/Appeal',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.AppealRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
+                _registered_method=True)
+
+
+class ReviewServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def List(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Get(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Claim(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Decide(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Appeal(self, request, context):
+        """Reopen a decision for a senior reviewer other than the first (clients may appeal
+        their own tenant's tickets).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ReviewServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'List': grpc.unary_unary_rpc_method_handler(
+                    servicer.List,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListReviewRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListReviewResponse.SerializeToString,
+            ),
+            'Get': grpc.unary_unary_rpc_method_handler(
+                    servicer.Get,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.TicketRef.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.SerializeToString,
+            ),
+            'Claim': grpc.unary_unary_rpc_method_handler(
+                    servicer.Claim,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.TicketRef.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.SerializeToString,
+            ),
+            'Decide': grpc.unary_unary_rpc_method_handler(
+                    servicer.Decide,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.DecideRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.DecideResponse.SerializeToString,
+            ),
+            'Appeal': grpc.unary_unary_rpc_method_handler(
+                    servicer.Appeal,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.AppealRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'reelguard.v1.Review', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('reelguard.v1.Review', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Review:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def List(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Review/List',
+            reelguard_dot_v1_dot_reelguard__pb2.ListReviewRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ListReviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Get(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Review/Get',
+            reelguard_dot_v1_dot_reelguard__pb2.TicketRef.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Claim(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Review/Claim',
+            reelguard_dot_v1_dot_reelguard__pb2.TicketRef.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Decide(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Review/Decide',
+            reelguard_dot_v1_dot_reelguard__pb2.DecideRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.DecideResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Appeal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Review/Appeal',
+            reelguard_dot_v1_dot_reelguard__pb2.AppealRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,245 @@
+"""Human review through the real server: held outputs, the queue, decisions and their
+feedback, appeals, and what generation clients see."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import grpc
+import pytest
+
+from reelguard.v1 import reelguard_pb2 as pb
+from reelguard.v1 import reelguard_pb2_grpc as rpc
+from safety.policy import Policy
+from signing.verify import Verifier
+from tests.support import Running, encode, make_config, output_bytes, terminal
+
+# Likeness of an enrolled person goes to a human instead of being blocked outright.
+REVIEW_LIKENESS = Policy.from_dict(
+    {
+        "name": "review-likeness",
+        "categories": {"public_figure": {"threshold": 0.92, "action": "review"}},
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory, astronaut):
+    r = Running(make_config(tmp_path_factory.mktemp("review"), policy=REVIEW_LIKENESS))
+    r.identities.Enroll(
+        pb.EnrollRequest(name="Eileen Collins", images=[pb.Media(data=encode(astronaut))])
+    )
+    r.studio = r.client("generator-client", "studio-a")[1]
+    r.other_tenant = r.client("generator-client", "studio-b")[1]
+    r.reviewer = r.client("reviewer")[1]
+    r.reviewer2 = r.client("reviewer")[1]
+    r.senior = r.client("senior-reviewer")[1]
+    r.senior2 = r.client("senior-reviewer")[1]
+    yield r
+    r.close()
+
+
+BACKGROUNDS = ["camera", "brick", "grass", "gravel", "moon", "coins", "coffee", "chelsea", "rocket"]
+BACKGROUNDS += ["page", "text", "clock", "horse"]
+
+
+@pytest.fixture(scope="module")
+def scenes(astronaut):
+    """A distinct picture of the enrolled person per call (her photo on another
+    background), so that one test's rejection (its hashes banked) can't touch another's."""
+    import numpy as np
+    import skimage.data
+    from PIL import Image
+
+    face = np.asarray(Image.fromarray(astronaut).resize((240, 240)))
+    names = iter(BACKGROUNDS)
+    corners = iter([(0, 0), (0, 400), (400, 0), (400, 400), (200, 200)] * 3)
+
+    def scene():
+        bg = getattr(skimage.data, next(names))()
+        if bg.dtype == bool:
+            bg = bg.astype(np.uint8) * 255
+        if bg.ndim == 2:
+            bg = np.stack([bg] * 3, axis=-1)
+        canvas = np.asarray(Image.fromarray(bg[..., :3].astype(np.uint8)).resize((640, 640))).copy()
+        y, x = next(corners)
+        canvas[y : y + 240, x : x + 240] = face
+        return canvas
+
+    return scene
+
+
+def generate(channel, pixels, prompt="a portrait, slowly zooming"):
+    request = pb.GenerateRequest(
+        prompt=prompt,
+        image=pb.Media(data=encode(pixels)),
+        output=pb.OutputSpec(width=96, height=96, num_frames=12),
+    )
+    return list(rpc.GenerationStub(channel).Generate(request, timeout=120))
+
+
+def held_ticket(svc, pixels) -> str:
+    events = generate(svc.studio, pixels)
+    kind, held = terminal(events)
+    assert kind == "held" and held.ticket and held.status == "pending", held.verdict.reasons
+    assert output_bytes(events) == b""  # held output is never delivered unsigned
+    assert held.verdict.action == pb.REVIEW
+    return held.ticket
+
+
+def result(channel, ticket):
+    return list(rpc.GenerationStub(channel).GetResult(pb.TicketRef(ticket=ticket), timeout=60))
+
+
+def decide(channel, ticket, decision, code="false_positive", **kw):
+    response = rpc.ReviewStub(channel).Decide(
+        pb.DecideRequest(tickets=[ticket], decision=decision, reason_code=code, **kw)
+    )
+    return response.results[0].item
+
+
+def test_approval_signs_and_releases_with_the_review_in_the_manifest(svc, scenes):
+    ticket = held_ticket(svc, scenes())
+    kind, pending = terminal(result(svc.studio, ticket))
+    assert kind == "held" and pending.status == "pending"
+    queue = rpc.ReviewStub(svc.reviewer).List(pb.ListReviewRequest()).items
+    item = next(i for i in queue if i.ticket == ticket)
+    assert item.category == "public_figure" and item.tenant == "studio-a"
+    assert item.verdict.reasons[0].identity_name == "Eileen Collins"
+    approved = decide(svc.reviewer, ticket, "approve", notes="consent is on file offline")
+    assert approved.status == "approved"
+    events = result(svc.studio, ticket)
+    kind, completed = terminal(events)
+    assert kind == "completed" and completed.verdict.action == pb.ALLOW
+    signed = output_bytes(events)
+    import hashlib
+
+    assert hashlib.sha256(signed).hexdigest() == completed.sha256
+    anchors = (svc.config.keys_dir / "root.pem").read_text()
+    report = Verifier(anchors).verify_bytes(signed, "video/mp4")
+    assert report.status == "trusted", report.summary
+    review = report.moderation["human_review"]
+    assert review["decision"] == "approve" and review["ticket"] == ticket
+    assert review["reason_code"] == "false_positive" and review["reviewer_role"] == "reviewer"
+
+
+def test_rejection_banks_the_content_and_blocks_it_next_time(svc, scenes):
+    flipped = scenes()
+    ticket = held_ticket(svc, flipped)
+    before = {b.name: b.entries for b in svc.banks.List(pb.ListBanksRequest()).banks}
+    rejected = decide(svc.reviewer, ticket, "reject", "likeness_no_consent")
+    assert rejected.status == "rejected"
+    after = {b.name: b.entries for b in svc.banks.List(pb.ListBanksRequest()).banks}
+    assert after["review-rejected"] > before.get("review-rejected", 0)
+    kind, blocked = terminal(result(svc.studio, ticket))
+    assert kind == "blocked" and blocked.verdict.action == pb.BLOCK
+    assert any(r.check == "human_review" for r in blocked.verdict.reasons)
+    # The same content again: blocked by the bank at pre-check, not held for review.
+    kind, again = terminal(generate(svc.studio, flipped))
+    assert kind == "blocked" and again.verdict.stage == pb.PRE_CHECK
+    assert any(r.bank == "review-rejected" for r in again.verdict.reasons)
+
+
+def test_a_claim_is_exclusive_until_its_lease_runs_out(svc, scenes):
+    ticket = held_ticket(svc, scenes())
+    rpc.ReviewStub(svc.reviewer).Claim(pb.TicketRef(ticket=ticket))
+    with pytest.raises(grpc.RpcError) as e:
+        rpc.ReviewStub(svc.reviewer2).Claim(pb.TicketRef(ticket=ticket))
+    assert e.value.code() == grpc.StatusCode.ABORTED and "someone else" in e.value.details()
+    svc.service.review.lease_s = 0.2
+    try:
+        rpc.ReviewStub(svc.reviewer).Claim(pb.TicketRef(ticket=ticket))  # renews, short lease
+        time.sleep(0.4)  # the first reviewer walked away
+        taken = rpc.ReviewStub(svc.reviewer2).Claim(pb.TicketRef(ticket=ticket))
+        assert taken.claimed_by != "" and taken.status == "pending"
+    finally:
+        svc.service.review.lease_s = 600
+    assert decide(svc.reviewer2, ticket, "reject", "likeness_no_consent").status == "rejected"
+
+
+def test_escalation_and_appeal_go_to_a_different_senior_reviewer(svc, scenes):
+    ticket = held_ticket(svc, scenes())
+    assert decide(svc.reviewer, ticket, "escalate", "needs_senior").status == "escalated"
+    with pytest.raises(grpc.RpcError) as e:
+        rpc.ReviewStub(svc.reviewer2).Claim(pb.TicketRef(ticket=ticket))
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED and "senior" in e.value.details()
+    assert decide(svc.senior, ticket, "reject", "likeness_no_consent").status == "rejected"
+    # The studio appeals; the senior who decided may not decide the appeal.
+    appealed = rpc.ReviewStub(svc.studio).Appeal(
+        pb.AppealRequest(ticket=ticket, reason="we hold a release from the astronaut")
+    )
+    assert appealed.status == "appealed"
+    kind, held = terminal(result(svc.studio, ticket))
+    assert kind == "held" and held.status == "appealed"
+    with pytest.raises(grpc.RpcError) as e:
+        decide(svc.senior, ticket, "approve")
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert decide(svc.senior2, ticket, "approve", "consent_on_file").status == "approved"
+    kind, _ = terminal(result(svc.studio, ticket))
+    assert kind == "completed"
+
+
+def test_tenants_see_only_their_own_tickets(svc, scenes):
+    ticket = held_ticket(svc, scenes())
+    with pytest.raises(grpc.RpcError) as e:
+        result(svc.other_tenant, ticket)
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    _, tenant_b_reviewer = svc.client("reviewer", "studio-b")
+    listed = rpc.ReviewStub(tenant_b_reviewer).List(pb.ListReviewRequest()).items
+    assert ticket not in {i.ticket for i in listed}
+    with pytest.raises(grpc.RpcError) as e:
+        rpc.ReviewStub(tenant_b_reviewer).Claim(pb.TicketRef(ticket=ticket))
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    # Generation clients don't review.
+    with pytest.raises(grpc.RpcError) as e:
+        rpc.ReviewStub(svc.studio).List(pb.ListReviewRequest())
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    decide(svc.reviewer, ticket, "reject", "likeness_no_consent")
+
+
+def test_approving_a_false_positive_allowlists_it(svc, scenes):
+    look_alike = scenes()
+    ticket = held_ticket(svc, look_alike)
+    decide(svc.reviewer, ticket, "approve", allowlist_content=True)
+    kind, completed = terminal(generate(svc.studio, look_alike))
+    assert kind == "completed"
+    cleared = [f for f in completed.verdict.findings if "cleared by human review" in f.detail]
+    assert cleared and ticket in cleared[0].detail
+
+
+def test_bulk_decisions_report_each_ticket(svc, scenes):
+    tickets = [held_ticket(svc, scenes()) for i in (20, 21)]
+    response = rpc.ReviewStub(svc.reviewer).Decide(
+        pb.DecideRequest(
+            tickets=[*tickets, "no-such-ticket"],
+            decision="reject",
+            reason_code="likeness_no_consent",
+        )
+    )
+    outcome = {r.ticket: r for r in response.results}
+    assert all(outcome[t].ok and outcome[t].item.status == "rejected" for t in tickets)
+    assert (
+        not outcome["no-such-ticket"].ok and "no review ticket" in outcome["no-such-ticket"].error
+    )
+
+
+def test_bad_decisions_are_invalid_argument(svc, scenes):
+    ticket = held_ticket(svc, scenes())
+    for decision, code, words in [
+        ("maybe", "x_y", "decision must be"),
+        ("approve", "", "reason_code"),
+    ]:
+        with pytest.raises(grpc.RpcError) as e:
+            decide(svc.reviewer, ticket, decision, code)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and words in e.value.details()
+    decide(svc.reviewer, ticket, "reject", "likeness_no_consent")
+
+
+def test_every_decision_is_in_the_audit_chain(svc):
+    kinds = [e["kind"] for e in svc.service.audit.entries()]
+    for kind in ("decision", "held", "claimed", "review.approve", "review.reject", "appealed"):
+        assert kind in kinds
+    assert svc.service.audit.verify().ok
+    entry = next(e for e in svc.service.audit.entries() if e["kind"] == "review.approve")
+    assert json.loads(entry["body"])["reviewer_role"] in ("reviewer", "senior-reviewer")
