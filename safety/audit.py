@@ -22,7 +22,7 @@ from typing import IO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from safety.reviewdb import GENESIS, audit_head, audit_log
+from safety.reviewdb import GENESIS, audit_head, audit_log, write_transaction
 
 
 def canonical(body: dict) -> str:
@@ -96,7 +96,7 @@ class AuditLog:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A transaction for a change plus its audit entry (holds the process's append lock)."""
-        with self._lock, self.engine.begin() as conn:
+        with self._lock, write_transaction(self.engine) as conn:
             yield conn
 
     def entries(self, tenant: str | None = None) -> Iterator[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -277,6 +278,39 @@ def cmd_clients_revoke(args) -> int:
 
     rpc, channel = _stubs(args)
     print(f"revoked {format_client(rpc.ClientsStub(channel).Revoke(pb.ClientRef(id=args.id)))}")
+    return EXIT_OK
+
+
+def _audit_log(args):
+    from safety.audit import AuditLog
+    from safety.reviewdb import open_engine
+
+    config = Config.load(args.config)
+    url = args.database or config.review_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise SystemExit(f"reelguard: no review database at {url}")
+    return AuditLog(open_engine(url, migrate_schema=False))
+
+
+def cmd_audit_verify(args) -> int:
+    result = _audit_log(args).verify()
+    if result.ok:
+        print(f"audit log intact: {result.entries} entries, head {result.head_hash}")
+        return EXIT_OK
+    print(
+        f"audit log BROKEN at entry {result.broken_seq}: {result.why} "
+        f"({result.entries} entries check out before it)",
+        file=sys.stderr,
+    )
+    return EXIT_NOT_TRUSTED
+
+
+def cmd_audit_export(args) -> int:
+    log = _audit_log(args)
+    target = open(args.out, "w", encoding="utf-8") if args.out != "-" else None  # noqa: SIM115
+    with target or contextlib.nullcontext(sys.stdout) as out:
+        n = log.export(out, args.tenant)
+    print(f"exported {n} entries", file=sys.stderr)
     return EXIT_OK
 
 
@@ -709,6 +743,17 @@ def build_parser() -> argparse.ArgumentParser:
     cv = cls.add_parser("revoke", help="revoke a client; its next call is refused")
     cv.add_argument("id")
     cv.set_defaults(func=cmd_clients_revoke)
+
+    au = sub.add_parser("audit", help="the hash-chained audit log (reads the database)")
+    au.add_argument("--database", help="review database URL (default: from config)")
+    aus = au.add_subparsers(dest="sub", required=True)
+    aus.add_parser(
+        "verify", help="check the chain; names the first edited or deleted entry"
+    ).set_defaults(func=cmd_audit_verify)
+    ae = aus.add_parser("export", help="write the log as JSON Lines, for regulators")
+    ae.add_argument("--out", default="-", help="file (default: stdout)")
+    ae.add_argument("--tenant", help="only this tenant's entries")
+    ae.set_defaults(func=cmd_audit_export)
 
     ids = sub.add_parser("identities", help="enrolled public figures").add_subparsers(
         dest="sub", required=True

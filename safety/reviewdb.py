@@ -7,8 +7,9 @@ be durable together (a decision and its audit entry) share one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -91,6 +92,16 @@ schema_version = sa.Table(
 )
 
 GENESIS = "0" * 64
+WRITE = "reelguard_write"  # execution option: this transaction will write (see open_engine)
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write; on SQLite it holds the write lock from the start."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE: True})
+        with conn.begin():
+            yield conn
 
 
 def _v1(conn: Connection) -> None:
@@ -102,21 +113,31 @@ def _v1(conn: Connection) -> None:
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for `url`, migrated to the current schema."""
+def open_engine(url: str, migrate_schema: bool = True) -> Engine:
+    """An engine for `url`, migrated to the current schema (read-only tools pass False)."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # transactions begin below, not in the driver
             cur = dbapi_connection.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives a crash
             cur.close()
 
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn):
+            # A writer takes the write lock up front (waiting for it up to the timeout):
+            # a deferred transaction that reads the chain head and then writes could
+            # otherwise fail with "database is locked" when another process appended.
+            write = conn.get_execution_options().get(WRITE, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)
-    migrate(engine)
+    if migrate_schema:
+        migrate(engine)
     return engine
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import uuid
+
 import numpy as np
 import pytest
 import skimage.data
@@ -43,3 +46,25 @@ def running(tmp_path_factory, astronaut) -> Running:
     )
     yield r
     r.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session, or a skip that says why there is none."""
+    from tests.pg import Postgres
+
+    try:
+        server = Postgres()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        pytest.skip(f"no PostgreSQL server could start here: {e}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def review_url(request, tmp_path):
+    """The review database on each backend: SQLite file, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'review.db'}"
+    server = request.getfixturevalue("postgres")
+    return server.fresh_database(f"t_{uuid.uuid4().hex[:12]}")

@@ -3,6 +3,7 @@ feedback, appeals, and what generation clients see."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -24,9 +25,16 @@ REVIEW_LIKENESS = Policy.from_dict(
 )
 
 
-@pytest.fixture(scope="module")
-def svc(tmp_path_factory, astronaut):
-    r = Running(make_config(tmp_path_factory.mktemp("review"), policy=REVIEW_LIKENESS))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def svc(request, tmp_path_factory, astronaut):
+    """The service with its review database on each backend."""
+    url = ""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres").fresh_database("review_flow")
+    config = make_config(
+        tmp_path_factory.mktemp("review"), policy=REVIEW_LIKENESS, review_database_url=url
+    )
+    r = Running(config)
     r.identities.Enroll(
         pb.EnrollRequest(name="Eileen Collins", images=[pb.Media(data=encode(astronaut))])
     )
@@ -53,17 +61,17 @@ def scenes(astronaut):
     from PIL import Image
 
     face = np.asarray(Image.fromarray(astronaut).resize((240, 240)))
-    names = iter(BACKGROUNDS)
-    corners = iter([(0, 0), (0, 400), (400, 0), (400, 400), (200, 200)] * 3)
+    corners = [(0, 0), (0, 400), (400, 0), (400, 400), (200, 200)]
+    looks = itertools.cycle(zip(BACKGROUNDS, corners * 3, strict=False))
 
     def scene():
-        bg = getattr(skimage.data, next(names))()
+        name, (y, x) = next(looks)
+        bg = getattr(skimage.data, name)()
         if bg.dtype == bool:
             bg = bg.astype(np.uint8) * 255
         if bg.ndim == 2:
             bg = np.stack([bg] * 3, axis=-1)
         canvas = np.asarray(Image.fromarray(bg[..., :3].astype(np.uint8)).resize((640, 640))).copy()
-        y, x = next(corners)
         canvas[y : y + 240, x : x + 240] = face
         return canvas
 

@@ -1,0 +1,107 @@
+"""The hash-chained audit log on SQLite and PostgreSQL: intact chains verify; an edited,
+deleted or cut-off entry is found and named."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import sqlalchemy as sa
+
+from safety.audit import AuditLog
+from safety.reviewdb import audit_log, open_engine
+from tests.support import cli
+
+
+def filled(url: str, n: int = 10) -> AuditLog:
+    log = AuditLog(open_engine(url))
+    for i in range(n):
+        log.record("reviewer-1", "review.approve", "studio-a", f"ticket-{i}", {"i": i, "note": "é"})
+    return log
+
+
+def test_an_intact_chain_verifies(review_url):
+    log = filled(review_url)
+    result = log.verify()
+    assert result.ok and result.entries == 10 and len(result.head_hash) == 64
+
+
+def test_an_edited_entry_is_named(review_url):
+    log = filled(review_url)
+    with log.engine.begin() as conn:
+        conn.execute(
+            audit_log.update().where(audit_log.c.seq == 4).values(body=json.dumps({"i": 99}))
+        )
+    result = log.verify()
+    assert not result.ok and result.broken_seq == 4 and "changed" in result.why
+    assert result.entries == 3
+
+
+def test_a_deleted_entry_is_named(review_url):
+    log = filled(review_url)
+    with log.engine.begin() as conn:
+        conn.execute(audit_log.delete().where(audit_log.c.seq == 7))
+    result = log.verify()
+    assert not result.ok and result.broken_seq == 7 and "missing" in result.why
+
+
+def test_a_cut_off_tail_is_found(review_url):
+    log = filled(review_url)
+    with log.engine.begin() as conn:
+        conn.execute(audit_log.delete().where(audit_log.c.seq >= 9))
+    result = log.verify()
+    assert not result.ok and result.broken_seq == 9 and "after 8" in result.why
+
+
+def test_a_rehashed_forgery_still_breaks_the_next_link(review_url):
+    """Recomputing an edited entry's own hash doesn't help: the next entry links to the old one."""
+    from safety.audit import entry_hash
+
+    log = filled(review_url)
+    with log.engine.begin() as conn:
+        row = conn.execute(sa.select(audit_log).where(audit_log.c.seq == 5)).one()
+        body = json.dumps({"i": 5, "note": "forged"})
+        forged = entry_hash(
+            row.prev_hash, 5, row.at_us, row.actor, row.kind, row.tenant, row.subject, body
+        )
+        conn.execute(audit_log.update().where(audit_log.c.seq == 5).values(body=body, hash=forged))
+    result = log.verify()
+    assert not result.ok and result.broken_seq == 6 and "link" in result.why
+
+
+def test_concurrent_writers_never_fork_the_chain(review_url):
+    log = AuditLog(open_engine(review_url))
+    # Two logs over the same database: separate process-locks, as two processes would have.
+    other = AuditLog(open_engine(review_url))
+
+    def write(target, who):
+        for i in range(25):
+            target.record(who, "decision", "t", f"{who}-{i}", {"i": i})
+
+    threads = [threading.Thread(target=write, args=(t, w)) for t, w in ((log, "a"), (other, "b"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result = log.verify()
+    assert result.ok and result.entries == 50
+
+
+def test_cli_verify_and_export(tmp_path):
+    url = f"sqlite:///{tmp_path / 'review.db'}"
+    filled(url, 5)
+    ok = cli("audit", "--database", url, "verify")
+    assert ok.returncode == 0 and "5 entries" in ok.stdout
+    out = tmp_path / "audit.jsonl"
+    exported = cli("audit", "--database", url, "export", "--out", out)
+    assert exported.returncode == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [e["seq"] for e in lines] == [1, 2, 3, 4, 5] and lines[0]["body"]["note"] == "é"
+    assert all(len(e["hash"]) == 64 and e["prev_hash"] for e in lines)
+    engine = open_engine(url)
+    with engine.begin() as conn:
+        conn.execute(audit_log.update().where(audit_log.c.seq == 2).values(actor="someone-else"))
+    broken = cli("audit", "--database", url, "verify")
+    assert broken.returncode == 1 and "entry 2" in broken.stderr
+    missing = cli("audit", "--database", f"sqlite:///{tmp_path / 'nope.db'}", "verify")
+    assert missing.returncode != 0 and "no review database" in missing.stderr
