@@ -105,6 +105,23 @@ def output_bytes(events) -> bytes:
     return b"".join(e.output_chunk.data for e in events if e.WhichOneof("event") == "output_chunk")
 
 
+def scene(person: np.ndarray, background: str, corner: tuple[int, int]) -> np.ndarray:
+    """`person` (240 px) on a 640 px skimage background at `corner`: pictures of the same
+    face whose perceptual hashes differ, so one test's banked rejection can't touch another."""
+    import skimage.data
+
+    bg = getattr(skimage.data, background)()
+    if bg.dtype == bool:
+        bg = bg.astype(np.uint8) * 255
+    if bg.ndim == 2:
+        bg = np.stack([bg] * 3, axis=-1)
+    canvas = np.asarray(Image.fromarray(bg[..., :3].astype(np.uint8)).resize((640, 640))).copy()
+    face = np.asarray(Image.fromarray(person).resize((240, 240)))
+    y, x = corner
+    canvas[y : y + 240, x : x + 240] = face
+    return canvas
+
+
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims a size in its header but holds almost no pixel data."""
 

@@ -14,7 +14,7 @@ from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.policy import Policy
 from signing.verify import Verifier
-from tests.support import Running, encode, make_config, output_bytes, terminal
+from tests.support import Running, encode, make_config, output_bytes, scene, terminal
 
 # Likeness of an enrolled person goes to a human instead of being blocked outright.
 REVIEW_LIKENESS = Policy.from_dict(
@@ -54,28 +54,10 @@ BACKGROUNDS += ["page", "text", "clock", "horse"]
 
 @pytest.fixture(scope="module")
 def scenes(astronaut):
-    """A distinct picture of the enrolled person per call (her photo on another
-    background), so that one test's rejection (its hashes banked) can't touch another's."""
-    import numpy as np
-    import skimage.data
-    from PIL import Image
-
-    face = np.asarray(Image.fromarray(astronaut).resize((240, 240)))
+    """A distinct picture of the enrolled person per call."""
     corners = [(0, 0), (0, 400), (400, 0), (400, 400), (200, 200)]
     looks = itertools.cycle(zip(BACKGROUNDS, corners * 3, strict=False))
-
-    def scene():
-        name, (y, x) = next(looks)
-        bg = getattr(skimage.data, name)()
-        if bg.dtype == bool:
-            bg = bg.astype(np.uint8) * 255
-        if bg.ndim == 2:
-            bg = np.stack([bg] * 3, axis=-1)
-        canvas = np.asarray(Image.fromarray(bg[..., :3].astype(np.uint8)).resize((640, 640))).copy()
-        canvas[y : y + 240, x : x + 240] = face
-        return canvas
-
-    return scene
+    return lambda: scene(astronaut, *next(looks))
 
 
 def generate(channel, pixels, prompt="a portrait, slowly zooming"):

@@ -1,0 +1,144 @@
+"""kill -9 while decisions are being written: after a restart every acknowledged decision
+is there, and the audit chain verifies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from reelguard.v1 import reelguard_pb2 as pb
+from reelguard.v1 import reelguard_pb2_grpc as rpc
+from safety.client import connect
+from tests.safety.test_cli import free_port
+from tests.support import EXE, cli, encode, scene
+
+CONFIG = """
+face_workers = 1
+web_address = ""
+[policy]
+name = "review-likeness"
+[policy.categories.public_figure]
+threshold = 0.92
+action = "review"
+"""
+
+
+def serve(data_dir, port) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            EXE,
+            "--config",
+            str(data_dir / "reelguard.toml"),
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
+        env={**os.environ, "REELGUARD_DATA_DIR": str(data_dir)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+        while time.monotonic() < deadline:
+            try:
+                status = health_pb2_grpc.HealthStub(ch).Check(
+                    health_pb2.HealthCheckRequest(), timeout=1
+                )
+                if status.status == health_pb2.HealthCheckResponse.SERVING:
+                    return proc
+            except grpc.RpcError:
+                time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("server did not start")
+
+
+def test_acknowledged_decisions_survive_kill_9(tmp_path, astronaut, scenes_for_durability):
+    (tmp_path / "reelguard.toml").write_text(CONFIG)
+    port = free_port()
+    proc = serve(tmp_path, port)
+    try:
+        token = (tmp_path / "admin.token").read_text().strip()
+        channel = connect(f"127.0.0.1:{port}", token)
+        rpc.IdentitiesStub(channel).Enroll(
+            pb.EnrollRequest(name="Eileen Collins", images=[pb.Media(data=encode(astronaut))])
+        )
+        tickets = []
+        for pixels in scenes_for_durability:
+            request = pb.GenerateRequest(
+                prompt="a portrait",
+                image=pb.Media(data=encode(pixels)),
+                output=pb.OutputSpec(width=64, height=64, num_frames=6),
+            )
+            last = list(rpc.GenerationStub(channel).Generate(request, timeout=120))[-1]
+            assert last.WhichOneof("event") == "held", last
+            tickets.append(last.held.ticket)
+
+        acked_decisions: list[str] = []  # automatic decisions the server acknowledged
+        acked_reviews: dict[str, str] = {}  # human decisions acknowledged: ticket -> status
+        stop = threading.Event()
+
+        def write_decisions():
+            moderation, review = rpc.ModerationStub(channel), rpc.ReviewStub(channel)
+            i = 0
+            while not stop.is_set():
+                try:
+                    if i < len(tickets):
+                        decision = "approve" if i % 2 else "reject"
+                        r = review.Decide(
+                            pb.DecideRequest(
+                                tickets=[tickets[i]], decision=decision, reason_code="load_test"
+                            ),
+                            timeout=30,
+                        )
+                        acked_reviews[tickets[i]] = r.results[0].item.status
+                    v = moderation.Check(pb.CheckRequest(prompt=f"a lighthouse {i}"), timeout=30)
+                    acked_decisions.append(v.decision_id)
+                except grpc.RpcError:
+                    return  # the server died under us: what was acknowledged is what counts
+                i += 1
+
+        writer = threading.Thread(target=write_decisions)
+        writer.start()
+        deadline = time.monotonic() + 60
+        while len(acked_reviews) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        os.kill(proc.pid, signal.SIGKILL)  # mid-write: no shutdown, no flush
+        proc.wait(timeout=30)
+        stop.set()
+        writer.join(timeout=60)
+        channel.close()
+        assert len(acked_reviews) >= 3 and acked_decisions
+
+        proc = serve(tmp_path, port)
+        channel = connect(f"127.0.0.1:{port}", token)
+        decisions = rpc.DecisionsStub(channel)
+        for decision_id in acked_decisions:
+            assert decisions.Get(pb.DecisionRef(id=decision_id)).action == pb.ALLOW
+        for ticket, status in acked_reviews.items():
+            assert rpc.ReviewStub(channel).Get(pb.TicketRef(ticket=ticket)).status == status
+        channel.close()
+        url = f"sqlite:///{tmp_path / 'review.db'}"
+        verified = cli("audit", "--database", url, "verify")
+        assert verified.returncode == 0, verified.stderr
+        audited = cli("audit", "--database", url, "export").stdout
+        assert all(d in audited for d in acked_decisions)
+        assert all(f'"subject": "{t}"' in audited for t in acked_reviews)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture
+def scenes_for_durability(astronaut):
+    """Six pictures of the enrolled person that hash differently."""
+    backgrounds = ["camera", "brick", "grass", "gravel", "moon", "coins"]
+    corners = [(0, 0), (0, 400), (400, 0), (400, 400), (200, 200), (0, 200)]
+    return [scene(astronaut, b, c) for b, c in zip(backgrounds, corners, strict=True)]
