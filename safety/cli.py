@@ -71,12 +71,21 @@ def cmd_serve(args) -> int:
     server, port = start_server(service)
     host = config.grpc_address.rsplit(":", 1)[0]
     scheme = "grpcs" if config.tls_cert else "grpc"
+    web = None
+    if config.web_address:
+        from safety.web import WebServer
+
+        web = WebServer(service, config.web_address).start()
+        web_host = config.web_address.rsplit(":", 1)[0]
+        print(f"reelguard: review UI on {web.scheme}://{web_host}:{web.port}", flush=True)
     print(f"reelguard: listening on {scheme}://{host}:{port}  (Ctrl-C to stop)", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     signal.signal(signal.SIGHUP, lambda *_: _reload_policies(service))
     stop.wait()
+    if web is not None:
+        web.stop()
     server.stop(grace=5).wait()
     service.close()
     return EXIT_OK

@@ -15,7 +15,7 @@ import numpy as np
 
 from indexes.identity import DEFAULT_FLAT_MAX, FaissIdentityIndex
 from safety.errors import FailedPrecondition, InvalidInput, NotFound
-from safety.likeness import FaceEmbedder, face_sharpness
+from safety.likeness import Face, FaceEmbedder, face_crop_jpeg, face_sharpness
 from safety.media import DecodedImage
 from safety.store import IdentityRecord, Store
 
@@ -61,7 +61,8 @@ class Enroller:
             owner = self.store.reference_owner(img.sha256)
             if owner is not None:
                 raise InvalidInput(f"{img.label} is already a reference of identity {owner}")
-        vectors = [self._reference_vector(img) for img in images]
+        faces = [self._reference_face(img) for img in images]
+        vectors = [f.embedding for f in faces]
         with self._write:
             record, vector_ids = self.store.add_identity(
                 name,
@@ -71,6 +72,9 @@ class Enroller:
             )
             self.index.add(np.asarray(vector_ids, dtype=np.int64), np.stack(vectors))
             self.index.save(self.index_path)
+        # Reviewers compare a detected face with the enrolled one: keep a crop of each.
+        for vector_id, img, face in zip(vector_ids, images, faces, strict=True):
+            self.store.set_reference_face(vector_id, face_crop_jpeg(img.pixels, face.box))
         return record
 
     def remove(self, identity_id: str) -> IdentityRecord:
@@ -116,7 +120,7 @@ class Enroller:
             self.index.replace(fresh)
         return len(fresh)
 
-    def _reference_vector(self, image: DecodedImage) -> np.ndarray:
+    def _reference_face(self, image: DecodedImage) -> Face:
         faces = self.embedder.faces(image.pixels)
         if not faces:
             raise InvalidInput(f"{image.label}: no face found; use a clear, frontal photo")
@@ -137,7 +141,7 @@ class Enroller:
                 f"{image.label}: the face is too blurry (sharpness {sharpness:.0f}, minimum "
                 f"{self.min_sharpness:.0f}); use a sharper photo"
             )
-        return face.embedding
+        return face
 
 
 def open_index(path: Path, store: Store, dim: int, flat_max: int = DEFAULT_FLAT_MAX):

@@ -150,6 +150,23 @@ def cv2_resize(pixels: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(pixels, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
 
 
+def face_crop_jpeg(
+    pixels: np.ndarray, box: tuple[int, int, int, int], margin: float = 0.25
+) -> bytes:
+    """The face in `box` with some margin, as a JPEG (for reviewers, not for matching)."""
+    import io
+
+    from PIL import Image
+
+    x, y, w, h = box
+    mx, my = int(w * margin), int(h * margin)
+    height, width = pixels.shape[:2]
+    crop = pixels[max(0, y - my) : min(height, y + h + my), max(0, x - mx) : min(width, x + w + mx)]
+    out = io.BytesIO()
+    Image.fromarray(crop).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
 def face_sharpness(pixels: np.ndarray, box: tuple[int, int, int, int]) -> float:
     """Variance of the Laplacian of the face crop at 128×128 grey: low means blurry."""
     import cv2

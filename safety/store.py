@@ -118,6 +118,18 @@ class Store(Protocol):
         """All (vector ids, embeddings): what the identity index is rebuilt from."""
         ...
 
+    def set_reference_face(self, vector_id: int, jpeg: bytes) -> None:
+        """Keep the face crop of a reference (shown to reviewers beside a match)."""
+        ...
+
+    def reference_face(self, identity_id: str) -> bytes | None:
+        """The first reference's face crop of an identity, if one was kept."""
+        ...
+
+    def client(self, client_id: str) -> ClientRecord | None:
+        """One client by id (revoked ones too)."""
+        ...
+
     def add_grant(
         self,
         tenant: str,
@@ -280,6 +292,7 @@ MIGRATIONS = [
     );
     CREATE INDEX decisions_request ON decisions(request_id);
     CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL);
+    ALTER TABLE identity_references ADD COLUMN face_jpeg BLOB;  -- for reviewers' eyes
     """,
 ]
 
@@ -602,6 +615,25 @@ class SQLiteStore:
         with self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO heartbeat VALUES (1, ?)", (time.time(),))
 
+    def set_reference_face(self, vector_id, jpeg):
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE identity_references SET face_jpeg = ? WHERE vector_id = ?",
+                (jpeg, vector_id),
+            )
+
+    def reference_face(self, identity_id):
+        rows = self._query(
+            "SELECT face_jpeg FROM identity_references WHERE identity_id = ? "
+            "AND face_jpeg IS NOT NULL ORDER BY vector_id LIMIT 1",
+            (identity_id,),
+        )
+        return rows[0][0] if rows else None
+
+    def client(self, client_id):
+        found = self._client_where("id = ?", (client_id,))
+        return found[0] if found else None
+
     # ---- clients -----------------------------------------------------------------------
 
     _CLIENT_COLUMNS = "id, name, tenant, role, cert_subject, created_at, revoked_at"
@@ -641,5 +673,4 @@ class SQLiteStore:
                 "UPDATE clients SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (time.time(), client_id),
             )
-        found = self._client_where("id = ?", (client_id,))
-        return found[0] if found else None
+        return self.client(client_id)

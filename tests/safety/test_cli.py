@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 
 import grpc
 import numpy as np
@@ -207,7 +208,11 @@ def test_serve_starts_on_embedded_defaults_and_stops_cleanly(tmp_path, monkeypat
     port = free_port()
     proc = subprocess.Popen(
         [EXE, "serve", "--listen", f"127.0.0.1:{port}"],
-        env={**os.environ, "REELGUARD_DATA_DIR": str(tmp_path)},
+        env={
+            **os.environ,
+            "REELGUARD_DATA_DIR": str(tmp_path),
+            "REELGUARD_WEB_ADDRESS": "127.0.0.1:0",
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -221,6 +226,9 @@ def test_serve_starts_on_embedded_defaults_and_stops_cleanly(tmp_path, monkeypat
             if "listening on grpc://" in line or not line:
                 break
         assert f"listening on grpc://127.0.0.1:{port}" in "".join(lines), lines
+        web = next(line for line in lines if "review UI on http://" in line).split()[-1]
+        with urllib.request.urlopen(f"{web}/login", timeout=10) as page:
+            assert page.status == 200 and b"reviewer token" in page.read()
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
             status = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest()).status
         assert status == health_pb2.HealthCheckResponse.SERVING

@@ -1,0 +1,200 @@
+"""The reviewer web UI in a real browser (Debian's Chromium driven by Playwright)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reelguard.v1 import reelguard_pb2 as pb
+from reelguard.v1 import reelguard_pb2_grpc as rpc
+from safety.web import WebServer
+from signing.verify import Verifier
+from tests.safety.test_review import REVIEW_LIKENESS
+from tests.support import Running, encode, make_config, output_bytes, scene, terminal
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason="Debian's chromium is not installed (apt-get install chromium)",
+)
+# Flags for a machine with no network and no GPU (the probe's set; see the env notes).
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCRIPT_PROMPT = "a portrait <script>window.pwned = 1</script> & friends"
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory, astronaut):
+    r = Running(make_config(tmp_path_factory.mktemp("web"), policy=REVIEW_LIKENESS))
+    r.identities.Enroll(
+        pb.EnrollRequest(name="Eileen Collins", images=[pb.Media(data=encode(astronaut))])
+    )
+    r.web = WebServer(r.service, "127.0.0.1:0").start()
+    r.base = f"http://127.0.0.1:{r.web.port}"
+    r.studio = r.client("generator-client", "studio-a")[1]
+    r.reviewer_token = r.client("reviewer")[0]
+    r.studio_token = r.client("generator-client", "studio-a")[0]
+    looks = itertools.cycle(
+        zip(
+            ["camera", "brick", "grass", "gravel", "moon"],
+            [(0, 0), (0, 400), (400, 0), (400, 400), (200, 200)],
+            strict=True,
+        )
+    )
+    r.scene = lambda: scene(astronaut, *next(looks))
+    yield r
+    r.web.stop()
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, svc):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def login(page, svc, token):
+    page.goto(f"{svc.base}/login")
+    page.fill("input[name=token]", token)
+    page.click("button[type=submit]")
+
+
+def hold(svc, pixels, prompt="a portrait, slowly zooming"):
+    request = pb.GenerateRequest(
+        prompt=prompt,
+        image=pb.Media(data=encode(pixels)),
+        output=pb.OutputSpec(width=96, height=96, num_frames=12),
+    )
+    events = list(rpc.GenerationStub(svc.studio).Generate(request, timeout=120))
+    kind, held = terminal(events)
+    assert kind == "held", held
+    return held.ticket
+
+
+def get_result(svc, ticket):
+    return list(rpc.GenerationStub(svc.studio).GetResult(pb.TicketRef(ticket=ticket), timeout=60))
+
+
+def filter_of(page, selector):
+    return page.eval_on_selector(selector, "el => getComputedStyle(el).filter")
+
+
+def test_a_reviewer_reveals_and_approves_and_the_client_gets_signed_output(svc, page):
+    ticket = hold(svc, svc.scene(), SCRIPT_PROMPT)
+    login(page, svc, svc.reviewer_token)
+    row = page.locator(f"tr:has(a:text('{ticket}'))")
+    # User text renders as text: the script is shown, never run.
+    assert SCRIPT_PROMPT in row.locator("td.prompt").inner_text()
+    assert page.evaluate("window.pwned") is None
+    row.locator("a").click()
+    assert "blur" in filter_of(page, "#media") and "grayscale" in filter_of(page, "#media")
+    page.keyboard.press("v")  # the reveal shortcut
+    assert filter_of(page, "#media") == "none"
+    page.click("#reveal")  # and the button hides it again
+    assert "blur" in filter_of(page, "#media")
+    # The detected face beside the enrolled reference, both loaded.
+    sizes = page.eval_on_selector_all(".faces img", "imgs => imgs.map(i => i.naturalWidth)")
+    assert len(sizes) >= 2 and all(w > 0 for w in sizes)
+    assert page.locator("table.evidence").inner_text().count("public_figure") >= 1
+    page.keyboard.press("c")  # claim
+    page.wait_for_selector("text=Claimed by")
+    page.keyboard.press("a")  # approve; the reason select takes the first approve code
+    page.select_option("#reason", "false_positive")
+    page.click("#submit-decision")
+    assert page.locator("#status").inner_text() == "approved"
+
+    events = get_result(svc, ticket)
+    kind, completed = terminal(events)
+    assert kind == "completed"
+    signed = output_bytes(events)
+    assert hashlib.sha256(signed).hexdigest() == completed.sha256
+    report = Verifier((svc.config.keys_dir / "root.pem").read_text()).verify_bytes(
+        signed, "video/mp4"
+    )
+    assert report.status == "trusted"
+    assert report.moderation["human_review"]["decision"] == "approve"
+
+
+def test_a_rejection_in_the_ui_banks_the_content_and_blocks_it_next_time(svc, page):
+    pixels = svc.scene()
+    ticket = hold(svc, pixels)
+    banked = {b.name: b.entries for b in svc.banks.List(pb.ListBanksRequest()).banks}
+    login(page, svc, svc.reviewer_token)
+    page.goto(f"{svc.base}/items/{ticket}")
+    page.click("#claim button")
+    page.check("#decision-reject")
+    page.select_option("#reason", "likeness_no_consent")
+    page.fill("textarea[name=notes]", "no release on file")
+    page.click("#submit-decision")
+    assert page.locator("#status").inner_text() == "rejected"
+    after = {b.name: b.entries for b in svc.banks.List(pb.ListBanksRequest()).banks}
+    assert after["review-rejected"] > banked.get("review-rejected", 0)
+    kind, blocked = terminal(get_result(svc, ticket))
+    assert kind == "blocked"
+    request = pb.GenerateRequest(prompt="again", image=pb.Media(data=encode(pixels)))
+    kind, again = terminal(list(rpc.GenerationStub(svc.studio).Generate(request, timeout=120)))
+    assert kind == "blocked" and any(r.bank == "review-rejected" for r in again.verdict.reasons)
+
+
+def test_bulk_selection_with_the_keyboard(svc, page):
+    tickets = {hold(svc, svc.scene()) for _ in range(2)}
+    login(page, svc, svc.reviewer_token)
+    for ticket in tickets:
+        page.check(f"input[value='{ticket}']")
+    page.select_option("select[name=decision]", "reject")
+    page.select_option("#bulk select[name=reason_code]", "likeness_no_consent")
+    page.click("#bulk button[type=submit]")
+    for ticket in tickets:
+        assert svc.service.review.get(ticket).status == "rejected"
+
+
+def test_login_csrf_and_headers(svc, page):
+    page.goto(svc.base + "/")
+    assert page.url.endswith("/login")  # no session: to the login page
+    login(page, svc, svc.studio_token)
+    assert "does not review" in page.locator(".error").inner_text()
+    login(page, svc, "rg_wrong")
+    assert "unknown token" in page.locator(".error").inner_text()
+    ticket = hold(svc, svc.scene())
+    login(page, svc, svc.reviewer_token)
+    response = page.goto(f"{svc.base}/items/{ticket}")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["cache-control"] == "no-store"
+    # A forged cross-site POST carries the session cookie but not the form's token.
+    forged = page.request.post(
+        f"{svc.base}/items/{ticket}/decide",
+        form={"decision": "approve", "reason_code": "false_positive"},
+    )
+    assert forged.status == 403 and "CSRF" in forged.text()
+    assert svc.service.review.get(ticket).status == "pending"
+    media = page.request.get(f"{svc.base}/items/{ticket}/media")
+    assert media.status == 200 and media.headers["content-type"] == "video/mp4"
+    page.click("text=Log out")
+    assert page.url.endswith("/login")
+    assert page.request.get(f"{svc.base}/items/{ticket}/media").url.endswith("/login")
