@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import sqlalchemy as sa
 
 from generator.base import Generator, load_generator
 from indexes.hashbank import HashBanks
@@ -178,7 +179,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     admission = Admission(config.max_generations, config.max_generations_per_tenant)
     auth = Authenticator(store)
     auth.bootstrap(config.admin_token_path)
-    health = HealthMonitor(health_components(gate, enroller), config.health_interval_s)
+    health = HealthMonitor(health_components(gate, enroller, engine), config.health_interval_s)
     return Service(
         config,
         gate,
@@ -210,7 +211,7 @@ WRITES = (
 MEDIA = ("Generation", "Moderation", "Provenance.Sign", "Identities")
 
 
-def health_components(gate: Gate, enroller: Enroller) -> list[Component]:
+def health_components(gate: Gate, enroller: Enroller, review_engine) -> list[Component]:
     """What requests depend on, each probed through the object requests use (so a
     component swapped at run time, e.g. a reloaded index, is the one probed)."""
     index = enroller.index
@@ -227,4 +228,11 @@ def health_components(gate: Gate, enroller: Enroller) -> list[Component]:
             MEDIA,
         ),
         Component("face_models", lambda: enroller.embedder.faces(PROBE_FRAME), MEDIA),
+        # Decisions are audited and held items queued here.
+        Component("review_db", lambda: _ping(review_engine), (*WRITES, "Review")),
     ]
+
+
+def _ping(engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
