@@ -177,9 +177,12 @@ class ReviewQueue:
         category: str = "",
         min_priority: int = 0,
         limit: int = 100,
+        older_than_s: float = 0.0,
     ) -> list[ReviewItem]:
         """Highest priority first, then oldest."""
         q = sa.select(review_items).where(review_items.c.status.in_(statuses))
+        if older_than_s:
+            q = q.where(review_items.c.created_at <= time.time() - older_than_s)
         if tenant:
             q = q.where(review_items.c.tenant == tenant)
         if category:

@@ -516,6 +516,7 @@ class ReviewServicer(_Servicer, rpc.ReviewServicer):
             request.category,
             request.min_priority,
             min(request.limit or 100, 1000),
+            request.older_than_s,
         )
         return pb.ListReviewResponse(items=[review_item_pb(i) for i in items])
 

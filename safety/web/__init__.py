@@ -146,8 +146,9 @@ def create_app(service) -> Flask:
             statuses,
             tenant if g.user.tenant == "*" else g.user.tenant,
             request.args.get("category", ""),
-            int(request.args.get("min_priority") or 0),
+            _number(request.args.get("min_priority")),
             200,
+            60 * _number(request.args.get("older_than_min")),
         )
         return render_template(
             "queue.html",
@@ -235,6 +236,13 @@ def create_app(service) -> Flask:
         return redirect(url_for("queue_page"))
 
     return app
+
+
+def _number(text: str | None) -> int:
+    try:
+        return max(0, int(text or 0))
+    except ValueError:
+        raise InvalidInput(f"not a whole number: {text!r}") from None
 
 
 def _subject_pixels(item: ReviewItem, subject: str, time_s: float):

@@ -224,3 +224,22 @@ class _Header(grpc.UnaryUnaryClientInterceptor):
             _CallDetails(d.method, d.timeout, metadata, d.credentials, d.wait_for_ready, None),
             request,
         )
+
+
+def test_the_web_ui_serves_https_with_the_same_certificate(tls_service):
+    import ssl
+    import urllib.request
+
+    from safety.web import WebServer
+
+    running, _, paths = tls_service
+    web = WebServer(running.service, "127.0.0.1:0").start()
+    try:
+        context = ssl.create_default_context(cafile=str(paths.ca))
+        with urllib.request.urlopen(
+            f"https://localhost:{web.port}/login", context=context, timeout=10
+        ) as page:
+            assert page.status == 200 and b"reviewer token" in page.read()
+            assert "Secure" in page.headers["Set-Cookie"]
+    finally:
+        web.stop()

@@ -233,3 +233,22 @@ def test_every_decision_is_in_the_audit_chain(svc):
     assert svc.service.audit.verify().ok
     entry = next(e for e in svc.service.audit.entries() if e["kind"] == "review.approve")
     assert json.loads(entry["body"])["reviewer_role"] in ("reviewer", "senior-reviewer")
+
+
+def test_queue_filters(svc, scenes):
+    ticket = held_ticket(svc, scenes())
+    review = rpc.ReviewStub(svc.reviewer)
+
+    def listed(**kw):
+        return {i.ticket for i in review.List(pb.ListReviewRequest(**kw)).items}
+
+    assert ticket in listed(category="public_figure", tenant="studio-a")
+    assert ticket not in listed(category="sexual")
+    assert ticket not in listed(tenant="studio-b")
+    assert ticket not in listed(min_priority=10_000)
+    assert ticket not in listed(older_than_s=3600)
+    time.sleep(0.2)
+    assert ticket in listed(older_than_s=0.1)
+    items = review.List(pb.ListReviewRequest()).items
+    assert [i.priority for i in items] == sorted((i.priority for i in items), reverse=True)
+    decide(svc.reviewer, ticket, "reject", "likeness_no_consent")

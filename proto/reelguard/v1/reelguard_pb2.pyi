@@ -718,18 +718,20 @@ class ReviewItem(_message.Message):
     def __init__(self, ticket: _Optional[str] = ..., request_id: _Optional[str] = ..., tenant: _Optional[str] = ..., prompt: _Optional[str] = ..., category: _Optional[str] = ..., priority: _Optional[int] = ..., status: _Optional[str] = ..., claimed_by: _Optional[str] = ..., claim_expires: _Optional[float] = ..., verdict: _Optional[_Union[Verdict, _Mapping]] = ..., decision: _Optional[str] = ..., reason_code: _Optional[str] = ..., notes: _Optional[str] = ..., decided_by: _Optional[str] = ..., created_at: _Optional[float] = ..., appeal_reason: _Optional[str] = ...) -> None: ...
 
 class ListReviewRequest(_message.Message):
-    __slots__ = ("statuses", "tenant", "category", "min_priority", "limit")
+    __slots__ = ("statuses", "tenant", "category", "min_priority", "limit", "older_than_s")
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     MIN_PRIORITY_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OLDER_THAN_S_FIELD_NUMBER: _ClassVar[int]
     statuses: _containers.RepeatedScalarFieldContainer[str]
     tenant: str
     category: str
     min_priority: int
     limit: int
-    def __init__(self, statuses: _Optional[_Iterable[str]] = ..., tenant: _Optional[str] = ..., category: _Optional[str] = ..., min_priority: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    older_than_s: float
+    def __init__(self, statuses: _Optional[_Iterable[str]] = ..., tenant: _Optional[str] = ..., category: _Optional[str] = ..., min_priority: _Optional[int] = ..., limit: _Optional[int] = ..., older_than_s: _Optional[float] = ...) -> None: ...
 
 class ListReviewResponse(_message.Message):
     __slots__ = ("items",)
