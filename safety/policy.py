@@ -20,6 +20,8 @@ class Rule:
     # Subject kinds ("visual", "text") on which this category must be evaluated: when no
     # configured model covers it there, the request blocks.
     required: tuple[str, ...] = ()
+    # A borderline band: scores from here up to `threshold` go to human review.
+    review_threshold: float | None = None
 
 
 def _default_rules() -> dict[str, Rule]:
@@ -60,6 +62,7 @@ class Policy:
         body = json.dumps(
             {
                 k: [r.threshold, r.action.name, list(r.required)]
+                + ([r.review_threshold] if r.review_threshold is not None else [])
                 for k, r in sorted(self.rules.items())
             }
         ).encode()
@@ -79,7 +82,12 @@ class Policy:
                     required = ()
                 elif not set(required) <= set(KINDS):
                     raise ValueError(f"required must be true/false or a list of {KINDS}")
-                rules[category] = Rule(float(spec["threshold"]), action, tuple(required))
+                threshold = float(spec["threshold"])
+                review_at = spec.get("review_threshold")
+                review_at = None if review_at is None else float(review_at)
+                if review_at is not None and not review_at < threshold:
+                    raise ValueError("review_threshold must be below threshold")
+                rules[category] = Rule(threshold, action, tuple(required), review_at)
             except (KeyError, ValueError, TypeError) as e:
                 raise ValueError(
                     f"policy category {category!r} needs threshold (number) and "
@@ -107,7 +115,13 @@ class Policy:
             )
             return finding
         finding.threshold = rule.threshold
-        finding.action = rule.action if finding.score >= rule.threshold else Action.ALLOW
+        if finding.score >= rule.threshold:
+            finding.action = rule.action
+        elif rule.review_threshold is not None and finding.score >= rule.review_threshold:
+            finding.action = Action.REVIEW  # borderline: a human decides
+            finding.detail += f"; borderline (review from {rule.review_threshold:g})"
+        else:
+            finding.action = Action.ALLOW
         if finding.action != Action.ALLOW and finding.consent:
             finding.action = Action.ALLOW
             finding.detail += f"; authorized by consent grant {finding.consent['grant_id']}"

@@ -1,3 +1,5 @@
+import pytest
+
 from safety.policy import CHECK_ERROR, Policy
 from safety.verdict import Action, CheckRun, Finding, Stage
 
@@ -55,3 +57,30 @@ def test_text_rules_apply_to_prompt_findings_only():
     on_prompt = policy.decide(Stage.PRE_CHECK, [finding("violence", score, "prompt")], [])
     on_image = policy.decide(Stage.PRE_CHECK, [finding("violence", score)], [])
     assert {on_prompt.action, on_image.action} == {Action.ALLOW, Action.BLOCK}
+
+
+def test_a_borderline_band_goes_to_review():
+    policy = Policy.from_dict(
+        {"categories": {"sexual": {"threshold": 0.8, "review_threshold": 0.5, "action": "block"}}}
+    )
+
+    def judged(score):
+        return policy.judge(Finding("image.nudity", "sexual", "input_image", score)).action
+
+    assert judged(0.9) == Action.BLOCK
+    assert judged(0.6) == Action.REVIEW
+    assert judged(0.4) == Action.ALLOW
+    assert (
+        policy.version
+        != Policy.from_dict(
+            {"categories": {"sexual": {"threshold": 0.8, "action": "block"}}}
+        ).version
+    )
+    with pytest.raises(ValueError, match="review_threshold must be below"):
+        Policy.from_dict(
+            {
+                "categories": {
+                    "sexual": {"threshold": 0.5, "review_threshold": 0.6, "action": "block"}
+                }
+            }
+        )
