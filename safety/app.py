@@ -23,6 +23,7 @@ from safety.health import Component, HealthMonitor
 from safety.identities import Enroller, open_index
 from safety.likeness import DlibFaceEmbedder, LikenessChecker, ProcessEmbedderPool
 from safety.moderation import HashBankModerator, NudityModerator, PromptModerator
+from safety.observability import Metrics
 from safety.pipeline import Gate
 from safety.policies import PolicySet
 from safety.review import ReviewQueue
@@ -52,9 +53,11 @@ class Service:
     health: HealthMonitor
     review: ReviewQueue
     audit: AuditLog
+    metrics: Metrics
 
     def close(self) -> None:
         self.health.close()
+        self.metrics.close()
         self.audit.engine.dispose()
         closer = getattr(self.enroller.embedder, "close", None)
         if closer is not None:
@@ -116,10 +119,14 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     signer = make_signer(config)
     # Face models in worker processes (frames of a clip embedded on every core), or in
     # this process with face_workers = 0.
-    embedder = (
-        ProcessEmbedderPool(config.face_workers, config.face_detect_min_size)
-        if config.face_workers > 0
-        else DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
+    metrics = Metrics()
+    embedder = metrics.timed_load(
+        "face_models",
+        lambda: (
+            ProcessEmbedderPool(config.face_workers, config.face_detect_min_size)
+            if config.face_workers > 0
+            else DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
+        ),
     )
     index = open_index(config.index_path, store, embedder.dim, config.index_flat_max)
     consent = ConsentRegistry(store)
@@ -131,8 +138,13 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             for alias in [identity.name, *identity.aliases]:
                 yield identity.id, identity.name, alias
 
-    prompt_moderators = [PromptModerator(config.prompt_blocklist, enrolled_names)]
-    visual_moderators = [NudityModerator(), likeness, HashBankModerator(banks)]
+    prompt_moderators = [
+        metrics.timed_load(
+            "prompt_classifier", lambda: PromptModerator(config.prompt_blocklist, enrolled_names)
+        )
+    ]
+    nudity = metrics.timed_load("open_nsfw", NudityModerator)
+    visual_moderators = [nudity, likeness, HashBankModerator(banks)]
     if config.prompt_embedder:
         from safety.semantic import SemanticPromptModerator
 
@@ -166,6 +178,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         post_check_frames=config.post_check_frames,
         allowlist=allowlist,
         audit=audit,
+        metrics=metrics,
     )
     gate.review = ReviewQueue(
         audit,
@@ -180,6 +193,14 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     auth = Authenticator(store)
     auth.bootstrap(config.admin_token_path)
     health = HealthMonitor(health_components(gate, enroller, engine), config.health_interval_s)
+    # Gauges read when scraped.
+    metrics.generations_running.set_function(admission.running)
+    metrics.review_queue.set_function(gate.review.open_count)
+    metrics.index_vectors.set_function(lambda: len(enroller.index))
+    for component in health.components:
+        metrics.component_up.labels(component.name).set_function(
+            lambda name=component.name: 0.0 if name in health.down() else 1.0
+        )
     return Service(
         config,
         gate,
@@ -193,6 +214,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         health,
         gate.review,
         audit,
+        metrics,
     )
 
 

@@ -60,15 +60,21 @@ def _media(path: Path):
 
 def cmd_serve(args) -> int:
     from safety.app import build_service
+    from safety.observability import setup_logging, setup_tracing
     from safety.server import start_server
 
     config = Config.load(args.config)
     if args.listen:
         config.grpc_address = args.listen
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging(config.log_format)
+    setup_tracing(config.tracing, config.otlp_endpoint)
     print(f"reelguard: loading models (data in {config.data_dir})", flush=True)
     service = build_service(config)
     server, port = start_server(service)
+    if config.metrics_address:
+        metrics_port = service.metrics.serve(config.metrics_address)
+        metrics_host = config.metrics_address.rsplit(":", 1)[0]
+        print(f"reelguard: metrics on http://{metrics_host}:{metrics_port}/metrics", flush=True)
     host = config.grpc_address.rsplit(":", 1)[0]
     scheme = "grpcs" if config.tls_cert else "grpc"
     web = None

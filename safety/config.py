@@ -64,7 +64,13 @@ class Config:
     review_lease_s: float = 600.0  # a claim expires after this; someone else may take it
     review_reject_bank: str = "review-rejected"  # rejected content is banked here
     web_address: str = "127.0.0.1:8080"  # the reviewer web UI; "" turns it off
-    health_interval_s: float = 5.0  # components probed this often; gRPC health follows
+    health_interval_s: float = 5.0
+    # Observability: Prometheus /metrics ("" turns it off), OpenTelemetry traces
+    # ("console" or "otlp" to otlp_endpoint; off by default), log lines as text or JSON.
+    metrics_address: str = "127.0.0.1:9464"
+    tracing: str = ""
+    otlp_endpoint: str = ""
+    log_format: str = "text"  # components probed this often; gRPC health follows
     face_min_size: int = 40  # smallest face accepted as an enrolment reference
     face_detect_min_size: int = 20  # smallest face the detector looks for in checks
     face_workers: int = 2  # face models loaded; frames of a clip are embedded in parallel

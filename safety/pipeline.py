@@ -35,6 +35,7 @@ from safety.consent import LIKENESS_CATEGORIES, ConsentRegistry
 from safety.errors import InvalidInput
 from safety.media import DecodedImage, Frame, decode_image, sample_video_frames
 from safety.moderation import TextModerator, VisualModerator
+from safety.observability import Metrics, tracer
 from safety.policies import PolicySet
 from safety.policy import Policy
 from safety.review import Released, ReviewItem, ReviewQueue
@@ -170,6 +171,7 @@ class Gate:
         review: ReviewQueue | None = None,
         allowlist: Allowlist | None = None,
         audit: AuditLog | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.prompt_moderators = prompt_moderators
         self.image_moderators = image_moderators
@@ -186,6 +188,7 @@ class Gate:
         self.review = review
         self.allowlist = allowlist
         self.audit = audit
+        self.metrics = metrics or Metrics()
         work_dir.mkdir(parents=True, exist_ok=True)
         # Checks and generation run here so that a stuck model can be timed out.
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="gate")
@@ -230,6 +233,17 @@ class Gate:
     # ---- the request path -----------------------------------------------------------
 
     def generate(self, job: GenerateJob) -> Iterator[Event]:
+        """The request path; one trace per request, a span and a timing per stage."""
+        root = tracer.start_span(
+            "reelguard.generate",
+            attributes={"reelguard.request_id": job.request_id, "reelguard.tenant": job.tenant},
+        )
+        try:
+            yield from self._generate(job, root)
+        finally:
+            root.end()
+
+    def _generate(self, job: GenerateJob, root) -> Iterator[Event]:
         yield Accepted(job.request_id)
         yield Progress(Stage.PRE_CHECK, 0, 1, "moderating prompt and inputs")
         clips = []
@@ -238,9 +252,10 @@ class Gate:
         if job.driving:
             clips.append(Clip("driving_video", job.driving.frames))
         content = job.image.sha256 if job.image else ""
-        pre = self._evaluate(
-            Stage.PRE_CHECK, job.prompt, clips, job.tenant, job.consent_scope, content
-        )
+        with self.metrics.stage("pre_check", root):
+            pre = self._evaluate(
+                Stage.PRE_CHECK, job.prompt, clips, job.tenant, job.consent_scope, content
+            )
         # A "review" pre-check still generates: the reviewer judges the actual output.
         if pre.action == Action.BLOCK or (pre.action == Action.REVIEW and self.review is None):
             self._record(pre, job.request_id, job.tenant)
@@ -267,10 +282,11 @@ class Gate:
                     raise Cancelled(f"request {job.request_id} cancelled")
                 events.put(Progress(Stage.GENERATING, done, total))
 
-            future = self._pool.submit(self.generator.generate, gen_input, raw, progress)
-            yield from _drain_while_running(future, events)
             try:
-                mime_type = future.result()
+                with self.metrics.stage("generate", root):
+                    future = self._pool.submit(self.generator.generate, gen_input, raw, progress)
+                    yield from _drain_while_running(future, events)
+                    mime_type = future.result()
             except Cancelled as e:
                 yield self._fail(job, Stage.GENERATING, str(e))
                 return
@@ -280,7 +296,8 @@ class Gate:
                 return
 
             yield Progress(Stage.POST_CHECK, 0, 1, "moderating sampled output frames")
-            post, frames = self._post_check(raw, job, content)
+            with self.metrics.stage("post_check", root):
+                post, frames = self._post_check(raw, job, content)
             combined = _combine(pre, post)
             if combined.action == Action.BLOCK or (
                 combined.action == Action.REVIEW and self.review is None
@@ -308,12 +325,15 @@ class Gate:
             )
             yield Progress(Stage.SIGNING, 0, 1, "signing C2PA manifest")
             try:
-                fingerprint = fingerprint_frames([(f.time_s, f.pixels) for f in frames])
-                spec = replace(self._manifest(job, final), soft_binding=fingerprint.assertion())
-                manifest = self.manifest_signer.sign_file(spec, raw, signed, mime_type)
-                self._remember(final.decision_id, fingerprint, manifest, mime_type)
-                digest = _sha256_file(signed)
-                self._record(final, job.request_id, job.tenant, output_sha256=digest, strict=True)
+                with self.metrics.stage("sign", root):
+                    fingerprint = fingerprint_frames([(f.time_s, f.pixels) for f in frames])
+                    spec = replace(self._manifest(job, final), soft_binding=fingerprint.assertion())
+                    manifest = self.manifest_signer.sign_file(spec, raw, signed, mime_type)
+                    self._remember(final.decision_id, fingerprint, manifest, mime_type)
+                    digest = _sha256_file(signed)
+                    self._record(
+                        final, job.request_id, job.tenant, output_sha256=digest, strict=True
+                    )
             except Exception as e:
                 log.exception("signing failed for %s", job.request_id)
                 yield self._fail(job, Stage.SIGNING, f"signing failed: {e}")
@@ -567,6 +587,7 @@ class Gate:
         strict: bool = False,
     ) -> None:
         verdict.decision_id = verdict.decision_id or uuid.uuid4().hex
+        self.metrics.count_verdict(verdict)
         try:
             self.store.record_decision(
                 verdict.decision_id, request_id, tenant, verdict, output_sha256

@@ -193,6 +193,12 @@ class ReviewQueue:
         with self.engine.connect() as conn:
             return [ReviewItem.from_row(r) for r in conn.execute(q)]
 
+    def open_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(sa.func.count()).where(review_items.c.status.in_(OPEN))
+            ).scalar_one()
+
     # ---- reviewing ------------------------------------------------------------------
 
     def claim(self, ticket: str, who: Principal) -> ReviewItem:

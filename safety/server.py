@@ -49,6 +49,7 @@ from safety.errors import (
     Unavailable,
 )
 from safety.media import Frame, VideoLimits, decode_image, decode_video
+from safety.observability import REQUEST_ID
 from safety.pipeline import (
     Accepted,
     Blocked,
@@ -147,17 +148,30 @@ def guarded(*roles: str):
             self.service.health.require(name)
             return caller
 
+        name = method.__qualname__.replace("Servicer.", ".")
+
+        @contextlib.contextmanager
+        def measured(self, context):
+            t0 = time.perf_counter()
+            try:
+                yield
+            finally:
+                code = context.code() or grpc.StatusCode.OK
+                metrics = self.service.metrics
+                metrics.requests.labels(name, code.name).inc()
+                metrics.rpc_seconds.labels(name).observe(time.perf_counter() - t0)
+
         if inspect.isgeneratorfunction(method):
 
             @functools.wraps(method)
             def wrapper(self, request, context):
-                with domain_errors(context):
+                with measured(self, context), domain_errors(context):
                     yield from method(self, request, context, principal(self, context))
         else:
 
             @functools.wraps(method)
             def wrapper(self, request, context):
-                with domain_errors(context):
+                with measured(self, context), domain_errors(context):
                     return method(self, request, context, principal(self, context))
 
         wrapper.roles = allowed
@@ -302,6 +316,13 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
     def Generate(self, request: pb.GenerateRequest, context, caller: Principal):
         tenant, key = caller.tenant_for(request.tenant), request.idempotency_key
         request_id = uuid.uuid4().hex
+        log_context = REQUEST_ID.set(request_id)  # on every log line of this request
+        try:
+            yield from self._generate(request, context, tenant, key, request_id)
+        finally:
+            REQUEST_ID.reset(log_context)
+
+    def _generate(self, request, context, tenant: str, key: str, request_id: str):
         if key:
             previous = self._claim(tenant, key, request, request_id)
             if previous is not None:

@@ -212,6 +212,8 @@ def test_serve_starts_on_embedded_defaults_and_stops_cleanly(tmp_path, monkeypat
             **os.environ,
             "REELGUARD_DATA_DIR": str(tmp_path),
             "REELGUARD_WEB_ADDRESS": "127.0.0.1:0",
+            "REELGUARD_METRICS_ADDRESS": "127.0.0.1:0",
+            "REELGUARD_LOG_FORMAT": "json",
         },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -229,6 +231,10 @@ def test_serve_starts_on_embedded_defaults_and_stops_cleanly(tmp_path, monkeypat
         web = next(line for line in lines if "review UI on http://" in line).split()[-1]
         with urllib.request.urlopen(f"{web}/login", timeout=10) as page:
             assert page.status == 200 and b"reviewer token" in page.read()
+        metrics = next(line for line in lines if "metrics on http://" in line).split()[-1]
+        with urllib.request.urlopen(metrics, timeout=10) as page:
+            assert b"reelguard_model_load_seconds" in page.read()
+        assert any(line.startswith('{"time"') for line in lines)  # JSON log lines
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
             status = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest()).status
         assert status == health_pb2.HealthCheckResponse.SERVING
