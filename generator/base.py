@@ -62,11 +62,24 @@ def write_mp4(frames: Iterable[np.ndarray], out_path: Path, fps: int, crf: int =
 
 
 def load_generator(spec: str) -> Generator:
-    """`kenburns` (built in) or `package.module:ClassName` for a backend of your own."""
+    """`kenburns` (built in); `remote:HOST:PORT` (a GeneratorBackend service elsewhere);
+    `diffusers:/local/pipeline/dir`; or `package.module:ClassName` for one of your own."""
     if spec == "kenburns":
         from generator.kenburns import KenBurnsGenerator
 
         return KenBurnsGenerator()
+    if spec.startswith("remote:"):
+        import os
+
+        from generator.remote import RemoteGenerator
+
+        return RemoteGenerator(
+            spec.removeprefix("remote:"), os.environ.get("REELGUARD_BACKEND_TOKEN") or None
+        )
+    if spec.startswith("diffusers:"):
+        from generator.diffusion import DiffusersGenerator
+
+        return DiffusersGenerator(Path(spec.removeprefix("diffusers:")))
     module_name, sep, class_name = spec.partition(":")
     if not sep:
         raise ValueError(f"generator {spec!r}: use 'kenburns' or 'package.module:ClassName'")

@@ -329,6 +329,22 @@ def cmd_audit_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_backend_serve(args) -> int:
+    from generator.base import load_generator
+    from generator.remote import serve_backend
+
+    server, port = serve_backend(load_generator(args.generator), args.listen)
+    print(
+        f"reelguard: generator backend {args.generator!r} on {args.listen.rsplit(':', 1)[0]}:{port}"
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop(grace=5).wait()
+    return EXIT_OK
+
+
 def cmd_keys_tls_init(args) -> int:
     from safety.tls import init_dev_tls
 
@@ -758,6 +774,13 @@ def build_parser() -> argparse.ArgumentParser:
     cv = cls.add_parser("revoke", help="revoke a client; its next call is refused")
     cv.add_argument("id")
     cv.set_defaults(func=cmd_clients_revoke)
+
+    be = sub.add_parser("backend", help="serve a generator for another reelguard to wrap")
+    bes = be.add_subparsers(dest="sub", required=True)
+    bs = bes.add_parser("serve", help="expose a local generator as a GeneratorBackend")
+    bs.add_argument("--generator", default="kenburns", help="kenburns, diffusers:DIR, ...")
+    bs.add_argument("--listen", default="127.0.0.1:50061")
+    bs.set_defaults(func=cmd_backend_serve)
 
     au = sub.add_parser("audit", help="the hash-chained audit log (reads the database)")
     au.add_argument("--database", help="review database URL (default: from config)")

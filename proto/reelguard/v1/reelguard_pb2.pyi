@@ -780,3 +780,41 @@ class AppealRequest(_message.Message):
     ticket: str
     reason: str
     def __init__(self, ticket: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class BackendRequest(_message.Message):
+    __slots__ = ("prompt", "image_png", "width", "height", "fps", "num_frames", "seed", "driving_frames_png", "request_id")
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_PNG_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FPS_FIELD_NUMBER: _ClassVar[int]
+    NUM_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    DRIVING_FRAMES_PNG_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    prompt: str
+    image_png: bytes
+    width: int
+    height: int
+    fps: int
+    num_frames: int
+    seed: int
+    driving_frames_png: _containers.RepeatedScalarFieldContainer[bytes]
+    request_id: str
+    def __init__(self, prompt: _Optional[str] = ..., image_png: _Optional[bytes] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ..., num_frames: _Optional[int] = ..., seed: _Optional[int] = ..., driving_frames_png: _Optional[_Iterable[bytes]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class BackendDone(_message.Message):
+    __slots__ = ("mime_type",)
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
+    mime_type: str
+    def __init__(self, mime_type: _Optional[str] = ...) -> None: ...
+
+class BackendEvent(_message.Message):
+    __slots__ = ("progress", "chunk", "done")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    progress: Progress
+    chunk: OutputChunk
+    done: BackendDone
+    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., chunk: _Optional[_Union[OutputChunk, _Mapping]] = ..., done: _Optional[_Union[BackendDone, _Mapping]] = ...) -> None: ...

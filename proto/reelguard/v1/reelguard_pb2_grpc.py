@@ -1566,3 +1566,75 @@ class Review:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class GeneratorBackendStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Generate = channel.unary_stream(
+                '/reelguard.v1.GeneratorBackend/Generate',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.BackendRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.BackendEvent.FromString,
+                _registered_method=True)
+
+
+class GeneratorBackendServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def Generate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_GeneratorBackendServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Generate': grpc.unary_stream_rpc_method_handler(
+                    servicer.Generate,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.BackendRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.BackendEvent.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'reelguard.v1.GeneratorBackend', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('reelguard.v1.GeneratorBackend', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class GeneratorBackend:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Generate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/reelguard.v1.GeneratorBackend/Generate',
+            reelguard_dot_v1_dot_reelguard__pb2.BackendRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.BackendEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -1,0 +1,161 @@
+"""Generators that run elsewhere, over gRPC (`GeneratorBackend` in proto/).
+
+`RemoteGenerator` is the client reelguard uses for `generator = "remote:HOST:PORT"`;
+`serve_backend` exposes any local Generator as such a service, so a GPU host can run
+the model while reelguard's checks run on CPU hosts. Pre-check, post-check and
+signing stay in reelguard: the backend only ever sees moderated input.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+import uuid
+from concurrent import futures
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import grpc
+import numpy as np
+from PIL import Image
+
+from generator.base import GenerationInput, Generator, ProgressFn
+from reelguard.v1 import reelguard_pb2 as pb
+from reelguard.v1 import reelguard_pb2_grpc as rpc
+from safety.client import connect
+
+CHUNK_BYTES = 1 << 20
+MAX_OUTPUT_BYTES = 4 << 30  # a backend cannot fill the disk
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(png)) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+class RemoteGenerator:
+    name = "remote"
+    version = "1"
+
+    def __init__(
+        self,
+        address: str,
+        token: str | None = None,
+        ca: Path | None = None,
+        timeout_s: float = 3600.0,
+    ) -> None:
+        self.address = address
+        self.model_id = f"remote:{address}"
+        self.timeout_s = timeout_s
+        self._stub = rpc.GeneratorBackendStub(connect(address, token, ca))
+
+    def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
+        request = pb.BackendRequest(
+            prompt=job.prompt,
+            image_png=_png(job.image) if job.image is not None else b"",
+            width=job.width,
+            height=job.height,
+            fps=job.fps,
+            num_frames=job.num_frames,
+            seed=job.seed,
+            driving_frames_png=[_png(f) for f in job.driving_frames or []],
+            request_id=uuid.uuid4().hex,
+        )
+        call = self._stub.Generate(request, timeout=self.timeout_s)
+        written = 0
+        try:
+            with open(out_path, "wb") as out:
+                for event in call:
+                    kind = event.WhichOneof("event")
+                    if kind == "progress":
+                        progress(event.progress.done, event.progress.total)  # may cancel
+                    elif kind == "chunk":
+                        written += len(event.chunk.data)
+                        if event.chunk.offset != out.tell() or written > MAX_OUTPUT_BYTES:
+                            raise RuntimeError(
+                                f"remote generator {self.address} sent a bad or oversized stream"
+                            )
+                        out.write(event.chunk.data)
+                    elif kind == "done":
+                        return event.done.mime_type or "video/mp4"
+        except grpc.RpcError as e:
+            raise RuntimeError(
+                f"remote generator {self.address}: {e.code().name}: {e.details()}"
+            ) from None
+        finally:
+            call.cancel()  # a no-op once done; stops the remote work on any early exit
+        raise RuntimeError(f"remote generator {self.address} ended without a result")
+
+
+class BackendServicer(rpc.GeneratorBackendServicer):
+    def __init__(self, generator: Generator) -> None:
+        self.generator = generator
+
+    def Generate(self, request: pb.BackendRequest, context):
+        if not request.prompt or request.width <= 0 or request.height <= 0:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "prompt and output size are required")
+        job = GenerationInput(
+            prompt=request.prompt,
+            image=_pixels(request.image_png) if request.image_png else None,
+            width=request.width,
+            height=request.height,
+            fps=request.fps or 24,
+            num_frames=request.num_frames or 48,
+            seed=request.seed,
+            driving_frames=[_pixels(f) for f in request.driving_frames_png] or None,
+        )
+        events: queue.Queue = queue.Queue()
+        cancelled = threading.Event()
+        context.add_callback(cancelled.set)
+
+        def progress(done: int, total: int) -> None:
+            if cancelled.is_set():
+                raise RuntimeError("the caller went away")
+            events.put(
+                pb.BackendEvent(progress=pb.Progress(stage=pb.GENERATING, done=done, total=total))
+            )
+
+        with TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out.mp4"
+            result: dict = {}
+
+            def run():
+                try:
+                    result["mime"] = self.generator.generate(job, out, progress)
+                except Exception as e:  # reported to the caller below
+                    result["error"] = e
+                finally:
+                    events.put(None)
+
+            threading.Thread(target=run, name="backend-generate", daemon=True).start()
+            while (event := events.get()) is not None:
+                yield event
+            if "error" in result:
+                context.abort(grpc.StatusCode.INTERNAL, f"generation failed: {result['error']}")
+            with open(out, "rb") as f:
+                offset = 0
+                while block := f.read(CHUNK_BYTES):
+                    yield pb.BackendEvent(chunk=pb.OutputChunk(data=block, offset=offset))
+                    offset += len(block)
+            yield pb.BackendEvent(done=pb.BackendDone(mime_type=result["mime"]))
+
+
+def serve_backend(generator: Generator, address: str, max_workers: int = 4):
+    """Serve `generator` as a GeneratorBackend; returns (server, bound port)."""
+    from safety.client import grpc_options
+
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="backend"),
+        options=grpc_options(64 << 20),
+    )
+    rpc.add_GeneratorBackendServicer_to_server(BackendServicer(generator), server)
+    port = server.add_insecure_port(address)
+    server.start()
+    return server, port
