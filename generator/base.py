@@ -61,7 +61,7 @@ def write_mp4(frames: Iterable[np.ndarray], out_path: Path, fps: int, crf: int =
             out.mux(packet)
 
 
-def load_generator(spec: str) -> Generator:
+def load_generator(spec: str, **diffusers_options) -> Generator:
     """`kenburns` (built in); `remote:HOST:PORT` (a GeneratorBackend service elsewhere);
     `diffusers:/local/pipeline/dir`; or `package.module:ClassName` for one of your own."""
     if spec == "kenburns":
@@ -79,7 +79,7 @@ def load_generator(spec: str) -> Generator:
     if spec.startswith("diffusers:"):
         from generator.diffusion import DiffusersGenerator
 
-        return DiffusersGenerator(Path(spec.removeprefix("diffusers:")))
+        return DiffusersGenerator(Path(spec.removeprefix("diffusers:")), **diffusers_options)
     module_name, sep, class_name = spec.partition(":")
     if not sep:
         raise ValueError(f"generator {spec!r}: use 'kenburns' or 'package.module:ClassName'")

@@ -164,7 +164,13 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         image_moderators=visual_moderators,
         policies=PolicySet(config.policy, config.policy_dir),
         consent=consent,
-        generator=generator or load_generator(config.generator),
+        generator=generator
+        or load_generator(
+            config.generator,
+            device=config.generator_device,
+            dtype=config.generator_dtype,
+            steps=config.generator_steps,
+        ),
         manifest_signer=ManifestSigner(
             signer,
             thumbnails=config.thumbnails,

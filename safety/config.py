@@ -46,7 +46,11 @@ class Config:
     tsa_trust_anchors: Path | None = None  # roots trusted for RFC 3161 timestamps only
     thumbnails: bool = False
     tsa_url: str = ""  # RFC 3161 timestamp authority, e.g. http://tsa.example/tsr
-    generator: str = "kenburns"  # "kenburns" or "package.module:Class"
+    # "kenburns", "remote:HOST:PORT", "diffusers:/local/pipeline/dir" or "package.module:Class"
+    generator: str = "kenburns"
+    generator_device: str = "auto"  # diffusers: "cuda", "cpu" or auto (CUDA when present)
+    generator_dtype: str = "auto"  # diffusers: float16 on CUDA, float32 on CPU by default
+    generator_steps: int = 25  # diffusers: denoising steps
     prompt_blocklist: list[str] = field(default_factory=list)
     # Optional models (extras): "bundled" or a local sentence-transformers directory for
     # semantic prompt moderation; a local open_clip checkpoint for visual categories.
