@@ -8,7 +8,9 @@ post-check and signing stay the same for every backend.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -86,3 +88,46 @@ def load_generator(spec: str, **diffusers_options) -> Generator:
     import importlib
 
     return getattr(importlib.import_module(module_name), class_name)()
+
+
+@dataclass(frozen=True)
+class Step:
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Finished:
+    path: Path
+    mime_type: str
+
+
+def stream_generation(
+    generator: Generator, job: GenerationInput, out_path: Path, stop: threading.Event
+) -> Iterator[Step | Finished]:
+    """Run `generator` in a thread and yield its progress steps, then the result — for
+    serving a generator to another process (gRPC backend, Ray replica). Setting `stop`
+    makes its next progress report raise, which ends the generation."""
+    events: queue.Queue = queue.Queue()
+
+    def progress(done: int, total: int) -> None:
+        if stop.is_set():
+            raise RuntimeError("generation stopped: the caller went away")
+        events.put(Step(done, total))
+
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["mime_type"] = generator.generate(job, out_path, progress)
+        except BaseException as e:  # re-raised in the caller's thread below
+            outcome["error"] = e
+        finally:
+            events.put(None)
+
+    threading.Thread(target=run, name="generate", daemon=True).start()
+    while (event := events.get()) is not None:
+        yield event
+    if "error" in outcome:
+        raise outcome["error"]
+    yield Finished(out_path, outcome["mime_type"])

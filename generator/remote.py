@@ -9,7 +9,6 @@ signing stay in reelguard: the backend only ever sees moderated input.
 from __future__ import annotations
 
 import io
-import queue
 import threading
 import uuid
 from concurrent import futures
@@ -20,7 +19,13 @@ import grpc
 import numpy as np
 from PIL import Image
 
-from generator.base import GenerationInput, Generator, ProgressFn
+from generator.base import (
+    GenerationInput,
+    Generator,
+    ProgressFn,
+    Step,
+    stream_generation,
+)
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.client import connect
@@ -111,40 +116,27 @@ class BackendServicer(rpc.GeneratorBackendServicer):
             seed=request.seed,
             driving_frames=[_pixels(f) for f in request.driving_frames_png] or None,
         )
-        events: queue.Queue = queue.Queue()
-        cancelled = threading.Event()
-        context.add_callback(cancelled.set)
-
-        def progress(done: int, total: int) -> None:
-            if cancelled.is_set():
-                raise RuntimeError("the caller went away")
-            events.put(
-                pb.BackendEvent(progress=pb.Progress(stage=pb.GENERATING, done=done, total=total))
-            )
-
+        stop = threading.Event()
+        context.add_callback(stop.set)
         with TemporaryDirectory() as tmp:
-            out = Path(tmp) / "out.mp4"
-            result: dict = {}
+            try:
+                for event in stream_generation(self.generator, job, Path(tmp) / "out", stop):
+                    if isinstance(event, Step):
+                        step = pb.Progress(stage=pb.GENERATING, done=event.done, total=event.total)
+                        yield pb.BackendEvent(progress=step)
+                    else:
+                        yield from _chunks(event.path)
+                        yield pb.BackendEvent(done=pb.BackendDone(mime_type=event.mime_type))
+            except Exception as e:
+                context.abort(grpc.StatusCode.INTERNAL, f"generation failed: {e}")
 
-            def run():
-                try:
-                    result["mime"] = self.generator.generate(job, out, progress)
-                except Exception as e:  # reported to the caller below
-                    result["error"] = e
-                finally:
-                    events.put(None)
 
-            threading.Thread(target=run, name="backend-generate", daemon=True).start()
-            while (event := events.get()) is not None:
-                yield event
-            if "error" in result:
-                context.abort(grpc.StatusCode.INTERNAL, f"generation failed: {result['error']}")
-            with open(out, "rb") as f:
-                offset = 0
-                while block := f.read(CHUNK_BYTES):
-                    yield pb.BackendEvent(chunk=pb.OutputChunk(data=block, offset=offset))
-                    offset += len(block)
-            yield pb.BackendEvent(done=pb.BackendDone(mime_type=result["mime"]))
+def _chunks(path: Path):
+    with open(path, "rb") as f:
+        offset = 0
+        while block := f.read(CHUNK_BYTES):
+            yield pb.BackendEvent(chunk=pb.OutputChunk(data=block, offset=offset))
+            offset += len(block)
 
 
 def serve_backend(generator: Generator, address: str, max_workers: int = 4):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -54,14 +55,14 @@ class Service:
     review: ReviewQueue
     audit: AuditLog
     metrics: Metrics
+    closers: list[Callable[[], None]]  # worker processes or Ray pools, released last
 
     def close(self) -> None:
         self.health.close()
         self.metrics.close()
         self.audit.engine.dispose()
-        closer = getattr(self.enroller.embedder, "close", None)
-        if closer is not None:
-            closer()
+        for close in self.closers:
+            close()
         self.store.close()
 
 
@@ -116,18 +117,36 @@ def make_verifier(config: Config, store: SQLiteStore | None = None) -> Verifier:
 def build_service(config: Config, generator: Generator | None = None) -> Service:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = SQLiteStore(config.database_path)
-    signer = make_signer(config)
-    # Face models in worker processes (frames of a clip embedded on every core), or in
-    # this process with face_workers = 0.
     metrics = Metrics()
-    embedder = metrics.timed_load(
-        "face_models",
-        lambda: (
-            ProcessEmbedderPool(config.face_workers, config.face_detect_min_size)
-            if config.face_workers > 0
-            else DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
-        ),
-    )
+    closers: list[Callable[[], None]] = []
+    if config.ray:
+        # The heavy stages as Ray Serve pools; everything else stays in this process.
+        from safety.scaleout import RayPools
+
+        pools = metrics.timed_load("ray_pools", lambda: RayPools.start(config))
+        embedder, nudity, manifest_signer = pools.embedder, pools.nudity, pools.manifest_signer
+        generator = generator or pools.generator
+        closers.append(pools.close)
+    else:
+        # Face models in worker processes (frames of a clip embedded on every core), or
+        # in this process with face_workers = 0.
+        embedder = metrics.timed_load(
+            "face_models",
+            lambda: (
+                ProcessEmbedderPool(config.face_workers, config.face_detect_min_size)
+                if config.face_workers > 0
+                else DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
+            ),
+        )
+        if hasattr(embedder, "close"):
+            closers.append(embedder.close)
+        nudity = metrics.timed_load("open_nsfw", NudityModerator)
+        manifest_signer = ManifestSigner(
+            make_signer(config),
+            thumbnails=config.thumbnails,
+            tsa_url=config.tsa_url,
+            trust_anchors_pem=trust_anchors_pem(config),
+        )
     index = open_index(config.index_path, store, embedder.dim, config.index_flat_max)
     consent = ConsentRegistry(store)
     banks = HashBanks(store)
@@ -143,7 +162,6 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             "prompt_classifier", lambda: PromptModerator(config.prompt_blocklist, enrolled_names)
         )
     ]
-    nudity = metrics.timed_load("open_nsfw", NudityModerator)
     visual_moderators = [nudity, likeness, HashBankModerator(banks)]
     if config.prompt_embedder:
         from safety.semantic import SemanticPromptModerator
@@ -171,12 +189,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             dtype=config.generator_dtype,
             steps=config.generator_steps,
         ),
-        manifest_signer=ManifestSigner(
-            signer,
-            thumbnails=config.thumbnails,
-            tsa_url=config.tsa_url,
-            trust_anchors_pem=trust_anchors_pem(config),
-        ),
+        manifest_signer=manifest_signer,
         manifests=ManifestRepository(store),
         store=store,
         work_dir=config.data_dir / "work",
@@ -221,6 +234,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         gate.review,
         audit,
         metrics,
+        closers,
     )
 
 

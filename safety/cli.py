@@ -66,6 +66,8 @@ def cmd_serve(args) -> int:
     config = Config.load(args.config)
     if args.listen:
         config.grpc_address = args.listen
+    if args.ray:
+        config.ray = True
     setup_logging(config.log_format)
     setup_tracing(config.tracing, config.otlp_endpoint)
     print(f"reelguard: loading models (data in {config.data_dir})", flush=True)
@@ -738,6 +740,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("serve", help="run the service (embedded defaults)")
     s.add_argument("--listen", help="address to listen on (default: config grpc_address)")
+    s.add_argument(
+        "--ray",
+        action="store_true",
+        help="run the face, nudity, signing and generator stages as Ray Serve pools "
+        "(config ray_address; a local Ray instance when unset)",
+    )
     s.set_defaults(func=cmd_serve)
 
     keys = sub.add_parser("keys", help="signing keys").add_subparsers(dest="sub", required=True)

@@ -68,6 +68,16 @@ class Config:
     review_lease_s: float = 600.0  # a claim expires after this; someone else may take it
     review_reject_bank: str = "review-rejected"  # rejected content is banked here
     web_address: str = "127.0.0.1:8080"  # the reviewer web UI; "" turns it off
+    # Scale-out on Ray Serve (`reelguard serve --ray`): face, nudity, signing and generator
+    # pools as replicas; the gRPC front door stays here. An empty address starts Ray locally.
+    ray: bool = False
+    ray_address: str = ""  # e.g. "auto" or "ray://head:10001"
+    ray_deploy: bool = True  # False: the pools are already deployed (deploy/serve-config.yaml)
+    ray_local_cpus: int = 0  # a local instance's CPUs (0: all)
+    ray_cpus_per_replica: float = 1.0
+    ray_min_replicas: int = 1
+    ray_max_replicas: int = 2  # autoscaling upper bound per pool
+    ray_generator_gpus: float = -1.0  # per generator replica; -1: 1 when the cluster has GPUs
     health_interval_s: float = 5.0
     # Observability: Prometheus /metrics ("" turns it off), OpenTelemetry traces
     # ("console" or "otlp" to otlp_endpoint; off by default), log lines as text or JSON.

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Protocol
 
+import numpy as np
+
 from indexes.hashbank import BankEntry, HashBanks
 from indexes.pdq import pdq_media
 from safety.media import Frame
@@ -67,18 +69,25 @@ class NudityModerator:
         self._lock = threading.Lock()
 
     def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
+        return self.findings(subject, frames, self.probabilities([f.pixels for f in frames]))
+
+    def probabilities(self, images: list[np.ndarray]) -> list[float]:
+        """P(nsfw) per image; the unit of work a Ray Serve replica batches."""
         with self._lock:
-            predictions = self._classifier.classify_batch([f.pixels for f in frames], max_workers=1)
+            return [p.nsfw for p in self._classifier.classify_batch(images, max_workers=1)]
+
+    @classmethod
+    def findings(cls, subject: str, frames: list[Frame], probabilities: list[float]):
         return [
             Finding(
-                check=self.name,
+                check=cls.name,
                 category="sexual",
                 subject=subject,
-                score=float(p.nsfw),
-                detail=f"open_nsfw probability {p.nsfw:.3f}",
+                score=float(p),
+                detail=f"open_nsfw probability {p:.3f}",
                 frame_time_s=frame.time_s,
             )
-            for frame, p in zip(frames, predictions, strict=True)
+            for frame, p in zip(frames, probabilities, strict=True)
         ]
 
 

