@@ -15,6 +15,8 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ("sign_verify.py", ["--mb", "2", "--repeat", "1"], "x sha256"),
         ("precheck.py", ["--repeat", "2"], "pre-check: decode + both"),
         ("load.py", ["--streams", "12", "--slots", "2", "--seconds", "0.5"], "completed 2"),
+        ("cold_start.py", ["--repeat", "1"], "warm start"),
+        ("ray_moderation.py", ["--frames", "8", "--repeat", "2"], "throughput, 2 replicas"),
         (
             "identity_search.py",
             ["--n", "5000", "--queries", "64", "--flat-queries", "64"],

@@ -1,0 +1,92 @@
+"""Cold start: `reelguard serve` from launch to gRPC health SERVING, on embedded defaults.
+
+    python bench/cold_start.py [--repeat 3]
+
+First start on an empty data dir (creates the dev signing chain, databases, index) and
+later starts on the same dir. Baseline: a Python process that starts a bare gRPC server
+with health checking (the floor any Python gRPC service pays). Target (issue 7): <= 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+EXE = shutil.which("reelguard") or str(Path(sys.executable).parent / "reelguard")
+BARE = """
+import grpc, time
+from concurrent import futures
+from grpc_health.v1 import health, health_pb2_grpc
+s = grpc.server(futures.ThreadPoolExecutor(2))
+health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), s)
+s.add_insecure_port("127.0.0.1:{port}"); s.start(); time.sleep(600)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def time_to_serving(cmd: list[str], port: int, env: dict) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while True:
+                try:
+                    status = stub.Check(health_pb2.HealthCheckRequest(), timeout=0.2).status
+                    if status == health_pb2.HealthCheckResponse.SERVING:
+                        return time.perf_counter() - t0
+                except grpc.RpcError:
+                    time.sleep(0.02)
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{cmd[0]} exited with {proc.returncode}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    bare, first, warm = [], [], []
+    for _ in range(args.repeat):
+        port = free_port()
+        bare.append(
+            time_to_serving([sys.executable, "-c", BARE.format(port=port)], port, os.environ)
+        )
+        with tempfile.TemporaryDirectory() as data:
+            env = {
+                **os.environ,
+                "REELGUARD_DATA_DIR": data,
+                "REELGUARD_WEB_ADDRESS": "",
+                "REELGUARD_METRICS_ADDRESS": "",
+            }
+            for bucket in (first, warm):
+                port = free_port()
+                cmd = [EXE, "serve", "--listen", f"127.0.0.1:{port}"]
+                bucket.append(time_to_serving(cmd, port, env))
+    base = statistics.median(bare)
+    print(f"launch to SERVING, median of {args.repeat}")
+    for name, samples in [("bare gRPC server", bare), ("first start", first), ("warm start", warm)]:
+        med = statistics.median(samples)
+        print(f"{name:>17}: {med:6.2f} s  ({med / base:5.1f}x bare)  max {max(samples):.2f} s")
+
+
+if __name__ == "__main__":
+    main()

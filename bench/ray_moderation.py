@@ -1,0 +1,79 @@
+"""Moderation throughput on Ray Serve: 1 vs 2 CPU replicas of the face pool, and the
+per-request cost of going through Ray instead of calling the model in-process.
+
+    python bench/ray_moderation.py [--frames 64]
+
+Baseline: the same face detection + embedding called in this process. Target (issue
+7): 2 replicas >= 1.8x the throughput of 1 on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import _util
+import numpy as np
+import skimage.data
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from safety.likeness import DlibFaceEmbedder  # noqa: E402
+
+
+def frames(n: int) -> list[np.ndarray]:
+    photo = skimage.data.astronaut()
+    # Distinct frames (no cache could help), the same one face in each.
+    return [
+        np.clip(photo.astype(np.int16) + (i % 9) - 4, 0, 255).astype(np.uint8) for i in range(n)
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=64)
+    ap.add_argument("--repeat", type=int, default=20)
+    args = ap.parse_args()
+    import ray
+    from ray import serve
+
+    from safety.scaleout import FacePool
+
+    batch = frames(args.frames)
+    local = DlibFaceEmbedder()
+    local.faces(batch[0])
+    in_process = _util.timed(lambda: local.faces(batch[0]), args.repeat)
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    serve.start(http_options={"location": "NoServer"})
+    rates = {}
+    for replicas in (1, 2):
+        app = FacePool.options(num_replicas=replicas, ray_actor_options={"num_cpus": 1}).bind(20)
+        handle = serve.run(app, name="bench-faces", route_prefix=None)
+        [r.result() for r in [handle.faces.remote(f) for f in batch[:8]]]  # warm every replica
+        t0 = time.perf_counter()
+        results = [r.result() for r in [handle.faces.remote(f) for f in batch]]
+        rates[replicas] = len(batch) / (time.perf_counter() - t0)
+        assert all(len(faces) == 1 for faces in results)
+        if replicas == 1:
+            through_ray = _util.timed(
+                lambda h=handle, one=batch[0]: h.faces.remote(one).result(), args.repeat
+            )
+        serve.delete("bench-faces")
+    serve.shutdown()
+    ray.shutdown()
+
+    print(f"face detect + embed, {args.frames} frames of 512x512, 2 cores")
+    print(f"in-process, one frame:      {_util.summary(in_process)}")
+    print(f"through Ray, one frame:     {_util.summary(through_ray)}")
+    overhead = statistics.median(through_ray) - statistics.median(in_process)
+    print(f"per-request overhead of Ray: {overhead * 1000:.1f} ms (median)")
+    print(f"throughput, 1 replica:  {rates[1]:6.2f} frames/s")
+    print(f"throughput, 2 replicas: {rates[2]:6.2f} frames/s  ({rates[2] / rates[1]:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""deploy/: the Serve config validates against Ray Serve's own schema and names the pools
+the code defines; the KubeRay RayService runs that same config on CPU and GPU groups."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+serve_schema = pytest.importorskip("ray.serve.schema")
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def serve_config() -> dict:
+    return yaml.safe_load((DEPLOY / "serve-config.yaml").read_text())
+
+
+def documents(name: str) -> list[dict]:
+    return list(yaml.safe_load_all((DEPLOY / "kuberay" / name).read_text()))
+
+
+def test_the_serve_config_is_valid_and_names_real_pools():
+    config = serve_schema.ServeDeploySchema.model_validate(serve_config())
+    scaleout = importlib.import_module("safety.scaleout")
+    pools = {}
+    for app in config.applications:
+        module, attr = app.import_path.split(":")
+        assert callable(getattr(importlib.import_module(module), attr)), app.import_path
+        (deployment,) = app.deployments
+        assert hasattr(scaleout, deployment.name), deployment.name
+        pools[deployment.name] = deployment
+    assert set(pools) == {"FacePool", "NudityPool", "SignerPool", "GeneratorPool"}
+    assert pools["GeneratorPool"].ray_actor_options.num_gpus >= 1
+    for cpu_pool in ("FacePool", "NudityPool", "SignerPool"):
+        assert not pools[cpu_pool].ray_actor_options.num_gpus
+        assert pools[cpu_pool].ray_actor_options.num_cpus >= 1
+        assert pools[cpu_pool].autoscaling_config["max_replicas"] >= 1
+
+
+def test_the_builders_build_the_pools_from_a_config_file(tmp_path):
+    from ray import serve
+
+    from safety import scaleout
+
+    toml = tmp_path / "reelguard.toml"
+    toml.write_text(f'data_dir = "{tmp_path}"\nray_generator_gpus = 0\n')
+    for name in scaleout.APPS:
+        app = getattr(scaleout, f"{name}_app")({"config": str(toml)})
+        assert isinstance(app, serve.Application)
+
+
+def test_the_rayservice_runs_the_same_config_on_cpu_and_gpu_groups():
+    (service,) = documents("rayservice.yaml")
+    assert service["apiVersion"] == "ray.io/v1" and service["kind"] == "RayService"
+    embedded = yaml.safe_load(service["spec"]["serveConfigV2"])
+    serve_schema.ServeDeploySchema.model_validate(embedded)
+    assert embedded == serve_config()
+    cluster = service["spec"]["rayClusterConfig"]
+    assert cluster["headGroupSpec"]["template"]["spec"]["containers"][0]["image"]
+    groups = {g["groupName"]: g for g in cluster["workerGroupSpecs"]}
+    gpu = groups["gpu-workers"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert gpu["nvidia.com/gpu"] == "1"
+    assert groups["gpu-workers"]["rayStartParams"]["num-gpus"] == "1"
+    cpu = groups["cpu-workers"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert "nvidia.com/gpu" not in cpu
+    for group in groups.values():
+        assert group["minReplicas"] <= group["replicas"] <= group["maxReplicas"]
+
+
+def test_the_front_door_config_is_a_valid_reelguard_config(tmp_path):
+    from safety.config import Config
+
+    config_map, deployment, service = documents("frontdoor.yaml")
+    toml = tmp_path / "reelguard.toml"
+    toml.write_text(config_map["data"]["reelguard.toml"])
+    config = Config.load(toml, env={})
+    assert config.ray and not config.ray_deploy and config.ray_address.startswith("ray://")
+    ports = {
+        p["containerPort"] for p in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]
+    }
+    assert ports == {int(config.grpc_address.rsplit(":", 1)[1]), 8080, 9464}
+    assert {p["port"] for p in service["spec"]["ports"]} == ports
