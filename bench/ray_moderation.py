@@ -1,7 +1,7 @@
 """Moderation throughput on Ray Serve: 1 vs 2 CPU replicas of the face pool, and the
 per-request cost of going through Ray instead of calling the model in-process.
 
-    python bench/ray_moderation.py [--frames 64]
+    python bench/ray_moderation.py [--frames 128]
 
 Baseline: the same face detection + embedding called in this process. Target (issue
 7): 2 replicas >= 1.8x the throughput of 1 on 2 cores.
@@ -34,7 +34,7 @@ def frames(n: int) -> list[np.ndarray]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--frames", type=int, default=64)
+    ap.add_argument("--frames", type=int, default=128)
     ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args()
     import ray
