@@ -48,19 +48,20 @@ def main() -> None:
     in_process = _util.timed(lambda: local.faces(batch[0]), args.repeat)
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    serve.start(http_options={"location": "NoServer"})
+    serve.start(proxy_location="Disabled")
     rates = {}
     for replicas in (1, 2):
         app = FacePool.options(num_replicas=replicas, ray_actor_options={"num_cpus": 1}).bind(20)
         handle = serve.run(app, name="bench-faces", route_prefix=None)
-        [r.result() for r in [handle.faces.remote(f) for f in batch[:8]]]  # warm every replica
+        # Each item: a frame and the caller's trace context (none here).
+        [r.result() for r in [handle.faces.remote((f, {})) for f in batch[:8]]]  # warm up
         t0 = time.perf_counter()
-        results = [r.result() for r in [handle.faces.remote(f) for f in batch]]
+        results = [r.result() for r in [handle.faces.remote((f, {})) for f in batch]]
         rates[replicas] = len(batch) / (time.perf_counter() - t0)
         assert all(len(faces) == 1 for faces in results)
         if replicas == 1:
             through_ray = _util.timed(
-                lambda h=handle, one=batch[0]: h.faces.remote(one).result(), args.repeat
+                lambda h=handle, one=batch[0]: h.faces.remote((one, {})).result(), args.repeat
             )
         serve.delete("bench-faces")
     serve.shutdown()

@@ -14,7 +14,8 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 
-from opentelemetry import trace
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from safety.verdict import Verdict
@@ -75,6 +76,9 @@ class Metrics:
         """Time a pipeline stage (histogram) and trace it (a child span of `parent`)."""
         context = trace.set_span_in_context(parent) if parent is not None else None
         span = tracer.start_span(name, context=context)
+        # Current for this thread while the stage runs (and for work it hands to the gate's
+        # pool, which copies the context): calls to Ray pools carry it along.
+        token = otel_context.attach(trace.set_span_in_context(span))
         t0 = time.perf_counter()
         try:
             yield span
@@ -83,6 +87,7 @@ class Metrics:
             span.set_status(trace.Status(trace.StatusCode.ERROR, type(e).__name__))
             raise
         finally:
+            otel_context.detach(token)
             span.end()
             self.stage_seconds.labels(name).observe(time.perf_counter() - t0)
 
@@ -105,6 +110,33 @@ class Metrics:
         if server is not None:
             server.shutdown()
             server.server_close()
+
+
+def trace_carrier() -> dict[str, str]:
+    """The current trace context as W3C headers, to send with a call to another process."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+@contextlib.contextmanager
+def remote_span(name: str, carrier: dict[str, str] | None) -> Iterator[trace.Span]:
+    """A span in another process (a Ray replica) under the caller's span."""
+    with tracer.start_as_current_span(name, context=propagate.extract(carrier or {})) as span:
+        yield span
+
+
+@contextlib.contextmanager
+def batch_span(name: str, carriers: list[dict[str, str]]) -> Iterator[trace.Span]:
+    """One span for a batch that serves several requests, linked to each of them."""
+    links = []
+    for carrier in carriers:
+        context = trace.get_current_span(propagate.extract(carrier)).get_span_context()
+        if context.is_valid:
+            links.append(trace.Link(context))
+    with tracer.start_as_current_span(name, links=links) as span:
+        span.set_attribute("reelguard.batch_size", len(carriers))
+        yield span
 
 
 def setup_tracing(kind: str, endpoint: str = "") -> None:

