@@ -3,8 +3,6 @@ and saves (the real loading code; the real weights can't ship)."""
 
 from __future__ import annotations
 
-import json
-
 import av
 import numpy as np
 import pytest
@@ -21,64 +19,9 @@ diffusers = pytest.importorskip("diffusers")
 
 @pytest.fixture(scope="module")
 def tiny_pipeline(tmp_path_factory):
-    """TextToVideoSDPipeline with a 2-level UNet3D, a 1-channel-wide VAE and a 2-layer CLIP
-    text encoder; a character-level tokenizer written here (no hub download)."""
-    from diffusers import (
-        AutoencoderKL,
-        DDIMScheduler,
-        TextToVideoSDPipeline,
-        UNet3DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from generator.testing import save_tiny_text_to_video
 
-    d = tmp_path_factory.mktemp("tiny-t2v")
-    torch.manual_seed(0)
-    unet = UNet3DConditionModel(
-        block_out_channels=(8, 16),
-        layers_per_block=1,
-        sample_size=8,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("CrossAttnDownBlock3D", "DownBlock3D"),
-        up_block_types=("UpBlock3D", "CrossAttnUpBlock3D"),
-        cross_attention_dim=16,
-        attention_head_dim=4,
-        norm_num_groups=4,
-    )
-    vae = AutoencoderKL(
-        block_out_channels=[8, 8],
-        in_channels=3,
-        out_channels=3,
-        down_block_types=["DownEncoderBlock2D"] * 2,
-        up_block_types=["UpDecoderBlock2D"] * 2,
-        latent_channels=4,
-        norm_num_groups=4,
-        sample_size=32,
-    )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            bos_token_id=0,
-            eos_token_id=1,
-            pad_token_id=1,
-            hidden_size=16,
-            intermediate_size=32,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            vocab_size=64,
-            projection_dim=16,
-        )
-    )
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for c in "abcdefghijklmnopqrstuvwxyz":
-        vocab[c], vocab[c + "</w>"] = len(vocab), len(vocab) + 1
-    (d / "vocab.json").write_text(json.dumps(vocab))
-    (d / "merges.txt").write_text("#version: 0.2\n")
-    tokenizer = CLIPTokenizer(str(d / "vocab.json"), str(d / "merges.txt"), model_max_length=16)
-    scheduler = DDIMScheduler(beta_schedule="scaled_linear", clip_sample=False)
-    TextToVideoSDPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler
-    ).save_pretrained(d / "pipeline")
-    return d / "pipeline"
+    return save_tiny_text_to_video(tmp_path_factory.mktemp("tiny-t2v") / "pipeline")
 
 
 @pytest.fixture(scope="module")
