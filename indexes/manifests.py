@@ -74,6 +74,10 @@ class ManifestStorage(Protocol):
 
     def manifest_records(self, alg: str) -> list[ManifestRecord]: ...
 
+    def manifest_record_by_prefix(self, prefix: str) -> ManifestRecord | None:
+        """The one record whose manifest id starts with `prefix` (a watermark's payload)."""
+        ...
+
 
 class ManifestRepository:
     def __init__(self, storage: ManifestStorage, max_distance: int = MATCH_DISTANCE) -> None:
@@ -82,6 +86,9 @@ class ManifestRepository:
 
     def remember(self, record: ManifestRecord) -> None:
         self.storage.add_manifest_record(record)
+
+    def by_watermark(self, manifest_prefix: str) -> ManifestRecord | None:
+        return self.storage.manifest_record_by_prefix(manifest_prefix)
 
     def lookup(self, query: Fingerprint) -> Recovery | None:
         """The stored manifest whose fingerprint is nearest, if within the threshold."""
@@ -104,10 +111,11 @@ class ManifestRepository:
         return best
 
 
-def decode_for_fingerprint(
+def decode_for_lookup(
     data: bytes, mime_type: str, max_frames: int = 16, max_decoded: int = 3000
-) -> Fingerprint | None:
-    """Fingerprint a copy with no manifest; None if it is not media we can read.
+) -> list[tuple[float, np.ndarray]] | None:
+    """The frames of a copy with no manifest (at most `max_frames`, spread evenly; an
+    image is one frame at full size), or None if it is not media we can read.
 
     Bounded work for hostile input: Pillow's decompression-bomb guard for images, and
     at most `max_decoded` frames for video."""
@@ -122,12 +130,22 @@ def decode_for_fingerprint(
                     if i >= max_decoded:
                         break
                     frames.append((float(frame.time or 0.0), frame.to_ndarray(format="rgb24")))
-            if not frames:
-                return None
             step = -(-len(frames) // max_frames)  # ceil: at most max_frames, spread evenly
-            return fingerprint_frames(frames[::step])
+            return frames[::step] or None
         with Image.open(io.BytesIO(data)) as img:
-            img.thumbnail((1024, 1024))
-            return fingerprint_image(np.asarray(img.convert("RGB")))
+            return [(0.0, np.asarray(img.convert("RGB")))]
     except Exception:  # not decodable media: there is nothing to look up
         return None
+
+
+def fingerprint_copy(frames: list[tuple[float, np.ndarray]], mime_type: str) -> Fingerprint:
+    if mime_type.startswith("video/"):
+        return fingerprint_frames(frames)
+    pixels = frames[0][1]
+    scale = 1024 / max(pixels.shape[:2])
+    if scale < 1:  # PDQ works on a downscaled image anyway: bound the work
+        from PIL import Image
+
+        size = (round(pixels.shape[1] * scale), round(pixels.shape[0] * scale))
+        pixels = np.asarray(Image.fromarray(pixels).resize(size))
+    return fingerprint_image(pixels)

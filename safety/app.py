@@ -198,6 +198,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         allowlist=allowlist,
         audit=audit,
         metrics=metrics,
+        watermark=config.watermark,
     )
     gate.review = ReviewQueue(
         audit,

@@ -495,9 +495,14 @@ def format_report(report) -> str:
     lines = [f"{report.path or 'file'}: {report.status.upper()} — {report.summary}"]
     if report.recovered:
         r = report.recovered
+        how = (
+            f"watermark confidence {r['confidence']}"
+            if r["by"] == "watermark"
+            else f"distance {r['distance']}"
+        )
         lines.append(
-            f"  recovered:  manifest {r['manifest']} (id {r['manifest_id']}), {r['alg']} "
-            f"distance {r['distance']}, signed by {r['signer']}"
+            f"  recovered:  manifest {r['manifest']} (id {r['manifest_id']}) by {r['by']}, "
+            f"{r['alg']} {how}, signed by {r['signer']}"
         )
     if report.active_manifest:
         lines.append(f"  manifest:   {report.active_manifest}")

@@ -45,6 +45,9 @@ class Config:
     trust_anchors: Path | None = None
     tsa_trust_anchors: Path | None = None  # roots trusted for RFC 3161 timestamps only
     thumbnails: bool = False
+    # Outputs carry their manifest id in an invisible watermark (signing/watermark.py),
+    # so `verify` finds the manifest of a copy whose metadata was stripped.
+    watermark: bool = True
     tsa_url: str = ""  # RFC 3161 timestamp authority, e.g. http://tsa.example/tsr
     # "kenburns", "remote:HOST:PORT", "diffusers:/local/pipeline/dir" or "package.module:Class"
     generator: str = "kenburns"

@@ -43,6 +43,7 @@ from safety.review import Released, ReviewItem, ReviewQueue
 from safety.store import Store
 from safety.taxonomy import unevaluated
 from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
+from signing import watermark
 from signing.manifest import Ingredient, ManifestSigner, ManifestSpec
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,7 @@ class Gate:
         allowlist: Allowlist | None = None,
         audit: AuditLog | None = None,
         metrics: Metrics | None = None,
+        watermark: bool = False,
     ) -> None:
         self.prompt_moderators = prompt_moderators
         self.image_moderators = image_moderators
@@ -190,6 +192,7 @@ class Gate:
         self.allowlist = allowlist
         self.audit = audit
         self.metrics = metrics or Metrics()
+        self.watermark = watermark  # the manifest id, invisibly in every output frame
         work_dir.mkdir(parents=True, exist_ok=True)
         # Checks and generation run here so that a stuck model can be timed out.
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="gate")
@@ -326,9 +329,17 @@ class Gate:
             )
             yield Progress(Stage.SIGNING, 0, 1, "signing C2PA manifest")
             try:
+                if self.watermark:
+                    with self.metrics.stage("watermark", root):
+                        raw = self._watermark(raw, final.decision_id)
                 with self.metrics.stage("sign", root):
                     fingerprint = fingerprint_frames([(f.time_s, f.pixels) for f in frames])
-                    spec = replace(self._manifest(job, final), soft_binding=fingerprint.assertion())
+                    spec = self._manifest(job, final)
+                    spec = replace(
+                        spec,
+                        soft_binding=fingerprint.assertion(),
+                        moderation=self._with_watermark(spec.moderation, final.decision_id),
+                    )
                     manifest = self.manifest_signer.sign_file(spec, raw, signed, mime_type)
                     self._remember(final.decision_id, fingerprint, manifest, mime_type)
                     digest = _sha256_file(signed)
@@ -531,19 +542,25 @@ class Gate:
         frames = sample_video_frames(Path(item.held_path), self.post_check_frames)
         fingerprint = fingerprint_frames([(f.time_s, f.pixels) for f in frames])
         decision_id = uuid.uuid4().hex
+        source = Path(item.held_path)
+        if self.watermark:
+            source = self._watermark(source, decision_id)
         held = item.spec
         spec = ManifestSpec(
             title=held["title"],
             generator_name=held["generator_name"],
             generator_version=held["generator_version"],
             model_id=held["model_id"],
-            moderation={
-                **held["moderation"],
-                "action": "allow",
-                "decision_id": decision_id,
-                "held_decision_id": item.decision_id,
-                "human_review": review,
-            },
+            moderation=self._with_watermark(
+                {
+                    **held["moderation"],
+                    "action": "allow",
+                    "decision_id": decision_id,
+                    "held_decision_id": item.decision_id,
+                    "human_review": review,
+                },
+                decision_id,
+            ),
             ingredients=[
                 Ingredient(i["title"], i["mime_type"], Path(i["path"]).read_bytes())
                 for i in held["ingredients"]
@@ -551,9 +568,7 @@ class Gate:
             soft_binding=fingerprint.assertion(),
         )
         signed = Path(item.held_path).with_suffix(".signed.mp4")
-        manifest = self.manifest_signer.sign_file(
-            spec, Path(item.held_path), signed, item.mime_type
-        )
+        manifest = self.manifest_signer.sign_file(spec, source, signed, item.mime_type)
         self._remember(decision_id, fingerprint, manifest, item.mime_type)
         digest = _sha256_file(signed)
         verdict = Verdict(
@@ -577,6 +592,18 @@ class Gate:
         if bank not in {b.name for b in self.store.banks()}:
             banks.create(bank, DEFAULT_MAX_DISTANCE, "content rejected in human review")
         return len(banks.add(bank, media_hashes(frames), item.ticket, f"review {item.ticket}"))
+
+    def _watermark(self, video: Path, manifest_id: str) -> Path:
+        """A copy of `video` carrying the manifest id invisibly (signed in its place)."""
+        marked = video.with_name(f"{video.stem}.wm.mp4")
+        watermark.watermark_video(video, marked, watermark.payload_for(manifest_id))
+        return marked
+
+    def _with_watermark(self, moderation: dict, manifest_id: str) -> dict:
+        if not self.watermark:
+            return moderation
+        payload = watermark.payload_for(manifest_id).hex()
+        return {**moderation, "watermark": {"alg": watermark.ALG, "payload": payload}}
 
     def _fail(self, job: GenerateJob, stage: Stage, error: str) -> Failed:
         run = CheckRun(stage.name.lower(), "", "", stage, ok=False, error=error)

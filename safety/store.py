@@ -502,6 +502,19 @@ class SQLiteStore:
         )
         return [ManifestRecord(r[0], r[1], json.loads(r[2]), bytes(r[3]), r[4]) for r in rows]
 
+    def manifest_record_by_prefix(self, prefix: str) -> ManifestRecord | None:
+        if not prefix or not all(c in "0123456789abcdef" for c in prefix):
+            return None
+        rows = self._query(
+            "SELECT manifest_id, alg, hashes, manifest, mime_type FROM manifest_repository "
+            "WHERE manifest_id >= ? AND manifest_id < ? ORDER BY manifest_id LIMIT 2",
+            (prefix, prefix + "g"),
+        )
+        if len(rows) != 1:  # none, or (astronomically unlikely) ambiguous
+            return None
+        r = rows[0]
+        return ManifestRecord(r[0], r[1], json.loads(r[2]), bytes(r[3]), r[4])
+
     # ---- hash banks ----------------------------------------------------------------------
 
     def add_bank(self, bank: Bank) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import c2pa
 
-from indexes.manifests import ManifestRepository, decode_for_fingerprint
+from indexes.manifests import ManifestRepository, decode_for_lookup, fingerprint_copy
+from signing import watermark
 from signing.manifest import MODERATION_LABEL
 
 REPORT_SCHEMA = "reelguard.verify/1"
@@ -154,27 +155,38 @@ class Verifier:
         return report
 
     def _recover(self, report: VerifyReport, data: bytes, mime_type: str) -> None:
-        """Soft binding: find the manifest of a stripped copy by its perceptual fingerprint."""
-        fingerprint = decode_for_fingerprint(data, mime_type)
-        found = self._repository.lookup(fingerprint) if fingerprint else None
-        if found is None:
+        """Durable credentials for a stripped copy: the manifest id its invisible watermark
+        carries, else the nearest perceptual fingerprint in the manifest repository."""
+        frames = decode_for_lookup(data, mime_type)
+        if not frames:
             return
+        reading = watermark.read(pixels for _, pixels in frames)
+        record = self._repository.by_watermark(reading.manifest_prefix) if reading.found else None
+        if record is not None:
+            how = {"by": "watermark", "alg": watermark.ALG}
+            how["confidence"] = round(reading.confidence, 3)
+            words = f"its invisible watermark (confidence {reading.confidence:.2f})"
+        else:
+            found = self._repository.lookup(fingerprint_copy(frames, mime_type))
+            if found is None:
+                return
+            record = found.record
+            how = {"by": "fingerprint", "alg": record.alg, "distance": round(found.distance, 1)}
+            how["matched_frames"] = round(found.matched_frames, 3)
+            words = f"its {record.alg} fingerprint (distance {found.distance:.0f} of 256 bits)"
         # Read the stored manifest against this copy: its provenance, not its integrity
         # (the hard binding cannot match re-encoded bytes, and is not claimed to).
-        recovered = self._read(data, mime_type, self._settings, found.record.manifest)
+        recovered = self._read(data, mime_type, self._settings, record.manifest)
         report.recovered = {
             "manifest": recovered.active_manifest,
-            "manifest_id": found.record.manifest_id,
-            "alg": found.record.alg,
-            "distance": round(found.distance, 1),
-            "matched_frames": round(found.matched_frames, 3),
+            "manifest_id": record.manifest_id,
+            **how,
             "signer": recovered.signer,
             "moderation": recovered.moderation,
         }
         report.manifest = recovered.manifest
         report.summary = (
-            f"no embedded manifest; recovered manifest {recovered.active_manifest} by its "
-            f"{found.record.alg} fingerprint (distance {found.distance:.0f} of 256 bits)"
+            f"no embedded manifest; recovered manifest {recovered.active_manifest} by {words}"
         )
 
     def _read(

@@ -16,6 +16,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ("precheck.py", ["--repeat", "2"], "pre-check: decode + both"),
         ("load.py", ["--streams", "12", "--slots", "2", "--seconds", "0.5"], "completed 2"),
         ("cold_start.py", ["--repeat", "1"], "warm start"),
+        ("watermark.py", ["--frames", "6"], "re-encoded CRF 23"),
         ("overhead.py", ["--size", "64", "--steps", "2", "--repeat", "1"], "safety overhead"),
         ("ray_moderation.py", ["--frames", "8", "--repeat", "2"], "throughput, 2 replicas"),
         (

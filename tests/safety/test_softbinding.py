@@ -73,3 +73,18 @@ def test_cli_verify_uses_the_service_repository(running, coffee, tmp_path):
     r = cli("verify", path, env={"REELGUARD_DATA_DIR": str(running.config.data_dir)})
     assert r.returncode == 1  # recovered is not Trusted
     assert "recovered:  manifest urn:c2pa:" in r.stdout and "com.meta.vpdq" in r.stdout
+
+
+def test_a_transcoded_copy_recovers_its_manifest_by_watermark(running, coffee, tmp_path):
+    events = running.generate("mist over the cup", encode(coffee, "JPEG"), seed=21)
+    _, done = terminal(events)
+    signed = json.loads(verify(running, output_bytes(events)).report_json)
+    mark = signed["moderation"]["watermark"]
+    assert mark["payload"] == done.verdict.decision_id[:16]
+    transcoded = reencode(output_bytes(events), tmp_path, scale=1.0)  # same size, CRF 30
+    report = verify(running, transcoded)
+    assert report.status == pb.VerifyReport.NO_MANIFEST
+    details = json.loads(report.report_json)["recovered"]
+    assert details["by"] == "watermark" and details["manifest_id"] == done.verdict.decision_id
+    assert details["alg"] == mark["alg"] and details["confidence"] >= 0.12
+    assert "invisible watermark" in report.summary
