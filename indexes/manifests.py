@@ -111,11 +111,16 @@ class ManifestRepository:
         return best
 
 
+# Frames bigger than this are scaled down for lookup (outputs are at most 1280 px a side,
+# so no watermark is lost; PDQ works on a downscaled image anyway).
+MAX_LOOKUP_PIXELS = 1920 * 1088
+
+
 def decode_for_lookup(
     data: bytes, mime_type: str, max_frames: int = 16, max_decoded: int = 3000
 ) -> list[tuple[float, np.ndarray]] | None:
     """The frames of a copy with no manifest (at most `max_frames`, spread evenly; an
-    image is one frame at full size), or None if it is not media we can read.
+    image is one frame), or None if it is not media we can read.
 
     Bounded work for hostile input: Pillow's decompression-bomb guard for images, and
     at most `max_decoded` frames for video."""
@@ -129,10 +134,16 @@ def decode_for_lookup(
                 for i, frame in enumerate(container.decode(video=0)):
                     if i >= max_decoded:
                         break
+                    if frame.width * frame.height > MAX_LOOKUP_PIXELS:  # bound the memory
+                        scale = (MAX_LOOKUP_PIXELS / (frame.width * frame.height)) ** 0.5
+                        frame = frame.reformat(
+                            int(frame.width * scale) // 2 * 2, int(frame.height * scale) // 2 * 2
+                        )
                     frames.append((float(frame.time or 0.0), frame.to_ndarray(format="rgb24")))
             step = -(-len(frames) // max_frames)  # ceil: at most max_frames, spread evenly
             return frames[::step] or None
         with Image.open(io.BytesIO(data)) as img:
+            img.thumbnail((1024, 1024))  # PDQ downsamples anyway; images carry no watermark
             return [(0.0, np.asarray(img.convert("RGB")))]
     except Exception:  # not decodable media: there is nothing to look up
         return None
@@ -141,11 +152,4 @@ def decode_for_lookup(
 def fingerprint_copy(frames: list[tuple[float, np.ndarray]], mime_type: str) -> Fingerprint:
     if mime_type.startswith("video/"):
         return fingerprint_frames(frames)
-    pixels = frames[0][1]
-    scale = 1024 / max(pixels.shape[:2])
-    if scale < 1:  # PDQ works on a downscaled image anyway: bound the work
-        from PIL import Image
-
-        size = (round(pixels.shape[1] * scale), round(pixels.shape[0] * scale))
-        pixels = np.asarray(Image.fromarray(pixels).resize(size))
-    return fingerprint_image(pixels)
+    return fingerprint_image(frames[0][1])

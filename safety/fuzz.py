@@ -79,10 +79,16 @@ _VERIFIER = None
 
 
 def target_c2pa(data: bytes) -> None:
+    """Verification, including the stripped-copy recovery path (watermark reading and
+    fingerprint lookup against a real, empty manifest repository)."""
     global _VERIFIER
+    from indexes.manifests import ManifestRepository
+    from safety.store import SQLiteStore
     from signing.verify import Verifier
 
-    _VERIFIER = _VERIFIER or Verifier(None)
+    if _VERIFIER is None:
+        store = SQLiteStore(Path(tempfile.mkdtemp(prefix="reelguard-fuzz-")) / "fuzz.db")
+        _VERIFIER = Verifier(None, repository=ManifestRepository(store))
     report = _VERIFIER.verify_bytes(data)
     assert report.status in ("trusted", "valid_untrusted", "invalid", "no_manifest")
 

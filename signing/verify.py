@@ -160,8 +160,14 @@ class Verifier:
         frames = decode_for_lookup(data, mime_type)
         if not frames:
             return
-        reading = watermark.read(pixels for _, pixels in frames)
-        record = self._repository.by_watermark(reading.manifest_prefix) if reading.found else None
+        # Only generated videos are watermarked (signed images are the client's pixels).
+        video = mime_type.startswith("video/")
+        reading = watermark.read(pixels for _, pixels in frames) if video else None
+        record = (
+            self._repository.by_watermark(reading.manifest_prefix)
+            if reading is not None and reading.found
+            else None
+        )
         if record is not None:
             how = {"by": "watermark", "alg": watermark.ALG}
             how["confidence"] = round(reading.confidence, 3)
