@@ -90,6 +90,15 @@ def load_generator(spec: str, **diffusers_options) -> Generator:
     return getattr(importlib.import_module(module_name), class_name)()
 
 
+def read_blocks(path: Path, size: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) of a file in blocks: how a video is streamed to a caller."""
+    with open(path, "rb") as f:
+        offset = 0
+        while block := f.read(size):
+            yield offset, block
+            offset += len(block)
+
+
 @dataclass(frozen=True)
 class Step:
     done: int

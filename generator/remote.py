@@ -24,6 +24,7 @@ from generator.base import (
     Generator,
     ProgressFn,
     Step,
+    read_blocks,
     stream_generation,
 )
 from reelguard.v1 import reelguard_pb2 as pb
@@ -132,11 +133,8 @@ class BackendServicer(rpc.GeneratorBackendServicer):
 
 
 def _chunks(path: Path):
-    with open(path, "rb") as f:
-        offset = 0
-        while block := f.read(CHUNK_BYTES):
-            yield pb.BackendEvent(chunk=pb.OutputChunk(data=block, offset=offset))
-            offset += len(block)
+    for offset, block in read_blocks(path, CHUNK_BYTES):
+        yield pb.BackendEvent(chunk=pb.OutputChunk(data=block, offset=offset))
 
 
 def serve_backend(generator: Generator, address: str, max_workers: int = 4):

@@ -28,28 +28,18 @@ class Allowlist:
         self, conn: Connection, sha256: str, categories: list[str], ticket: str, by: str
     ) -> None:
         for category in categories:
-            conn.execute(
-                allowlist.insert().values(
-                    kind="content",
-                    content_sha256=sha256,
-                    category=category,
-                    ticket=ticket,
-                    created_by=by,
-                    created_at=time.time(),
-                )
-            )
+            self._add(conn, "content", ticket, by, content_sha256=sha256, category=category)
 
     def add_identity(
         self, conn: Connection, tenant: str, identity_id: str, ticket: str, by: str
     ) -> None:
+        self._add(conn, "identity", ticket, by, tenant=tenant, identity_id=identity_id)
+
+    @staticmethod
+    def _add(conn: Connection, kind: str, ticket: str, by: str, **what: str) -> None:
         conn.execute(
             allowlist.insert().values(
-                kind="identity",
-                tenant=tenant,
-                identity_id=identity_id,
-                ticket=ticket,
-                created_by=by,
-                created_at=time.time(),
+                kind=kind, ticket=ticket, created_by=by, created_at=time.time(), **what
             )
         )
 

@@ -23,6 +23,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from generator.base import read_blocks
 from indexes.hashbank import DEFAULT_MAX_DISTANCE, media_hashes
 from indexes.pdq import from_hex
 from reelguard.v1 import reelguard_pb2 as pb
@@ -105,27 +106,28 @@ REVIEWERS = (REVIEWER, SENIOR_REVIEWER, ADMIN)
 TERMINAL = ("completed", "blocked", "failed", "held")
 
 
+# Domain errors and the statuses they become, in one place.
+STATUS_OF_ERROR = (
+    (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (Busy, grpc.StatusCode.ABORTED),
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (Forbidden, grpc.StatusCode.PERMISSION_DENIED),
+    (Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+)
+DOMAIN_ERRORS = tuple(error for error, _ in STATUS_OF_ERROR)
+
+
 @contextlib.contextmanager
 def domain_errors(context):
     """Map domain exceptions to gRPC statuses; anything else propagates as INTERNAL (logged)."""
     try:
         yield
-    except InvalidInput as e:
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
-    except NotFound as e:
-        context.abort(grpc.StatusCode.NOT_FOUND, str(e))
-    except Overloaded as e:
-        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
-    except Busy as e:
-        context.abort(grpc.StatusCode.ABORTED, str(e))
-    except Unauthenticated as e:
-        context.abort(grpc.StatusCode.UNAUTHENTICATED, str(e))
-    except Forbidden as e:
-        context.abort(grpc.StatusCode.PERMISSION_DENIED, str(e))
-    except Unavailable as e:
-        context.abort(grpc.StatusCode.UNAVAILABLE, str(e))
-    except FailedPrecondition as e:
-        context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
+    except DOMAIN_ERRORS as e:
+        code = next(code for error, code in STATUS_OF_ERROR if isinstance(e, error))
+        context.abort(code, str(e))
 
 
 def _peer_cn(context) -> str:
@@ -583,11 +585,8 @@ class ReviewServicer(_Servicer, rpc.ReviewServicer):
 
 
 def _chunks(path: Path):
-    with open(path, "rb") as f:
-        offset = 0
-        while block := f.read(CHUNK_BYTES):
-            yield pb.GenerateEvent(output_chunk=pb.OutputChunk(data=block, offset=offset))
-            offset += len(block)
+    for offset, block in read_blocks(path, CHUNK_BYTES):
+        yield pb.GenerateEvent(output_chunk=pb.OutputChunk(data=block, offset=offset))
 
 
 class ModerationServicer(_Servicer, rpc.ModerationServicer):
