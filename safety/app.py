@@ -121,7 +121,12 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     closers: list[Callable[[], None]] = []
     if config.ray:
         # The heavy stages as Ray Serve pools; everything else stays in this process.
-        from safety.scaleout import RayPools
+        try:
+            from safety.scaleout import RayPools
+        except ImportError as e:
+            raise RuntimeError(
+                f"ray = true needs Ray Serve ({e}); install it with: pip install '.[ray]'"
+            ) from None
 
         pools = metrics.timed_load("ray_pools", lambda: RayPools.start(config))
         embedder, nudity, manifest_signer = pools.embedder, pools.nudity, pools.manifest_signer

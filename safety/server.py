@@ -142,15 +142,14 @@ def guarded(*roles: str):
     allowed = frozenset(roles)
 
     def decorate(method):
+        name = method.__qualname__.replace("Servicer.", ".")  # e.g. "Generation.Generate"
+
         def principal(self, context) -> Principal:
             auth = self.service.auth
             caller = auth.authenticate(context.invocation_metadata(), _peer_cn(context))
-            name = f"{type(self).__name__.removesuffix('Servicer')}.{method.__name__}"
             auth.authorize(caller, allowed, name)
             self.service.health.require(name)
             return caller
-
-        name = method.__qualname__.replace("Servicer.", ".")
 
         @contextlib.contextmanager
         def measured(self, context):
