@@ -18,7 +18,11 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ("cold_start.py", ["--repeat", "1"], "warm start"),
         ("watermark.py", ["--frames", "6"], "re-encoded CRF 23"),
         ("overhead.py", ["--size", "64", "--steps", "2", "--repeat", "1"], "safety overhead"),
-        ("ray_moderation.py", ["--frames", "8", "--repeat", "2"], "throughput, 2 replicas"),
+        (
+            "ray_moderation.py",
+            ["--frames", "8", "--repeat", "2", "--rounds", "1"],
+            "throughput, 2 replicas",
+        ),
         (
             "identity_search.py",
             ["--n", "5000", "--queries", "64", "--flat-queries", "64"],
