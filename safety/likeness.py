@@ -105,7 +105,20 @@ _WORKER_EMBEDDER: DlibFaceEmbedder | None = None
 
 def _start_worker(min_face_size: int) -> None:
     global _WORKER_EMBEDDER
+    _die_with_parent()
     _WORKER_EMBEDDER = DlibFaceEmbedder(min_face_size=min_face_size)
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel ends this worker when the service dies, even by SIGKILL (a pool
+    worker would otherwise wait forever on its queue, holding its models in memory)."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _worker_faces(pixels: np.ndarray) -> list[Face]:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import grpc
 import pytest
@@ -28,6 +29,19 @@ name = "review-likeness"
 threshold = 0.92
 action = "review"
 """
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status  # a zombie has exited
 
 
 def serve(data_dir, port) -> subprocess.Popen:
@@ -110,8 +124,14 @@ def test_acknowledged_decisions_survive_kill_9(tmp_path, astronaut, scenes_for_d
         while len(acked_reviews) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.3)
+        workers = children(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)  # mid-write: no shutdown, no flush
         proc.wait(timeout=30)
+        # Its model workers go with it (no orphans holding models in memory).
+        deadline = time.monotonic() + 10
+        while any(alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert workers and not any(alive(w) for w in workers)
         stop.set()
         writer.join(timeout=60)
         channel.close()
