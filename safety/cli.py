@@ -61,7 +61,6 @@ def _media(path: Path):
 def cmd_serve(args) -> int:
     from safety.app import build_service
     from safety.observability import setup_logging, setup_tracing
-    from safety.server import start_server
 
     config = Config.load(args.config)
     if args.listen:
@@ -72,20 +71,14 @@ def cmd_serve(args) -> int:
     setup_tracing(config.tracing, config.otlp_endpoint)
     print(f"reelguard: loading models (data in {config.data_dir})", flush=True)
     service = build_service(config)
-    server, port = start_server(service)
-    if config.metrics_address:
-        metrics_port = service.metrics.serve(config.metrics_address)
-        metrics_host = config.metrics_address.rsplit(":", 1)[0]
-        print(f"reelguard: metrics on http://{metrics_host}:{metrics_port}/metrics", flush=True)
+    try:
+        server, port, web = _listen(service, config)
+    except (OSError, RuntimeError) as e:
+        service.close()
+        print(f"reelguard: cannot start: {e} (set another address in the config)", file=sys.stderr)
+        return EXIT_FAILED
     host = config.grpc_address.rsplit(":", 1)[0]
     scheme = "grpcs" if config.tls_cert else "grpc"
-    web = None
-    if config.web_address:
-        from safety.web import WebServer
-
-        web = WebServer(service, config.web_address).start()
-        web_host = config.web_address.rsplit(":", 1)[0]
-        print(f"reelguard: review UI on {web.scheme}://{web_host}:{web.port}", flush=True)
     print(f"reelguard: listening on {scheme}://{host}:{port}  (Ctrl-C to stop)", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -97,6 +90,35 @@ def cmd_serve(args) -> int:
     server.stop(grace=5).wait()
     service.close()
     return EXIT_OK
+
+
+def _listen(service, config):
+    """gRPC, then metrics and the review UI when configured: (server, port, web or None)."""
+    from safety.server import start_server
+
+    server, port = start_server(service)
+    try:
+        if config.metrics_address:
+            try:
+                metrics_port = service.metrics.serve(config.metrics_address)
+            except OSError as e:
+                raise OSError(f"metrics on {config.metrics_address}: {e.strerror}") from None
+            metrics_host = config.metrics_address.rsplit(":", 1)[0]
+            print(f"reelguard: metrics on http://{metrics_host}:{metrics_port}/metrics")
+        web = None
+        if config.web_address:
+            from safety.web import WebServer
+
+            try:
+                web = WebServer(service, config.web_address).start()
+            except OSError as e:
+                raise OSError(f"review UI on {config.web_address}: {e.strerror}") from None
+            web_host = config.web_address.rsplit(":", 1)[0]
+            print(f"reelguard: review UI on {web.scheme}://{web_host}:{web.port}", flush=True)
+    except BaseException:
+        server.stop(None)
+        raise
+    return server, port, web
 
 
 def _reload_policies(service) -> None:

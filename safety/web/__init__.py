@@ -9,6 +9,7 @@ reviewer reveals it, and is never cached.
 
 from __future__ import annotations
 
+import errno
 import hmac
 import io
 import logging
@@ -276,9 +277,12 @@ class WebServer:
         host, port = address.rsplit(":", 1)
         config = service.config
         ssl = (str(config.tls_cert), str(config.tls_key)) if config.tls_cert else None
-        self._server = make_server(
-            host, int(port), create_app(service), threaded=True, ssl_context=ssl
-        )
+        try:
+            self._server = make_server(
+                host, int(port), create_app(service), threaded=True, ssl_context=ssl
+            )
+        except SystemExit:  # werkzeug reports a taken port by printing and exiting
+            raise OSError(errno.EADDRINUSE, "address in use") from None
         self.port = self._server.server_port
         self.scheme = "https" if ssl else "http"
         self._thread = threading.Thread(target=self._server.serve_forever, name="web", daemon=True)

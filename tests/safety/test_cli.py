@@ -260,3 +260,24 @@ def test_serve_starts_on_embedded_defaults_and_stops_cleanly(tmp_path, monkeypat
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+
+
+def test_serve_says_which_address_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = f"127.0.0.1:{taken.getsockname()[1]}"
+        r = subprocess.run(
+            [EXE, "serve", "--listen", "127.0.0.1:0"],
+            env={
+                **os.environ,
+                "REELGUARD_DATA_DIR": str(tmp_path),
+                "REELGUARD_WEB_ADDRESS": busy,
+                "REELGUARD_METRICS_ADDRESS": "",
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert r.returncode == 3
+    assert f"review UI on {busy}" in r.stderr and "in use" in r.stderr
