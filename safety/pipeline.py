@@ -511,10 +511,9 @@ class Gate:
         """Keep the unsigned output and what signing it needs; record the decision."""
         self._record(verdict, job.request_id, job.tenant, strict=True)
         spec = self._manifest(job, verdict)
-        stem = self.review.held_dir / job.request_id
         ingredients = []
         for i, ing in enumerate(spec.ingredients):
-            path = stem.with_name(f"{job.request_id}-ingredient-{i}")
+            path = self.review.held_dir / f"{job.request_id}-ingredient-{i}"
             path.write_bytes(ing.data)
             ingredients.append({"title": ing.title, "mime_type": ing.mime_type, "path": str(path)})
         held_spec = {

@@ -170,6 +170,13 @@ class ReviewQueue:
             raise NotFound(f"no review ticket {ticket!r}")
         return ReviewItem.from_row(row)
 
+    def get_for(self, ticket: str, who: Principal) -> ReviewItem:
+        """The item if `who`'s tenant may see it; another tenant's reads like a missing one."""
+        item = self.get(ticket)
+        if not who.sees(item.tenant):
+            raise NotFound(f"no review ticket {ticket!r}")
+        return item
+
     def list(
         self,
         statuses: tuple[str, ...] = OPEN,
@@ -310,6 +317,24 @@ class ReviewQueue:
                 {**review, "notes": notes},
             )
         return self.get(ticket)
+
+    def claim_and_decide(
+        self,
+        ticket: str,
+        who: Principal,
+        decision: str,
+        reason_code: str,
+        notes: str = "",
+        allowlist_content: bool = False,
+        allowlist_identity: bool = False,
+    ) -> ReviewItem:
+        """Take (or renew) the claim, then decide: one step for the UI's form, bulk actions
+        and the Decide RPC. Refused while another reviewer holds the item."""
+        self.get_for(ticket, who)
+        self.claim(ticket, who)
+        return self.decide(
+            ticket, who, decision, reason_code, notes, allowlist_content, allowlist_identity
+        )
 
     def appeal(self, ticket: str, who: Principal, reason: str) -> ReviewItem:
         """Reopen a decided item for a senior reviewer other than the one who decided."""

@@ -459,7 +459,7 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
 
     @guarded(*MAY_GENERATE)
     def GetResult(self, request: pb.TicketRef, context, caller: Principal):
-        item = _visible_item(self.service, request.ticket, caller)
+        item = self.service.review.get_for(request.ticket, caller)
         yield pb.GenerateEvent(accepted=pb.Accepted(request_id=item.request_id))
         if item.status == APPROVED:
             yield from _chunks(Path(item.signed_path))
@@ -478,17 +478,6 @@ class GenerationServicer(_Servicer, rpc.GenerationServicer):
             yield pb.GenerateEvent(
                 held=pb.Held(ticket=item.ticket, verdict=verdict, status=item.status)
             )
-
-
-def _visible_item(service: Service, ticket: str, caller: Principal) -> ReviewItem:
-    """The item, if the caller's tenant may see it; another tenant's reads as missing."""
-    try:
-        item = service.review.get(ticket)
-    except NotFound:
-        item = None
-    if item is None or not caller.sees(item.tenant):
-        raise NotFound(f"no review ticket {ticket!r}")
-    return item
 
 
 def review_verdict_pb(item: ReviewItem) -> pb.Verdict:
@@ -544,11 +533,11 @@ class ReviewServicer(_Servicer, rpc.ReviewServicer):
 
     @guarded(*REVIEWERS)
     def Get(self, request: pb.TicketRef, context, caller: Principal):
-        return review_item_pb(_visible_item(self.service, request.ticket, caller))
+        return review_item_pb(self.service.review.get_for(request.ticket, caller))
 
     @guarded(*REVIEWERS)
     def Claim(self, request: pb.TicketRef, context, caller: Principal):
-        _visible_item(self.service, request.ticket, caller)
+        self.service.review.get_for(request.ticket, caller)
         return review_item_pb(self.service.review.claim(request.ticket, caller))
 
     @guarded(*REVIEWERS)
@@ -558,10 +547,7 @@ class ReviewServicer(_Servicer, rpc.ReviewServicer):
         results = []
         for ticket in request.tickets:
             try:
-                _visible_item(self.service, ticket, caller)
-                queue = self.service.review
-                queue.claim(ticket, caller)
-                item = queue.decide(
+                item = self.service.review.claim_and_decide(
                     ticket,
                     caller,
                     request.decision,
@@ -579,7 +565,7 @@ class ReviewServicer(_Servicer, rpc.ReviewServicer):
 
     @guarded(*REVIEWERS, GENERATOR_CLIENT)
     def Appeal(self, request: pb.AppealRequest, context, caller: Principal):
-        _visible_item(self.service, request.ticket, caller)
+        self.service.review.get_for(request.ticket, caller)
         return review_item_pb(self.service.review.appeal(request.ticket, caller, request.reason))
 
 

@@ -106,10 +106,7 @@ def create_app(service) -> Flask:
         return render_template("error.html", message=str(e)), 404
 
     def visible(ticket: str) -> ReviewItem:
-        item = queue.get(ticket)
-        if not g.user.sees(item.tenant):
-            raise NotFound(f"no review ticket {ticket!r}")
-        return item
+        return queue.get_for(ticket, g.user)
 
     @app.context_processor
     def _globals():
@@ -207,10 +204,8 @@ def create_app(service) -> Flask:
 
     @app.post("/items/<ticket>/decide")
     def decide(ticket):
-        visible(ticket)
         form = request.form
-        queue.claim(ticket, g.user)  # renews this reviewer's lease, refuses another's item
-        queue.decide(
+        queue.claim_and_decide(
             ticket,
             g.user,
             form.get("decision", ""),
@@ -227,9 +222,9 @@ def create_app(service) -> Flask:
         failures = []
         for ticket in form.getlist("tickets"):
             try:
-                visible(ticket)
-                queue.claim(ticket, g.user)
-                queue.decide(ticket, g.user, form.get("decision", ""), form.get("reason_code", ""))
+                queue.claim_and_decide(
+                    ticket, g.user, form.get("decision", ""), form.get("reason_code", "")
+                )
             except (Busy, InvalidInput, Forbidden, NotFound) as e:
                 failures.append(f"{ticket}: {e}")
         if failures:
