@@ -329,23 +329,10 @@ class Gate:
             )
             yield Progress(Stage.SIGNING, 0, 1, "signing C2PA manifest")
             try:
-                if self.watermark:
-                    with self.metrics.stage("watermark", root):
-                        raw = self._watermark(raw, final.decision_id)
-                with self.metrics.stage("sign", root):
-                    fingerprint = fingerprint_frames([(f.time_s, f.pixels) for f in frames])
-                    spec = self._manifest(job, final)
-                    spec = replace(
-                        spec,
-                        soft_binding=fingerprint.assertion(),
-                        moderation=self._with_watermark(spec.moderation, final.decision_id),
-                    )
-                    manifest = self.manifest_signer.sign_file(spec, raw, signed, mime_type)
-                    self._remember(final.decision_id, fingerprint, manifest, mime_type)
-                    digest = _sha256_file(signed)
-                    self._record(
-                        final, job.request_id, job.tenant, output_sha256=digest, strict=True
-                    )
+                spec = self._manifest(job, final)
+                digest = self._sign_output(
+                    spec, frames, raw, signed, mime_type, final, job.request_id, job.tenant, root
+                )
             except Exception as e:
                 log.exception("signing failed for %s", job.request_id)
                 yield self._fail(job, Stage.SIGNING, f"signing failed: {e}")
@@ -538,46 +525,37 @@ class Gate:
 
     def release_held(self, item: ReviewItem, review: dict) -> Released:
         """Sign an approved item; its manifest records the human review."""
-        frames = sample_video_frames(Path(item.held_path), self.post_check_frames)
-        fingerprint = fingerprint_frames([(f.time_s, f.pixels) for f in frames])
-        decision_id = uuid.uuid4().hex
-        source = Path(item.held_path)
-        if self.watermark:
-            source = self._watermark(source, decision_id)
+        held_path = Path(item.held_path)
+        frames = sample_video_frames(held_path, self.post_check_frames)
+        verdict = Verdict(
+            action=Action.ALLOW,
+            stage=Stage.POST_CHECK,
+            policy_version=item.verdict.get("policy_version", ""),
+            decision_id=uuid.uuid4().hex,
+        )
         held = item.spec
         spec = ManifestSpec(
             title=held["title"],
             generator_name=held["generator_name"],
             generator_version=held["generator_version"],
             model_id=held["model_id"],
-            moderation=self._with_watermark(
-                {
-                    **held["moderation"],
-                    "action": "allow",
-                    "decision_id": decision_id,
-                    "held_decision_id": item.decision_id,
-                    "human_review": review,
-                },
-                decision_id,
-            ),
+            moderation={
+                **held["moderation"],
+                "action": "allow",
+                "decision_id": verdict.decision_id,
+                "held_decision_id": item.decision_id,
+                "human_review": review,
+            },
             ingredients=[
                 Ingredient(i["title"], i["mime_type"], Path(i["path"]).read_bytes())
                 for i in held["ingredients"]
             ],
-            soft_binding=fingerprint.assertion(),
         )
-        signed = Path(item.held_path).with_suffix(".signed.mp4")
-        manifest = self.manifest_signer.sign_file(spec, source, signed, item.mime_type)
-        self._remember(decision_id, fingerprint, manifest, item.mime_type)
-        digest = _sha256_file(signed)
-        verdict = Verdict(
-            action=Action.ALLOW,
-            stage=Stage.POST_CHECK,
-            policy_version=item.verdict.get("policy_version", ""),
-            decision_id=decision_id,
+        signed = held_path.with_suffix(".signed.mp4")
+        digest = self._sign_output(
+            spec, frames, held_path, signed, item.mime_type, verdict, item.request_id, item.tenant
         )
-        self._record(verdict, item.request_id, item.tenant, output_sha256=digest, strict=True)
-        return Released(str(signed), digest, decision_id)
+        return Released(str(signed), digest, verdict.decision_id)
 
     def bank_rejected(self, item: ReviewItem, banks: HashBanks, bank: str) -> int:
         """Put a rejected item's content (output frames and input image) in `bank`, so
@@ -591,6 +569,37 @@ class Gate:
         if bank not in {b.name for b in self.store.banks()}:
             banks.create(bank, DEFAULT_MAX_DISTANCE, "content rejected in human review")
         return len(banks.add(bank, media_hashes(frames), item.ticket, f"review {item.ticket}"))
+
+    def _sign_output(
+        self,
+        spec: ManifestSpec,
+        frames: list[Frame],
+        source: Path,
+        dest: Path,
+        mime_type: str,
+        verdict: Verdict,
+        request_id: str,
+        tenant: str,
+        parent=None,
+    ) -> str:
+        """An allowed video, signed: watermarked (when on) with its manifest id, its
+        fingerprint declared and the manifest kept findable by it, the decision recorded
+        (or nothing leaves). Returns the signed file's SHA-256."""
+        if self.watermark:
+            with self.metrics.stage("watermark", parent):
+                source = self._watermark(source, verdict.decision_id)
+        with self.metrics.stage("sign", parent):
+            fingerprint = fingerprint_frames([(f.time_s, f.pixels) for f in frames])
+            spec = replace(
+                spec,
+                soft_binding=fingerprint.assertion(),
+                moderation=self._with_watermark(spec.moderation, verdict.decision_id),
+            )
+            manifest = self.manifest_signer.sign_file(spec, source, dest, mime_type)
+            self._remember(verdict.decision_id, fingerprint, manifest, mime_type)
+            digest = _sha256_file(dest)
+            self._record(verdict, request_id, tenant, output_sha256=digest, strict=True)
+        return digest
 
     def _watermark(self, video: Path, manifest_id: str) -> Path:
         """A copy of `video` carrying the manifest id invisibly (signed in its place)."""
