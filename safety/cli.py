@@ -18,6 +18,7 @@ from pathlib import Path
 import grpc
 
 from safety.config import DEFAULT_ADDRESS, Config
+from signing.allocator import keep_freed_memory
 
 EXIT_OK, EXIT_NOT_TRUSTED, EXIT_BLOCKED, EXIT_FAILED, EXIT_RPC = 0, 1, 2, 3, 4
 
@@ -943,6 +944,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_freed_memory()  # sign and verify reuse asset-sized buffers (signing/allocator.py)
     try:
         return args.func(args)
     except grpc.RpcError as e:

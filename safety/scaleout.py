@@ -28,6 +28,7 @@ from safety.likeness import DlibFaceEmbedder, Face
 from safety.media import Frame
 from safety.moderation import NudityModerator
 from safety.observability import batch_span, remote_span, setup_tracing, trace_carrier
+from signing.allocator import keep_freed_memory
 from signing.manifest import ManifestSigner, ManifestSpec, Signed
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class SignerPool:
         from safety.app import make_signer, trust_anchors_pem
 
         setup_tracing(config.tracing, config.otlp_endpoint)
+        keep_freed_memory()
         self.signer = ManifestSigner(
             make_signer(config),
             thumbnails=config.thumbnails,
