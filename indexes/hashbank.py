@@ -2,7 +2,7 @@
 
 An image is one PDQ hash; a video is the PDQ hashes of its sampled frames (vPDQ-style),
 and it matches when any checked frame is within the bank's distance of a banked frame.
-The matcher keeps every hash in memory as packed bits and is refreshed from the store
+The matcher keeps every hash in memory in a FAISS binary index, rebuilt from the store
 on every change, so a hash added by a reviewer blocks the next request.
 """
 
@@ -14,7 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-from indexes.pdq import from_hex, pdq_media, to_hex
+from indexes.hamming import HammingIndex, rows
+from indexes.pdq import pdq_media, to_hex
 from safety.errors import InvalidInput, NotFound
 
 DEFAULT_MAX_DISTANCE = 31  # Meta's suggested PDQ threshold
@@ -85,14 +86,12 @@ class HashBanks:
 
     def nearest(self, query_bits: np.ndarray) -> tuple[BankEntry, int] | None:
         """The banked hash closest to one PDQ hash, and its distance."""
-        with self._lock:
-            entries, packed = self._entries, self._packed
+        with self._lock:  # a refresh swaps in a new index; this one is never changed
+            entries, index = self._entries, self._index
         if not entries:
             return None
-        q = np.packbits(query_bits)
-        distances = np.unpackbits(np.bitwise_xor(packed, q), axis=1).sum(axis=1)
-        best = int(np.argmin(distances))
-        return entries[best], int(distances[best])
+        found, distances = index.nearest(rows([to_hex(query_bits)]))
+        return entries[int(found[0])], int(distances[0])
 
     def max_distance(self, bank: str) -> int:
         return self._banks[bank].max_distance
@@ -102,14 +101,10 @@ class HashBanks:
 
     def _refresh(self) -> None:
         entries = self.storage.bank_entries()
-        packed = (
-            np.stack([np.packbits(from_hex(e.hash)) for e in entries])
-            if entries
-            else np.zeros((0, 32), np.uint8)
-        )
+        index = HammingIndex(rows([e.hash for e in entries]) if entries else None)
         banks = {b.name: b for b in self.storage.banks()}
         with self._lock:
-            self._entries, self._packed, self._banks = entries, packed, banks
+            self._entries, self._index, self._banks = entries, index, banks
 
 
 def media_hashes(frames: list[np.ndarray]) -> list[str]:

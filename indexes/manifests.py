@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from indexes.pdq import from_hex, pdq_media, to_hex
+from indexes.hamming import HammingIndex, rows
+from indexes.pdq import pdq_media, to_hex
 
 SOFT_BINDING_LABEL = "c2pa.soft-binding"
 # Soft-binding algorithm names, as declared in the assertion.
@@ -69,20 +71,50 @@ class Recovery:
     matched_frames: float = 1.0  # the share of query frames that matched (video)
 
 
+@dataclass(frozen=True)
+class StoredFingerprint:
+    seq: int  # the storage's insertion order: a repository syncs everything after its last
+    manifest_id: str
+    alg: str
+    hashes: list[str]
+
+
 class ManifestStorage(Protocol):
     def add_manifest_record(self, record: ManifestRecord) -> None: ...
 
-    def manifest_records(self, alg: str) -> list[ManifestRecord]: ...
+    def manifest_fingerprints(self, after_seq: int) -> list[StoredFingerprint]:
+        """The fingerprints stored after `after_seq`, oldest first (no manifest bytes)."""
+        ...
+
+    def manifest_record(self, manifest_id: str) -> ManifestRecord | None: ...
 
     def manifest_record_by_prefix(self, prefix: str) -> ManifestRecord | None:
         """The one record whose manifest id starts with `prefix` (a watermark's payload)."""
         ...
 
 
+class _AlgIndex:
+    """The frame hashes of one soft-binding algorithm, and the manifest each row came from."""
+
+    def __init__(self) -> None:
+        self.index = HammingIndex()
+        self.owners: list[str] = []
+
+
 class ManifestRepository:
+    """Signed manifests in storage; their frame hashes in memory, in FAISS binary indexes.
+
+    Storage is the truth and may be written by other processes (or other repositories
+    on the same store): each lookup first pulls in what was stored since the last."""
+
     def __init__(self, storage: ManifestStorage, max_distance: int = MATCH_DISTANCE) -> None:
         self.storage = storage
         self.max_distance = max_distance
+        self._lock = threading.Lock()
+        self._indexes: dict[str, _AlgIndex] = {}
+        self._synced_seq = 0
+        with self._lock:
+            self._sync()
 
     def remember(self, record: ManifestRecord) -> None:
         self.storage.add_manifest_record(record)
@@ -91,24 +123,43 @@ class ManifestRepository:
         return self.storage.manifest_record_by_prefix(manifest_prefix)
 
     def lookup(self, query: Fingerprint) -> Recovery | None:
-        """The stored manifest whose fingerprint is nearest, if within the threshold."""
-        q = np.stack([from_hex(h) for h in query.hashes])
-        best: Recovery | None = None
-        for record in self.storage.manifest_records(query.alg):
-            stored = np.stack([from_hex(h) for h in record.hashes])
-            # Each query frame against its nearest stored frame (one frame for images).
-            distances = (q[:, None, :] != stored[None, :, :]).sum(axis=2).min(axis=1)
-            matched = distances <= self.max_distance
-            share = float(matched.mean())
-            if share < 0.5:
-                continue
-            recovery = Recovery(record, float(distances[matched].mean()), share)
-            if best is None or (recovery.matched_frames, -recovery.distance) > (
-                best.matched_frames,
-                -best.distance,
-            ):
-                best = recovery
-        return best
+        """The stored manifest whose fingerprint is nearest, if within the threshold: the
+        most query frames within `max_distance` of one of its frames (at least half; one
+        frame for images), ties to the smaller mean distance."""
+        queries = rows(query.hashes)
+        with self._lock:
+            self._sync()
+            alg = self._indexes.get(query.alg)
+            if alg is None:
+                return None
+            hits = alg.index.within(queries, self.max_distance)
+            # manifest id -> {query frame: distance to that manifest's nearest frame}
+            per_manifest: dict[str, dict[int, float]] = {}
+            for frame, (found, distances) in enumerate(hits):
+                for row, distance in zip(found, distances, strict=True):
+                    frames = per_manifest.setdefault(alg.owners[row], {})
+                    frames[frame] = min(frames.get(frame, distance), distance)
+        ranked = sorted(
+            (len(frames) / len(queries), -float(np.mean(list(frames.values()))), manifest_id)
+            for manifest_id, frames in per_manifest.items()
+        )
+        if not ranked or ranked[-1][0] < 0.5:
+            return None
+        share, negative_distance, manifest_id = ranked[-1]
+        record = self.storage.manifest_record(manifest_id)
+        return Recovery(record, -negative_distance, share) if record else None
+
+    def _sync(self) -> None:
+        fresh = self.storage.manifest_fingerprints(self._synced_seq)
+        for name in {stored.alg for stored in fresh}:  # one add per index
+            mine = [stored for stored in fresh if stored.alg == name]
+            hashes = [h for stored in mine for h in stored.hashes]
+            new_rows = rows(hashes)  # parsed before anything changes
+            alg = self._indexes.setdefault(name, _AlgIndex())
+            alg.index.add(new_rows)
+            alg.owners.extend(stored.manifest_id for stored in mine for _ in stored.hashes)
+        if fresh:
+            self._synced_seq = fresh[-1].seq
 
 
 # Frames bigger than this are scaled down for lookup (outputs are at most 1280 px a side,

@@ -104,13 +104,12 @@ def trust_anchors_pem(config: Config) -> str | None:
     return dev_root.read_text() if dev_root.exists() else None
 
 
-def make_verifier(config: Config, store: SQLiteStore | None = None) -> Verifier:
-    """A verifier with the configured anchors; with a store, it can also recover stripped
-    manifests from the manifest repository (the CLI opens the service's store if any)."""
+def make_verifier(config: Config, repository: ManifestRepository | None = None) -> Verifier:
+    """A verifier with the configured anchors; with a manifest repository it can also
+    recover stripped manifests (the CLI opens the service's store if there is one)."""
     tsa = config.tsa_trust_anchors.read_text() if config.tsa_trust_anchors else None
-    if store is None and config.database_path.exists():
-        store = SQLiteStore(config.database_path)
-    repository = ManifestRepository(store) if store is not None else None
+    if repository is None and config.database_path.exists():
+        repository = ManifestRepository(SQLiteStore(config.database_path))
     return Verifier(trust_anchors_pem(config), tsa, repository)
 
 
@@ -182,6 +181,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     engine = open_engine(config.review_url)
     audit = AuditLog(engine)
     allowlist = Allowlist(engine)
+    manifests = ManifestRepository(store)  # the pipeline remembers, Verify recovers
     gate = Gate(
         prompt_moderators=prompt_moderators,
         image_moderators=visual_moderators,
@@ -195,7 +195,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             steps=config.generator_steps,
         ),
         manifest_signer=manifest_signer,
-        manifests=ManifestRepository(store),
+        manifests=manifests,
         store=store,
         work_dir=config.data_dir / "work",
         check_timeout_s=config.check_timeout_s,
@@ -232,7 +232,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         enroller,
         consent,
         banks,
-        make_verifier(config, store),
+        make_verifier(config, manifests),
         store,
         admission,
         auth,

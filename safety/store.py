@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from indexes.hashbank import Bank, BankEntry
-from indexes.manifests import ManifestRecord
+from indexes.manifests import ManifestRecord, StoredFingerprint
 from safety.verdict import Verdict
 
 
@@ -494,23 +494,32 @@ class SQLiteStore:
                 ),
             )
 
-    def manifest_records(self, alg: str) -> list[ManifestRecord]:
+    def manifest_fingerprints(self, after_seq: int) -> list[StoredFingerprint]:
         rows = self._query(
-            "SELECT manifest_id, alg, hashes, manifest, mime_type FROM manifest_repository "
-            "WHERE alg = ?",
-            (alg,),
+            "SELECT rowid, manifest_id, alg, hashes FROM manifest_repository "
+            "WHERE rowid > ? ORDER BY rowid",
+            (after_seq,),
         )
-        return [ManifestRecord(r[0], r[1], json.loads(r[2]), bytes(r[3]), r[4]) for r in rows]
+        return [StoredFingerprint(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def manifest_record(self, manifest_id: str) -> ManifestRecord | None:
+        return self._manifest_record("manifest_id = ?", (manifest_id,))
 
     def manifest_record_by_prefix(self, prefix: str) -> ManifestRecord | None:
         if not prefix or not all(c in "0123456789abcdef" for c in prefix):
             return None
+        # Two rows for a prefix is ambiguous (astronomically unlikely): no record.
+        return self._manifest_record(
+            "manifest_id >= ? AND manifest_id < ? ORDER BY manifest_id", (prefix, prefix + "g")
+        )
+
+    def _manifest_record(self, where: str, args: tuple) -> ManifestRecord | None:
         rows = self._query(
             "SELECT manifest_id, alg, hashes, manifest, mime_type FROM manifest_repository "
-            "WHERE manifest_id >= ? AND manifest_id < ? ORDER BY manifest_id LIMIT 2",
-            (prefix, prefix + "g"),
+            f"WHERE {where} LIMIT 2",
+            args,
         )
-        if len(rows) != 1:  # none, or (astronomically unlikely) ambiguous
+        if len(rows) != 1:
             return None
         r = rows[0]
         return ManifestRecord(r[0], r[1], json.loads(r[2]), bytes(r[3]), r[4])

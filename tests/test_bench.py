@@ -23,6 +23,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
             ["--frames", "8", "--repeat", "2", "--rounds", "1"],
             "throughput, 2 replicas",
         ),
+        ("manifest_lookup.py", ["--videos", "300", "--repeat", "2"], "FAISS lookup"),
         (
             "identity_search.py",
             ["--n", "5000", "--queries", "64", "--flat-queries", "64"],
