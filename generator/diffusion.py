@@ -1,4 +1,4 @@
-"""A diffusers text-to-video (or image-to-video) pipeline as a Generator.
+"""A diffusers text-to-video or image-to-video pipeline as a Generator.
 
 Weights come from a local directory only (`save_pretrained` output); nothing is
 downloaded. Device and dtype follow the hardware (CUDA + fp16 when present) unless
@@ -53,6 +53,10 @@ class DiffusersGenerator:
         params = inspect.signature(self.pipe.__call__).parameters
         self._step_api = next((p for p in ("callback_on_step_end", "callback") if p in params), "")
         self._takes_image = "image" in params
+        # Image-only pipelines (Stable Video Diffusion) animate the image; the prompt was
+        # still moderated, it just doesn't steer them.
+        self._takes_prompt = "prompt" in params
+        self._takes_fps = "fps" in params  # SVD conditions on the output frame rate
         self._lock = threading.Lock()  # a pipeline runs one generation at a time
 
     def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
@@ -62,7 +66,6 @@ class DiffusersGenerator:
             raise ValueError(f"{self.model_id} needs width and height in multiples of 8")
         steps = self.steps
         kwargs: dict = {
-            "prompt": job.prompt,
             "num_frames": job.num_frames,
             "height": job.height,
             "width": job.width,
@@ -70,6 +73,10 @@ class DiffusersGenerator:
             "generator": torch.Generator(device="cpu").manual_seed(job.seed),
             "output_type": "np",
         }
+        if self._takes_prompt:
+            kwargs["prompt"] = job.prompt
+        if self._takes_fps:
+            kwargs["fps"] = job.fps
         if job.image is not None:
             if not self._takes_image:
                 raise ValueError(
@@ -77,6 +84,10 @@ class DiffusersGenerator:
                     "input image (send a prompt alone, or configure an image-to-video one)"
                 )
             kwargs["image"] = Image.fromarray(job.image).resize((job.width, job.height))
+        elif not self._takes_prompt:
+            raise ValueError(
+                f"{self.model_id} is an image-to-video pipeline: send an input image to animate"
+            )
         # The callback reports progress and, by raising, stops a cancelled request.
         if self._step_api == "callback_on_step_end":
 

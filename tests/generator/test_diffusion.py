@@ -1,5 +1,5 @@
-"""The diffusers backend on a tiny random-weight text-to-video pipeline the test builds
-and saves (the real loading code; the real weights can't ship)."""
+"""The diffusers backend on tiny random-weight text-to-video and image-to-video
+pipelines the tests build and save (the real loading code; real weights can't ship)."""
 
 from __future__ import annotations
 
@@ -104,5 +104,51 @@ def test_through_the_service_it_is_checked_and_signed_like_any_backend(generator
         # An input image to a text-only pipeline: a clear failure, nothing unsigned.
         kind, failed = terminal(r.generate("a cup", encode(np.zeros((64, 64, 3), np.uint8))))
         assert kind == "failed" and "text-to-video pipeline" in failed.error
+    finally:
+        r.close()
+
+
+@pytest.fixture(scope="module")
+def image_to_video(tmp_path_factory):
+    from generator.diffusion import DiffusersGenerator
+    from generator.testing import save_tiny_image_to_video
+
+    saved = save_tiny_image_to_video(tmp_path_factory.mktemp("tiny-svd") / "pipeline")
+    return DiffusersGenerator(saved, device="cpu", steps=2)
+
+
+def test_an_image_to_video_pipeline_animates_the_input_image(image_to_video, tmp_path, coffee):
+    steps = []
+    out = tmp_path / "out.mp4"
+    still = np.asarray(coffee)
+    image_to_video.generate(
+        job(image=still, num_frames=8), out, lambda done, total: steps.append((done, total))
+    )
+    assert steps == [(1, 2), (2, 2)]
+    with av.open(str(out)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 8 and frames[0].shape == (64, 64, 3)
+    assert image_to_video.model_id == "StableVideoDiffusionPipeline:pipeline"
+    with pytest.raises(ValueError, match="image-to-video pipeline: send an input image"):
+        image_to_video.generate(job(num_frames=8), tmp_path / "none.mp4", lambda *_: None)
+
+
+def test_image_to_video_through_the_service_signs_the_input_as_ingredient(
+    image_to_video, tmp_path, coffee
+):
+    r = Running(make_config(tmp_path, face_workers=0), generator=image_to_video)
+    try:
+        events = r.generate(
+            "the cup steams", encode(coffee, "JPEG"), width=64, height=64, num_frames=8, fps=8
+        )
+        kind, _ = terminal(events)
+        assert kind == "completed"
+        report = Verifier((r.config.keys_dir / "root.pem").read_text()).verify_bytes(
+            output_bytes(events), "video/mp4"
+        )
+        assert report.status == "trusted"
+        manifest = report.manifest
+        assert [i["relationship"] for i in manifest["ingredients"]] == ["inputTo"]
+        assert "StableVideoDiffusionPipeline" in report.to_json()
     finally:
         r.close()
