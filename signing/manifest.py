@@ -11,6 +11,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import c2pa
 
@@ -79,8 +80,9 @@ class Signed:
 class ManifestSigner:
     """Embeds a signed manifest into images (JPEG, PNG, WebP) and video (MP4, MOV).
 
-    The asset is signed in memory: c2pa-python reads and writes through Python stream
-    callbacks, and memory streams cost less per call than files (bench/sign_verify.py).
+    c2pa-python reads and writes through Python stream callbacks: the signed asset is
+    written to memory (cheaper per call than a file), the source read from wherever it
+    already is (bench/sign_verify.py).
     """
 
     def __init__(
@@ -116,6 +118,17 @@ class ManifestSigner:
 
     def sign(self, spec: ManifestSpec, data: bytes, mime_type: str) -> Signed:
         """The signed asset, and the manifest store on its own (for the repository)."""
+        return self._sign(spec, io.BytesIO(data), mime_type)
+
+    def sign_file(self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str) -> bytes:
+        """Write `source` with an embedded, signed manifest to `dest`; return the manifest.
+        c2pa reads the source file itself (no copy of it in memory)."""
+        with open(source, "rb") as asset:
+            signed = self._sign(spec, asset, mime_type)
+        dest.write_bytes(signed.data)
+        return signed.manifest
+
+    def _sign(self, spec: ManifestSpec, asset: BinaryIO, mime_type: str) -> Signed:
         signer = c2pa.Signer.from_callback(
             self.signer.sign,
             self.signer.alg,
@@ -132,11 +145,5 @@ class ManifestSigner:
                     ing.mime_type,
                     io.BytesIO(ing.data),
                 )
-            manifest = b.sign(signer, mime_type, io.BytesIO(data), out)
+            manifest = b.sign(signer, mime_type, asset, out)
         return Signed(out.getvalue(), manifest)
-
-    def sign_file(self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str) -> bytes:
-        """Write `source` with an embedded, signed manifest to `dest`; return the manifest."""
-        signed = self.sign(spec, source.read_bytes(), mime_type)
-        dest.write_bytes(signed.data)
-        return signed.manifest

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import c2pa
 
@@ -131,25 +133,32 @@ class Verifier:
         self._repository = repository
 
     def verify_file(self, path: Path) -> VerifyReport:
+        """Like `verify_bytes`, but c2pa reads the open file itself: no copy of the
+        asset in memory unless a stripped copy needs its frames decoded."""
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as f:
+                report = self._verify(f, sniff_mime(f.read(32)), f.read)
         except OSError as e:
             return VerifyReport(
                 INVALID, f"cannot read {path}: {e.strerror}", path=str(path), error=str(e)
             )
-        report = self.verify_bytes(data)
         report.path = str(path)
         return report
 
     def verify_bytes(self, data: bytes, mime_type: str = "") -> VerifyReport:
-        mime_type = mime_type or sniff_mime(data)
+        return self._verify(io.BytesIO(data), mime_type or sniff_mime(data), lambda: data)
+
+    def _verify(
+        self, asset: BinaryIO, mime_type: str, read_all: Callable[[], bytes]
+    ) -> VerifyReport:
         if not mime_type:
             return VerifyReport(NO_MANIFEST, "not a media format C2PA can carry (unrecognised)")
-        report = self._read(data, mime_type, self._settings)
+        report = self._read(asset, mime_type, self._settings)
         if report.status == NO_MANIFEST and self._repository is not None:
-            self._recover(report, data, mime_type)
+            asset.seek(0)
+            self._recover(report, read_all(), mime_type)
         if report.timestamp is not None and self._tsa_settings is not None:
-            tsa_pass = self._read(data, mime_type, self._tsa_settings)
+            tsa_pass = self._read(asset, mime_type, self._tsa_settings)
             codes = {s["code"] for s in tsa_pass.statuses}
             report.timestamp["trusted"] = "timeStamp.trusted" in codes
         return report
@@ -182,7 +191,7 @@ class Verifier:
             words = f"its {record.alg} fingerprint (distance {found.distance:.0f} of 256 bits)"
         # Read the stored manifest against this copy: its provenance, not its integrity
         # (the hard binding cannot match re-encoded bytes, and is not claimed to).
-        recovered = self._read(data, mime_type, self._settings, record.manifest)
+        recovered = self._read(io.BytesIO(data), mime_type, self._settings, record.manifest)
         report.recovered = {
             "manifest": recovered.active_manifest,
             "manifest_id": record.manifest_id,
@@ -196,11 +205,12 @@ class Verifier:
         )
 
     def _read(
-        self, data: bytes, mime_type: str, settings: str, manifest_data: bytes | None = None
+        self, asset: BinaryIO, mime_type: str, settings: str, manifest_data: bytes | None = None
     ) -> VerifyReport:
         try:
+            asset.seek(0)
             with c2pa.Context.from_json(settings) as ctx:
-                reader = c2pa.Reader.try_create(mime_type, io.BytesIO(data), manifest_data, ctx)
+                reader = c2pa.Reader.try_create(mime_type, asset, manifest_data, ctx)
                 if reader is None:
                     return VerifyReport(NO_MANIFEST, "no C2PA manifest in this file")
                 with reader:
