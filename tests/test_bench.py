@@ -20,7 +20,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ("overhead.py", ["--size", "64", "--steps", "2", "--repeat", "1"], "safety overhead"),
         (
             "ray_moderation.py",
-            ["--frames", "8", "--repeat", "2", "--rounds", "1"],
+            ["--frames", "8", "--repeat", "2", "--rounds", "1", "--plain-frames", "2"],
             "throughput, 2 replicas",
         ),
         ("manifest_lookup.py", ["--videos", "300", "--repeat", "2"], "FAISS lookup"),
