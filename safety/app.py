@@ -106,10 +106,11 @@ def trust_anchors_pem(config: Config) -> str | None:
 
 def make_verifier(config: Config, repository: ManifestRepository | None = None) -> Verifier:
     """A verifier with the configured anchors; with a manifest repository it can also
-    recover stripped manifests (the CLI opens the service's store if there is one)."""
+    recover stripped manifests (the CLI opens the service's store, read-only, if there
+    is one: an auditor needs no write access to it)."""
     tsa = config.tsa_trust_anchors.read_text() if config.tsa_trust_anchors else None
     if repository is None and config.database_path.exists():
-        repository = ManifestRepository(SQLiteStore(config.database_path))
+        repository = ManifestRepository(SQLiteStore(config.database_path, read_only=True))
     return Verifier(trust_anchors_pem(config), tsa, repository)
 
 

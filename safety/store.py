@@ -298,14 +298,34 @@ MIGRATIONS = [
 
 
 class SQLiteStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """`read_only` is for readers beside the service (an auditor's `reelguard verify`):
+        SQLite itself refuses every write, and nothing is created or migrated."""
+        self._lock = threading.Lock()
+        if read_only:
+            self._db = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,
+            )
+            self._require_current_schema(path)
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._lock = threading.Lock()
         self._migrate()
+
+    def _require_current_schema(self, path: Path) -> None:
+        (current,) = self._db.execute("PRAGMA user_version").fetchone()
+        if current != len(MIGRATIONS):
+            self._db.close()
+            raise RuntimeError(
+                f"{path} has schema version {current}, this reelguard reads {len(MIGRATIONS)}: "
+                "start `reelguard serve` of this version once to upgrade it"
+            )
 
     def _migrate(self) -> None:
         (current,) = self._db.execute("PRAGMA user_version").fetchone()

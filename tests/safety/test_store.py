@@ -72,3 +72,32 @@ def test_grants_revoke_and_expiry(tmp_path):
     assert revoked.revoked_by == "ops" and not revoked.active(time.time())
     assert store.revoke_grant(g.id, "again").revoked_by == "ops"  # idempotent
     assert store.revoke_grant("nope", "x") is None
+
+
+def test_read_only_store_reads_and_refuses_writes(tmp_path):
+    path = tmp_path / "db.sqlite"
+    writer = SQLiteStore(path)
+    writer.record_decision("d1", "r1", "tenant-a", Verdict(Action.ALLOW, Stage.PRE_CHECK, "p@1"))
+    reader = SQLiteStore(path, read_only=True)  # beside the running service (its WAL open)
+    assert reader.decision("d1")["tenant"] == "tenant-a"
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.record_decision("d2", "r2", "tenant-a", Verdict(Action.ALLOW, Stage.PRE_CHECK, "p"))
+    reader.close()
+    writer.close()
+    # The service stopped (its WAL checkpointed away): still readable, still unchanged.
+    reader = SQLiteStore(path, read_only=True)
+    assert reader.decision("d1") is not None and reader.decision("d2") is None
+    reader.close()
+
+
+def test_read_only_store_never_creates_or_migrates(tmp_path):
+    with pytest.raises(sqlite3.OperationalError):
+        SQLiteStore(tmp_path / "missing.sqlite", read_only=True)
+    assert not (tmp_path / "missing.sqlite").exists()
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as db:
+        db.execute("PRAGMA user_version=1")
+    with pytest.raises(RuntimeError, match="schema version 1.*start `reelguard serve`"):
+        SQLiteStore(old, read_only=True)
+    with sqlite3.connect(old) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
