@@ -1,7 +1,10 @@
 """Moderation throughput on Ray Serve: 1 vs 2 CPU replicas of the face pool, and the
 per-request cost of going through Ray instead of calling the model in-process.
 
-    python bench/ray_moderation.py [--frames 128]
+    python bench/ray_moderation.py [--frames 128] [--per-call 4]
+
+Frames go to the pool the way the front door sends a clip's frames (RayFaceEmbedder:
+`--per-call` frames per call, all calls at once).
 
 Baselines: the same face detection + embedding called in this process (for the
 per-request overhead), and in each round the machine's own scaling: 1 vs 2 plain
@@ -66,13 +69,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--plain-frames", type=int, default=24, help="per process, no Ray")
+    ap.add_argument("--per-call", type=int, default=4, help="frames per pool call")
     args = ap.parse_args()
     import ray
     from ray import serve
 
-    from safety.scaleout import FacePool
+    from safety.scaleout import FacePool, RayFaceEmbedder
 
-    batch = frames(args.frames)
+    batch, per_call = frames(args.frames), args.per_call
     local = DlibFaceEmbedder()
     local.faces(batch[0])
     in_process = _util.timed(lambda: local.faces(batch[0]), args.repeat)
@@ -82,14 +86,13 @@ def main() -> None:
 
     def deploy(replicas: int):
         app = FacePool.options(num_replicas=replicas, ray_actor_options={"num_cpus": 1}).bind(20)
-        handle = serve.run(app, name="bench-faces", route_prefix=None)
-        # Each item: a frame and the caller's trace context (none here).
-        [r.result() for r in [handle.faces.remote((f, {})) for f in batch[:8]]]  # warm up
-        return handle
+        pool = RayFaceEmbedder(serve.run(app, name="bench-faces", route_prefix=None), per_call)
+        pool.faces_of_frames(batch[:8])  # warm up
+        return pool
 
-    def rate(handle) -> float:
+    def rate(pool) -> float:
         t0 = time.perf_counter()
-        results = [r.result() for r in [handle.faces.remote((f, {})) for f in batch]]
+        results = pool.faces_of_frames(batch)
         assert all(len(faces) == 1 for faces in results)
         return len(batch) / (time.perf_counter() - t0)
 
@@ -100,18 +103,16 @@ def main() -> None:
     for round_ in range(args.rounds):
         ceilings.append(plain_rate(2, args.plain_frames) / plain_rate(1, args.plain_frames))
         for replicas in (1, 2):
-            handle = deploy(replicas)
-            rates[replicas].append(rate(handle))
+            pool = deploy(replicas)
+            rates[replicas].append(rate(pool))
             if round_ == 0 and replicas == 1:
-                through_ray = _util.timed(
-                    lambda h=handle, one=batch[0]: h.faces.remote((one, {})).result(), args.repeat
-                )
+                through_ray = _util.timed(lambda p=pool: p.faces(batch[0]), args.repeat)
             serve.delete("bench-faces")
     serve.shutdown()
     ray.shutdown()
     ratios = [two / one for one, two in zip(rates[1], rates[2], strict=True)]
 
-    print(f"face detect + embed, {args.frames} frames of 512x512, 2 cores")
+    print(f"face detect + embed, {args.frames} frames of 512x512, {per_call} per call, 2 cores")
     print(f"in-process, one frame:      {_util.summary(in_process)}")
     print(f"through Ray, one frame:     {_util.summary(through_ray)}")
     overhead = statistics.median(through_ray) - statistics.median(in_process)

