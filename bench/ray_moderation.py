@@ -4,7 +4,7 @@ per-request cost of going through Ray instead of calling the model in-process.
     python bench/ray_moderation.py [--frames 128] [--per-call 4]
 
 Frames go to the pool the way the front door sends a clip's frames (RayFaceEmbedder:
-`--per-call` frames per call, all calls at once).
+`--per-call` frames per call, all calls at once; the pools are tuned for the default).
 
 Baselines: the same face detection + embedding called in this process (for the
 per-request overhead), and in each round the machine's own scaling: 1 vs 2 plain
@@ -69,14 +69,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--plain-frames", type=int, default=24, help="per process, no Ray")
-    ap.add_argument("--per-call", type=int, default=4, help="frames per pool call")
+    ap.add_argument("--per-call", type=int, help="frames per pool call (the front door's)")
     args = ap.parse_args()
     import ray
     from ray import serve
 
-    from safety.scaleout import FacePool, RayFaceEmbedder
+    from safety.scaleout import FRAMES_PER_CALL, FacePool, RayFaceEmbedder
 
-    batch, per_call = frames(args.frames), args.per_call
+    batch, per_call = frames(args.frames), args.per_call or FRAMES_PER_CALL
     local = DlibFaceEmbedder()
     local.faces(batch[0])
     in_process = _util.timed(lambda: local.faces(batch[0]), args.repeat)

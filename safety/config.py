@@ -81,9 +81,6 @@ class Config:
     ray_min_replicas: int = 1
     ray_max_replicas: int = 2  # autoscaling upper bound per pool
     ray_generator_gpus: float = -1.0  # per generator replica; -1: 1 when the cluster has GPUs
-    # A clip's frames go to the face and nudity pools this many per call: few hops per
-    # request, yet a clip still spreads over replicas (bench/ray_moderation.py).
-    ray_frames_per_call: int = 4
     health_interval_s: float = 5.0
     # Observability: Prometheus /metrics ("" turns it off), OpenTelemetry traces
     # ("console" or "otlp" to otlp_endpoint; off by default), log lines as text or JSON.

@@ -58,8 +58,14 @@ def _per_chunk(chunks: list[Chunk], results: list) -> list[list]:
     return out
 
 
-# Batched pools take twice their batch size, so the next batch is queued in the replica
-# while this one computes (Serve's default of 5 left the replica idle between batches).
+# A clip's frames go to the face and nudity pools this many per call: few hops per
+# request (one frame per call cost 10% of the throughput of two replicas), yet a clip
+# still spreads over replicas. Batched pools take twice their batch size of calls, so the
+# next batch is queued in the replica while this one computes; both are tuned for this
+# size (2 per call left the replicas waiting: bench/ray_moderation.py --per-call).
+FRAMES_PER_CALL = 4
+
+
 @serve.deployment(max_ongoing_requests=8)
 class FacePool:
     def __init__(self, min_face_size: int, tracing: tuple[str, str] = ("", "")) -> None:
@@ -156,7 +162,7 @@ class RayFaceEmbedder:
     model = DlibFaceEmbedder.model
     dim = DlibFaceEmbedder.dim
 
-    def __init__(self, handle, frames_per_call: int) -> None:
+    def __init__(self, handle, frames_per_call: int = FRAMES_PER_CALL) -> None:
         self._handle = handle
         self._per_call = frames_per_call
         self.model_version = DlibFaceEmbedder.version_string()
@@ -173,7 +179,7 @@ class RayNudityModerator:
 
     name, model, categories = NudityModerator.name, NudityModerator.model, ("sexual",)
 
-    def __init__(self, handle, frames_per_call: int) -> None:
+    def __init__(self, handle, frames_per_call: int = FRAMES_PER_CALL) -> None:
         from importlib.metadata import version
 
         self._handle = handle
@@ -310,8 +316,6 @@ class RayPools:
         `ray_deploy` is off (a cluster that runs deploy/serve-config.yaml), get handles."""
         import ray
 
-        if config.ray_frames_per_call < 1:
-            raise ValueError(f"ray_frames_per_call must be 1 or more: {config.ray_frames_per_call}")
         started = not ray.is_initialized()
         if started:
             ray.init(
@@ -327,8 +331,8 @@ class RayPools:
         handle = {n: serve.get_app_handle(f"reelguard-{n}") for n in APPS}
         log.info("Ray Serve pools ready: %s", ", ".join(APPS))
         return cls(
-            RayFaceEmbedder(handle["faces"], config.ray_frames_per_call),
-            RayNudityModerator(handle["nudity"], config.ray_frames_per_call),
+            RayFaceEmbedder(handle["faces"]),
+            RayNudityModerator(handle["nudity"]),
             RayGenerator(handle["generator"]),
             RayManifestSigner(handle["signer"]),
             started,
