@@ -17,6 +17,8 @@ from PIL import Image
 
 from generator.base import GenerationInput, ProgressFn, write_mp4
 
+DTYPES = ("float32", "float16", "bfloat16")
+
 
 class DiffusersGenerator:
     name = "diffusers"
@@ -39,8 +41,15 @@ class DiffusersGenerator:
             )
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
+        elif device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(
+                f"generator_device = {device!r}, but torch {torch.__version__} sees no CUDA "
+                'device here; use "auto" or "cpu"'
+            )
         if dtype == "auto":
             dtype = "float16" if device.startswith("cuda") else "float32"
+        if dtype not in DTYPES:
+            raise ValueError(f"generator_dtype {dtype!r} is not one of {', '.join(DTYPES)}")
         if device == "cpu":
             torch.set_num_threads(cpu_threads)  # 2 threads on 2 cores ran 4x slower here
         self.device, self.steps = device, steps

@@ -75,15 +75,31 @@ def test_a_cancelled_request_stops_the_denoising_loop(tiny_pipeline, tmp_path):
     assert seen == [1, 2] and not (tmp_path / "x.mp4").exists()
 
 
-def test_bad_setups_and_inputs_say_what_is_wrong(generator, tmp_path, coffee):
+def test_bad_setups_and_inputs_say_what_is_wrong(generator, tiny_pipeline, tmp_path, coffee):
     from generator.diffusion import DiffusersGenerator
 
     with pytest.raises(ValueError, match="no model_index.json"):
         DiffusersGenerator(tmp_path / "nowhere")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="sees no CUDA device"):
+            DiffusersGenerator(tiny_pipeline, device="cuda")
+    with pytest.raises(ValueError, match="'half' is not one of float32, float16, bfloat16"):
+        DiffusersGenerator(tiny_pipeline, dtype="half")
     with pytest.raises(ValueError, match="text-to-video pipeline"):
         generator.generate(job(image=np.asarray(coffee)), tmp_path / "y.mp4", lambda *_: None)
     with pytest.raises(ValueError, match="multiples of 8"):
         generator.generate(job(width=66), tmp_path / "z.mp4", lambda *_: None)
+
+
+def test_the_configured_dtype_is_the_one_the_pipeline_runs_in(tiny_pipeline, tmp_path):
+    """The half-precision path a GPU takes (float16 there), on bfloat16 here."""
+    from generator.diffusion import DiffusersGenerator
+
+    half = DiffusersGenerator(tiny_pipeline, device="cpu", dtype="bfloat16", steps=2)
+    assert half.pipe.unet.dtype == torch.bfloat16 and half.pipe.vae.dtype == torch.bfloat16
+    assert half.generate(job(), tmp_path / "half.mp4", lambda *_: None) == "video/mp4"
+    with av.open(str(tmp_path / "half.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 16
 
 
 def test_through_the_service_it_is_checked_and_signed_like_any_backend(generator, tmp_path):
