@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -110,7 +111,11 @@ def make_verifier(config: Config, repository: ManifestRepository | None = None) 
     is one: an auditor needs no write access to it)."""
     tsa = config.tsa_trust_anchors.read_text() if config.tsa_trust_anchors else None
     if repository is None and config.database_path.exists():
-        repository = ManifestRepository(SQLiteStore(config.database_path, read_only=True))
+        try:
+            repository = ManifestRepository(SQLiteStore(config.database_path, read_only=True))
+        except (RuntimeError, sqlite3.Error) as e:
+            # Embedded manifests still verify; only recovery of stripped ones is off.
+            log.warning("no manifest recovery: cannot read %s: %s", config.database_path, e)
     return Verifier(trust_anchors_pem(config), tsa, repository)
 
 

@@ -322,9 +322,14 @@ class SQLiteStore:
         (current,) = self._db.execute("PRAGMA user_version").fetchone()
         if current != len(MIGRATIONS):
             self._db.close()
-            raise RuntimeError(
-                f"{path} has schema version {current}, this reelguard reads {len(MIGRATIONS)}: "
+            remedy = (
                 "start `reelguard serve` of this version once to upgrade it"
+                if current < len(MIGRATIONS)
+                else "it was written by a newer reelguard"
+            )
+            raise RuntimeError(
+                f"{path} has schema version {current}, this reelguard reads "
+                f"{len(MIGRATIONS)}: {remedy}"
             )
 
     def _migrate(self) -> None:

@@ -75,6 +75,16 @@ def test_cli_verify_uses_the_service_repository(running, coffee, tmp_path):
     assert "recovered:  manifest urn:c2pa:" in r.stdout and "com.meta.vpdq" in r.stdout
 
 
+def test_cli_verify_goes_on_without_a_readable_repository(coffee, tmp_path):
+    (tmp_path / "reelguard.db").write_bytes(b"not a database")
+    path = tmp_path / "photo.png"
+    path.write_bytes(encode(coffee, "PNG"))
+    r = cli("verify", path, env={"REELGUARD_DATA_DIR": str(tmp_path)})
+    assert r.returncode == 1 and "NO_MANIFEST" in r.stdout
+    assert "no manifest recovery: cannot read" in r.stderr and "Traceback" not in r.stderr
+    assert (tmp_path / "reelguard.db").read_bytes() == b"not a database"
+
+
 def test_a_transcoded_copy_recovers_its_manifest_by_watermark(running, coffee, tmp_path):
     events = running.generate("mist over the cup", encode(coffee, "JPEG"), seed=21)
     _, done = terminal(events)
