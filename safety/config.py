@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -12,6 +13,13 @@ from safety.policy import Policy
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 MiB = 1024 * 1024
+
+# The Ray Serve pools (safety/scaleout.py) and what each may set for itself.
+RAY_POOLS = ("faces", "nudity", "generator", "signer")
+RAY_POOL_SETTINGS = ("num_cpus", "min_replicas", "max_replicas", "target_ongoing_requests")
+# Calls in flight per replica before the autoscaler adds one: a face or signing call
+# keeps a CPU busy for a while, nudity calls batch well, a generation owns its GPU.
+RAY_TARGET_ONGOING = {"faces": 2, "nudity": 4, "generator": 1, "signer": 2}
 
 
 def default_data_dir() -> Path:
@@ -80,6 +88,9 @@ class Config:
     ray_cpus_per_replica: float = 1.0
     ray_min_replicas: int = 1
     ray_max_replicas: int = 2  # autoscaling upper bound per pool
+    # Each pool's own settings over those, e.g. [ray_pools.faces] max_replicas = 16 and
+    # target_ongoing_requests = 2 (keys: RAY_POOL_SETTINGS); see ray_pool().
+    ray_pools: dict[str, dict] = field(default_factory=dict)
     ray_generator_gpus: float = -1.0  # per generator replica; -1: 1 when the cluster has GPUs
     health_interval_s: float = 5.0
     # Observability: Prometheus /metrics ("" turns it off), OpenTelemetry traces
@@ -121,6 +132,22 @@ class Config:
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
 
+    def ray_pool(self, name: str) -> dict:
+        """One pool's CPUs per replica and autoscaling: its own settings over the shared ones."""
+        settings = {
+            "num_cpus": self.ray_cpus_per_replica,
+            "min_replicas": self.ray_min_replicas,
+            "max_replicas": self.ray_max_replicas,
+            "target_ongoing_requests": RAY_TARGET_ONGOING[name],
+            **self.ray_pools.get(name, {}),
+        }
+        if not 0 <= settings["min_replicas"] <= settings["max_replicas"]:
+            raise ValueError(
+                f"Ray pool {name}: min_replicas {settings['min_replicas']} and max_replicas "
+                f"{settings['max_replicas']} need 0 <= min <= max"
+            )
+        return settings
+
     @classmethod
     def load(cls, path: Path | None = None, env: dict[str, str] | None = None) -> Config:
         """Defaults, then the TOML file (if any), then REELGUARD_<FIELD> variables."""
@@ -147,6 +174,8 @@ class Config:
 def _coerce(name: str, raw, default):
     if name == "policy":
         return Policy.from_dict(raw)
+    if name == "ray_pools":
+        return _ray_pools(json.loads(raw) if isinstance(raw, str) else raw)
     if name in (
         "signing_key",
         "signing_chain",
@@ -168,3 +197,27 @@ def _coerce(name: str, raw, default):
     if isinstance(default, float):
         return float(raw)
     return str(raw)
+
+
+def _ray_pools(raw: dict) -> dict[str, dict]:
+    """`[ray_pools.<pool>]` tables, checked by name and type (a typo must not pass unseen)."""
+    pools = {}
+    for pool, settings in raw.items():
+        if pool not in RAY_POOLS:
+            raise ValueError(f"ray_pools.{pool}: no such pool (pools: {', '.join(RAY_POOLS)})")
+        unknown = set(settings) - set(RAY_POOL_SETTINGS)
+        if unknown:
+            raise ValueError(
+                f"ray_pools.{pool}: unknown {', '.join(sorted(unknown))} "
+                f"(settings: {', '.join(RAY_POOL_SETTINGS)})"
+            )
+        pools[pool] = {}
+        for key, value in settings.items():
+            number = float(value)
+            counted = key in ("min_replicas", "max_replicas")
+            if number < 0 or (key == "target_ongoing_requests" and number == 0):
+                raise ValueError(f"ray_pools.{pool}.{key} must be positive: {value}")
+            if counted and not number.is_integer():
+                raise ValueError(f"ray_pools.{pool}.{key} must be a whole number: {value}")
+            pools[pool][key] = int(number) if counted else number
+    return pools

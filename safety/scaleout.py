@@ -23,7 +23,7 @@ import numpy as np
 from ray import serve
 
 from generator.base import Finished, GenerationInput, ProgressFn, load_generator, stream_generation
-from safety.config import Config
+from safety.config import RAY_POOLS, Config
 from safety.likeness import DlibFaceEmbedder, Face
 from safety.media import Frame
 from safety.moderation import NudityModerator
@@ -33,7 +33,7 @@ from signing.manifest import ManifestSigner, ManifestSpec, Signed
 
 log = logging.getLogger(__name__)
 
-APPS = ("faces", "nudity", "generator", "signer")
+APPS = RAY_POOLS
 
 
 # ---- the pools (run in Ray replicas) -------------------------------------------------
@@ -250,13 +250,13 @@ class RayManifestSigner:
 # ---- wiring --------------------------------------------------------------------------
 
 
-def _options(config: Config, gpus: float = 0.0) -> dict:
+def pool_options(config: Config, name: str, gpus: float = 0.0) -> dict:
+    """Deployment options of one pool: its CPUs (and GPUs) per replica, its autoscaling."""
+    pool = config.ray_pool(name)
     return {
-        "ray_actor_options": {"num_cpus": config.ray_cpus_per_replica, "num_gpus": gpus},
+        "ray_actor_options": {"num_cpus": pool["num_cpus"], "num_gpus": gpus},
         "autoscaling_config": {
-            "min_replicas": config.ray_min_replicas,
-            "max_replicas": config.ray_max_replicas,
-            "target_ongoing_requests": 2,
+            k: pool[k] for k in ("min_replicas", "max_replicas", "target_ongoing_requests")
         },
     }
 
@@ -275,16 +275,18 @@ def applications(config: Config) -> dict[str, serve.Application]:
     gpus = generator_gpus(config)
     tracing = (config.tracing, config.otlp_endpoint)
     return {
-        "faces": FacePool.options(**_options(config)).bind(config.face_detect_min_size, tracing),
-        "nudity": NudityPool.options(**_options(config)).bind(tracing),
-        "generator": GeneratorPool.options(**_options(config, gpus)).bind(
+        "faces": FacePool.options(**pool_options(config, "faces")).bind(
+            config.face_detect_min_size, tracing
+        ),
+        "nudity": NudityPool.options(**pool_options(config, "nudity")).bind(tracing),
+        "generator": GeneratorPool.options(**pool_options(config, "generator", gpus)).bind(
             config.generator,
             config.generator_device,
             config.generator_dtype,
             config.generator_steps,
             tracing,
         ),
-        "signer": SignerPool.options(**_options(config)).bind(config),
+        "signer": SignerPool.options(**pool_options(config, "signer")).bind(config),
     }
 
 

@@ -33,6 +33,14 @@ def test_the_serve_config_is_valid_and_names_real_pools():
         assert hasattr(scaleout, deployment.name), deployment.name
         pools[deployment.name] = deployment
     assert set(pools) == {"FacePool", "NudityPool", "SignerPool", "GeneratorPool"}
+    # The cluster scales each pool on the same signal as `reelguard serve --ray` does.
+    from safety.config import Config
+
+    for app in config.applications:
+        (deployment,) = app.deployments
+        target = deployment.autoscaling_config["target_ongoing_requests"]
+        pool = app.name.removeprefix("reelguard-")
+        assert target == Config().ray_pool(pool)["target_ongoing_requests"], app.name
     assert pools["GeneratorPool"].ray_actor_options.num_gpus >= 1
     for cpu_pool in ("FacePool", "NudityPool", "SignerPool"):
         assert not pools[cpu_pool].ray_actor_options.num_gpus

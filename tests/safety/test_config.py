@@ -30,3 +30,47 @@ def test_unknown_keys_are_an_error(tmp_path: Path):
     path.write_text("grpc_adress = 'typo'\n")
     with pytest.raises(ValueError, match="grpc_adress"):
         Config.load(path, env={})
+
+
+def test_each_ray_pool_has_its_own_settings_over_the_shared_ones(tmp_path: Path):
+    path = tmp_path / "reelguard.toml"
+    path.write_text(
+        "ray_max_replicas = 3\n"
+        "[ray_pools.faces]\nmax_replicas = 16\nnum_cpus = 2\n"
+        "[ray_pools.signer]\ntarget_ongoing_requests = 1\n"
+    )
+    cfg = Config.load(path, env={})
+    assert cfg.ray_pool("faces") == {
+        "num_cpus": 2.0,
+        "min_replicas": 1,
+        "max_replicas": 16,
+        "target_ongoing_requests": 2,
+    }
+    assert cfg.ray_pool("signer")["target_ongoing_requests"] == 1
+    assert cfg.ray_pool("generator")["max_replicas"] == 3  # the shared setting
+    # The environment replaces the file's tables (JSON there).
+    env = Config.load(path, env={"REELGUARD_RAY_POOLS": '{"nudity": {"min_replicas": 2}}'})
+    assert env.ray_pool("nudity")["min_replicas"] == 2
+    assert env.ray_pool("faces")["max_replicas"] == 3
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ("[ray_pools.face]\nmax_replicas = 2\n", "ray_pools.face: no such pool"),
+        ("[ray_pools.faces]\nmax_replica = 2\n", "unknown max_replica"),
+        ("[ray_pools.faces]\nmax_replicas = 2.5\n", "must be a whole number"),
+        ("[ray_pools.faces]\ntarget_ongoing_requests = 0\n", "must be positive"),
+    ],
+)
+def test_ray_pool_settings_are_checked_when_loaded(tmp_path: Path, table, message):
+    path = tmp_path / "reelguard.toml"
+    path.write_text(table)
+    with pytest.raises(ValueError, match=message):
+        Config.load(path, env={})
+
+
+def test_a_ray_pool_whose_minimum_exceeds_its_maximum_is_refused():
+    cfg = Config(ray_pools={"faces": {"min_replicas": 4, "max_replicas": 2}})
+    with pytest.raises(ValueError, match="Ray pool faces: min_replicas 4 and max_replicas 2"):
+        cfg.ray_pool("faces")
