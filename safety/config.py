@@ -213,7 +213,10 @@ def _ray_pools(raw: dict) -> dict[str, dict]:
             )
         pools[pool] = {}
         for key, value in settings.items():
-            number = float(value)
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"ray_pools.{pool}.{key} must be a number: {value!r}") from None
             counted = key in ("min_replicas", "max_replicas")
             if number < 0 or (key == "target_ongoing_requests" and number == 0):
                 raise ValueError(f"ray_pools.{pool}.{key} must be positive: {value}")

@@ -61,6 +61,7 @@ def test_each_ray_pool_has_its_own_settings_over_the_shared_ones(tmp_path: Path)
         ("[ray_pools.faces]\nmax_replica = 2\n", "unknown max_replica"),
         ("[ray_pools.faces]\nmax_replicas = 2.5\n", "must be a whole number"),
         ("[ray_pools.faces]\ntarget_ongoing_requests = 0\n", "must be positive"),
+        ('[ray_pools.faces]\nnum_cpus = "two"\n', "num_cpus must be a number: 'two'"),
     ],
 )
 def test_ray_pool_settings_are_checked_when_loaded(tmp_path: Path, table, message):
