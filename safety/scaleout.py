@@ -59,7 +59,7 @@ def _per_chunk(chunks: list[Chunk], results: list) -> list[list]:
 
 
 # A clip's frames go to the face and nudity pools this many per call: few hops per
-# request (one frame per call cost 10% of the throughput of two replicas), yet a clip
+# request (one frame per call cost 13% of the throughput of two replicas), yet a clip
 # still spreads over replicas. Batched pools take twice their batch size of calls, so the
 # next batch is queued in the replica while this one computes; both are tuned for this
 # size (2 per call left the replicas waiting: bench/ray_moderation.py --per-call).
