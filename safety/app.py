@@ -35,6 +35,7 @@ from signing.keys import chain_paths, init_dev_chain
 from signing.manifest import ManifestSigner
 from signing.signer import KeyFileSigner, Signer
 from signing.verify import Verifier
+from signing.watermark import load_watermarker
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,8 @@ def make_verifier(config: Config, repository: ManifestRepository | None = None) 
         except (RuntimeError, sqlite3.Error) as e:
             # Embedded manifests still verify; only recovery of stripped ones is off.
             log.warning("no manifest recovery: cannot read %s: %s", config.database_path, e)
-    return Verifier(trust_anchors_pem(config), tsa, repository)
+    marker = load_watermarker(config.watermark_backend)
+    return Verifier(trust_anchors_pem(config), tsa, repository, marker)
 
 
 def build_service(config: Config, generator: Generator | None = None) -> Service:
@@ -209,7 +211,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         allowlist=allowlist,
         audit=audit,
         metrics=metrics,
-        watermark=config.watermark,
+        watermarker=load_watermarker(config.watermark_backend) if config.watermark else None,
     )
     gate.review = ReviewQueue(
         audit,

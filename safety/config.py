@@ -56,6 +56,9 @@ class Config:
     # Outputs carry their manifest id in an invisible watermark (signing/watermark.py),
     # so `verify` finds the manifest of a copy whose metadata was stripped.
     watermark: bool = True
+    # "dwt-dct-qim" (no model, the default) or "trustmark:/dir" (TrustMark's published
+    # weights, copied into /dir by the operator: nothing is downloaded).
+    watermark_backend: str = ""
     tsa_url: str = ""  # RFC 3161 timestamp authority, e.g. http://tsa.example/tsr
     # "kenburns", "remote:HOST:PORT", "diffusers:/local/pipeline/dir" or "package.module:Class"
     generator: str = "kenburns"

@@ -174,7 +174,7 @@ class Gate:
         allowlist: Allowlist | None = None,
         audit: AuditLog | None = None,
         metrics: Metrics | None = None,
-        watermark: bool = False,
+        watermarker: watermark.Watermarker | None = None,
     ) -> None:
         self.prompt_moderators = prompt_moderators
         self.image_moderators = image_moderators
@@ -192,7 +192,7 @@ class Gate:
         self.allowlist = allowlist
         self.audit = audit
         self.metrics = metrics or Metrics()
-        self.watermark = watermark  # the manifest id, invisibly in every output frame
+        self.watermarker = watermarker  # the manifest id, invisibly in every output frame
         work_dir.mkdir(parents=True, exist_ok=True)
         # Checks and generation run here so that a stuck model can be timed out.
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="gate")
@@ -585,7 +585,7 @@ class Gate:
         """An allowed video, signed: watermarked (when on) with its manifest id, its
         fingerprint declared and the manifest kept findable by it, the decision recorded
         (or nothing leaves). Returns the signed file's SHA-256."""
-        if self.watermark:
+        if self.watermarker is not None:
             with self.metrics.stage("watermark", parent):
                 source = self._watermark(source, verdict.decision_id)
         with self.metrics.stage("sign", parent):
@@ -604,14 +604,15 @@ class Gate:
     def _watermark(self, video: Path, manifest_id: str) -> Path:
         """A copy of `video` carrying the manifest id invisibly (signed in its place)."""
         marked = video.with_name(f"{video.stem}.wm.mp4")
-        watermark.watermark_video(video, marked, watermark.payload_for(manifest_id))
+        payload = watermark.payload_for(manifest_id)
+        watermark.watermark_video(video, marked, payload, marker=self.watermarker)
         return marked
 
     def _with_watermark(self, moderation: dict, manifest_id: str) -> dict:
-        if not self.watermark:
+        if self.watermarker is None:
             return moderation
         payload = watermark.payload_for(manifest_id).hex()
-        return {**moderation, "watermark": {"alg": watermark.ALG, "payload": payload}}
+        return {**moderation, "watermark": {"alg": self.watermarker.alg, "payload": payload}}
 
     def _fail(self, job: GenerateJob, stage: Stage, error: str) -> Failed:
         run = CheckRun(stage.name.lower(), "", "", stage, ok=False, error=error)

@@ -127,10 +127,12 @@ class Verifier:
         trust_anchors_pem: str | None,
         tsa_anchors_pem: str | None = None,
         repository: ManifestRepository | None = None,
+        watermarker: watermark.Watermarker | None = None,
     ) -> None:
         self._settings = _settings(trust_anchors_pem)
         self._tsa_settings = _settings(tsa_anchors_pem) if tsa_anchors_pem else None
         self._repository = repository
+        self._watermarker = watermarker or watermark.DwtDctQim()  # what outputs were marked with
 
     def verify_file(self, path: Path) -> VerifyReport:
         """Like `verify_bytes`, but c2pa reads the open file itself: no copy of the
@@ -171,14 +173,14 @@ class Verifier:
             return
         # Only generated videos are watermarked (signed images are the client's pixels).
         video = mime_type.startswith("video/")
-        reading = watermark.read(pixels for _, pixels in frames) if video else None
+        reading = self._watermarker.read(pixels for _, pixels in frames) if video else None
         record = (
             self._repository.by_watermark(reading.manifest_prefix)
             if reading is not None and reading.found
             else None
         )
         if record is not None:
-            how = {"by": "watermark", "alg": watermark.ALG}
+            how = {"by": "watermark", "alg": self._watermarker.alg}
             how["confidence"] = round(reading.confidence, 3)
             words = f"its invisible watermark (confidence {reading.confidence:.2f})"
         else:

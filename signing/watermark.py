@@ -8,8 +8,8 @@ one payload bit; the 64 bits repeat across the frame and
 are read back by soft vote (and, for video, across frames). No model, no weights.
 bench/watermark.py measures what it survives (H.264 re-encoding, resizing, JPEG);
 it does not survive cropping or rotation — the perceptual fingerprint covers those.
-Backends with learned watermarks (TrustMark, VideoSeal) need weights this install
-can't download; they fit the same embed/extract shape.
+A learned watermark can take its place behind `Watermarker` (`watermark_backend` in
+the config): TrustMark with weights the operator provides (signing/trustmark.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -51,6 +52,44 @@ class Reading:
 
 def payload_for(manifest_id: str) -> bytes:
     return bytes.fromhex(manifest_id[: PAYLOAD_BYTES * 2])
+
+
+class Watermarker(Protocol):
+    """Carries a `PAYLOAD_BYTES` payload invisibly in RGB frames."""
+
+    alg: str  # recorded in the manifest and in verify reports
+
+    def embed(self, rgb: np.ndarray, payload: bytes) -> np.ndarray: ...
+
+    def read(self, frames: Iterable[np.ndarray]) -> Reading: ...
+
+
+class DwtDctQim:
+    """This module's watermark: no model, the default."""
+
+    alg = ALG
+
+    def embed(self, rgb: np.ndarray, payload: bytes) -> np.ndarray:
+        return embed(rgb, payload)
+
+    def read(self, frames: Iterable[np.ndarray]) -> Reading:
+        return read(frames)
+
+
+def load_watermarker(spec: str) -> Watermarker:
+    """`""` or `"dwt-dct-qim"`: this module; `"trustmark:DIR"` (or `trustmark-B:DIR`...):
+    TrustMark with its published weights copied into DIR (nothing is downloaded)."""
+    if spec in ("", "dwt-dct-qim"):
+        return DwtDctQim()
+    kind, _, where = spec.partition(":")
+    if kind.startswith("trustmark") and where:
+        from signing.trustmark import TrustMarkWatermarker
+
+        variant = kind.removeprefix("trustmark").removeprefix("-") or "Q"
+        return TrustMarkWatermarker(Path(where).expanduser(), variant)
+    raise ValueError(
+        f'watermark_backend {spec!r}: use "dwt-dct-qim" or "trustmark:/dir/with/weights"'
+    )
 
 
 def _dct_matrix(n: int) -> np.ndarray:
@@ -143,14 +182,19 @@ def read(frames: Iterable[np.ndarray]) -> Reading:
     return Reading(np.packbits(bits).tobytes(), float(np.mean(np.abs(total))))
 
 
-def watermark_video(source: Path, dest: Path, payload: bytes, crf: int = 18) -> None:
+def watermark_video(
+    source: Path, dest: Path, payload: bytes, crf: int = 18, marker: Watermarker | None = None
+) -> None:
     """Re-encode `source` with every frame watermarked (H.264, same frame rate)."""
     import av
 
     from generator.base import write_mp4
 
+    marker = marker or DwtDctQim()
     with av.open(str(source)) as container:
         stream = container.streams.video[0]
         fps = stream.average_rate or stream.base_rate or 24
-        frames = (embed(f.to_ndarray(format="rgb24"), payload) for f in container.decode(stream))
+        frames = (
+            marker.embed(f.to_ndarray(format="rgb24"), payload) for f in container.decode(stream)
+        )
         write_mp4(frames, dest, fps, crf=crf)
