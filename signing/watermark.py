@@ -9,7 +9,7 @@ are read back by soft vote (and, for video, across frames). No model, no weights
 bench/watermark.py measures what it survives (H.264 re-encoding, resizing, JPEG);
 it does not survive cropping or rotation — the perceptual fingerprint covers those.
 A learned watermark can take its place behind `Watermarker` (`watermark_backend` in
-the config): TrustMark with weights the operator provides (signing/trustmark.py).
+the config): TrustMark with weights the operator provides (signing/trustmark_watermark.py).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def load_watermarker(spec: str) -> Watermarker:
         return DwtDctQim()
     kind, _, where = spec.partition(":")
     if kind.startswith("trustmark") and where:
-        from signing.trustmark import TrustMarkWatermarker
+        from signing.trustmark_watermark import TrustMarkWatermarker
 
         variant = kind.removeprefix("trustmark").removeprefix("-") or "Q"
         return TrustMarkWatermarker(Path(where).expanduser(), variant)
