@@ -35,7 +35,7 @@ from signing.keys import chain_paths, init_dev_chain
 from signing.manifest import ManifestSigner
 from signing.signer import KeyFileSigner, Signer
 from signing.verify import Verifier
-from signing.watermark import load_watermarker
+from signing.watermark import Watermarker, load_watermarker
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,11 @@ def trust_anchors_pem(config: Config) -> str | None:
     return dev_root.read_text() if dev_root.exists() else None
 
 
-def make_verifier(config: Config, repository: ManifestRepository | None = None) -> Verifier:
+def make_verifier(
+    config: Config,
+    repository: ManifestRepository | None = None,
+    watermarker: Watermarker | None = None,
+) -> Verifier:
     """A verifier with the configured anchors; with a manifest repository it can also
     recover stripped manifests (the CLI opens the service's store, read-only, if there
     is one: an auditor needs no write access to it)."""
@@ -117,7 +121,7 @@ def make_verifier(config: Config, repository: ManifestRepository | None = None) 
         except (RuntimeError, sqlite3.Error) as e:
             # Embedded manifests still verify; only recovery of stripped ones is off.
             log.warning("no manifest recovery: cannot read %s: %s", config.database_path, e)
-    marker = load_watermarker(config.watermark_backend)
+    marker = watermarker or load_watermarker(config.watermark_backend)
     return Verifier(trust_anchors_pem(config), tsa, repository, marker)
 
 
@@ -190,6 +194,10 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     audit = AuditLog(engine)
     allowlist = Allowlist(engine)
     manifests = ManifestRepository(store)  # the pipeline remembers, Verify recovers
+    # Outputs are marked with it (when `watermark` is on); Verify reads it either way.
+    watermarker = metrics.timed_load(
+        "watermark", lambda: load_watermarker(config.watermark_backend)
+    )
     gate = Gate(
         prompt_moderators=prompt_moderators,
         image_moderators=visual_moderators,
@@ -211,7 +219,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         allowlist=allowlist,
         audit=audit,
         metrics=metrics,
-        watermarker=load_watermarker(config.watermark_backend) if config.watermark else None,
+        watermarker=watermarker if config.watermark else None,
     )
     gate.review = ReviewQueue(
         audit,
@@ -240,7 +248,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         enroller,
         consent,
         banks,
-        make_verifier(config, manifests),
+        make_verifier(config, manifests, watermarker),
         store,
         admission,
         auth,
