@@ -49,7 +49,8 @@ class TrustMarkWatermarker:
                     f"({', '.join(weight_files(variant))}) into {weights_dir}; "
                     "nothing is downloaded"
                 )
-            if hashlib.md5(path.read_bytes()).hexdigest() != published.MODEL_CHECKSUMS[name]:
+            digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+            if digest != published.MODEL_CHECKSUMS[name]:
                 raise ValueError(f"{path} is not TrustMark's published {name} (md5 differs)")
         self.alg = f"com.adobe.trustmark.{variant}"
         self._tm = _local_trustmark(TrustMark, weights_dir)(
