@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from signing.watermark import BITS, PAYLOAD_BYTES, Reading
+from signing.watermark import BITS, PAYLOAD_BYTES, Reading, check_payload
 
 VARIANTS = ("Q", "B", "C", "P")
 
@@ -63,8 +63,7 @@ class TrustMarkWatermarker:
         )
 
     def embed(self, rgb: np.ndarray, payload: bytes) -> np.ndarray:
-        if len(payload) != PAYLOAD_BYTES:
-            raise ValueError(f"the watermark payload is {PAYLOAD_BYTES} bytes, not {len(payload)}")
+        check_payload(payload)
         bits = "".join(f"{byte:08b}" for byte in payload)
         marked = self._tm.encode(Image.fromarray(rgb), bits, MODE="binary")
         return np.asarray(marked, dtype=np.uint8)

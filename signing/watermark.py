@@ -54,6 +54,12 @@ def payload_for(manifest_id: str) -> bytes:
     return bytes.fromhex(manifest_id[: PAYLOAD_BYTES * 2])
 
 
+def check_payload(payload: bytes) -> None:
+    """Every backend carries exactly `PAYLOAD_BYTES` (what `payload_for` gives)."""
+    if len(payload) != PAYLOAD_BYTES:
+        raise ValueError(f"the watermark payload is {PAYLOAD_BYTES} bytes, not {len(payload)}")
+
+
 class Watermarker(Protocol):
     """Carries a `PAYLOAD_BYTES` payload invisibly in RGB frames."""
 
@@ -137,8 +143,7 @@ def embed(rgb: np.ndarray, payload: bytes) -> np.ndarray:
     """The frame with `payload` (8 bytes) embedded; frames too small are returned as is.
 
     Only luma changes: the same delta on R, G and B moves Y and leaves chroma alone."""
-    if len(payload) != PAYLOAD_BYTES:
-        raise ValueError(f"the watermark payload is {PAYLOAD_BYTES} bytes, not {len(payload)}")
+    check_payload(payload)
     if min(rgb.shape[:2]) < MIN_SIDE:
         return rgb
     bits = np.unpackbits(np.frombuffer(payload, np.uint8)).astype(np.float32)
