@@ -27,7 +27,7 @@ from PIL import Image, ImageEnhance
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from safety.likeness import DlibFaceEmbedder  # noqa: E402
-from safety.policy import Policy  # noqa: E402
+from safety.policy_rules import Policy  # noqa: E402
 
 
 def views(pixels: np.ndarray, face_box: tuple[int, int, int, int]) -> dict[str, np.ndarray]:

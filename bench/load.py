@@ -28,12 +28,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generator.base import write_mp4  # noqa: E402
+from reelguard.channel import connect  # noqa: E402
 from reelguard.v1 import reelguard_pb2 as pb  # noqa: E402
 from reelguard.v1 import reelguard_pb2_grpc as rpc  # noqa: E402
-from safety.app import build_service  # noqa: E402
-from safety.client import connect  # noqa: E402
-from safety.config import Config  # noqa: E402
-from safety.server import start_server  # noqa: E402
+from safety.service.api.server import start_server  # noqa: E402
+from safety.service.app import build_service  # noqa: E402
+from safety.service.config import Config  # noqa: E402
 
 
 class SleepyGenerator:

@@ -28,7 +28,7 @@ from generator.base import GenerationInput  # noqa: E402
 from generator.kenburns import KenBurnsGenerator  # noqa: E402
 from safety.media import Frame, sample_video_frames  # noqa: E402
 from safety.moderation import NudityModerator, PromptModerator  # noqa: E402
-from safety.policy import Policy  # noqa: E402
+from safety.policy_rules import Policy  # noqa: E402
 from safety.taxonomy import HARM_CATEGORIES  # noqa: E402
 
 SKIMAGE = [

@@ -21,10 +21,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from safety.app import build_service  # noqa: E402
-from safety.config import Config  # noqa: E402
+from safety.gate import Clip  # noqa: E402
 from safety.media import Frame, decode_image  # noqa: E402
-from safety.pipeline import Clip  # noqa: E402
+from safety.service.app import build_service  # noqa: E402
+from safety.service.config import Config  # noqa: E402
 from safety.verdict import Stage  # noqa: E402
 
 

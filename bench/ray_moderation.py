@@ -74,7 +74,7 @@ def main() -> None:
     import ray
     from ray import serve
 
-    from safety.scaleout import FRAMES_PER_CALL, FacePool, RayFaceEmbedder
+    from safety.service.scaleout import FRAMES_PER_CALL, FacePool, RayFaceEmbedder
 
     batch, per_call = frames(args.frames), args.per_call or FRAMES_PER_CALL
     local = DlibFaceEmbedder()

@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.moderation_eval import BENIGN_PROMPTS  # noqa: E402
-from safety.policy import Policy  # noqa: E402
+from safety.policy_rules import Policy  # noqa: E402
 from safety.semantic import SemanticPromptModerator  # noqa: E402
 
 HARMFUL = {

@@ -27,9 +27,9 @@ from generator.base import (
     read_blocks,
     stream_generation,
 )
+from reelguard.channel import connect
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from safety.client import connect
 
 CHUNK_BYTES = 1 << 20
 MAX_OUTPUT_BYTES = 4 << 30  # a backend cannot fill the disk
@@ -139,7 +139,7 @@ def _chunks(path: Path):
 
 def serve_backend(generator: Generator, address: str, max_workers: int = 4):
     """Serve `generator` as a GeneratorBackend; returns (server, bound port)."""
-    from safety.client import grpc_options
+    from reelguard.channel import grpc_options
 
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="backend"),

@@ -14,7 +14,7 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from safety.reviewdb import allowlist
+from safety.store.review_schema import allowlist
 from safety.verdict import Finding
 
 LIKENESS = "public_figure"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safety.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from safety.store import ClientRecord, Store
+from safety.store.sqlite import ClientRecord, Store
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from safety.errors import InvalidInput, NotFound
-from safety.store import Grant, Store
+from safety.store.sqlite import Grant, Store
 from safety.verdict import Finding
 
 SCOPES = ("image", "video", "performance")

@@ -1,4 +1,4 @@
-"""Domain errors, mapped to gRPC status codes in one place (safety.server)."""
+"""Domain errors, mapped to gRPC status codes in one place (safety.service.api.server)."""
 
 
 class InvalidInput(ValueError):

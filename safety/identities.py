@@ -17,7 +17,7 @@ from indexes.identity import DEFAULT_FLAT_MAX, FaissIdentityIndex
 from safety.errors import FailedPrecondition, InvalidInput, NotFound
 from safety.likeness import Face, FaceEmbedder, face_crop_jpeg, face_sharpness
 from safety.media import DecodedImage
-from safety.store import IdentityRecord, Store
+from safety.store.sqlite import IdentityRecord, Store
 
 log = logging.getLogger(__name__)
 

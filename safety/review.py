@@ -22,10 +22,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from safety.allowlist import Allowlist
-from safety.audit import AuditLog
 from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
 from safety.errors import Busy, Forbidden, InvalidInput, NotFound
-from safety.reviewdb import review_items
+from safety.store.audit import AuditLog
+from safety.store.review_schema import review_items
 from safety.verdict import Verdict
 
 PENDING, ESCALATED, APPEALED = "pending", "escalated", "appealed"

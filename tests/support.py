@@ -15,12 +15,12 @@ import grpc
 import numpy as np
 from PIL import Image
 
+from reelguard.channel import connect
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from safety.app import build_service
-from safety.client import connect
-from safety.config import Config
-from safety.server import start_server
+from safety.service.api.server import start_server
+from safety.service.app import build_service
+from safety.service.config import Config
 
 TESTDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata"
 C2PA_FILES = TESTDATA / "c2pa"

@@ -1,8 +1,8 @@
-"""The committed gRPC stubs must be exactly what `python -m safety.protogen` makes."""
+"""The committed gRPC stubs must be exactly what `python -m reelguard.protogen` makes."""
 
 from pathlib import Path
 
-from safety.protogen import PROTO_ROOT, PROTOS, generate
+from reelguard.protogen import PROTO_ROOT, PROTOS, generate
 
 
 def test_generated_stubs_match_the_proto_sources(tmp_path: Path):
@@ -12,4 +12,4 @@ def test_generated_stubs_match_the_proto_sources(tmp_path: Path):
         for suffix in ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py"):
             fresh = (tmp_path / f"{stem}{suffix}").read_text()
             committed = (PROTO_ROOT / f"{stem}{suffix}").read_text()
-            assert fresh == committed, f"{stem}{suffix} drifted: run python -m safety.protogen"
+            assert fresh == committed, f"{stem}{suffix} drifted: run python -m reelguard.protogen"

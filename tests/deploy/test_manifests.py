@@ -24,7 +24,7 @@ def documents(name: str) -> list[dict]:
 
 def test_the_serve_config_is_valid_and_names_real_pools():
     config = serve_schema.ServeDeploySchema.model_validate(serve_config())
-    scaleout = importlib.import_module("safety.scaleout")
+    scaleout = importlib.import_module("safety.service.scaleout")
     pools = {}
     for app in config.applications:
         module, attr = app.import_path.split(":")
@@ -34,7 +34,7 @@ def test_the_serve_config_is_valid_and_names_real_pools():
         pools[deployment.name] = deployment
     assert set(pools) == {"FacePool", "NudityPool", "SignerPool", "GeneratorPool"}
     # The cluster scales each pool on the same signal as `reelguard serve --ray` does.
-    from safety.config import Config
+    from safety.service.config import Config
 
     for app in config.applications:
         (deployment,) = app.deployments
@@ -51,7 +51,7 @@ def test_the_serve_config_is_valid_and_names_real_pools():
 def test_the_builders_build_the_pools_from_a_config_file(tmp_path):
     from ray import serve
 
-    from safety import scaleout
+    from safety.service import scaleout
 
     toml = tmp_path / "reelguard.toml"
     toml.write_text(f'data_dir = "{tmp_path}"\nray_generator_gpus = 0\n')
@@ -79,7 +79,7 @@ def test_the_rayservice_runs_the_same_config_on_cpu_and_gpu_groups():
 
 
 def test_the_front_door_config_is_a_valid_reelguard_config(tmp_path):
-    from safety.config import Config
+    from safety.service.config import Config
 
     config_map, deployment, service = documents("frontdoor.yaml")
     toml = tmp_path / "reelguard.toml"

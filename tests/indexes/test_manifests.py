@@ -3,7 +3,7 @@ import pytest
 
 from indexes.manifests import VPDQ_ALG, Fingerprint, ManifestRecord, ManifestRepository
 from indexes.pdq import to_hex
-from safety.store import SQLiteStore
+from safety.store.sqlite import SQLiteStore
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from reelguard.channel import connect
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from safety.client import connect
-from safety.server import SERVICE_NAMES
-from safety.tls import init_dev_tls, issue_client_certificate
+from safety.service.api.server import SERVICE_NAMES
+from safety.service.tls import init_dev_tls, issue_client_certificate
 from tests.support import Running, encode, make_config
 
 
@@ -216,7 +216,7 @@ class _Header(grpc.UnaryUnaryClientInterceptor):
         self.value = value
 
     def intercept_unary_unary(self, continuation, details, request):
-        from safety.client import _CallDetails
+        from reelguard.channel import _CallDetails
 
         d = details
         metadata = [*(d.metadata or ()), ("authorization", self.value)]
@@ -230,7 +230,7 @@ def test_the_web_ui_serves_https_with_the_same_certificate(tls_service):
     import ssl
     import urllib.request
 
-    from safety.web import WebServer
+    from safety.service.web import WebServer
 
     running, _, paths = tls_service
     web = WebServer(running.service, "127.0.0.1:0").start()

@@ -14,10 +14,10 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from reelguard.channel import connect
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from safety.client import connect
-from tests.safety.test_cli import free_port
+from tests.safety.service.test_cli import free_port
 from tests.support import EXE, cli, encode, scene
 
 CONFIG = """

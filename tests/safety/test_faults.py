@@ -171,7 +171,7 @@ def test_a_corrupt_index_file_at_start_is_rebuilt_from_the_store(tmp_path, astro
 
 
 def test_an_unreadable_signing_key_stops_start_up_with_a_clear_error(tmp_path):
-    from safety.app import build_service
+    from safety.service.app import build_service
     from signing.keys import init_dev_chain
     from signing.signer import SigningKeyError
 

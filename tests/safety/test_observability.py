@@ -123,7 +123,7 @@ def test_spans_in_ray_pools_join_the_callers_trace():
     """What a pool replica does with the trace context each call carries."""
     from generator.base import GenerationInput
     from safety.observability import batch_span, trace_carrier, tracer
-    from safety.scaleout import GeneratorPool
+    from safety.service.scaleout import GeneratorPool
 
     pool = GeneratorPool.func_or_class("kenburns", "auto", "auto", 1)
     with tracer.start_as_current_span("caller") as caller:

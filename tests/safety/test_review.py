@@ -12,7 +12,7 @@ import pytest
 
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from safety.policy import Policy
+from safety.policy_rules import Policy
 from signing.verify import Verifier
 from tests.support import Running, encode, make_config, output_bytes, scene, terminal
 

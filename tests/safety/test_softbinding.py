@@ -11,7 +11,7 @@ from PIL import Image
 
 from generator.base import write_mp4
 from reelguard.v1 import reelguard_pb2 as pb
-from tests.safety.test_cli import cli
+from tests.safety.service.test_cli import cli
 from tests.support import encode, output_bytes, terminal
 
 

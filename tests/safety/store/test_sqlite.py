@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from safety.store import MIGRATIONS, SQLiteStore
+from safety.store.sqlite import MIGRATIONS, SQLiteStore
 from safety.verdict import Action, Finding, Stage, Verdict
 
 

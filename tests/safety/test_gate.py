@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 
+from safety.gate import Blocked, Clip, Completed, Failed, Gate, GenerateJob, OutputSpec
 from safety.media import Frame
-from safety.pipeline import Blocked, Clip, Completed, Failed, Gate, GenerateJob, OutputSpec
 from safety.verdict import Action, Stage
 
 RELEASE = threading.Event()
@@ -129,7 +129,7 @@ def test_a_failing_consent_registry_blocks_likeness(running):
 
 
 def test_a_policy_requiring_a_category_no_model_covers_fails_closed(running):
-    from safety.policy import Policy
+    from safety.policy_rules import Policy
 
     strict = Policy.from_dict(
         {
@@ -139,7 +139,7 @@ def test_a_policy_requiring_a_category_no_model_covers_fails_closed(running):
             },
         }
     )
-    from safety.policies import PolicySet
+    from safety.policy_loading import PolicySet
 
     last = run(gate_like(running.service.gate, policies=PolicySet.single(strict)))
     assert isinstance(last, Blocked) and last.verdict.stage == Stage.POST_CHECK

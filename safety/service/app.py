@@ -15,22 +15,22 @@ import sqlalchemy as sa
 from generator.base import Generator, load_generator
 from indexes.hashbank import HashBanks
 from indexes.manifests import ManifestRepository
-from safety.admission import Admission
 from safety.allowlist import Allowlist
-from safety.audit import AuditLog
 from safety.auth import Authenticator
-from safety.config import Config
 from safety.consent import ConsentRegistry
-from safety.health import Component, HealthMonitor
+from safety.gate import Gate
 from safety.identities import Enroller, open_index
 from safety.likeness import DlibFaceEmbedder, LikenessChecker, ProcessEmbedderPool
 from safety.moderation import HashBankModerator, NudityModerator, PromptModerator
 from safety.observability import Metrics
-from safety.pipeline import Gate
-from safety.policies import PolicySet
+from safety.policy_loading import PolicySet
 from safety.review import ReviewQueue
-from safety.reviewdb import open_engine
-from safety.store import SQLiteStore
+from safety.service.admission import Admission
+from safety.service.config import Config
+from safety.service.health import Component, HealthMonitor
+from safety.store.audit import AuditLog
+from safety.store.review_schema import open_engine
+from safety.store.sqlite import SQLiteStore
 from signing.keys import chain_paths, init_dev_chain
 from signing.manifest import ManifestSigner
 from signing.signer import KeyFileSigner, Signer
@@ -133,7 +133,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     if config.ray:
         # The heavy stages as Ray Serve pools; everything else stays in this process.
         try:
-            from safety.scaleout import RayPools
+            from safety.service.scaleout import RayPools
         except ImportError as e:
             raise RuntimeError(
                 f"ray = true needs Ray Serve ({e}); install it with: pip install '.[ray]'"

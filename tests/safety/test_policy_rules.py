@@ -1,6 +1,6 @@
 import pytest
 
-from safety.policy import CHECK_ERROR, Policy
+from safety.policy_rules import CHECK_ERROR, Policy
 from safety.verdict import Action, CheckRun, Finding, Stage
 
 

@@ -31,16 +31,16 @@ from indexes.manifests import (
     fingerprint_image,
 )
 from safety.allowlist import Allowlist
-from safety.audit import AuditLog
 from safety.consent import LIKENESS_CATEGORIES, ConsentRegistry
 from safety.errors import InvalidInput
 from safety.media import DecodedImage, Frame, decode_image, sample_video_frames
 from safety.moderation import TextModerator, VisualModerator
 from safety.observability import Metrics, tracer
-from safety.policies import PolicySet
-from safety.policy import Policy
+from safety.policy_loading import PolicySet
+from safety.policy_rules import Policy
 from safety.review import Released, ReviewItem, ReviewQueue
-from safety.store import Store
+from safety.store.audit import AuditLog
+from safety.store.sqlite import Store
 from safety.taxonomy import unevaluated
 from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
 from signing import watermark

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from safety.config import Config
+from safety.service.config import Config
 from safety.verdict import Action
 
 

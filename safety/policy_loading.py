@@ -20,7 +20,7 @@ import threading
 import tomllib
 from pathlib import Path
 
-from safety.policy import Policy
+from safety.policy_rules import Policy
 
 ALLOWED_TOP = {"name", "categories"}
 ALLOWED_RULE = {"threshold", "action", "required"}

@@ -58,7 +58,7 @@ def test_a_clips_frames_come_back_in_order_from_several_calls(on_ray, astronaut,
     from ray import serve
 
     from safety.moderation import NudityModerator
-    from safety.scaleout import RayFaceEmbedder, fan_out
+    from safety.service.scaleout import RayFaceEmbedder, fan_out
 
     clip = [coffee, astronaut, coffee, coffee, astronaut]  # 3 per call: two calls
     found = RayFaceEmbedder(serve.get_app_handle("reelguard-faces"), 3).faces_of_frames(clip)

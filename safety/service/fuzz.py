@@ -1,6 +1,6 @@
 """Fuzz targets for every media entry point, and a runner for long campaigns.
 
-    python -m safety.fuzz --inputs 10000        # each target; prints crashes and hangs
+    python -m safety.service.fuzz --inputs 10000        # each target; prints crashes and hangs
 
 A target gets arbitrary bytes (mutations of real seed files) and must either return
 or raise the domain error a client would see (InvalidInput) — anything else is a
@@ -83,7 +83,7 @@ def target_c2pa(data: bytes) -> None:
     fingerprint lookup against a real, empty manifest repository)."""
     global _VERIFIER
     from indexes.manifests import ManifestRepository
-    from safety.store import SQLiteStore
+    from safety.store.sqlite import SQLiteStore
     from signing.verify import Verifier
 
     if _VERIFIER is None:

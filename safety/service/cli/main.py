@@ -17,7 +17,7 @@ from pathlib import Path
 
 import grpc
 
-from safety.config import DEFAULT_ADDRESS, Config
+from safety.service.config import DEFAULT_ADDRESS, Config
 from signing.allocator import keep_freed_memory
 
 EXIT_OK, EXIT_NOT_TRUSTED, EXIT_BLOCKED, EXIT_FAILED, EXIT_RPC = 0, 1, 2, 3, 4
@@ -39,8 +39,8 @@ def _token(args) -> str | None:
 
 
 def _stubs(args):
+    from reelguard.channel import connect
     from reelguard.v1 import reelguard_pb2_grpc as rpc
-    from safety.client import connect
 
     channel = connect(args.address, _token(args), args.ca, args.cert, args.key)
     return rpc, channel
@@ -60,8 +60,8 @@ def _media(path: Path):
 
 
 def cmd_serve(args) -> int:
-    from safety.app import build_service
     from safety.observability import setup_logging, setup_tracing
+    from safety.service.app import build_service
 
     config = Config.load(args.config)
     if args.listen:
@@ -95,7 +95,7 @@ def cmd_serve(args) -> int:
 
 def _listen(service, config):
     """gRPC, then metrics and the review UI when configured: (server, port, web or None)."""
-    from safety.server import start_server
+    from safety.service.api.server import start_server
 
     server, port = start_server(service)
     try:
@@ -108,7 +108,7 @@ def _listen(service, config):
             print(f"reelguard: metrics on http://{metrics_host}:{metrics_port}/metrics")
         web = None
         if config.web_address:
-            from safety.web import WebServer
+            from safety.service.web import WebServer
 
             try:
                 web = WebServer(service, config.web_address).start()
@@ -322,8 +322,8 @@ def cmd_clients_revoke(args) -> int:
 
 
 def _audit_log(args):
-    from safety.audit import AuditLog
-    from safety.reviewdb import open_engine
+    from safety.store.audit import AuditLog
+    from safety.store.review_schema import open_engine
 
     config = Config.load(args.config)
     url = args.database or config.review_url
@@ -371,7 +371,7 @@ def cmd_backend_serve(args) -> int:
 
 
 def cmd_keys_tls_init(args) -> int:
-    from safety.tls import init_dev_tls
+    from safety.service.tls import init_dev_tls
 
     paths = init_dev_tls(Path(args.dir), args.host or ["localhost", "127.0.0.1"])
     print(f"CA (clients trust it; also the mTLS client CA): {paths.ca}")
@@ -381,7 +381,7 @@ def cmd_keys_tls_init(args) -> int:
 
 
 def cmd_keys_tls_client(args) -> int:
-    from safety.tls import issue_client_certificate
+    from safety.service.tls import issue_client_certificate
 
     cert, key = issue_client_certificate(Path(args.dir), args.cn)
     print(f"client certificate (CN={args.cn}): {cert}")
@@ -588,7 +588,7 @@ def _media_files(root: Path, recursive: bool) -> list[Path]:
 def cmd_verify(args) -> int:
     from tqdm import tqdm
 
-    from safety.app import make_verifier
+    from safety.service.app import make_verifier
 
     config = Config.load(args.config)
     if args.trust_anchors:

@@ -26,10 +26,9 @@ from grpc_reflection.v1alpha import reflection
 from generator.base import read_blocks
 from indexes.hashbank import DEFAULT_MAX_DISTANCE, media_hashes
 from indexes.pdq import from_hex
+from reelguard.channel import grpc_options
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from safety.admission import Overloaded
-from safety.app import Service
 from safety.auth import (
     ADMIN,
     ALL_TENANTS,
@@ -39,7 +38,6 @@ from safety.auth import (
     SENIOR_REVIEWER,
     Principal,
 )
-from safety.client import grpc_options
 from safety.errors import (
     Busy,
     FailedPrecondition,
@@ -49,9 +47,7 @@ from safety.errors import (
     Unauthenticated,
     Unavailable,
 )
-from safety.media import Frame, VideoLimits, decode_image, decode_video
-from safety.observability import REQUEST_ID
-from safety.pipeline import (
+from safety.gate import (
     Accepted,
     Blocked,
     Clip,
@@ -65,9 +61,13 @@ from safety.pipeline import (
     SignableMedia,
     validate_output,
 )
-from safety.policies import PolicyError
+from safety.media import Frame, VideoLimits, decode_image, decode_video
+from safety.observability import REQUEST_ID
+from safety.policy_loading import PolicyError
 from safety.review import APPROVED, OPEN, PENDING, REJECTED, ReviewItem
-from safety.store import Grant, IdentityRecord
+from safety.service.admission import Overloaded
+from safety.service.app import Service
+from safety.store.sqlite import Grant, IdentityRecord
 from safety.verdict import Finding, Verdict
 from signing.manifest import TRAINED_ALGORITHMIC_MEDIA, Ingredient, ManifestSpec
 from signing.verify import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED, VerifyReport, sniff_mime

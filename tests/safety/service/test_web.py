@@ -11,7 +11,7 @@ import pytest
 
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from safety.web import WebServer
+from safety.service.web import WebServer
 from signing.verify import Verifier
 from tests.safety.test_review import REVIEW_LIKENESS
 from tests.support import Running, encode, make_config, output_bytes, scene, terminal

@@ -8,8 +8,8 @@ import threading
 
 import sqlalchemy as sa
 
-from safety.audit import AuditLog
-from safety.reviewdb import audit_log, open_engine
+from safety.store.audit import AuditLog
+from safety.store.review_schema import audit_log, open_engine
 from tests.support import cli
 
 
@@ -55,7 +55,7 @@ def test_a_cut_off_tail_is_found(review_url):
 
 def test_a_rehashed_forgery_still_breaks_the_next_link(review_url):
     """Recomputing an edited entry's own hash doesn't help: the next entry links to the old one."""
-    from safety.audit import entry_hash
+    from safety.store.audit import entry_hash
 
     log = filled(review_url)
     with log.engine.begin() as conn:

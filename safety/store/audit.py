@@ -22,7 +22,7 @@ from typing import IO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from safety.reviewdb import GENESIS, audit_head, audit_log, write_transaction
+from safety.store.review_schema import GENESIS, audit_head, audit_log, write_transaction
 
 
 def canonical(body: dict) -> str:

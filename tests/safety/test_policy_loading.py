@@ -6,8 +6,8 @@ import grpc
 import pytest
 
 from reelguard.v1 import reelguard_pb2 as pb
-from safety.policies import PolicyError, PolicySet, load_policy_file
-from safety.policy import Policy
+from safety.policy_loading import PolicyError, PolicySet, load_policy_file
+from safety.policy_rules import Policy
 from safety.verdict import Action
 from tests.support import Running, make_config
 

@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from safety.policy import Policy
+from safety.policy_rules import Policy
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 MiB = 1024 * 1024

@@ -1,11 +1,11 @@
-"""Regenerate the gRPC stubs from proto/: `python -m safety.protogen` (CI checks for drift)."""
+"""Regenerate the gRPC stubs from proto/: `python -m reelguard.protogen` (CI checks for drift)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-PROTO_ROOT = Path(__file__).resolve().parent.parent / "proto"
+PROTO_ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ["reelguard/v1/reelguard.proto"]
 
 

@@ -23,11 +23,11 @@ import numpy as np
 from ray import serve
 
 from generator.base import Finished, GenerationInput, ProgressFn, load_generator, stream_generation
-from safety.config import RAY_POOLS, Config
 from safety.likeness import DlibFaceEmbedder, Face
 from safety.media import Frame
 from safety.moderation import NudityModerator
 from safety.observability import batch_span, remote_span, setup_tracing, trace_carrier
+from safety.service.config import RAY_POOLS, Config
 from signing.allocator import keep_freed_memory
 from signing.manifest import ManifestSigner, ManifestSpec, Signed
 
@@ -119,7 +119,7 @@ class GeneratorPool:
 @serve.deployment
 class SignerPool:
     def __init__(self, config: Config) -> None:
-        from safety.app import make_signer, trust_anchors_pem
+        from safety.service.app import make_signer, trust_anchors_pem
 
         setup_tracing(config.tracing, config.otlp_endpoint)
         keep_freed_memory()
@@ -290,7 +290,7 @@ def applications(config: Config) -> dict[str, serve.Application]:
     }
 
 
-# Builders for `serve deploy` / KubeRay (import_path safety.scaleout:<name>_app).
+# Builders for `serve deploy` / KubeRay (import_path safety.service.scaleout:<name>_app).
 def _builder(name: str):
     def build(args: dict) -> serve.Application:
         config = Config.load(Path(args["config"]) if args.get("config") else None)

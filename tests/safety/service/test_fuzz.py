@@ -1,8 +1,8 @@
-"""Short fuzz runs of every media entry point (long runs: python -m safety.fuzz)."""
+"""Short fuzz runs of every media entry point (long runs: python -m safety.service.fuzz)."""
 
 import pytest
 
-from safety.fuzz import TARGETS, run
+from safety.service.fuzz import TARGETS, run
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
