@@ -21,7 +21,7 @@ import _util  # noqa: F401  (thread settings)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generator.diffusion import DiffusersGenerator  # noqa: E402
-from safety.gate import Completed, GenerateJob, OutputSpec  # noqa: E402
+from safety.job import Completed, GenerateJob, OutputSpec  # noqa: E402
 from safety.service.app import build_service  # noqa: E402
 from safety.service.config import Config  # noqa: E402
 

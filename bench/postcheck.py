@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generator.base import GenerationInput  # noqa: E402
 from generator.kenburns import KenBurnsGenerator  # noqa: E402
-from safety.gate import GenerateJob, OutputSpec  # noqa: E402
+from safety.job import GenerateJob, OutputSpec  # noqa: E402
 from safety.media import sample_video_frames  # noqa: E402
 from safety.service.app import build_service  # noqa: E402
 from safety.service.config import Config  # noqa: E402

@@ -21,7 +21,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from safety.gate import Clip  # noqa: E402
+from safety.job import Clip  # noqa: E402
 from safety.media import Frame, decode_image  # noqa: E402
 from safety.service.app import build_service  # noqa: E402
 from safety.service.config import Config  # noqa: E402
@@ -46,7 +46,7 @@ def main() -> None:
         def precheck():
             img = decode_image(png, max_pixels=10**8)
             clip = Clip("input_image", [Frame(0.0, img.pixels)])
-            verdict = gate._evaluate(Stage.PRE_CHECK, None, [clip], "bench", "video")
+            verdict = gate.checks.evaluate(Stage.PRE_CHECK, None, [clip], "bench", "video")
             assert verdict.reasons and verdict.reasons[0].identity_name == "Eileen Collins"
 
         cases = [

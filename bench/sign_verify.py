@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from generator.base import write_mp4  # noqa: E402
 from signing.allocator import keep_freed_memory  # noqa: E402
 from signing.keys import init_dev_chain  # noqa: E402
-from signing.manifest import ManifestSigner, ManifestSpec  # noqa: E402
+from signing.manifest import C2paManifestSigner, ManifestSpec  # noqa: E402
 from signing.signer import KeyFileSigner  # noqa: E402
 from signing.verify import Verifier  # noqa: E402
 
@@ -63,7 +63,7 @@ def main() -> None:
         make_video(src, args.mb)
         size_mb = src.stat().st_size / 1e6
         keys = init_dev_chain(tmp / "keys")
-        signer = ManifestSigner(KeyFileSigner(keys.key, keys.chain))
+        signer = C2paManifestSigner(KeyFileSigner(keys.key, keys.chain))
         spec = ManifestSpec("bench.mp4", "reelguard/bench", "1", "bench", {"action": "allow"})
         verifier = Verifier(keys.root_cert.read_text())
 

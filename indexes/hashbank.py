@@ -14,9 +14,9 @@ from typing import Protocol
 
 import numpy as np
 
+from indexes.errors import IndexEntryNotFound, IndexInputError
 from indexes.hamming import HammingIndex, rows
 from indexes.pdq import pdq_media, to_hex
-from safety.errors import InvalidInput, NotFound
 
 DEFAULT_MAX_DISTANCE = 31  # Meta's suggested PDQ threshold
 
@@ -38,17 +38,28 @@ class BankEntry:
 
 
 class BankStorage(Protocol):
-    def add_bank(self, bank: Bank) -> None: ...
+    """Where banks and their entries are kept (the service's store implements it)."""
 
-    def banks(self) -> list[Bank]: ...
+    def add_bank(self, bank: Bank) -> None:
+        """Create a bank; a second bank of the same name raises."""
+        ...
 
-    def add_bank_entries(
-        self, bank: str, hashes: list[str], media_id: str, note: str
-    ) -> list[int]: ...
+    def banks(self) -> list[Bank]:
+        """All banks, by name."""
+        ...
 
-    def remove_bank_entry(self, entry_id: int) -> bool: ...
+    def add_bank_entries(self, bank: str, hashes: list[str], media_id: str, note: str) -> list[int]:
+        """Add hashes to a bank in one transaction; a hash already in it is skipped.
+        Returns the new entries' ids."""
+        ...
 
-    def bank_entries(self) -> list[BankEntry]: ...
+    def remove_bank_entry(self, entry_id: int) -> bool:
+        """Delete one entry; False if there was none."""
+        ...
+
+    def bank_entries(self) -> list[BankEntry]:
+        """Every entry of every bank, oldest first: what the matcher is built from."""
+        ...
 
 
 class HashBanks:
@@ -62,11 +73,11 @@ class HashBanks:
     ) -> Bank:
         name = name.strip()
         if not name or not name.replace("-", "").replace("_", "").isalnum():
-            raise InvalidInput("a bank name is letters, digits, '-' and '_'")
+            raise IndexInputError("a bank name is letters, digits, '-' and '_'")
         if not 0 <= max_distance <= 128:
-            raise InvalidInput("max_distance must be within 0..128 bits of 256")
+            raise IndexInputError("max_distance must be within 0..128 bits of 256")
         if any(b.name == name for b in self.storage.banks()):
-            raise InvalidInput(f"bank {name!r} already exists")
+            raise IndexInputError(f"bank {name!r} already exists")
         bank = Bank(name, max_distance, description)
         self.storage.add_bank(bank)
         self._refresh()
@@ -74,14 +85,14 @@ class HashBanks:
 
     def add(self, bank: str, hashes: list[str], media_id: str, note: str = "") -> list[int]:
         if bank not in self._banks:
-            raise NotFound(f"no hash bank {bank!r}; create it first")
+            raise IndexEntryNotFound(f"no hash bank {bank!r}; create it first")
         ids = self.storage.add_bank_entries(bank, hashes, media_id, note)
         self._refresh()
         return ids
 
     def remove(self, entry_id: int) -> None:
         if not self.storage.remove_bank_entry(entry_id):
-            raise NotFound(f"no bank entry {entry_id}")
+            raise IndexEntryNotFound(f"no bank entry {entry_id}")
         self._refresh()
 
     def nearest(self, query_bits: np.ndarray) -> tuple[BankEntry, int] | None:

@@ -80,13 +80,19 @@ class StoredFingerprint:
 
 
 class ManifestStorage(Protocol):
-    def add_manifest_record(self, record: ManifestRecord) -> None: ...
+    """Where signed manifests are kept by fingerprint (the service's store implements it)."""
+
+    def add_manifest_record(self, record: ManifestRecord) -> None:
+        """Keep a signed manifest and its fingerprint; durable when this returns."""
+        ...
 
     def manifest_fingerprints(self, after_seq: int) -> list[StoredFingerprint]:
         """The fingerprints stored after `after_seq`, oldest first (no manifest bytes)."""
         ...
 
-    def manifest_record(self, manifest_id: str) -> ManifestRecord | None: ...
+    def manifest_record(self, manifest_id: str) -> ManifestRecord | None:
+        """One record by its manifest id, or None."""
+        ...
 
     def manifest_record_by_prefix(self, prefix: str) -> ManifestRecord | None:
         """The one record whose manifest id starts with `prefix` (a watermark's payload)."""

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safety.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from safety.store.sqlite import ClientRecord, Store
+from safety.store.interface import ClientStore
+from safety.store.records import ClientRecord
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def token_digest(token: str) -> str:
 
 
 class Authenticator:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ClientStore) -> None:
         self.store = store
 
     def create_client(

@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 
 from safety.errors import InvalidInput, NotFound
-from safety.store.sqlite import Grant, Store
+from safety.store.interface import GrantStore, IdentityStore
+from safety.store.records import Grant
 from safety.verdict import Finding
 
 SCOPES = ("image", "video", "performance")
@@ -18,8 +19,9 @@ LIKENESS_CATEGORIES = ("public_figure", "public_figure_name")
 
 
 class ConsentRegistry:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, grants: GrantStore, identities: IdentityStore) -> None:
+        self.store = grants
+        self.identities = identities  # a grant names someone enrolled
 
     def grant(
         self,
@@ -40,7 +42,7 @@ class ConsentRegistry:
             raise InvalidInput(f"scopes must be some of {', '.join(SCOPES)}; got {scopes}")
         if expires_at is not None and expires_at <= time.time():
             raise InvalidInput("the expiry is in the past")
-        if self.store.identity(identity_id) is None:
+        if self.identities.identity(identity_id) is None:
             raise NotFound(f"no enrolled identity {identity_id!r}")
         return self.store.add_grant(tenant, identity_id, scopes, grantor, expires_at)
 

@@ -17,7 +17,8 @@ from indexes.identity import DEFAULT_FLAT_MAX, FaissIdentityIndex
 from safety.errors import FailedPrecondition, InvalidInput, NotFound
 from safety.likeness import Face, FaceEmbedder, face_crop_jpeg, face_sharpness
 from safety.media import DecodedImage
-from safety.store.sqlite import IdentityRecord, Store
+from safety.store.interface import IdentityStore
+from safety.store.records import IdentityRecord
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class Enroller:
         self,
         embedder: FaceEmbedder,
         index: FaissIdentityIndex,
-        store: Store,
+        store: IdentityStore,
         index_path: Path,
         min_face_size: int = 40,
         min_sharpness: float = MIN_SHARPNESS,
@@ -144,7 +145,7 @@ class Enroller:
         return face
 
 
-def open_index(path: Path, store: Store, dim: int, flat_max: int = DEFAULT_FLAT_MAX):
+def open_index(path: Path, store: IdentityStore, dim: int, flat_max: int = DEFAULT_FLAT_MAX):
     """The persisted index, rebuilt from the store when missing, corrupt or out of step."""
     ids, vectors = store.reference_vectors()
     try:

@@ -11,7 +11,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import c2pa
 
@@ -77,7 +77,26 @@ class Signed:
     manifest: bytes  # the manifest store alone (application/c2pa)
 
 
-class ManifestSigner:
+class ManifestSigner(Protocol):
+    """Signs manifests into assets; in this process (`C2paManifestSigner`) or in a pool of
+    replicas that hold the key (the Ray proxy). The gate sees only this."""
+
+    signer: Signer  # the key behind it: the health probe signs with it
+
+    def sign(self, spec: ManifestSpec, data: bytes, mime_type: str) -> Signed:
+        """The signed asset, and the manifest store on its own (for the repository)."""
+        ...
+
+    def sign_bytes(self, spec: ManifestSpec, data: bytes, mime_type: str) -> bytes:
+        """`data` with an embedded, signed manifest."""
+        ...
+
+    def sign_file(self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str) -> bytes:
+        """Write `source` with an embedded, signed manifest to `dest`; return the manifest."""
+        ...
+
+
+class C2paManifestSigner:
     """Embeds a signed manifest into images (JPEG, PNG, WebP) and video (MP4, MOV).
 
     c2pa-python reads and writes through Python stream callbacks: the signed asset is

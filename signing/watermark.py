@@ -82,20 +82,6 @@ class DwtDctQim:
         return read(frames)
 
 
-def load_watermarker(spec: str) -> Watermarker:
-    """`""` or `"dwt-dct-qim"`: this module; `"trustmark:DIR"` (or `trustmark-B:DIR`...):
-    TrustMark with its published weights copied into DIR (nothing is downloaded)."""
-    if spec in ("", "dwt-dct-qim"):
-        return DwtDctQim()
-    kind, _, where = spec.partition(":")
-    if kind.startswith("trustmark") and where:
-        from signing.trustmark_watermark import TrustMarkWatermarker
-
-        variant = kind.removeprefix("trustmark").removeprefix("-") or "Q"
-        return TrustMarkWatermarker(Path(where).expanduser(), variant)
-    raise ValueError(
-        f'watermark_backend {spec!r}: use "dwt-dct-qim" or "trustmark:/dir/with/weights"'
-    )
 
 
 def _dct_matrix(n: int) -> np.ndarray:

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
-from generator.base import Generator, load_generator
+from generator.base import Generator
+from generator.registry import load_generator
 from indexes.hashbank import HashBanks
 from indexes.manifests import ManifestRepository
 from safety.allowlist import Allowlist
@@ -32,10 +33,11 @@ from safety.store.audit import AuditLog
 from safety.store.review_schema import open_engine
 from safety.store.sqlite import SQLiteStore
 from signing.keys import chain_paths, init_dev_chain
-from signing.manifest import ManifestSigner
+from signing.manifest import C2paManifestSigner
 from signing.signer import KeyFileSigner, Signer
 from signing.verify import Verifier
-from signing.watermark import Watermarker, load_watermarker
+from signing.watermark import Watermarker
+from signing.watermarks import load_watermarker
 
 log = logging.getLogger(__name__)
 
@@ -157,14 +159,14 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         if hasattr(embedder, "close"):
             closers.append(embedder.close)
         nudity = metrics.timed_load("open_nsfw", NudityModerator)
-        manifest_signer = ManifestSigner(
+        manifest_signer = C2paManifestSigner(
             make_signer(config),
             thumbnails=config.thumbnails,
             tsa_url=config.tsa_url,
             trust_anchors_pem=trust_anchors_pem(config),
         )
     index = open_index(config.index_path, store, embedder.dim, config.index_flat_max)
-    consent = ConsentRegistry(store)
+    consent = ConsentRegistry(store, store)
     banks = HashBanks(store)
     likeness = LikenessChecker(embedder, index, store.identity_for_vector)
 
@@ -225,8 +227,10 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         audit,
         allowlist,
         config.data_dir / "held",
-        release=gate.release_held,
-        bank_rejected=partial(gate.bank_rejected, banks=banks, bank=config.review_reject_bank),
+        release=gate.holding.release,
+        bank_rejected=partial(
+            gate.holding.bank_rejected, banks=banks, bank=config.review_reject_bank
+        ),
         lease_s=config.review_lease_s,
     )
     enroller = Enroller(embedder, index, store, config.index_path, config.face_min_size)

@@ -22,14 +22,15 @@ from pathlib import Path
 import numpy as np
 from ray import serve
 
-from generator.base import Finished, GenerationInput, ProgressFn, load_generator, stream_generation
+from generator.base import Finished, GenerationInput, ProgressFn, stream_generation
+from generator.registry import load_generator
 from safety.likeness import DlibFaceEmbedder, Face
 from safety.media import Frame
 from safety.moderation import NudityModerator
 from safety.observability import batch_span, remote_span, setup_tracing, trace_carrier
 from safety.service.config import RAY_POOLS, Config
 from signing.allocator import keep_freed_memory
-from signing.manifest import ManifestSigner, ManifestSpec, Signed
+from signing.manifest import C2paManifestSigner, ManifestSpec, Signed
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ class SignerPool:
 
         setup_tracing(config.tracing, config.otlp_endpoint)
         keep_freed_memory()
-        self.signer = ManifestSigner(
+        self.signer = C2paManifestSigner(
             make_signer(config),
             thumbnails=config.thumbnails,
             tsa_url=config.tsa_url,

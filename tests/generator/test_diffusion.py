@@ -9,7 +9,7 @@ import pytest
 
 from generator.base import GenerationInput
 from reelguard.v1 import reelguard_pb2 as pb
-from safety.gate import Cancelled
+from safety.job import Cancelled
 from signing.verify import Verifier
 from tests.support import Running, encode, make_config, output_bytes, terminal
 

@@ -3,8 +3,9 @@ import hashlib
 import av
 import numpy as np
 
-from generator.base import GenerationInput, load_generator
+from generator.base import GenerationInput
 from generator.kenburns import KenBurnsGenerator
+from generator.registry import load_generator
 
 
 def job(**kw) -> GenerationInput:

@@ -7,7 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from safety.gate import Blocked, Clip, Completed, Failed, Gate, GenerateJob, OutputSpec
+from safety.gate import Gate
+from safety.job import Blocked, Clip, Completed, Failed, GenerateJob, OutputSpec
 from safety.media import Frame
 from safety.verdict import Action, Stage
 
@@ -44,16 +45,16 @@ class BrokenSigner:
 
 def gate_like(base: Gate, **replace) -> Gate:
     parts = dict(
-        prompt_moderators=base.prompt_moderators,
-        image_moderators=base.image_moderators,
+        prompt_moderators=base.checks.prompt_moderators,
+        image_moderators=base.checks.image_moderators,
         policies=base.policies,
-        consent=base.consent,
+        consent=base.checks.consent,
         generator=base.generator,
         manifest_signer=base.manifest_signer,
-        manifests=base.manifests,
+        manifests=base.output_signer.manifests,
         store=base.store,
         work_dir=base.work_dir,
-        check_timeout_s=base.check_timeout_s,
+        check_timeout_s=base.checks.check_timeout_s,
         post_check_frames=2,
     )
     parts.update(replace)
@@ -162,7 +163,7 @@ def test_a_decisive_block_stops_early_without_waiting_for_slow_checks(running):
     job = GenerateJob("req", "tenant", "forbidden fruit", None, OutputSpec(64, 64, 8, 4, 0))
     try:
         t0 = time.monotonic()
-        verdict = gate._evaluate(
+        verdict = gate.checks.evaluate(
             Stage.PRE_CHECK,
             job.prompt,
             [Clip("input_image", [Frame(0.0, np.zeros((64, 64, 3), np.uint8))])],

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from signing.keys import init_dev_chain
-from signing.manifest import Ingredient, ManifestSigner, ManifestSpec
+from signing.manifest import C2paManifestSigner, Ingredient, ManifestSpec
 from signing.signer import CallbackSigner, KeyFileSigner
 from signing.verify import Verifier
 from tests.support import encode
@@ -22,7 +22,7 @@ def chain(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def signer(chain):
-    return ManifestSigner(
+    return C2paManifestSigner(
         KeyFileSigner(chain.key, chain.chain), trust_anchors_pem=chain.root_cert.read_text()
     )
 
@@ -97,7 +97,7 @@ def test_callback_signer_gets_the_whole_sig_structure(chain, verifier, coffee):
         seen.append(data)
         return key_signer.sign(data)
 
-    signer = ManifestSigner(CallbackSigner(sign, chain.chain.read_text()))
+    signer = C2paManifestSigner(CallbackSigner(sign, chain.chain.read_text()))
     signed = signer.sign_bytes(spec("cb.jpg"), encode(coffee, "JPEG"), "image/jpeg")
     assert verifier.verify_bytes(signed).status == "trusted"
     # A COSE Sig_structure is a CBOR array starting with the text "Signature1".
@@ -107,8 +107,8 @@ def test_callback_signer_gets_the_whole_sig_structure(chain, verifier, coffee):
 
 def test_thumbnails_are_configurable(chain, coffee):
     image = encode(coffee, "JPEG")
-    with_thumb = ManifestSigner(KeyFileSigner(chain.key, chain.chain), thumbnails=True)
-    without = ManifestSigner(KeyFileSigner(chain.key, chain.chain), thumbnails=False)
+    with_thumb = C2paManifestSigner(KeyFileSigner(chain.key, chain.chain), thumbnails=True)
+    without = C2paManifestSigner(KeyFileSigner(chain.key, chain.chain), thumbnails=False)
     big = with_thumb.sign_bytes(spec("t.jpg"), image, "image/jpeg")
     small = without.sign_bytes(spec("t.jpg"), image, "image/jpeg")
     assert len(big) > len(small) + 5000
@@ -118,7 +118,7 @@ def test_rfc3161_timestamp_from_a_local_tsa_with_its_own_trust_list(chain, coffe
     from tests.tsa import LocalTsa
 
     with LocalTsa() as tsa:
-        signer = ManifestSigner(KeyFileSigner(chain.key, chain.chain), tsa_url=tsa.url)
+        signer = C2paManifestSigner(KeyFileSigner(chain.key, chain.chain), tsa_url=tsa.url)
         signed = signer.sign_bytes(spec("ts.jpg"), encode(coffee, "JPEG"), "image/jpeg")
         assert tsa.requests == 1
         tsa_root = tsa.root_pem

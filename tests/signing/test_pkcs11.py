@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from signing.keys import init_dev_chain, issue_signing_certificate, load_dev_root
-from signing.manifest import ManifestSigner, ManifestSpec
+from signing.manifest import C2paManifestSigner, ManifestSpec
 from signing.signer import SigningKeyError
 from signing.verify import Verifier
 from tests.support import encode
@@ -68,7 +68,7 @@ def test_sign_with_a_key_that_never_leaves_the_token(token, tmp_path, coffee, mo
     calls = []
     inner = hsm.sign
     hsm.sign = lambda data: calls.append(len(data)) or inner(data)
-    signed = ManifestSigner(hsm).sign_bytes(
+    signed = C2paManifestSigner(hsm).sign_bytes(
         ManifestSpec("hsm.jpg", "reelguard/test", "1", "m", {"action": "allow"}),
         encode(coffee, "JPEG"),
         "image/jpeg",

@@ -10,7 +10,8 @@ import urllib.request
 import numpy as np
 import pytest
 
-from signing.watermark import load_watermarker, payload_for
+from signing.watermark import payload_for
+from signing.watermarks import load_watermarker
 
 torch = pytest.importorskip("torch")
 published = pytest.importorskip("trustmark.trustmark")

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from signing.keys import init_dev_chain
-from signing.verify import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED, Verifier, sniff_mime
+from signing.report import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED
+from signing.verify import Verifier, sniff_mime
 from tests.support import C2PA_FILES
 
 FILES = sorted(C2PA_FILES.iterdir()) if C2PA_FILES.exists() else []
@@ -80,13 +81,13 @@ def test_pathological_mp4_boxes_get_a_report(data):
 def test_mutated_signed_files_never_crash_and_truncations_never_verify(tmp_path, coffee):
     import random
 
-    from signing.manifest import ManifestSigner, ManifestSpec
+    from signing.manifest import C2paManifestSigner, ManifestSpec
     from signing.signer import KeyFileSigner
     from tests.signing.test_manifest import video
     from tests.support import encode
 
     chain = init_dev_chain(tmp_path)
-    signer = ManifestSigner(KeyFileSigner(chain.key, chain.chain))
+    signer = C2paManifestSigner(KeyFileSigner(chain.key, chain.chain))
     verifier = Verifier(chain.root_cert.read_text())
     rng = random.Random(0)
     for mime, original in [("image/jpeg", encode(coffee, "JPEG")), ("video/mp4", video("mp4"))]:

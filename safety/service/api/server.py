@@ -24,6 +24,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from generator.base import read_blocks
+from indexes.errors import IndexEntryNotFound, IndexInputError
 from indexes.hashbank import DEFAULT_MAX_DISTANCE, media_hashes
 from indexes.pdq import from_hex
 from reelguard.channel import grpc_options
@@ -47,7 +48,7 @@ from safety.errors import (
     Unauthenticated,
     Unavailable,
 )
-from safety.gate import (
+from safety.job import (
     Accepted,
     Blocked,
     Clip,
@@ -67,10 +68,11 @@ from safety.policy_loading import PolicyError
 from safety.review import APPROVED, OPEN, PENDING, REJECTED, ReviewItem
 from safety.service.admission import Overloaded
 from safety.service.app import Service
-from safety.store.sqlite import Grant, IdentityRecord
+from safety.store.records import Grant, IdentityRecord
 from safety.verdict import Finding, Verdict
 from signing.manifest import TRAINED_ALGORITHMIC_MEDIA, Ingredient, ManifestSpec
-from signing.verify import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED, VerifyReport, sniff_mime
+from signing.report import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED, VerifyReport
+from signing.verify import sniff_mime
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +111,9 @@ TERMINAL = ("completed", "blocked", "failed", "held")
 # Domain errors and the statuses they become, in one place.
 STATUS_OF_ERROR = (
     (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
+    (IndexInputError, grpc.StatusCode.INVALID_ARGUMENT),
     (NotFound, grpc.StatusCode.NOT_FOUND),
+    (IndexEntryNotFound, grpc.StatusCode.NOT_FOUND),
     (Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (Busy, grpc.StatusCode.ABORTED),
     (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),

@@ -355,7 +355,7 @@ def cmd_audit_export(args) -> int:
 
 
 def cmd_backend_serve(args) -> int:
-    from generator.base import load_generator
+    from generator.registry import load_generator
     from generator.remote import serve_backend
 
     server, port = serve_backend(load_generator(args.generator), args.listen)

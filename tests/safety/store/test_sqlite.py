@@ -4,7 +4,8 @@ import time
 import numpy as np
 import pytest
 
-from safety.store.sqlite import MIGRATIONS, SQLiteStore
+from safety.store.migrations import MIGRATIONS
+from safety.store.sqlite import SQLiteStore
 from safety.verdict import Action, Finding, Stage, Verdict
 
 

@@ -1,0 +1,156 @@
+"""Running the checks: every applicable moderator at once, each within the deadline.
+
+Fail closed: a check that raises or runs past `check_timeout_s` becomes a failed
+`CheckRun`, which the policy always blocks; so does a consent registry that cannot
+answer. A decisive block stops the checks still running (likeness excepted: a consent
+grant may still authorize it). The policy then turns the findings into a verdict.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import replace
+from functools import partial
+
+from safety.allowlist import Allowlist
+from safety.consent import LIKENESS_CATEGORIES, ConsentRegistry
+from safety.job import Clip
+from safety.moderation import TextModerator, VisualModerator
+from safety.policy_loading import PolicySet
+from safety.policy_rules import Policy
+from safety.taxonomy import unevaluated
+from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
+
+log = logging.getLogger(__name__)
+
+
+class Checks:
+    """The moderators, consent and allowlist one stage runs, and how it runs them."""
+
+    def __init__(
+        self,
+        *,
+        prompt_moderators: list[TextModerator],
+        image_moderators: list[VisualModerator],
+        policies: PolicySet,
+        consent: ConsentRegistry,
+        submit: Callable[..., Future],
+        check_timeout_s: float = 60.0,
+        allowlist: Allowlist | None = None,
+    ) -> None:
+        self.prompt_moderators = prompt_moderators
+        self.image_moderators = image_moderators
+        self.policies = policies
+        self.consent = consent
+        self._submit = submit  # runs a check on the gate's pool, in the caller's context
+        self.check_timeout_s = check_timeout_s
+        self.allowlist = allowlist
+
+    def evaluate(
+        self,
+        stage: Stage,
+        prompt: str | None,
+        clips: list[Clip],
+        tenant: str,
+        scope: str,
+        content_sha256: str = "",
+    ) -> Verdict:
+        """Run every applicable check concurrently, each bounded by the check deadline;
+        then attach consent bases, then let the policy decide."""
+        tasks: list[tuple[object, Callable[[], list[Finding]]]] = []
+        if prompt is not None:
+            for moderator in self.prompt_moderators:
+                tasks.append((moderator, partial(moderator.score, prompt)))
+        for moderator in self.image_moderators:
+            for clip in clips:
+                tasks.append((moderator, partial(moderator.score, clip.subject, clip.frames)))
+        policy = self.policies.for_tenant(tenant)
+        deadline = time.monotonic() + self.check_timeout_s
+        t0 = time.monotonic()
+        pending = {self._submit(fn): m for m, fn in tasks}
+        findings: list[Finding] = []
+        runs: list[CheckRun] = []
+        # What was evaluated: the categories of every check that completed, by subject kind.
+        covered: dict[str, set[str]] = {"visual": set(), "text": set()}
+        decided_by = ""
+        while pending and not decided_by:
+            done, _ = wait(
+                pending, timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_COMPLETED
+            )
+            if not done:  # the deadline passed: every unfinished check fails closed
+                for future, moderator in pending.items():
+                    future.cancel()
+                    runs.append(
+                        _check_run(
+                            moderator,
+                            stage,
+                            ok=False,
+                            seconds=time.monotonic() - t0,
+                            error=f"timed out after {self.check_timeout_s:g} s",
+                        )
+                    )
+                pending = {}
+                break
+            for future in done:
+                moderator = pending.pop(future)
+                run = _check_run(moderator, stage, seconds=time.monotonic() - t0)
+                try:
+                    result = future.result()
+                except Exception as e:
+                    log.exception("check %s failed", moderator.name)
+                    run.ok, run.error = False, f"{type(e).__name__}: {e}"
+                else:
+                    findings += result
+                    kind = "text" if moderator in self.prompt_moderators else "visual"
+                    covered[kind].update(moderator.categories)
+                    if _decisive(policy, result):
+                        decided_by = moderator.name
+                runs.append(run)
+        # Stop early on a decisive block: checks still queued or running are not needed.
+        for future, moderator in pending.items():
+            future.cancel()
+            runs.append(
+                _check_run(moderator, stage, error=f"not needed: {decided_by} already blocked")
+            )
+        try:
+            self.consent.annotate(findings, tenant, scope)
+        except Exception as e:  # no consent answer: treat every likeness as unauthorized
+            log.exception("consent lookup failed")
+            runs.append(
+                CheckRun(
+                    "consent",
+                    "registry",
+                    "",
+                    stage,
+                    ok=False,
+                    error=f"consent registry unavailable: {e}",
+                )
+            )
+        if self.allowlist is not None:
+            try:
+                self.allowlist.annotate(findings, tenant, content_sha256)
+            except Exception:  # no answer: nothing is cleared, the policy decides as usual
+                log.exception("allowlist lookup failed")
+        kinds = {"text"} if prompt is not None else set()
+        if clips:
+            kinds.add("visual")
+        return policy.decide(stage, findings, runs, unevaluated(covered, kinds))
+
+
+def _check_run(moderator, stage: Stage, **fields) -> CheckRun:
+    """The record of one moderator's run (which model, which version) at a stage."""
+    return CheckRun(moderator.name, moderator.model, moderator.model_version, stage, **fields)
+
+
+def _decisive(policy: Policy, findings: list[Finding]) -> bool:
+    """A finding that blocks whatever else is found: over a block threshold, and not a
+    likeness (a consent grant may still authorize those)."""
+    for finding in findings:
+        if finding.category in LIKENESS_CATEGORIES:
+            continue
+        if policy.judge(replace(finding)).action == Action.BLOCK:
+            return True
+    return False

@@ -1,0 +1,62 @@
+"""Recording decisions: every verdict goes to the decision store and the audit log.
+
+An allowed output must not leave without its record (`strict`): a failure to record it
+raises and the request fails. A block that cannot be recorded still blocks; the failure
+is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from safety.observability import Metrics
+from safety.store.audit import AuditLog
+from safety.store.interface import DecisionStore
+from safety.verdict import Verdict
+
+log = logging.getLogger(__name__)
+
+
+class DecisionRecorder:
+    def __init__(
+        self, store: DecisionStore, audit: AuditLog | None = None, metrics: Metrics | None = None
+    ) -> None:
+        self.store = store
+        self.audit = audit
+        self.metrics = metrics or Metrics()
+
+    def record(
+        self,
+        verdict: Verdict,
+        request_id: str,
+        tenant: str,
+        output_sha256: str = "",
+        strict: bool = False,
+    ) -> None:
+        """Give the verdict a decision id (if it has none) and record it with its audit entry."""
+        verdict.decision_id = verdict.decision_id or uuid.uuid4().hex
+        self.metrics.count_verdict(verdict)
+        try:
+            self.store.record_decision(
+                verdict.decision_id, request_id, tenant, verdict, output_sha256
+            )
+            if self.audit is not None:
+                self.audit.record(
+                    "reelguard",
+                    "decision",
+                    tenant,
+                    verdict.decision_id,
+                    {
+                        "request_id": request_id,
+                        "action": verdict.action.name.lower(),
+                        "stage": verdict.stage.name.lower(),
+                        "policy_version": verdict.policy_version,
+                        "reasons": [f"{r.subject}/{r.category}" for r in verdict.reasons],
+                        "output_sha256": output_sha256,
+                    },
+                )
+        except Exception:
+            if strict:  # an allowed output must not leave without its record
+                raise
+            log.exception("could not record decision %s", verdict.decision_id)

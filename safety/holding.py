@@ -1,0 +1,119 @@
+"""Held outputs: keeping one for human review, and what a reviewer's decision does to it.
+
+A held output waits unsigned with everything signing it needs (the manifest it would
+have had, its ingredients on disk). Approval signs it through the same `OutputSigner` as
+any allowed output, its manifest recording the human review; rejection puts its content
+in a hash bank so the same content is blocked next time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from indexes.hashbank import DEFAULT_MAX_DISTANCE, HashBanks, media_hashes
+from safety.decisions import DecisionRecorder
+from safety.job import Held
+from safety.media import decode_image, sample_video_frames
+from safety.provenance import OutputSigner
+from safety.review import Released, ReviewItem, ReviewQueue
+from safety.verdict import Action, Stage, Verdict
+from signing.manifest import Ingredient, ManifestSpec
+
+# Banking a rejected input decodes it again; it was within the request's ceiling already.
+MAX_BANKED_PIXELS = 100_000_000
+
+
+class Holding:
+    def __init__(
+        self, signer: OutputSigner, recorder: DecisionRecorder, post_check_frames: int
+    ) -> None:
+        self.signer = signer
+        self.recorder = recorder
+        self.post_check_frames = post_check_frames
+
+    def hold(
+        self,
+        review: ReviewQueue,
+        request_id: str,
+        tenant: str,
+        prompt: str,
+        content_sha256: str,
+        verdict: Verdict,
+        spec: ManifestSpec,
+        raw: Path,
+        mime_type: str,
+    ) -> Held:
+        """Keep the unsigned output and what signing it needs; record the decision."""
+        self.recorder.record(verdict, request_id, tenant, strict=True)
+        ingredients = []
+        for i, ing in enumerate(spec.ingredients):
+            path = review.held_dir / f"{request_id}-ingredient-{i}"
+            path.write_bytes(ing.data)
+            ingredients.append({"title": ing.title, "mime_type": ing.mime_type, "path": str(path)})
+        held_spec = {
+            "title": spec.title,
+            "generator_name": spec.generator_name,
+            "generator_version": spec.generator_version,
+            "model_id": spec.model_id,
+            "moderation": spec.moderation,
+            "ingredients": ingredients,
+        }
+        ticket = review.hold(
+            request_id=request_id,
+            tenant=tenant,
+            prompt=prompt,
+            verdict=verdict,
+            output=raw,
+            mime_type=mime_type,
+            spec=held_spec,
+            content_sha256=content_sha256,
+        )
+        return Held(ticket, verdict)
+
+    def release(self, item: ReviewItem, review: dict) -> Released:
+        """Sign an approved item; its manifest records the human review."""
+        held_path = Path(item.held_path)
+        frames = sample_video_frames(held_path, self.post_check_frames)
+        verdict = Verdict(
+            action=Action.ALLOW,
+            stage=Stage.POST_CHECK,
+            policy_version=item.verdict.get("policy_version", ""),
+            decision_id=uuid.uuid4().hex,
+        )
+        held = item.spec
+        spec = ManifestSpec(
+            title=held["title"],
+            generator_name=held["generator_name"],
+            generator_version=held["generator_version"],
+            model_id=held["model_id"],
+            moderation={
+                **held["moderation"],
+                "action": "allow",
+                "decision_id": verdict.decision_id,
+                "held_decision_id": item.decision_id,
+                "human_review": review,
+            },
+            ingredients=[
+                Ingredient(i["title"], i["mime_type"], Path(i["path"]).read_bytes())
+                for i in held["ingredients"]
+            ],
+        )
+        signed = held_path.with_suffix(".signed.mp4")
+        digest = self.signer.sign(
+            spec, frames, held_path, signed, item.mime_type, verdict, item.request_id, item.tenant
+        )
+        return Released(str(signed), digest, verdict.decision_id)
+
+    def bank_rejected(self, item: ReviewItem, banks: HashBanks, bank: str) -> int:
+        """Put a rejected item's content (output frames and input image) in `bank`, so
+        the same content is blocked next time; returns how many hashes were added."""
+        held = Path(item.held_path)
+        frames = [f.pixels for f in sample_video_frames(held, self.post_check_frames)]
+        for ing in item.spec["ingredients"]:
+            if ing["mime_type"].startswith("image/"):
+                data = Path(ing["path"]).read_bytes()
+                frames.append(decode_image(data, max_pixels=MAX_BANKED_PIXELS).pixels)
+        if bank not in {b.name for b in banks.storage.banks()}:
+            banks.create(bank, DEFAULT_MAX_DISTANCE, "content rejected in human review")
+        return len(banks.add(bank, media_hashes(frames), item.ticket, f"review {item.ticket}"))

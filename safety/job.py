@@ -1,0 +1,137 @@
+"""What the gate works on and what it says back: a request's inputs, and its events.
+
+Plain data, no behaviour beyond validation: the front door builds a `GenerateJob`
+from a gRPC request, `Gate.generate` yields the events in order."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from safety.errors import InvalidInput
+from safety.media import DecodedImage, Frame
+from safety.verdict import Stage, Verdict
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    width: int = 320
+    height: int = 320
+    fps: int = 24
+    num_frames: int = 48
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DrivingVideo:
+    """An actor's performance to animate a character with: the bytes and sampled frames."""
+
+    data: bytes
+    mime_type: str
+    frames: list[Frame]
+
+
+class Cancelled(Exception):
+    """The client went away or its deadline passed: stop generating."""
+
+
+@dataclass(frozen=True)
+class GenerateJob:
+    request_id: str
+    tenant: str
+    prompt: str
+    image: DecodedImage | None
+    output: OutputSpec
+    driving: DrivingVideo | None = None
+    # Set when the client cancels or its deadline passes; generation stops at its next
+    # progress report and its slot is freed.
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def consent_scope(self) -> str:
+        """Animating someone from a performance needs a `performance` grant, else `video`."""
+        return "performance" if self.driving else "video"
+
+
+@dataclass(frozen=True)
+class SignableMedia:
+    data: bytes
+    mime_type: str
+    clip: Clip  # what moderation looks at: the image, or sampled video frames
+
+    @property
+    def scope(self) -> str:
+        return "video" if self.mime_type.startswith("video/") else "image"
+
+
+@dataclass(frozen=True)
+class Clip:
+    """What a visual check looks at: an image is a one-frame clip."""
+
+    subject: str  # "input_image", "driving_video", "output_frame", ...
+    frames: list[Frame]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: Stage
+    done: int
+    total: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Completed:
+    path: Path  # the signed file; valid until the generator is resumed
+    mime_type: str
+    size: int
+    sha256: str
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class Blocked:
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class Failed:
+    stage: Stage
+    error: str
+
+
+@dataclass(frozen=True)
+class Held:
+    """The verdict is "review": the output waits, unsigned, for a human (GetResult)."""
+
+    ticket: str
+    verdict: Verdict
+
+
+Event = Accepted | Progress | Completed | Blocked | Failed | Held
+
+
+def validate_output(spec: OutputSpec, *, max_side: int, max_frames: int) -> OutputSpec:
+    """Fill defaults (0 = unset) and reject what the encoder or our ceilings can't take."""
+    d = OutputSpec()
+    out = OutputSpec(
+        width=spec.width or d.width,
+        height=spec.height or d.height,
+        fps=spec.fps or d.fps,
+        num_frames=spec.num_frames or d.num_frames,
+        seed=spec.seed,
+    )
+    for name, value in (("width", out.width), ("height", out.height)):
+        if not 16 <= value <= max_side or value % 2:
+            raise InvalidInput(f"output {name} {value} must be even and within 16..{max_side}")
+    if not 1 <= out.fps <= 60:
+        raise InvalidInput(f"output fps {out.fps} must be within 1..60")
+    if not 1 <= out.num_frames <= max_frames:
+        raise InvalidInput(f"output num_frames {out.num_frames} must be within 1..{max_frames}")
+    return out

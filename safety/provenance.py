@@ -1,0 +1,171 @@
+"""Signing an allowed output: what its C2PA manifest says, and the steps around it.
+
+`OutputSigner.sign` is the one path by which a video leaves signed: watermarked with its
+manifest id (when on), its fingerprint declared in the manifest and the manifest kept
+findable by it, then the decision recorded — or nothing leaves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from pathlib import Path
+
+from generator.base import Generator
+from indexes.manifests import (
+    Fingerprint,
+    ManifestRecord,
+    ManifestRepository,
+    fingerprint_frames,
+)
+from safety.decisions import DecisionRecorder
+from safety.job import GenerateJob
+from safety.media import Frame
+from safety.observability import Metrics
+from safety.verdict import Finding, Verdict
+from signing import watermark
+from signing.manifest import Ingredient, ManifestSigner, ManifestSpec
+
+
+class OutputSigner:
+    def __init__(
+        self,
+        manifest_signer: ManifestSigner,
+        manifests: ManifestRepository,
+        recorder: DecisionRecorder,
+        metrics: Metrics,
+        watermarker: watermark.Watermarker | None = None,
+    ) -> None:
+        self.manifest_signer = manifest_signer
+        self.manifests = manifests
+        self.recorder = recorder
+        self.metrics = metrics
+        self.watermarker = watermarker  # the manifest id, invisibly in every output frame
+
+    def sign(
+        self,
+        spec: ManifestSpec,
+        frames: list[Frame],
+        source: Path,
+        dest: Path,
+        mime_type: str,
+        verdict: Verdict,
+        request_id: str,
+        tenant: str,
+        parent=None,
+    ) -> str:
+        """An allowed video, signed into `dest`; returns the signed file's SHA-256.
+        `frames` are the ones the post-check saw (they fingerprint the output)."""
+        if self.watermarker is not None:
+            with self.metrics.stage("watermark", parent):
+                source = self._watermark(source, verdict.decision_id)
+        with self.metrics.stage("sign", parent):
+            fingerprint = fingerprint_frames([(f.time_s, f.pixels) for f in frames])
+            spec = replace(
+                spec,
+                soft_binding=fingerprint.assertion(),
+                moderation=self._with_watermark(spec.moderation, verdict.decision_id),
+            )
+            manifest = self.manifest_signer.sign_file(spec, source, dest, mime_type)
+            self.remember(verdict.decision_id, fingerprint, manifest, mime_type)
+            digest = _sha256_file(dest)
+            self.recorder.record(verdict, request_id, tenant, output_sha256=digest, strict=True)
+        return digest
+
+    def remember(
+        self, manifest_id: str, fingerprint: Fingerprint, manifest: bytes, mime_type: str
+    ) -> None:
+        """Keep the manifest findable by content, for copies whose metadata is stripped."""
+        self.manifests.remember(
+            ManifestRecord(manifest_id, fingerprint.alg, fingerprint.hashes, manifest, mime_type)
+        )
+
+    def _watermark(self, video: Path, manifest_id: str) -> Path:
+        """A copy of `video` carrying the manifest id invisibly (signed in its place)."""
+        marked = video.with_name(f"{video.stem}.wm.mp4")
+        payload = watermark.payload_for(manifest_id)
+        watermark.watermark_video(video, marked, payload, marker=self.watermarker)
+        return marked
+
+    def _with_watermark(self, moderation: dict, manifest_id: str) -> dict:
+        if self.watermarker is None:
+            return moderation
+        payload = watermark.payload_for(manifest_id).hex()
+        return {**moderation, "watermark": {"alg": self.watermarker.alg, "payload": payload}}
+
+
+def output_manifest(job: GenerateJob, generator: Generator, verdict: Verdict) -> ManifestSpec:
+    """The manifest of a generated output: the generator, the verdict, the inputs as
+    ingredients."""
+    ingredients = []
+    if job.image is not None:
+        ext = job.image.mime_type.split("/")[1]
+        ingredients.append(Ingredient(f"input.{ext}", job.image.mime_type, job.image.data))
+    if job.driving is not None:
+        ext = job.driving.mime_type.split("/")[1].removeprefix("x-")
+        ingredients.append(Ingredient(f"driving.{ext}", job.driving.mime_type, job.driving.data))
+    return ManifestSpec(
+        title=f"{job.request_id}.mp4",
+        generator_name=f"reelguard/{generator.name}",
+        generator_version=generator.version,
+        model_id=generator.model_id,
+        moderation=moderation_assertion(verdict),
+        ingredients=ingredients,
+    )
+
+
+def moderation_assertion(verdict: Verdict) -> dict:
+    """The C2PA summary of a verdict: checks and models, highest score per category."""
+    top: dict[tuple[str, str, str], Finding] = {}
+    for f in verdict.findings:
+        key = (f.check, f.category, f.subject)
+        if key not in top or f.score > top[key].score:
+            top[key] = f
+    return {
+        "schema": "reelguard.moderation/1",
+        "decision_id": verdict.decision_id,
+        "action": verdict.action.name.lower(),
+        "policy_version": verdict.policy_version,
+        "unevaluated": verdict.unevaluated,
+        "checks": [
+            {
+                "name": c.name,
+                "stage": c.stage.name.lower(),
+                "model": c.model,
+                "model_version": c.model_version,
+                "ok": c.ok,
+            }
+            for c in verdict.checks
+        ],
+        "scores": [
+            {
+                "check": f.check,
+                "category": f.category,
+                "subject": f.subject,
+                "max_score": round(f.score, 4),
+                "threshold": f.threshold,
+            }
+            for f in top.values()
+        ],
+        "consent": consent_bases(verdict),
+    }
+
+
+def consent_bases(verdict: Verdict) -> list[dict]:
+    """Each (identity, grant) that authorized a likeness in this verdict, once."""
+    bases: dict[tuple[str, str], dict] = {}
+    for f in verdict.findings:
+        if f.consent:
+            basis = {"identity_id": f.identity_id, **f.consent}
+            if basis["expires_at"] is None:
+                del basis["expires_at"]
+            bases.setdefault((f.identity_id, f.consent["grant_id"]), basis)
+    return list(bases.values())
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

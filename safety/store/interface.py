@@ -1,0 +1,193 @@
+"""What the service keeps, one interface per concern, each method with its guarantee.
+
+Consumers take the narrowest interface they need (the consent registry a `GrantStore`,
+the authenticator a `ClientStore`); `Store` is all of them, what the wiring holds.
+`SQLiteStore` (safety/store/sqlite.py) is the embedded implementation. The hash-bank and
+manifest interfaces are the ones `indexes/` declares for itself, so the leaves never
+learn where their rows live.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from indexes.hashbank import BankStorage
+from indexes.manifests import ManifestStorage
+from safety.store.records import ClientRecord, Grant, IdempotencyRecord, IdentityRecord
+from safety.verdict import Verdict
+
+
+class IdentityStore(Protocol):
+    """Enrolled people, their reference embeddings (the index is rebuilt from these) and
+    the face crops reviewers see."""
+
+    def add_identity(
+        self,
+        name: str,
+        aliases: list[str],
+        external_id: str,
+        references: list[tuple[str, np.ndarray]],
+    ) -> tuple[IdentityRecord, list[int]]:
+        """Create an identity with one row per (image sha256, embedding), all or nothing;
+        returns the record and the new vector ids."""
+        ...
+
+    def identities(self) -> list[IdentityRecord]:
+        """All enrolled identities, oldest first."""
+        ...
+
+    def identity(self, identity_id: str) -> IdentityRecord | None:
+        """One identity with its references, or None."""
+        ...
+
+    def remove_identity(self, identity_id: str) -> list[int]:
+        """Delete an identity and its references and revoke its grants, in one transaction;
+        returns the vector ids that must leave the index."""
+        ...
+
+    def reference_owner(self, image_sha256: str) -> str | None:
+        """The identity id already holding this exact reference image, if any."""
+        ...
+
+    def identity_for_vector(self, vector_id: int) -> tuple[str, str] | None:
+        """(identity id, name) owning a reference vector, or None if unknown."""
+        ...
+
+    def reference_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """All (vector ids, embeddings), ascending by id: what the index is rebuilt from."""
+        ...
+
+    def set_reference_face(self, vector_id: int, jpeg: bytes) -> None:
+        """Keep the face crop of a reference (shown to reviewers beside a match)."""
+        ...
+
+    def reference_face(self, identity_id: str) -> bytes | None:
+        """The first reference's face crop of an identity, if one was kept."""
+        ...
+
+
+class GrantStore(Protocol):
+    """Consent: which tenant may depict which identity, in which scopes, until when."""
+
+    def add_grant(
+        self,
+        tenant: str,
+        identity_id: str,
+        scopes: list[str],
+        grantor: str,
+        expires_at: float | None,
+    ) -> Grant:
+        """Record a consent grant; durable when this returns."""
+        ...
+
+    def revoke_grant(self, grant_id: str, revoked_by: str) -> Grant | None:
+        """Revoke a grant (idempotent: the first revocation's time stays); None if unknown."""
+        ...
+
+    def grants(self, tenant: str = "", identity_id: str = "") -> list[Grant]:
+        """Grants, newest first, optionally filtered; read on every request (no cache), so
+        a revocation blocks the very next one."""
+        ...
+
+
+class ClientStore(Protocol):
+    """Callers of the service; a bearer token is known only by its SHA-256."""
+
+    def add_client(
+        self, name: str, tenant: str, role: str, token_sha256: str | None, cert_subject: str
+    ) -> ClientRecord:
+        """Register a caller; a token hash is unique across clients."""
+        ...
+
+    def client(self, client_id: str) -> ClientRecord | None:
+        """One client by id (revoked ones too)."""
+        ...
+
+    def client_by_token(self, token_sha256: str) -> ClientRecord | None:
+        """The client holding this token (revoked ones too: the caller checks)."""
+        ...
+
+    def client_by_subject(self, cert_subject: str) -> ClientRecord | None:
+        """The newest active client bound to this client-certificate subject, if any."""
+        ...
+
+    def clients(self) -> list[ClientRecord]:
+        """All clients, oldest first."""
+        ...
+
+    def revoke_client(self, client_id: str) -> ClientRecord | None:
+        """Revoke a client's token and certificate binding (idempotent); None if unknown."""
+        ...
+
+
+class DecisionStore(Protocol):
+    """Every verdict the gate reaches, append-only."""
+
+    def record_decision(
+        self,
+        decision_id: str,
+        request_id: str,
+        tenant: str,
+        verdict: Verdict,
+        output_sha256: str = "",
+    ) -> None:
+        """Append a decision; durable when this returns (a failure raises, never drops)."""
+        ...
+
+    def decision(self, decision_id: str) -> dict | None:
+        """One decision record with its evidence, or None."""
+        ...
+
+    def decisions(self, tenant: str = "", limit: int = 100) -> list[dict]:
+        """Newest decisions first (without evidence), optionally of one tenant."""
+        ...
+
+    def heartbeat(self) -> None:
+        """A real write (the health probe): raises when decisions cannot be recorded."""
+        ...
+
+
+class IdempotencyStore(Protocol):
+    """Generate requests' idempotency keys, per tenant."""
+
+    def claim_idempotency(
+        self, tenant: str, key: str, request_sha256: str, request_id: str
+    ) -> IdempotencyRecord | None:
+        """Claim a key for a new request (None), atomically; if it is already claimed, the
+        existing record instead."""
+        ...
+
+    def finish_idempotency(self, tenant: str, key: str, terminal: bytes, output_path: str) -> None:
+        """Keep a claimed key's final event (and kept output) for replays."""
+        ...
+
+    def release_idempotency(self, tenant: str, key: str) -> None:
+        """Forget an unfinished claim (the stream died): a retry may run anew."""
+        ...
+
+
+class BankStore(BankStorage, Protocol):
+    """Named hash banks and their PDQ entries (the interface `indexes.hashbank` needs)."""
+
+
+class ManifestStore(ManifestStorage, Protocol):
+    """Signed manifests by fingerprint (the interface `indexes.manifests` needs)."""
+
+
+class Store(
+    IdentityStore,
+    GrantStore,
+    ClientStore,
+    DecisionStore,
+    IdempotencyStore,
+    BankStore,
+    ManifestStore,
+    Protocol,
+):
+    """Everything the service keeps in one database."""
+
+    def close(self) -> None:
+        """Release the database; nothing is lost (every write was durable already)."""
+        ...

@@ -1,0 +1,62 @@
+"""What the stores hand back: plain, frozen records, free of any database type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Reference:
+    vector_id: int
+    image_sha256: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class IdentityRecord:
+    id: str
+    name: str
+    aliases: list[str]
+    reference_count: int
+    external_id: str = ""
+    created_at: float = 0.0
+    references: list[Reference] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    request_sha256: str
+    request_id: str
+    terminal: bytes | None  # serialized final GenerateEvent; None while running
+    output_path: str  # the kept signed output, for a completed request
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """A caller of the service: who it is, which tenant it acts for, what it may do."""
+
+    id: str
+    name: str
+    tenant: str
+    role: str
+    cert_subject: str
+    created_at: float
+    revoked_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Tenant `tenant` may depict identity `identity_id` in `scopes` until `expires_at`."""
+
+    id: str
+    tenant: str
+    identity_id: str
+    scopes: list[str]
+    grantor: str
+    created_at: float
+    expires_at: float | None = None  # None: no expiry
+    revoked_at: float | None = None
+    revoked_by: str = ""
+
+    def active(self, now: float) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
