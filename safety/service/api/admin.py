@@ -1,0 +1,180 @@
+"""The admin services: identities, consent, hash banks, policies and clients."""
+
+from __future__ import annotations
+
+import uuid
+
+from indexes.hashbank import DEFAULT_MAX_DISTANCE, media_hashes
+from indexes.pdq import from_hex
+from reelguard.v1 import reelguard_pb2 as pb
+from reelguard.v1 import reelguard_pb2_grpc as rpc
+from safety.auth import (
+    Principal,
+)
+from safety.errors import (
+    InvalidInput,
+    NotFound,
+)
+from safety.media import decode_image
+from safety.policy_loading import PolicyError
+from safety.service.api.convert import client_pb, grant_pb, identity_pb
+from safety.service.api.guard import ADMIN_ONLY, Servicer, guarded
+from safety.service.api.uploads import media_clip
+
+
+class IdentitiesServicer(Servicer, rpc.IdentitiesServicer):
+    @guarded(*ADMIN_ONLY)
+    def Enroll(self, request: pb.EnrollRequest, context, caller: Principal):
+        cfg = self.service.config
+        images = [
+            decode_image(
+                m.data, max_pixels=cfg.max_image_pixels, label=m.filename or f"image {i + 1}"
+            )
+            for i, m in enumerate(request.images)
+        ]
+        record = self.service.enroller.enroll(
+            request.name, list(request.aliases), images, request.external_id
+        )
+        return identity_pb(record)
+
+    @guarded(*ADMIN_ONLY)
+    def List(self, request, context, caller: Principal):
+        return pb.ListIdentitiesResponse(
+            identities=[identity_pb(r) for r in self.service.store.identities()]
+        )
+
+    @guarded(*ADMIN_ONLY)
+    def Show(self, request: pb.IdentityRef, context, caller: Principal):
+        record = self.service.store.identity(request.id)
+        if record is None:
+            raise NotFound(f"no enrolled identity {request.id!r}")
+        return identity_pb(record, self.service.store.grants(identity_id=request.id))
+
+    @guarded(*ADMIN_ONLY)
+    def Remove(self, request: pb.IdentityRef, context, caller: Principal):
+        return identity_pb(self.service.enroller.remove(request.id))
+
+    @guarded(*ADMIN_ONLY)
+    def ReloadIndex(self, request: pb.ReloadIndexRequest, context, caller: Principal):
+        enroller = self.service.enroller
+        count = enroller.rebuild() if request.rebuild else enroller.reload()
+        return pb.ReloadIndexResponse(vectors=count, kind=enroller.index.kind)
+
+
+class ConsentServicer(Servicer, rpc.ConsentServicer):
+    @guarded(*ADMIN_ONLY)
+    def Grant(self, request: pb.GrantRequest, context, caller: Principal):
+        grant = self.service.consent.grant(
+            request.tenant,
+            request.identity_id,
+            list(request.scopes),
+            request.grantor,
+            request.expires_at or None,
+        )
+        return grant_pb(grant)
+
+    @guarded(*ADMIN_ONLY)
+    def Revoke(self, request: pb.RevokeRequest, context, caller: Principal):
+        return grant_pb(self.service.consent.revoke(request.grant_id, request.revoked_by))
+
+    @guarded(*ADMIN_ONLY)
+    def List(self, request: pb.ListGrantsRequest, context, caller: Principal):
+        grants = self.service.store.grants(request.tenant, request.identity_id)
+        return pb.ListGrantsResponse(grants=[grant_pb(g) for g in grants])
+
+
+class HashBanksServicer(Servicer, rpc.HashBanksServicer):
+    @guarded(*ADMIN_ONLY)
+    def Create(self, request: pb.CreateBankRequest, context, caller: Principal):
+        bank = self.service.banks.create(
+            request.name, request.max_distance or DEFAULT_MAX_DISTANCE, request.description
+        )
+        return pb.HashBank(
+            name=bank.name, max_distance=bank.max_distance, description=bank.description
+        )
+
+    @guarded(*ADMIN_ONLY)
+    def Add(self, request: pb.AddToBankRequest, context, caller: Principal):
+        hashes = []
+        for text in request.pdq_hex:
+            try:
+                from_hex(text.strip().lower())
+            except ValueError as e:
+                raise InvalidInput(f"not a PDQ hash: {text!r} ({e})") from None
+            hashes.append(text.strip().lower())
+        media_id = uuid.uuid4().hex[:12]
+        if request.HasField("media"):
+            clip = media_clip(self.service, request.media.data)
+            hashes += media_hashes([f.pixels for f in clip.frames])
+        if not hashes:
+            raise InvalidInput("nothing to add: send media or PDQ hashes")
+        ids = self.service.banks.add(request.bank, hashes, media_id, request.note)
+        return pb.AddToBankResponse(entry_ids=ids, pdq_hex=hashes)
+
+    @guarded(*ADMIN_ONLY)
+    def Remove(self, request: pb.RemoveFromBankRequest, context, caller: Principal):
+        self.service.banks.remove(request.entry_id)
+        return pb.RemoveFromBankResponse()
+
+    @guarded(*ADMIN_ONLY)
+    def List(self, request, context, caller: Principal):
+        counts: dict[str, int] = {}
+        for entry in self.service.store.bank_entries():
+            counts[entry.bank] = counts.get(entry.bank, 0) + 1
+        return pb.ListBanksResponse(
+            banks=[
+                pb.HashBank(
+                    name=b.name,
+                    max_distance=b.max_distance,
+                    description=b.description,
+                    entries=counts.get(b.name, 0),
+                )
+                for b in self.service.store.banks()
+            ]
+        )
+
+
+class PoliciesServicer(Servicer, rpc.PoliciesServicer):
+    @guarded(*ADMIN_ONLY)
+    def Reload(self, request, context, caller: Principal):
+        try:
+            versions = self.service.gate.policies.reload()
+        except PolicyError as e:
+            raise InvalidInput(f"policies not reloaded: {e}") from None
+        return pb.ReloadPoliciesResponse(
+            policies=[pb.PolicyVersion(tenant=t, version=v) for t, v in versions.items()]
+        )
+
+    @guarded(*ADMIN_ONLY)
+    def Get(self, request: pb.GetPolicyRequest, context, caller: Principal):
+        policy = self.service.gate.policies.for_tenant(request.tenant)
+        return pb.GetPolicyResponse(
+            name=policy.name,
+            version=policy.version,
+            rules=[
+                pb.PolicyRule(
+                    category=c,
+                    threshold=r.threshold,
+                    action=int(r.action),
+                    required=list(r.required),
+                )
+                for c, r in sorted(policy.rules.items())
+            ],
+        )
+
+
+class ClientsServicer(Servicer, rpc.ClientsServicer):
+    @guarded(*ADMIN_ONLY)
+    def Create(self, request: pb.CreateClientRequest, context, caller: Principal):
+        record, token = self.service.auth.create_client(
+            request.name, request.tenant, request.role, request.cert_subject, not request.no_token
+        )
+        return pb.CreateClientResponse(client=client_pb(record), token=token)
+
+    @guarded(*ADMIN_ONLY)
+    def List(self, request, context, caller: Principal):
+        return pb.ListClientsResponse(clients=[client_pb(c) for c in self.service.store.clients()])
+
+    @guarded(*ADMIN_ONLY)
+    def Revoke(self, request: pb.ClientRef, context, caller: Principal):
+        return client_pb(self.service.auth.revoke(request.id))

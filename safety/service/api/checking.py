@@ -1,0 +1,86 @@
+"""Moderation.Check and Provenance.Sign/Verify: checks and signatures without generating."""
+
+from __future__ import annotations
+
+from reelguard.v1 import reelguard_pb2 as pb
+from reelguard.v1 import reelguard_pb2_grpc as rpc
+from safety.auth import (
+    Principal,
+)
+from safety.errors import (
+    InvalidInput,
+)
+from safety.job import (
+    SignableMedia,
+)
+from safety.service.api.convert import report_pb, verdict_pb
+from safety.service.api.guard import MAY_GENERATE, MAY_READ, Servicer, guarded
+from safety.service.api.uploads import SIGNABLE, media_clip
+from signing.manifest import TRAINED_ALGORITHMIC_MEDIA, Ingredient, ManifestSpec
+from signing.verify import sniff_mime
+
+
+class ModerationServicer(Servicer, rpc.ModerationServicer):
+    @guarded(*MAY_GENERATE)
+    def Check(self, request: pb.CheckRequest, context, caller: Principal):
+        cfg = self.service.config
+        prompt = request.prompt.strip() or None
+        if prompt is None and not request.HasField("media"):
+            raise InvalidInput("nothing to check: send a prompt, media, or both")
+        if prompt and len(prompt) > cfg.max_prompt_chars:
+            raise InvalidInput(
+                f"prompt has {len(prompt)} characters, over the {cfg.max_prompt_chars} limit"
+            )
+        clips, scope = [], "video"
+        if request.HasField("media"):
+            clips.append(media_clip(self.service, request.media.data))
+            scope = "video" if clips[0].subject.endswith("_video") else "image"
+        verdict = self.service.gate.check(caller.tenant_for(request.tenant), prompt, clips, scope)
+        return verdict_pb(verdict)
+
+
+class ProvenanceServicer(Servicer, rpc.ProvenanceServicer):
+    @guarded(*MAY_GENERATE)
+    def Sign(self, request: pb.SignRequest, context, caller: Principal):
+        data = request.media.data
+        mime = sniff_mime(data)
+        if mime not in SIGNABLE:
+            raise InvalidInput(
+                f"media is {mime or 'in an unsupported format'}; sign JPEG, PNG, WebP, MP4 or MOV"
+            )
+        clip = media_clip(self.service, data)
+        ingredients = []
+        for i, m in enumerate(request.ingredients):
+            if not m.data:
+                raise InvalidInput(f"ingredient {i + 1} is empty")
+            ingredients.append(
+                Ingredient(
+                    m.filename or f"ingredient-{i + 1}",
+                    sniff_mime(m.data) or m.mime_type or "application/octet-stream",
+                    m.data,
+                )
+            )
+        spec = ManifestSpec(
+            title=request.media.filename or f"signed.{SIGNABLE[mime]}",
+            generator_name=request.generator_name or "unspecified",
+            generator_version=request.generator_version or "",
+            model_id=request.model_id or "",
+            moderation={},
+            ingredients=ingredients,
+            digital_source_type=request.digital_source_type or TRAINED_ALGORITHMIC_MEDIA,
+        )
+        verdict, signed = self.service.gate.sign(
+            caller.tenant_for(request.tenant), SignableMedia(data, mime, clip), spec
+        )
+        response = pb.SignResponse(verdict=verdict_pb(verdict))
+        if signed:
+            response.signed.CopyFrom(pb.Media(data=signed, mime_type=mime, filename=spec.title))
+        return response
+
+    @guarded(*MAY_READ)
+    def Verify(self, request: pb.VerifyRequest, context, caller: Principal):
+        if not request.media.data:
+            raise InvalidInput("media is empty; send the file to verify")
+        return report_pb(
+            self.service.verifier.verify_bytes(request.media.data, request.media.mime_type)
+        )

@@ -1,0 +1,195 @@
+"""Domain records as protobuf messages: the only place that knows both shapes."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from reelguard.v1 import reelguard_pb2 as pb
+from safety.review import APPROVED, ReviewItem
+from safety.store.records import Grant, IdentityRecord
+from safety.verdict import Finding, Verdict
+from signing.report import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED, VerifyReport
+
+
+def finding_pb(f: Finding) -> pb.Finding:
+    msg = pb.Finding(
+        check=f.check,
+        category=f.category,
+        subject=f.subject,
+        score=f.score,
+        threshold=f.threshold,
+        action=int(f.action),
+        detail=f.detail,
+        identity_id=f.identity_id,
+        identity_name=f.identity_name,
+        frame_time_s=f.frame_time_s,
+    )
+    if f.box:
+        msg.box.CopyFrom(pb.BoundingBox(x=f.box[0], y=f.box[1], width=f.box[2], height=f.box[3]))
+    if f.bank:
+        msg.bank = f.bank
+        msg.distance = f.distance
+    if f.track_id >= 0:
+        msg.track_id = f.track_id
+        msg.track_times_s.extend(f.track_times_s)
+    if f.consent:
+        msg.consent.CopyFrom(
+            pb.ConsentBasis(
+                grant_id=f.consent["grant_id"],
+                scope=f.consent["scope"],
+                expires_at=f.consent["expires_at"] or 0.0,
+                grantor=f.consent["grantor"],
+            )
+        )
+    return msg
+
+
+def grant_pb(g: Grant) -> pb.ConsentGrant:
+    return pb.ConsentGrant(
+        id=g.id,
+        tenant=g.tenant,
+        identity_id=g.identity_id,
+        scopes=g.scopes,
+        grantor=g.grantor,
+        created_at=g.created_at,
+        expires_at=g.expires_at or 0.0,
+        revoked_at=g.revoked_at or 0.0,
+        revoked_by=g.revoked_by,
+        active=g.active(time.time()),
+    )
+
+
+def identity_pb(r: IdentityRecord, grants: list[Grant] = ()) -> pb.Identity:
+    return pb.Identity(
+        id=r.id,
+        name=r.name,
+        aliases=r.aliases,
+        reference_count=r.reference_count,
+        external_id=r.external_id,
+        created_at=r.created_at,
+        references=[
+            pb.Reference(
+                vector_id=ref.vector_id, image_sha256=ref.image_sha256, created_at=ref.created_at
+            )
+            for ref in r.references
+        ],
+        grants=[grant_pb(g) for g in grants],
+    )
+
+
+def verdict_pb(v: Verdict) -> pb.Verdict:
+    return pb.Verdict(
+        action=int(v.action),
+        reasons=[finding_pb(f) for f in v.reasons],
+        findings=[finding_pb(f) for f in v.findings],
+        checks=[
+            pb.CheckRun(
+                name=c.name,
+                model=c.model,
+                model_version=c.model_version,
+                ok=c.ok,
+                error=c.error,
+                seconds=c.seconds,
+                stage=int(c.stage),
+            )
+            for c in v.checks
+        ],
+        policy_version=v.policy_version,
+        decision_id=v.decision_id,
+        stage=int(v.stage),
+        unevaluated_categories=v.unevaluated,
+    )
+
+
+_STATUS = {
+    TRUSTED: pb.VerifyReport.TRUSTED,
+    VALID_UNTRUSTED: pb.VerifyReport.VALID_UNTRUSTED,
+    INVALID: pb.VerifyReport.INVALID,
+    NO_MANIFEST: pb.VerifyReport.NO_MANIFEST,
+}
+
+
+def report_pb(r: VerifyReport) -> pb.VerifyReport:
+    return pb.VerifyReport(
+        status=_STATUS[r.status],
+        summary=r.summary,
+        signer=r.signer,
+        issuer=r.issuer,
+        actions=r.actions,
+        ingredients=[i["title"] for i in r.ingredients],
+        moderation_json=json.dumps(r.moderation) if r.moderation is not None else "",
+        recovered_manifest=(r.recovered or {}).get("manifest", ""),
+        failures=[
+            pb.ValidationStatus(
+                code=s["code"], explanation=s["explanation"], url=s["url"], kind=s["kind"]
+            )
+            for s in r.failures
+        ],
+        report_json=r.to_json(),
+    )
+
+
+def review_verdict_pb(item: ReviewItem) -> pb.Verdict:
+    """The final verdict of a reviewed item: the human decision, with the evidence."""
+    verdict = verdict_pb(Verdict.from_dict(item.verdict))
+    verdict.action = pb.ALLOW if item.status == APPROVED else pb.BLOCK
+    verdict.reasons.append(
+        pb.Finding(
+            check="human_review",
+            category=item.reason_code or "",
+            subject="review",
+            score=1.0,
+            action=verdict.action,
+            detail=f"{item.decision} by reviewer {item.decided_by}: {item.reason_code}",
+        )
+    )
+    return verdict
+
+
+def review_item_pb(item: ReviewItem) -> pb.ReviewItem:
+    return pb.ReviewItem(
+        ticket=item.ticket,
+        request_id=item.request_id,
+        tenant=item.tenant,
+        prompt=item.prompt,
+        category=item.category,
+        priority=item.priority,
+        status=item.status,
+        claimed_by=item.claimed_by or "",
+        claim_expires=item.claim_expires or 0.0,
+        verdict=verdict_pb(Verdict.from_dict(item.verdict)),
+        decision=item.decision or "",
+        reason_code=item.reason_code or "",
+        notes=item.notes or "",
+        decided_by=item.decided_by or "",
+        created_at=item.created_at,
+        appeal_reason=item.appeal_reason or "",
+    )
+
+
+def decision_pb(record: dict) -> pb.Decision:
+    msg = pb.Decision(
+        id=record["id"],
+        request_id=record["request_id"],
+        tenant=record["tenant"],
+        stage=pb.Stage.Value(record["stage"].upper()),
+        action=pb.Action.Value(record["action"].upper()),
+        policy_version=record["policy_version"],
+        created_at=record["created_at"],
+    )
+    if "evidence" in record:
+        msg.evidence_json = json.dumps(record["evidence"])
+    return msg
+
+
+def client_pb(c) -> pb.Client:
+    return pb.Client(
+        id=c.id,
+        name=c.name,
+        tenant=c.tenant,
+        role=c.role,
+        cert_subject=c.cert_subject,
+        created_at=c.created_at,
+        revoked_at=c.revoked_at or 0.0,
+    )

@@ -1,0 +1,219 @@
+"""Generation: Generate streams a request through the gate; GetResult follows a held one.
+
+Idempotency keys live here: a retry with the same key replays the first result."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+from pathlib import Path
+
+from generator.base import read_blocks
+from reelguard.v1 import reelguard_pb2 as pb
+from reelguard.v1 import reelguard_pb2_grpc as rpc
+from safety.auth import (
+    Principal,
+)
+from safety.errors import (
+    Busy,
+    InvalidInput,
+)
+from safety.job import (
+    Accepted,
+    Blocked,
+    Completed,
+    DrivingVideo,
+    Failed,
+    GenerateJob,
+    Held,
+    OutputSpec,
+    Progress,
+    validate_output,
+)
+from safety.media import decode_image, decode_video
+from safety.observability import REQUEST_ID
+from safety.review import APPROVED, PENDING, REJECTED
+from safety.service.api.convert import review_verdict_pb, verdict_pb
+from safety.service.api.guard import MAY_GENERATE, Servicer, guarded
+from safety.service.api.uploads import video_limits
+from safety.verdict import Verdict
+from signing.verify import sniff_mime
+
+CHUNK_BYTES = 1 << 20
+
+
+TERMINAL = ("completed", "blocked", "failed", "held")
+
+
+class GenerationServicer(Servicer, rpc.GenerationServicer):
+    @guarded(*MAY_GENERATE)
+    def Generate(self, request: pb.GenerateRequest, context, caller: Principal):
+        tenant, key = caller.tenant_for(request.tenant), request.idempotency_key
+        request_id = uuid.uuid4().hex
+        log_context = REQUEST_ID.set(request_id)  # on every log line of this request
+        try:
+            yield from self._generate(request, context, tenant, key, request_id)
+        finally:
+            REQUEST_ID.reset(log_context)
+
+    def _generate(self, request, context, tenant: str, key: str, request_id: str):
+        if key:
+            previous = self._claim(tenant, key, request, request_id)
+            if previous is not None:
+                yield from self._replay(previous)
+                return
+        finished = False
+        try:
+            # A slot first: over a ceiling the caller hears so before any decoding.
+            with self.service.admission.slot(tenant):
+                job = self._job(request, request_id, tenant)
+                # The RPC ending for any reason (done, cancelled, deadline) stops generating.
+                context.add_callback(job.cancel.set)
+                for event in self._events(job, keep_output=bool(key)):
+                    final = event.WhichOneof("event") in TERMINAL
+                    # A request cut short by its client is not a result to replay.
+                    if key and final and not job.cancel.is_set():
+                        self.service.store.finish_idempotency(
+                            tenant, key, event.SerializeToString(), self._kept(request_id)
+                        )
+                        finished = True
+                    yield event
+        finally:
+            if key and not finished:
+                self.service.store.release_idempotency(tenant, key)
+
+    def _claim(self, tenant: str, key: str, request: pb.GenerateRequest, request_id: str):
+        """None if this request now owns the key; else the earlier request's record."""
+        body = pb.GenerateRequest()
+        body.CopyFrom(request)
+        body.ClearField("idempotency_key")
+        digest = hashlib.sha256(body.SerializeToString(deterministic=True)).hexdigest()
+        record = self.service.store.claim_idempotency(tenant, key, digest, request_id)
+        if record is None:
+            return None
+        if record.request_sha256 != digest:
+            raise InvalidInput(
+                f"idempotency key {key!r} was already used for a different request; "
+                "use a new key for a new request"
+            )
+        if record.terminal is None:
+            raise Busy(f"a request with idempotency key {key!r} is still running; retry later")
+        return record
+
+    def _replay(self, record):
+        """The earlier request's result again: same request id, output and verdict."""
+        terminal = pb.GenerateEvent.FromString(record.terminal)
+        yield pb.GenerateEvent(accepted=pb.Accepted(request_id=record.request_id))
+        if terminal.WhichOneof("event") == "completed":
+            yield from _chunks(Path(record.output_path))
+        yield terminal
+
+    def _kept(self, request_id: str) -> str:
+        path = self.service.config.data_dir / "outputs" / f"{request_id}.mp4"
+        return str(path) if path.exists() else ""
+
+    def _job(self, request: pb.GenerateRequest, request_id: str, tenant: str) -> GenerateJob:
+        cfg = self.service.config
+        prompt = request.prompt.strip()
+        if not prompt:
+            raise InvalidInput("prompt is empty; describe the video to generate")
+        if len(prompt) > cfg.max_prompt_chars:
+            raise InvalidInput(
+                f"prompt has {len(prompt)} characters, over the {cfg.max_prompt_chars} limit"
+            )
+        driving = None
+        if request.HasField("driving_video"):
+            data = request.driving_video.data
+            frames = decode_video(
+                data,
+                video_limits(cfg),
+                cfg.driving_video_frames,
+                self.service.gate.work_dir,
+                label="driving video",
+            )
+            driving = DrivingVideo(data, sniff_mime(data) or "video/mp4", frames)
+        image = (
+            decode_image(request.image.data, max_pixels=cfg.max_image_pixels, label="input image")
+            if request.HasField("image")
+            else None
+        )
+        o = request.output
+        output = validate_output(
+            OutputSpec(o.width, o.height, o.fps, o.num_frames, o.seed),
+            max_side=cfg.max_output_side,
+            max_frames=cfg.max_output_frames,
+        )
+        return GenerateJob(
+            request_id=request_id,
+            tenant=tenant,
+            prompt=prompt,
+            image=image,
+            output=output,
+            driving=driving,
+        )
+
+    def _events(self, job: GenerateJob, keep_output: bool = False):
+        for event in self.service.gate.generate(job):
+            if isinstance(event, Accepted):
+                yield pb.GenerateEvent(accepted=pb.Accepted(request_id=event.request_id))
+            elif isinstance(event, Progress):
+                yield pb.GenerateEvent(
+                    progress=pb.Progress(
+                        stage=int(event.stage),
+                        done=event.done,
+                        total=event.total,
+                        message=event.message,
+                    )
+                )
+            elif isinstance(event, Completed):
+                if keep_output:  # a retry with the same idempotency key gets this file
+                    kept = self.service.config.data_dir / "outputs" / f"{job.request_id}.mp4"
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(event.path, kept)
+                yield from _chunks(event.path)
+                yield pb.GenerateEvent(
+                    completed=pb.Completed(
+                        mime_type=event.mime_type,
+                        size=event.size,
+                        sha256=event.sha256,
+                        verdict=verdict_pb(event.verdict),
+                    )
+                )
+            elif isinstance(event, Blocked):
+                yield pb.GenerateEvent(blocked=pb.Blocked(verdict=verdict_pb(event.verdict)))
+            elif isinstance(event, Failed):
+                yield pb.GenerateEvent(failed=pb.Failed(stage=int(event.stage), error=event.error))
+            elif isinstance(event, Held):
+                yield pb.GenerateEvent(
+                    held=pb.Held(
+                        ticket=event.ticket, verdict=verdict_pb(event.verdict), status=PENDING
+                    )
+                )
+
+    @guarded(*MAY_GENERATE)
+    def GetResult(self, request: pb.TicketRef, context, caller: Principal):
+        item = self.service.review.get_for(request.ticket, caller)
+        yield pb.GenerateEvent(accepted=pb.Accepted(request_id=item.request_id))
+        if item.status == APPROVED:
+            yield from _chunks(Path(item.signed_path))
+            yield pb.GenerateEvent(
+                completed=pb.Completed(
+                    mime_type=item.mime_type,
+                    size=Path(item.signed_path).stat().st_size,
+                    sha256=item.signed_sha256,
+                    verdict=review_verdict_pb(item),
+                )
+            )
+        elif item.status == REJECTED:
+            yield pb.GenerateEvent(blocked=pb.Blocked(verdict=review_verdict_pb(item)))
+        else:
+            verdict = verdict_pb(Verdict.from_dict(item.verdict))
+            yield pb.GenerateEvent(
+                held=pb.Held(ticket=item.ticket, verdict=verdict, status=item.status)
+            )
+
+
+def _chunks(path: Path):
+    for offset, block in read_blocks(path, CHUNK_BYTES):
+        yield pb.GenerateEvent(output_chunk=pb.OutputChunk(data=block, offset=offset))

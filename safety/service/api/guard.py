@@ -1,0 +1,133 @@
+"""Who may call what, and how domain errors become gRPC statuses: in one place.
+
+Every servicer method is `@guarded(roles)`: the caller is authenticated (token or
+client certificate), its role checked, the components it needs checked healthy, and
+domain errors mapped to statuses a person can act on; anything else is INTERNAL."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import time
+
+import grpc
+
+from indexes.errors import IndexEntryNotFound, IndexInputError
+from safety.auth import (
+    ADMIN,
+    GENERATOR_CLIENT,
+    REVIEWER,
+    ROLES,
+    SENIOR_REVIEWER,
+    Principal,
+)
+from safety.errors import (
+    Busy,
+    FailedPrecondition,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
+from safety.service.admission import Overloaded
+from safety.service.app import Service
+
+# Who may call what (issue: roles). Reading decisions is tenant-scoped for everyone.
+MAY_GENERATE = (GENERATOR_CLIENT, ADMIN)
+
+
+MAY_READ = ROLES  # verify media, read one's own tenant's decisions
+
+
+ADMIN_ONLY = (ADMIN,)
+
+
+REVIEWERS = (REVIEWER, SENIOR_REVIEWER, ADMIN)
+
+
+# Domain errors and the statuses they become, in one place.
+STATUS_OF_ERROR = (
+    (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
+    (IndexInputError, grpc.StatusCode.INVALID_ARGUMENT),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (IndexEntryNotFound, grpc.StatusCode.NOT_FOUND),
+    (Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (Busy, grpc.StatusCode.ABORTED),
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (Forbidden, grpc.StatusCode.PERMISSION_DENIED),
+    (Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+)
+
+
+DOMAIN_ERRORS = tuple(error for error, _ in STATUS_OF_ERROR)
+
+
+@contextlib.contextmanager
+def domain_errors(context):
+    """Map domain exceptions to gRPC statuses; anything else propagates as INTERNAL (logged)."""
+    try:
+        yield
+    except DOMAIN_ERRORS as e:
+        code = next(code for error, code in STATUS_OF_ERROR if isinstance(e, error))
+        context.abort(code, str(e))
+
+
+def _peer_cn(context) -> str:
+    """The verified client-certificate CN on an mTLS connection, else ""."""
+    names = context.auth_context().get("x509_common_name") or []
+    return names[0].decode() if names else ""
+
+
+def guarded(*roles: str):
+    """Declare who may call an RPC. The wrapper authenticates the caller, checks its role
+    and maps domain errors to statuses; the method receives the caller's Principal."""
+    allowed = frozenset(roles)
+
+    def decorate(method):
+        name = method.__qualname__.replace("Servicer.", ".")  # e.g. "Generation.Generate"
+
+        def principal(self, context) -> Principal:
+            auth = self.service.auth
+            caller = auth.authenticate(context.invocation_metadata(), _peer_cn(context))
+            auth.authorize(caller, allowed, name)
+            self.service.health.require(name)
+            return caller
+
+        @contextlib.contextmanager
+        def measured(self, context):
+            t0 = time.perf_counter()
+            try:
+                yield
+            finally:
+                code = context.code() or grpc.StatusCode.OK
+                metrics = self.service.metrics
+                metrics.requests.labels(name, code.name).inc()
+                metrics.rpc_seconds.labels(name).observe(time.perf_counter() - t0)
+
+        if inspect.isgeneratorfunction(method):
+
+            @functools.wraps(method)
+            def wrapper(self, request, context):
+                with measured(self, context), domain_errors(context):
+                    yield from method(self, request, context, principal(self, context))
+        else:
+
+            @functools.wraps(method)
+            def wrapper(self, request, context):
+                with measured(self, context), domain_errors(context):
+                    return method(self, request, context, principal(self, context))
+
+        wrapper.roles = allowed
+        return wrapper
+
+    return decorate
+
+
+class Servicer:
+    """Every servicer is a thin adapter over the one Service."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service

@@ -1,0 +1,89 @@
+"""The review queue and decision records, for reviewers and auditors."""
+
+from __future__ import annotations
+
+from reelguard.v1 import reelguard_pb2 as pb
+from reelguard.v1 import reelguard_pb2_grpc as rpc
+from safety.auth import (
+    ALL_TENANTS,
+    GENERATOR_CLIENT,
+    Principal,
+)
+from safety.errors import (
+    Busy,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
+from safety.review import OPEN
+from safety.service.api.convert import decision_pb, review_item_pb
+from safety.service.api.guard import MAY_READ, REVIEWERS, Servicer, guarded
+
+
+class ReviewServicer(Servicer, rpc.ReviewServicer):
+    @guarded(*REVIEWERS)
+    def List(self, request: pb.ListReviewRequest, context, caller: Principal):
+        items = self.service.review.list(
+            tuple(request.statuses) or OPEN,
+            request.tenant if caller.tenant == ALL_TENANTS else caller.tenant,
+            request.category,
+            request.min_priority,
+            min(request.limit or 100, 1000),
+            request.older_than_s,
+        )
+        return pb.ListReviewResponse(items=[review_item_pb(i) for i in items])
+
+    @guarded(*REVIEWERS)
+    def Get(self, request: pb.TicketRef, context, caller: Principal):
+        return review_item_pb(self.service.review.get_for(request.ticket, caller))
+
+    @guarded(*REVIEWERS)
+    def Claim(self, request: pb.TicketRef, context, caller: Principal):
+        self.service.review.get_for(request.ticket, caller)
+        return review_item_pb(self.service.review.claim(request.ticket, caller))
+
+    @guarded(*REVIEWERS)
+    def Decide(self, request: pb.DecideRequest, context, caller: Principal):
+        if not request.tickets:
+            raise InvalidInput("name at least one ticket")
+        results = []
+        for ticket in request.tickets:
+            try:
+                item = self.service.review.claim_and_decide(
+                    ticket,
+                    caller,
+                    request.decision,
+                    request.reason_code,
+                    request.notes,
+                    request.allowlist_content,
+                    request.allowlist_identity,
+                )
+                results.append(pb.DecideResult(ticket=ticket, ok=True, item=review_item_pb(item)))
+            except (InvalidInput, NotFound, Busy, Forbidden) as e:
+                if len(request.tickets) == 1:
+                    raise  # one ticket: its error is the call's status
+                results.append(pb.DecideResult(ticket=ticket, ok=False, error=str(e)))
+        return pb.DecideResponse(results=results)
+
+    @guarded(*REVIEWERS, GENERATOR_CLIENT)
+    def Appeal(self, request: pb.AppealRequest, context, caller: Principal):
+        self.service.review.get_for(request.ticket, caller)
+        return review_item_pb(self.service.review.appeal(request.ticket, caller, request.reason))
+
+
+class DecisionsServicer(Servicer, rpc.DecisionsServicer):
+    @guarded(*MAY_READ)
+    def Get(self, request: pb.DecisionRef, context, caller: Principal):
+        record = self.service.store.decision(request.id)
+        # Another tenant's record reads exactly like a missing one: ids leak nothing.
+        if record is None or not caller.sees(record["tenant"]):
+            raise NotFound(f"no decision {request.id!r}")
+        return decision_pb(record)
+
+    @guarded(*MAY_READ)
+    def List(self, request: pb.ListDecisionsRequest, context, caller: Principal):
+        tenant = request.tenant if caller.tenant == ALL_TENANTS else caller.tenant
+        limit = min(request.limit or 100, 1000)
+        return pb.ListDecisionsResponse(
+            decisions=[decision_pb(r) for r in self.service.store.decisions(tenant, limit)]
+        )
