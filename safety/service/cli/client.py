@@ -1,0 +1,232 @@
+"""A generation client's and an auditor's commands: generate, check, sign, verify."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from safety.service.cli.connection import (
+    EXIT_BLOCKED,
+    EXIT_FAILED,
+    EXIT_NOT_TRUSTED,
+    EXIT_OK,
+    media_message,
+    stubs,
+)
+from safety.service.cli.output import format_report, format_verdict
+from safety.service.config import Config
+
+
+def cmd_generate(args) -> int:
+    from tqdm import tqdm
+
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = stubs(args)
+    request = pb.GenerateRequest(
+        prompt=args.prompt,
+        tenant=args.tenant,
+        output=pb.OutputSpec(
+            width=args.width,
+            height=args.height,
+            fps=args.fps,
+            num_frames=args.frames,
+            seed=args.seed,
+        ),
+    )
+    if args.image:
+        request.image.CopyFrom(media_message(Path(args.image)))
+    if args.driving_video:
+        request.driving_video.CopyFrom(media_message(Path(args.driving_video)))
+    out = Path(args.out)
+    tmp = out.with_name(out.name + ".part")
+    bar = None
+    digest = hashlib.sha256()
+    try:
+        with open(tmp, "wb") as f:
+            for event in rpc.GenerationStub(channel).Generate(request):
+                kind = event.WhichOneof("event")
+                if kind == "accepted":
+                    print(f"accepted: request {event.accepted.request_id}", file=sys.stderr)
+                elif kind == "progress":
+                    p = event.progress
+                    if p.stage == pb.GENERATING:
+                        if bar is None:
+                            bar = tqdm(
+                                total=p.total, desc="generating", unit="frame", file=sys.stderr
+                            )
+                        bar.update(p.done - bar.n)
+                    else:
+                        if bar is not None:
+                            bar.close()
+                            bar = None
+                        print(f"{pb.Stage.Name(p.stage).lower()}: {p.message}", file=sys.stderr)
+                elif kind == "output_chunk":
+                    f.write(event.output_chunk.data)
+                    digest.update(event.output_chunk.data)
+                elif kind == "completed":
+                    c = event.completed
+                    if digest.hexdigest() != c.sha256:
+                        print(
+                            "reelguard: output corrupted in transit (sha256 mismatch)",
+                            file=sys.stderr,
+                        )
+                        return EXIT_FAILED
+                    f.close()
+                    os.replace(tmp, out)
+                    print(format_verdict(c.verdict))
+                    print(f"wrote {out} ({c.size} bytes, C2PA-signed, sha256 {c.sha256})")
+                    return EXIT_OK
+                elif kind == "blocked":
+                    print("BLOCKED")
+                    print(format_verdict(event.blocked.verdict))
+                    return EXIT_BLOCKED
+                elif kind == "failed":
+                    print(f"FAILED at {pb.Stage.Name(event.failed.stage)}: {event.failed.error}")
+                    return EXIT_FAILED
+    finally:
+        if bar is not None:
+            bar.close()
+        tmp.unlink(missing_ok=True)
+    print("reelguard: the stream ended without a result", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def cmd_check(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    if not args.file and not args.prompt:
+        print("reelguard check: give a FILE, --prompt TEXT, or both", file=sys.stderr)
+        return EXIT_FAILED
+    rpc, channel = stubs(args)
+    request = pb.CheckRequest(prompt=args.prompt or "", tenant=args.tenant)
+    if args.file:
+        request.media.CopyFrom(media_message(Path(args.file)))
+    verdict = rpc.ModerationStub(channel).Check(request)
+    print(format_verdict(verdict))
+    for f in verdict.findings:
+        if f not in verdict.reasons:
+            print(f"    {f.category}: {f.score:.3f} (threshold {f.threshold:.3f}) [{f.check}]")
+    if verdict.unevaluated_categories:
+        print(
+            f"  not evaluated by this deployment's models: "
+            f"{', '.join(verdict.unevaluated_categories)}"
+        )
+    return EXIT_OK if verdict.action == pb.ALLOW else EXIT_BLOCKED
+
+
+def _media_files(root: Path, recursive: bool) -> list[Path]:
+    pattern = "**/*" if recursive else "*"
+    return sorted(p for p in root.glob(pattern) if p.is_file())
+
+
+def cmd_verify(args) -> int:
+    from tqdm import tqdm
+
+    from safety.service.app import make_verifier
+
+    config = Config.load(args.config)
+    if args.trust_anchors:
+        config.trust_anchors = Path(args.trust_anchors)
+    if args.tsa_anchors:
+        config.tsa_trust_anchors = Path(args.tsa_anchors)
+    verifier = make_verifier(config)
+    target = Path(args.path)
+    if not target.is_dir():
+        report = verifier.verify_file(target)
+        print(report.to_json() if args.json else format_report(report))
+        return EXIT_OK if report.trusted else EXIT_NOT_TRUSTED
+
+    files = _media_files(target, args.recursive)
+    reports = [
+        verifier.verify_file(p)
+        for p in tqdm(files, desc="verifying", unit="file", file=sys.stderr, disable=args.json)
+    ]
+    if args.json:
+        import dataclasses
+
+        print(
+            json.dumps(
+                {
+                    "schema": "reelguard.verify-batch/1",
+                    "reports": [dataclasses.asdict(r) for r in reports],
+                },
+                indent=2,
+            )
+        )
+    else:
+        width = max([len(str(p.relative_to(target))) for p in files] + [4])
+        print(f"{'file':<{width}}  {'status':<15}  detail")
+        for path, r in zip(files, reports, strict=True):
+            detail = r.failures[0]["code"] if r.failures else (r.signer or r.summary)
+            print(f"{str(path.relative_to(target)):<{width}}  {r.status:<15}  {detail}")
+        counts: dict[str, int] = {}
+        for r in reports:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        print(
+            "summary: "
+            + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            + f" ({len(reports)} files)"
+        )
+    return EXIT_OK if reports and all(r.trusted for r in reports) else EXIT_NOT_TRUSTED
+
+
+def cmd_sign(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = stubs(args)
+    request = pb.SignRequest(
+        media=media_message(Path(args.file)),
+        ingredients=[media_message(Path(p)) for p in args.ingredient or []],
+        tenant=args.tenant,
+        generator_name=args.generator,
+        model_id=args.model_id or "",
+    )
+    response = rpc.ProvenanceStub(channel).Sign(request)
+    print(format_verdict(response.verdict))
+    if response.verdict.action != pb.ALLOW:
+        return EXIT_BLOCKED
+    Path(args.out).write_bytes(response.signed.data)
+    print(f"wrote {args.out} ({len(response.signed.data)} bytes, C2PA-signed)")
+    return EXIT_OK
+
+
+def add_client_commands(sub) -> None:
+    g = sub.add_parser("generate", help="generate a signed video through the safety gate")
+    g.add_argument("--prompt", required=True)
+    g.add_argument("--image", help="input image (image-to-video), or the character to animate")
+    g.add_argument("--driving-video", help="an actor's performance to animate --image with")
+    g.add_argument("--out", required=True)
+    g.add_argument("--tenant", default="", help="default: the client's own tenant")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--frames", type=int, default=0, help="number of frames (default 48)")
+    g.add_argument("--fps", type=int, default=0)
+    g.add_argument("--width", type=int, default=0)
+    g.add_argument("--height", type=int, default=0)
+    g.set_defaults(func=cmd_generate)
+
+    c = sub.add_parser("check", help="moderate a file and/or a prompt without generating")
+    c.add_argument("file", nargs="?")
+    c.add_argument("--prompt")
+    c.add_argument("--tenant", default="", help="default: the client's own tenant")
+    c.set_defaults(func=cmd_check)
+
+    si = sub.add_parser("sign", help="moderate and sign media made elsewhere")
+    si.add_argument("file", help="JPEG, PNG, WebP, MP4 or MOV")
+    si.add_argument("--out", required=True)
+    si.add_argument("--ingredient", action="append", help="an input the media was made from")
+    si.add_argument("--generator", default="unspecified", help="software that made it")
+    si.add_argument("--model-id")
+    si.add_argument("--tenant", default="", help="default: the client's own tenant")
+    si.set_defaults(func=cmd_sign)
+
+    v = sub.add_parser("verify", help="verify C2PA manifests (exit 0 only if all Trusted)")
+    v.add_argument("path", help="a file, or a directory of files")
+    v.add_argument("--recursive", "-r", action="store_true", help="walk subdirectories")
+    v.add_argument("--json", action="store_true", help="machine-readable report")
+    v.add_argument("--trust-anchors", help="PEM bundle of trusted roots (default: config)")
+    v.add_argument("--tsa-anchors", help="PEM bundle of trusted timestamp authority roots")
+    v.set_defaults(func=cmd_verify)

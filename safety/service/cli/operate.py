@@ -1,0 +1,212 @@
+"""An operator's commands, run on the service's machine: serve, keys, backend, audit."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from safety.service.cli.connection import EXIT_FAILED, EXIT_NOT_TRUSTED, EXIT_OK
+from safety.service.config import Config
+
+
+def cmd_serve(args) -> int:
+    from safety.observability import setup_logging, setup_tracing
+    from safety.service.app import build_service
+
+    config = Config.load(args.config)
+    if args.listen:
+        config.grpc_address = args.listen
+    if args.ray:
+        config.ray = True
+    setup_logging(config.log_format)
+    setup_tracing(config.tracing, config.otlp_endpoint)
+    print(f"reelguard: loading models (data in {config.data_dir})", flush=True)
+    service = build_service(config)
+    try:
+        server, port, web = _listen(service, config)
+    except (OSError, RuntimeError) as e:
+        service.close()
+        print(f"reelguard: cannot start: {e} (set another address in the config)", file=sys.stderr)
+        return EXIT_FAILED
+    host = config.grpc_address.rsplit(":", 1)[0]
+    scheme = "grpcs" if config.tls_cert else "grpc"
+    print(f"reelguard: listening on {scheme}://{host}:{port}  (Ctrl-C to stop)", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: _reload_policies(service))
+    stop.wait()
+    if web is not None:
+        web.stop()
+    server.stop(grace=5).wait()
+    service.close()
+    return EXIT_OK
+
+
+def _listen(service, config):
+    """gRPC, then metrics and the review UI when configured: (server, port, web or None)."""
+    from safety.service.api.server import start_server
+
+    server, port = start_server(service)
+    try:
+        if config.metrics_address:
+            try:
+                metrics_port = service.metrics.serve(config.metrics_address)
+            except OSError as e:
+                raise OSError(f"metrics on {config.metrics_address}: {e.strerror}") from None
+            metrics_host = config.metrics_address.rsplit(":", 1)[0]
+            print(f"reelguard: metrics on http://{metrics_host}:{metrics_port}/metrics")
+        web = None
+        if config.web_address:
+            from safety.service.web import WebServer
+
+            try:
+                web = WebServer(service, config.web_address).start()
+            except OSError as e:
+                raise OSError(f"review UI on {config.web_address}: {e.strerror}") from None
+            web_host = config.web_address.rsplit(":", 1)[0]
+            print(f"reelguard: review UI on {web.scheme}://{web_host}:{web.port}", flush=True)
+    except BaseException:
+        server.stop(None)
+        raise
+    return server, port, web
+
+
+def _reload_policies(service) -> None:
+    """SIGHUP: re-read per-tenant policies; a bad file is logged and changes nothing."""
+    try:
+        versions = service.gate.policies.reload()
+        logging.getLogger("reelguard").info("policies reloaded: %s", versions)
+    except ValueError as e:
+        logging.getLogger("reelguard").error("policies not reloaded: %s", e)
+
+
+def cmd_keys_init(args) -> int:
+    from signing.keys import init_dev_chain
+
+    try:
+        paths = init_dev_chain(Path(args.dir), overwrite=args.force)
+    except FileExistsError as e:
+        print(f"reelguard: {e} (use --force to replace)", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"trust anchor (root CA): {paths.root_cert}")
+    print(f"certificate chain:      {paths.chain}")
+    print(f"private key (0600):     {paths.key}")
+    return EXIT_OK
+
+
+def _audit_log(args):
+    from safety.store.audit import AuditLog
+    from safety.store.review_schema import open_engine
+
+    config = Config.load(args.config)
+    url = args.database or config.review_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise SystemExit(f"reelguard: no review database at {url}")
+    return AuditLog(open_engine(url, migrate_schema=False))
+
+
+def cmd_audit_verify(args) -> int:
+    result = _audit_log(args).verify()
+    if result.ok:
+        print(f"audit log intact: {result.entries} entries, head {result.head_hash}")
+        return EXIT_OK
+    print(
+        f"audit log BROKEN at entry {result.broken_seq}: {result.why} "
+        f"({result.entries} entries check out before it)",
+        file=sys.stderr,
+    )
+    return EXIT_NOT_TRUSTED
+
+
+def cmd_audit_export(args) -> int:
+    log = _audit_log(args)
+    target = open(args.out, "w", encoding="utf-8") if args.out != "-" else None  # noqa: SIM115
+    with target or contextlib.nullcontext(sys.stdout) as out:
+        n = log.export(out, args.tenant)
+    print(f"exported {n} entries", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_backend_serve(args) -> int:
+    from generator.registry import load_generator
+    from generator.remote import serve_backend
+
+    server, port = serve_backend(load_generator(args.generator), args.listen)
+    print(
+        f"reelguard: generator backend {args.generator!r} on {args.listen.rsplit(':', 1)[0]}:{port}"
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop(grace=5).wait()
+    return EXIT_OK
+
+
+def cmd_keys_tls_init(args) -> int:
+    from safety.service.tls import init_dev_tls
+
+    paths = init_dev_tls(Path(args.dir), args.host or ["localhost", "127.0.0.1"])
+    print(f"CA (clients trust it; also the mTLS client CA): {paths.ca}")
+    print(f"server certificate: {paths.server_cert}")
+    print(f"server key (0600):  {paths.server_key}")
+    return EXIT_OK
+
+
+def cmd_keys_tls_client(args) -> int:
+    from safety.service.tls import issue_client_certificate
+
+    cert, key = issue_client_certificate(Path(args.dir), args.cn)
+    print(f"client certificate (CN={args.cn}): {cert}")
+    print(f"client key (0600): {key}")
+    return EXIT_OK
+
+
+def add_operate_commands(sub) -> None:
+    s = sub.add_parser("serve", help="run the service (embedded defaults)")
+    s.add_argument("--listen", help="address to listen on (default: config grpc_address)")
+    s.add_argument(
+        "--ray",
+        action="store_true",
+        help="run the face, nudity, signing and generator stages as Ray Serve pools "
+        "(config ray_address; a local Ray instance when unset)",
+    )
+    s.set_defaults(func=cmd_serve)
+
+    keys = sub.add_parser("keys", help="signing keys").add_subparsers(dest="sub", required=True)
+    k = keys.add_parser("init", help="create a dev ES256 root CA and signing certificate")
+    k.add_argument("--dir", required=True)
+    k.add_argument("--force", action="store_true", help="replace an existing key")
+    k.set_defaults(func=cmd_keys_init)
+
+    t = keys.add_parser("tls-init", help="create a dev TLS CA and a server certificate")
+    t.add_argument("--dir", required=True)
+    t.add_argument("--host", action="append", help="name or IP the server is reached by")
+    t.set_defaults(func=cmd_keys_tls_init)
+    tc = keys.add_parser("tls-client", help="issue an mTLS client certificate from the dev CA")
+    tc.add_argument("--dir", required=True, help="the tls-init directory")
+    tc.add_argument("--cn", required=True, help="common name; bind it with clients create")
+    tc.set_defaults(func=cmd_keys_tls_client)
+
+    be = sub.add_parser("backend", help="serve a generator for another reelguard to wrap")
+    bes = be.add_subparsers(dest="sub", required=True)
+    bs = bes.add_parser("serve", help="expose a local generator as a GeneratorBackend")
+    bs.add_argument("--generator", default="kenburns", help="kenburns, diffusers:DIR, ...")
+    bs.add_argument("--listen", default="127.0.0.1:50061")
+    bs.set_defaults(func=cmd_backend_serve)
+
+    au = sub.add_parser("audit", help="the hash-chained audit log (reads the database)")
+    au.add_argument("--database", help="review database URL (default: from config)")
+    aus = au.add_subparsers(dest="sub", required=True)
+    aus.add_parser(
+        "verify", help="check the chain; names the first edited or deleted entry"
+    ).set_defaults(func=cmd_audit_verify)
+    ae = aus.add_parser("export", help="write the log as JSON Lines, for regulators")
+    ae.add_argument("--out", default="-", help="file (default: stdout)")
+    ae.add_argument("--tenant", help="only this tenant's entries")
+    ae.set_defaults(func=cmd_audit_export)

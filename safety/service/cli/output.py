@@ -1,0 +1,110 @@
+"""What the CLI prints: verdicts, reports, grants and clients in words."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def when(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else "never"
+
+
+def format_grant(g) -> str:
+    state = "active" if g.active else ("revoked by " + g.revoked_by if g.revoked_at else "expired")
+    return (
+        f"{g.id}  tenant={g.tenant}  identity={g.identity_id}  scopes={','.join(g.scopes)}  "
+        f"expires={when(g.expires_at)}  grantor={g.grantor}  [{state}]"
+    )
+
+
+def format_client(c) -> str:
+    state = "revoked" if c.revoked_at else "active"
+    cert = f" cert={c.cert_subject!r}" if c.cert_subject else ""
+    return f"{c.id}  {c.name!r} tenant={c.tenant} role={c.role}{cert} {state}"
+
+
+def format_verdict(verdict) -> str:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    lines = [
+        f"verdict: {pb.Action.Name(verdict.action)} at {pb.Stage.Name(verdict.stage)} "
+        f"(decision {verdict.decision_id}, policy {verdict.policy_version})"
+    ]
+    for r in verdict.reasons:
+        who = f" identity={r.identity_name!r} ({r.identity_id})" if r.identity_id else ""
+        when = f" t={r.frame_time_s:.2f}s" if r.subject != "prompt" and r.frame_time_s else ""
+        if r.HasField("track_id"):
+            when += f" track {r.track_id} ({len(r.track_times_s)} frames)"
+        if r.bank:
+            who += f" bank={r.bank!r} distance={r.distance}"
+        lines.append(
+            f"  - {r.category}: score {r.score:.3f} >= threshold {r.threshold:.3f} "
+            f"[{r.check} on {r.subject}{when}]{who} — {r.detail}"
+        )
+    return "\n".join(lines)
+
+
+def format_report(report) -> str:
+    lines = [f"{report.path or 'file'}: {report.status.upper()} — {report.summary}"]
+    if report.recovered:
+        r = report.recovered
+        how = (
+            f"watermark confidence {r['confidence']}"
+            if r["by"] == "watermark"
+            else f"distance {r['distance']}"
+        )
+        lines.append(
+            f"  recovered:  manifest {r['manifest']} (id {r['manifest_id']}) by {r['by']}, "
+            f"{r['alg']} {how}, signed by {r['signer']}"
+        )
+    if report.active_manifest:
+        lines.append(f"  manifest:   {report.active_manifest}")
+        lines.append(f"  signer:     {report.signer} (issued by {report.issuer})")
+        if report.signed_at:
+            lines.append(f"  signed at:  {report.signed_at}")
+        if report.timestamp:
+            trusted = "trusted TSA" if report.timestamp["trusted"] else "TSA not trusted"
+            lines.append(f"  timestamp:  {report.timestamp['time'] or '-'} ({trusted})")
+        lines.append(f"  actions:    {', '.join(report.actions) or '-'}")
+        for dst in sorted(set(report.digital_source_types)):
+            lines.append(f"  source:     {dst}")
+        if report.moderation is not None:
+            m = report.moderation
+            lines.append(
+                f"  moderation: {m.get('action')} (decision {m.get('decision_id')}, "
+                f"policy {m.get('policy_version')}, {len(m.get('checks', []))} checks)"
+            )
+            for basis in m.get("consent") or []:
+                lines.append(
+                    f"  consent:    identity {basis['identity_id']} by grant {basis['grant_id']} "
+                    f"({basis['scope']})"
+                )
+        if report.manifest:
+            lines.append(
+                f"  assertions: {', '.join(a['label'] for a in report.manifest['assertions'])}"
+            )
+            lines += _ingredient_lines(report.manifest, "  ")
+    for f in report.failures:
+        lines.append(f"  FAILURE {f['code']}: {f['explanation']}")
+    if report.tampered:
+        lines.append(f"  tampered:   {', '.join(report.tampered)}")
+    return "\n".join(lines)
+
+
+def _ingredient_lines(node: dict, indent: str) -> list[str]:
+    lines = []
+    for ing in node["ingredients"]:
+        child = ing["manifest"]
+        signed = f" — signed by {child['signer']}" if child else " — no manifest"
+        problems = (
+            f" [at ingest: {', '.join(ing['failures_at_ingest'])}]"
+            if (ing["failures_at_ingest"])
+            else ""
+        )
+        lines.append(
+            f"{indent}ingredient: {ing['title']} ({ing['format']}, {ing['relationship']})"
+            f"{signed}{problems}"
+        )
+        if child:
+            lines += _ingredient_lines(child, indent + "  ")
+    return lines
