@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-
-import numpy as np
-import sqlalchemy as sa
 
 from generator.base import Generator
 from generator.registry import load_generator
@@ -28,15 +24,14 @@ from safety.policy_loading import PolicySet
 from safety.review import ReviewQueue
 from safety.service.admission import Admission
 from safety.service.config import Config
-from safety.service.health import Component, HealthMonitor
+from safety.service.health import HealthMonitor
+from safety.service.probes import health_components
+from safety.service.signers import make_signer, make_verifier, trust_anchors_pem
 from safety.store.audit import AuditLog
 from safety.store.review_schema import open_engine
 from safety.store.sqlite import SQLiteStore
-from signing.keys import chain_paths, init_dev_chain
 from signing.manifest import C2paManifestSigner
-from signing.signer import KeyFileSigner, Signer
 from signing.verify import Verifier
-from signing.watermark import Watermarker
 from signing.watermarks import load_watermarker
 
 log = logging.getLogger(__name__)
@@ -68,63 +63,6 @@ class Service:
         for close in self.closers:
             close()
         self.store.close()
-
-
-def signing_material(config: Config) -> tuple[Path, Path, Path | None]:
-    """(key, chain, dev root or None): the configured chain, else a dev chain made once."""
-    if config.signing_key and config.signing_chain:
-        return config.signing_key, config.signing_chain, None
-    paths = chain_paths(config.keys_dir)
-    if not paths.key.exists():
-        init_dev_chain(config.keys_dir)
-        log.warning(
-            "created a development signing chain in %s (not for production)", config.keys_dir
-        )
-    return paths.key, paths.chain, paths.root_cert
-
-
-def make_signer(config: Config) -> Signer:
-    """The configured signer: a PKCS#11 token key, else a key file (or the dev chain)."""
-    if config.signing_pkcs11_module:
-        from signing.pkcs11 import Pkcs11Signer
-
-        if not config.signing_chain:
-            raise ValueError("signing_pkcs11_module needs signing_chain (the key's certificates)")
-        return Pkcs11Signer(
-            config.signing_pkcs11_module,
-            config.signing_pkcs11_token,
-            config.signing_pkcs11_key,
-            config.signing_pkcs11_pin_env,
-            config.signing_chain.read_text(),
-        )
-    key, chain, _ = signing_material(config)
-    return KeyFileSigner(key, chain)
-
-
-def trust_anchors_pem(config: Config) -> str | None:
-    if config.trust_anchors:
-        return config.trust_anchors.read_text()
-    dev_root = chain_paths(config.keys_dir).root_cert
-    return dev_root.read_text() if dev_root.exists() else None
-
-
-def make_verifier(
-    config: Config,
-    repository: ManifestRepository | None = None,
-    watermarker: Watermarker | None = None,
-) -> Verifier:
-    """A verifier with the configured anchors; with a manifest repository it can also
-    recover stripped manifests (the CLI opens the service's store, read-only, if there
-    is one: an auditor needs no write access to it)."""
-    tsa = config.tsa_trust_anchors.read_text() if config.tsa_trust_anchors else None
-    if repository is None and config.database_path.exists():
-        try:
-            repository = ManifestRepository(SQLiteStore(config.database_path, read_only=True))
-        except (RuntimeError, sqlite3.Error) as e:
-            # Embedded manifests still verify; only recovery of stripped ones is off.
-            log.warning("no manifest recovery: cannot read %s: %s", config.database_path, e)
-    marker = watermarker or load_watermarker(config.watermark_backend)
-    return Verifier(trust_anchors_pem(config), tsa, repository, marker)
 
 
 def build_service(config: Config, generator: Generator | None = None) -> Service:
@@ -262,45 +200,3 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         metrics,
         closers,
     )
-
-
-PROBE_FRAME = np.full((64, 64, 3), 128, dtype=np.uint8)
-# What each component is needed by (see HealthMonitor): reads (Verify, Decisions,
-# Policies.Get) go on while the store cannot be written.
-WRITES = (
-    "Generation",
-    "Moderation",
-    "Provenance.Sign",
-    "Identities",
-    "Consent",
-    "HashBanks",
-    "Clients",
-)
-MEDIA = ("Generation", "Moderation", "Provenance.Sign", "Identities")
-
-
-def health_components(gate: Gate, enroller: Enroller, review_engine) -> list[Component]:
-    """What requests depend on, each probed through the object requests use (so a
-    component swapped at run time, e.g. a reloaded index, is the one probed)."""
-    index = enroller.index
-    return [
-        Component("store", gate.store.heartbeat, WRITES),
-        Component(
-            "signer",
-            lambda: gate.manifest_signer.signer.sign(b"reelguard health probe"),
-            ("Generation", "Provenance.Sign"),
-        ),
-        Component(
-            "identity_index",
-            lambda: index.search(np.zeros((1, index.dim), dtype=np.float32), 1),
-            MEDIA,
-        ),
-        Component("face_models", lambda: enroller.embedder.faces(PROBE_FRAME), MEDIA),
-        # Decisions are audited and held items queued here.
-        Component("review_db", lambda: _ping(review_engine), (*WRITES, "Review")),
-    ]
-
-
-def _ping(engine) -> None:
-    with engine.connect() as conn:
-        conn.execute(sa.text("SELECT 1"))

@@ -120,7 +120,7 @@ class GeneratorPool:
 @serve.deployment
 class SignerPool:
     def __init__(self, config: Config) -> None:
-        from safety.service.app import make_signer, trust_anchors_pem
+        from safety.service.signers import make_signer, trust_anchors_pem
 
         setup_tracing(config.tracing, config.otlp_endpoint)
         keep_freed_memory()

@@ -126,7 +126,7 @@ def _media_files(root: Path, recursive: bool) -> list[Path]:
 def cmd_verify(args) -> int:
     from tqdm import tqdm
 
-    from safety.service.app import make_verifier
+    from safety.service.signers import make_verifier
 
     config = Config.load(args.config)
     if args.trust_anchors:

@@ -1,0 +1,76 @@
+"""The signing key and the trust anchors from config: one place for the service, the
+CLI's `verify` and the Ray signer pool (so none of them imports the others)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+from indexes.manifests import ManifestRepository
+from safety.service.config import Config
+from safety.store.sqlite import SQLiteStore
+from signing.keys import chain_paths, init_dev_chain
+from signing.signer import KeyFileSigner, Signer
+from signing.verify import Verifier
+from signing.watermark import Watermarker
+from signing.watermarks import load_watermarker
+
+log = logging.getLogger(__name__)
+
+
+def signing_material(config: Config) -> tuple[Path, Path, Path | None]:
+    """(key, chain, dev root or None): the configured chain, else a dev chain made once."""
+    if config.signing_key and config.signing_chain:
+        return config.signing_key, config.signing_chain, None
+    paths = chain_paths(config.keys_dir)
+    if not paths.key.exists():
+        init_dev_chain(config.keys_dir)
+        log.warning(
+            "created a development signing chain in %s (not for production)", config.keys_dir
+        )
+    return paths.key, paths.chain, paths.root_cert
+
+
+def make_signer(config: Config) -> Signer:
+    """The configured signer: a PKCS#11 token key, else a key file (or the dev chain)."""
+    if config.signing_pkcs11_module:
+        from signing.pkcs11 import Pkcs11Signer
+
+        if not config.signing_chain:
+            raise ValueError("signing_pkcs11_module needs signing_chain (the key's certificates)")
+        return Pkcs11Signer(
+            config.signing_pkcs11_module,
+            config.signing_pkcs11_token,
+            config.signing_pkcs11_key,
+            config.signing_pkcs11_pin_env,
+            config.signing_chain.read_text(),
+        )
+    key, chain, _ = signing_material(config)
+    return KeyFileSigner(key, chain)
+
+
+def trust_anchors_pem(config: Config) -> str | None:
+    if config.trust_anchors:
+        return config.trust_anchors.read_text()
+    dev_root = chain_paths(config.keys_dir).root_cert
+    return dev_root.read_text() if dev_root.exists() else None
+
+
+def make_verifier(
+    config: Config,
+    repository: ManifestRepository | None = None,
+    watermarker: Watermarker | None = None,
+) -> Verifier:
+    """A verifier with the configured anchors; with a manifest repository it can also
+    recover stripped manifests (the CLI opens the service's store, read-only, if there
+    is one: an auditor needs no write access to it)."""
+    tsa = config.tsa_trust_anchors.read_text() if config.tsa_trust_anchors else None
+    if repository is None and config.database_path.exists():
+        try:
+            repository = ManifestRepository(SQLiteStore(config.database_path, read_only=True))
+        except (RuntimeError, sqlite3.Error) as e:
+            # Embedded manifests still verify; only recovery of stripped ones is off.
+            log.warning("no manifest recovery: cannot read %s: %s", config.database_path, e)
+    marker = watermarker or load_watermarker(config.watermark_backend)
+    return Verifier(trust_anchors_pem(config), tsa, repository, marker)
