@@ -34,6 +34,20 @@ def coffee() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def enrol_collins(astronaut):
+    """Enrol Eileen Collins from the astronaut photo through an Identities stub (a
+    `Running` service's `.identities`, or one on a channel of the test's own)."""
+
+    def enrol(identities, **fields) -> pb.Identity:
+        request = pb.EnrollRequest(
+            name="Eileen Collins", images=[pb.Media(data=encode(astronaut))], **fields
+        )
+        return identities.Enroll(request)
+
+    return enrol
+
+
+@pytest.fixture(scope="session")
 def running(tmp_path_factory, astronaut) -> Running:
     """The embedded-default service with Eileen Collins enrolled."""
     r = Running(make_config(tmp_path_factory.mktemp("svc"), prompt_blocklist=["forbidden fruit"]))

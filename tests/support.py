@@ -5,19 +5,26 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import socket
 import struct
 import subprocess
 import sys
+import tempfile
+import time
 import zlib
 from pathlib import Path
 
+import av
 import grpc
 import numpy as np
 from PIL import Image
 
+from generator.base import GenerationInput, write_mp4
+from generator.kenburns import KenBurnsGenerator
 from reelguard.channel import connect
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
+from safety.policy_rules import Policy
 from safety.service.api.server import start_server
 from safety.service.app import build_service
 from safety.service.config import Config
@@ -132,3 +139,61 @@ def png_header_only(width: int, height: int) -> bytes:
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+REVIEW_LIKENESS = Policy.from_dict(
+    {
+        "name": "review-likeness",
+        "categories": {"public_figure": {"threshold": 0.92, "action": "review"}},
+    }
+)
+
+
+class SlowGenerator:
+    """Takes ~0.1 s a frame and counts the frames it really made."""
+
+    name, version, model_id = "slow", "1", "test/slow"
+
+    def __init__(self) -> None:
+        self.frames_made = 0
+
+    def generate(self, job, out_path, progress):
+        frames = []
+        for i in range(job.num_frames):
+            time.sleep(0.1)
+            frames.append(np.full((job.height, job.width, 3), 100, np.uint8))
+            self.frames_made += 1
+            progress(i + 1, job.num_frames)
+        write_mp4(frames, out_path, job.fps)
+        return "video/mp4"
+
+
+def performance(face: np.ndarray, seconds: float = 2.0, fps: int = 12) -> bytes:
+    """An actor's clip: the face drifting and zooming across the frame."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "drive.mp4"
+        job = GenerationInput("drive", face, 256, 256, fps, int(seconds * fps), 1)
+        KenBurnsGenerator().generate(job, out, lambda d, t: None)
+        return out.read_bytes()
+
+
+def video(fmt: str) -> bytes:
+    """An 8-frame 64x64 H.264 clip in `fmt` ("mp4" or "mov"), grey ramps."""
+    buf = io.BytesIO()
+    frames = [np.full((64, 64, 3), i * 20, np.uint8) for i in range(8)]
+    with av.open(buf, "w", format=fmt) as out:
+        stream = out.add_stream("libx264", rate=8)
+        stream.width = stream.height = 64
+        stream.pix_fmt = "yuv420p"
+        for f in frames:
+            for p in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+    return buf.getvalue()

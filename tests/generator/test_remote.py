@@ -36,7 +36,7 @@ class Backend(KenBurnsGenerator):
 
 
 @pytest.fixture(scope="module")
-def remote(tmp_path_factory, astronaut):
+def remote(tmp_path_factory, enrol_collins):
     backend = Backend()
     server, port = serve_backend(backend, "127.0.0.1:0")
     r = Running(
@@ -44,9 +44,7 @@ def remote(tmp_path_factory, astronaut):
         generator=RemoteGenerator(f"127.0.0.1:{port}"),
     )
     r.backend = backend
-    r.identities.Enroll(
-        pb.EnrollRequest(name="Eileen Collins", images=[pb.Media(data=encode(astronaut))])
-    )
+    enrol_collins(r.identities)
     yield r
     r.close()
     server.stop(None)

@@ -17,8 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from reelguard.channel import connect
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from tests.safety.service.test_cli import free_port
-from tests.support import EXE, cli, encode, scene
+from tests.support import EXE, cli, encode, free_port, scene
 
 CONFIG = """
 face_workers = 1
@@ -73,16 +72,14 @@ def serve(data_dir, port) -> subprocess.Popen:
     raise AssertionError("server did not start")
 
 
-def test_acknowledged_decisions_survive_kill_9(tmp_path, astronaut, scenes_for_durability):
+def test_acknowledged_decisions_survive_kill_9(tmp_path, enrol_collins, scenes_for_durability):
     (tmp_path / "reelguard.toml").write_text(CONFIG)
     port = free_port()
     proc = serve(tmp_path, port)
     try:
         token = (tmp_path / "admin.token").read_text().strip()
         channel = connect(f"127.0.0.1:{port}", token)
-        rpc.IdentitiesStub(channel).Enroll(
-            pb.EnrollRequest(name="Eileen Collins", images=[pb.Media(data=encode(astronaut))])
-        )
+        enrol_collins(rpc.IdentitiesStub(channel))
         tickets = []
         for pixels in scenes_for_durability:
             request = pb.GenerateRequest(

@@ -34,12 +34,10 @@ class ExplodesOnRequest(KenBurnsGenerator):
 
 
 @pytest.fixture(scope="module")
-def svc(tmp_path_factory, astronaut):
+def svc(tmp_path_factory, enrol_collins):
     config = make_config(tmp_path_factory.mktemp("faults"), health_interval_s=3600)
     r = Running(config, generator=ExplodesOnRequest())
-    r.identities.Enroll(
-        pb.EnrollRequest(name="Eileen Collins", images=[pb.Media(data=encode(astronaut))])
-    )
+    enrol_collins(r.identities)
     yield r
     r.close()
 
@@ -154,12 +152,12 @@ def test_a_corrupt_index_file_changes_nothing_live_and_is_rebuilt(svc, astronaut
     assert_serves_again(svc)
 
 
-def test_a_corrupt_index_file_at_start_is_rebuilt_from_the_store(tmp_path, astronaut):
+def test_a_corrupt_index_file_at_start_is_rebuilt_from_the_store(
+    tmp_path, astronaut, enrol_collins
+):
     config = make_config(tmp_path, face_workers=0)
     first = Running(config)
-    first.identities.Enroll(
-        pb.EnrollRequest(name="Eileen Collins", images=[pb.Media(data=encode(astronaut))])
-    )
+    enrol_collins(first.identities)
     first.close()
     config.index_path.write_bytes(b"not a faiss index")
     second = Running(config)

@@ -19,6 +19,7 @@ from tests.support import (
     encode,
     make_config,
     output_bytes,
+    performance,
     png_header_only,
     terminal,
 )
@@ -249,21 +250,6 @@ def test_bad_grants_are_refused(svc, collins):
 
 
 # ---- driving performances -------------------------------------------------------------------
-
-
-def performance(face: np.ndarray, seconds: float = 2.0, fps: int = 12) -> bytes:
-    """An actor's clip: the face drifting and zooming across the frame."""
-    import tempfile
-    from pathlib import Path
-
-    from generator.base import GenerationInput
-    from generator.kenburns import KenBurnsGenerator
-
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "drive.mp4"
-        job = GenerationInput("drive", face, 256, 256, fps, int(seconds * fps), 1)
-        KenBurnsGenerator().generate(job, out, lambda d, t: None)
-        return out.read_bytes()
 
 
 def test_a_performance_by_an_enrolled_person_is_blocked_with_track_evidence(

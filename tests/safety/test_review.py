@@ -12,21 +12,21 @@ import pytest
 
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from safety.policy_rules import Policy
 from signing.verify import Verifier
-from tests.support import Running, encode, make_config, output_bytes, scene, terminal
-
-# Likeness of an enrolled person goes to a human instead of being blocked outright.
-REVIEW_LIKENESS = Policy.from_dict(
-    {
-        "name": "review-likeness",
-        "categories": {"public_figure": {"threshold": 0.92, "action": "review"}},
-    }
+from tests.support import (
+    REVIEW_LIKENESS,
+    Running,
+    encode,
+    make_config,
+    output_bytes,
+    scene,
+    terminal,
 )
 
 
+# Likeness of an enrolled person goes to a human instead of being blocked outright.
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def svc(request, tmp_path_factory, astronaut):
+def svc(request, tmp_path_factory, enrol_collins):
     """The service with its review database on each backend."""
     url = ""
     if request.param == "postgresql":
@@ -35,9 +35,7 @@ def svc(request, tmp_path_factory, astronaut):
         tmp_path_factory.mktemp("review"), policy=REVIEW_LIKENESS, review_database_url=url
     )
     r = Running(config)
-    r.identities.Enroll(
-        pb.EnrollRequest(name="Eileen Collins", images=[pb.Media(data=encode(astronaut))])
-    )
+    enrol_collins(r.identities)
     r.studio = r.client("generator-client", "studio-a")[1]
     r.other_tenant = r.client("generator-client", "studio-b")[1]
     r.reviewer = r.client("reviewer")[1]

@@ -11,8 +11,7 @@ from PIL import Image
 
 from generator.base import write_mp4
 from reelguard.v1 import reelguard_pb2 as pb
-from tests.safety.service.test_cli import cli
-from tests.support import encode, output_bytes, terminal
+from tests.support import cli, encode, output_bytes, terminal
 
 
 def reencode(mp4: bytes, tmp_path, scale: float = 0.75, crf: int = 30) -> bytes:

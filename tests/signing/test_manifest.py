@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
-import av
-import numpy as np
 import pytest
 
 from signing.keys import init_dev_chain
 from signing.manifest import C2paManifestSigner, Ingredient, ManifestSpec
 from signing.signer import CallbackSigner, KeyFileSigner
 from signing.verify import Verifier
-from tests.support import encode
+from tests.support import encode, video
 
 
 @pytest.fixture(scope="module")
@@ -36,21 +32,6 @@ def spec(title: str, ingredients=()) -> ManifestSpec:
     return ManifestSpec(
         title, "reelguard/test", "1", "test/model", {"action": "allow"}, list(ingredients)
     )
-
-
-def video(fmt: str) -> bytes:
-    buf = io.BytesIO()
-    frames = [np.full((64, 64, 3), i * 20, np.uint8) for i in range(8)]
-    with av.open(buf, "w", format=fmt) as out:
-        stream = out.add_stream("libx264", rate=8)
-        stream.width = stream.height = 64
-        stream.pix_fmt = "yuv420p"
-        for f in frames:
-            for p in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                out.mux(p)
-        for p in stream.encode():
-            out.mux(p)
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize(

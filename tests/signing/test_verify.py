@@ -7,7 +7,7 @@ import pytest
 from signing.keys import init_dev_chain
 from signing.report import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED
 from signing.verify import Verifier, sniff_mime
-from tests.support import C2PA_FILES
+from tests.support import C2PA_FILES, video
 
 FILES = sorted(C2PA_FILES.iterdir()) if C2PA_FILES.exists() else []
 
@@ -83,7 +83,6 @@ def test_mutated_signed_files_never_crash_and_truncations_never_verify(tmp_path,
 
     from signing.manifest import C2paManifestSigner, ManifestSpec
     from signing.signer import KeyFileSigner
-    from tests.signing.test_manifest import video
     from tests.support import encode
 
     chain = init_dev_chain(tmp_path)

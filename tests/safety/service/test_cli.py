@@ -16,7 +16,7 @@ import pytest
 import skimage.data
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.support import EXE, cli, encode
+from tests.support import EXE, cli, encode, free_port, performance
 
 
 @pytest.fixture(autouse=True)
@@ -168,7 +168,6 @@ def test_identities_and_consent_admin(running, files):
 
 
 def test_generate_with_a_driving_video(running, files, tmp_path):
-    from tests.safety.test_identities import performance
 
     actor = tmp_path / "actor.mp4"
     actor.write_bytes(performance(skimage.data.astronaut()))
@@ -195,12 +194,6 @@ def test_keys_init(tmp_path):
     assert "PRIVATE" not in r.stdout + r.stderr
     again = cli("keys", "init", "--dir", tmp_path / "k")
     assert again.returncode != 0 and "--force" in again.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_starts_on_embedded_defaults_and_stops_cleanly(tmp_path, monkeypatch):

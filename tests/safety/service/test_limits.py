@@ -5,31 +5,10 @@ from __future__ import annotations
 import time
 
 import grpc
-import numpy as np
 import pytest
 
-from generator.base import write_mp4
 from reelguard.v1 import reelguard_pb2 as pb
-from tests.support import Running, make_config
-
-
-class SlowGenerator:
-    """Takes ~0.1 s a frame and counts the frames it really made."""
-
-    name, version, model_id = "slow", "1", "test/slow"
-
-    def __init__(self) -> None:
-        self.frames_made = 0
-
-    def generate(self, job, out_path, progress):
-        frames = []
-        for i in range(job.num_frames):
-            time.sleep(0.1)
-            frames.append(np.full((job.height, job.width, 3), 100, np.uint8))
-            self.frames_made += 1
-            progress(i + 1, job.num_frames)
-        write_mp4(frames, out_path, job.fps)
-        return "video/mp4"
+from tests.support import Running, SlowGenerator, make_config
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ import grpc
 import pytest
 
 from reelguard.v1 import reelguard_pb2 as pb
-from tests.safety.service.test_limits import SlowGenerator
-from tests.support import Running, make_config
+from tests.support import Running, SlowGenerator, make_config
 
 STREAMS, SLOTS = 100, 4
 

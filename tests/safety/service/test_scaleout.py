@@ -13,7 +13,7 @@ pytest.importorskip("ray.serve")
 
 
 @pytest.fixture(scope="module")
-def on_ray(tmp_path_factory, astronaut):
+def on_ray(tmp_path_factory, enrol_collins):
     config = make_config(
         tmp_path_factory.mktemp("ray"),
         ray=True,
@@ -23,9 +23,7 @@ def on_ray(tmp_path_factory, astronaut):
         ray_max_replicas=1,
     )
     r = Running(config)
-    r.identities.Enroll(
-        pb.EnrollRequest(name="Eileen Collins", images=[pb.Media(data=encode(astronaut))])
-    )
+    enrol_collins(r.identities)
     yield r
     r.close()
 

@@ -183,12 +183,10 @@ class FaceLeakingGenerator:
         return "video/mp4"
 
 
-def test_post_check_blocks_what_pre_check_could_not_see(tmp_path, astronaut):
+def test_post_check_blocks_what_pre_check_could_not_see(tmp_path, astronaut, enrol_collins):
     r = Running(make_config(tmp_path), generator=FaceLeakingGenerator(astronaut))
     try:
-        r.identities.Enroll(
-            pb.EnrollRequest(name="Eileen Collins", images=[pb.Media(data=encode(astronaut))])
-        )
+        enrol_collins(r.identities)
         events = r.generate("a quiet meadow", width=256, height=256, num_frames=12)
         verdict, reason = blocked_reason(events, "public_figure")
         assert verdict.stage == pb.POST_CHECK

@@ -13,8 +13,15 @@ from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.service.web import WebServer
 from signing.verify import Verifier
-from tests.safety.test_review import REVIEW_LIKENESS
-from tests.support import Running, encode, make_config, output_bytes, scene, terminal
+from tests.support import (
+    REVIEW_LIKENESS,
+    Running,
+    encode,
+    make_config,
+    output_bytes,
+    scene,
+    terminal,
+)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -36,11 +43,9 @@ SCRIPT_PROMPT = "a portrait <script>window.pwned = 1</script> & friends"
 
 
 @pytest.fixture(scope="module")
-def svc(tmp_path_factory, astronaut):
+def svc(tmp_path_factory, astronaut, enrol_collins):
     r = Running(make_config(tmp_path_factory.mktemp("web"), policy=REVIEW_LIKENESS))
-    r.identities.Enroll(
-        pb.EnrollRequest(name="Eileen Collins", images=[pb.Media(data=encode(astronaut))])
-    )
+    enrol_collins(r.identities)
     r.web = WebServer(r.service, "127.0.0.1:0").start()
     r.base = f"http://127.0.0.1:{r.web.port}"
     r.studio = r.client("generator-client", "studio-a")[1]
