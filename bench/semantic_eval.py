@@ -4,7 +4,7 @@
 
 Benign prompts (including hard ones: boxing, war documentaries, cooking with knives)
 against harmful prompts worded unlike the example phrases. The default `text/...`
-threshold in safety/policy.py was chosen from this table. Needs the semantic extra.
+threshold in safety/policy_rules.py was chosen from this table. Needs the semantic extra.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from safety.service.health import HealthMonitor
 from safety.service.probes import health_components
 from safety.service.signers import make_signer, make_verifier, trust_anchors_pem
 from safety.store.audit import AuditLog
+from safety.store.interface import Store
 from safety.store.review_schema import open_engine
 from safety.store.sqlite import SQLiteStore
 from signing.manifest import C2paManifestSigner
@@ -47,7 +48,7 @@ class Service:
     consent: ConsentRegistry
     banks: HashBanks
     verifier: Verifier
-    store: SQLiteStore
+    store: Store  # one interface per concern: safety/store/interface.py
     admission: Admission
     auth: Authenticator
     health: HealthMonitor
