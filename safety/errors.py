@@ -1,4 +1,4 @@
-"""Domain errors, mapped to gRPC status codes in one place (safety.service.api.server)."""
+"""Domain errors, mapped to gRPC status codes in one place (safety/service/api/guard.py)."""
 
 
 class InvalidInput(ValueError):

@@ -1,8 +1,9 @@
-"""The gRPC front door: thin servicers that validate, call domain code, map errors.
+"""The gRPC front door: every servicer, gRPC health and reflection on one server.
 
-Domain errors become status codes in exactly one place (`domain_errors`), so a
-bad request gets INVALID_ARGUMENT with a message a person can act on and the
-server keeps serving.
+The servicers (one module per service area beside this one) are thin: they validate,
+call domain code, and let `guard.py` map domain errors to statuses in one place, so a
+bad request gets INVALID_ARGUMENT with a message a person can act on and the server
+keeps serving.
 """
 
 from __future__ import annotations
