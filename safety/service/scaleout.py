@@ -14,6 +14,7 @@ cannot tell the difference. deploy/ has the same layout for a KubeRay cluster.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from signing.manifest import C2paManifestSigner, ManifestSpec, Signed
 log = logging.getLogger(__name__)
 
 APPS = RAY_POOLS
+LOCAL_GCS_WAIT_S = 120  # seconds a local Ray head's GCS may take to start
 
 
 # ---- the pools (run in Ray replicas) -------------------------------------------------
@@ -320,6 +322,10 @@ class RayPools:
         import ray
 
         started = not ray.is_initialized()
+        if started and not config.ray_address:
+            # A local head's GCS gets 30 s to bind its port by default; on a busy small
+            # host (2 cores, models loading beside it) that has run out before now.
+            os.environ.setdefault("RAY_gcs_server_port_wait_time_s", str(LOCAL_GCS_WAIT_S))
         if started:
             ray.init(
                 address=config.ray_address or None,
