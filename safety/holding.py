@@ -16,7 +16,8 @@ from safety.decisions import DecisionRecorder
 from safety.job import Held
 from safety.media import decode_image, sample_video_frames
 from safety.provenance import OutputSigner
-from safety.review import Released, ReviewItem, ReviewQueue
+from safety.review import Released, ReviewQueue
+from safety.store.records import ReviewItem
 from safety.verdict import Action, Stage, Verdict
 from signing.manifest import Ingredient, ManifestSpec
 

@@ -10,7 +10,6 @@ an audit-log entry written in the same transaction as the change.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import shutil
@@ -19,13 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlalchemy as sa
-
-from safety.allowlist import Allowlist
+from safety.allowlist import content_clearances, identity_clearance
 from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
 from safety.errors import Busy, Forbidden, InvalidInput, NotFound
-from safety.store.audit import AuditLog
-from safety.store.review_schema import review_items
+from safety.store.interface import ReviewStore
+from safety.store.records import AuditEntry, Clearance, ReviewItem
 from safety.verdict import Verdict
 
 PENDING, ESCALATED, APPEALED = "pending", "escalated", "appealed"
@@ -35,45 +32,6 @@ DECISIONS = ("approve", "reject", "escalate")
 REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
 # Queue order: the category's weight, then the score; older first among equals.
 CATEGORY_WEIGHT = {"sexual_minors": 9, "sexual": 5, "public_figure": 4, "violence": 4}
-
-
-@dataclass(frozen=True)
-class ReviewItem:
-    ticket: str
-    request_id: str
-    tenant: str
-    decision_id: str
-    prompt: str
-    category: str
-    priority: int
-    status: str
-    claimed_by: str | None
-    claim_expires: float | None
-    verdict: dict
-    held_path: str
-    mime_type: str
-    spec: dict
-    content_sha256: str
-    decision: str | None
-    reason_code: str | None
-    notes: str | None
-    decided_by: str | None
-    decided_at: float | None
-    previous_decider: str | None
-    appeal_reason: str | None
-    signed_path: str | None
-    signed_sha256: str | None
-    created_at: float
-
-    @classmethod
-    def from_row(cls, row) -> ReviewItem:
-        m = dict(row._mapping)
-        m["verdict"] = json.loads(m.pop("verdict_json"))
-        m["spec"] = json.loads(m.pop("spec_json"))
-        return cls(**m)
-
-    def claimed_by_other(self, client_id: str, now: float) -> bool:
-        return bool(self.claimed_by) and self.claimed_by != client_id and self.claim_expires > now
 
 
 @dataclass(frozen=True)
@@ -95,16 +53,13 @@ def priority_of(verdict: Verdict) -> tuple[str, int]:
 class ReviewQueue:
     def __init__(
         self,
-        audit: AuditLog,
-        allowlist: Allowlist,
+        store: ReviewStore,
         held_dir: Path,
         release: Callable[[ReviewItem, dict], Released],
         bank_rejected: Callable[[ReviewItem], int],
         lease_s: float = 600.0,
     ) -> None:
-        self.audit = audit
-        self.engine = audit.engine
-        self.allowlist = allowlist
+        self.store = store
         self.held_dir = held_dir
         self.release = release
         self.bank_rejected = bank_rejected
@@ -130,45 +85,40 @@ class ReviewQueue:
         held = self.held_dir / f"{ticket}{output.suffix}"
         shutil.move(output, held)
         category, priority = priority_of(verdict)
-        with self.audit.transaction() as conn:
-            conn.execute(
-                review_items.insert().values(
-                    ticket=ticket,
-                    request_id=request_id,
-                    tenant=tenant,
-                    decision_id=verdict.decision_id,
-                    prompt=prompt,
-                    category=category,
-                    priority=priority,
-                    status=PENDING,
-                    verdict_json=json.dumps(verdict.to_dict()),
-                    held_path=str(held),
-                    mime_type=mime_type,
-                    spec_json=json.dumps(spec),
-                    content_sha256=content_sha256,
-                    created_at=time.time(),
-                )
-            )
-            self.audit.append(
-                conn,
+        self.store.add_review_item(
+            {
+                "ticket": ticket,
+                "request_id": request_id,
+                "tenant": tenant,
+                "decision_id": verdict.decision_id,
+                "prompt": prompt,
+                "category": category,
+                "priority": priority,
+                "status": PENDING,
+                "verdict": verdict.to_dict(),
+                "held_path": str(held),
+                "mime_type": mime_type,
+                "spec": spec,
+                "content_sha256": content_sha256,
+                "created_at": time.time(),
+            },
+            AuditEntry(
                 "reelguard",
                 "held",
                 tenant,
                 ticket,
                 {"decision_id": verdict.decision_id, "category": category, "priority": priority},
-            )
+            ),
+        )
         return ticket
 
     # ---- reading --------------------------------------------------------------------
 
     def get(self, ticket: str) -> ReviewItem:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(review_items).where(review_items.c.ticket == ticket)
-            ).one_or_none()
-        if row is None:
+        item = self.store.review_item(ticket)
+        if item is None:
             raise NotFound(f"no review ticket {ticket!r}")
-        return ReviewItem.from_row(row)
+        return item
 
     def get_for(self, ticket: str, who: Principal) -> ReviewItem:
         """The item if `who`'s tenant may see it; another tenant's reads like a missing one."""
@@ -187,24 +137,13 @@ class ReviewQueue:
         older_than_s: float = 0.0,
     ) -> list[ReviewItem]:
         """Highest priority first, then oldest."""
-        q = sa.select(review_items).where(review_items.c.status.in_(statuses))
-        if older_than_s:
-            q = q.where(review_items.c.created_at <= time.time() - older_than_s)
-        if tenant:
-            q = q.where(review_items.c.tenant == tenant)
-        if category:
-            q = q.where(review_items.c.category == category)
-        if min_priority:
-            q = q.where(review_items.c.priority >= min_priority)
-        q = q.order_by(review_items.c.priority.desc(), review_items.c.created_at).limit(limit)
-        with self.engine.connect() as conn:
-            return [ReviewItem.from_row(r) for r in conn.execute(q)]
+        created_before = time.time() - older_than_s if older_than_s else None
+        return self.store.review_items(
+            statuses, tenant, category, min_priority, limit, created_before
+        )
 
     def open_count(self) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(
-                sa.select(sa.func.count()).where(review_items.c.status.in_(OPEN))
-            ).scalar_one()
+        return self.store.count_review_items(OPEN)
 
     # ---- reviewing ------------------------------------------------------------------
 
@@ -213,23 +152,11 @@ class ReviewQueue:
         item = self.get(ticket)
         self._may_work_on(item, who)
         now = time.time()
-        with self.audit.transaction() as conn:
-            taken = conn.execute(
-                review_items.update()
-                .where(
-                    review_items.c.ticket == ticket,
-                    review_items.c.status == item.status,
-                    sa.or_(
-                        review_items.c.claimed_by.is_(None),
-                        review_items.c.claimed_by == who.client_id,
-                        review_items.c.claim_expires < now,
-                    ),
-                )
-                .values(claimed_by=who.client_id, claim_expires=now + self.lease_s)
-            ).rowcount
-            if not taken:
-                raise Busy(f"ticket {ticket} is being reviewed by someone else; pick another")
-            self.audit.append(conn, who.client_id, "claimed", item.tenant, ticket, {})
+        entry = AuditEntry(who.client_id, "claimed", item.tenant, ticket, {})
+        if not self.store.claim_review_item(
+            ticket, item.status, who.client_id, now + self.lease_s, now, entry
+        ):
+            raise Busy(f"ticket {ticket} is being reviewed by someone else; pick another")
         return self.get(ticket)
 
     def decide(
@@ -286,36 +213,27 @@ class ReviewQueue:
         else:
             values["status"] = REJECTED
             review["banked_hashes"] = self.bank_rejected(item)
-        with self.audit.transaction() as conn:
-            done = conn.execute(
-                review_items.update()
-                .where(
-                    review_items.c.ticket == ticket,
-                    review_items.c.claimed_by == who.client_id,
-                    review_items.c.status == item.status,
-                )
-                .values(**values)
-            ).rowcount
-            if not done:
-                raise Busy(f"ticket {ticket} changed while you decided; reload it")
-            if decision == "approve" and allowlist_content and item.content_sha256:
-                categories = sorted({r["category"] for r in item.verdict.get("reasons", [])})
-                self.allowlist.add_content(
-                    conn, item.content_sha256, categories, ticket, who.client_id
-                )
-                review["allowlisted_content"] = categories
-            if decision == "approve" and allowlist_identity:
-                for identity in _identities(item):
-                    self.allowlist.add_identity(conn, item.tenant, identity, ticket, who.client_id)
-                    review.setdefault("allowlisted_identities", []).append(identity)
-            self.audit.append(
-                conn,
-                who.client_id,
-                f"review.{decision}",
-                item.tenant,
-                ticket,
-                {**review, "notes": notes},
-            )
+        clearances: list[Clearance] = []
+        if decision == "approve" and allowlist_content and item.content_sha256:
+            categories = sorted({r["category"] for r in item.verdict.get("reasons", [])})
+            clearances += content_clearances(item.content_sha256, categories, ticket, who.client_id)
+            review["allowlisted_content"] = categories
+        if decision == "approve" and allowlist_identity:
+            for identity in _identities(item):
+                clearances.append(identity_clearance(item.tenant, identity, ticket, who.client_id))
+                review.setdefault("allowlisted_identities", []).append(identity)
+        entry = AuditEntry(
+            who.client_id, f"review.{decision}", item.tenant, ticket, {**review, "notes": notes}
+        )
+        if not self.store.update_review_item(
+            ticket,
+            item.status,
+            values,
+            entry,
+            claimed_by=who.client_id,
+            clearances=tuple(clearances),
+        ):
+            raise Busy(f"ticket {ticket} changed while you decided; reload it")
         return self.get(ticket)
 
     def claim_and_decide(
@@ -343,26 +261,24 @@ class ReviewQueue:
             raise InvalidInput(f"ticket {ticket} is {item.status}; only decisions can be appealed")
         if not reason.strip():
             raise InvalidInput("say why the decision should be reviewed again")
-        with self.audit.transaction() as conn:
-            conn.execute(
-                review_items.update()
-                .where(review_items.c.ticket == ticket, review_items.c.status == item.status)
-                .values(
-                    status=APPEALED,
-                    previous_decider=item.decided_by,
-                    appeal_reason=reason.strip(),
-                    claimed_by=None,
-                    claim_expires=None,
-                )
-            )
-            self.audit.append(
-                conn,
+        self.store.update_review_item(
+            ticket,
+            item.status,
+            {
+                "status": APPEALED,
+                "previous_decider": item.decided_by,
+                "appeal_reason": reason.strip(),
+                "claimed_by": None,
+                "claim_expires": None,
+            },
+            AuditEntry(
                 who.client_id,
                 "appealed",
                 item.tenant,
                 ticket,
                 {"reason": reason.strip(), "was": item.status, "decided_by": item.decided_by},
-            )
+            ),
+        )
         return self.get(ticket)
 
     def _may_work_on(self, item: ReviewItem, who: Principal) -> None:

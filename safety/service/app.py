@@ -29,6 +29,7 @@ from safety.service.probes import health_components
 from safety.service.signers import make_signer, make_verifier, trust_anchors_pem
 from safety.store.audit import AuditLog
 from safety.store.interface import Store
+from safety.store.review import SqlReviewStore
 from safety.store.review_schema import open_engine
 from safety.store.sqlite import SQLiteStore
 from signing.manifest import C2paManifestSigner
@@ -133,7 +134,8 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         )
     engine = open_engine(config.review_url)
     audit = AuditLog(engine)
-    allowlist = Allowlist(engine)
+    review_store = SqlReviewStore(audit)  # held items and clearances, audited
+    allowlist = Allowlist(review_store)
     manifests = ManifestRepository(store)  # the pipeline remembers, Verify recovers
     # Outputs are marked with it (when `watermark` is on); Verify reads it either way.
     watermarker = metrics.timed_load(
@@ -163,8 +165,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         watermarker=watermarker if config.watermark else None,
     )
     gate.review = ReviewQueue(
-        audit,
-        allowlist,
+        review_store,
         config.data_dir / "held",
         release=gate.holding.release,
         bank_rejected=partial(

@@ -15,7 +15,15 @@ import numpy as np
 
 from indexes.hashbank import BankStorage
 from indexes.manifests import ManifestStorage
-from safety.store.records import ClientRecord, Grant, IdempotencyRecord, IdentityRecord
+from safety.store.records import (
+    AuditEntry,
+    Clearance,
+    ClientRecord,
+    Grant,
+    IdempotencyRecord,
+    IdentityRecord,
+    ReviewItem,
+)
 from safety.verdict import Verdict
 
 
@@ -174,6 +182,66 @@ class BankStore(BankStorage, Protocol):
 
 class ManifestStore(ManifestStorage, Protocol):
     """Signed manifests by fingerprint (the interface `indexes.manifests` needs)."""
+
+
+class ReviewStore(Protocol):
+    """Held items and their human decisions. Every change is written with its audit entry
+    in one transaction: a change without its entry, or an entry without its change, is
+    never committed."""
+
+    def add_review_item(self, fields: dict, entry: AuditEntry) -> None:
+        """Insert a held item (`fields` are the ReviewItem's, verdict and spec as dicts)."""
+        ...
+
+    def review_item(self, ticket: str) -> ReviewItem | None:
+        """One item by ticket, or None."""
+        ...
+
+    def review_items(
+        self,
+        statuses: tuple[str, ...],
+        tenant: str = "",
+        category: str = "",
+        min_priority: int = 0,
+        limit: int = 100,
+        created_before: float | None = None,
+    ) -> list[ReviewItem]:
+        """Items in these statuses, highest priority first, then oldest."""
+        ...
+
+    def count_review_items(self, statuses: tuple[str, ...]) -> int:
+        """How many items are in these statuses."""
+        ...
+
+    def claim_review_item(
+        self, ticket: str, status: str, client_id: str, until: float, now: float, entry: AuditEntry
+    ) -> bool:
+        """Give `client_id` the claim until `until`, atomically, if the item is still in
+        `status` and unclaimed, already this client's, or its claim expired before `now`;
+        False (nothing written) otherwise."""
+        ...
+
+    def update_review_item(
+        self,
+        ticket: str,
+        status: str,
+        values: dict,
+        entry: AuditEntry,
+        claimed_by: str | None = None,
+        clearances: tuple[Clearance, ...] = (),
+    ) -> bool:
+        """Change an item still in `status` (and still claimed by `claimed_by`, when
+        given), add the reviewer's clearances, in one transaction; False (nothing
+        written) if the item changed meanwhile."""
+        ...
+
+
+class AllowlistStore(Protocol):
+    """What reviewers cleared (written by `update_review_item`)."""
+
+    def clearances(self, tenant: str, content_sha256: str) -> list[Clearance]:
+        """The clearances of this content (for any tenant) and of this tenant's identities."""
+        ...
 
 
 class Store(

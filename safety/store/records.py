@@ -60,3 +60,59 @@ class Grant:
 
     def active(self, now: float) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A held output waiting for (or past) a human decision."""
+
+    ticket: str
+    request_id: str
+    tenant: str
+    decision_id: str
+    prompt: str
+    category: str
+    priority: int
+    status: str
+    claimed_by: str | None
+    claim_expires: float | None
+    verdict: dict
+    held_path: str
+    mime_type: str
+    spec: dict
+    content_sha256: str
+    decision: str | None
+    reason_code: str | None
+    notes: str | None
+    decided_by: str | None
+    decided_at: float | None
+    previous_decider: str | None
+    appeal_reason: str | None
+    signed_path: str | None
+    signed_sha256: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit-log entry, written in the same transaction as the change it records."""
+
+    actor: str
+    kind: str
+    tenant: str
+    subject: str
+    body: dict
+
+
+@dataclass(frozen=True)
+class Clearance:
+    """What an approving reviewer cleared: content (a SHA-256, for one category) or a
+    tenant-identity pair."""
+
+    kind: str  # "content" or "identity"
+    ticket: str
+    created_by: str
+    content_sha256: str = ""
+    category: str = ""
+    tenant: str = ""
+    identity_id: str = ""

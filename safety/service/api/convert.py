@@ -6,8 +6,8 @@ import json
 import time
 
 from reelguard.v1 import reelguard_pb2 as pb
-from safety.review import APPROVED, ReviewItem
-from safety.store.records import Grant, IdentityRecord
+from safety.review import APPROVED
+from safety.store.records import Grant, IdentityRecord, ReviewItem
 from safety.verdict import Finding, Verdict
 from signing.report import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED, VerifyReport
 

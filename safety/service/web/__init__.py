@@ -27,7 +27,8 @@ from werkzeug.serving import make_server
 from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
 from safety.errors import Busy, Forbidden, InvalidInput, NotFound, Unauthenticated
 from safety.likeness import face_crop_jpeg
-from safety.review import APPROVED, ESCALATED, OPEN, REJECTED, ReviewItem
+from safety.review import APPROVED, ESCALATED, OPEN, REJECTED
+from safety.store.records import ReviewItem
 
 log = logging.getLogger(__name__)
 

@@ -102,25 +102,3 @@ def test_read_only_store_never_creates_or_migrates(tmp_path):
         SQLiteStore(old, read_only=True)
     with sqlite3.connect(old) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 1
-
-
-def test_the_sqlite_store_implements_every_method_of_the_store_interfaces():
-    """Nothing type-checks the Protocols at run time; this holds SQLiteStore to them."""
-    import inspect
-
-    from safety.store.interface import Store
-
-    methods = {
-        name: member
-        for cls in Store.__mro__
-        if cls.__module__ in ("safety.store.interface", "indexes.hashbank", "indexes.manifests")
-        for name, member in vars(cls).items()
-        if inspect.isfunction(member) and not name.startswith("_")
-    }
-    assert len(methods) > 30
-    for name, declared in methods.items():
-        implemented = getattr(SQLiteStore, name, None)
-        assert implemented is not None, f"SQLiteStore lacks {name}"
-        want = list(inspect.signature(declared).parameters)
-        have = list(inspect.signature(implemented).parameters)
-        assert have == want, f"{name}: {have} != {want}"

@@ -1,0 +1,141 @@
+"""The review queue's and the allowlist's rows, on the review database (SQLAlchemy Core:
+SQLite or PostgreSQL), each change committed together with its audit-log entry."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import sqlalchemy as sa
+
+from safety.store.audit import AuditLog
+from safety.store.records import AuditEntry, Clearance, ReviewItem
+from safety.store.review_schema import allowlist, review_items
+
+
+def _item(row) -> ReviewItem:
+    m = dict(row._mapping)
+    m["verdict"] = json.loads(m.pop("verdict_json"))
+    m["spec"] = json.loads(m.pop("spec_json"))
+    return ReviewItem(**m)
+
+
+class SqlReviewStore:
+    """`ReviewStore` and `AllowlistStore` (safety/store/interface.py) over the audit log's
+    database; its transactions hold the audit log's append lock."""
+
+    def __init__(self, audit: AuditLog) -> None:
+        self.audit = audit
+        self.engine = audit.engine
+
+    def _append(self, conn, entry: AuditEntry) -> None:
+        self.audit.append(conn, entry.actor, entry.kind, entry.tenant, entry.subject, entry.body)
+
+    def add_review_item(self, fields: dict, entry: AuditEntry) -> None:
+        row = dict(fields)
+        row["verdict_json"] = json.dumps(row.pop("verdict"))
+        row["spec_json"] = json.dumps(row.pop("spec"))
+        with self.audit.transaction() as conn:
+            conn.execute(review_items.insert().values(**row))
+            self._append(conn, entry)
+
+    def review_item(self, ticket: str) -> ReviewItem | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(review_items).where(review_items.c.ticket == ticket)
+            ).one_or_none()
+        return None if row is None else _item(row)
+
+    def review_items(
+        self,
+        statuses: tuple[str, ...],
+        tenant: str = "",
+        category: str = "",
+        min_priority: int = 0,
+        limit: int = 100,
+        created_before: float | None = None,
+    ) -> list[ReviewItem]:
+        q = sa.select(review_items).where(review_items.c.status.in_(statuses))
+        if created_before is not None:
+            q = q.where(review_items.c.created_at <= created_before)
+        if tenant:
+            q = q.where(review_items.c.tenant == tenant)
+        if category:
+            q = q.where(review_items.c.category == category)
+        if min_priority:
+            q = q.where(review_items.c.priority >= min_priority)
+        q = q.order_by(review_items.c.priority.desc(), review_items.c.created_at).limit(limit)
+        with self.engine.connect() as conn:
+            return [_item(r) for r in conn.execute(q)]
+
+    def count_review_items(self, statuses: tuple[str, ...]) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(sa.func.count()).where(review_items.c.status.in_(statuses))
+            ).scalar_one()
+
+    def claim_review_item(
+        self, ticket: str, status: str, client_id: str, until: float, now: float, entry: AuditEntry
+    ) -> bool:
+        with self.audit.transaction() as conn:
+            taken = conn.execute(
+                review_items.update()
+                .where(
+                    review_items.c.ticket == ticket,
+                    review_items.c.status == status,
+                    sa.or_(
+                        review_items.c.claimed_by.is_(None),
+                        review_items.c.claimed_by == client_id,
+                        review_items.c.claim_expires < now,
+                    ),
+                )
+                .values(claimed_by=client_id, claim_expires=until)
+            ).rowcount
+            if taken:
+                self._append(conn, entry)
+        return bool(taken)
+
+    def update_review_item(
+        self,
+        ticket: str,
+        status: str,
+        values: dict,
+        entry: AuditEntry,
+        claimed_by: str | None = None,
+        clearances: tuple[Clearance, ...] = (),
+    ) -> bool:
+        where = [review_items.c.ticket == ticket, review_items.c.status == status]
+        if claimed_by is not None:
+            where.append(review_items.c.claimed_by == claimed_by)
+        with self.audit.transaction() as conn:
+            done = conn.execute(review_items.update().where(*where).values(**values)).rowcount
+            if not done:
+                return False
+            for c in clearances:
+                conn.execute(allowlist.insert().values(**c.__dict__, created_at=time.time()))
+            self._append(conn, entry)
+        return True
+
+    def clearances(self, tenant: str, content_sha256: str) -> list[Clearance]:
+        query = sa.select(allowlist).where(
+            sa.or_(
+                sa.and_(allowlist.c.kind == "content", allowlist.c.content_sha256 == content_sha256)
+                if content_sha256
+                else sa.false(),
+                sa.and_(allowlist.c.kind == "identity", allowlist.c.tenant == tenant),
+            )
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            Clearance(
+                r.kind,
+                r.ticket,
+                r.created_by,
+                r.content_sha256,
+                r.category,
+                r.tenant,
+                r.identity_id,
+            )
+            for r in rows
+        ]
