@@ -16,9 +16,15 @@ from safety.verdict import Finding
 LIKENESS = "public_figure"
 
 
-def content_clearances(sha256: str, categories: list[str], ticket: str, by: str) -> list[Clearance]:
-    """Clear this content for these categories (an approval with allowlist_content)."""
-    return [Clearance("content", ticket, by, content_sha256=sha256, category=c) for c in categories]
+def content_clearances(
+    sha256: str, categories: list[str], ticket: str, by: str, tenant: str = ""
+) -> list[Clearance]:
+    """Clear this content for these categories (an approval with allowlist_content), for
+    one tenant, or for every tenant when `tenant` is empty."""
+    return [
+        Clearance("content", ticket, by, content_sha256=sha256, category=c, tenant=tenant)
+        for c in categories
+    ]
 
 
 def identity_clearance(tenant: str, identity_id: str, ticket: str, by: str) -> Clearance:

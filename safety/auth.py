@@ -51,6 +51,23 @@ class Principal:
     def sees(self, tenant: str) -> bool:
         return self.tenant in (ALL_TENANTS, tenant)
 
+    @property
+    def is_platform(self) -> bool:
+        """Acts for every tenant (a platform admin, a platform-wide reviewer or auditor)."""
+        return self.tenant == ALL_TENANTS
+
+    def require_platform(self, what: str) -> None:
+        if not self.is_platform:
+            raise Forbidden(
+                f"{what} is for platform clients (tenant {ALL_TENANTS!r}); this client "
+                f"administers tenant {self.tenant!r} only"
+            )
+
+    def own_tenant(self, requested: str) -> str:
+        """The tenant an admin listing covers: any for a platform client (all when
+        empty), else always the caller's own, whatever it asked for."""
+        return requested if self.is_platform else self.tenant
+
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -61,10 +78,27 @@ class Authenticator:
         self.store = store
 
     def create_client(
-        self, name: str, tenant: str, role: str, cert_subject: str = "", with_token: bool = True
+        self,
+        name: str,
+        tenant: str,
+        role: str,
+        cert_subject: str = "",
+        with_token: bool = True,
+        by: Principal | None = None,
     ) -> tuple[ClientRecord, str]:
-        """Register a client; returns it and its bearer token ("" when certificate-only)."""
+        """Register a client; returns it and its bearer token ("" when certificate-only).
+        `by` is the admin asking (None: the service itself, e.g. the bootstrap admin): a
+        tenant admin creates clients of its own tenant only, never with a higher role."""
         name, tenant = name.strip(), tenant.strip()
+        if by is not None and not by.is_platform:
+            tenant = tenant or by.tenant
+            if tenant != by.tenant:
+                raise Forbidden(
+                    f"this client administers tenant {by.tenant!r} only; it cannot create "
+                    f"a client for {tenant!r}"
+                )
+            if role in ROLES and ROLES.index(role) > ROLES.index(by.role):
+                raise Forbidden(f"role {by.role!r} cannot create a client with role {role!r}")
         if not name:
             raise InvalidInput("a client needs a name (who or what it is)")
         if not tenant:
@@ -80,7 +114,11 @@ class Authenticator:
         log.info("client %s (%s, tenant %s, role %s) created", record.id, name, tenant, role)
         return record, token
 
-    def revoke(self, client_id: str) -> ClientRecord:
+    def revoke(self, client_id: str, by: Principal | None = None) -> ClientRecord:
+        """Revoke a client; for a tenant admin, another tenant's reads as a missing one."""
+        existing = self.store.client(client_id)
+        if existing is None or (by is not None and not by.sees(existing.tenant)):
+            raise NotFound(f"no client {client_id!r}")
         record = self.store.revoke_client(client_id)
         if record is None:
             raise NotFound(f"no client {client_id!r}")

@@ -177,6 +177,7 @@ class ReviewQueue:
                 "reason_code must be a short snake_case code, e.g. false_positive or "
                 "likeness_no_consent"
             )
+        _may_clear(who, decision, allowlist_identity)
         item = self.get(ticket)
         self._may_work_on(item, who)
         now = time.time()
@@ -216,7 +217,11 @@ class ReviewQueue:
         clearances: list[Clearance] = []
         if decision == "approve" and allowlist_content and item.content_sha256:
             categories = sorted({r["category"] for r in item.verdict.get("reasons", [])})
-            clearances += content_clearances(item.content_sha256, categories, ticket, who.client_id)
+            # A tenant's reviewer clears content for its own tenant; a platform one, for all.
+            scope = "" if who.is_platform else who.tenant
+            clearances += content_clearances(
+                item.content_sha256, categories, ticket, who.client_id, tenant=scope
+            )
             review["allowlisted_content"] = categories
         if decision == "approve" and allowlist_identity:
             for identity in _identities(item):
@@ -249,6 +254,7 @@ class ReviewQueue:
         """Take (or renew) the claim, then decide: one step for the UI's form, bulk actions
         and the Decide RPC. Refused while another reviewer holds the item."""
         self.get_for(ticket, who)
+        _may_clear(who, decision, allowlist_identity)  # before the claim: refused, nothing held
         self.claim(ticket, who)
         return self.decide(
             ticket, who, decision, reason_code, notes, allowlist_content, allowlist_identity
@@ -290,6 +296,16 @@ class ReviewQueue:
             raise Forbidden(f"you decided ticket {item.ticket}; its appeal goes to someone else")
         if who.role not in (REVIEWER, SENIOR_REVIEWER, ADMIN):
             raise Forbidden(f"role {who.role!r} does not review")
+
+
+def _may_clear(who: Principal, decision: str, allowlist_identity: bool) -> None:
+    """Letting a tenant depict an identity is a consent decision: a tenant's own reviewer
+    or admin approving that for its tenant would be the tenant consenting for someone else."""
+    if decision == "approve" and allowlist_identity and not who.is_platform:
+        raise Forbidden(
+            "clearing a tenant to depict an identity is a platform reviewer's decision "
+            f"(tenant '*'); this client reviews for tenant {who.tenant!r}"
+        )
 
 
 def _identities(item: ReviewItem) -> list[str]:

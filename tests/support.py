@@ -76,6 +76,7 @@ class Running:
         self.consent = rpc.ConsentStub(self.channel)
         self.banks = rpc.HashBanksStub(self.channel)
         self.policies = rpc.PoliciesStub(self.channel)
+        self.clients = rpc.ClientsStub(self.channel)
 
     def client(self, role: str, tenant: str = "*") -> tuple[str, grpc.Channel]:
         """A new client with `role` for `tenant`: its token and a channel that carries it."""

@@ -240,7 +240,8 @@ class AllowlistStore(Protocol):
     """What reviewers cleared (written by `update_review_item`)."""
 
     def clearances(self, tenant: str, content_sha256: str) -> list[Clearance]:
-        """The clearances of this content (for any tenant) and of this tenant's identities."""
+        """This content's clearances (for every tenant, or for this one) and this tenant's
+        identity clearances."""
         ...
 
 

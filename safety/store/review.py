@@ -119,7 +119,11 @@ class SqlReviewStore:
     def clearances(self, tenant: str, content_sha256: str) -> list[Clearance]:
         query = sa.select(allowlist).where(
             sa.or_(
-                sa.and_(allowlist.c.kind == "content", allowlist.c.content_sha256 == content_sha256)
+                sa.and_(
+                    allowlist.c.kind == "content",
+                    allowlist.c.content_sha256 == content_sha256,
+                    allowlist.c.tenant.in_(("", tenant)),  # "" : cleared for every tenant
+                )
                 if content_sha256
                 else sa.false(),
                 sa.and_(allowlist.c.kind == "identity", allowlist.c.tenant == tenant),

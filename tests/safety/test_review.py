@@ -250,3 +250,30 @@ def test_queue_filters(svc, scenes):
     items = review.List(pb.ListReviewRequest()).items
     assert [i.priority for i in items] == sorted((i.priority for i in items), reverse=True)
     decide(svc.reviewer, ticket, "reject", "likeness_no_consent")
+
+
+def test_a_tenant_admin_cannot_clear_its_own_tenant_to_depict_someone(svc, scenes):
+    """Approving its own held likeness with allowlist_identity would be a consent grant
+    the tenant wrote for itself."""
+    studio_admin = svc.client("admin", "studio-a")[1]
+    ticket = held_ticket(svc, scenes())
+    with pytest.raises(grpc.RpcError) as e:
+        decide(studio_admin, ticket, "approve", allowlist_identity=True)
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    item = rpc.ReviewStub(svc.reviewer).Get(pb.TicketRef(ticket=ticket))
+    assert item.status == "pending" and not item.claimed_by  # refused before any claim
+    kind, again = terminal(generate(svc.studio, scenes()))
+    assert kind == "held"  # nothing was cleared: the next likeness still waits for review
+    for t in (ticket, again.ticket):
+        decide(svc.reviewer, t, "reject", "likeness_no_consent")
+
+
+def test_a_tenant_reviewers_content_clearance_stays_in_its_tenant(svc, scenes):
+    studio_reviewer = svc.client("reviewer", "studio-a")[1]
+    look_alike = scenes()
+    ticket = held_ticket(svc, look_alike)
+    decide(studio_reviewer, ticket, "approve", allowlist_content=True)
+    assert terminal(generate(svc.studio, look_alike))[0] == "completed"
+    kind, held = terminal(generate(svc.other_tenant, look_alike))
+    assert kind == "held"  # studio-a's reviewer cleared it for studio-a only
+    decide(svc.reviewer, held.ticket, "reject", "likeness_no_consent")

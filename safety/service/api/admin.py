@@ -23,7 +23,7 @@ from safety.service.api.uploads import media_clip
 
 
 class IdentitiesServicer(Servicer, rpc.IdentitiesServicer):
-    @guarded(*ADMIN_ONLY)
+    @guarded(*ADMIN_ONLY, platform=True)
     def Enroll(self, request: pb.EnrollRequest, context, caller: Principal):
         cfg = self.service.config
         images = [
@@ -37,24 +37,24 @@ class IdentitiesServicer(Servicer, rpc.IdentitiesServicer):
         )
         return identity_pb(record)
 
-    @guarded(*ADMIN_ONLY)
+    @guarded(*ADMIN_ONLY, platform=True)
     def List(self, request, context, caller: Principal):
         return pb.ListIdentitiesResponse(
             identities=[identity_pb(r) for r in self.service.store.identities()]
         )
 
-    @guarded(*ADMIN_ONLY)
+    @guarded(*ADMIN_ONLY, platform=True)
     def Show(self, request: pb.IdentityRef, context, caller: Principal):
         record = self.service.store.identity(request.id)
         if record is None:
             raise NotFound(f"no enrolled identity {request.id!r}")
         return identity_pb(record, self.service.store.grants(identity_id=request.id))
 
-    @guarded(*ADMIN_ONLY)
+    @guarded(*ADMIN_ONLY, platform=True)
     def Remove(self, request: pb.IdentityRef, context, caller: Principal):
         return identity_pb(self.service.enroller.remove(request.id))
 
-    @guarded(*ADMIN_ONLY)
+    @guarded(*ADMIN_ONLY, platform=True)
     def ReloadIndex(self, request: pb.ReloadIndexRequest, context, caller: Principal):
         enroller = self.service.enroller
         count = enroller.rebuild() if request.rebuild else enroller.reload()
@@ -62,7 +62,7 @@ class IdentitiesServicer(Servicer, rpc.IdentitiesServicer):
 
 
 class ConsentServicer(Servicer, rpc.ConsentServicer):
-    @guarded(*ADMIN_ONLY)
+    @guarded(*ADMIN_ONLY, platform=True)
     def Grant(self, request: pb.GrantRequest, context, caller: Principal):
         grant = self.service.consent.grant(
             request.tenant,
@@ -73,18 +73,18 @@ class ConsentServicer(Servicer, rpc.ConsentServicer):
         )
         return grant_pb(grant)
 
-    @guarded(*ADMIN_ONLY)
+    @guarded(*ADMIN_ONLY, platform=True)
     def Revoke(self, request: pb.RevokeRequest, context, caller: Principal):
         return grant_pb(self.service.consent.revoke(request.grant_id, request.revoked_by))
 
     @guarded(*ADMIN_ONLY)
     def List(self, request: pb.ListGrantsRequest, context, caller: Principal):
-        grants = self.service.store.grants(request.tenant, request.identity_id)
+        grants = self.service.store.grants(caller.own_tenant(request.tenant), request.identity_id)
         return pb.ListGrantsResponse(grants=[grant_pb(g) for g in grants])
 
 
 class HashBanksServicer(Servicer, rpc.HashBanksServicer):
-    @guarded(*ADMIN_ONLY)
+    @guarded(*ADMIN_ONLY, platform=True)
     def Create(self, request: pb.CreateBankRequest, context, caller: Principal):
         bank = self.service.banks.create(
             request.name, request.max_distance or DEFAULT_MAX_DISTANCE, request.description
@@ -93,7 +93,7 @@ class HashBanksServicer(Servicer, rpc.HashBanksServicer):
             name=bank.name, max_distance=bank.max_distance, description=bank.description
         )
 
-    @guarded(*ADMIN_ONLY)
+    @guarded(*ADMIN_ONLY, platform=True)
     def Add(self, request: pb.AddToBankRequest, context, caller: Principal):
         hashes = []
         for text in request.pdq_hex:
@@ -111,12 +111,12 @@ class HashBanksServicer(Servicer, rpc.HashBanksServicer):
         ids = self.service.banks.add(request.bank, hashes, media_id, request.note)
         return pb.AddToBankResponse(entry_ids=ids, pdq_hex=hashes)
 
-    @guarded(*ADMIN_ONLY)
+    @guarded(*ADMIN_ONLY, platform=True)
     def Remove(self, request: pb.RemoveFromBankRequest, context, caller: Principal):
         self.service.banks.remove(request.entry_id)
         return pb.RemoveFromBankResponse()
 
-    @guarded(*ADMIN_ONLY)
+    @guarded(*ADMIN_ONLY, platform=True)
     def List(self, request, context, caller: Principal):
         counts: dict[str, int] = {}
         for entry in self.service.store.bank_entries():
@@ -135,7 +135,7 @@ class HashBanksServicer(Servicer, rpc.HashBanksServicer):
 
 
 class PoliciesServicer(Servicer, rpc.PoliciesServicer):
-    @guarded(*ADMIN_ONLY)
+    @guarded(*ADMIN_ONLY, platform=True)
     def Reload(self, request, context, caller: Principal):
         try:
             versions = self.service.gate.policies.reload()
@@ -147,7 +147,7 @@ class PoliciesServicer(Servicer, rpc.PoliciesServicer):
 
     @guarded(*ADMIN_ONLY)
     def Get(self, request: pb.GetPolicyRequest, context, caller: Principal):
-        policy = self.service.gate.policies.for_tenant(request.tenant)
+        policy = self.service.gate.policies.for_tenant(caller.tenant_for(request.tenant))
         return pb.GetPolicyResponse(
             name=policy.name,
             version=policy.version,
@@ -167,14 +167,20 @@ class ClientsServicer(Servicer, rpc.ClientsServicer):
     @guarded(*ADMIN_ONLY)
     def Create(self, request: pb.CreateClientRequest, context, caller: Principal):
         record, token = self.service.auth.create_client(
-            request.name, request.tenant, request.role, request.cert_subject, not request.no_token
+            request.name,
+            request.tenant,
+            request.role,
+            request.cert_subject,
+            not request.no_token,
+            by=caller,
         )
         return pb.CreateClientResponse(client=client_pb(record), token=token)
 
     @guarded(*ADMIN_ONLY)
     def List(self, request, context, caller: Principal):
-        return pb.ListClientsResponse(clients=[client_pb(c) for c in self.service.store.clients()])
+        visible = [c for c in self.service.store.clients() if caller.sees(c.tenant)]
+        return pb.ListClientsResponse(clients=[client_pb(c) for c in visible])
 
     @guarded(*ADMIN_ONLY)
     def Revoke(self, request: pb.ClientRef, context, caller: Principal):
-        return client_pb(self.service.auth.revoke(request.id))
+        return client_pb(self.service.auth.revoke(request.id, by=caller))

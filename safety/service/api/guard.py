@@ -81,9 +81,11 @@ def _peer_cn(context) -> str:
     return names[0].decode() if names else ""
 
 
-def guarded(*roles: str):
+def guarded(*roles: str, platform: bool = False):
     """Declare who may call an RPC. The wrapper authenticates the caller, checks its role
-    and maps domain errors to statuses; the method receives the caller's Principal."""
+    (and, with `platform`, that it acts for every tenant: identities, hash banks and
+    consent are the platform's, not a tenant admin's) and maps domain errors to statuses;
+    the method receives the caller's Principal."""
     allowed = frozenset(roles)
 
     def decorate(method):
@@ -93,6 +95,8 @@ def guarded(*roles: str):
             auth = self.service.auth
             caller = auth.authenticate(context.invocation_metadata(), _peer_cn(context))
             auth.authorize(caller, allowed, name)
+            if platform:
+                caller.require_platform(name)
             self.service.health.require(name)
             return caller
 
@@ -121,6 +125,7 @@ def guarded(*roles: str):
                     return method(self, request, context, principal(self, context))
 
         wrapper.roles = allowed
+        wrapper.platform_only = platform
         return wrapper
 
     return decorate
