@@ -99,6 +99,11 @@ class Frame:
     pixels: np.ndarray  # H×W×3 uint8 RGB
 
 
+# The highest frame rate a video is taken at: with max_video_seconds, the most frames an
+# upload may hold, whatever its timestamps say.
+MAX_FPS = 240
+
+
 @dataclass(frozen=True)
 class VideoLimits:
     max_seconds: float
@@ -155,17 +160,30 @@ def sample_video_frames(
     """Frames spread uniformly over the clip (first and last included), plus the first
     frame of each scene cut (up to half as many again), in time order.
 
-    Decoding stops with InvalidInput past `max_seconds` (for containers that lie about
-    their duration) or on corrupt data.
+    The frames are counted from the container's packets first (no decoding): a duration
+    or frame count the header claims is not trusted to place the samples, and a file with
+    more frames than `max_seconds` at MAX_FPS is refused before any frame is decoded.
+    Decoding stops with InvalidInput past `max_seconds` or on corrupt data.
     """
     out: list[Frame] = []
     try:
+        total = _count_frames(path)
+        if max_seconds is not None and total > max_seconds * MAX_FPS:
+            raise InvalidInput(
+                f"{label} holds {total} frames, more than {_hms(max_seconds)} at {MAX_FPS} fps "
+                "could; trim it"
+            )
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            total = stream.frames or round(
-                _duration_s(container, stream) * float(stream.average_rate or 0)
-            )
+            rate = float(stream.guessed_rate or stream.average_rate or 0)
+            if max_seconds is not None and rate and total / rate > max_seconds:
+                # The frames at the stream's own rate: a file without timestamps is as
+                # long as its frames make it, not as short as its header says.
+                raise InvalidInput(
+                    f"{label} lasts {_hms(total / rate)} ({total} frames at {rate:g} fps), "
+                    f"over the {_hms(max_seconds)} limit; trim it"
+                )
             wanted = set(_uniform_indices(total, max_frames)) if total > 0 else set()
             cut_budget, previous = max_frames // 2, None
             for i, frame in enumerate(container.decode(stream)):
@@ -230,6 +248,13 @@ def _gray_histogram(frame: av.VideoFrame) -> np.ndarray:
     step_y, step_x = max(1, luma.shape[0] // 36), max(1, luma.shape[1] // 64)
     hist = np.bincount((luma[::step_y, ::step_x] >> 3).ravel(), minlength=32).astype(np.float32)
     return hist / hist.sum()
+
+
+def _count_frames(path: Path) -> int:
+    """How many frames the video stream really holds: its packets, demuxed, not decoded."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return sum(1 for packet in container.demux(stream) if packet.size)
 
 
 def _duration_s(container, stream) -> float:

@@ -201,3 +201,52 @@ def test_corrupt_frames_mid_stream_are_rejected_or_decoded_never_a_crash(tmp_pat
         assert frames and all(f.pixels.shape == (64, 64, 3) for f in frames)
     except InvalidInput as e:
         assert "video" in str(e)
+
+
+def timeless_ramp(path, frames: int, side: int = 64) -> bytes:
+    """A raw H.264 stream (no container, so no durations or timestamps) whose frames get
+    brighter with their index: what a video that lies about its length looks like."""
+    import av
+
+    with av.open(str(path), "w", format="h264") as out:
+        stream = out.add_stream("libx264", rate=24)
+        stream.width = stream.height = side
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for i in range(frames):
+            grey = np.full((side, side, 3), i * 250 // frames, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(grey, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path.read_bytes()
+
+
+def test_a_video_without_timing_is_sampled_over_all_of_it(tmp_path):
+    """With no duration to go by, the first frames alone were checked: anything shown
+    after them went unseen."""
+    from safety.media import VideoLimits, decode_video
+
+    data = timeless_ramp(tmp_path / "ramp.h264", 1200)
+    frames = decode_video(data, VideoLimits(120, 4096, 10**8), 16, tmp_path, label="clip")
+    brightness = [float(f.pixels.mean()) for f in frames]
+    assert len(frames) <= 16 + 8
+    assert max(brightness) > 200 and min(brightness) < 30  # the end and the start were seen
+
+
+def test_a_video_with_more_frames_than_its_ceiling_allows_is_refused(tmp_path):
+    """Timestamps can lie; the frame count cannot: past max_video_seconds at the highest
+    frame rate accepted, the upload is refused before any frame is decoded."""
+    from safety.media import MAX_FPS, VideoLimits, decode_video
+
+    data = timeless_ramp(tmp_path / "long.h264", 400)
+    with pytest.raises(InvalidInput, match="frames"):
+        decode_video(data, VideoLimits(300 / MAX_FPS, 4096, 10**8), 16, tmp_path, label="clip")
+
+
+def test_a_video_without_timing_is_as_long_as_its_frames_make_it(tmp_path):
+    from safety.media import VideoLimits, decode_video
+
+    data = timeless_ramp(tmp_path / "ramp.h264", 24 * 12)  # 12 s at 24 fps, no durations
+    with pytest.raises(InvalidInput, match="over the 0:00:10 limit"):
+        decode_video(data, VideoLimits(10, 4096, 10**8), 16, tmp_path, label="clip")

@@ -73,9 +73,7 @@ def test_a_tenant_admin_manages_its_own_tenants_clients(svc, studio_admin):
 def test_a_tenant_admin_cannot_see_or_revoke_other_tenants_clients(svc, studio_admin):
     _, other = svc.client("generator-client", "studio-b")
     other_id = next(
-        c.id
-        for c in svc.clients.List(pb.ListClientsRequest()).clients
-        if c.tenant == "studio-b"
+        c.id for c in svc.clients.List(pb.ListClientsRequest()).clients if c.tenant == "studio-b"
     )
     code, _ = refused(lambda: rpc.ClientsStub(studio_admin).Revoke(pb.ClientRef(id=other_id)))
     assert code == grpc.StatusCode.NOT_FOUND  # reads exactly like a client that never existed
