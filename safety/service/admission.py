@@ -17,8 +17,9 @@ class Overloaded(RuntimeError):
 
 
 class Admission:
-    def __init__(self, max_total: int, max_per_tenant: int) -> None:
+    def __init__(self, max_total: int, max_per_tenant: int, kind: str = "generation") -> None:
         self.max_total = max_total
+        self.kind = kind  # what a slot is for, in the refusal: "generation", "media check"
         self.max_per_tenant = max_per_tenant
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}
@@ -28,10 +29,10 @@ class Admission:
         with self._lock:
             total = sum(self._running.values())
             if total >= self.max_total:
-                raise Overloaded(f"all {self.max_total} generation slots are busy; retry shortly")
+                raise Overloaded(f"all {self.max_total} {self.kind} slots are busy; retry shortly")
             if self._running.get(tenant, 0) >= self.max_per_tenant:
                 raise Overloaded(
-                    f"tenant {tenant!r} already runs {self.max_per_tenant} generation(s), "
+                    f"tenant {tenant!r} already runs {self.max_per_tenant} {self.kind}(s), "
                     "its limit; retry when one finishes"
                 )
             self._running[tenant] = self._running.get(tenant, 0) + 1

@@ -51,6 +51,7 @@ class Service:
     verifier: Verifier
     store: Store  # one interface per concern: safety/store/interface.py
     admission: Admission
+    media_admission: Admission  # Verify, Check and Sign: they decode untrusted media
     auth: Authenticator
     health: HealthMonitor
     review: ReviewQueue
@@ -175,6 +176,9 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     )
     enroller = Enroller(embedder, index, store, config.index_path, config.face_min_size)
     admission = Admission(config.max_generations, config.max_generations_per_tenant)
+    media_admission = Admission(
+        config.max_media_checks, config.max_media_checks_per_tenant, kind="media check"
+    )
     auth = Authenticator(store)
     auth.bootstrap(config.admin_token_path)
     health = HealthMonitor(health_components(gate, enroller, engine), config.health_interval_s)
@@ -195,6 +199,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         make_verifier(config, manifests, watermarker),
         store,
         admission,
+        media_admission,
         auth,
         health,
         gate.review,

@@ -75,6 +75,9 @@ class Config:
     check_timeout_s: float = 60.0
     max_generations: int = 4  # running at once, in total
     max_generations_per_tenant: int = 2
+    # Verify, Check and Sign decode untrusted media: at once, in total and per tenant.
+    max_media_checks: int = 4
+    max_media_checks_per_tenant: int = 2
     post_check_frames: int = 8
     # Human review: the queue, audit log and allowlist live here — SQLite under data_dir
     # by default, or e.g. postgresql+psycopg://user@host/reelguard.

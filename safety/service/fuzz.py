@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import io
 import random
+import resource
 import tempfile
 import time
 from collections.abc import Callable
@@ -93,6 +94,64 @@ def target_c2pa(data: bytes) -> None:
     assert report.status in ("trusted", "valid_untrusted", "invalid", "no_manifest")
 
 
+def encode_h264(path: Path, frames, width: int, height: int, container: str = "mp4") -> bytes:
+    """Frames (RGB arrays) as H.264 at the lowest quality: identical frames cost a few
+    bytes each, which is what makes a compressible bomb. `container` "h264" writes a raw
+    stream with no durations or timestamps at all."""
+    import av
+
+    with av.open(str(path), "w", format=container) as out:
+        stream = out.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "51"}
+        for pixels in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path.read_bytes()
+
+
+def nested_boxes(depth: int = 20_000) -> bytes:
+    """An MP4 whose `moov` nests `depth` boxes inside each other: a parser bomb."""
+    out = b""
+    for _ in range(depth):
+        out = (8 + len(out)).to_bytes(4, "big") + b"trak" + out
+    moov = (8 + len(out)).to_bytes(4, "big") + b"moov" + out
+    return b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + moov
+
+
+def bomb_seeds(frames: int = 1200) -> dict[str, bytes]:
+    """Small files that decode to a lot: many black 1080p frames, a raw stream with no
+    timing, frames of 23 MP, boxes nested 20 000 deep."""
+    black = np.zeros((1080, 1920, 3), np.uint8)
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        return {
+            "many frames": encode_h264(d / "many.mp4", [black] * frames, 1920, 1080),
+            "no timing": encode_h264(
+                d / "raw.h264", [black[:360, :640]] * frames, 640, 360, container="h264"
+            ),
+            "huge frames": encode_h264(
+                d / "huge.mp4", [np.zeros((4800, 4800, 3), np.uint8)] * 2, 4800, 4800
+            ),
+            "nested boxes": nested_boxes(),
+        }
+
+
+_BOMBS: dict[str, bytes] = {}
+
+
+def target_bomb(data: bytes) -> None:
+    """A bomb (the seed is picked by the data's first byte, then mutated) through every
+    path that decodes untrusted video: an upload's sampling and Verify's recovery."""
+    seeds = list(_BOMBS.values())
+    bomb = mutate(seeds[data[0] % len(seeds)], random.Random(data)) if data else seeds[0]
+    target_c2pa(bomb)
+    with tempfile.TemporaryDirectory() as tmp:  # the service's default ceilings
+        decode_video(bomb, VideoLimits(120, 4096, 40_000_000), 32, Path(tmp))
+
+
 def target_request(data: bytes) -> None:
     """Arbitrary bytes as a GenerateRequest: parse failures are what gRPC reports."""
     from google.protobuf.message import DecodeError
@@ -110,11 +169,14 @@ TARGETS: dict[str, tuple[Callable[[bytes], None], tuple[str, ...]]] = {
     "video decode": (target_video, ("mp4",)),
     "C2PA read": (target_c2pa, ("png", "jpeg", "mp4")),
     "protobuf request": (target_request, ("png",)),
+    "compressible bombs": (target_bomb, ("png", "jpeg", "webp", "mp4")),
 }
 
 
 def run(name: str, inputs: int, hang_s: float = 5.0, seed: int = 0) -> dict:
     fn, kinds = TARGETS[name]
+    if fn is target_bomb and not _BOMBS:
+        _BOMBS.update(bomb_seeds())  # made once, before the clock starts
     corpus = seeds()
     rng = random.Random(seed)
     crashes, hangs, rejected, slowest = [], 0, 0, 0.0
@@ -137,6 +199,9 @@ def run(name: str, inputs: int, hang_s: float = 5.0, seed: int = 0) -> dict:
         "crashes": crashes,
         "hangs": hangs,
         "slowest_s": round(slowest, 3),
+        # The process's peak so far (ru_maxrss is a high-water mark): run one target per
+        # process (--target) to read it for that target alone.
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 
 
@@ -150,7 +215,8 @@ def main() -> None:
         r = run(name, args.inputs)
         print(
             f"{name:>17}: {r['inputs']} inputs, {r['rejected']} rejected cleanly, "
-            f"crashes {len(r['crashes'])}, hangs {r['hangs']}, slowest {r['slowest_s']} s "
+            f"crashes {len(r['crashes'])}, hangs {r['hangs']}, slowest {r['slowest_s']} s, "
+            f"peak RSS {r['peak_rss_mb']} MB "
             f"({time.perf_counter() - t0:.0f} s)"
         )
         for crash in r["crashes"][:5]:

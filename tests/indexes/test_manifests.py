@@ -71,19 +71,9 @@ def test_a_repository_sees_what_another_one_stored_on_the_same_store(store, tmp_
 
 def black_clip(path, frames: int, width: int, height: int) -> bytes:
     """A compressible bomb: many identical frames in very few bytes."""
-    import av
+    from safety.service.fuzz import encode_h264
 
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=24)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"preset": "ultrafast", "crf": "51"}
-        black = av.VideoFrame.from_ndarray(np.zeros((height, width, 3), np.uint8), format="rgb24")
-        for _ in range(frames):
-            for packet in stream.encode(black):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path.read_bytes()
+    return encode_h264(path, [np.zeros((height, width, 3), np.uint8)] * frames, width, height)
 
 
 PEAK_RSS_OF_LOOKUP = """

@@ -206,20 +206,10 @@ def test_corrupt_frames_mid_stream_are_rejected_or_decoded_never_a_crash(tmp_pat
 def timeless_ramp(path, frames: int, side: int = 64) -> bytes:
     """A raw H.264 stream (no container, so no durations or timestamps) whose frames get
     brighter with their index: what a video that lies about its length looks like."""
-    import av
+    from safety.service.fuzz import encode_h264
 
-    with av.open(str(path), "w", format="h264") as out:
-        stream = out.add_stream("libx264", rate=24)
-        stream.width = stream.height = side
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"preset": "ultrafast"}
-        for i in range(frames):
-            grey = np.full((side, side, 3), i * 250 // frames, np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(grey, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path.read_bytes()
+    ramp = (np.full((side, side, 3), i * 250 // frames, np.uint8) for i in range(frames))
+    return encode_h264(path, ramp, side, side, container="h264")
 
 
 def test_a_video_without_timing_is_sampled_over_all_of_it(tmp_path):

@@ -31,17 +31,23 @@ class ModerationServicer(Servicer, rpc.ModerationServicer):
             raise InvalidInput(
                 f"prompt has {len(prompt)} characters, over the {cfg.max_prompt_chars} limit"
             )
-        clips, scope = [], "video"
-        if request.HasField("media"):
-            clips.append(media_clip(self.service, request.media.data))
-            scope = "video" if clips[0].subject.endswith("_video") else "image"
-        verdict = self.service.gate.check(caller.tenant_for(request.tenant), prompt, clips, scope)
-        return verdict_pb(verdict)
+        tenant = caller.tenant_for(request.tenant)
+        if not request.HasField("media"):
+            return verdict_pb(self.service.gate.check(tenant, prompt, [], "video"))
+        with self.service.media_admission.slot(tenant):  # before any decoding
+            clip = media_clip(self.service, request.media.data)
+            scope = "video" if clip.subject.endswith("_video") else "image"
+            return verdict_pb(self.service.gate.check(tenant, prompt, [clip], scope))
 
 
 class ProvenanceServicer(Servicer, rpc.ProvenanceServicer):
     @guarded(*MAY_GENERATE)
     def Sign(self, request: pb.SignRequest, context, caller: Principal):
+        tenant = caller.tenant_for(request.tenant)
+        with self.service.media_admission.slot(tenant):  # before any decoding
+            return self._sign(request, tenant)
+
+    def _sign(self, request: pb.SignRequest, tenant: str) -> pb.SignResponse:
         data = request.media.data
         mime = sniff_mime(data)
         if mime not in SIGNABLE:
@@ -69,9 +75,7 @@ class ProvenanceServicer(Servicer, rpc.ProvenanceServicer):
             ingredients=ingredients,
             digital_source_type=request.digital_source_type or TRAINED_ALGORITHMIC_MEDIA,
         )
-        verdict, signed = self.service.gate.sign(
-            caller.tenant_for(request.tenant), SignableMedia(data, mime, clip), spec
-        )
+        verdict, signed = self.service.gate.sign(tenant, SignableMedia(data, mime, clip), spec)
         response = pb.SignResponse(verdict=verdict_pb(verdict))
         if signed:
             response.signed.CopyFrom(pb.Media(data=signed, mime_type=mime, filename=spec.title))
@@ -81,6 +85,6 @@ class ProvenanceServicer(Servicer, rpc.ProvenanceServicer):
     def Verify(self, request: pb.VerifyRequest, context, caller: Principal):
         if not request.media.data:
             raise InvalidInput("media is empty; send the file to verify")
-        return report_pb(
-            self.service.verifier.verify_bytes(request.media.data, request.media.mime_type)
-        )
+        with self.service.media_admission.slot(caller.tenant):  # before any decoding
+            report = self.service.verifier.verify_bytes(request.media.data, request.media.mime_type)
+        return report_pb(report)
