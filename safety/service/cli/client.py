@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -17,12 +15,11 @@ from safety.service.cli.connection import (
     stubs,
 )
 from safety.service.cli.output import format_report, format_verdict
+from safety.service.cli.results import receive
 from safety.service.config import Config
 
 
 def cmd_generate(args) -> int:
-    from tqdm import tqdm
-
     from reelguard.v1 import reelguard_pb2 as pb
 
     rpc, channel = stubs(args)
@@ -41,58 +38,7 @@ def cmd_generate(args) -> int:
         request.image.CopyFrom(media_message(Path(args.image)))
     if args.driving_video:
         request.driving_video.CopyFrom(media_message(Path(args.driving_video)))
-    out = Path(args.out)
-    tmp = out.with_name(out.name + ".part")
-    bar = None
-    digest = hashlib.sha256()
-    try:
-        with open(tmp, "wb") as f:
-            for event in rpc.GenerationStub(channel).Generate(request):
-                kind = event.WhichOneof("event")
-                if kind == "accepted":
-                    print(f"accepted: request {event.accepted.request_id}", file=sys.stderr)
-                elif kind == "progress":
-                    p = event.progress
-                    if p.stage == pb.GENERATING:
-                        if bar is None:
-                            bar = tqdm(
-                                total=p.total, desc="generating", unit="frame", file=sys.stderr
-                            )
-                        bar.update(p.done - bar.n)
-                    else:
-                        if bar is not None:
-                            bar.close()
-                            bar = None
-                        print(f"{pb.Stage.Name(p.stage).lower()}: {p.message}", file=sys.stderr)
-                elif kind == "output_chunk":
-                    f.write(event.output_chunk.data)
-                    digest.update(event.output_chunk.data)
-                elif kind == "completed":
-                    c = event.completed
-                    if digest.hexdigest() != c.sha256:
-                        print(
-                            "reelguard: output corrupted in transit (sha256 mismatch)",
-                            file=sys.stderr,
-                        )
-                        return EXIT_FAILED
-                    f.close()
-                    os.replace(tmp, out)
-                    print(format_verdict(c.verdict))
-                    print(f"wrote {out} ({c.size} bytes, C2PA-signed, sha256 {c.sha256})")
-                    return EXIT_OK
-                elif kind == "blocked":
-                    print("BLOCKED")
-                    print(format_verdict(event.blocked.verdict))
-                    return EXIT_BLOCKED
-                elif kind == "failed":
-                    print(f"FAILED at {pb.Stage.Name(event.failed.stage)}: {event.failed.error}")
-                    return EXIT_FAILED
-    finally:
-        if bar is not None:
-            bar.close()
-        tmp.unlink(missing_ok=True)
-    print("reelguard: the stream ended without a result", file=sys.stderr)
-    return EXIT_FAILED
+    return receive(rpc.GenerationStub(channel).Generate(request), Path(args.out))
 
 
 def cmd_check(args) -> int:

@@ -7,20 +7,14 @@ from pathlib import Path
 
 from safety.service.config import Config
 
-# Exit codes (README): ok / allowed / trusted, not trusted, blocked, failed, refused RPC.
+# Exit codes (README): ok / allowed / trusted, not trusted, blocked, failed, refused RPC,
+# held for human review (follow the ticket with `reelguard result`).
 EXIT_OK = 0
-
-
 EXIT_NOT_TRUSTED = 1
-
-
 EXIT_BLOCKED = 2
-
-
 EXIT_FAILED = 3
-
-
 EXIT_RPC = 4
+EXIT_HELD = 5
 
 
 def client_token(args) -> str | None:

@@ -13,6 +13,7 @@ from safety.service.cli.admin import add_admin_commands
 from safety.service.cli.client import add_client_commands
 from safety.service.cli.connection import EXIT_RPC
 from safety.service.cli.operate import add_operate_commands
+from safety.service.cli.review import add_review_commands
 from safety.service.config import DEFAULT_ADDRESS
 from signing.allocator import keep_freed_memory
 
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_operate_commands(sub)
     add_admin_commands(sub)
     add_client_commands(sub)
+    add_review_commands(sub)
     return p
 
 

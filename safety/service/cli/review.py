@@ -1,0 +1,162 @@
+"""Review from a terminal: a held request's result, and the reviewer's queue — the same
+RPCs and rules as the web UI (claims are leases, escalations and appeals go to senior
+reviewers, another tenant's tickets read as missing)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from safety.service.cli.connection import EXIT_FAILED, EXIT_HELD, EXIT_OK, stubs
+from safety.service.cli.output import format_verdict, when
+from safety.service.cli.results import receive
+
+DECISIONS = ("approve", "reject", "escalate")
+
+
+def cmd_result(args) -> int:
+    """Stream GetResult; with --wait, ask again every --interval s while it is held."""
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = stubs(args)
+    out = Path(args.out) if args.out else None
+    started, last_status = time.monotonic(), ""
+    while True:
+        events = list(rpc.GenerationStub(channel).GetResult(pb.TicketRef(ticket=args.ticket)))
+        held = [e.held for e in events if e.WhichOneof("event") == "held"]
+        if not held or not args.wait:
+            return receive(iter(events), out, quiet_progress=True)
+        if held[0].status != last_status:
+            last_status = held[0].status
+            print(f"ticket {args.ticket}: {last_status}, waiting for a reviewer", file=sys.stderr)
+        if args.timeout and time.monotonic() - started > args.timeout:
+            print(f"reelguard: still {last_status} after {args.timeout:g} s", file=sys.stderr)
+            return EXIT_HELD
+        time.sleep(args.interval)
+
+
+def format_item(i) -> str:
+    claim = f"  claimed by {i.claimed_by}" if i.claimed_by else ""
+    decided = f"  {i.decision} by {i.decided_by} ({i.reason_code})" if i.decision else ""
+    return (
+        f"{i.ticket}  {i.status:<9} priority {i.priority:<4} {i.category:<16} tenant "
+        f"{i.tenant}  {when(i.created_at)}{claim}{decided}"
+    )
+
+
+def cmd_review_list(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = stubs(args)
+    request = pb.ListReviewRequest(
+        statuses=args.status or [],
+        tenant=args.tenant or "",
+        category=args.category or "",
+        min_priority=args.min_priority,
+        limit=args.limit,
+        older_than_s=args.older_than,
+    )
+    for item in rpc.ReviewStub(channel).List(request).items:
+        print(format_item(item))
+    return EXIT_OK
+
+
+def _show(item) -> None:
+    print(format_item(item))
+    print(f"  prompt: {item.prompt}")
+    print("  " + format_verdict(item.verdict).replace("\n", "\n  "))
+    if item.notes:
+        print(f"  notes: {item.notes}")
+    if item.appeal_reason:
+        print(f"  appeal: {item.appeal_reason}")
+
+
+def cmd_review_show(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = stubs(args)
+    _show(rpc.ReviewStub(channel).Get(pb.TicketRef(ticket=args.ticket)))
+    return EXIT_OK
+
+
+def cmd_review_claim(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = stubs(args)
+    item = rpc.ReviewStub(channel).Claim(pb.TicketRef(ticket=args.ticket))
+    print(f"claimed {item.ticket} until {when(item.claim_expires)}")
+    return EXIT_OK
+
+
+def cmd_review_decide(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = stubs(args)
+    response = rpc.ReviewStub(channel).Decide(
+        pb.DecideRequest(
+            tickets=args.tickets,
+            decision=args.decision,
+            reason_code=args.reason,
+            notes=args.notes or "",
+            allowlist_content=args.allowlist_content,
+            allowlist_identity=args.allowlist_identity,
+        )
+    )
+    failed = 0
+    for r in response.results:
+        if r.ok:
+            print(f"{r.ticket}: {r.item.status}")
+        else:
+            failed += 1
+            print(f"{r.ticket}: not decided: {r.error}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_review_appeal(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = stubs(args)
+    item = rpc.ReviewStub(channel).Appeal(pb.AppealRequest(ticket=args.ticket, reason=args.reason))
+    print(f"{item.ticket}: {item.status}, for a senior reviewer other than {item.decided_by}")
+    return EXIT_OK
+
+
+def add_review_commands(sub) -> None:
+    r = sub.add_parser("result", help="a held request's result: the signed file once approved")
+    r.add_argument("ticket")
+    r.add_argument("--out", help="where the signed output goes once approved")
+    r.add_argument("--wait", action="store_true", help="wait while it is held")
+    r.add_argument("--interval", type=float, default=5.0, help="seconds between asks")
+    r.add_argument("--timeout", type=float, default=0.0, help="give up after this (0: never)")
+    r.set_defaults(func=cmd_result)
+
+    rv = sub.add_parser("review", help="the human review queue (reviewers)").add_subparsers(
+        dest="sub", required=True
+    )
+    ls = rv.add_parser("list", help="open items, highest priority first, then oldest")
+    ls.add_argument("--status", action="append", help="pending, escalated, appealed, ...")
+    ls.add_argument("--tenant")
+    ls.add_argument("--category")
+    ls.add_argument("--min-priority", type=int, default=0)
+    ls.add_argument("--older-than", type=float, default=0.0, help="seconds")
+    ls.add_argument("--limit", type=int, default=100)
+    ls.set_defaults(func=cmd_review_list)
+    sh = rv.add_parser("show", help="one item: prompt, scores against thresholds, decisions")
+    sh.add_argument("ticket")
+    sh.set_defaults(func=cmd_review_show)
+    cl = rv.add_parser("claim", help="take an item (a lease: it expires if abandoned)")
+    cl.add_argument("ticket")
+    cl.set_defaults(func=cmd_review_claim)
+    de = rv.add_parser("decide", help="approve, reject or escalate (claims the item first)")
+    de.add_argument("tickets", nargs="+")
+    de.add_argument("--decision", required=True, choices=DECISIONS)
+    de.add_argument("--reason", required=True, help="reason code, e.g. false_positive")
+    de.add_argument("--notes")
+    de.add_argument("--allowlist-content", action="store_true")
+    de.add_argument("--allowlist-identity", action="store_true")
+    de.set_defaults(func=cmd_review_decide)
+    ap = rv.add_parser("appeal", help="ask for a decided item to be reviewed again")
+    ap.add_argument("ticket")
+    ap.add_argument("--reason", required=True)
+    ap.set_defaults(func=cmd_review_appeal)
