@@ -63,8 +63,6 @@ def write_mp4(frames: Iterable[np.ndarray], out_path: Path, fps: int, crf: int =
             out.mux(packet)
 
 
-
-
 def read_blocks(path: Path, size: int) -> Iterator[tuple[int, bytes]]:
     """(offset, bytes) of a file in blocks: how a video is streamed to a caller."""
     with open(path, "rb") as f:

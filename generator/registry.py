@@ -22,8 +22,17 @@ def load_generator(spec: str, **diffusers_options) -> Generator:
 
         from generator.remote import RemoteGenerator
 
+        def path(name: str) -> Path | None:
+            return Path(os.environ[name]) if os.environ.get(name) else None
+
+        # The backend's credentials and TLS material, from the environment (never config).
         return RemoteGenerator(
-            spec.removeprefix("remote:"), os.environ.get("REELGUARD_BACKEND_TOKEN") or None
+            spec.removeprefix("remote:"),
+            os.environ.get("REELGUARD_BACKEND_TOKEN") or None,
+            ca=path("REELGUARD_BACKEND_CA"),
+            cert=path("REELGUARD_BACKEND_CERT"),
+            key=path("REELGUARD_BACKEND_KEY"),
+            insecure=os.environ.get("REELGUARD_BACKEND_INSECURE") == "1",
         )
     if spec.startswith("diffusers:"):
         from generator.diffusion import DiffusersGenerator

@@ -27,7 +27,13 @@ from generator.base import (
     read_blocks,
     stream_generation,
 )
-from reelguard.channel import connect
+from reelguard.channel import (
+    BearerTokenCheck,
+    connect,
+    grpc_options,
+    is_loopback,
+    server_credentials,
+)
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 
@@ -56,11 +62,20 @@ class RemoteGenerator:
         token: str | None = None,
         ca: Path | None = None,
         timeout_s: float = 3600.0,
+        cert: Path | None = None,
+        key: Path | None = None,
+        insecure: bool = False,
     ) -> None:
+        if token and ca is None and not insecure and not is_loopback(address):
+            raise ValueError(
+                f"remote generator {address}: its token would cross the network in clear; "
+                "set REELGUARD_BACKEND_CA (the backend's CA) for TLS, or "
+                "REELGUARD_BACKEND_INSECURE=1 on a network you trust"
+            )
         self.address = address
         self.model_id = f"remote:{address}"
         self.timeout_s = timeout_s
-        self._stub = rpc.GeneratorBackendStub(connect(address, token, ca))
+        self._stub = rpc.GeneratorBackendStub(connect(address, token, ca, cert, key))
 
     def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
         request = pb.BackendRequest(
@@ -137,15 +152,44 @@ def _chunks(path: Path):
         yield pb.BackendEvent(chunk=pb.OutputChunk(data=block, offset=offset))
 
 
-def serve_backend(generator: Generator, address: str, max_workers: int = 4):
-    """Serve `generator` as a GeneratorBackend; returns (server, bound port)."""
-    from reelguard.channel import grpc_options
+def serve_backend(
+    generator: Generator,
+    address: str,
+    max_workers: int = 4,
+    *,
+    token: str | None = None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    tls_client_ca: Path | None = None,
+    insecure: bool = False,
+):
+    """Serve `generator` as a GeneratorBackend; returns (server, bound port).
 
+    The backend makes raw, unmoderated video for whoever calls it, so every call needs
+    the bearer `token`, or a client certificate from `tls_client_ca` (mutual TLS); and it
+    speaks TLS (`tls_cert`, `tls_key`) or listens on loopback, unless `insecure`."""
+    if not token and tls_client_ca is None:
+        raise ValueError(
+            "a generator backend needs a credential to check: a bearer token "
+            "(REELGUARD_BACKEND_TOKEN) or a client CA for mutual TLS"
+        )
+    if tls_cert is None and not insecure and not is_loopback(address):
+        raise ValueError(
+            f"{address} is reachable beyond this machine and there is no TLS: give a "
+            "certificate and key, or --insecure on a network you trust"
+        )
+    interceptors = [BearerTokenCheck(token)] if token else []
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="backend"),
         options=grpc_options(64 << 20),
+        interceptors=interceptors,
     )
     rpc.add_GeneratorBackendServicer_to_server(BackendServicer(generator), server)
-    port = server.add_insecure_port(address)
+    if tls_cert is not None:
+        if tls_key is None:
+            raise ValueError("a TLS certificate needs its key")
+        port = server.add_secure_port(address, server_credentials(tls_cert, tls_key, tls_client_ca))
+    else:
+        port = server.add_insecure_port(address)
     server.start()
     return server, port

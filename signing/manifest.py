@@ -19,6 +19,7 @@ from signing.signer import Signer
 
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 MODERATION_LABEL = "org.reelguard.moderation"
+PROBE_MESSAGE = b"reelguard health probe"
 CLAIM_GENERATOR = {"name": "reelguard", "version": "0.1.0"}
 
 
@@ -81,8 +82,6 @@ class ManifestSigner(Protocol):
     """Signs manifests into assets; in this process (`C2paManifestSigner`) or in a pool of
     replicas that hold the key (the Ray proxy). The gate sees only this."""
 
-    signer: Signer  # the key behind it: the health probe signs with it
-
     def sign(self, spec: ManifestSpec, data: bytes, mime_type: str) -> Signed:
         """The signed asset, and the manifest store on its own (for the repository)."""
         ...
@@ -93,6 +92,11 @@ class ManifestSigner(Protocol):
 
     def sign_file(self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str) -> bytes:
         """Write `source` with an embedded, signed manifest to `dest`; return the manifest."""
+        ...
+
+    def probe(self) -> None:
+        """Sign PROBE_MESSAGE with the key (the health probe); raises when it cannot sign.
+        It takes no bytes: a probe must not be a way to get signatures of one's choosing."""
         ...
 
 
@@ -134,6 +138,9 @@ class C2paManifestSigner:
     def sign_bytes(self, spec: ManifestSpec, data: bytes, mime_type: str) -> bytes:
         """`data` with an embedded, signed manifest."""
         return self.sign(spec, data, mime_type).data
+
+    def probe(self) -> None:
+        self.signer.sign(PROBE_MESSAGE)
 
     def sign(self, spec: ManifestSpec, data: bytes, mime_type: str) -> Signed:
         """The signed asset, and the manifest store on its own (for the repository)."""

@@ -82,8 +82,6 @@ class DwtDctQim:
         return read(frames)
 
 
-
-
 def _dct_matrix(n: int) -> np.ndarray:
     """Orthonormal DCT-II (what cv2.dct computes), applied to all blocks at once."""
     k, i = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")

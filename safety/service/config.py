@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reelguard.channel import is_loopback
 from safety.policy_rules import Policy
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 MiB = 1024 * 1024
@@ -116,6 +120,20 @@ class Config:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
+    # Serving gRPC or the web UI beyond loopback without TLS is refused unless this is set
+    # (tokens and media would cross the network in clear).
+    allow_insecure: bool = False
+
+    def require_safe_transport(self, address: str, what: str) -> None:
+        """Refuse a non-loopback `address` without TLS, unless `allow_insecure`."""
+        if self.tls_cert or not address or is_loopback(address):
+            return
+        if not self.allow_insecure:
+            raise ValueError(
+                f"{what} on {address} would be reachable beyond this machine without TLS: "
+                "set tls_cert and tls_key, or allow_insecure = true on a network you trust"
+            )
+        log.warning("%s on %s speaks no TLS (allow_insecure = true)", what, address)
 
     @property
     def database_path(self) -> Path:

@@ -39,7 +39,7 @@ def health_components(gate: Gate, enroller: Enroller, review_engine) -> list[Com
         Component("store", gate.store.heartbeat, WRITES),
         Component(
             "signer",
-            lambda: gate.manifest_signer.signer.sign(b"reelguard health probe"),
+            gate.manifest_signer.probe,
             ("Generation", "Provenance.Sign"),
         ),
         Component(

@@ -139,11 +139,9 @@ class SignerPool:
         with remote_span("signer_pool.sign", carrier):
             return self.signer.sign(spec, data, mime_type)
 
-    def probe(self, data: bytes) -> bytes:
-        return self.signer.signer.sign(data)
-
-    def chain(self) -> tuple[str, str]:
-        return self.signer.signer.certificate_chain_pem, self.signer.signer.alg.name
+    def probe(self) -> None:
+        """The health probe: a signature over a fixed message, made and dropped here."""
+        self.signer.probe()
 
 
 # ---- proxies (run in the front door) -------------------------------------------------
@@ -217,26 +215,11 @@ class RayGenerator:
         raise RuntimeError("the generator pool ended without a result")
 
 
-class _RaySigner:
-    """The `Signer` face of the signer pool, for health probes and chain lookups."""
-
-    def __init__(self, handle) -> None:
-        self._handle = handle
-        self.certificate_chain_pem, alg = handle.chain.remote().result()
-        import c2pa
-
-        self.alg = getattr(c2pa.C2paSigningAlg, alg)
-
-    def sign(self, data: bytes) -> bytes:
-        return self._handle.probe.remote(data).result()
-
-
 class RayManifestSigner:
     """ManifestSigner over the signer pool: the key stays in the pool's replicas."""
 
     def __init__(self, handle) -> None:
         self._handle = handle
-        self.signer = _RaySigner(handle)
 
     def sign(self, spec: ManifestSpec, data: bytes, mime_type: str) -> Signed:
         return self._handle.sign.remote(spec, data, mime_type, trace_carrier()).result()
@@ -248,6 +231,9 @@ class RayManifestSigner:
         signed = self.sign(spec, source.read_bytes(), mime_type)
         dest.write_bytes(signed.data)
         return signed.manifest
+
+    def probe(self) -> None:
+        self._handle.probe.remote().result()
 
 
 # ---- wiring --------------------------------------------------------------------------

@@ -38,10 +38,10 @@ class Backend(KenBurnsGenerator):
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory, enrol_collins):
     backend = Backend()
-    server, port = serve_backend(backend, "127.0.0.1:0")
+    server, port = serve_backend(backend, "127.0.0.1:0", token="front-door-to-gpu")
     r = Running(
         make_config(tmp_path_factory.mktemp("remote"), face_workers=0),
-        generator=RemoteGenerator(f"127.0.0.1:{port}"),
+        generator=RemoteGenerator(f"127.0.0.1:{port}", "front-door-to-gpu"),
     )
     r.backend = backend
     enrol_collins(r.identities)

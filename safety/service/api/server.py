@@ -15,7 +15,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from reelguard.channel import grpc_options
+from reelguard.channel import grpc_options, server_credentials
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.service.api.admin import (
@@ -56,18 +56,16 @@ SERVICE_NAMES = [
 
 
 def _listen(server: grpc.Server, config, address: str) -> int:
-    """Bind with TLS when a certificate is configured (mTLS with a client CA), else plaintext."""
+    """Bind with TLS when a certificate is configured (mTLS with a client CA), else
+    plaintext — on loopback only, unless the config allows insecure transport."""
+    config.require_safe_transport(address, "gRPC")
     if not config.tls_cert:
         return server.add_insecure_port(address)
     if not config.tls_key:
         raise ValueError("tls_cert is set but tls_key is not")
-    client_ca = config.tls_client_ca.read_bytes() if config.tls_client_ca else None
-    credentials = grpc.ssl_server_credentials(
-        [(config.tls_key.read_bytes(), config.tls_cert.read_bytes())],
-        root_certificates=client_ca,
-        require_client_auth=client_ca is not None,
+    return server.add_secure_port(
+        address, server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
     )
-    return server.add_secure_port(address, credentials)
 
 
 def start_server(service: Service, address: str | None = None, max_workers: int = 8):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -11,6 +12,8 @@ from pathlib import Path
 
 from safety.service.cli.connection import EXIT_FAILED, EXIT_NOT_TRUSTED, EXIT_OK
 from safety.service.config import Config
+
+log = logging.getLogger(__name__)
 
 
 def cmd_serve(args) -> int:
@@ -24,11 +27,17 @@ def cmd_serve(args) -> int:
         config.ray = True
     setup_logging(config.log_format)
     setup_tracing(config.tracing, config.otlp_endpoint)
+    try:  # before loading any model: a refused address should fail fast
+        config.require_safe_transport(config.grpc_address, "gRPC")
+        config.require_safe_transport(config.web_address, "the review UI")
+    except ValueError as e:
+        print(f"reelguard: cannot start: {e}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"reelguard: loading models (data in {config.data_dir})", flush=True)
     service = build_service(config)
     try:
         server, port, web = _listen(service, config)
-    except (OSError, RuntimeError) as e:
+    except (OSError, RuntimeError, ValueError) as e:
         service.close()
         print(f"reelguard: cannot start: {e} (set another address in the config)", file=sys.stderr)
         return EXIT_FAILED
@@ -136,7 +145,24 @@ def cmd_backend_serve(args) -> int:
     from generator.registry import load_generator
     from generator.remote import serve_backend
 
-    server, port = serve_backend(load_generator(args.generator), args.listen)
+    token = os.environ.get("REELGUARD_BACKEND_TOKEN") or None
+    if args.token_file:
+        token = Path(args.token_file).read_text().strip()
+    try:
+        server, port = serve_backend(
+            load_generator(args.generator),
+            args.listen,
+            token=token,
+            tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+            tls_key=Path(args.tls_key) if args.tls_key else None,
+            tls_client_ca=Path(args.tls_client_ca) if args.tls_client_ca else None,
+            insecure=args.insecure,
+        )
+    except ValueError as e:
+        print(f"reelguard backend: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.insecure and not args.tls_cert:
+        log.warning("the generator backend on %s speaks no TLS (--insecure)", args.listen)
     print(
         f"reelguard: generator backend {args.generator!r} on {args.listen.rsplit(':', 1)[0]}:{port}"
     )
@@ -197,7 +223,18 @@ def add_operate_commands(sub) -> None:
     bes = be.add_subparsers(dest="sub", required=True)
     bs = bes.add_parser("serve", help="expose a local generator as a GeneratorBackend")
     bs.add_argument("--generator", default="kenburns", help="kenburns, diffusers:DIR, ...")
-    bs.add_argument("--listen", default="127.0.0.1:50061")
+    bs.add_argument("--listen", default="127.0.0.1:50061", help="loopback unless TLS or --insecure")
+    bs.add_argument(
+        "--token-file", help="the bearer token callers must send (or REELGUARD_BACKEND_TOKEN)"
+    )
+    bs.add_argument("--tls-cert", help="server certificate (PEM)")
+    bs.add_argument("--tls-key", help="server private key (PEM)")
+    bs.add_argument("--tls-client-ca", help="require client certificates from this CA (mTLS)")
+    bs.add_argument(
+        "--insecure",
+        action="store_true",
+        help="listen beyond loopback without TLS (a network you trust only)",
+    )
     bs.set_defaults(func=cmd_backend_serve)
 
     au = sub.add_parser("audit", help="the hash-chained audit log (reads the database)")

@@ -272,6 +272,7 @@ class WebServer:
     def __init__(self, service, address: str) -> None:
         host, port = address.rsplit(":", 1)
         config = service.config
+        config.require_safe_transport(address, "the review UI")
         ssl = (str(config.tls_cert), str(config.tls_key)) if config.tls_cert else None
         try:
             self._server = make_server(

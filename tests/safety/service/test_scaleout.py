@@ -63,3 +63,13 @@ def test_a_clips_frames_come_back_in_order_from_several_calls(on_ray, astronaut,
     assert [len(faces) for faces in found] == [0, 1, 0, 0, 1]
     scores = fan_out(serve.get_app_handle("reelguard-nudity").probability, clip, 2)
     np.testing.assert_allclose(scores, NudityModerator().probabilities(clip), atol=1e-5)
+
+
+def test_the_signer_pool_signs_no_bytes_of_a_callers_choosing(on_ray):
+    """Its health probe once signed whatever an in-cluster caller sent, with our key."""
+    from ray import serve
+
+    pool = serve.get_app_handle("reelguard-signer")
+    with pytest.raises(TypeError):
+        pool.probe.remote(b"a COSE Sig_structure of the attacker's making").result()
+    assert pool.probe.remote().result() is None  # signed inside, nothing handed back
