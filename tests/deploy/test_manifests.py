@@ -91,3 +91,70 @@ def test_the_front_door_config_is_a_valid_reelguard_config(tmp_path):
     }
     assert ports == {int(config.grpc_address.rsplit(":", 1)[1]), 8080, 9464}
     assert {p["port"] for p in service["spec"]["ports"]} == ports
+
+
+def containers_of(service: dict) -> list[dict]:
+    cluster = service["spec"]["rayClusterConfig"]
+    pods = [cluster["headGroupSpec"]] + cluster["workerGroupSpecs"]
+    return [c for p in pods for c in p["template"]["spec"]["containers"]]
+
+
+def test_every_ray_process_and_the_front_door_use_token_auth():
+    (service,) = documents("rayservice.yaml")
+    _, frontdoor, _ = documents("frontdoor.yaml")
+    everyone = containers_of(service) + frontdoor["spec"]["template"]["spec"]["containers"]
+    for container in everyone:
+        env = {e["name"]: e for e in container.get("env", [])}
+        assert env["RAY_AUTH_MODE"]["value"] == "token", container["name"]
+        assert env["RAY_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "reelguard-ray-token"
+
+
+def test_only_the_signer_group_holds_the_signing_key():
+    (service,) = documents("rayservice.yaml")
+    cluster = service["spec"]["rayClusterConfig"]
+    groups = {"head": cluster["headGroupSpec"]} | {
+        g["groupName"]: g for g in cluster["workerGroupSpecs"]
+    }
+    with_key = {
+        name
+        for name, group in groups.items()
+        for volume in group["template"]["spec"].get("volumes", [])
+        if volume.get("secret", {}).get("secretName") == "reelguard-signing-key"
+    }
+    assert with_key == {"signer-workers"}
+    assert "reelguard-signer" in groups["signer-workers"]["rayStartParams"]["resources"]
+    pools = {d["name"]: d for app in serve_config()["applications"] for d in app["deployments"]}
+    assert pools["SignerPool"]["ray_actor_options"]["resources"] == {"reelguard-signer": 1}
+    for other in ("FacePool", "NudityPool", "GeneratorPool"):
+        assert "reelguard-signer" not in pools[other]["ray_actor_options"].get("resources", {})
+
+
+def test_only_the_front_door_reaches_the_ray_client_port():
+    head, workers = documents("networkpolicy.yaml")
+    assert head["spec"]["podSelector"]["matchLabels"]["ray.io/node-type"] == "head"
+    by_port = {
+        rule["ports"][0]["port"]: rule["from"]
+        for rule in head["spec"]["ingress"]
+        if "ports" in rule
+    }
+    assert by_port[10001] == [{"podSelector": {"matchLabels": {"app": "reelguard-frontdoor"}}}]
+    assert by_port[8265][0]["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "kuberay-operator"
+    }
+    for policy in (head, workers):
+        assert policy["spec"]["policyTypes"] == ["Ingress"]
+
+
+def test_the_front_door_serves_beyond_loopback_only_over_tls(tmp_path):
+    from safety.service.config import Config
+
+    config_map, deployment, _ = documents("frontdoor.yaml")
+    toml = tmp_path / "reelguard.toml"
+    toml.write_text(config_map["data"]["reelguard.toml"])
+    config = Config.load(toml, env={})
+    assert config.tls_cert and config.tls_key and not config.allow_insecure
+    mounts = {
+        m["mountPath"]
+        for m in deployment["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    }
+    assert str(config.tls_cert.parent) in mounts
