@@ -16,6 +16,7 @@ import hashlib
 import logging
 import queue
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -76,6 +77,8 @@ class Gate:
         audit: AuditLog | None = None,
         metrics: Metrics | None = None,
         watermarker: watermark.Watermarker | None = None,
+        generation_workers: int = 4,
+        max_generation_s: float = 1800.0,
     ) -> None:
         self.policies = policies
         self.generator = generator
@@ -87,8 +90,13 @@ class Gate:
         self.review = review
         self.metrics = metrics or Metrics()
         work_dir.mkdir(parents=True, exist_ok=True)
-        # Checks and generation run here so that a stuck model can be timed out.
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="gate")
+        # Checks and generation run on pools of their own, so that a stuck model can be
+        # timed out and generations filling every slot leave threads for the checks.
+        self._check_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="checks")
+        self._generation_pool = ThreadPoolExecutor(
+            max_workers=generation_workers, thread_name_prefix="generate"
+        )
+        self.max_generation_s = max_generation_s
         self.checks = Checks(
             prompt_moderators=prompt_moderators,
             image_moderators=image_moderators,
@@ -201,8 +209,23 @@ class Gate:
 
             try:
                 with self.metrics.stage("generate", root):
-                    future = self._submit(self.generator.generate, gen_input, raw, progress)
-                    yield from _drain_while_running(future, events)
+                    future = self._submit(
+                        self.generator.generate,
+                        gen_input,
+                        raw,
+                        progress,
+                        pool=self._generation_pool,
+                    )
+                    deadline = time.monotonic() + self.max_generation_s
+                    yield from _drain_while_running(future, events, deadline)
+                    if not future.done():  # stops at its next progress report
+                        job.cancel.set()
+                        yield self._fail(
+                            job,
+                            Stage.GENERATING,
+                            f"generation ran past max_generation_s ({self.max_generation_s:g} s)",
+                        )
+                        return
                     mime_type = future.result()
             except Cancelled as e:
                 yield self._fail(job, Stage.GENERATING, str(e))
@@ -265,10 +288,11 @@ class Gate:
 
     # ---- pieces ---------------------------------------------------------------------
 
-    def _submit(self, fn: Callable, *args) -> Future:
+    def _submit(self, fn: Callable, *args, pool: ThreadPoolExecutor | None = None) -> Future:
         """Run on the gate's pool in the caller's context, so work there (a call to a Ray
         pool, say) belongs to the current stage's trace span."""
-        return self._pool.submit(contextvars.copy_context().run, fn, *args)
+        pool = pool or self._check_pool
+        return pool.submit(contextvars.copy_context().run, fn, *args)
 
     def _post_check(
         self, video: Path, job: GenerateJob, content_sha256: str = ""
@@ -305,8 +329,11 @@ class Gate:
         return Failed(stage, error)
 
 
-def _drain_while_running(future: Future, events: queue.Queue) -> Iterator[Progress]:
-    while True:
+def _drain_while_running(
+    future: Future, events: queue.Queue, deadline: float
+) -> Iterator[Progress]:
+    """Progress while the future runs, until it is done or the deadline passes."""
+    while time.monotonic() < deadline:
         try:
             yield events.get(timeout=0.05)
         except queue.Empty:

@@ -164,6 +164,8 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         audit=audit,
         metrics=metrics,
         watermarker=watermarker if config.watermark else None,
+        generation_workers=config.max_generations,
+        max_generation_s=config.max_generation_s,
     )
     gate.review = ReviewQueue(
         review_store,

@@ -79,6 +79,7 @@ class Config:
     check_timeout_s: float = 60.0
     max_generations: int = 4  # running at once, in total
     max_generations_per_tenant: int = 2
+    max_generation_s: float = 1800.0  # a generation running longer fails (and is stopped)
     # Verify, Check and Sign decode untrusted media: at once, in total and per tenant.
     max_media_checks: int = 4
     max_media_checks_per_tenant: int = 2

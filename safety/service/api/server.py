@@ -68,10 +68,20 @@ def _listen(server: grpc.Server, config, address: str) -> int:
     )
 
 
-def start_server(service: Service, address: str | None = None, max_workers: int = 8):
-    """Start serving; returns (server, bound port). Health reports SERVING once up."""
+# Threads for RPCs that hold no slot (admin, review, health probes, refusals).
+SPARE_RPC_THREADS = 8
+
+
+def start_server(service: Service, address: str | None = None, max_workers: int | None = None):
+    """Start serving; returns (server, bound port). Health reports SERVING once up.
+
+    Every admitted generation and media check holds a gRPC thread for as long as it
+    runs, so the server has a thread for each slot and spares beside them: streams
+    filling every slot never leave a Check or an admin call waiting for a thread."""
+    cfg = service.config
+    workers = max_workers or cfg.max_generations + cfg.max_media_checks + SPARE_RPC_THREADS
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
         options=grpc_options(service.config.max_message_bytes),
     )
     rpc.add_GenerationServicer_to_server(GenerationServicer(service), server)
