@@ -1,8 +1,9 @@
 """The reviewer web UI: server-rendered pages beside the gRPC port, no build step.
 
 Reviewers log in with their client token; the session cookie (signed, HttpOnly,
-SameSite=Strict) holds only their client id, re-checked on every request so a revoked
-token logs them out at once. Every form carries a per-session CSRF token; templates
+SameSite=Strict, Secure under TLS) holds only a server-side session id (sessions.py:
+logout ends it everywhere, it expires after web_session_s), and the client behind it is
+re-checked on every request so a revoked token logs them out at once. Every form carries a per-session CSRF token; templates
 escape everything (Jinja autoescape); media is shown blurred and greyscale until the
 reviewer reveals it, and is never cached.
 """
@@ -20,14 +21,16 @@ import time
 from pathlib import Path
 
 import av
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
 from flask import Flask, abort, g, redirect, render_template, request, send_file, session, url_for
 from PIL import Image
-from werkzeug.serving import make_server
 
 from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
 from safety.errors import Busy, Forbidden, InvalidInput, NotFound, Unauthenticated
 from safety.likeness import face_crop_jpeg
 from safety.review import APPROVED, ESCALATED, OPEN, REJECTED
+from safety.service.web.sessions import WebSessions
 from safety.store.records import ReviewItem
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,8 @@ REASON_CODES = {
 
 
 def _secret_key(path: Path) -> bytes:
-    """Signs session cookies; kept under the data dir (0600) so restarts keep sessions."""
+    """Signs the session cookie (a session id and the CSRF token); kept under the data dir
+    (0600). The sessions themselves live on the server (sessions.py)."""
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -63,14 +67,18 @@ def create_app(service) -> Flask:
         MAX_CONTENT_LENGTH=1 << 20,  # forms only; media is never uploaded here
     )
     queue = service.review
+    sessions = WebSessions(lambda: service.config.web_session_s)
 
     @app.before_request
     def _authenticate():
         g.user = None
-        client_id = session.get("client_id")
+        client_id = sessions.client_of(session.get("sid", ""))
+        if session.get("sid") and client_id is None:
+            session.clear()  # logged out, expired, or from before a restart
         if client_id:
             record = service.store.client(client_id)
             if record is None or record.revoked_at is not None or record.role not in REVIEW_ROLES:
+                sessions.end(session["sid"])
                 session.clear()
             else:
                 g.user = Principal(record.id, record.name, record.tenant, record.role)
@@ -125,7 +133,7 @@ def create_app(service) -> Flask:
             else:
                 if who.role in REVIEW_ROLES:
                     session.clear()
-                    session["client_id"] = who.client_id
+                    session["sid"] = sessions.start(who.client_id)
                     session["csrf"] = secrets.token_urlsafe(32)  # a new session, a new token
                     return redirect(url_for("queue_page"))
                 error = f"role {who.role!r} does not review; use a reviewer's token"
@@ -133,6 +141,7 @@ def create_app(service) -> Flask:
 
     @app.post("/logout")
     def logout():
+        sessions.end(session.get("sid", ""))  # a copy of the cookie stops working too
         session.clear()
         return redirect(url_for("login"))
 
@@ -267,22 +276,23 @@ def _image(path: Path):
 
 
 class WebServer:
-    """The web UI on its own port (HTTPS when the service has a TLS certificate)."""
+    """The web UI on its own port, on Cheroot (a production WSGI server; Werkzeug's is for
+    development), HTTPS when the service has a TLS certificate."""
 
     def __init__(self, service, address: str) -> None:
         host, port = address.rsplit(":", 1)
         config = service.config
         config.require_safe_transport(address, "the review UI")
-        ssl = (str(config.tls_cert), str(config.tls_key)) if config.tls_cert else None
+        self._server = wsgi.Server((host, int(port)), create_app(service), numthreads=8)
+        if config.tls_cert:
+            self._server.ssl_adapter = BuiltinSSLAdapter(str(config.tls_cert), str(config.tls_key))
         try:
-            self._server = make_server(
-                host, int(port), create_app(service), threaded=True, ssl_context=ssl
-            )
-        except SystemExit:  # werkzeug reports a taken port by printing and exiting
-            raise OSError(errno.EADDRINUSE, "address in use") from None
-        self.port = self._server.server_port
-        self.scheme = "https" if ssl else "http"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="web", daemon=True)
+            self._server.prepare()  # binds now: a taken port is an error here, not later
+        except OSError as e:
+            raise OSError(e.errno or errno.EADDRINUSE, f"cannot listen on {address}") from None
+        self.port = self._server.bind_addr[1]
+        self.scheme = "https" if config.tls_cert else "http"
+        self._thread = threading.Thread(target=self._server.serve, name="web", daemon=True)
 
     def start(self) -> WebServer:
         self._thread.start()
@@ -290,5 +300,5 @@ class WebServer:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        self._server.stop()
         self._thread.join(timeout=10)
