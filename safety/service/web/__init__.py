@@ -3,9 +3,9 @@
 Reviewers log in with their client token; the session cookie (signed, HttpOnly,
 SameSite=Strict, Secure under TLS) holds only a server-side session id (sessions.py:
 logout ends it everywhere, it expires after web_session_s), and the client behind it is
-re-checked on every request so a revoked token logs them out at once. Every form carries a per-session CSRF token; templates
-escape everything (Jinja autoescape); media is shown blurred and greyscale until the
-reviewer reveals it, and is never cached.
+re-checked on every request so a revoked token logs them out at once. Every form
+carries a per-session CSRF token; templates escape everything (Jinja autoescape); media
+is shown blurred and greyscale until the reviewer reveals it, and is never cached.
 """
 
 from __future__ import annotations
@@ -288,8 +288,9 @@ class WebServer:
             self._server.ssl_adapter = BuiltinSSLAdapter(str(config.tls_cert), str(config.tls_key))
         try:
             self._server.prepare()  # binds now: a taken port is an error here, not later
-        except OSError as e:
-            raise OSError(e.errno or errno.EADDRINUSE, f"cannot listen on {address}") from None
+        except OSError as e:  # Cheroot words a taken port its own way: say it plainly
+            code = e.errno or errno.EADDRINUSE
+            raise OSError(code, os.strerror(code)) from None
         self.port = self._server.bind_addr[1]
         self.scheme = "https" if config.tls_cert else "http"
         self._thread = threading.Thread(target=self._server.serve, name="web", daemon=True)
