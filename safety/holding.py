@@ -73,14 +73,21 @@ class Holding:
         return Held(ticket, verdict)
 
     def release(self, item: ReviewItem, review: dict) -> Released:
-        """Sign an approved item; its manifest records the human review."""
+        """Sign an approved item; its manifest records the human review. Idempotent on
+        the review's release decision id: once that decision is recorded, the signed file
+        is the release, and a resumed release signs nothing again."""
         held_path = Path(item.held_path)
+        signed = held_path.with_suffix(".signed.mp4")
+        decision_id = review.get("release_decision_id") or uuid.uuid4().hex
+        recorded = self.recorder.store.decision(decision_id)
+        if recorded is not None and signed.exists():
+            return Released(str(signed), recorded["output_sha256"], decision_id)
         frames = sample_video_frames(held_path, self.post_check_frames)
         verdict = Verdict(
             action=Action.ALLOW,
             stage=Stage.POST_CHECK,
             policy_version=item.verdict.get("policy_version", ""),
-            decision_id=uuid.uuid4().hex,
+            decision_id=decision_id,
         )
         held = item.spec
         spec = ManifestSpec(
@@ -100,7 +107,6 @@ class Holding:
                 for i in held["ingredients"]
             ],
         )
-        signed = held_path.with_suffix(".signed.mp4")
         digest = self.signer.sign(
             spec, frames, held_path, signed, item.mime_type, verdict, item.request_id, item.tenant
         )

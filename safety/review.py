@@ -10,10 +10,13 @@ an audit-log entry written in the same transaction as the change.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import secrets
 import shutil
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +28,13 @@ from safety.store.interface import ReviewStore
 from safety.store.records import AuditEntry, Clearance, ReviewItem
 from safety.verdict import Verdict
 
+log = logging.getLogger(__name__)
+
 PENDING, ESCALATED, APPEALED = "pending", "escalated", "appealed"
 APPROVED, REJECTED = "approved", "rejected"
+# An approval is recorded first (releasing), then signed, then marked approved: a crash
+# in between resumes at start-up instead of signing twice or losing the release.
+RELEASING = "releasing"
 OPEN = (PENDING, ESCALATED, APPEALED)
 DECISIONS = ("approve", "reject", "escalate")
 REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
@@ -204,13 +212,8 @@ class ReviewQueue:
         if decision == "escalate":
             values["status"] = ESCALATED
         elif decision == "approve":
-            released = self.release(item, review)
-            values.update(
-                status=APPROVED,
-                signed_path=released.signed_path,
-                signed_sha256=released.signed_sha256,
-            )
-            review["release_decision_id"] = released.decision_id
+            review["release_decision_id"] = uuid.uuid4().hex
+            values.update(status=RELEASING, release_json=json.dumps(review))
         else:
             values["status"] = REJECTED
             review["banked_hashes"] = self.bank_rejected(item)
@@ -239,7 +242,43 @@ class ReviewQueue:
             clearances=tuple(clearances),
         ):
             raise Busy(f"ticket {ticket} changed while you decided; reload it")
+        if decision == "approve":
+            return self.finish_release(ticket)
         return self.get(ticket)
+
+    def finish_release(self, ticket: str) -> ReviewItem:
+        """Sign an approved item and mark it approved; idempotent (the release decision id
+        was fixed when the approval was recorded), so it can run again after a crash."""
+        item = self.get(ticket)
+        if item.status != RELEASING:
+            return item
+        review = json.loads(item.release_json)
+        released = self.release(item, review)
+        self.store.update_review_item(
+            ticket,
+            RELEASING,
+            {
+                "status": APPROVED,
+                "signed_path": released.signed_path,
+                "signed_sha256": released.signed_sha256,
+                "release_json": None,
+            },
+            AuditEntry(
+                "reelguard", "released", item.tenant, ticket, {"decision_id": released.decision_id}
+            ),
+        )
+        return self.get(ticket)
+
+    def resume_releases(self) -> int:
+        """Finish every release a crash interrupted (called at start-up); returns how many."""
+        done = 0
+        for item in self.store.review_items((RELEASING,), limit=10_000):
+            try:
+                self.finish_release(item.ticket)
+                done += 1
+            except Exception:  # one that cannot finish now stays releasing, for next time
+                log.exception("could not finish releasing ticket %s", item.ticket)
+        return done
 
     def claim_and_decide(
         self,
@@ -288,6 +327,8 @@ class ReviewQueue:
         return self.get(ticket)
 
     def _may_work_on(self, item: ReviewItem, who: Principal) -> None:
+        if item.status == RELEASING:
+            raise InvalidInput(f"ticket {item.ticket} is approved and being released")
         if item.status in (APPROVED, REJECTED):
             raise InvalidInput(f"ticket {item.ticket} is already {item.status}; appeal it instead")
         if item.status in (ESCALATED, APPEALED) and who.role not in (SENIOR_REVIEWER, ADMIN):

@@ -176,6 +176,9 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         ),
         lease_s=config.review_lease_s,
     )
+    resumed = gate.review.resume_releases()  # approvals a crash left half-released
+    if resumed:
+        log.warning("finished releasing %d approved item(s) a restart interrupted", resumed)
     enroller = Enroller(embedder, index, store, config.index_path, config.face_min_size)
     admission = Admission(config.max_generations, config.max_generations_per_tenant)
     media_admission = Admission(

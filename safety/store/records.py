@@ -91,6 +91,7 @@ class ReviewItem:
     signed_path: str | None
     signed_sha256: str | None
     created_at: float
+    release_json: str | None = None  # while releasing: the review and its decision id
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ review_items = sa.Table(
     sa.Column("appeal_reason", sa.Text),
     sa.Column("signed_path", sa.Text),
     sa.Column("signed_sha256", sa.String(64)),
+    sa.Column("release_json", sa.Text),  # an approval being released: the review, its decision id
     sa.Column("created_at", sa.Float, nullable=False, index=True),
 )
 
@@ -109,8 +110,15 @@ def _v1(conn: Connection) -> None:
     conn.execute(audit_head.insert().values(id=1, seq=0, hash=GENESIS))
 
 
+def _v2(conn: Connection) -> None:
+    """Approvals are released in a recorded step (approved → releasing → released)."""
+    # _v1 creates the tables as defined now (column included); older databases lack it.
+    if "release_json" not in {c["name"] for c in sa.inspect(conn).get_columns("review_items")}:
+        conn.execute(sa.text("ALTER TABLE review_items ADD COLUMN release_json TEXT"))
+
+
 # Append only; a deployed schema is changed by a new step, never by editing an old one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 
 
 def open_engine(url: str, migrate_schema: bool = True) -> Engine:

@@ -23,7 +23,8 @@ class MediaTables:
     def add_manifest_record(self, record: ManifestRecord) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO manifest_repository VALUES (?, ?, ?, ?, ?, ?)",
+                # Replace: a release resumed after a crash re-signs under the same manifest id.
+                "INSERT OR REPLACE INTO manifest_repository VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     record.manifest_id,
                     record.alg,

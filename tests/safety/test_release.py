@@ -1,0 +1,82 @@
+"""Releasing an approved item is a recorded state machine (approved → releasing →
+released): a crash between signing and recording leaves neither a second signature nor
+a lost release; the release resumes after a restart."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from reelguard.v1 import reelguard_pb2 as pb
+from reelguard.v1 import reelguard_pb2_grpc as rpc
+from tests.support import REVIEW_LIKENESS, Running, encode, make_config, output_bytes, terminal
+
+
+def held(r: Running, studio, pixels) -> pb.Held:
+    request = pb.GenerateRequest(
+        prompt="a portrait",
+        image=pb.Media(data=encode(pixels)),
+        output=pb.OutputSpec(width=96, height=96, num_frames=8),
+    )
+    kind, h = terminal(list(rpc.GenerationStub(studio).Generate(request, timeout=120)))
+    assert kind == "held"
+    return h
+
+
+def approve(reviewer, ticket):
+    return rpc.ReviewStub(reviewer).Decide(
+        pb.DecideRequest(tickets=[ticket], decision="approve", reason_code="false_positive"),
+        timeout=60,
+    )
+
+
+def releases(r: Running, request_id: str) -> list[dict]:
+    return [
+        d
+        for d in r.service.store.decisions(limit=1000)
+        if d["request_id"] == request_id and d["action"] == "allow"
+    ]
+
+
+def test_a_crash_after_signing_releases_once_and_resumes_after_restart(
+    tmp_path, astronaut, enrol_collins, monkeypatch
+):
+    config = make_config(tmp_path, policy=REVIEW_LIKENESS, face_workers=0)
+    r = Running(config)
+    try:
+        enrol_collins(r.identities)
+        studio = r.client("generator-client", "studio-a")[1]
+        reviewer = r.client("reviewer")[1]
+        h = held(r, studio, astronaut)
+        item = r.service.review.get(h.ticket)
+        store = r.service.review.store
+        real = store.update_review_item
+
+        def dies_once_signed(ticket, status, values, entry, **kw):
+            if values.get("signed_path"):  # signed, the release not yet recorded
+                raise RuntimeError("the process was killed here")
+            return real(ticket, status, values, entry, **kw)
+
+        monkeypatch.setattr(store, "update_review_item", dies_once_signed)
+        with pytest.raises(grpc.RpcError):
+            approve(reviewer, h.ticket)
+        monkeypatch.setattr(store, "update_review_item", real)
+        # A second approval of the same ticket must not sign it again.
+        try:
+            approve(reviewer, h.ticket)
+        except grpc.RpcError as e:
+            assert e.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.ABORTED)
+        assert len(releases(r, item.request_id)) <= 1
+    finally:
+        r.close()
+    again = Running(config)  # the restart resumes what was releasing
+    try:
+        result = list(
+            rpc.GenerationStub(again.channel).GetResult(pb.TicketRef(ticket=h.ticket), timeout=60)
+        )
+        kind, completed = terminal(result)
+        assert kind == "completed" and output_bytes(result)
+        assert len(releases(again, item.request_id)) == 1  # signed and recorded exactly once
+        assert again.service.audit.verify().ok
+    finally:
+        again.close()
