@@ -269,6 +269,30 @@ class ReviewQueue:
         )
         return self.get(ticket)
 
+    def purge_decided(self, older_than_s: float, now: float | None = None) -> int:
+        """Delete the media of items decided more than `older_than_s` ago: the unsigned
+        held output and the inputs kept for signing (an approval's signed output stays:
+        it is the client's result). Each deletion is an audit entry; returns how many."""
+        cutoff = (now or time.time()) - older_than_s
+        purged = 0
+        for item in self.store.review_items((APPROVED, REJECTED), limit=100_000):
+            if not item.held_path or not item.decided_at or item.decided_at > cutoff:
+                continue
+            paths = [Path(item.held_path)] + [Path(i["path"]) for i in item.spec["ingredients"]]
+            for path in paths:
+                path.unlink(missing_ok=True)
+            entry = AuditEntry(
+                "reelguard",
+                "purged",
+                item.tenant,
+                item.ticket,
+                {"files": len(paths), "decided_at": item.decided_at, "retention_s": older_than_s},
+            )
+            purged += self.store.update_review_item(
+                item.ticket, item.status, {"held_path": ""}, entry
+            )
+        return purged
+
     def resume_releases(self) -> int:
         """Finish every release a crash interrupted (called at start-up); returns how many."""
         done = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -66,6 +67,24 @@ class Service:
         for close in self.closers:
             close()
         self.store.close()
+
+
+def _purge_held_media(review: ReviewQueue, retention_s: float, every_s: float = 3600.0):
+    """Delete decided items' media past retention now and every hour; returns the stop."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while True:
+            try:
+                if n := review.purge_decided(retention_s):
+                    log.info("deleted the media of %d decided review item(s)", n)
+            except Exception:  # the store is down: the next round tries again
+                log.exception("purging held media failed")
+            if stop.wait(every_s):
+                return
+
+    threading.Thread(target=run, name="purge-held-media", daemon=True).start()
+    return stop.set
 
 
 def build_service(config: Config, generator: Generator | None = None) -> Service:
@@ -179,6 +198,8 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     resumed = gate.review.resume_releases()  # approvals a crash left half-released
     if resumed:
         log.warning("finished releasing %d approved item(s) a restart interrupted", resumed)
+    if config.review_retention_days > 0:
+        closers.append(_purge_held_media(gate.review, config.review_retention_days * 86400))
     enroller = Enroller(embedder, index, store, config.index_path, config.face_min_size)
     admission = Admission(config.max_generations, config.max_generations_per_tenant)
     media_admission = Admission(

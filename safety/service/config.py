@@ -91,6 +91,8 @@ class Config:
     review_reject_bank: str = "review-rejected"  # rejected content is banked here
     web_address: str = "127.0.0.1:8080"  # the reviewer web UI; "" turns it off
     web_session_s: float = 8 * 3600.0  # a reviewer's login lasts this long at most
+    # Held and rejected media are deleted this long after the decision (0: kept forever).
+    review_retention_days: float = 30.0
     # Scale-out on Ray Serve (`reelguard serve --ray`): face, nudity, signing and generator
     # pools as replicas; the gRPC front door stays here. An empty address starts Ray locally.
     ray: bool = False

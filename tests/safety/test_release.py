@@ -9,7 +9,15 @@ import pytest
 
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from tests.support import REVIEW_LIKENESS, Running, encode, make_config, output_bytes, terminal
+from tests.support import (
+    REVIEW_LIKENESS,
+    Running,
+    encode,
+    make_config,
+    output_bytes,
+    scene,
+    terminal,
+)
 
 
 def held(r: Running, studio, pixels) -> pb.Held:
@@ -80,3 +88,44 @@ def test_a_crash_after_signing_releases_once_and_resumes_after_restart(
         assert again.service.audit.verify().ok
     finally:
         again.close()
+
+
+def test_decided_media_are_deleted_after_the_retention_period(tmp_path, astronaut, enrol_collins):
+    """Held outputs and kept inputs of decided items do not stay on disk forever."""
+    import time
+    from pathlib import Path
+
+    config = make_config(tmp_path, policy=REVIEW_LIKENESS, face_workers=0)
+    r = Running(config)
+    try:
+        enrol_collins(r.identities)
+        studio = r.client("generator-client", "studio-a")[1]
+        reviewer = r.client("reviewer")[1]
+        old = held(r, studio, scene(astronaut, "brick", (0, 0)))
+        recent = held(r, studio, scene(astronaut, "grass", (400, 400)))
+        for h in (old, recent):
+            rpc.ReviewStub(reviewer).Decide(
+                pb.DecideRequest(
+                    tickets=[h.ticket], decision="reject", reason_code="likeness_no_consent"
+                )
+            )
+        queue = r.service.review
+        old_item, recent_item = queue.get(old.ticket), queue.get(recent.ticket)
+        files = [Path(old_item.held_path)] + [Path(i["path"]) for i in old_item.spec["ingredients"]]
+        assert all(f.exists() for f in files)
+        month = 30 * 86400
+        assert queue.purge_decided(older_than_s=month) == 0  # decided just now: kept
+        assert all(f.exists() for f in files)
+        assert queue.purge_decided(older_than_s=month, now=time.time() + month + 60) == 2
+        assert not any(f.exists() for f in files)
+        assert not Path(recent_item.held_path).exists()
+        entries = [e for e in r.service.audit.entries() if e["kind"] == "purged"]
+        assert {old.ticket, recent.ticket} <= {e["subject"] for e in entries}
+        assert r.service.audit.verify().ok
+        kind, _ = terminal(
+            list(rpc.GenerationStub(studio).GetResult(pb.TicketRef(ticket=old.ticket)))
+        )
+        assert kind == "blocked"  # the verdict outlives the media
+        assert queue.purge_decided(older_than_s=month, now=time.time() + month + 60) == 0
+    finally:
+        r.close()

@@ -184,6 +184,8 @@ def create_app(service) -> Flask:
     @app.get("/items/<ticket>/media")
     def item_media(ticket):
         item = visible(ticket)
+        if not item.held_path or not Path(item.held_path).is_file():
+            abort(410, "the media was deleted after the retention period")
         return send_file(item.held_path, mimetype=item.mime_type, conditional=True)
 
     @app.get("/items/<ticket>/face/<int:index>.jpg")
@@ -254,10 +256,12 @@ def _number(text: str | None) -> int:
 def _subject_pixels(item: ReviewItem, subject: str, time_s: float):
     if subject == "input_image":
         for ing in item.spec.get("ingredients", []):
-            if ing["mime_type"].startswith("image/"):
+            if ing["mime_type"].startswith("image/") and Path(ing["path"]).is_file():
                 return _image(Path(ing["path"]))
         return None
     if subject == "output_frame":
+        if not item.held_path or not Path(item.held_path).is_file():
+            return None  # deleted after the retention period
         with av.open(item.held_path) as container:
             best = None
             for frame in container.decode(video=0):
