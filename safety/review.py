@@ -275,9 +275,7 @@ class ReviewQueue:
         it is the client's result). Each deletion is an audit entry; returns how many."""
         cutoff = (now or time.time()) - older_than_s
         purged = 0
-        for item in self.store.review_items((APPROVED, REJECTED), limit=100_000):
-            if not item.held_path or not item.decided_at or item.decided_at > cutoff:
-                continue
+        for item in self.store.decided_items_with_media((APPROVED, REJECTED), cutoff):
             paths = [Path(item.held_path)] + [Path(i["path"]) for i in item.spec["ingredients"]]
             for path in paths:
                 path.unlink(missing_ok=True)

@@ -209,6 +209,13 @@ class ReviewStore(Protocol):
         """Items in these statuses, highest priority first, then oldest."""
         ...
 
+    def decided_items_with_media(
+        self, statuses: tuple[str, ...], decided_before: float
+    ) -> list[ReviewItem]:
+        """Items in these statuses decided before `decided_before` whose held media are
+        still on disk (held_path not yet cleared): what retention deletes next."""
+        ...
+
     def count_review_items(self, statuses: tuple[str, ...]) -> int:
         """How many items are in these statuses."""
         ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict
 
 import sqlalchemy as sa
 
@@ -68,6 +69,17 @@ class SqlReviewStore:
         with self.engine.connect() as conn:
             return [_item(r) for r in conn.execute(q)]
 
+    def decided_items_with_media(
+        self, statuses: tuple[str, ...], decided_before: float
+    ) -> list[ReviewItem]:
+        q = sa.select(review_items).where(
+            review_items.c.status.in_(statuses),
+            review_items.c.decided_at <= decided_before,
+            review_items.c.held_path != "",
+        )
+        with self.engine.connect() as conn:
+            return [_item(r) for r in conn.execute(q)]
+
     def count_review_items(self, statuses: tuple[str, ...]) -> int:
         with self.engine.connect() as conn:
             return conn.execute(
@@ -112,7 +124,7 @@ class SqlReviewStore:
             if not done:
                 return False
             for c in clearances:
-                conn.execute(allowlist.insert().values(**c.__dict__, created_at=time.time()))
+                conn.execute(allowlist.insert().values(**asdict(c), created_at=time.time()))
             self._append(conn, entry)
         return True
 

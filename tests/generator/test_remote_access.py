@@ -4,7 +4,6 @@ token (or a client certificate), speaks TLS, and listens on loopback unless told
 from __future__ import annotations
 
 import grpc
-import numpy as np
 import pytest
 
 from generator.base import GenerationInput
@@ -107,4 +106,4 @@ def test_frames_a_backend_returns_stay_pixels(token_backend, tmp_path):
     RemoteGenerator(token_backend, TOKEN).generate(job(), tmp_path / "o.mp4", lambda d, t: None)
     with av.open(str(tmp_path / "o.mp4")) as c:
         frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
-    assert frame.shape == (64, 64, 3) and np.ptp(frame) >= 0
+    assert frame.shape == (64, 64, 3)

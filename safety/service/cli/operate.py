@@ -27,9 +27,11 @@ def cmd_serve(args) -> int:
         config.ray = True
     setup_logging(config.log_format)
     setup_tracing(config.tracing, config.otlp_endpoint)
-    try:  # before loading any model: a refused address should fail fast
-        config.require_safe_transport(config.grpc_address, "gRPC")
-        config.require_safe_transport(config.web_address, "the review UI")
+    try:  # before loading any model: a refused address should fail fast (the listeners
+        # check again when they bind, and warn then if insecure transport is allowed)
+        if not config.allow_insecure:
+            config.require_safe_transport(config.grpc_address, "gRPC")
+            config.require_safe_transport(config.web_address, "the review UI")
     except ValueError as e:
         print(f"reelguard: cannot start: {e}", file=sys.stderr)
         return EXIT_FAILED

@@ -4,6 +4,7 @@ reviewers, another tenant's tickets read as missing)."""
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -23,12 +24,18 @@ def cmd_result(args) -> int:
     out = Path(args.out) if args.out else None
     started, last_status = time.monotonic(), ""
     while True:
-        events = list(rpc.GenerationStub(channel).GetResult(pb.TicketRef(ticket=args.ticket)))
-        held = [e.held for e in events if e.WhichOneof("event") == "held"]
-        if not held or not args.wait:
-            return receive(iter(events), out, quiet_progress=True)
-        if held[0].status != last_status:
-            last_status = held[0].status
+        stream = rpc.GenerationStub(channel).GetResult(pb.TicketRef(ticket=args.ticket))
+        head = []  # up to the first event that says what the result is
+        for event in stream:
+            head.append(event)
+            if event.WhichOneof("event") != "accepted":
+                break
+        held = head[-1].held if head and head[-1].WhichOneof("event") == "held" else None
+        if held is None or not args.wait:  # the output streams on, chunk by chunk
+            return receive(itertools.chain(head, stream), out, quiet_progress=True)
+        stream.cancel()
+        if held.status != last_status:
+            last_status = held.status
             print(f"ticket {args.ticket}: {last_status}, waiting for a reviewer", file=sys.stderr)
         if args.timeout and time.monotonic() - started > args.timeout:
             print(f"reelguard: still {last_status} after {args.timeout:g} s", file=sys.stderr)
