@@ -2,9 +2,10 @@
 
 Fail closed: a check that raises or runs past `check_timeout_s` becomes a failed
 `CheckRun`, which the policy always blocks; so does a consent registry that cannot
-answer. A decisive block stops the checks still running (likeness excepted: a consent
-grant may still authorize it). The policy then turns the findings into a verdict.
-"""
+answer. A check still running at the deadline is also cancelled, so that it gives back
+its thread and CPU where the model allows (`safety.cancellation`). A decisive block stops
+the checks still queued (likeness excepted: a consent grant may still authorize it). The
+policy then turns the findings into a verdict."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dataclasses import replace
 from functools import partial
 
 from safety.allowlist import Allowlist
+from safety.cancellation import Cancellation, run_cancellable
 from safety.consent import LIKENESS_CATEGORIES, ConsentRegistry
 from safety.job import Clip
 from safety.moderation import TextModerator, VisualModerator
@@ -70,7 +72,12 @@ class Checks:
         policy = self.policies.for_tenant(tenant)
         deadline = time.monotonic() + self.check_timeout_s
         t0 = time.monotonic()
-        pending = {self._submit(fn): m for m, fn in tasks}
+        pending: dict[Future, object] = {}
+        cancellations: dict[Future, Cancellation] = {}
+        for moderator, fn in tasks:
+            cancellation = Cancellation()
+            future = self._submit(run_cancellable, cancellation, fn)
+            pending[future], cancellations[future] = moderator, cancellation
         findings: list[Finding] = []
         runs: list[CheckRun] = []
         # What was evaluated: the categories of every check that completed, by subject kind.
@@ -82,7 +89,8 @@ class Checks:
             )
             if not done:  # the deadline passed: every unfinished check fails closed
                 for future, moderator in pending.items():
-                    future.cancel()
+                    future.cancel()  # if it has not started yet
+                    cancellations[future].cancel()  # if it has: stop it where it can be
                     runs.append(
                         _check_run(
                             moderator,

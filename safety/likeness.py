@@ -8,9 +8,11 @@ face-recognition-models; 99.38 % on LFW) for a 128-d identity embedding.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -18,9 +20,12 @@ from typing import Protocol
 import numpy as np
 
 from indexes.identity import IdentityIndex
+from safety.cancellation import current_cancellation
 from safety.media import Frame
 from safety.moderation import package_version
 from safety.verdict import Finding
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,13 +105,13 @@ class DlibFaceEmbedder:
 
 
 # The face model of a worker process (see ProcessEmbedderPool).
-_WORKER_EMBEDDER: DlibFaceEmbedder | None = None
+_WORKER_EMBEDDER: FaceEmbedder | None = None
 
 
-def _start_worker(min_face_size: int) -> None:
+def _start_worker(make_embedder: Callable[[int], FaceEmbedder], min_face_size: int) -> None:
     global _WORKER_EMBEDDER
     _die_with_parent()
-    _WORKER_EMBEDDER = DlibFaceEmbedder(min_face_size=min_face_size)
+    _WORKER_EMBEDDER = make_embedder(min_face_size)
 
 
 def _die_with_parent() -> None:
@@ -125,35 +130,101 @@ def _worker_faces(pixels: np.ndarray) -> list[Face]:
     return _WORKER_EMBEDDER.faces(pixels)
 
 
+def _processes(pool: ProcessPoolExecutor) -> list:
+    # ProcessPoolExecutor names its processes only here (Python 3.14 adds kill_workers).
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _dlib_embedder(min_face_size: int) -> FaceEmbedder:
+    return DlibFaceEmbedder(min_face_size=min_face_size)
+
+
 class ProcessEmbedderPool:
     """The default embedder in worker processes, so frames of a clip are embedded on every
-    core: dlib holds the GIL while it embeds, so threads would take turns."""
+    core: dlib holds the GIL while it embeds, so threads would take turns.
+
+    Processes can be stopped, threads cannot: a check cancelled at its deadline kills the
+    workers and the pool starts fresh ones, so an overrunning face model gives its CPU back.
+    Other checks that had frames on the killed workers run them again on the new ones."""
 
     model = DlibFaceEmbedder.model
     dim = DlibFaceEmbedder.dim
 
-    def __init__(self, workers: int, min_face_size: int = 20) -> None:
-        import multiprocessing
-
+    def __init__(
+        self,
+        workers: int,
+        min_face_size: int = 20,
+        make_embedder: Callable[[int], FaceEmbedder] = _dlib_embedder,
+    ) -> None:
         self.model_version = DlibFaceEmbedder.version_string()
-        # spawn, not fork: the parent runs gRPC threads, which fork does not copy safely.
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(min_face_size,),
-        )
+        self._workers = workers
+        self._initargs = (make_embedder, min_face_size)
+        self._lock = threading.Lock()
+        self.restarts = 0
+        self._closed = False
+        self._pool = self._new_pool()
         # Start every worker now (models load at start-up, not on the first request).
         list(self._pool.map(_worker_faces, [np.zeros((16, 16, 3), np.uint8)] * workers))
 
+    def _new_pool(self) -> ProcessPoolExecutor:
+        import multiprocessing
+
+        # spawn, not fork: the parent runs gRPC threads, which fork does not copy safely.
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=self._initargs,
+        )
+
+    def worker_pids(self) -> list[int]:
+        return [p.pid for p in _processes(self._pool)]
+
+    def _restart(self, broken: ProcessPoolExecutor) -> None:
+        """Kill `broken`'s workers and put a fresh pool in its place (once, however many
+        checks ask)."""
+        with self._lock:
+            if self._pool is not broken or self._closed:
+                return
+            for process in _processes(broken):
+                process.kill()
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            self.restarts += 1
+        log.warning("face workers killed and restarted after a check overran its deadline")
+
     def faces(self, pixels: np.ndarray) -> list[Face]:
-        return self._pool.submit(_worker_faces, pixels).result()
+        return self.faces_of_frames([pixels])[0]
 
     def faces_of_frames(self, frames: list[np.ndarray]) -> list[list[Face]]:
-        return list(self._pool.map(_worker_faces, frames))
+        cancellation = current_cancellation()
+        for attempt in (1, 2):
+            pool = self._pool
+            stop = cancellation.on_cancel(lambda pool=pool: self._restart(pool))
+            try:
+                futures = [pool.submit(_worker_faces, f) for f in frames]
+                return [f.result() for f in futures]
+            except RuntimeError as e:  # BrokenProcessPool is one
+                cancellation.raise_if_cancelled()
+                replaced = pool is not self._pool  # submitted while another check restarted it
+                retry = replaced or isinstance(e, BrokenProcessPool)
+                if attempt == 2 or self._closed or not retry:
+                    raise  # the model's own error (a crash twice running) fails the check
+                self._restart(pool)  # another check's overrun killed these workers: again
+            finally:
+                stop()
+        raise AssertionError("unreachable")
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, grace_s: float = 5.0) -> None:
+        """Stop the workers; one still busy after `grace_s` (a stuck model) is killed."""
+        with self._lock:
+            self._closed = True  # no restarts from here on
+        processes = _processes(self._pool)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.join(grace_s)
+            if process.is_alive():
+                process.kill()
 
 
 def cv2_resize(pixels: np.ndarray, scale: float) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 
 from indexes.hashbank import BankEntry, HashBanks
 from indexes.pdq import pdq_media
+from safety.cancellation import current_cancellation
 from safety.media import Frame
 from safety.verdict import Finding
 
@@ -72,9 +73,16 @@ class NudityModerator:
         return self.findings(subject, frames, self.probabilities([f.pixels for f in frames]))
 
     def probabilities(self, images: list[np.ndarray]) -> list[float]:
-        """P(nsfw) per image; the unit of work a Ray Serve replica batches."""
-        with self._lock:
-            return [p.nsfw for p in self._classifier.classify_batch(images, max_workers=1)]
+        """P(nsfw) per image; the unit of work a Ray Serve replica batches. A cancelled
+        check stops between batches of frames."""
+        cancellation = current_cancellation()
+        out: list[float] = []
+        for start in range(0, len(images), 8):
+            cancellation.raise_if_cancelled()
+            with self._lock:
+                batch = self._classifier.classify_batch(images[start : start + 8], max_workers=1)
+            out += [p.nsfw for p in batch]
+        return out
 
     @classmethod
     def findings(cls, subject: str, frames: list[Frame], probabilities: list[float]):

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from safety import failpoints
 from safety.allowlist import content_clearances, identity_clearance
 from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
 from safety.errors import Busy, Forbidden, InvalidInput, NotFound
@@ -254,6 +255,7 @@ class ReviewQueue:
             return item
         review = json.loads(item.release_json)
         released = self.release(item, review)
+        failpoints.reach("review.released_not_recorded")
         self.store.update_review_item(
             ticket,
             RELEASING,

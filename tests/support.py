@@ -17,6 +17,7 @@ from pathlib import Path
 import av
 import grpc
 import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from PIL import Image
 
 from generator.base import GenerationInput, write_mp4
@@ -198,3 +199,46 @@ def video(fmt: str) -> bytes:
         for p in stream.encode():
             out.mux(p)
     return buf.getvalue()
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status  # a zombie has exited
+
+
+def serve_process(data_dir: Path, port: int, env: dict | None = None) -> subprocess.Popen:
+    """`reelguard serve` in a process of its own (to kill -9), once its health is SERVING."""
+    proc = subprocess.Popen(
+        [
+            EXE,
+            "--config",
+            str(data_dir / "reelguard.toml"),
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
+        env={**os.environ, "REELGUARD_DATA_DIR": str(data_dir), **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+        while time.monotonic() < deadline:
+            try:
+                status = health_pb2_grpc.HealthStub(ch).Check(
+                    health_pb2.HealthCheckRequest(), timeout=1
+                )
+                if status.status == health_pb2.HealthCheckResponse.SERVING:
+                    return proc
+            except grpc.RpcError:
+                time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("server did not start")

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from reelguard.channel import connect
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from tests.support import EXE, cli, encode, free_port, scene
+from tests.support import alive, children, cli, encode, free_port, scene, serve_process
 
 CONFIG = """
 face_workers = 1
@@ -30,52 +27,10 @@ action = "review"
 """
 
 
-def children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
-def alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "State:\tZ" not in status  # a zombie has exited
-
-
-def serve(data_dir, port) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            EXE,
-            "--config",
-            str(data_dir / "reelguard.toml"),
-            "serve",
-            "--listen",
-            f"127.0.0.1:{port}",
-        ],
-        env={**os.environ, "REELGUARD_DATA_DIR": str(data_dir)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-        while time.monotonic() < deadline:
-            try:
-                status = health_pb2_grpc.HealthStub(ch).Check(
-                    health_pb2.HealthCheckRequest(), timeout=1
-                )
-                if status.status == health_pb2.HealthCheckResponse.SERVING:
-                    return proc
-            except grpc.RpcError:
-                time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("server did not start")
-
-
 def test_acknowledged_decisions_survive_kill_9(tmp_path, enrol_collins, scenes_for_durability):
     (tmp_path / "reelguard.toml").write_text(CONFIG)
     port = free_port()
-    proc = serve(tmp_path, port)
+    proc = serve_process(tmp_path, port)
     try:
         token = (tmp_path / "admin.token").read_text().strip()
         channel = connect(f"127.0.0.1:{port}", token)
@@ -134,7 +89,7 @@ def test_acknowledged_decisions_survive_kill_9(tmp_path, enrol_collins, scenes_f
         channel.close()
         assert len(acked_reviews) >= 3 and acked_decisions
 
-        proc = serve(tmp_path, port)
+        proc = serve_process(tmp_path, port)
         channel = connect(f"127.0.0.1:{port}", token)
         decisions = rpc.DecisionsStub(channel)
         for decision_id in acked_decisions:

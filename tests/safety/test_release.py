@@ -4,20 +4,39 @@ a lost release; the release resumes after a restart."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+
 import grpc
 import pytest
 
+from reelguard.channel import connect
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from tests.support import (
     REVIEW_LIKENESS,
     Running,
+    cli,
     encode,
+    free_port,
     make_config,
     output_bytes,
     scene,
+    serve_process,
     terminal,
 )
+
+KILLED_CONFIG = """
+face_workers = 0
+web_address = ""
+[policy]
+name = "review-likeness"
+[policy.categories.public_figure]
+threshold = 0.92
+action = "review"
+"""
 
 
 def held(r: Running, studio, pixels) -> pb.Held:
@@ -88,6 +107,78 @@ def test_a_crash_after_signing_releases_once_and_resumes_after_restart(
         assert again.service.audit.verify().ok
     finally:
         again.close()
+
+
+def test_kill_9_between_signing_and_recording_releases_exactly_once_after_restart(
+    tmp_path, astronaut, enrol_collins
+):
+    """The same crash as above, as a real one: the server process is killed (SIGKILL) at
+    the fail point between signing the release and recording it."""
+    (tmp_path / "reelguard.toml").write_text(KILLED_CONFIG)
+    port, marker = free_port(), tmp_path / "failpoint-reached"
+    stop_there = {"REELGUARD_FAILPOINT": "review.released_not_recorded"}
+    proc = serve_process(tmp_path, port, {**stop_there, "REELGUARD_FAILPOINT_MARKER": str(marker)})
+    try:
+        token = (tmp_path / "admin.token").read_text().strip()
+        channel = connect(f"127.0.0.1:{port}", token)
+        enrol_collins(rpc.IdentitiesStub(channel))
+        h = held_on(channel, astronaut)
+        request_id = rpc.ReviewStub(channel).Get(pb.TicketRef(ticket=h.ticket)).request_id
+        answered: list = []
+        approving = threading.Thread(target=lambda: answered.append(try_approve(channel, h)))
+        approving.start()
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the release never reached the point between its steps"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        approving.join(timeout=30)
+        assert answered and isinstance(answered[0], grpc.RpcError)  # never acknowledged
+        channel.close()
+
+        proc = serve_process(tmp_path, port)  # start-up resumes what was releasing
+        channel = connect(f"127.0.0.1:{port}", token)
+        events = list(rpc.GenerationStub(channel).GetResult(pb.TicketRef(ticket=h.ticket)))
+        kind, _ = terminal(events)
+        assert kind == "completed"
+        report = rpc.ProvenanceStub(channel).Verify(
+            pb.VerifyRequest(media=pb.Media(data=output_bytes(events)))
+        )
+        assert report.status == pb.VerifyReport.TRUSTED, report
+        # A second approval neither signs again nor records a second release.
+        again = try_approve(channel, h)
+        assert isinstance(again, grpc.RpcError) or again.results[0].item.status == "approved"
+        allows = [
+            d
+            for d in rpc.DecisionsStub(channel).List(pb.ListDecisionsRequest(limit=1000)).decisions
+            if d.request_id == request_id and d.action == pb.ALLOW
+        ]
+        assert len(allows) == 1, allows
+        channel.close()
+        verified = cli("audit", "--database", f"sqlite:///{tmp_path / 'review.db'}", "verify")
+        assert verified.returncode == 0, verified.stderr
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+def held_on(channel, pixels) -> pb.Held:
+    request = pb.GenerateRequest(
+        prompt="a portrait",
+        image=pb.Media(data=encode(pixels)),
+        output=pb.OutputSpec(width=64, height=64, num_frames=6),
+    )
+    kind, h = terminal(list(rpc.GenerationStub(channel).Generate(request, timeout=120)))
+    assert kind == "held"
+    return h
+
+
+def try_approve(channel, h: pb.Held):
+    try:
+        return approve(channel, h.ticket)
+    except grpc.RpcError as e:
+        return e
 
 
 def test_decided_media_are_deleted_after_the_retention_period(tmp_path, astronaut, enrol_collins):

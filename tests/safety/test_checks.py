@@ -1,0 +1,94 @@
+"""Running the checks: a check past its deadline fails closed and is stopped."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+import numpy as np
+
+from indexes.identity import FaissIdentityIndex
+from safety.checks import Checks
+from safety.job import Clip
+from safety.likeness import LikenessChecker, ProcessEmbedderPool
+from safety.media import Frame
+from safety.verdict import Action, Stage
+from tests.safety.stuck_faces import StuckOnRed
+
+
+class Returned:
+    """Wraps a moderator and says when its score call gave its thread back."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name, self.model, self.model_version = inner.name, inner.model, inner.model_version
+        self.categories = inner.categories
+        self.returned = threading.Event()
+
+    def score(self, subject, frames):
+        try:
+            return self.inner.score(subject, frames)
+        finally:
+            self.returned.set()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def frames(red: bool) -> list[Frame]:
+    pixels = np.zeros((32, 32, 3), np.uint8)
+    pixels[0, 0, 0] = 255 if red else 0
+    return [Frame(0.0, pixels), Frame(0.5, pixels.copy())]
+
+
+def test_a_face_check_past_its_deadline_is_killed_and_gives_back_its_thread(running, tmp_path):
+    service = running.service
+    pool = ProcessEmbedderPool(1, make_embedder=partial(StuckOnRed, str(tmp_path)))
+    one_thread = ThreadPoolExecutor(max_workers=1)
+    try:
+        checker = Returned(
+            LikenessChecker(pool, FaissIdentityIndex.create(pool.dim), lambda _: None)
+        )
+        checks = Checks(
+            prompt_moderators=[],
+            image_moderators=[checker],
+            policies=service.gate.policies,
+            consent=service.gate.checks.consent,
+            submit=one_thread.submit,
+            check_timeout_s=1.0,
+        )
+        first = pool.worker_pids()
+        verdict = checks.evaluate(
+            Stage.POST_CHECK, None, [Clip("output_frame", frames(True))], "t", ""
+        )
+        assert verdict.action == Action.BLOCK
+        assert any("timed out after 1 s" in r.detail for r in verdict.reasons)
+        # The stuck call returned (it would otherwise sleep an hour on the only thread) ...
+        assert checker.returned.wait(10)
+        # ... because its worker was killed; a fresh one took its place.
+        (stuck,) = [int(p.name) for p in tmp_path.iterdir()]
+        assert stuck in first
+        deadline = time.monotonic() + 10
+        while alive(stuck) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(stuck)
+        assert pool.restarts == 1
+        # The same single thread and the new worker serve the next check in time.
+        checker.returned.clear()
+        verdict = checks.evaluate(
+            Stage.POST_CHECK, None, [Clip("output_frame", frames(False))], "t", ""
+        )
+        (likeness,) = verdict.checks
+        assert likeness.ok and likeness.seconds < 1.0, likeness
+        assert stuck not in pool.worker_pids()
+    finally:
+        one_thread.shutdown(wait=False, cancel_futures=True)
+        pool.close()
