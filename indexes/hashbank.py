@@ -2,8 +2,14 @@
 
 An image is one PDQ hash; a video is the PDQ hashes of its sampled frames (vPDQ-style),
 and it matches when any checked frame is within the bank's distance of a banked frame.
-The matcher keeps every hash in memory in a FAISS binary index, rebuilt from the store
-on every change, so a hash added by a reviewer blocks the next request.
+Each bank is judged by its own distance, so each has its own FAISS binary index (one
+nearest entry across all banks would let a strict bank's near miss hide a loose bank's
+match). The indexes are rebuilt from the store on every change, so a hash added by a
+reviewer blocks the next request.
+
+Frames whose PDQ quality is under 50 (flat, dark, featureless: a fade-in, a black frame)
+are neither banked nor matched, the reference implementation's rule: their hashes say
+little about the content, and one banked black frame would block every video with one.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from indexes.hamming import HammingIndex, rows
 from indexes.pdq import pdq_media, to_hex
 
 DEFAULT_MAX_DISTANCE = 31  # Meta's suggested PDQ threshold
+MIN_QUALITY = 50  # below it, a PDQ hash is not trusted (Meta's reference implementation)
 
 
 @dataclass(frozen=True)
@@ -95,29 +102,45 @@ class HashBanks:
             raise IndexEntryNotFound(f"no bank entry {entry_id}")
         self._refresh()
 
-    def nearest(self, query_bits: np.ndarray) -> tuple[BankEntry, int] | None:
-        """The banked hash closest to one PDQ hash, and its distance."""
-        with self._lock:  # a refresh swaps in a new index; this one is never changed
-            entries, index = self._entries, self._index
-        if not entries:
-            return None
-        found, distances = index.nearest(rows([to_hex(query_bits)]))
-        return entries[int(found[0])], int(distances[0])
-
-    def max_distance(self, bank: str) -> int:
-        return self._banks[bank].max_distance
+    def nearest_in_each_bank(
+        self, queries: list[np.ndarray]
+    ) -> list[tuple[Bank, list[tuple[BankEntry, int]]]]:
+        """For each bank: per query hash, its nearest entry in that bank and the distance."""
+        with self._lock:  # a refresh swaps in new indexes; these are never changed
+            per_bank, banks = self._per_bank, self._banks
+        if not queries:
+            return []
+        query_rows = rows([to_hex(q) for q in queries])
+        out = []
+        for name, (entries, index) in per_bank.items():
+            found, distances = index.nearest(query_rows)
+            nearest = [(entries[int(i)], int(d)) for i, d in zip(found, distances, strict=True)]
+            out.append((banks[name], nearest))
+        return out
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def _refresh(self) -> None:
         entries = self.storage.bank_entries()
-        index = HammingIndex(rows([e.hash for e in entries]) if entries else None)
+        by_bank: dict[str, list[BankEntry]] = {}
+        for entry in entries:
+            by_bank.setdefault(entry.bank, []).append(entry)
+        per_bank = {
+            name: (banked, HammingIndex(rows([e.hash for e in banked])))
+            for name, banked in by_bank.items()
+        }
         banks = {b.name: b for b in self.storage.banks()}
         with self._lock:
-            self._entries, self._index, self._banks = entries, index, banks
+            self._entries, self._per_bank, self._banks = entries, per_bank, banks
 
 
 def media_hashes(frames: list[np.ndarray]) -> list[str]:
-    """The PDQ hashes to bank for an image (one frame) or a video's sampled frames."""
-    return sorted({to_hex(pdq_media(pixels)[0]) for pixels in frames})
+    """The PDQ hashes to bank for an image (one frame) or a video's sampled frames: those
+    of quality `MIN_QUALITY` or more."""
+    hashes = set()
+    for pixels in frames:
+        bits, quality = pdq_media(pixels)
+        if quality >= MIN_QUALITY:
+            hashes.add(to_hex(bits))
+    return sorted(hashes)

@@ -123,4 +123,7 @@ class Holding:
                 frames.append(decode_image(data, max_pixels=MAX_BANKED_PIXELS).pixels)
         if bank not in {b.name for b in banks.storage.banks()}:
             banks.create(bank, DEFAULT_MAX_DISTANCE, "content rejected in human review")
-        return len(banks.add(bank, media_hashes(frames), item.ticket, f"review {item.ticket}"))
+        hashes = media_hashes(frames)  # none if every frame is featureless: nothing to bank
+        if not hashes:
+            return 0
+        return len(banks.add(bank, hashes, item.ticket, f"review {item.ticket}"))

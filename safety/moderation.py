@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from indexes.hashbank import BankEntry, HashBanks
+from indexes.hashbank import MIN_QUALITY, HashBanks
 from indexes.pdq import pdq_media
 from safety.cancellation import current_cancellation
 from safety.media import Frame
@@ -206,34 +206,35 @@ class HashBankModerator:
     def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
         if len(self.banks) == 0:
             return []
-        best: tuple[Frame, BankEntry, int] | None = None
-        matched = 0
-        for frame in frames:
-            found = self.banks.nearest(pdq_media(frame.pixels)[0])
-            if found is None:
-                continue
-            entry, distance = found
-            matched += distance <= self.banks.max_distance(entry.bank)
-            if best is None or distance < best[2]:
-                best = (frame, entry, distance)
-        if best is None:
+        hashed = [(frame, *pdq_media(frame.pixels)) for frame in frames]
+        usable = [(frame, bits) for frame, bits, quality in hashed if quality >= MIN_QUALITY]
+        if not usable:
             return []
-        frame, entry, distance = best
-        limit = self.banks.max_distance(entry.bank)
-        hit = distance <= limit
-        return [
-            Finding(
+        near_misses, findings = [], []
+        for bank, nearest in self.banks.nearest_in_each_bank([bits for _, bits in usable]):
+            distances = [d for _, d in nearest]
+            best = int(np.argmin(distances))
+            entry, distance = nearest[best]
+            matched = sum(d <= bank.max_distance for d in distances)
+            finding = Finding(
                 check=self.name,
                 category="hash_match",
                 subject=subject,
-                score=1.0 if hit else 0.0,
+                score=1.0 if matched else 0.0,
                 detail=(
-                    f"{'matches' if hit else 'nearest is'} bank {entry.bank!r} entry {entry.id} "
-                    f"at PDQ distance {distance} (match <= {limit}); "
-                    f"{matched}/{len(frames)} frame(s) matched"
+                    f"{'matches' if matched else 'nearest is'} bank {bank.name!r} entry "
+                    f"{entry.id} at PDQ distance {distance} (match <= {bank.max_distance}); "
+                    f"{matched}/{len(usable)} frame(s) matched"
+                    + (
+                        f", {len(frames) - len(usable)} of too low PDQ quality"
+                        if len(usable) < len(frames)
+                        else ""
+                    )
                 ),
-                frame_time_s=frame.time_s,
-                bank=entry.bank,
+                frame_time_s=usable[best][0].time_s,
+                bank=bank.name,
                 distance=distance,
             )
-        ]
+            (findings if matched else near_misses).append((distance - bank.max_distance, finding))
+        # Every bank that matched; if none did, the nearest miss (as evidence).
+        return [f for _, f in findings] or [min(near_misses, key=lambda m: m[0])[1]]

@@ -20,10 +20,17 @@ import threading
 import tomllib
 from pathlib import Path
 
-from safety.policy_rules import Policy
+from safety.policy_rules import (
+    ALWAYS_BLOCKED_RULE,
+    Policy,
+    Rule,
+    always_blocked,
+    softens_always_blocked,
+)
+from safety.verdict import Action
 
 ALLOWED_TOP = {"name", "categories"}
-ALLOWED_RULE = {"threshold", "action", "required"}
+ALLOWED_RULE = {"threshold", "action", "required", "review_threshold"}
 
 
 class PolicyError(ValueError):
@@ -55,8 +62,14 @@ def load_policy_file(path: Path) -> Policy:
         if key not in ALLOWED_TOP:
             line = _line_of(text, _key_line(key) + "|" + r"\[" + re.escape(key))
             raise PolicyError(f"{path}:{line}: unknown key {key!r} (expected name, categories)")
+    return policy_from_table(path, text, {"name": path.stem, **data}, "categories")
+
+
+def policy_from_table(path: Path, text: str, data: dict, table: str) -> Policy:
+    """The policy of `data` (a policy file's content, or the config's `[policy]` table,
+    read from `text` at `path`), each problem named with its file and line."""
     for category, spec in data.get("categories", {}).items():
-        header = r"^\s*\[categories\." + re.escape(category) + r"\]"
+        header = r"^\s*\[" + re.escape(table) + r"\.['\"]?" + re.escape(category) + r"['\"]?\]"
         where = f"{path}:{_line_of(text, header)}"
         if not isinstance(spec, dict):
             raise PolicyError(f"{where}: categories.{category} must be a table")
@@ -65,7 +78,7 @@ def load_policy_file(path: Path) -> Policy:
                 line = _line_of(text, header, _key_line(key))
                 raise PolicyError(
                     f"{path}:{line}: unknown key {key!r} in categories.{category} "
-                    "(expected threshold, action, required)"
+                    "(expected threshold, action, required, review_threshold)"
                 )
         threshold = spec.get("threshold")
         if not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
@@ -80,8 +93,19 @@ def load_policy_file(path: Path) -> Policy:
                 f"{path}:{line}: categories.{category}.action must be allow, review or block, "
                 f"got {spec.get('action')!r}"
             )
+        if always_blocked(category):
+            softened = softens_always_blocked(
+                Rule(
+                    float(threshold),
+                    Action[str(spec["action"]).upper()],
+                    review_threshold=spec.get("review_threshold"),
+                )
+            )
+            if softened:
+                line = _line_of(text, header, _key_line(softened))
+                raise PolicyError(f"{path}:{line}: categories.{category} {ALWAYS_BLOCKED_RULE}")
     try:
-        return Policy.from_dict({"name": data.get("name", path.stem), **data})
+        return Policy.from_dict(data)
     except ValueError as e:
         raise PolicyError(f"{path}: {e}") from None
 

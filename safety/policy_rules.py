@@ -11,6 +11,29 @@ from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
 
 # A check that crashed or timed out produces this category; it always blocks (fail closed).
 CHECK_ERROR = "check_error"
+# The categories of ALWAYS_BLOCK block from this score up, whatever a policy says.
+ALWAYS_BLOCK_AT = 0.5
+
+
+def always_blocked(category: str) -> bool:
+    """`sexual_minors` and `text/sexual_minors`: no policy may lower, review or clear them."""
+    return category.rsplit("/", 1)[-1] in ALWAYS_BLOCK
+
+
+def softens_always_blocked(rule: Rule) -> str:
+    """What in `rule` would soften an always-blocked category ('' if nothing)."""
+    if rule.action != Action.BLOCK:
+        return "action"
+    if rule.threshold > ALWAYS_BLOCK_AT:
+        return "threshold"
+    if rule.review_threshold is not None:
+        return "review_threshold"
+    return ""
+
+
+ALWAYS_BLOCKED_RULE = (
+    f"is always blocked (action block, threshold at most {ALWAYS_BLOCK_AT}, no review band)"
+)
 
 
 @dataclass(frozen=True)
@@ -93,8 +116,8 @@ class Policy:
                     f"policy category {category!r} needs threshold (number) and "
                     f"action (allow/review/block): {e}"
                 ) from None
-            if category in ALWAYS_BLOCK and action != Action.BLOCK:
-                raise ValueError(f"policy category {category!r} is always blocked")
+            if always_blocked(category) and softens_always_blocked(rules[category]):
+                raise ValueError(f"categories.{category} {ALWAYS_BLOCKED_RULE}")
         return cls(name=str(data.get("name", "default")), rules=rules)
 
     def judge(self, finding: Finding) -> Finding:
@@ -113,6 +136,13 @@ class Policy:
             finding.detail = (finding.detail + "; " if finding.detail else "") + (
                 f"no policy rule for category {finding.category!r}"
             )
+            return finding
+        if always_blocked(finding.category):
+            # Enforced here, not only at load: whatever built the rules, this category
+            # blocks from ALWAYS_BLOCK_AT, is never reviewed, and nothing clears it.
+            threshold = min(rule.threshold, ALWAYS_BLOCK_AT)
+            finding.threshold = threshold
+            finding.action = Action.BLOCK if finding.score >= threshold else Action.ALLOW
             return finding
         finding.threshold = rule.threshold
         if finding.score >= rule.threshold:

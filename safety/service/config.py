@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelguard.channel import is_loopback
+from safety.policy_loading import policy_from_table
 from safety.policy_rules import Policy
 
 log = logging.getLogger(__name__)
@@ -182,9 +183,10 @@ class Config:
         env = dict(os.environ if env is None else env)
         path = path or (Path(env["REELGUARD_CONFIG"]) if env.get("REELGUARD_CONFIG") else None)
         values: dict = {}
+        text = ""
         if path is not None:
-            with open(path, "rb") as f:
-                values = tomllib.load(f)
+            text = Path(path).read_text()
+            values = tomllib.loads(text)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for name in fields:
             key = f"REELGUARD_{name.upper()}"
@@ -195,6 +197,10 @@ class Config:
             raise ValueError(f"unknown config keys in {path}: {', '.join(sorted(unknown))}")
         cfg = cls()
         for name, raw in values.items():
+            if name == "policy" and isinstance(raw, dict) and path is not None:
+                # Validated with the file's lines, like a policy_dir file.
+                cfg.policy = policy_from_table(Path(path), text, raw, "policy.categories")
+                continue
             setattr(cfg, name, _coerce(name, raw, getattr(cfg, name)))
         return cfg
 

@@ -112,3 +112,47 @@ def chelsea_video(tmp_path_factory) -> bytes:
     path = tmp_path_factory.mktemp("v") / "cat.mp4"
     write_mp4(frames, path, fps=12)
     return path.read_bytes()
+
+
+def flipped(hex_hash: str, bits: range) -> str:
+    """`hex_hash` with the given bit positions inverted."""
+    value = int(hex_hash, 16)
+    for b in bits:
+        value ^= 1 << b
+    return f"{value:064x}"
+
+
+def test_each_bank_is_judged_by_its_own_distance(svc, astronaut):
+    """A frame 12 bits from a strict bank's entry (match <= 10) and 25 from a loose
+    bank's (match <= 31) matches the loose bank, whichever entry is nearer."""
+    from indexes.pdq import pdq_media, to_hex
+
+    frame_hash = to_hex(pdq_media(astronaut)[0])
+    svc.banks.Create(pb.CreateBankRequest(name="strict", max_distance=10))
+    svc.banks.Create(pb.CreateBankRequest(name="loose", max_distance=31))
+    svc.banks.Add(pb.AddToBankRequest(bank="strict", pdq_hex=[flipped(frame_hash, range(12))]))
+    svc.banks.Add(
+        pb.AddToBankRequest(bank="loose", pdq_hex=[flipped(frame_hash, range(100, 125))])
+    )
+    verdict = check(svc, encode(astronaut))
+    hit = bank_reason(verdict)
+    assert verdict.action == pb.BLOCK
+    assert hit.bank == "loose" and hit.distance == 25
+
+
+def test_frames_of_low_pdq_quality_are_neither_banked_nor_matched(svc, coffee):
+    """A black frame (PDQ quality 0) banked by hash must not block every video with a
+    black frame; and banking a flat image adds nothing."""
+    from indexes.pdq import pdq_media, to_hex
+
+    black = np.zeros((256, 256, 3), np.uint8)
+    bits, quality = pdq_media(black)
+    assert quality < 50
+    svc.banks.Create(pb.CreateBankRequest(name="fade-ins"))
+    svc.banks.Add(pb.AddToBankRequest(bank="fade-ins", pdq_hex=[to_hex(bits)]))
+    verdict = check(svc, encode(black))
+    assert not [r for r in verdict.reasons if r.category == "hash_match"], verdict.reasons
+    with pytest.raises(grpc.RpcError) as e:
+        svc.banks.Add(pb.AddToBankRequest(bank="fade-ins", media=pb.Media(data=encode(black))))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "quality" in e.value.details()

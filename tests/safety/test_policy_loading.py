@@ -36,7 +36,23 @@ action = "block"
             "[categories.violence]\nthreshold = 0.5\naction = 'block'\ncolour = 1\n",
             ":4: unknown key 'colour' in categories.violence",
         ),
-        ("[categories.sexual_minors]\nthreshold = 0.5\naction = 'review'\n", "always blocked"),
+        (
+            "[categories.sexual_minors]\nthreshold = 0.5\naction = 'review'\n",
+            ":3: categories.sexual_minors is always blocked",
+        ),
+        (
+            "name = 'x'\n[categories.sexual_minors]\nthreshold = 0.9\naction = 'block'\n",
+            ":3: categories.sexual_minors is always blocked",
+        ),
+        (
+            "[categories.sexual_minors]\nthreshold = 0.5\naction = 'block'\n"
+            "review_threshold = 0.2\n",
+            ":4: categories.sexual_minors is always blocked",
+        ),
+        (
+            "[categories.'text/sexual_minors']\nthreshold = 0.7\naction = 'block'\n",
+            ":2: categories.text/sexual_minors is always blocked",
+        ),
         (
             "[categories.weapons]\nthreshold = 0.5\naction = 'block'\nrequired = ['audio']\n",
             "required must be",
@@ -49,6 +65,9 @@ action = "block"
         "bad-action",
         "unknown-rule-key",
         "minors-not-block",
+        "minors-threshold-raised",
+        "minors-review-band",
+        "text-minors-threshold-raised",
         "bad-required",
     ],
 )
@@ -108,3 +127,16 @@ def test_policies_apply_per_tenant_and_reload_through_the_api(tmp_path):
         assert shown.name == "strict" and any(rule.category == "profanity" for rule in shown.rules)
     finally:
         r.close()
+
+
+def test_the_configs_policy_table_cannot_soften_sexual_minors_either(tmp_path):
+    from safety.service.config import Config
+
+    path = tmp_path / "reelguard.toml"
+    path.write_text(
+        'face_workers = 0\n[policy]\nname = "lax"\n'
+        "[policy.categories.sexual_minors]\nthreshold = 0.99\naction = 'block'\n"
+    )
+    with pytest.raises(ValueError) as err:
+        Config.load(path, env={})
+    assert f"{path}:5:" in str(err.value) and "always blocked" in str(err.value)

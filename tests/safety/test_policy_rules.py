@@ -84,3 +84,21 @@ def test_a_borderline_band_goes_to_review():
                 }
             }
         )
+
+
+def test_sexual_minors_blocks_by_construction_whatever_the_rules_say():
+    """A Policy built around the loaders (or a rule table edited in code) still blocks
+    this category from 0.5, never sends it to review, and no clearance lifts it."""
+    from safety.policy_rules import Rule
+
+    lax = Rule(0.99, Action.REVIEW, review_threshold=0.1)
+    policy = Policy(rules={**Policy().rules, "sexual_minors": lax, "text/sexual_minors": lax})
+    for subject in ("output_frame", "prompt"):
+        plain = Finding("m", "sexual_minors", subject, 0.6)
+        assert policy.judge(plain).action == Action.BLOCK
+        low = Finding("m", "sexual_minors", subject, 0.3)
+        assert policy.judge(low).action == Action.ALLOW  # under 0.5: no band, no review
+        cleared = Finding("m", "sexual_minors", subject, 0.9, allowlisted="review t-1")
+        assert policy.judge(cleared).action == Action.BLOCK
+        granted = Finding("m", "sexual_minors", subject, 0.9, consent={"grant_id": "g"})
+        assert policy.judge(granted).action == Action.BLOCK

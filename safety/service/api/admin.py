@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from indexes.hashbank import DEFAULT_MAX_DISTANCE, media_hashes
+from indexes.hashbank import DEFAULT_MAX_DISTANCE, MIN_QUALITY, media_hashes
 from indexes.pdq import from_hex
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
@@ -105,7 +105,13 @@ class HashBanksServicer(Servicer, rpc.HashBanksServicer):
         media_id = uuid.uuid4().hex[:12]
         if request.HasField("media"):
             clip = media_clip(self.service, request.media.data)
-            hashes += media_hashes([f.pixels for f in clip.frames])
+            hashed = media_hashes([f.pixels for f in clip.frames])
+            if not hashed:
+                raise InvalidInput(
+                    f"no frame of the media has a PDQ quality of {MIN_QUALITY} or more (flat or "
+                    "featureless content matches too much to bank)"
+                )
+            hashes += hashed
         if not hashes:
             raise InvalidInput("nothing to add: send media or PDQ hashes")
         ids = self.service.banks.add(request.bank, hashes, media_id, request.note)
