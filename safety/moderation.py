@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.metadata
 import re
 import threading
-import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Protocol
@@ -20,6 +19,7 @@ from indexes.hashbank import MIN_QUALITY, HashBanks
 from indexes.pdq import pdq_media
 from safety.cancellation import current_cancellation
 from safety.media import Frame
+from safety.text import PromptText, match_form, phrase_matcher, windows
 from safety.verdict import Finding
 
 
@@ -99,35 +99,28 @@ class NudityModerator:
         ]
 
 
-def normalize_text(text: str) -> str:
-    """Casefold and strip diacritics so 'Éileen' matches 'eileen'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 @lru_cache(maxsize=4096)  # enrolled aliases are matched on every prompt: compile once
-def _phrase_pattern(phrase: str) -> re.Pattern[str]:
-    words = normalize_text(phrase).split()
-    return re.compile(r"(?<!\w)" + r"\W+".join(map(re.escape, words)) + r"(?!\w)")
+def _phrase(phrase: str) -> Callable[[PromptText], bool]:
+    return phrase_matcher(phrase)
 
 
-def blocklist_rule(entry: str) -> tuple[str, Callable[[str], bool]]:
-    """One blocklist entry -> (kind, matcher over normalised text).
+def blocklist_rule(entry: str) -> tuple[str, Callable[[PromptText], bool]]:
+    """One blocklist entry -> (kind, matcher over a prompt's forms, `safety.text`).
 
-    `re:PATTERN` is a regular expression (case-insensitive); `=PHRASE` must be the whole
-    prompt; anything else is a phrase matched on word boundaries. All three compare
-    casefolded text without diacritics."""
+    `re:PATTERN` is a regular expression (case-insensitive) over the readable text,
+    casefolded without diacritics; `=PHRASE` must be the whole prompt; anything else is a
+    phrase matched on word boundaries. `=` and phrases compare the match form, so
+    homoglyphs, zero-width characters, spacing and leetspeak do not hide them."""
     if entry.startswith("re:"):
         try:
             pattern = re.compile(entry[3:], re.IGNORECASE)
         except re.error as e:
             raise ValueError(f"blocklist regex {entry[3:]!r} is invalid: {e}") from None
-        return "regex", lambda text: pattern.search(text) is not None
+        return "regex", lambda text: pattern.search(text.readable) is not None
     if entry.startswith("="):
-        exact = " ".join(normalize_text(entry[1:]).split())
-        return "exact", lambda text: " ".join(text.split()) == exact
-    phrase = _phrase_pattern(entry)
-    return "word", lambda text: phrase.search(text) is not None
+        exact = " ".join(match_form(entry[1:]).split())
+        return "exact", lambda text: " ".join(text.form.split()) == exact
+    return "word", _phrase(entry)
 
 
 class PromptModerator:
@@ -154,8 +147,9 @@ class PromptModerator:
         self._names = names  # yields (identity_id, identity_name, alias)
 
     def score(self, prompt: str) -> list[Finding]:
-        text = normalize_text(prompt)
-        probability = float(self._predict([prompt])[0])
+        text = PromptText.of(prompt)
+        # The highest of the whole prompt and its windows: padding cannot dilute a phrase.
+        probability = float(max(self._predict(windows(text.readable))))
         findings = [
             Finding(
                 check="prompt.classifier",
@@ -177,7 +171,7 @@ class PromptModerator:
                     )
                 )
         for identity_id, identity_name, alias in self._names():
-            if _phrase_pattern(alias).search(text):
+            if _phrase(alias)(text):
                 findings.append(
                     Finding(
                         check="prompt.names",

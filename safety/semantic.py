@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from safety.moderation import package_version
+from safety.text import readable_text, windows
 from safety.verdict import Finding
 
 DEFAULT_EXAMPLES = {
@@ -88,20 +89,25 @@ class SemanticPromptModerator:
         return np.asarray(self._model.encode(texts, normalize_embeddings=True))
 
     def score(self, prompt: str) -> list[Finding]:
+        # The readable text (homoglyphs, zero-width characters undone) and, for a long
+        # prompt, its windows: the best window counts, so padding cannot dilute a phrase.
+        texts = windows(readable_text(prompt))
         with self._lock:
-            sims = self._vectors @ self._embed([prompt])[0]
+            sims = self._embed(texts) @ self._vectors.T  # texts × example phrases
+        window, phrase = np.unravel_index(np.arange(sims.size), sims.shape)
         findings = []
         for category in self.categories:
-            mine = np.where(self._owner == category, sims, -1.0)
+            mine = np.where(self._owner[phrase] == category, sims.ravel(), -1.0)
             best = int(np.argmax(mine))
+            w, p = int(window[best]), int(phrase[best])
             findings.append(
                 Finding(
                     check=self.name,
                     category=category,
                     subject="prompt",
-                    score=float(sims[best]),
-                    detail=f"closest example phrase {self._phrases[best]!r} "
-                    f"(cosine {sims[best]:.3f})",
+                    score=float(sims[w, p]),
+                    detail=f"closest example phrase {self._phrases[p]!r} "
+                    f"(cosine {sims[w, p]:.3f}" + (f", in window {w})" if w else ")"),
                 )
             )
         return findings

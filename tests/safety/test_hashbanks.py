@@ -131,9 +131,7 @@ def test_each_bank_is_judged_by_its_own_distance(svc, astronaut):
     svc.banks.Create(pb.CreateBankRequest(name="strict", max_distance=10))
     svc.banks.Create(pb.CreateBankRequest(name="loose", max_distance=31))
     svc.banks.Add(pb.AddToBankRequest(bank="strict", pdq_hex=[flipped(frame_hash, range(12))]))
-    svc.banks.Add(
-        pb.AddToBankRequest(bank="loose", pdq_hex=[flipped(frame_hash, range(100, 125))])
-    )
+    svc.banks.Add(pb.AddToBankRequest(bank="loose", pdq_hex=[flipped(frame_hash, range(100, 125))]))
     verdict = check(svc, encode(astronaut))
     hit = bank_reason(verdict)
     assert verdict.action == pb.BLOCK

@@ -1,4 +1,5 @@
-from safety.moderation import PromptModerator, normalize_text
+from safety.moderation import PromptModerator
+from safety.text import PromptText
 
 
 def names():
@@ -14,7 +15,9 @@ def test_names_match_case_and_diacritics_insensitively_on_word_boundaries():
     mod = PromptModerator(names=names)
     assert "public_figure_name" in categories(mod.score("a film with ZOE SALDANA dancing"))
     assert "public_figure_name" in categories(mod.score("starring z. saldana"))
-    assert "public_figure_name" not in categories(mod.score("zoesaldana is a made-up word"))
+    assert "public_figure_name" not in categories(mod.score("zoe saldanas is another word"))
+    # Written as one word it is still the name (a hashtag, or a dodge).
+    assert "public_figure_name" in categories(mod.score("#ZoeSaldana dancing"))
 
 
 def test_blocklist_terms_match_whole_words_only():
@@ -31,8 +34,8 @@ def test_classifier_scores_every_prompt():
     assert calm[0].score < 0.2 < 0.8 < rude[0].score
 
 
-def test_normalize_text():
-    assert normalize_text("Éileen  COLLINS") == "eileen  collins"
+def test_the_readable_text_is_casefolded_without_diacritics():
+    assert PromptText.of("Éileen  COLLINS").readable == "eileen  collins"
 
 
 def test_blocklist_rules_exact_word_and_regex():
