@@ -139,9 +139,13 @@ class Gate:
             if media.scope == "video"
             else fingerprint_image(frames[0].pixels)
         )
-        spec = replace(
-            spec, moderation=moderation_assertion(verdict), soft_binding=fingerprint.assertion()
-        )
+        audio = media.clip.audio_streams
+        moderation = {
+            **moderation_assertion(verdict),
+            "client_claims": media.claims,  # what the client said, not what we checked
+            "not_moderated": [f"audio ({audio} stream(s))"] if audio else [],
+        }
+        spec = replace(spec, moderation=moderation, soft_binding=fingerprint.assertion())
         signed = self.manifest_signer.sign(spec, media.data, media.mime_type)
         self.output_signer.remember(
             verdict.decision_id, fingerprint, signed.manifest, media.mime_type
@@ -173,7 +177,9 @@ class Gate:
         yield Progress(Stage.PRE_CHECK, 0, 1, "moderating prompt and inputs")
         clips = []
         if job.image:
-            clips.append(Clip("input_image", [Frame(0.0, job.image.pixels)]))
+            clips.append(
+                Clip("input_image", [Frame(0.0, pixels) for pixels in job.image.all_pixels()])
+            )
         if job.driving:
             clips.append(Clip("driving_video", job.driving.frames))
         content = job.image.sha256 if job.image else ""

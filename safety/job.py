@@ -59,6 +59,8 @@ class SignableMedia:
     data: bytes
     mime_type: str
     clip: Clip  # what moderation looks at: the image, or sampled video frames
+    # What the client says of the file (source type, generator): recorded as its claim.
+    claims: dict = field(default_factory=dict)
 
     @property
     def scope(self) -> str:
@@ -71,6 +73,7 @@ class Clip:
 
     subject: str  # "input_image", "driving_video", "output_frame", ...
     frames: list[Frame]
+    audio_streams: int = 0  # what the visual checks did not look at (recorded as such)
 
 
 @dataclass(frozen=True)

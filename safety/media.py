@@ -16,7 +16,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from safety.errors import InvalidInput
 
@@ -30,10 +30,19 @@ class DecodedImage:
     data: bytes  # the original bytes, for ingredients and hashing
     sha256: str
     label: str = "image"
+    # Images the file carries besides the picture (an EXIF thumbnail): what a viewer may
+    # show in its place, so they are moderated too.
+    embedded: tuple[np.ndarray, ...] = ()
+
+    def all_pixels(self) -> list[np.ndarray]:
+        return [self.pixels, *self.embedded]
 
 
-def decode_image(data: bytes, *, max_pixels: int, label: str = "image") -> DecodedImage:
-    """Decode a JPEG/PNG/WebP to RGB, rejecting empty, unknown, truncated or oversized input."""
+def decode_image(
+    data: bytes, *, max_pixels: int, label: str = "image", embedded: bool = True
+) -> DecodedImage:
+    """Decode a JPEG/PNG/WebP to RGB, rejecting empty, unknown, truncated or oversized input;
+    with `embedded`, its EXIF thumbnail is decoded too (and one that cannot be, refused)."""
     if not data:
         raise InvalidInput(f"{label} is empty (0 bytes); send a JPEG, PNG or WebP file")
     try:
@@ -56,6 +65,7 @@ def decode_image(data: bytes, *, max_pixels: int, label: str = "image") -> Decod
                     f"{label} is animated ({img.n_frames} frames); send animations as video"
                 )
             img.load()
+            thumbnails = _exif_thumbnails(img, label) if embedded else ()
             rgb = to_rgb(ImageOps.exif_transpose(img))
     except InvalidInput:
         raise
@@ -75,7 +85,36 @@ def decode_image(data: bytes, *, max_pixels: int, label: str = "image") -> Decod
         data=data,
         sha256=hashlib.sha256(data).hexdigest(),
         label=label,
+        embedded=thumbnails,
     )
+
+
+MAX_THUMBNAIL_PIXELS = 1_000_000
+_JPEG_THUMBNAIL_OFFSET, _JPEG_THUMBNAIL_LENGTH, _STRIP_OFFSETS = 0x0201, 0x0202, 0x0111
+
+
+def _exif_thumbnails(img: Image.Image, label: str) -> tuple[np.ndarray, ...]:
+    """The EXIF thumbnail (IFD1) of an image, decoded; a thumbnail that is there but cannot
+    be read is refused rather than passed unmoderated."""
+    raw = img.info.get("exif")
+    if not raw:
+        return ()
+    try:
+        ifd1 = img.getexif().get_ifd(ExifTags.IFD.IFD1)
+    except Exception as e:
+        raise InvalidInput(f"{label} has EXIF data that cannot be read ({e}); strip it") from None
+    if _STRIP_OFFSETS in ifd1:
+        raise InvalidInput(f"{label} has an uncompressed EXIF thumbnail; strip it and retry")
+    if _JPEG_THUMBNAIL_OFFSET not in ifd1:
+        return ()
+    base = 6 if raw.startswith(b"Exif\x00\x00") else 0
+    offset, length = ifd1[_JPEG_THUMBNAIL_OFFSET], ifd1.get(_JPEG_THUMBNAIL_LENGTH, 0)
+    thumbnail = raw[base + offset : base + offset + length]
+    if not isinstance(offset, int) or len(thumbnail) != length or not length:
+        raise InvalidInput(f"{label} has an EXIF thumbnail pointing outside its data; strip it")
+    where = f"{label}'s EXIF thumbnail"
+    decoded = decode_image(thumbnail, max_pixels=MAX_THUMBNAIL_PIXELS, label=where, embedded=False)
+    return (decoded.pixels,)
 
 
 def to_rgb(img: Image.Image) -> np.ndarray:
@@ -117,6 +156,7 @@ class VideoInfo:
     height: int
     duration_s: float
     codec: str
+    audio_streams: int = 0  # not moderated: the record says so (see Provenance.Sign)
 
 
 def probe_video(path: Path, limits: VideoLimits, label: str = "video") -> VideoInfo:
@@ -125,6 +165,12 @@ def probe_video(path: Path, limits: VideoLimits, label: str = "video") -> VideoI
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise InvalidInput(f"{label} has no video stream; send an MP4/MOV/WebM with video")
+            if len(container.streams.video) > 1:  # a player may show any of them
+                raise InvalidInput(
+                    f"{label} has {len(container.streams.video)} video streams (a cover picture "
+                    "counts as one); send a file with a single video stream"
+                )
+            audio_streams = len(container.streams.audio)
             stream = container.streams.video[0]
             if stream.codec_context is None:
                 raise InvalidInput(f"{label} has a video stream no decoder supports")
@@ -146,7 +192,7 @@ def probe_video(path: Path, limits: VideoLimits, label: str = "video") -> VideoI
         raise InvalidInput(
             f"{label} lasts {_hms(duration)}, over the {_hms(limits.max_seconds)} limit; trim it"
         )
-    return VideoInfo(width, height, duration, codec)
+    return VideoInfo(width, height, duration, codec, audio_streams)
 
 
 def sample_video_frames(
@@ -212,7 +258,7 @@ def sample_video_frames(
 
 def decode_video(
     data: bytes, limits: VideoLimits, max_frames: int, work_dir: Path, label: str = "video"
-) -> list[Frame]:
+) -> tuple[list[Frame], VideoInfo]:
     """Check an uploaded video against the ceilings, then sample its frames."""
     if not data:
         raise InvalidInput(f"{label} is empty (0 bytes)")
@@ -220,11 +266,11 @@ def decode_video(
         f.write(data)
         f.flush()
         path = Path(f.name)
-        probe_video(path, limits, label)
+        info = probe_video(path, limits, label)
         frames = sample_video_frames(path, max_frames, max_seconds=limits.max_seconds, label=label)
     if not frames:
         raise InvalidInput(f"{label} has no decodable frames")
-    return frames
+    return frames, info
 
 
 def upright(frame: av.VideoFrame) -> np.ndarray:

@@ -84,6 +84,9 @@ class Config:
     # Verify, Check and Sign decode untrusted media: at once, in total and per tenant.
     max_media_checks: int = 4
     max_media_checks_per_tenant: int = 2
+    # Provenance.Sign: refuse files with audio (it is not moderated; by default the
+    # manifest says so instead).
+    sign_refuse_audio: bool = False
     post_check_frames: int = 8
     # Human review: the queue, audit log and allowlist live here — SQLite under data_dir
     # by default, or e.g. postgresql+psycopg://user@host/reelguard.

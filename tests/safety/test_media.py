@@ -197,7 +197,7 @@ def test_corrupt_frames_mid_stream_are_rejected_or_decoded_never_a_crash(tmp_pat
     for offset in range(mdat + 64, len(data) - 64, 97):
         data[offset] ^= 0xFF  # damage the compressed frames themselves
     try:
-        frames = decode_video(bytes(data), VideoLimits(60, 4096, 10**7), 8, tmp_path)
+        frames, _ = decode_video(bytes(data), VideoLimits(60, 4096, 10**7), 8, tmp_path)
         assert frames and all(f.pixels.shape == (64, 64, 3) for f in frames)
     except InvalidInput as e:
         assert "video" in str(e)
@@ -218,7 +218,7 @@ def test_a_video_without_timing_is_sampled_over_all_of_it(tmp_path):
     from safety.media import VideoLimits, decode_video
 
     data = timeless_ramp(tmp_path / "ramp.h264", 1200)
-    frames = decode_video(data, VideoLimits(120, 4096, 10**8), 16, tmp_path, label="clip")
+    frames, _ = decode_video(data, VideoLimits(120, 4096, 10**8), 16, tmp_path, label="clip")
     brightness = [float(f.pixels.mean()) for f in frames]
     assert len(frames) <= 16 + 8
     assert max(brightness) > 200 and min(brightness) < 30  # the end and the start were seen

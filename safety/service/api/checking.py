@@ -16,7 +16,12 @@ from safety.job import (
 from safety.service.api.convert import report_pb, verdict_pb
 from safety.service.api.guard import MAY_GENERATE, MAY_READ, Servicer, guarded
 from safety.service.api.uploads import SIGNABLE, media_clip
-from signing.manifest import TRAINED_ALGORITHMIC_MEDIA, Ingredient, ManifestSpec
+from signing.manifest import (
+    TRAINED_ALGORITHMIC_MEDIA,
+    Ingredient,
+    ManifestSpec,
+    generated_source_type,
+)
 from signing.verify import sniff_mime
 
 
@@ -54,7 +59,18 @@ class ProvenanceServicer(Servicer, rpc.ProvenanceServicer):
             raise InvalidInput(
                 f"media is {mime or 'in an unsupported format'}; sign JPEG, PNG, WebP, MP4 or MOV"
             )
+        try:
+            source_type = generated_source_type(
+                request.digital_source_type or TRAINED_ALGORITHMIC_MEDIA
+            )
+        except ValueError as e:
+            raise InvalidInput(str(e)) from None
         clip = media_clip(self.service, data)
+        if clip.audio_streams and self.service.config.sign_refuse_audio:
+            raise InvalidInput(
+                f"media has {clip.audio_streams} audio stream(s), and this deployment signs "
+                "no audio it cannot moderate; remove the audio and retry"
+            )
         ingredients = []
         for i, m in enumerate(request.ingredients):
             if not m.data:
@@ -73,9 +89,17 @@ class ProvenanceServicer(Servicer, rpc.ProvenanceServicer):
             model_id=request.model_id or "",
             moderation={},
             ingredients=ingredients,
-            digital_source_type=request.digital_source_type or TRAINED_ALGORITHMIC_MEDIA,
+            digital_source_type=source_type,
         )
-        verdict, signed = self.service.gate.sign(tenant, SignableMedia(data, mime, clip), spec)
+        claims = {
+            "digital_source_type": source_type,
+            "generator_name": spec.generator_name,
+            "generator_version": spec.generator_version,
+            "model_id": spec.model_id,
+        }
+        verdict, signed = self.service.gate.sign(
+            tenant, SignableMedia(data, mime, clip, claims), spec
+        )
         response = pb.SignResponse(verdict=verdict_pb(verdict))
         if signed:
             response.signed.CopyFrom(pb.Media(data=signed, mime_type=mime, filename=spec.title))

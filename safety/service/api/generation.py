@@ -125,7 +125,7 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
         driving = None
         if request.HasField("driving_video"):
             data = request.driving_video.data
-            frames = decode_video(
+            frames, _ = decode_video(
                 data,
                 video_limits(cfg),
                 cfg.driving_video_frames,

@@ -24,13 +24,13 @@ def video_limits(cfg) -> VideoLimits:
 
 
 def media_clip(service: Service, data: bytes, label: str = "media") -> Clip:
-    """An uploaded image (one frame) or video (sampled frames) as a clip, within the
-    configured ceilings; subject "<label>" or "<label>_video"."""
+    """An uploaded image (one frame, and its EXIF thumbnail) or video (sampled frames) as
+    a clip, within the configured ceilings; subject "<label>" or "<label>_video"."""
     cfg = service.config
     if sniff_mime(data).startswith("video/"):
-        frames = decode_video(
+        frames, info = decode_video(
             data, video_limits(cfg), cfg.post_check_frames, service.gate.work_dir, label=label
         )
-        return Clip(f"{label}_video", frames)
+        return Clip(f"{label}_video", frames, info.audio_streams)
     image = decode_image(data, max_pixels=cfg.max_image_pixels, label=label)
-    return Clip(label, [Frame(0.0, image.pixels)])
+    return Clip(label, [Frame(0.0, pixels) for pixels in image.all_pixels()])
