@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -23,16 +22,10 @@ from indexes.identity import IdentityIndex
 from safety.cancellation import current_cancellation
 from safety.media import Frame
 from safety.moderation import package_version
+from safety.tracking import Face, FaceTrack, track_faces
 from safety.verdict import Finding
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Face:
-    box: tuple[int, int, int, int]  # x, y, width, height
-    confidence: float
-    embedding: np.ndarray
 
 
 class FaceEmbedder(Protocol):
@@ -264,58 +257,6 @@ def face_sharpness(pixels: np.ndarray, box: tuple[int, int, int, int]) -> float:
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
-def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    return inter / float(aw * ah + bw * bh - inter) if inter else 0.0
-
-
-@dataclass(eq=False)  # compared by identity while linking
-class FaceTrack:
-    """One person's face followed across sampled frames."""
-
-    id: int
-    times: list[float]
-    boxes: list[tuple[int, int, int, int]]
-    embeddings: list[np.ndarray]
-
-    def centroid(self) -> np.ndarray:
-        v = np.mean([e / np.linalg.norm(e) for e in self.embeddings], axis=0)
-        return v / np.linalg.norm(v)
-
-
-def track_faces(
-    frames: list[tuple[float, list[Face]]], min_iou: float = 0.3, same_person: float = 0.93
-) -> list[FaceTrack]:
-    """Link faces frame to frame: by box overlap with the previous frame, else by identity
-    similarity to an earlier track (a person returning after a cut), else a new track."""
-    tracks: list[FaceTrack] = []
-    previous: list[FaceTrack] = []
-    for time_s, faces in frames:
-        current: list[FaceTrack] = []
-        for face in faces:
-            unit = face.embedding / np.linalg.norm(face.embedding)
-            candidates = [t for t in previous if t not in current]
-            best = max(candidates, key=lambda t: _iou(t.boxes[-1], face.box), default=None)
-            if best is None or _iou(best.boxes[-1], face.box) < min_iou:
-                others = [t for t in tracks if t not in current]
-                best = max(others, key=lambda t: float(t.centroid() @ unit), default=None)
-                if best is not None and float(best.centroid() @ unit) < same_person:
-                    best = None
-            if best is None:
-                best = FaceTrack(len(tracks), [], [], [])
-                tracks.append(best)
-            best.times.append(time_s)
-            best.boxes.append(face.box)
-            best.embeddings.append(face.embedding)
-            current.append(best)
-        previous = current
-    return tracks
-
-
 class LikenessChecker:
     """Finds faces in a clip, tracks them, and reports each track's closest enrolled identity."""
 
@@ -348,18 +289,33 @@ class LikenessChecker:
             return []
         findings = []
         for track in tracks:
-            sims, ids = self.index.search(np.stack(track.embeddings), k=1)
-            best = int(np.argmax(sims[:, 0]))
-            vector_id = int(ids[best, 0])
-            identity = self._identity_of(vector_id) if vector_id >= 0 else None
-            if identity is None:
-                continue
-            identity_id, identity_name = identity
+            findings += self._track_findings(subject, track, many_frames=len(frames) > 1)
+        return findings
+
+    def _track_findings(self, subject: str, track: FaceTrack, many_frames: bool) -> list[Finding]:
+        """One finding per enrolled identity that is the nearest to any face of the track,
+        with the times of those faces: a track seen as A in one frame and B in another
+        reports both."""
+        sims, ids = self.index.search(np.stack(track.embeddings), k=1)
+        seen: dict[int, list[int]] = {}  # vector id -> the track's faces nearest to it
+        for i, vector_id in enumerate(ids[:, 0]):
+            if vector_id >= 0:
+                seen.setdefault(int(vector_id), []).append(i)
+        by_identity: dict[tuple[str, str], list[int]] = {}
+        for vector_id, faces in seen.items():
+            identity = self._identity_of(vector_id)
+            if identity is not None:
+                by_identity.setdefault(identity, []).extend(faces)
+        findings = []
+        for (identity_id, identity_name), faces in by_identity.items():
+            faces.sort()
+            best = max(faces, key=lambda i: sims[i, 0])
             sim = float(sims[best, 0])
+            times = [track.times[i] for i in faces]
             where = (
-                f"track {track.id} over {len(track.times)} frame(s) "
-                f"{track.times[0]:.2f}-{track.times[-1]:.2f} s"
-                if len(frames) > 1
+                f"track {track.id}, {len(times)} of its {len(track.times)} frame(s) "
+                f"{times[0]:.2f}-{times[-1]:.2f} s,"
+                if many_frames
                 else "face"
             )
             findings.append(
@@ -374,7 +330,7 @@ class LikenessChecker:
                     frame_time_s=track.times[best],
                     box=track.boxes[best],
                     track_id=track.id,
-                    track_times_s=list(track.times),
+                    track_times_s=times,
                 )
             )
         return findings

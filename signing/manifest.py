@@ -43,6 +43,8 @@ def generated_source_type(value: str) -> str:
             f"use one of {', '.join(GENERATED_SOURCE_TYPES)}"
         )
     return IPTC_SOURCE_TYPES + name
+
+
 MODERATION_LABEL = "org.reelguard.moderation"
 PROBE_MESSAGE = b"reelguard health probe"
 CLAIM_GENERATOR = {"name": "reelguard", "version": "0.1.0"}

@@ -25,11 +25,12 @@ from ray import serve
 
 from generator.base import Finished, GenerationInput, ProgressFn, stream_generation
 from generator.registry import load_generator
-from safety.likeness import DlibFaceEmbedder, Face
+from safety.likeness import DlibFaceEmbedder
 from safety.media import Frame
 from safety.moderation import NudityModerator
 from safety.observability import batch_span, remote_span, setup_tracing, trace_carrier
 from safety.service.config import RAY_POOLS, Config
+from safety.tracking import Face
 from signing.allocator import keep_freed_memory
 from signing.manifest import C2paManifestSigner, ManifestSpec, Signed
 
