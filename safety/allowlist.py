@@ -1,9 +1,9 @@
 """What human reviewers cleared: approved false positives stop coming back.
 
-Two kinds, both created by approving a review item:
-- content: requests whose input has this SHA-256 are allowed for the categories the
-  reviewer cleared (the look-alike that is not the enrolled person);
-- identity: a tenant may depict an identity (like a consent grant, decided in review).
+Content clearances, created by approving a review item: requests whose input has this
+SHA-256 are allowed for the categories the reviewer cleared (the look-alike that is not
+the enrolled person). Whether a tenant may depict a person is never a clearance: only a
+consent grant says so (review writes one, `ReviewQueue.decide(grant_consent=True)`).
 Check errors are never allowlisted: a check that did not run still blocks.
 """
 
@@ -12,8 +12,6 @@ from __future__ import annotations
 from safety.store.interface import AllowlistStore
 from safety.store.records import Clearance
 from safety.verdict import Finding
-
-LIKENESS = "public_figure"
 
 
 def content_clearances(
@@ -27,11 +25,6 @@ def content_clearances(
     ]
 
 
-def identity_clearance(tenant: str, identity_id: str, ticket: str, by: str) -> Clearance:
-    """Let this tenant depict this identity (an approval with allowlist_identity)."""
-    return Clearance("identity", ticket, by, tenant=tenant, identity_id=identity_id)
-
-
 class Allowlist:
     def __init__(self, store: AllowlistStore) -> None:
         self.store = store
@@ -41,10 +34,9 @@ class Allowlist:
         if not findings:
             return
         rows = self.store.clearances(tenant, content_sha256)
+        # Only content clearances: who may depict a person is a consent grant's question
+        # alone (rows of the retired "identity" kind are ignored).
         cleared_categories = {r.category: r.ticket for r in rows if r.kind == "content"}
-        cleared_identities = {r.identity_id: r.ticket for r in rows if r.kind == "identity"}
         for f in findings:
-            if f.category == LIKENESS and f.identity_id in cleared_identities:
-                f.allowlisted = cleared_identities[f.identity_id]
-            elif f.category in cleared_categories:
+            if f.category in cleared_categories:
                 f.allowlisted = cleared_categories[f.category]

@@ -30,6 +30,7 @@ class ConsentRegistry:
         scopes: list[str],
         grantor: str,
         expires_at: float | None,
+        basis: str = "",
     ) -> Grant:
         tenant, grantor = tenant.strip(), grantor.strip()
         if not tenant:
@@ -44,7 +45,7 @@ class ConsentRegistry:
             raise InvalidInput("the expiry is in the past")
         if self.identities.identity(identity_id) is None:
             raise NotFound(f"no enrolled identity {identity_id!r}")
-        return self.store.add_grant(tenant, identity_id, scopes, grantor, expires_at)
+        return self.store.add_grant(tenant, identity_id, scopes, grantor, expires_at, basis)
 
     def revoke(self, grant_id: str, revoked_by: str) -> Grant:
         grant = self.store.revoke_grant(grant_id, revoked_by.strip() or "unspecified")

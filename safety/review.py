@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safety import failpoints
-from safety.allowlist import content_clearances, identity_clearance
+from safety.allowlist import content_clearances
 from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
+from safety.consent import ConsentRegistry
 from safety.errors import Busy, Forbidden, InvalidInput, NotFound
 from safety.store.interface import ReviewStore
-from safety.store.records import AuditEntry, Clearance, ReviewItem
+from safety.store.records import AuditEntry, Clearance, Grant, ReviewItem
 from safety.verdict import Verdict
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ OPEN = (PENDING, ESCALATED, APPEALED)
 DECISIONS = ("approve", "reject", "escalate")
 REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
 # Queue order: the category's weight, then the score; older first among equals.
+DEFAULT_CONSENT_DAYS, MAX_CONSENT_DAYS = 30, 366  # a consent grant written in review
 CATEGORY_WEIGHT = {"sexual_minors": 9, "sexual": 5, "public_figure": 4, "violence": 4}
 
 
@@ -67,8 +69,10 @@ class ReviewQueue:
         release: Callable[[ReviewItem, dict], Released],
         bank_rejected: Callable[[ReviewItem], int],
         lease_s: float = 600.0,
+        consent: ConsentRegistry | None = None,
     ) -> None:
         self.store = store
+        self.consent = consent  # where an approval's consent grant is written
         self.held_dir = held_dir
         self.release = release
         self.bank_rejected = bank_rejected
@@ -176,7 +180,8 @@ class ReviewQueue:
         reason_code: str,
         notes: str = "",
         allowlist_content: bool = False,
-        allowlist_identity: bool = False,
+        grant_consent: bool = False,
+        consent_days: int = 0,
     ) -> ReviewItem:
         """Approve, reject or escalate an item this reviewer holds the claim on."""
         if decision not in DECISIONS:
@@ -186,7 +191,7 @@ class ReviewQueue:
                 "reason_code must be a short snake_case code, e.g. false_positive or "
                 "likeness_no_consent"
             )
-        _may_clear(who, decision, allowlist_identity)
+        _may_clear(who, decision, grant_consent)
         item = self.get(ticket)
         self._may_work_on(item, who)
         now = time.time()
@@ -227,10 +232,13 @@ class ReviewQueue:
                 item.content_sha256, categories, ticket, who.client_id, tenant=scope
             )
             review["allowlisted_content"] = categories
-        if decision == "approve" and allowlist_identity:
-            for identity in _identities(item):
-                clearances.append(identity_clearance(item.tenant, identity, ticket, who.client_id))
-                review.setdefault("allowlisted_identities", []).append(identity)
+        grants = (
+            self._grant_consent(item, who, consent_days)
+            if decision == "approve" and grant_consent
+            else []
+        )
+        if grants:
+            review["consent_grants"] = [g.id for g in grants]
         entry = AuditEntry(
             who.client_id, f"review.{decision}", item.tenant, ticket, {**review, "notes": notes}
         )
@@ -242,6 +250,8 @@ class ReviewQueue:
             claimed_by=who.client_id,
             clearances=tuple(clearances),
         ):
+            for grant in grants:  # the decision was not recorded: neither is its consent
+                self.consent.revoke(grant.id, "reelguard: the review decision was not recorded")
             raise Busy(f"ticket {ticket} changed while you decided; reload it")
         if decision == "approve":
             return self.finish_release(ticket)
@@ -304,6 +314,30 @@ class ReviewQueue:
                 log.exception("could not finish releasing ticket %s", item.ticket)
         return done
 
+    def _grant_consent(self, item: ReviewItem, who: Principal, days: int) -> list[Grant]:
+        """A consent grant per identity the item matched: the reviewer as grantor, this
+        ticket as basis, for the scope the request needed, expiring after `days`."""
+        if self.consent is None:
+            raise InvalidInput("this deployment records no consent grants from review")
+        identities = _identities(item)
+        if not identities:
+            raise InvalidInput(f"ticket {item.ticket} matched no enrolled identity to consent to")
+        days = days or DEFAULT_CONSENT_DAYS
+        if not 1 <= days <= MAX_CONSENT_DAYS:
+            raise InvalidInput(f"consent_days must be within 1..{MAX_CONSENT_DAYS}, not {days}")
+        expires_at = time.time() + days * 86400
+        return [
+            self.consent.grant(
+                item.tenant,
+                identity,
+                [_consent_scope(item)],
+                grantor=who.client_id,
+                expires_at=expires_at,
+                basis=f"review {item.ticket}",
+            )
+            for identity in identities
+        ]
+
     def claim_and_decide(
         self,
         ticket: str,
@@ -312,15 +346,23 @@ class ReviewQueue:
         reason_code: str,
         notes: str = "",
         allowlist_content: bool = False,
-        allowlist_identity: bool = False,
+        grant_consent: bool = False,
+        consent_days: int = 0,
     ) -> ReviewItem:
         """Take (or renew) the claim, then decide: one step for the UI's form, bulk actions
         and the Decide RPC. Refused while another reviewer holds the item."""
         self.get_for(ticket, who)
-        _may_clear(who, decision, allowlist_identity)  # before the claim: refused, nothing held
+        _may_clear(who, decision, grant_consent)  # before the claim: refused, nothing held
         self.claim(ticket, who)
         return self.decide(
-            ticket, who, decision, reason_code, notes, allowlist_content, allowlist_identity
+            ticket,
+            who,
+            decision,
+            reason_code,
+            notes,
+            allowlist_content,
+            grant_consent,
+            consent_days,
         )
 
     def appeal(self, ticket: str, who: Principal, reason: str) -> ReviewItem:
@@ -363,14 +405,23 @@ class ReviewQueue:
             raise Forbidden(f"role {who.role!r} does not review")
 
 
-def _may_clear(who: Principal, decision: str, allowlist_identity: bool) -> None:
-    """Letting a tenant depict an identity is a consent decision: a tenant's own reviewer
-    or admin approving that for its tenant would be the tenant consenting for someone else."""
-    if decision == "approve" and allowlist_identity and not who.is_platform:
+def _may_clear(who: Principal, decision: str, grant_consent: bool) -> None:
+    """Letting a tenant depict an identity is a consent decision: a platform senior
+    reviewer's or admin's. A tenant's own reviewer or admin would be the tenant consenting
+    for someone else."""
+    if decision != "approve" or not grant_consent:
+        return
+    if not who.is_platform or who.role not in (SENIOR_REVIEWER, ADMIN):
         raise Forbidden(
-            "clearing a tenant to depict an identity is a platform reviewer's decision "
-            f"(tenant '*'); this client reviews for tenant {who.tenant!r}"
+            "granting a tenant consent to depict someone is for platform (tenant '*') senior "
+            f"reviewers and admins; this client is a {who.role} of tenant {who.tenant!r}"
         )
+
+
+def _consent_scope(item: ReviewItem) -> str:
+    """The scope the held request needed: animating from a driving video is `performance`."""
+    videos = [i for i in item.spec.get("ingredients", []) if i["mime_type"].startswith("video/")]
+    return "performance" if videos else "video"
 
 
 def _identities(item: ReviewItem) -> list[str]:

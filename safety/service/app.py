@@ -194,6 +194,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             gate.holding.bank_rejected, banks=banks, bank=config.review_reject_bank
         ),
         lease_s=config.review_lease_s,
+        consent=consent,
     )
     resumed = gate.review.resume_releases()  # approvals a crash left half-released
     if resumed:

@@ -86,6 +86,7 @@ class GrantStore(Protocol):
         scopes: list[str],
         grantor: str,
         expires_at: float | None,
+        basis: str = "",
     ) -> Grant:
         """Record a consent grant; durable when this returns."""
         ...

@@ -103,4 +103,7 @@ MIGRATIONS = [
     CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL);
     ALTER TABLE identity_references ADD COLUMN face_jpeg BLOB;  -- for reviewers' eyes
     """,
+    """
+    ALTER TABLE grants ADD COLUMN basis TEXT NOT NULL DEFAULT '';
+    """,
 ]

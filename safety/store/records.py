@@ -57,6 +57,7 @@ class Grant:
     expires_at: float | None = None  # None: no expiry
     revoked_at: float | None = None
     revoked_by: str = ""
+    basis: str = ""  # what the consent rests on ("review <ticket>"), if not the grantor's word
 
     def active(self, now: float) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)

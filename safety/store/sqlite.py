@@ -176,14 +176,15 @@ class SQLiteStore(MediaTables):
     # ---- consent -----------------------------------------------------------------------
 
     _GRANT_COLUMNS = (
-        "id, tenant, identity_id, scopes, grantor, created_at, expires_at, revoked_at, revoked_by"
+        "id, tenant, identity_id, scopes, grantor, created_at, expires_at, revoked_at, revoked_by, "
+        "basis"
     )
 
     @staticmethod
     def _grant(row: tuple) -> Grant:
         return Grant(row[0], row[1], row[2], json.loads(row[3]), *row[4:])
 
-    def add_grant(self, tenant, identity_id, scopes, grantor, expires_at):
+    def add_grant(self, tenant, identity_id, scopes, grantor, expires_at, basis=""):
         grant = Grant(
             "grant_" + uuid.uuid4().hex[:12],
             tenant,
@@ -192,11 +193,12 @@ class SQLiteStore(MediaTables):
             grantor,
             time.time(),
             expires_at,
+            basis=basis,
         )
         with self._transaction() as db:
             db.execute(
                 f"INSERT INTO grants ({self._GRANT_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, '')",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, '', ?)",
                 (
                     grant.id,
                     tenant,
@@ -205,6 +207,7 @@ class SQLiteStore(MediaTables):
                     grantor,
                     grant.created_at,
                     expires_at,
+                    basis,
                 ),
             )
         return grant

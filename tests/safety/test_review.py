@@ -253,12 +253,12 @@ def test_queue_filters(svc, scenes):
 
 
 def test_a_tenant_admin_cannot_clear_its_own_tenant_to_depict_someone(svc, scenes):
-    """Approving its own held likeness with allowlist_identity would be a consent grant
-    the tenant wrote for itself."""
+    """Approving its own held likeness with grant_consent would be a consent grant the
+    tenant wrote for itself."""
     studio_admin = svc.client("admin", "studio-a")[1]
     ticket = held_ticket(svc, scenes())
     with pytest.raises(grpc.RpcError) as e:
-        decide(studio_admin, ticket, "approve", allowlist_identity=True)
+        decide(studio_admin, ticket, "approve", grant_consent=True)
     assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
     item = rpc.ReviewStub(svc.reviewer).Get(pb.TicketRef(ticket=ticket))
     assert item.status == "pending" and not item.claimed_by  # refused before any claim
@@ -266,6 +266,34 @@ def test_a_tenant_admin_cannot_clear_its_own_tenant_to_depict_someone(svc, scene
     assert kind == "held"  # nothing was cleared: the next likeness still waits for review
     for t in (ticket, again.ticket):
         decide(svc.reviewer, t, "reject", "likeness_no_consent")
+
+
+def test_only_a_consent_grant_lets_a_tenant_depict_a_person(svc, astronaut):
+    """Review's "let this tenant depict the matched person" is a consent grant: a plain
+    reviewer may not write one; a senior reviewer's has scope, expiry, grantor and the
+    ticket as basis; revoking it ends it like any other grant."""
+    studio = svc.client("generator-client", "studio-c")[1]
+    # Pictures no other test of the module shows (their rejections bank what they show).
+    looks = iter(scene(astronaut, b, (100, 300)) for b in ("camera", "brick", "grass"))
+    ticket = terminal(generate(studio, next(looks)))[1].ticket
+    with pytest.raises(grpc.RpcError) as e:
+        decide(svc.reviewer, ticket, "approve", grant_consent=True)
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    decide(svc.senior, ticket, "approve", grant_consent=True)
+    consent = rpc.ConsentStub(svc.channel)
+    (grant,) = consent.List(pb.ListGrantsRequest(tenant="studio-c")).grants
+    try:
+        assert grant.active and grant.basis == f"review {ticket}"
+        assert list(grant.scopes) == ["video"]
+        assert 29 * 86400 < grant.expires_at - time.time() <= 30 * 86400
+        senior_id = rpc.ReviewStub(svc.senior).Get(pb.TicketRef(ticket=ticket)).decided_by
+        assert grant.grantor == senior_id
+        assert terminal(generate(studio, next(looks)))[0] == "completed"
+    finally:
+        consent.Revoke(pb.RevokeRequest(grant_id=grant.id, revoked_by="test"))
+    kind, held = terminal(generate(studio, next(looks)))
+    assert kind == "held"  # the grant is gone, and nothing else lets studio-c depict her
+    decide(svc.reviewer, held.ticket, "reject", "likeness_no_consent")
 
 
 def test_a_tenant_reviewers_content_clearance_stays_in_its_tenant(svc, scenes):

@@ -418,7 +418,7 @@ class ReloadIndexResponse(_message.Message):
     def __init__(self, vectors: _Optional[int] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class ConsentGrant(_message.Message):
-    __slots__ = ("id", "tenant", "identity_id", "scopes", "grantor", "created_at", "expires_at", "revoked_at", "revoked_by", "active")
+    __slots__ = ("id", "tenant", "identity_id", "scopes", "grantor", "created_at", "expires_at", "revoked_at", "revoked_by", "active", "basis")
     ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -429,6 +429,7 @@ class ConsentGrant(_message.Message):
     REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
     REVOKED_BY_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
     id: str
     tenant: str
     identity_id: str
@@ -439,7 +440,8 @@ class ConsentGrant(_message.Message):
     revoked_at: float
     revoked_by: str
     active: bool
-    def __init__(self, id: _Optional[str] = ..., tenant: _Optional[str] = ..., identity_id: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., grantor: _Optional[str] = ..., created_at: _Optional[float] = ..., expires_at: _Optional[float] = ..., revoked_at: _Optional[float] = ..., revoked_by: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
+    basis: str
+    def __init__(self, id: _Optional[str] = ..., tenant: _Optional[str] = ..., identity_id: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., grantor: _Optional[str] = ..., created_at: _Optional[float] = ..., expires_at: _Optional[float] = ..., revoked_at: _Optional[float] = ..., revoked_by: _Optional[str] = ..., active: _Optional[bool] = ..., basis: _Optional[str] = ...) -> None: ...
 
 class GrantRequest(_message.Message):
     __slots__ = ("tenant", "identity_id", "scopes", "expires_at", "grantor")
@@ -740,20 +742,22 @@ class ListReviewResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[ReviewItem, _Mapping]]] = ...) -> None: ...
 
 class DecideRequest(_message.Message):
-    __slots__ = ("tickets", "decision", "reason_code", "notes", "allowlist_content", "allowlist_identity")
+    __slots__ = ("tickets", "decision", "reason_code", "notes", "allowlist_content", "grant_consent", "consent_days")
     TICKETS_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
     REASON_CODE_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
     ALLOWLIST_CONTENT_FIELD_NUMBER: _ClassVar[int]
-    ALLOWLIST_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    GRANT_CONSENT_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_DAYS_FIELD_NUMBER: _ClassVar[int]
     tickets: _containers.RepeatedScalarFieldContainer[str]
     decision: str
     reason_code: str
     notes: str
     allowlist_content: bool
-    allowlist_identity: bool
-    def __init__(self, tickets: _Optional[_Iterable[str]] = ..., decision: _Optional[str] = ..., reason_code: _Optional[str] = ..., notes: _Optional[str] = ..., allowlist_content: _Optional[bool] = ..., allowlist_identity: _Optional[bool] = ...) -> None: ...
+    grant_consent: bool
+    consent_days: int
+    def __init__(self, tickets: _Optional[_Iterable[str]] = ..., decision: _Optional[str] = ..., reason_code: _Optional[str] = ..., notes: _Optional[str] = ..., allowlist_content: _Optional[bool] = ..., grant_consent: _Optional[bool] = ..., consent_days: _Optional[int] = ...) -> None: ...
 
 class DecideResult(_message.Message):
     __slots__ = ("ticket", "ok", "error", "item")

@@ -57,6 +57,7 @@ def grant_pb(g: Grant) -> pb.ConsentGrant:
         revoked_at=g.revoked_at or 0.0,
         revoked_by=g.revoked_by,
         active=g.active(time.time()),
+        basis=g.basis,
     )
 
 

@@ -56,7 +56,8 @@ class ReviewServicer(Servicer, rpc.ReviewServicer):
                     request.reason_code,
                     request.notes,
                     request.allowlist_content,
-                    request.allowlist_identity,
+                    request.grant_consent,
+                    request.consent_days,
                 )
                 results.append(pb.DecideResult(ticket=ticket, ok=True, item=review_item_pb(item)))
             except (InvalidInput, NotFound, Busy, Forbidden) as e:

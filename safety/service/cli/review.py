@@ -107,7 +107,8 @@ def cmd_review_decide(args) -> int:
             reason_code=args.reason,
             notes=args.notes or "",
             allowlist_content=args.allowlist_content,
-            allowlist_identity=args.allowlist_identity,
+            grant_consent=args.grant_consent,
+            consent_days=args.consent_days,
         )
     )
     failed = 0
@@ -161,7 +162,12 @@ def add_review_commands(sub) -> None:
     de.add_argument("--reason", required=True, help="reason code, e.g. false_positive")
     de.add_argument("--notes")
     de.add_argument("--allowlist-content", action="store_true")
-    de.add_argument("--allowlist-identity", action="store_true")
+    de.add_argument(
+        "--grant-consent",
+        action="store_true",
+        help="approve: grant the tenant consent to depict the matched person (senior reviewers)",
+    )
+    de.add_argument("--consent-days", type=int, default=0, help="the grant's expiry (default 30)")
     de.set_defaults(func=cmd_review_decide)
     ap = rv.add_parser("appeal", help="ask for a decided item to be reviewed again")
     ap.add_argument("ticket")

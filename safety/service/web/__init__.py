@@ -224,7 +224,7 @@ def create_app(service) -> Flask:
             form.get("reason_code", ""),
             form.get("notes", ""),
             allowlist_content=form.get("allowlist_content") == "on",
-            allowlist_identity=form.get("allowlist_identity") == "on",
+            grant_consent=form.get("grant_consent") == "on",
         )
         return redirect(url_for("item_page", ticket=ticket))
 
