@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
 from functools import partial
 
-from safety.allowlist import Allowlist
+from safety.allowlist import Allowlist, Cleared
 from safety.cancellation import Cancellation, run_cancellable
 from safety.consent import LIKENESS_CATEGORIES, ConsentRegistry
 from safety.job import Clip
@@ -70,6 +70,7 @@ class Checks:
             for clip in clips:
                 tasks.append((moderator, partial(moderator.score, clip.subject, clip.frames)))
         policy = self.policies.for_tenant(tenant)
+        cleared = self._cleared(tenant, content_sha256)
         deadline = time.monotonic() + self.check_timeout_s
         t0 = time.monotonic()
         pending: dict[Future, object] = {}
@@ -111,6 +112,7 @@ class Checks:
                     log.exception("check %s failed", moderator.name)
                     run.ok, run.error = False, f"{type(e).__name__}: {e}"
                 else:
+                    cleared.annotate(result)  # before deciding: a cleared finding is not decisive
                     findings += result
                     kind = "text" if moderator in self.prompt_moderators else "visual"
                     covered[kind].update(moderator.categories)
@@ -118,10 +120,18 @@ class Checks:
                         decided_by = moderator.name
                 runs.append(run)
         # Stop early on a decisive block: checks still queued or running are not needed.
+        # They are recorded as not run (never as ok); the policy blocks on any check that
+        # did not run unless the verdict is a block anyway.
         for future, moderator in pending.items():
             future.cancel()
             runs.append(
-                _check_run(moderator, stage, error=f"not needed: {decided_by} already blocked")
+                _check_run(
+                    moderator,
+                    stage,
+                    ok=False,
+                    ran=False,
+                    error=f"not run: {decided_by} already blocked",
+                )
             )
         try:
             self.consent.annotate(findings, tenant, scope)
@@ -137,15 +147,19 @@ class Checks:
                     error=f"consent registry unavailable: {e}",
                 )
             )
-        if self.allowlist is not None:
-            try:
-                self.allowlist.annotate(findings, tenant, content_sha256)
-            except Exception:  # no answer: nothing is cleared, the policy decides as usual
-                log.exception("allowlist lookup failed")
         kinds = {"text"} if prompt is not None else set()
         if clips:
             kinds.add("visual")
         return policy.decide(stage, findings, runs, unevaluated(covered, kinds))
+
+    def _cleared(self, tenant: str, content_sha256: str) -> Cleared:
+        if self.allowlist is None:
+            return Cleared([])
+        try:
+            return self.allowlist.for_request(tenant, content_sha256)
+        except Exception:  # no answer: nothing is cleared, the policy decides as usual
+            log.exception("allowlist lookup failed")
+            return Cleared([])
 
 
 def _check_run(moderator, stage: Stage, **fields) -> CheckRun:

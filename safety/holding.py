@@ -127,3 +127,11 @@ class Holding:
         if not hashes:
             return 0
         return len(banks.add(bank, hashes, item.ticket, f"review {item.ticket}"))
+
+    @staticmethod
+    def unbank(ticket: str, banks: HashBanks) -> int:
+        """Remove the bank entries a rejection of `ticket` added (an appeal reversed it)."""
+        entries = [e for e in banks.storage.bank_entries() if e.media_id == ticket]
+        for entry in entries:
+            banks.remove(entry.id)
+        return len(entries)

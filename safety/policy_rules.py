@@ -184,8 +184,12 @@ class Policy:
                         )
                     )
                 )
+        # Checks that did not run leave the verdict to what did only when that is a block.
+        settled = any(f.action == Action.BLOCK for f in judged) or any(
+            not r.ok and r.ran for r in checks
+        )
         for run in checks:
-            if not run.ok:
+            if not run.ok and (run.ran or not settled):
                 judged.append(
                     self.judge(
                         Finding(

@@ -134,6 +134,7 @@ def moderation_assertion(verdict: Verdict) -> dict:
                 "model": c.model,
                 "model_version": c.model_version,
                 "ok": c.ok,
+                "ran": c.ran,
             }
             for c in verdict.checks
         ],

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safety import failpoints
-from safety.allowlist import content_clearances
+from safety.allowlist import DEFAULT_DAYS
 from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
 from safety.consent import ConsentRegistry
 from safety.errors import Busy, Forbidden, InvalidInput, NotFound
+from safety.review_effects import DecisionEffects, may_clear
 from safety.store.interface import ReviewStore
-from safety.store.records import AuditEntry, Clearance, Grant, ReviewItem
+from safety.store.records import AuditEntry, ReviewItem
 from safety.verdict import Verdict
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,6 @@ OPEN = (PENDING, ESCALATED, APPEALED)
 DECISIONS = ("approve", "reject", "escalate")
 REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
 # Queue order: the category's weight, then the score; older first among equals.
-DEFAULT_CONSENT_DAYS, MAX_CONSENT_DAYS = 30, 366  # a consent grant written in review
 CATEGORY_WEIGHT = {"sexual_minors": 9, "sexual": 5, "public_figure": 4, "violence": 4}
 
 
@@ -70,9 +70,12 @@ class ReviewQueue:
         bank_rejected: Callable[[ReviewItem], int],
         lease_s: float = 600.0,
         consent: ConsentRegistry | None = None,
+        unbank: Callable[[str], int] | None = None,
+        allowlist_days: float = DEFAULT_DAYS,
     ) -> None:
         self.store = store
-        self.consent = consent  # where an approval's consent grant is written
+        # What a decision changes beyond its item: clearances, consent grants, bank entries.
+        self.effects = DecisionEffects(store, consent, unbank, allowlist_days)
         self.held_dir = held_dir
         self.release = release
         self.bank_rejected = bank_rejected
@@ -191,7 +194,7 @@ class ReviewQueue:
                 "reason_code must be a short snake_case code, e.g. false_positive or "
                 "likeness_no_consent"
             )
-        _may_clear(who, decision, grant_consent)
+        may_clear(who, decision, grant_consent)
         item = self.get(ticket)
         self._may_work_on(item, who)
         now = time.time()
@@ -223,18 +226,13 @@ class ReviewQueue:
         else:
             values["status"] = REJECTED
             review["banked_hashes"] = self.bank_rejected(item)
-        clearances: list[Clearance] = []
-        if decision == "approve" and allowlist_content and item.content_sha256:
-            categories = sorted({r["category"] for r in item.verdict.get("reasons", [])})
-            # A tenant's reviewer clears content for its own tenant; a platform one, for all.
-            scope = "" if who.is_platform else who.tenant
-            clearances += content_clearances(
-                item.content_sha256, categories, ticket, who.client_id, tenant=scope
-            )
-            review["allowlisted_content"] = categories
+        approving = decision == "approve"
+        clearances = self.effects.clearances(item, who) if approving and allowlist_content else []
+        if clearances:
+            review["allowlisted_content"] = [f"{c.subject}/{c.category}" for c in clearances]
         grants = (
-            self._grant_consent(item, who, consent_days)
-            if decision == "approve" and grant_consent
+            self.effects.grant_consent(item, who, consent_days)
+            if approving and grant_consent
             else []
         )
         if grants:
@@ -250,9 +248,10 @@ class ReviewQueue:
             claimed_by=who.client_id,
             clearances=tuple(clearances),
         ):
-            for grant in grants:  # the decision was not recorded: neither is its consent
-                self.consent.revoke(grant.id, "reelguard: the review decision was not recorded")
+            self.effects.revoke(grants)  # the decision was not recorded: neither is its consent
             raise Busy(f"ticket {ticket} changed while you decided; reload it")
+        if item.status == APPEALED and item.decision and item.decision != decision:
+            self.effects.undo(item, who)
         if decision == "approve":
             return self.finish_release(ticket)
         return self.get(ticket)
@@ -314,30 +313,6 @@ class ReviewQueue:
                 log.exception("could not finish releasing ticket %s", item.ticket)
         return done
 
-    def _grant_consent(self, item: ReviewItem, who: Principal, days: int) -> list[Grant]:
-        """A consent grant per identity the item matched: the reviewer as grantor, this
-        ticket as basis, for the scope the request needed, expiring after `days`."""
-        if self.consent is None:
-            raise InvalidInput("this deployment records no consent grants from review")
-        identities = _identities(item)
-        if not identities:
-            raise InvalidInput(f"ticket {item.ticket} matched no enrolled identity to consent to")
-        days = days or DEFAULT_CONSENT_DAYS
-        if not 1 <= days <= MAX_CONSENT_DAYS:
-            raise InvalidInput(f"consent_days must be within 1..{MAX_CONSENT_DAYS}, not {days}")
-        expires_at = time.time() + days * 86400
-        return [
-            self.consent.grant(
-                item.tenant,
-                identity,
-                [_consent_scope(item)],
-                grantor=who.client_id,
-                expires_at=expires_at,
-                basis=f"review {item.ticket}",
-            )
-            for identity in identities
-        ]
-
     def claim_and_decide(
         self,
         ticket: str,
@@ -352,7 +327,7 @@ class ReviewQueue:
         """Take (or renew) the claim, then decide: one step for the UI's form, bulk actions
         and the Decide RPC. Refused while another reviewer holds the item."""
         self.get_for(ticket, who)
-        _may_clear(who, decision, grant_consent)  # before the claim: refused, nothing held
+        may_clear(who, decision, grant_consent)  # before the claim: refused, nothing held
         self.claim(ticket, who)
         return self.decide(
             ticket,
@@ -403,28 +378,3 @@ class ReviewQueue:
             raise Forbidden(f"you decided ticket {item.ticket}; its appeal goes to someone else")
         if who.role not in (REVIEWER, SENIOR_REVIEWER, ADMIN):
             raise Forbidden(f"role {who.role!r} does not review")
-
-
-def _may_clear(who: Principal, decision: str, grant_consent: bool) -> None:
-    """Letting a tenant depict an identity is a consent decision: a platform senior
-    reviewer's or admin's. A tenant's own reviewer or admin would be the tenant consenting
-    for someone else."""
-    if decision != "approve" or not grant_consent:
-        return
-    if not who.is_platform or who.role not in (SENIOR_REVIEWER, ADMIN):
-        raise Forbidden(
-            "granting a tenant consent to depict someone is for platform (tenant '*') senior "
-            f"reviewers and admins; this client is a {who.role} of tenant {who.tenant!r}"
-        )
-
-
-def _consent_scope(item: ReviewItem) -> str:
-    """The scope the held request needed: animating from a driving video is `performance`."""
-    videos = [i for i in item.spec.get("ingredients", []) if i["mime_type"].startswith("video/")]
-    return "performance" if videos else "video"
-
-
-def _identities(item: ReviewItem) -> list[str]:
-    return sorted(
-        {r["identity_id"] for r in item.verdict.get("reasons", []) if r.get("identity_id")}
-    )

@@ -55,6 +55,7 @@ class CheckRun:
     ok: bool = True
     error: str = ""
     seconds: float = 0.0
+    ran: bool = True  # False: stopped before it ran (a decisive block came first)
 
 
 @dataclass

@@ -195,6 +195,8 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         ),
         lease_s=config.review_lease_s,
         consent=consent,
+        unbank=partial(gate.holding.unbank, banks=banks),
+        allowlist_days=config.review_allowlist_days,
     )
     resumed = gate.review.resume_releases()  # approvals a crash left half-released
     if resumed:

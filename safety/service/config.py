@@ -87,6 +87,8 @@ class Config:
     # Provenance.Sign: refuse files with audio (it is not moderated; by default the
     # manifest says so instead).
     sign_refuse_audio: bool = False
+    # A reviewer's content clearance (an approved false positive) lasts this long.
+    review_allowlist_days: float = 90.0
     post_check_frames: int = 8
     # Human review: the queue, audit log and allowlist live here — SQLite under data_dir
     # by default, or e.g. postgresql+psycopg://user@host/reelguard.

@@ -243,13 +243,27 @@ class ReviewStore(Protocol):
         written) if the item changed meanwhile."""
         ...
 
+    def append_audit(self, entry: AuditEntry) -> None:
+        """Record a change made elsewhere (a hash bank's, say) in the audit log."""
+        ...
+
 
 class AllowlistStore(Protocol):
     """What reviewers cleared (written by `update_review_item`)."""
 
-    def clearances(self, tenant: str, content_sha256: str) -> list[Clearance]:
-        """This content's clearances (for every tenant, or for this one) and this tenant's
-        identity clearances."""
+    def clearances(self, tenant: str, content_sha256: str, now: float) -> list[Clearance]:
+        """This tenant's clearances of this content that have not expired by `now`."""
+        ...
+
+    def list_clearances(self, tenant: str | None, limit: int) -> list[Clearance]:
+        """Every clearance (of one tenant, or of all when None), newest first."""
+        ...
+
+    def remove_clearances(
+        self, entry: AuditEntry, *, clearance_id: int | None = None, ticket: str | None = None
+    ) -> list[Clearance]:
+        """Delete one clearance, or every one an approval of `ticket` made, with `entry`
+        (its body extended by the ids removed) in the same transaction; what was removed."""
         ...
 
 

@@ -108,13 +108,19 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class Clearance:
-    """What an approving reviewer cleared: content (a SHA-256, for one category) or a
-    tenant-identity pair."""
+    """What an approving reviewer cleared: for one tenant, requests whose input has this
+    SHA-256, one category on one subject (input_image, output_frame, ...), scores up to
+    `max_score`, until `expires_at`."""
 
-    kind: str  # "content" or "identity"
+    kind: str  # "content" ("identity" rows are retired: consent grants say who may appear)
     ticket: str
     created_by: str
     content_sha256: str = ""
     category: str = ""
     tenant: str = ""
     identity_id: str = ""
+    subject: str = ""
+    max_score: float = 1.0
+    expires_at: float | None = None
+    id: int | None = None  # set by the store
+    created_at: float = 0.0  # set by the store

@@ -21,6 +21,10 @@ def _item(row) -> ReviewItem:
     return ReviewItem(**m)
 
 
+def _clearance(row) -> Clearance:
+    return Clearance(**dict(row._mapping))
+
+
 class SqlReviewStore:
     """`ReviewStore` and `AllowlistStore` (safety/store/interface.py) over the audit log's
     database; its transactions hold the audit log's append lock."""
@@ -28,6 +32,10 @@ class SqlReviewStore:
     def __init__(self, audit: AuditLog) -> None:
         self.audit = audit
         self.engine = audit.engine
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        with self.audit.transaction() as conn:
+            self._append(conn, entry)
 
     def _append(self, conn, entry: AuditEntry) -> None:
         self.audit.append(conn, entry.actor, entry.kind, entry.tenant, entry.subject, entry.body)
@@ -124,34 +132,42 @@ class SqlReviewStore:
             if not done:
                 return False
             for c in clearances:
-                conn.execute(allowlist.insert().values(**asdict(c), created_at=time.time()))
+                row = {k: v for k, v in asdict(c).items() if k not in ("id", "created_at")}
+                conn.execute(allowlist.insert().values(**row, created_at=time.time()))
             self._append(conn, entry)
         return True
 
-    def clearances(self, tenant: str, content_sha256: str) -> list[Clearance]:
-        query = sa.select(allowlist).where(
-            sa.or_(
-                sa.and_(
-                    allowlist.c.kind == "content",
-                    allowlist.c.content_sha256 == content_sha256,
-                    allowlist.c.tenant.in_(("", tenant)),  # "" : cleared for every tenant
-                )
-                if content_sha256
-                else sa.false(),
-                sa.and_(allowlist.c.kind == "identity", allowlist.c.tenant == tenant),
-            )
+    def clearances(self, tenant: str, content_sha256: str, now: float) -> list[Clearance]:
+        if not content_sha256:
+            return []
+        return self._select(
+            allowlist.c.kind == "content",
+            allowlist.c.content_sha256 == content_sha256,
+            allowlist.c.tenant == tenant,
+            sa.or_(allowlist.c.expires_at.is_(None), allowlist.c.expires_at > now),
         )
+
+    def list_clearances(self, tenant: str | None, limit: int) -> list[Clearance]:
+        where = [allowlist.c.tenant == tenant] if tenant is not None else []
+        return self._select(*where, limit=limit)
+
+    def remove_clearances(
+        self, entry: AuditEntry, *, clearance_id: int | None = None, ticket: str | None = None
+    ) -> list[Clearance]:
+        if (clearance_id is None) == (ticket is None):
+            raise ValueError("remove by clearance_id or by ticket")
+        where = allowlist.c.id == clearance_id if ticket is None else allowlist.c.ticket == ticket
+        with self.audit.transaction() as conn:
+            gone = [_clearance(r) for r in conn.execute(sa.select(allowlist).where(where)).all()]
+            if gone:
+                conn.execute(allowlist.delete().where(where))
+                body = {**entry.body, "removed": [c.id for c in gone]}
+                self._append(
+                    conn, AuditEntry(entry.actor, entry.kind, entry.tenant, entry.subject, body)
+                )
+        return gone
+
+    def _select(self, *where, limit: int = 10_000) -> list[Clearance]:
+        query = sa.select(allowlist).where(*where).order_by(allowlist.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [
-            Clearance(
-                r.kind,
-                r.ticket,
-                r.created_by,
-                r.content_sha256,
-                r.category,
-                r.tenant,
-                r.identity_id,
-            )
-            for r in rows
-        ]
+            return [_clearance(r) for r in conn.execute(query).all()]

@@ -86,6 +86,9 @@ allowlist = sa.Table(
     sa.Column("ticket", sa.String(32), nullable=False),
     sa.Column("created_by", sa.String(64), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("subject", sa.String(100), nullable=False, default=""),
+    sa.Column("max_score", sa.Float, nullable=False, default=1.0),
+    sa.Column("expires_at", sa.Float, nullable=True),
 )
 
 schema_version = sa.Table(
@@ -117,8 +120,23 @@ def _v2(conn: Connection) -> None:
         conn.execute(sa.text("ALTER TABLE review_items ADD COLUMN release_json TEXT"))
 
 
+def _v3(conn: Connection) -> None:
+    """Clearances are scoped: subject, score band and expiry. Older rows had none: they
+    are retired rather than kept as wide as they were (an approval again clears anew),
+    and identity clearances go (consent grants alone say who may be depicted)."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns("allowlist")}
+    for name, ddl in (
+        ("subject", "VARCHAR(100) NOT NULL DEFAULT ''"),
+        ("max_score", "FLOAT NOT NULL DEFAULT 1.0"),
+        ("expires_at", "FLOAT"),
+    ):
+        if name not in have:
+            conn.execute(sa.text(f"ALTER TABLE allowlist ADD COLUMN {name} {ddl}"))
+    conn.execute(allowlist.delete().where(allowlist.c.subject == ""))
+
+
 # Append only; a deployed schema is changed by a new step, never by editing an old one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 
 
 def open_engine(url: str, migrate_schema: bool = True) -> Engine:

@@ -92,3 +92,61 @@ def test_a_face_check_past_its_deadline_is_killed_and_gives_back_its_thread(runn
     finally:
         one_thread.shutdown(wait=False, cancel_futures=True)
         pool.close()
+
+
+class Scored:
+    """A moderator that reports one finding after `delay_s`."""
+
+    def __init__(self, name, category, score, delay_s=0.0):
+        self.name, self.model, self.model_version = name, "test", "1"
+        self.categories, self._finding, self.delay_s = (category,), (category, score), delay_s
+
+    def score(self, subject, frames):
+        time.sleep(self.delay_s)
+        from safety.verdict import Finding
+
+        category, score = self._finding
+        return [Finding(self.name, category, subject, score)]
+
+
+class OneClearance:
+    """An AllowlistStore holding one clearance (the seam `Checks` reads through)."""
+
+    def __init__(self, clearance):
+        self.rows = [clearance]
+
+    def clearances(self, tenant, content_sha256, now):
+        return [c for c in self.rows if c.tenant == tenant and c.content_sha256 == content_sha256]
+
+
+def test_a_cleared_finding_does_not_stop_the_slower_checks(running):
+    """The reviewer cleared `sexual` on this input; a slow hash-bank-like check would
+    still block. Stopping early on the cleared finding used to leave that check unrun
+    and the verdict ALLOW."""
+    from safety.allowlist import Allowlist
+    from safety.store.records import Clearance
+
+    service = running.service
+    cleared = Clearance(
+        "content", "t-1", "reviewer", "sha-of-input", "sexual", "t", subject="input_image"
+    )
+    pool = ThreadPoolExecutor(max_workers=4)
+    try:
+        checks = Checks(
+            prompt_moderators=[],
+            image_moderators=[
+                Scored("fast", "sexual", 0.99),
+                Scored("slow", "hash_match", 1.0, 0.3),
+            ],
+            policies=service.gate.policies,
+            consent=service.gate.checks.consent,
+            submit=pool.submit,
+            allowlist=Allowlist(OneClearance(cleared)),
+        )
+        clip = Clip("input_image", frames(False)[:1])
+        verdict = checks.evaluate(Stage.PRE_CHECK, None, [clip], "t", "", "sha-of-input")
+    finally:
+        pool.shutdown()
+    assert verdict.action == Action.BLOCK
+    assert [r.category for r in verdict.reasons] == ["hash_match"]
+    assert all(c.ran for c in verdict.checks)

@@ -176,4 +176,6 @@ def test_a_decisive_block_stops_early_without_waiting_for_slow_checks(running):
     assert verdict.action == Action.BLOCK and elapsed < 5
     assert "blocklist" in [r.category for r in verdict.reasons]
     skipped = [c for c in verdict.checks if c.name == "hanging"]
-    assert skipped and skipped[0].ok and "not needed" in skipped[0].error
+    # Recorded as not run, never as ok; the verdict is a block either way.
+    assert skipped and not skipped[0].ok and not skipped[0].ran
+    assert "not run" in skipped[0].error

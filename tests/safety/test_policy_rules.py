@@ -102,3 +102,16 @@ def test_sexual_minors_blocks_by_construction_whatever_the_rules_say():
         assert policy.judge(cleared).action == Action.BLOCK
         granted = Finding("m", "sexual_minors", subject, 0.9, consent={"grant_id": "g"})
         assert policy.judge(granted).action == Action.BLOCK
+
+
+def test_a_check_that_did_not_run_blocks_unless_the_verdict_is_a_block_anyway():
+    skipped = CheckRun("likeness", "m", "1", Stage.PRE_CHECK, ok=False, ran=False, error="not run")
+    policy = Policy()
+    alone = policy.decide(Stage.PRE_CHECK, [Finding("m", "sexual", "input_image", 0.1)], [skipped])
+    assert alone.action == Action.BLOCK
+    assert [r.category for r in alone.reasons] == [CHECK_ERROR]
+    blocked = policy.decide(
+        Stage.PRE_CHECK, [Finding("m", "sexual", "input_image", 0.99)], [skipped]
+    )
+    assert blocked.action == Action.BLOCK
+    assert [r.category for r in blocked.reasons] == ["sexual"]  # the real reason, alone

@@ -785,6 +785,50 @@ class AppealRequest(_message.Message):
     reason: str
     def __init__(self, ticket: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class AllowlistEntry(_message.Message):
+    __slots__ = ("id", "tenant", "content_sha256", "subject", "category", "max_score", "expires_at", "ticket", "created_by", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    MAX_SCORE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    tenant: str
+    content_sha256: str
+    subject: str
+    category: str
+    max_score: float
+    expires_at: float
+    ticket: str
+    created_by: str
+    created_at: float
+    def __init__(self, id: _Optional[int] = ..., tenant: _Optional[str] = ..., content_sha256: _Optional[str] = ..., subject: _Optional[str] = ..., category: _Optional[str] = ..., max_score: _Optional[float] = ..., expires_at: _Optional[float] = ..., ticket: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at: _Optional[float] = ...) -> None: ...
+
+class ListAllowlistRequest(_message.Message):
+    __slots__ = ("tenant", "limit")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    limit: int
+    def __init__(self, tenant: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListAllowlistResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[AllowlistEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[AllowlistEntry, _Mapping]]] = ...) -> None: ...
+
+class AllowlistRef(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    def __init__(self, id: _Optional[int] = ...) -> None: ...
+
 class BackendRequest(_message.Message):
     __slots__ = ("prompt", "image_png", "width", "height", "fps", "num_frames", "seed", "driving_frames_png", "request_id")
     PROMPT_FIELD_NUMBER: _ClassVar[int]

@@ -1356,6 +1356,16 @@ class ReviewStub:
                 request_serializer=reelguard_dot_v1_dot_reelguard__pb2.AppealRequest.SerializeToString,
                 response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
                 _registered_method=True)
+        self.ListAllowlist = channel.unary_unary(
+                '/reelguard.v1.Review/ListAllowlist',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListAllowlistRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListAllowlistResponse.FromString,
+                _registered_method=True)
+        self.RemoveAllowlist = channel.unary_unary(
+                '/reelguard.v1.Review/RemoveAllowlist',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.AllowlistRef.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.AllowlistEntry.FromString,
+                _registered_method=True)
 
 
 class ReviewServicer:
@@ -1393,6 +1403,20 @@ class ReviewServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAllowlist(self, request, context):
+        """Admins: the content clearances reviewers made (a tenant admin: its own tenant's),
+        and removing one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveAllowlist(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReviewServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1420,6 +1444,16 @@ def add_ReviewServicer_to_server(servicer, server):
                     servicer.Appeal,
                     request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.AppealRequest.FromString,
                     response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.SerializeToString,
+            ),
+            'ListAllowlist': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAllowlist,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListAllowlistRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListAllowlistResponse.SerializeToString,
+            ),
+            'RemoveAllowlist': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveAllowlist,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.AllowlistRef.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.AllowlistEntry.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1557,6 +1591,60 @@ class Review:
             '/reelguard.v1.Review/Appeal',
             reelguard_dot_v1_dot_reelguard__pb2.AppealRequest.SerializeToString,
             reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAllowlist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Review/ListAllowlist',
+            reelguard_dot_v1_dot_reelguard__pb2.ListAllowlistRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ListAllowlistResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveAllowlist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Review/RemoveAllowlist',
+            reelguard_dot_v1_dot_reelguard__pb2.AllowlistRef.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.AllowlistEntry.FromString,
             options,
             channel_credentials,
             insecure,

@@ -7,7 +7,7 @@ import time
 
 from reelguard.v1 import reelguard_pb2 as pb
 from safety.review import APPROVED
-from safety.store.records import Grant, IdentityRecord, ReviewItem
+from safety.store.records import Clearance, Grant, IdentityRecord, ReviewItem
 from safety.verdict import Finding, Verdict
 from signing.report import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED, VerifyReport
 
@@ -193,4 +193,19 @@ def client_pb(c) -> pb.Client:
         cert_subject=c.cert_subject,
         created_at=c.created_at,
         revoked_at=c.revoked_at or 0.0,
+    )
+
+
+def allowlist_entry_pb(c: Clearance) -> pb.AllowlistEntry:
+    return pb.AllowlistEntry(
+        id=c.id,
+        tenant=c.tenant,
+        content_sha256=c.content_sha256,
+        subject=c.subject,
+        category=c.category,
+        max_score=c.max_score,
+        expires_at=c.expires_at or 0.0,
+        ticket=c.ticket,
+        created_by=c.created_by,
+        created_at=c.created_at,
     )

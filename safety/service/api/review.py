@@ -16,8 +16,8 @@ from safety.errors import (
     NotFound,
 )
 from safety.review import OPEN
-from safety.service.api.convert import decision_pb, review_item_pb
-from safety.service.api.guard import MAY_READ, REVIEWERS, Servicer, guarded
+from safety.service.api.convert import allowlist_entry_pb, decision_pb, review_item_pb
+from safety.service.api.guard import ADMIN_ONLY, MAY_READ, REVIEWERS, Servicer, guarded
 
 
 class ReviewServicer(Servicer, rpc.ReviewServicer):
@@ -70,6 +70,18 @@ class ReviewServicer(Servicer, rpc.ReviewServicer):
     def Appeal(self, request: pb.AppealRequest, context, caller: Principal):
         self.service.review.get_for(request.ticket, caller)
         return review_item_pb(self.service.review.appeal(request.ticket, caller, request.reason))
+
+    @guarded(*ADMIN_ONLY)
+    def ListAllowlist(self, request: pb.ListAllowlistRequest, context, caller: Principal):
+        rows = self.service.gate.checks.allowlist.entries(
+            caller, request.tenant, min(request.limit or 100, 1000)
+        )
+        return pb.ListAllowlistResponse(entries=[allowlist_entry_pb(c) for c in rows])
+
+    @guarded(*ADMIN_ONLY)
+    def RemoveAllowlist(self, request: pb.AllowlistRef, context, caller: Principal):
+        removed = self.service.gate.checks.allowlist.remove(request.id, caller)
+        return allowlist_entry_pb(removed)
 
 
 class DecisionsServicer(Servicer, rpc.DecisionsServicer):

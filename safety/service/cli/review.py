@@ -130,6 +130,29 @@ def cmd_review_appeal(args) -> int:
     return EXIT_OK
 
 
+def cmd_allowlist_list(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = stubs(args)
+    request = pb.ListAllowlistRequest(tenant=args.tenant or "", limit=args.limit)
+    for e in rpc.ReviewStub(channel).ListAllowlist(request).entries:
+        print(
+            f"{e.id}  {e.tenant}  {e.subject}/{e.category} <= {e.max_score:.3f}  "
+            f"input {e.content_sha256[:12]}  until {when(e.expires_at)}  "
+            f"(ticket {e.ticket}, by {e.created_by})"
+        )
+    return EXIT_OK
+
+
+def cmd_allowlist_remove(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = stubs(args)
+    e = rpc.ReviewStub(channel).RemoveAllowlist(pb.AllowlistRef(id=args.id))
+    print(f"removed {e.id}: {e.tenant} {e.subject}/{e.category} (ticket {e.ticket})")
+    return EXIT_OK
+
+
 def add_review_commands(sub) -> None:
     r = sub.add_parser("result", help="a held request's result: the signed file once approved")
     r.add_argument("ticket")
@@ -173,3 +196,13 @@ def add_review_commands(sub) -> None:
     ap.add_argument("ticket")
     ap.add_argument("--reason", required=True)
     ap.set_defaults(func=cmd_review_appeal)
+
+    al = sub.add_parser("allowlist", help="reviewers' content clearances (admins)")
+    als = al.add_subparsers(dest="sub", required=True)
+    li = als.add_parser("list", help="clearances, newest first")
+    li.add_argument("--tenant", help="platform admins: one tenant's")
+    li.add_argument("--limit", type=int, default=100)
+    li.set_defaults(func=cmd_allowlist_list)
+    rm = als.add_parser("remove", help="remove a clearance: the content is judged again")
+    rm.add_argument("id", type=int)
+    rm.set_defaults(func=cmd_allowlist_remove)
