@@ -168,15 +168,21 @@ def test_an_embedded_thumbnail_is_moderated_too(running, coffee, hopper):
 
     small = np.asarray(Image.fromarray(coffee).resize((160, 120)))
     running.banks.Create(pb.CreateBankRequest(name="thumbnails"))
-    running.banks.Add(pb.AddToBankRequest(bank="thumbnails", media=pb.Media(data=encode(small))))
-    response = sign(running, jpeg_with_exif_thumbnail(hopper, small))
-    assert response.verdict.action == pb.BLOCK and not response.signed.data
-    assert any(r.category == "hash_match" for r in response.verdict.reasons)
-    # The thumbnail is checked on Check as well.
-    verdict = running.moderation.Check(
-        pb.CheckRequest(media=pb.Media(data=jpeg_with_exif_thumbnail(hopper, small)))
+    added = running.banks.Add(
+        pb.AddToBankRequest(bank="thumbnails", media=pb.Media(data=encode(small)))
     )
-    assert verdict.action == pb.BLOCK
+    try:
+        response = sign(running, jpeg_with_exif_thumbnail(hopper, small))
+        assert response.verdict.action == pb.BLOCK and not response.signed.data
+        assert any(r.category == "hash_match" for r in response.verdict.reasons)
+        # The thumbnail is checked on Check as well.
+        verdict = running.moderation.Check(
+            pb.CheckRequest(media=pb.Media(data=jpeg_with_exif_thumbnail(hopper, small)))
+        )
+        assert verdict.action == pb.BLOCK
+    finally:  # the service is shared: leave nothing banked
+        for entry_id in added.entry_ids:
+            running.banks.Remove(pb.RemoveFromBankRequest(entry_id=entry_id))
 
 
 def mp4(*tracks, audio: bool = False) -> bytes:
