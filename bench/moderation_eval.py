@@ -26,9 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generator.base import GenerationInput  # noqa: E402
 from generator.kenburns import KenBurnsGenerator  # noqa: E402
-from safety.media import Frame, sample_video_frames  # noqa: E402
+from safety.media import Frame  # noqa: E402
 from safety.moderation import NudityModerator, PromptModerator  # noqa: E402
 from safety.policy_rules import Policy  # noqa: E402
+from safety.sampling import sample_video_frames  # noqa: E402
 from safety.taxonomy import HARM_CATEGORIES  # noqa: E402
 
 SKIMAGE = [
@@ -129,7 +130,7 @@ def main() -> None:
             KenBurnsGenerator().generate(
                 GenerationInput(name, pixels, 320, 320, 24, 96, 0), path, lambda d, t: None
             )
-            frames = sample_video_frames(path, 8)
+            frames = sample_video_frames(path).frames
             video_scores[name] = max(f.score for f in nudity.score("output_frame", frames))
 
     prompt = PromptModerator()

@@ -150,7 +150,11 @@ class Checks:
         kinds = {"text"} if prompt is not None else set()
         if clips:
             kinds.add("visual")
-        return policy.decide(stage, findings, runs, unevaluated(covered, kinds))
+        verdict = policy.decide(stage, findings, runs, unevaluated(covered, kinds))
+        verdict.frames_checked = {
+            c.subject: [len(c.frames), c.total_frames or len(c.frames)] for c in clips
+        }
+        return verdict
 
     def _cleared(self, tenant: str, content_sha256: str) -> Cleared:
         if self.allowlist is None:

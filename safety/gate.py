@@ -42,12 +42,13 @@ from safety.job import (
     Progress,
     SignableMedia,
 )
-from safety.media import Frame, sample_video_frames
+from safety.media import Frame
 from safety.moderation import TextModerator, VisualModerator
 from safety.observability import Metrics, tracer
 from safety.policy_loading import PolicySet
 from safety.provenance import OutputSigner, moderation_assertion, output_manifest
 from safety.review import ReviewQueue
+from safety.sampling import DEFAULT_SAMPLING, Sampling, sample_video_frames
 from safety.store.audit import AuditLog
 from safety.store.interface import DecisionStore
 from safety.verdict import Action, CheckRun, Stage, Verdict
@@ -71,7 +72,7 @@ class Gate:
         store: DecisionStore,
         work_dir: Path,
         check_timeout_s: float = 60.0,
-        post_check_frames: int = 8,
+        sampling: Sampling = DEFAULT_SAMPLING,
         review: ReviewQueue | None = None,
         allowlist: Allowlist | None = None,
         audit: AuditLog | None = None,
@@ -85,7 +86,7 @@ class Gate:
         self.manifest_signer = manifest_signer
         self.store = store
         self.work_dir = work_dir
-        self.post_check_frames = post_check_frames
+        self.sampling = sampling
         # Without a review queue a "review" verdict blocks: nothing waits for nobody.
         self.review = review
         self.metrics = metrics or Metrics()
@@ -110,7 +111,7 @@ class Gate:
         self.output_signer = OutputSigner(
             manifest_signer, manifests, self.recorder, self.metrics, watermarker
         )
-        self.holding = Holding(self.output_signer, self.recorder, post_check_frames)
+        self.holding = Holding(self.output_signer, self.recorder, sampling)
 
     @property
     def image_moderators(self) -> list[VisualModerator]:
@@ -181,7 +182,9 @@ class Gate:
                 Clip("input_image", [Frame(0.0, pixels) for pixels in job.image.all_pixels()])
             )
         if job.driving:
-            clips.append(Clip("driving_video", job.driving.frames))
+            clips.append(
+                Clip("driving_video", job.driving.frames, total_frames=job.driving.total_frames)
+            )
         content = job.image.sha256 if job.image else ""
         with self.metrics.stage("pre_check", root):
             pre = self.checks.evaluate(
@@ -305,7 +308,8 @@ class Gate:
     ) -> tuple[Verdict, list[Frame]]:
         """The post-check verdict, and the frames it looked at (they fingerprint the output)."""
         try:
-            frames: list[Frame] = sample_video_frames(video, self.post_check_frames)
+            sampled = sample_video_frames(video, self.sampling)
+            frames: list[Frame] = sampled.frames
             if not frames:
                 raise ValueError("the output has no decodable frames")
         except Exception as e:
@@ -321,7 +325,7 @@ class Gate:
         verdict = self.checks.evaluate(
             Stage.POST_CHECK,
             None,
-            [Clip("output_frame", frames)],
+            [Clip("output_frame", frames, total_frames=sampled.total)],
             job.tenant,
             job.consent_scope,
             content_sha256,
@@ -360,4 +364,5 @@ def _combine(pre: Verdict, post: Verdict) -> Verdict:
         findings=pre.findings + post.findings,
         checks=pre.checks + post.checks,
         unevaluated=sorted(set(pre.unevaluated) | set(post.unevaluated)),
+        frames_checked={**pre.frames_checked, **post.frames_checked},
     )

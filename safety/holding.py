@@ -14,9 +14,10 @@ from pathlib import Path
 from indexes.hashbank import DEFAULT_MAX_DISTANCE, HashBanks, media_hashes
 from safety.decisions import DecisionRecorder
 from safety.job import Held
-from safety.media import decode_image, sample_video_frames
+from safety.media import decode_image
 from safety.provenance import OutputSigner
 from safety.review import Released, ReviewQueue
+from safety.sampling import Sampling, sample_video_frames
 from safety.store.records import ReviewItem
 from safety.verdict import Action, Stage, Verdict
 from signing.manifest import Ingredient, ManifestSpec
@@ -27,11 +28,11 @@ MAX_BANKED_PIXELS = 100_000_000
 
 class Holding:
     def __init__(
-        self, signer: OutputSigner, recorder: DecisionRecorder, post_check_frames: int
+        self, signer: OutputSigner, recorder: DecisionRecorder, sampling: Sampling
     ) -> None:
         self.signer = signer
         self.recorder = recorder
-        self.post_check_frames = post_check_frames
+        self.sampling = sampling
 
     def hold(
         self,
@@ -82,7 +83,7 @@ class Holding:
         recorded = self.recorder.store.decision(decision_id)
         if recorded is not None and signed.exists():
             return Released(str(signed), recorded["output_sha256"], decision_id)
-        frames = sample_video_frames(held_path, self.post_check_frames)
+        frames = sample_video_frames(held_path, self.sampling).frames
         verdict = Verdict(
             action=Action.ALLOW,
             stage=Stage.POST_CHECK,
@@ -116,7 +117,7 @@ class Holding:
         """Put a rejected item's content (output frames and input image) in `bank`, so
         the same content is blocked next time; returns how many hashes were added."""
         held = Path(item.held_path)
-        frames = [f.pixels for f in sample_video_frames(held, self.post_check_frames)]
+        frames = [f.pixels for f in sample_video_frames(held, self.sampling).frames]
         for ing in item.spec["ingredients"]:
             if ing["mime_type"].startswith("image/"):
                 data = Path(ing["path"]).read_bytes()

@@ -15,7 +15,8 @@ import numpy as np
 
 from indexes.identity import DEFAULT_FLAT_MAX, FaissIdentityIndex
 from safety.errors import FailedPrecondition, InvalidInput, NotFound
-from safety.likeness import FaceEmbedder, face_crop_jpeg, face_sharpness
+from safety.face_images import face_crop_jpeg, face_sharpness
+from safety.likeness import FaceEmbedder
 from safety.media import DecodedImage
 from safety.store.interface import IdentityStore
 from safety.store.records import IdentityRecord

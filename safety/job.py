@@ -30,6 +30,7 @@ class DrivingVideo:
     data: bytes
     mime_type: str
     frames: list[Frame]
+    total_frames: int = 0
 
 
 class Cancelled(Exception):
@@ -74,6 +75,7 @@ class Clip:
     subject: str  # "input_image", "driving_video", "output_frame", ...
     frames: list[Frame]
     audio_streams: int = 0  # what the visual checks did not look at (recorded as such)
+    total_frames: int = 0  # a video's: how many frames it holds (`frames` are those checked)
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ import numpy as np
 
 from indexes.identity import IdentityIndex
 from safety.cancellation import current_cancellation
+from safety.face_images import cv2_resize, embedding_crop, face_look
 from safety.media import Frame
 from safety.moderation import package_version
-from safety.tracking import Face, FaceTrack, track_faces
+from safety.tracking import Box, Detection, Face, FaceTrack, plan_embeddings, track_faces
 from safety.verdict import Finding
 
 log = logging.getLogger(__name__)
@@ -80,21 +81,37 @@ class DlibFaceEmbedder:
 
     def faces(self, pixels: np.ndarray) -> list[Face]:
         pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-        # Detect on a copy at most DETECT_SIDE px a side (MTCNN's cost grows with pixels),
-        # then align and embed on the full-resolution pixels.
+        return [Face(box, conf, self.embed(pixels, box)) for box, conf in self.detect(pixels)]
+
+    def detect(self, pixels: np.ndarray) -> list[Detection]:
+        """Face boxes, found on a copy at most DETECT_SIDE px a side (MTCNN's cost grows
+        with pixels), in the coordinates of `pixels`."""
+        pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
         scale = min(1.0, DETECT_SIDE / max(pixels.shape[:2]))
         small = pixels if scale == 1.0 else cv2_resize(pixels, scale)
-        found = []
         with self._lock:
-            for det in self._detector.detect_faces(small):
-                if det["confidence"] < self._min_confidence:
-                    continue
-                x, y, w, h = (int(round(v / scale)) for v in det["box"])
-                rect = self._dlib.rectangle(max(x, 0), max(y, 0), x + w, y + h)
-                shape = self._landmarks(pixels, rect)
-                vec = np.asarray(self._encoder.compute_face_descriptor(pixels, shape), np.float32)
-                found.append(Face((x, y, w, h), float(det["confidence"]), vec))
-        return found
+            found = self._detector.detect_faces(small)
+        return [
+            (tuple(int(round(v / scale)) for v in det["box"]), float(det["confidence"]))
+            for det in found
+            if det["confidence"] >= self._min_confidence
+        ]
+
+    def embed(self, pixels: np.ndarray, box: Box) -> np.ndarray:
+        """The identity embedding of the face in `box`, aligned on full-resolution pixels."""
+        pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+        x, y, w, h = box
+        rect = self._dlib.rectangle(max(x, 0), max(y, 0), x + w, y + h)
+        with self._lock:
+            shape = self._landmarks(pixels, rect)
+            return np.asarray(self._encoder.compute_face_descriptor(pixels, shape), np.float32)
+
+    # The two stages over many frames (LikenessChecker embeds a tracked face once).
+    def detect_frames(self, frames: list[np.ndarray]) -> list[list[Detection]]:
+        return [self.detect(f) for f in frames]
+
+    def embed_faces(self, crops: list[tuple[np.ndarray, Box]]) -> list[np.ndarray]:
+        return [self.embed(pixels, box) for pixels, box in crops]
 
 
 # The face model of a worker process (see ProcessEmbedderPool).
@@ -121,6 +138,14 @@ def _die_with_parent() -> None:
 
 def _worker_faces(pixels: np.ndarray) -> list[Face]:
     return _WORKER_EMBEDDER.faces(pixels)
+
+
+def _worker_detect(pixels: np.ndarray) -> list[Detection]:
+    return _WORKER_EMBEDDER.detect(pixels)
+
+
+def _worker_embed(crop: tuple[np.ndarray, Box]) -> np.ndarray:
+    return _WORKER_EMBEDDER.embed(*crop)
 
 
 def _processes(pool: ProcessPoolExecutor) -> list:
@@ -190,12 +215,23 @@ class ProcessEmbedderPool:
         return self.faces_of_frames([pixels])[0]
 
     def faces_of_frames(self, frames: list[np.ndarray]) -> list[list[Face]]:
+        return self._map(_worker_faces, frames)
+
+    def detect_frames(self, frames: list[np.ndarray]) -> list[list[Detection]]:
+        return self._map(_worker_detect, frames)
+
+    def embed_faces(self, crops: list[tuple[np.ndarray, Box]]) -> list[np.ndarray]:
+        return self._map(_worker_embed, crops)
+
+    def _map(self, fn: Callable, items: list) -> list:
+        """`fn` over `items` on the workers; stopped (the workers killed) if the check is
+        cancelled, run again once if another check's cancellation killed them."""
         cancellation = current_cancellation()
         for attempt in (1, 2):
             pool = self._pool
             stop = cancellation.on_cancel(lambda pool=pool: self._restart(pool))
             try:
-                futures = [pool.submit(_worker_faces, f) for f in frames]
+                futures = [pool.submit(fn, item) for item in items]
                 return [f.result() for f in futures]
             except RuntimeError as e:  # BrokenProcessPool is one
                 cancellation.raise_if_cancelled()
@@ -220,43 +256,6 @@ class ProcessEmbedderPool:
                 process.kill()
 
 
-def cv2_resize(pixels: np.ndarray, scale: float) -> np.ndarray:
-    import cv2
-
-    h, w = pixels.shape[:2]
-    return cv2.resize(pixels, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-
-
-def face_crop_jpeg(
-    pixels: np.ndarray, box: tuple[int, int, int, int], margin: float = 0.25
-) -> bytes:
-    """The face in `box` with some margin, as a JPEG (for reviewers, not for matching)."""
-    import io
-
-    from PIL import Image
-
-    x, y, w, h = box
-    mx, my = int(w * margin), int(h * margin)
-    height, width = pixels.shape[:2]
-    crop = pixels[max(0, y - my) : min(height, y + h + my), max(0, x - mx) : min(width, x + w + mx)]
-    out = io.BytesIO()
-    Image.fromarray(crop).save(out, "JPEG", quality=85)
-    return out.getvalue()
-
-
-def face_sharpness(pixels: np.ndarray, box: tuple[int, int, int, int]) -> float:
-    """Variance of the Laplacian of the face crop at 128×128 grey: low means blurry."""
-    import cv2
-
-    x, y, w, h = box
-    crop = pixels[max(y, 0) : y + h, max(x, 0) : x + w]
-    if crop.size == 0:
-        return 0.0
-    grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
-    grey = cv2.resize(grey, (128, 128), interpolation=cv2.INTER_AREA)
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
-
-
 class LikenessChecker:
     """Finds faces in a clip, tracks them, and reports each track's closest enrolled identity."""
 
@@ -276,12 +275,7 @@ class LikenessChecker:
         self.model_version = embedder.model_version
 
     def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
-        many = getattr(self.embedder, "faces_of_frames", None)
-        per_frame = (
-            many([f.pixels for f in frames])
-            if many and len(frames) > 1
-            else [self.embedder.faces(f.pixels) for f in frames]
-        )
+        per_frame = self._faces(frames)
         tracks = track_faces(
             [(f.time_s, faces) for f, faces in zip(frames, per_frame, strict=True)]
         )
@@ -291,6 +285,30 @@ class LikenessChecker:
         for track in tracks:
             findings += self._track_findings(subject, track, many_frames=len(frames) > 1)
         return findings
+
+    def _faces(self, frames: list[Frame]) -> list[list[Face]]:
+        """Every frame's faces with their embeddings. An embedder with separate stages
+        (detect_frames, embed_faces) embeds a face that continues one only when its look
+        changed (`plan_embeddings`); any other is asked for each frame's faces."""
+        embedder = self.embedder
+        if len(frames) > 1 and hasattr(embedder, "detect_frames"):
+            detections = embedder.detect_frames([f.pixels for f in frames])
+            looks = [
+                [face_look(f.pixels, box) for box, _ in dets]
+                for f, dets in zip(frames, detections, strict=True)
+            ]
+            source = plan_embeddings(detections, looks)
+            keys = sorted({key for key in source.values()})
+            crops = [embedding_crop(frames[fi].pixels, detections[fi][di][0]) for fi, di in keys]
+            embedded = dict(zip(keys, embedder.embed_faces(crops), strict=True))
+            return [
+                [Face(box, conf, embedded[source[(fi, di)]]) for di, (box, conf) in enumerate(dets)]
+                for fi, dets in enumerate(detections)
+            ]
+        many = getattr(embedder, "faces_of_frames", None)
+        if many and len(frames) > 1:
+            return many([f.pixels for f in frames])
+        return [embedder.faces(f.pixels) for f in frames]
 
     def _track_findings(self, subject: str, track: FaceTrack, many_frames: bool) -> list[Finding]:
         """One finding per enrolled identity that is the nearest to any face of the track,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,87 +189,9 @@ def probe_video(path: Path, limits: VideoLimits, label: str = "video") -> VideoI
         )
     if duration > limits.max_seconds:
         raise InvalidInput(
-            f"{label} lasts {_hms(duration)}, over the {_hms(limits.max_seconds)} limit; trim it"
+            f"{label} lasts {hms(duration)}, over the {hms(limits.max_seconds)} limit; trim it"
         )
     return VideoInfo(width, height, duration, codec, audio_streams)
-
-
-def sample_video_frames(
-    path: Path,
-    max_frames: int,
-    *,
-    max_seconds: float | None = None,
-    cut_threshold: float = 0.4,
-    label: str = "video",
-) -> list[Frame]:
-    """Frames spread uniformly over the clip (first and last included), plus the first
-    frame of each scene cut (up to half as many again), in time order.
-
-    The frames are counted from the container's packets first (no decoding): a duration
-    or frame count the header claims is not trusted to place the samples, and a file with
-    more frames than `max_seconds` at MAX_FPS is refused before any frame is decoded.
-    Decoding stops with InvalidInput past `max_seconds` or on corrupt data.
-    """
-    out: list[Frame] = []
-    try:
-        total = _count_frames(path)
-        if max_seconds is not None and total > max_seconds * MAX_FPS:
-            raise InvalidInput(
-                f"{label} holds {total} frames, more than {_hms(max_seconds)} at {MAX_FPS} fps "
-                "could; trim it"
-            )
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            rate = float(stream.guessed_rate or stream.average_rate or 0)
-            if max_seconds is not None and rate and total / rate > max_seconds:
-                # The frames at the stream's own rate: a file without timestamps is as
-                # long as its frames make it, not as short as its header says.
-                raise InvalidInput(
-                    f"{label} lasts {_hms(total / rate)} ({total} frames at {rate:g} fps), "
-                    f"over the {_hms(max_seconds)} limit; trim it"
-                )
-            wanted = set(_uniform_indices(total, max_frames)) if total > 0 else set()
-            cut_budget, previous = max_frames // 2, None
-            for i, frame in enumerate(container.decode(stream)):
-                time_s = float(frame.time or 0.0)
-                if max_seconds is not None and time_s > max_seconds:
-                    raise InvalidInput(f"{label} runs past the {_hms(max_seconds)} limit")
-                histogram = _gray_histogram(frame)
-                is_cut = (
-                    previous is not None
-                    and 0.5 * np.abs(histogram - previous).sum() > cut_threshold
-                )
-                previous = histogram
-                if i in wanted or (total <= 0 and i < max_frames):
-                    out.append(Frame(time_s, upright(frame)))
-                elif is_cut and cut_budget > 0:
-                    cut_budget -= 1
-                    out.append(Frame(time_s, upright(frame)))
-    except InvalidInput:
-        raise
-    except (av.FFmpegError, OSError, ValueError, IndexError) as e:
-        raise InvalidInput(
-            f"{label} cannot be decoded ({e}); is it corrupt or truncated?"
-        ) from None
-    return out
-
-
-def decode_video(
-    data: bytes, limits: VideoLimits, max_frames: int, work_dir: Path, label: str = "video"
-) -> tuple[list[Frame], VideoInfo]:
-    """Check an uploaded video against the ceilings, then sample its frames."""
-    if not data:
-        raise InvalidInput(f"{label} is empty (0 bytes)")
-    with tempfile.NamedTemporaryFile(dir=work_dir, suffix=".upload") as f:
-        f.write(data)
-        f.flush()
-        path = Path(f.name)
-        info = probe_video(path, limits, label)
-        frames = sample_video_frames(path, max_frames, max_seconds=limits.max_seconds, label=label)
-    if not frames:
-        raise InvalidInput(f"{label} has no decodable frames")
-    return frames, info
 
 
 def upright(frame: av.VideoFrame) -> np.ndarray:
@@ -281,22 +202,7 @@ def upright(frame: av.VideoFrame) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(pixels, k=turns)) if turns else pixels
 
 
-def _gray_histogram(frame: av.VideoFrame) -> np.ndarray:
-    """A 32-bin luma histogram from a sparse grid of the frame, for scene-cut detection.
-
-    Reads the Y plane in place when the frame is planar YUV (no colour conversion: this
-    runs on every decoded frame); other formats are converted to grey first."""
-    if frame.format.name in ("yuv420p", "yuvj420p", "yuv422p", "yuv444p", "nv12"):
-        plane = frame.planes[0]
-        luma = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:, : frame.width]
-    else:
-        luma = frame.to_ndarray(format="gray")
-    step_y, step_x = max(1, luma.shape[0] // 36), max(1, luma.shape[1] // 64)
-    hist = np.bincount((luma[::step_y, ::step_x] >> 3).ravel(), minlength=32).astype(np.float32)
-    return hist / hist.sum()
-
-
-def _count_frames(path: Path) -> int:
+def count_frames(path: Path) -> int:
     """How many frames the video stream really holds: its packets, demuxed, not decoded."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -311,16 +217,6 @@ def _duration_s(container, stream) -> float:
     return 0.0
 
 
-def _hms(seconds: float) -> str:
+def hms(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def _uniform_indices(total: int, count: int) -> list[int]:
-    if total <= 0:
-        return []
-    if total <= count:
-        return list(range(total))
-    if count <= 1:
-        return [0] if count == 1 else []
-    return sorted({round(i * (total - 1) / (count - 1)) for i in range(count)})

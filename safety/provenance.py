@@ -127,6 +127,7 @@ def moderation_assertion(verdict: Verdict) -> dict:
         "action": verdict.action.name.lower(),
         "policy_version": verdict.policy_version,
         "unevaluated": verdict.unevaluated,
+        "frames_checked": verdict.frames_checked,
         "checks": [
             {
                 "name": c.name,

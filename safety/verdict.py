@@ -69,6 +69,8 @@ class Verdict:
     decision_id: str = ""
     # Harm categories ("visual/violence") that applied but no configured model evaluated.
     unevaluated: list[str] = field(default_factory=list)
+    # Per subject: [frames checked, frames the video holds] ("output_frame": [21, 240]).
+    frames_checked: dict[str, list[int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """A JSON-ready summary (enums as names) for the store and the C2PA assertion."""
@@ -109,4 +111,5 @@ class Verdict:
             checks=[run(c) for c in d.get("checks", [])],
             decision_id=d.get("decision_id", ""),
             unevaluated=list(d.get("unevaluated", [])),
+            frames_checked=dict(d.get("frames_checked", {})),
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 from reelguard.channel import is_loopback
 from safety.policy_loading import policy_from_table
 from safety.policy_rules import Policy
+from safety.sampling import Sampling
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ class Config:
     # Driving performances (and videos sent to Check): ceilings checked before decoding.
     max_video_seconds: float = 120.0
     max_video_side: int = 4096
-    driving_video_frames: int = 32  # sampled uniformly, plus scene cuts
     # Signing: a key file + chain, or none for the dev chain created under data_dir/keys.
     signing_key: Path | None = None
     signing_chain: Path | None = None
@@ -89,7 +89,9 @@ class Config:
     sign_refuse_audio: bool = False
     # A reviewer's content clearance (an approved false positive) lasts this long.
     review_allowlist_days: float = 90.0
-    post_check_frames: int = 8
+    # Videos (outputs, driving videos, Check and Sign): at least this many frames per
+    # second of video, at random places, plus every scene cut and insert (safety/sampling.py).
+    sample_fps: float = 2.0
     # Human review: the queue, audit log and allowlist live here — SQLite under data_dir
     # by default, or e.g. postgresql+psycopg://user@host/reelguard.
     review_database_url: str = ""
@@ -166,6 +168,10 @@ class Config:
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
 
+    @property
+    def sampling(self) -> Sampling:
+        return Sampling(fps=self.sample_fps)  # refuses under 1 frame a second
+
     def ray_pool(self, name: str) -> dict:
         """One pool's CPUs per replica and autoscaling: its own settings over the shared ones."""
         settings = {
@@ -207,6 +213,10 @@ class Config:
                 cfg.policy = policy_from_table(Path(path), text, raw, "policy.categories")
                 continue
             setattr(cfg, name, _coerce(name, raw, getattr(cfg, name)))
+        if not cfg.sample_fps >= 1:
+            raise ValueError(
+                f"sample_fps must be at least 1 frame per second of video, not {cfg.sample_fps}"
+            )
         return cfg
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from safety.errors import InvalidInput
-from safety.media import VideoLimits, decode_image, decode_video
+from safety.media import VideoLimits, decode_image
+from safety.sampling import Sampling, decode_video
 
 
 def seeds() -> dict[str, bytes]:
@@ -73,7 +74,7 @@ def target_image(data: bytes) -> None:
 
 def target_video(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        decode_video(data, VideoLimits(30, 1024, 4_000_000), 4, Path(tmp))
+        decode_video(data, VideoLimits(30, 1024, 4_000_000), Sampling(), Path(tmp))
 
 
 _VERIFIER = None
@@ -149,7 +150,7 @@ def target_bomb(data: bytes) -> None:
     bomb = mutate(seeds[data[0] % len(seeds)], random.Random(data)) if data else seeds[0]
     target_c2pa(bomb)
     with tempfile.TemporaryDirectory() as tmp:  # the service's default ceilings
-        decode_video(bomb, VideoLimits(120, 4096, 40_000_000), 32, Path(tmp))
+        decode_video(bomb, VideoLimits(120, 4096, 40_000_000), Sampling(), Path(tmp))
 
 
 def target_request(data: bytes) -> None:

@@ -10,6 +10,7 @@ import pytest
 from safety.gate import Gate
 from safety.job import Blocked, Clip, Completed, Failed, GenerateJob, OutputSpec
 from safety.media import Frame
+from safety.sampling import Sampling
 from safety.verdict import Action, Stage
 
 RELEASE = threading.Event()
@@ -55,7 +56,7 @@ def gate_like(base: Gate, **replace) -> Gate:
         store=base.store,
         work_dir=base.work_dir,
         check_timeout_s=base.checks.check_timeout_s,
-        post_check_frames=2,
+        sampling=Sampling(fps=1),
     )
     parts.update(replace)
     return Gate(**parts)

@@ -78,3 +78,66 @@ def test_the_same_person_moving_stays_one_track():
     ]
     (track,) = track_faces(faces)
     assert track.times == [0.0, 0.5, 1.0, 1.5]
+
+
+class TwoStage:
+    """Detects one face in the same box of every frame; the person is whoever the
+    frame's pixels show (a texture per person), and embedding counts its calls."""
+
+    model, model_version, dim = "two-stage", "1", DIM
+
+    def __init__(self) -> None:
+        self.embedded = 0
+
+    def detect_frames(self, frames):
+        return [[((8, 8, 48, 48), 0.99)] for _ in frames]
+
+    def embed_faces(self, crops):
+        self.embedded += len(crops)
+        out = []
+        for pixels, (x, y, _, _) in crops:
+            person = "ABC"[int(pixels[y + 2, x + 2, 0]) // 80]
+            out.append((PEOPLE[person] + RNG.normal(scale=0.02, size=DIM)).astype(np.float32))
+        return out
+
+    def faces(self, pixels):
+        raise AssertionError("the two stages are used for a clip")
+
+
+def textured(people: str) -> list[Frame]:
+    """Frames whose face box holds each person's own texture (its first pixel names them)."""
+    out = []
+    for i, person in enumerate(people):
+        k = "ABC".index(person)
+        texture = np.random.default_rng(k).integers(0, 255, (64, 64, 3), np.uint8)
+        texture[:, :, 0] = texture[:, :, 0] // 4 + 80 * k  # red band names the person
+        out.append(Frame(i * 0.5, texture))
+    return out
+
+
+def checker_with(embedder) -> LikenessChecker:
+    base = checker()
+    return LikenessChecker(embedder, base.index, base._identity_of)
+
+
+def test_a_face_that_goes_on_looking_the_same_is_embedded_once():
+    embedder = TwoStage()
+    findings = checker_with(embedder).score("output_frame", textured("AAAAAAA"))
+    assert embedder.embedded == 1
+    assert [f.identity_name for f in findings if f.score > 0.9] == ["Person A"]
+
+
+def test_someone_else_in_the_same_box_is_embedded_and_reported():
+    """Tracking saves embeddings only while a face looks the same: B stepping into A's
+    place changes the crop, so B is embedded, and reported on its own."""
+    embedder = TwoStage()
+    findings = checker_with(embedder).score("output_frame", textured("AAAABBBB"))
+    names = {f.identity_name: f.track_times_s for f in findings if f.score > 0.9}
+    assert names == {"Person A": [0.0, 0.5, 1.0, 1.5], "Person B": [2.0, 2.5, 3.0, 3.5]}
+    assert embedder.embedded == 2
+
+
+def test_a_long_track_is_embedded_again_every_eight_frames():
+    embedder = TwoStage()
+    checker_with(embedder).score("output_frame", textured("A" * 20))
+    assert embedder.embedded == 3  # frames 0, 8 and 16

@@ -102,7 +102,7 @@ class ConsentBasis(_message.Message):
     def __init__(self, grant_id: _Optional[str] = ..., scope: _Optional[str] = ..., expires_at: _Optional[float] = ..., grantor: _Optional[str] = ...) -> None: ...
 
 class CheckRun(_message.Message):
-    __slots__ = ("name", "model", "model_version", "ok", "error", "seconds", "stage")
+    __slots__ = ("name", "model", "model_version", "ok", "error", "seconds", "stage", "not_run")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +110,7 @@ class CheckRun(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
     STAGE_FIELD_NUMBER: _ClassVar[int]
+    NOT_RUN_FIELD_NUMBER: _ClassVar[int]
     name: str
     model: str
     model_version: str
@@ -117,10 +118,21 @@ class CheckRun(_message.Message):
     error: str
     seconds: float
     stage: Stage
-    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ..., ok: _Optional[bool] = ..., error: _Optional[str] = ..., seconds: _Optional[float] = ..., stage: _Optional[_Union[Stage, str]] = ...) -> None: ...
+    not_run: bool
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ..., ok: _Optional[bool] = ..., error: _Optional[str] = ..., seconds: _Optional[float] = ..., stage: _Optional[_Union[Stage, str]] = ..., not_run: _Optional[bool] = ...) -> None: ...
+
+class FramesChecked(_message.Message):
+    __slots__ = ("subject", "checked", "total")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    checked: int
+    total: int
+    def __init__(self, subject: _Optional[str] = ..., checked: _Optional[int] = ..., total: _Optional[int] = ...) -> None: ...
 
 class Verdict(_message.Message):
-    __slots__ = ("action", "reasons", "findings", "checks", "policy_version", "decision_id", "stage", "unevaluated_categories")
+    __slots__ = ("action", "reasons", "findings", "checks", "policy_version", "decision_id", "stage", "unevaluated_categories", "frames_checked")
     ACTION_FIELD_NUMBER: _ClassVar[int]
     REASONS_FIELD_NUMBER: _ClassVar[int]
     FINDINGS_FIELD_NUMBER: _ClassVar[int]
@@ -129,6 +141,7 @@ class Verdict(_message.Message):
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     STAGE_FIELD_NUMBER: _ClassVar[int]
     UNEVALUATED_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_CHECKED_FIELD_NUMBER: _ClassVar[int]
     action: Action
     reasons: _containers.RepeatedCompositeFieldContainer[Finding]
     findings: _containers.RepeatedCompositeFieldContainer[Finding]
@@ -137,7 +150,8 @@ class Verdict(_message.Message):
     decision_id: str
     stage: Stage
     unevaluated_categories: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, action: _Optional[_Union[Action, str]] = ..., reasons: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[CheckRun, _Mapping]]] = ..., policy_version: _Optional[str] = ..., decision_id: _Optional[str] = ..., stage: _Optional[_Union[Stage, str]] = ..., unevaluated_categories: _Optional[_Iterable[str]] = ...) -> None: ...
+    frames_checked: _containers.RepeatedCompositeFieldContainer[FramesChecked]
+    def __init__(self, action: _Optional[_Union[Action, str]] = ..., reasons: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[CheckRun, _Mapping]]] = ..., policy_version: _Optional[str] = ..., decision_id: _Optional[str] = ..., stage: _Optional[_Union[Stage, str]] = ..., unevaluated_categories: _Optional[_Iterable[str]] = ..., frames_checked: _Optional[_Iterable[_Union[FramesChecked, _Mapping]]] = ...) -> None: ...
 
 class OutputSpec(_message.Message):
     __slots__ = ("width", "height", "fps", "num_frames", "seed")

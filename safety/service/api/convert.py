@@ -93,6 +93,7 @@ def verdict_pb(v: Verdict) -> pb.Verdict:
                 error=c.error,
                 seconds=c.seconds,
                 stage=int(c.stage),
+                not_run=not c.ran,
             )
             for c in v.checks
         ],
@@ -100,6 +101,10 @@ def verdict_pb(v: Verdict) -> pb.Verdict:
         decision_id=v.decision_id,
         stage=int(v.stage),
         unevaluated_categories=v.unevaluated,
+        frames_checked=[
+            pb.FramesChecked(subject=subject, checked=checked, total=total)
+            for subject, (checked, total) in sorted(v.frames_checked.items())
+        ],
     )
 
 

@@ -31,9 +31,10 @@ from safety.job import (
     Progress,
     validate_output,
 )
-from safety.media import decode_image, decode_video
+from safety.media import decode_image
 from safety.observability import REQUEST_ID
 from safety.review import APPROVED, PENDING, REJECTED
+from safety.sampling import decode_video
 from safety.service.api.convert import review_verdict_pb, verdict_pb
 from safety.service.api.guard import MAY_GENERATE, Servicer, guarded
 from safety.service.api.uploads import video_limits
@@ -125,14 +126,16 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
         driving = None
         if request.HasField("driving_video"):
             data = request.driving_video.data
-            frames, _ = decode_video(
+            sampled, _ = decode_video(
                 data,
                 video_limits(cfg),
-                cfg.driving_video_frames,
+                cfg.sampling,
                 self.service.gate.work_dir,
                 label="driving video",
             )
-            driving = DrivingVideo(data, sniff_mime(data) or "video/mp4", frames)
+            driving = DrivingVideo(
+                data, sniff_mime(data) or "video/mp4", sampled.frames, sampled.total
+            )
         image = (
             decode_image(request.image.data, max_pixels=cfg.max_image_pixels, label="input image")
             if request.HasField("image")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from safety.job import (
     Clip,
 )
-from safety.media import Frame, VideoLimits, decode_image, decode_video
+from safety.media import Frame, VideoLimits, decode_image
+from safety.sampling import decode_video
 from safety.service.app import Service
 from signing.verify import sniff_mime
 
@@ -28,9 +29,9 @@ def media_clip(service: Service, data: bytes, label: str = "media") -> Clip:
     a clip, within the configured ceilings; subject "<label>" or "<label>_video"."""
     cfg = service.config
     if sniff_mime(data).startswith("video/"):
-        frames, info = decode_video(
-            data, video_limits(cfg), cfg.post_check_frames, service.gate.work_dir, label=label
+        sampled, info = decode_video(
+            data, video_limits(cfg), cfg.sampling, service.gate.work_dir, label=label
         )
-        return Clip(f"{label}_video", frames, info.audio_streams)
+        return Clip(f"{label}_video", sampled.frames, info.audio_streams, sampled.total)
     image = decode_image(data, max_pixels=cfg.max_image_pixels, label=label)
     return Clip(label, [Frame(0.0, pixels) for pixels in image.all_pixels()])

@@ -28,7 +28,7 @@ from PIL import Image
 
 from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
 from safety.errors import Busy, Forbidden, InvalidInput, NotFound, Unauthenticated
-from safety.likeness import face_crop_jpeg
+from safety.face_images import face_crop_jpeg
 from safety.review import APPROVED, ESCALATED, OPEN, REJECTED
 from safety.service.web.sessions import WebSessions
 from safety.store.records import ReviewItem

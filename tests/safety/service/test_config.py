@@ -10,16 +10,16 @@ def test_file_then_environment(tmp_path: Path):
     path = tmp_path / "reelguard.toml"
     path.write_text(
         'grpc_address = "0.0.0.0:6000"\n'
-        "post_check_frames = 4\n"
+        "sample_fps = 4\n"
         'prompt_blocklist = ["a", "b"]\n'
         "[policy]\n"
         'name = "t"\n'
         "[policy.categories.sexual]\n"
         'threshold = 0.5\naction = "review"\n'
     )
-    cfg = Config.load(path, env={"REELGUARD_POST_CHECK_FRAMES": "6", "REELGUARD_DATA_DIR": "/x"})
+    cfg = Config.load(path, env={"REELGUARD_SAMPLE_FPS": "6", "REELGUARD_DATA_DIR": "/x"})
     assert cfg.grpc_address == "0.0.0.0:6000"
-    assert cfg.post_check_frames == 6  # environment wins over the file
+    assert cfg.sample_fps == 6  # environment wins over the file
     assert cfg.data_dir == Path("/x")
     assert cfg.prompt_blocklist == ["a", "b"]
     assert cfg.policy.rules["sexual"].action == Action.REVIEW
@@ -75,3 +75,10 @@ def test_a_ray_pool_whose_minimum_exceeds_its_maximum_is_refused():
     cfg = Config(ray_pools={"faces": {"min_replicas": 4, "max_replicas": 2}})
     with pytest.raises(ValueError, match="Ray pool faces: min_replicas 4 and max_replicas 2"):
         cfg.ray_pool("faces")
+
+
+def test_sampling_under_one_frame_a_second_is_refused(tmp_path: Path):
+    import pytest
+
+    with pytest.raises(ValueError, match="sample_fps must be at least 1"):
+        Config.load(env={"REELGUARD_SAMPLE_FPS": "0.5"})
