@@ -24,6 +24,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
             "throughput, 2 replicas",
         ),
         ("manifest_lookup.py", ["--videos", "300", "--repeat", "2"], "FAISS lookup"),
+        ("pdq.py", ["--repeat", "3"], "indexes/pdq.py"),
         (
             "identity_search.py",
             ["--n", "5000", "--queries", "64", "--flat-queries", "64"],
