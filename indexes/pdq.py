@@ -5,8 +5,9 @@ two X/Y passes of a Jarosz box filter (a tent filter) with windows of ceil(dim/1
 decimation to 64×64, the 16×16 low-frequency block of a DCT (skipping DC), and one bit
 per coefficient above the median. The filter and the decimation are computed together as
 two matrix products (`_tent_rows`): 1.0 ms for a 512² frame on one thread, against
-11.5 ms for the four passes and 6.95 ms for the reference C++ (`python bench/pdq.py`). Tests compare it with the reference C++ through the
-`pdqhash` wheel's outputs on real photos (tests/indexes/test_pdq.py).
+11.5 ms for the four passes and 6.95 ms for the reference C++ (`python bench/pdq.py`).
+Tests compare it with the reference C++ through the `pdqhash` wheel's outputs on real
+photos (tests/indexes/test_pdq.py).
 
 Used by hash banks (known-bad media) and by soft binding (finding a manifest again
 for a copy whose metadata was stripped). vPDQ for video is PDQ of sampled frames.

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 from safety.errors import InvalidInput
@@ -47,6 +46,9 @@ class Sampling:
     cut_threshold: float = 0.4  # half the L1 distance of 32-bin luma histograms
     insert_distance: float = 10.0  # mean |Δ| of 16×16 luma thumbnails, 0..255
     max_extra_per_s: float = 6.0  # cuts + inserts; past it the video is refused
+    # Frames are kept at most this many px a side (the models look at 224-640 px; a
+    # 4096² video sampled at 2 a second would otherwise hold gigabytes).
+    max_side: int = 1024
     seed: int | None = None  # None: positions drawn at random per call
 
     def __post_init__(self) -> None:
@@ -171,12 +173,12 @@ class _Walk:
         if due or self.sampled_thumb is None:  # the slot's frame, or the very first one
             self._sample(frame, time_s, thumb)
         elif cut:
-            self._add_extra(time_s, upright(frame))
+            self._add_extra(time_s, self._pixels(frame))
             self._sample(frame, time_s, thumb, pixels_known=True)
         else:
             far = _distance(thumb, self.sampled_thumb) > self.s.insert_distance
             if far and not self.deviating:  # the first frame of a run unlike the last sample
-                self.candidates.append((time_s, thumb, upright(frame)))
+                self.candidates.append((time_s, thumb, self._pixels(frame)))
                 if len(self.candidates) > self.max_extra:
                     self._too_many()
             self.deviating = far
@@ -188,6 +190,9 @@ class _Walk:
             if time_s not in self.out:
                 self._take(frame, time_s)  # the last frame, always
         return [Frame(t, self.out[t]) for t in sorted(self.out)]
+
+    def _pixels(self, frame: av.VideoFrame) -> np.ndarray:
+        return checked_pixels(frame, self.s.max_side)
 
     def _take(self, frame: av.VideoFrame, time_s: float) -> None:
         self._sample(frame, time_s, _thumbnail(_luma(frame)))
@@ -201,7 +206,7 @@ class _Walk:
                 self._add_extra(cand_time, pixels)
         self.candidates, self.deviating = [], False
         if not pixels_known:
-            self.out[time_s] = upright(frame)
+            self.out[time_s] = self._pixels(frame)
         self.sampled_thumb = thumb
 
     def _add_extra(self, time_s: float, pixels: np.ndarray) -> None:
@@ -217,6 +222,17 @@ class _Walk:
             f"{self.label} has more than {self.max_extra} scene cuts and inserts for its "
             "length (a strobe?); too many to check, so it is refused"
         )
+
+
+def checked_pixels(frame: av.VideoFrame, max_side: int) -> np.ndarray:
+    """A frame as RGB, upright, scaled (by the decoder's scaler) to at most `max_side`."""
+    scale = min(1.0, max_side / max(frame.width, frame.height))
+    if scale == 1.0:
+        return upright(frame)
+    turns = round((frame.rotation or 0) / 90) % 4  # the display matrix stays with the original
+    width, height = max(2, round(frame.width * scale)), max(2, round(frame.height * scale))
+    pixels = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+    return np.ascontiguousarray(np.rot90(pixels, k=turns)) if turns else pixels
 
 
 def _display_time(frame: av.VideoFrame, index: int, rate: float, previous: float) -> float:
@@ -244,7 +260,12 @@ def _histogram(luma: np.ndarray) -> np.ndarray:
 
 
 def _thumbnail(luma: np.ndarray) -> np.ndarray:
-    return cv2.resize(luma, (16, 16), interpolation=cv2.INTER_AREA).astype(np.float32)
+    """16×16 block means of a 64×64 grid of the luma (a full-frame resize of every
+    decoded frame cost more than decoding it)."""
+    rows = np.linspace(0, luma.shape[0] - 1, 64).astype(int)
+    cols = np.linspace(0, luma.shape[1] - 1, 64).astype(int)
+    grid = luma[np.ix_(rows, cols)].astype(np.float32)
+    return grid.reshape(16, 4, 16, 4).mean(axis=(1, 3))
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -123,6 +123,7 @@ def test_a_crashing_face_model_blocks_and_reports_not_serving(svc, monkeypatch):
     embedder = svc.service.enroller.embedder
     monkeypatch.setattr(embedder, "faces", crash)
     monkeypatch.setattr(embedder, "faces_of_frames", crash)
+    monkeypatch.setattr(embedder, "detect_frames", crash)
     events = generate(svc)  # a prompt alone still gets a post-check of its frames
     kind, blocked = terminal(events)
     assert kind == "blocked" and output_bytes(events) == b""
