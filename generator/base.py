@@ -35,10 +35,19 @@ class GenerationInput:
     driving_frames: list[np.ndarray] | None = None
 
 
+# IPTC digital source types (the C2PA `digitalSourceType` of the created action).
+IPTC_SOURCE_TYPES = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+TRAINED_ALGORITHMIC_MEDIA = IPTC_SOURCE_TYPES + "trainedAlgorithmicMedia"  # a trained model's
+ALGORITHMIC_MEDIA = IPTC_SOURCE_TYPES + "algorithmicMedia"  # a plain algorithm, no training
+
+
 class Generator(Protocol):
     name: str
     version: str
     model_id: str  # recorded in the C2PA manifest
+    # What it makes, as the manifest states it: a diffusion model's output is
+    # trainedAlgorithmicMedia; a pan and zoom computed over a picture is not.
+    digital_source_type: str
 
     def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
         """Write the video to `out_path`; return its MIME type."""

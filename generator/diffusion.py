@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from generator.base import GenerationInput, ProgressFn, write_mp4
+from generator.base import TRAINED_ALGORITHMIC_MEDIA, GenerationInput, ProgressFn, write_mp4
 
 DTYPES = ("float32", "float16", "bfloat16")
 
 
 class DiffusersGenerator:
     name = "diffusers"
+    digital_source_type = TRAINED_ALGORITHMIC_MEDIA
 
     def __init__(
         self,

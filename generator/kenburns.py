@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from generator.base import GenerationInput, ProgressFn, write_mp4
+from generator.base import ALGORITHMIC_MEDIA, GenerationInput, ProgressFn, write_mp4
 
 
 def _rng(job: GenerationInput) -> np.random.Generator:
@@ -67,6 +67,8 @@ class KenBurnsGenerator:
     name = "kenburns"
     version = "1"
     model_id = "reelguard/kenburns-v1"
+    # A camera path computed over the input (or a drawn scene): no trained model made it.
+    digital_source_type = ALGORITHMIC_MEDIA
 
     def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
         # Work on a canvas 1.25× the output so that the camera has room to move.

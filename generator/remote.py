@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from generator.base import (
+    TRAINED_ALGORITHMIC_MEDIA,
     GenerationInput,
     Generator,
     ProgressFn,
@@ -54,6 +55,7 @@ def _pixels(png: bytes) -> np.ndarray:
 
 class RemoteGenerator:
     name = "remote"
+    digital_source_type = TRAINED_ALGORITHMIC_MEDIA  # a model server, as far as we know
     version = "1"
 
     def __init__(

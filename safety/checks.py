@@ -152,7 +152,8 @@ class Checks:
             kinds.add("visual")
         verdict = policy.decide(stage, findings, runs, unevaluated(covered, kinds))
         verdict.frames_checked = {
-            c.subject: [len(c.frames), c.total_frames or len(c.frames)] for c in clips
+            c.subject: {"checked": len(c.frames), "total": c.total_frames or len(c.frames)}
+            for c in clips
         }
         return verdict
 

@@ -273,14 +273,12 @@ class Gate:
                 return
             yield Progress(Stage.POST_CHECK, 1, 1, "post-check passed")
 
-            final = Verdict(
+            final = replace(  # both checks' evidence, frames checked included
+                combined,
                 action=Action.ALLOW,
                 stage=Stage.POST_CHECK,
                 policy_version=self.policies.for_tenant(job.tenant).version,
-                findings=pre.findings + post.findings,
-                checks=pre.checks + post.checks,
                 decision_id=uuid.uuid4().hex,
-                unevaluated=sorted(set(pre.unevaluated) | set(post.unevaluated)),
             )
             yield Progress(Stage.SIGNING, 0, 1, "signing C2PA manifest")
             try:

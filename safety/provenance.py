@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import replace
 from pathlib import Path
 
-from generator.base import Generator
+from generator.base import TRAINED_ALGORITHMIC_MEDIA, Generator
 from indexes.manifests import (
     Fingerprint,
     ManifestRecord,
@@ -111,6 +111,9 @@ def output_manifest(job: GenerateJob, generator: Generator, verdict: Verdict) ->
         model_id=generator.model_id,
         moderation=moderation_assertion(verdict),
         ingredients=ingredients,
+        # The backend's own declaration; one that declares nothing is labelled the
+        # cautious way, as a trained model's output.
+        digital_source_type=getattr(generator, "digital_source_type", TRAINED_ALGORITHMIC_MEDIA),
     )
 
 

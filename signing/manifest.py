@@ -15,10 +15,9 @@ from typing import BinaryIO, Protocol
 
 import c2pa
 
+from generator.base import IPTC_SOURCE_TYPES, TRAINED_ALGORITHMIC_MEDIA
 from signing.signer import Signer
 
-IPTC_SOURCE_TYPES = "http://cv.iptc.org/newscodes/digitalsourcetype/"
-TRAINED_ALGORITHMIC_MEDIA = IPTC_SOURCE_TYPES + "trainedAlgorithmicMedia"
 # The IPTC digital source types that say software made or changed the content: the only
 # ones reelguard signs for a client. Capture types (digitalCapture, negativeFilm, print,
 # screenCapture ...) and human-made ones (digitalCreation, humanEdits ...) would have our
@@ -48,6 +47,23 @@ def generated_source_type(value: str) -> str:
 MODERATION_LABEL = "org.reelguard.moderation"
 PROBE_MESSAGE = b"reelguard health probe"
 CLAIM_GENERATOR = {"name": "reelguard", "version": "0.1.0"}
+SPEC_VERSION = "2.3"  # the C2PA specification the claims follow (c2pa-rs 0.91 writes 2.3)
+TRAINING_MINING_LABEL = "cawg.training-mining"
+TRAINING_MINING_USES = (
+    "cawg.ai_generative_training",
+    "cawg.ai_training",
+    "cawg.ai_inference",
+    "cawg.data_mining",
+)
+
+
+def training_mining(use: str) -> dict:
+    """The CAWG training-and-mining assertion: one `use` for each kind of use."""
+    if use not in ("allowed", "notAllowed", "constrained"):
+        raise ValueError(
+            f"training and mining use must be allowed, notAllowed or constrained: {use!r}"
+        )
+    return {"entries": {kind: {"use": use} for kind in TRAINING_MINING_USES}}
 
 
 @dataclass(frozen=True)
@@ -67,15 +83,22 @@ class ManifestSpec:
     ingredients: list[Ingredient] = field(default_factory=list)
     digital_source_type: str = TRAINED_ALGORITHMIC_MEDIA
     soft_binding: dict | None = None  # a `c2pa.soft-binding` body: perceptual fingerprint
+    training_mining: str = "notAllowed"  # CAWG: allowed, notAllowed or constrained
 
     def definition(self) -> dict:
+        """The manifest definition c2pa-rs builds the claim from. The actions assertion
+        comes first and is a *created* assertion (the claim generator states it; claim
+        v2 `created_assertions`), and says it lists every action; custom parameters are
+        namespaced; every output says it may not be used for AI training or mining."""
         return {
-            "claim_generator_info": [CLAIM_GENERATOR],
+            "claim_generator_info": [{**CLAIM_GENERATOR, "specVersion": SPEC_VERSION}],
             "title": self.title,
             "assertions": [
                 {
                     "label": "c2pa.actions.v2",
+                    "created": True,
                     "data": {
+                        "allActionsIncluded": True,
                         "actions": [
                             {
                                 "action": "c2pa.created",
@@ -84,12 +107,13 @@ class ManifestSpec:
                                     "name": self.generator_name,
                                     "version": self.generator_version,
                                 },
-                                "parameters": {"model_id": self.model_id},
+                                "parameters": {"org.reelguard.model_id": self.model_id},
                             }
-                        ]
+                        ],
                     },
                 },
                 {"label": MODERATION_LABEL, "data": self.moderation},
+                {"label": TRAINING_MINING_LABEL, "data": training_mining(self.training_mining)},
                 *(
                     [{"label": "c2pa.soft-binding", "data": self.soft_binding}]
                     if self.soft_binding

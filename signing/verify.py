@@ -53,6 +53,21 @@ class Verifier:
         report.path = str(path)
         return report
 
+    def crjson(self, path: Path) -> str:
+        """The file's manifest store as c2pa-rs's crJSON (what C2PA conformance tools
+        read), validated against the same trust settings as the report."""
+        with open(path, "rb") as f:
+            mime_type = sniff_mime(f.read(32))
+            if not mime_type:
+                raise ValueError(f"{path} is not a media format C2PA can carry")
+            f.seek(0)
+            with c2pa.Context.from_json(self._settings) as ctx:
+                reader = c2pa.Reader.try_create(mime_type, f, None, ctx)
+                if reader is None:
+                    raise ValueError(f"{path} has no C2PA manifest")
+                with reader:
+                    return reader.crjson()
+
     def verify_bytes(self, data: bytes, mime_type: str = "") -> VerifyReport:
         return self._verify(io.BytesIO(data), mime_type or sniff_mime(data), lambda: data)
 

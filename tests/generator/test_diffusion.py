@@ -117,6 +117,11 @@ def test_through_the_service_it_is_checked_and_signed_like_any_backend(generator
             output_bytes(events), "video/mp4"
         )
         assert report.status == "trusted" and "TextToVideoSDPipeline" in report.to_json()
+        # A diffusion model's output is labelled as a trained model's (the built-in pan and
+        # zoom's is algorithmicMedia).
+        assert [t.rsplit("/", 1)[-1] for t in report.digital_source_types] == [
+            "trainedAlgorithmicMedia"
+        ]
         # An input image to a text-only pipeline: a clear failure, nothing unsigned.
         kind, failed = terminal(r.generate("a cup", encode(np.zeros((64, 64, 3), np.uint8))))
         assert kind == "failed" and "text-to-video pipeline" in failed.error

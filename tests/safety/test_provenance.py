@@ -37,7 +37,7 @@ def test_sign_moderates_then_signs(running, coffee):
     assert report.moderation["decision_id"] == response.verdict.decision_id
     action = report.manifest["assertions"][0]["data"]["actions"][0]
     assert action["softwareAgent"] == {"name": "acme/videogen", "version": "2.1"}
-    assert action["parameters"] == {"model_id": "acme/vg-2"}
+    assert action["parameters"] == {"org.reelguard.model_id": "acme/vg-2"}
 
 
 def test_sign_refuses_what_moderation_blocks(running, astronaut):

@@ -117,3 +117,35 @@ def test_rfc3161_timestamp_from_a_local_tsa_with_its_own_trust_list(chain, coffe
     # The TSA list never vouches for claim signers.
     only_tsa = Verifier(tsa_root).verify_bytes(signed)
     assert only_tsa.status == "valid_untrusted" and "signer is not trusted" in only_tsa.summary
+
+
+def test_the_manifest_is_what_a_conformance_validator_expects(signer, coffee):
+    """Read back as crJSON (c2pa-rs's own reader): the actions assertion is a created
+    assertion (claim v2), says it lists every action, namespaces its parameters; the claim
+    generator names the spec version; training and mining are not allowed."""
+    import io
+    import json
+
+    import c2pa
+
+    signed = signer.sign(spec("out.jpg"), encode(coffee, "JPEG"), "image/jpeg").data
+    with c2pa.Reader("image/jpeg", io.BytesIO(signed)) as reader:
+        (manifest,) = json.loads(reader.crjson())["manifests"]
+    claim = manifest["claim.v2"]
+    created = [ref["url"].rsplit("/", 1)[-1] for ref in claim["created_assertions"]]
+    gathered = [ref["url"].rsplit("/", 1)[-1] for ref in claim["gathered_assertions"]]
+    assert "c2pa.actions.v2" in created and "c2pa.actions.v2" not in gathered
+    assert claim["claim_generator_info"]["specVersion"] == "2.3"
+    actions = manifest["assertions"]["c2pa.actions.v2"]
+    assert actions["allActionsIncluded"] is True
+    (created_action,) = actions["actions"]
+    assert created_action["digitalSourceType"].endswith("/trainedAlgorithmicMedia")
+    assert all("." in key for key in created_action["parameters"])  # namespaced
+    entries = manifest["assertions"]["cawg.training-mining"]["entries"]
+    assert {use["use"] for use in entries.values()} == {"notAllowed"}
+    assert set(entries) == {
+        "cawg.ai_generative_training",
+        "cawg.ai_training",
+        "cawg.ai_inference",
+        "cawg.data_mining",
+    }

@@ -102,8 +102,8 @@ def verdict_pb(v: Verdict) -> pb.Verdict:
         stage=int(v.stage),
         unevaluated_categories=v.unevaluated,
         frames_checked=[
-            pb.FramesChecked(subject=subject, checked=checked, total=total)
-            for subject, (checked, total) in sorted(v.frames_checked.items())
+            pb.FramesChecked(subject=subject, checked=n["checked"], total=n["total"])
+            for subject, n in sorted(v.frames_checked.items())
         ],
     )
 

@@ -80,10 +80,21 @@ def cmd_verify(args) -> int:
     if args.tsa_anchors:
         config.tsa_trust_anchors = Path(args.tsa_anchors)
     verifier = make_verifier(config)
+    import c2pa
+
     target = Path(args.path)
+    if args.crjson and target.is_dir():
+        print("--crjson reads one file; name a file, not a directory", file=sys.stderr)
+        return EXIT_FAILED
     if not target.is_dir():
         report = verifier.verify_file(target)
-        print(report.to_json() if args.json else format_report(report))
+        if args.crjson:
+            try:
+                print(verifier.crjson(target))
+            except (ValueError, c2pa.C2paError) as e:
+                print(f"no crJSON: {e}", file=sys.stderr)
+        else:
+            print(report.to_json() if args.json else format_report(report))
         return EXIT_OK if report.trusted else EXIT_NOT_TRUSTED
 
     files = _media_files(target, args.recursive)
@@ -173,6 +184,9 @@ def add_client_commands(sub) -> None:
     v.add_argument("path", help="a file, or a directory of files")
     v.add_argument("--recursive", "-r", action="store_true", help="walk subdirectories")
     v.add_argument("--json", action="store_true", help="machine-readable report")
+    v.add_argument(
+        "--crjson", action="store_true", help="print the validator's crJSON (conformance tools)"
+    )
     v.add_argument("--trust-anchors", help="PEM bundle of trusted roots (default: config)")
     v.add_argument("--tsa-anchors", help="PEM bundle of trusted timestamp authority roots")
     v.set_defaults(func=cmd_verify)

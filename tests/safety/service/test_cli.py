@@ -62,7 +62,13 @@ def test_generate_writes_a_verified_mp4(running, files, tmp_path):
     v = cli("verify", out, "--trust-anchors", anchors)
     assert v.returncode == 0, v.stdout
     assert "TRUSTED" in v.stdout and "c2pa.created" in v.stdout
-    assert "trainedAlgorithmicMedia" in v.stdout and "input.jpeg" in v.stdout
+    assert "algorithmicMedia" in v.stdout and "input.jpeg" in v.stdout
+    crjson = cli("verify", out, "--crjson", "--trust-anchors", anchors)
+    assert crjson.returncode == 0, crjson.stderr
+    (manifest,) = json.loads(crjson.stdout)["manifests"]
+    created = [a["url"] for a in manifest["claim.v2"]["created_assertions"]]
+    assert any(url.endswith("/c2pa.actions.v2") for url in created)
+    assert not manifest["validationResults"]["failure"]  # trusted with these anchors
     report = json.loads(cli("verify", out, "--json", "--trust-anchors", anchors).stdout)
     assert report["status"] == "trusted" and report["schema"] == "reelguard.verify/1"
 
