@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from signing.profile import CLAIM_SIGNING_EKU, CLAIM_SIGNING_POLICY, MAX_VALIDITY_DAYS
+
 
 @dataclass(frozen=True)
 class ChainPaths:
@@ -32,6 +34,7 @@ def chain_paths(directory: Path) -> ChainPaths:
 def _name(common_name: str) -> x509.Name:
     return x509.Name(
         [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "XX"),  # ISO 3166 user-assigned: a dev chain
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "reelguard development"),
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
@@ -43,10 +46,12 @@ def issue_signing_certificate(
     ca_cert: x509.Certificate,
     public_key: ec.EllipticCurvePublicKey,
     common_name: str = "reelguard dev signer",
-    days: int = 825,
+    days: int = MAX_VALIDITY_DAYS,
 ) -> x509.Certificate:
     """An end-entity C2PA signing certificate for `public_key`, wherever its private key
-    lives (a file, a KMS, an HSM): digitalSignature, emailProtection, AKI/SKI, not a CA."""
+    lives (a file, a KMS, an HSM), on the claim-signing leaf profile (`signing/profile.py`):
+    digitalSignature and not a CA (both critical), EKU c2pa-kp-claimSigning and
+    emailProtection, the C2PA certificate policy, AKI/SKI, at most 366 days."""
     now = dt.datetime.now(dt.UTC)
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     return (
@@ -73,7 +78,12 @@ def issue_signing_certificate(
             critical=True,
         )
         .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+            x509.ExtendedKeyUsage([CLAIM_SIGNING_EKU, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
+            critical=False,
+        )
+        .add_extension(
+            x509.CertificatePolicies([x509.PolicyInformation(CLAIM_SIGNING_POLICY, None)]),
+            critical=False,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
@@ -156,3 +166,18 @@ def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     os.chmod(path, 0o600)
+
+
+def signing_request(key, subject: x509.Name) -> x509.CertificateSigningRequest:
+    """A CSR for a real CA: the subject, and the extensions of the claim-signing profile
+    asked for (the CA decides what it signs)."""
+    return (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(subject)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([CLAIM_SIGNING_EKU, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from safety.service.cli.connection import EXIT_FAILED, EXIT_NOT_TRUSTED, EXIT_OK
+from safety.service.cli.keys import add_key_commands
 from safety.service.config import Config
 
 log = logging.getLogger(__name__)
@@ -220,6 +221,7 @@ def add_operate_commands(sub) -> None:
     tc.add_argument("--dir", required=True, help="the tls-init directory")
     tc.add_argument("--cn", required=True, help="common name; bind it with clients create")
     tc.set_defaults(func=cmd_keys_tls_client)
+    add_key_commands(keys)
 
     be = sub.add_parser("backend", help="serve a generator for another reelguard to wrap")
     bes = be.add_subparsers(dest="sub", required=True)

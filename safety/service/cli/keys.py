@@ -1,0 +1,78 @@
+"""`reelguard keys csr` and `keys check`: getting and checking a signing certificate that a
+real CA issues (the dev chain of `keys init` is for development only)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from safety.service.cli.connection import EXIT_FAILED, EXIT_OK
+
+
+def cmd_keys_csr(args) -> int:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import NameOID
+
+    from signing.keys import signing_request
+
+    try:
+        key = serialization.load_pem_private_key(Path(args.key).read_bytes(), None)
+    except (OSError, ValueError, TypeError) as e:
+        print(f"reelguard: cannot read the private key {args.key}: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, args.country),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, args.org),
+            x509.NameAttribute(NameOID.COMMON_NAME, args.cn),
+        ]
+    )
+    pem = signing_request(key, subject).public_bytes(serialization.Encoding.PEM)
+    if args.out:
+        Path(args.out).write_bytes(pem)
+        print(f"certificate signing request: {args.out}")
+    else:
+        sys.stdout.write(pem.decode())
+    return EXIT_OK
+
+
+def cmd_keys_check(args) -> int:
+    """Each point of the claim-signing profile for the chain's leaf, and whether the chain
+    links up and reaches a configured trust anchor; exit 0 only if all hold."""
+    from cryptography import x509
+
+    from signing.profile import chains_to, check_leaf, links
+
+    try:
+        chain = x509.load_pem_x509_certificates(Path(args.chain).read_bytes())
+        anchors = (
+            x509.load_pem_x509_certificates(Path(args.trust_anchors).read_bytes())
+            if args.trust_anchors
+            else []
+        )
+    except (OSError, ValueError) as e:
+        print(f"reelguard: cannot read certificates: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    points = check_leaf(chain[0]) + [links(chain)]
+    if anchors:
+        points.append(chains_to(chain, anchors))
+    for p in points:
+        print(f"{'ok  ' if p.ok else 'MISS'} {p.name}" + (f"  ({p.detail})" if p.detail else ""))
+    missed = [p for p in points if not p.ok]
+    print(f"{len(points) - len(missed)} of {len(points)} profile points met")
+    return EXIT_OK if not missed else EXIT_FAILED
+
+
+def add_key_commands(keys) -> None:
+    c = keys.add_parser("csr", help="a certificate signing request for a real CA")
+    c.add_argument("--key", required=True, help="the signing key (PEM)")
+    c.add_argument("--cn", required=True, help="common name, e.g. the product's name")
+    c.add_argument("--org", required=True, help="organisation")
+    c.add_argument("--country", required=True, help="two-letter country code")
+    c.add_argument("--out", help="write the CSR here (default: stdout)")
+    c.set_defaults(func=cmd_keys_csr)
+    k = keys.add_parser("check", help="which claim-signing profile points a chain misses")
+    k.add_argument("chain", help="PEM chain, leaf first")
+    k.add_argument("--trust-anchors", help="PEM bundle the chain should reach")
+    k.set_defaults(func=cmd_keys_check)
