@@ -128,10 +128,11 @@ class ManifestRepository:
     def by_watermark(self, manifest_prefix: str) -> ManifestRecord | None:
         return self.storage.manifest_record_by_prefix(manifest_prefix)
 
-    def lookup(self, query: Fingerprint) -> Recovery | None:
+    def lookup(self, query: Fingerprint, only: str | None = None) -> Recovery | None:
         """The stored manifest whose fingerprint is nearest, if within the threshold: the
         most query frames within `max_distance` of one of its frames (at least half; one
-        frame for images), ties to the smaller mean distance."""
+        frame for images), ties to the smaller mean distance. With `only`, whether that
+        manifest matches (a watermark's claim, confirmed by the content)."""
         queries = rows(query.hashes)
         with self._lock:
             self._sync()
@@ -148,6 +149,7 @@ class ManifestRepository:
         ranked = sorted(
             (len(frames) / len(queries), -float(np.mean(list(frames.values()))), manifest_id)
             for manifest_id, frames in per_manifest.items()
+            if only is None or manifest_id == only
         )
         if not ranked or ranked[-1][0] < 0.5:
             return None

@@ -38,7 +38,8 @@ class Verifier:
         self._settings = _settings(trust_anchors_pem)
         self._tsa_settings = _settings(tsa_anchors_pem) if tsa_anchors_pem else None
         self._repository = repository
-        self._watermarker = watermarker or watermark.DwtDctQim()  # what outputs were marked with
+        # What outputs were marked with (keyed); None: no watermark is read.
+        self._watermarker = watermarker
 
     def verify_file(self, path: Path) -> VerifyReport:
         """Like `verify_bytes`, but c2pa reads the open file itself: no copy of the
@@ -94,18 +95,35 @@ class Verifier:
             return
         # Only generated videos are watermarked (signed images are the client's pixels).
         video = mime_type.startswith("video/")
-        reading = self._watermarker.read(pixels for _, pixels in frames) if video else None
+        marker = self._watermarker
+        reading = marker.read(pixels for _, pixels in frames) if video and marker else None
         record = (
             self._repository.by_watermark(reading.manifest_prefix)
             if reading is not None and reading.found
             else None
         )
-        if record is not None:
+        fingerprint = fingerprint_copy(frames, mime_type)
+        if record is not None and self._repository.lookup(fingerprint, record.manifest_id):
             how = {"by": "watermark", "alg": self._watermarker.alg}
             how["confidence"] = round(reading.confidence, 3)
             words = f"its invisible watermark (confidence {reading.confidence:.2f})"
+        elif record is not None:
+            # A mark that names a manifest whose content this is not: stamped onto another
+            # video, or a collision. A candidate only; nothing of that manifest is claimed.
+            report.recovered = {
+                "by": "watermark",
+                "alg": marker.alg,
+                "manifest_id": record.manifest_id,
+                "confirmed": False,
+                "confidence": round(reading.confidence, 3),
+            }
+            report.summary = (
+                "no embedded manifest; an unconfirmed candidate: the watermark names manifest "
+                f"{record.manifest_id}, but this content does not match its fingerprint"
+            )
+            return
         else:
-            found = self._repository.lookup(fingerprint_copy(frames, mime_type))
+            found = self._repository.lookup(fingerprint)
             if found is None:
                 return
             record = found.record
@@ -119,6 +137,7 @@ class Verifier:
             "manifest": recovered.active_manifest,
             "manifest_id": record.manifest_id,
             **how,
+            "confirmed": True,
             "signer": recovered.signer,
             "moderation": recovered.moderation,
         }

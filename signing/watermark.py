@@ -6,6 +6,9 @@ the luma (computed directly as 4×4-pixel cell means), 4×4 DCT blocks of it, an
 each block two low-frequency coefficients quantized to an even or odd half-step for
 one payload bit; the 64 bits repeat across the frame and
 are read back by soft vote (and, for video, across frames). No model, no weights.
+The dither that places the quantization grid is drawn from a secret key (32 bytes kept
+in the data dir, never in a manifest): without it a mark can be neither read nor
+forged, so nobody can stamp a known manifest id onto another video.
 bench/watermark.py measures what it survives (H.264 re-encoding, resizing, JPEG);
 it does not survive cropping or rotation — the perceptual fingerprint covers those.
 A learned watermark can take its place behind `Watermarker` (`watermark_backend` in
@@ -14,6 +17,7 @@ the config): TrustMark with weights the operator provides (signing/trustmark_wat
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +32,6 @@ SCALE = 80.0  # quantization step: ~41 dB PSNR; bench/watermark.py has the trade
 LEVEL = 2
 BLOCK = 4
 COEFFICIENTS = ((0, 1), (1, 0))
-DITHER_SEED = 0x5EE1_C2FA
 # Below this the reading is noise: unmarked photos and frames read 0.06-0.11. Above it
 # a reading is still only a candidate: it counts when the manifest repository holds a
 # manifest with that 64-bit id prefix.
@@ -71,15 +74,23 @@ class Watermarker(Protocol):
 
 
 class DwtDctQim:
-    """This module's watermark: no model, the default."""
+    """This module's watermark: no model, the default; keyed by `key` (secret)."""
 
     alg = ALG
 
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("a watermark key is at least 16 random bytes")
+        self._key = key
+
+    def __repr__(self) -> str:  # never the key
+        return "DwtDctQim(key=<secret>)"
+
     def embed(self, rgb: np.ndarray, payload: bytes) -> np.ndarray:
-        return embed(rgb, payload)
+        return embed(rgb, payload, self._key)
 
     def read(self, frames: Iterable[np.ndarray]) -> Reading:
-        return read(frames)
+        return read(frames, self._key)
 
 
 def _dct_matrix(n: int) -> np.ndarray:
@@ -116,14 +127,16 @@ def _bit_index(n_blocks: int) -> np.ndarray:
     return np.arange(n_blocks * len(COEFFICIENTS)).reshape(n_blocks, len(COEFFICIENTS)) % BITS
 
 
-def _dither(n_blocks: int) -> np.ndarray:
-    """A fixed pseudo-random offset per slot (dithered QIM): without it, flat unmarked
-    regions, whose coefficients sit near 0, would all read as 0-bits."""
-    rng = np.random.default_rng(DITHER_SEED)
+def _dither(n_blocks: int, key: bytes) -> np.ndarray:
+    """A pseudo-random offset per slot (dithered QIM), drawn from the key: without it,
+    flat unmarked regions, whose coefficients sit near 0, would all read as 0-bits, and
+    anyone could read and write marks."""
+    seed = int.from_bytes(hmac.digest(key, b"reelguard watermark dither/1", "sha256"), "big")
+    rng = np.random.default_rng(seed)
     return rng.uniform(0, SCALE, n_blocks * len(COEFFICIENTS)).reshape(n_blocks, -1)
 
 
-def embed(rgb: np.ndarray, payload: bytes) -> np.ndarray:
+def embed(rgb: np.ndarray, payload: bytes, key: bytes) -> np.ndarray:
     """The frame with `payload` (8 bytes) embedded; frames too small are returned as is.
 
     Only luma changes: the same delta on R, G and B moves Y and leaves chroma alone."""
@@ -132,7 +145,7 @@ def embed(rgb: np.ndarray, payload: bytes) -> np.ndarray:
         return rgb
     bits = np.unpackbits(np.frombuffer(payload, np.uint8)).astype(np.float32)
     blocks, (rows, cols) = _blocks(_ll(rgb.astype(np.float32) @ LUMA))
-    offsets = 0.5 * SCALE * bits[_bit_index(len(blocks))] + _dither(len(blocks))
+    offsets = 0.5 * SCALE * bits[_bit_index(len(blocks))] + _dither(len(blocks), key)
     change = np.zeros_like(blocks)
     for j, (u, v) in enumerate(COEFFICIENTS):
         c = blocks[:, u, v]
@@ -147,12 +160,12 @@ def embed(rgb: np.ndarray, payload: bytes) -> np.ndarray:
     return np.clip(rgb + delta[:, :, None], 0, 255).round().astype(np.uint8)
 
 
-def votes(rgb: np.ndarray) -> np.ndarray:
+def votes(rgb: np.ndarray, key: bytes) -> np.ndarray:
     """Per-bit soft votes from one frame: positive means 0, negative means 1."""
     if min(rgb.shape[:2]) < MIN_SIDE:
         return np.zeros(BITS)
     blocks, _ = _blocks(_ll(rgb.astype(np.float32) @ LUMA))
-    index, dither = _bit_index(len(blocks)), _dither(len(blocks))
+    index, dither = _bit_index(len(blocks)), _dither(len(blocks), key)
     score = np.zeros(BITS)
     for j, (u, v) in enumerate(COEFFICIENTS):
         phase = ((blocks[:, u, v] - dither[:, j]) / SCALE) % 1.0  # 0: bit 0, 0.5: bit 1
@@ -160,11 +173,11 @@ def votes(rgb: np.ndarray) -> np.ndarray:
     return score / max(1, index.size // BITS)
 
 
-def read(frames: Iterable[np.ndarray]) -> Reading:
+def read(frames: Iterable[np.ndarray], key: bytes) -> Reading:
     """The payload voted by all `frames` (one for an image)."""
     total, n = np.zeros(BITS), 0
     for frame in frames:
-        total += votes(frame)
+        total += votes(frame, key)
         n += 1
     total /= max(n, 1)
     bits = (total < 0).astype(np.uint8)
@@ -172,14 +185,13 @@ def read(frames: Iterable[np.ndarray]) -> Reading:
 
 
 def watermark_video(
-    source: Path, dest: Path, payload: bytes, crf: int = 18, marker: Watermarker | None = None
+    source: Path, dest: Path, payload: bytes, marker: Watermarker, crf: int = 18
 ) -> None:
     """Re-encode `source` with every frame watermarked (H.264, same frame rate)."""
     import av
 
     from generator.base import write_mp4
 
-    marker = marker or DwtDctQim()
     with av.open(str(source)) as container:
         stream = container.streams.video[0]
         fps = stream.average_rate or stream.base_rate or 24

@@ -10,11 +10,13 @@ from pathlib import Path
 from signing.watermark import DwtDctQim, Watermarker
 
 
-def load_watermarker(spec: str) -> Watermarker:
-    """`""` or `"dwt-dct-qim"`: this module; `"trustmark:DIR"` (or `trustmark-B:DIR`...):
-    TrustMark with its published weights copied into DIR (nothing is downloaded)."""
+def load_watermarker(spec: str, key: bytes) -> Watermarker:
+    """`""` or `"dwt-dct-qim"`: this module, keyed by `key`; `"trustmark:DIR"` (or
+    `trustmark-B:DIR`...): TrustMark with its published weights copied into DIR (nothing
+    is downloaded; its marks are not keyed, so a recovery by them needs the fingerprint
+    to agree, like any other)."""
     if spec in ("", "dwt-dct-qim"):
-        return DwtDctQim()
+        return DwtDctQim(key)
     kind, _, where = spec.partition(":")
     if kind.startswith("trustmark") and where:
         from signing.trustmark_watermark import TrustMarkWatermarker

@@ -27,7 +27,7 @@ from safety.service.admission import Admission
 from safety.service.config import Config
 from safety.service.health import HealthMonitor
 from safety.service.probes import health_components
-from safety.service.signers import make_signer, make_verifier, trust_anchors_pem
+from safety.service.signers import make_signer, make_verifier, trust_anchors_pem, watermark_key
 from safety.store.audit import AuditLog
 from safety.store.interface import Store
 from safety.store.review import SqlReviewStore
@@ -159,7 +159,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     manifests = ManifestRepository(store)  # the pipeline remembers, Verify recovers
     # Outputs are marked with it (when `watermark` is on); Verify reads it either way.
     watermarker = metrics.timed_load(
-        "watermark", lambda: load_watermarker(config.watermark_backend)
+        "watermark", lambda: load_watermarker(config.watermark_backend, watermark_key(config))
     )
     gate = Gate(
         prompt_moderators=prompt_moderators,

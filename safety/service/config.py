@@ -64,6 +64,8 @@ class Config:
     # "dwt-dct-qim" (no model, the default) or "trustmark:/dir" (TrustMark's published
     # weights, copied into /dir by the operator: nothing is downloaded).
     watermark_backend: str = ""
+    # The secret the default watermark is keyed with (created, 0600, on first start).
+    watermark_key_file: Path | None = None
     tsa_url: str = ""  # RFC 3161 timestamp authority, e.g. http://tsa.example/tsr
     # "kenburns", "remote:HOST:PORT", "diffusers:/local/pipeline/dir" or "package.module:Class"
     generator: str = "kenburns"

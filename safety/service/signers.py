@@ -4,6 +4,8 @@ CLI's `verify` and the Ray signer pool (so none of them imports the others)."""
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import sqlite3
 from pathlib import Path
 
@@ -72,5 +74,32 @@ def make_verifier(
         except (RuntimeError, sqlite3.Error) as e:
             # Embedded manifests still verify; only recovery of stripped ones is off.
             log.warning("no manifest recovery: cannot read %s: %s", config.database_path, e)
-    marker = watermarker or load_watermarker(config.watermark_backend)
+    marker = watermarker
+    if marker is None and watermark_key_path(config).exists():  # else: no watermark reading
+        marker = load_watermarker(config.watermark_backend, watermark_key(config))
     return Verifier(trust_anchors_pem(config), tsa, repository, marker)
+
+
+def watermark_key_path(config: Config) -> Path:
+    return config.watermark_key_file or config.data_dir / "watermark.key"
+
+
+def watermark_key(config: Config) -> bytes:
+    """The watermark's secret key: read, or created on first use (32 random bytes, mode
+    0600). One readable by others is refused, like a signing key."""
+    path = watermark_key_path(config)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first
+        else:
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_bytes(32))
+    if path.stat().st_mode & 0o077:
+        raise PermissionError(f"the watermark key {path} is readable by others; chmod 600 it")
+    key = path.read_bytes()
+    if len(key) < 16:
+        raise ValueError(f"the watermark key {path} is shorter than 16 bytes")
+    return key

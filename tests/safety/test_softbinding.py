@@ -98,3 +98,38 @@ def test_a_transcoded_copy_recovers_its_manifest_by_watermark(running, coffee, t
     assert details["by"] == "watermark" and details["manifest_id"] == done.verdict.decision_id
     assert details["alg"] == mark["alg"] and details["confidence"] >= 0.12
     assert "invisible watermark" in report.summary
+
+
+def stamped(tmp_path, photo, decision_id: str, key: bytes) -> bytes:
+    """Another video, marked with an allowed output's manifest id under `key`."""
+    from generator.base import GenerationInput
+    from generator.kenburns import KenBurnsGenerator
+    from signing import watermark
+
+    raw, marked = tmp_path / "other.mp4", tmp_path / "stamped.mp4"
+    job = GenerationInput("other", photo, 256, 256, 24, 24, 5)
+    KenBurnsGenerator().generate(job, raw, lambda *_: None)
+    payload = watermark.payload_for(decision_id)
+    watermark.watermark_video(raw, marked, payload, watermark.DwtDctQim(key))
+    return marked.read_bytes()
+
+
+def test_a_known_manifest_id_stamped_onto_another_video_is_not_attributed(
+    running, coffee, hopper, tmp_path
+):
+    """The dither used to be a public constant: anyone could stamp an allowed output's
+    manifest id onto a video of their own and have it attributed to that manifest."""
+    _, done = terminal(running.generate("a still cup", encode(coffee, "JPEG"), seed=8))
+    decision_id = done.verdict.decision_id
+    guessed = bytes(32)  # the key is secret: any other reads as noise
+    report = json.loads(
+        verify(running, stamped(tmp_path, hopper, decision_id, guessed)).report_json
+    )
+    assert (report.get("recovered") or {}).get("manifest_id") != decision_id
+    # With the real key (leaked, say), the content still has to match the manifest's
+    # fingerprint: otherwise it is an unconfirmed candidate, and nothing of it is claimed.
+    key = (running.config.data_dir / "watermark.key").read_bytes()
+    report = json.loads(verify(running, stamped(tmp_path, hopper, decision_id, key)).report_json)
+    recovered = report["recovered"]
+    assert recovered["manifest_id"] == decision_id and recovered["confirmed"] is False
+    assert "moderation" not in recovered and "unconfirmed candidate" in report["summary"]

@@ -61,7 +61,7 @@ def frame() -> np.ndarray:
 
 
 def test_it_loads_from_the_directory_and_marks_frames(weights):
-    marker = load_watermarker(f"trustmark:{weights}")
+    marker = load_watermarker(f"trustmark:{weights}", bytes(32))
     assert marker.alg == "com.adobe.trustmark.Q"
     pixels = frame()
     marked = marker.embed(pixels, payload_for("0123456789abcdef" * 2))
@@ -74,7 +74,7 @@ def test_it_loads_from_the_directory_and_marks_frames(weights):
 def test_a_frame_whose_bits_decode_cleanly_gives_back_the_payload(weights):
     """TrustMark's own decode and BCH_4 correction, with the trained network's output
     stood in for by the packet it would produce (one bit flipped: corrected)."""
-    marker = load_watermarker(f"trustmark:{weights}")
+    marker = load_watermarker(f"trustmark:{weights}", bytes(32))
     payload = payload_for("fedcba9876543210" * 2)
     bits = "".join(f"{b:08b}" for b in payload)
     packet = marker._tm.ecc.encode_binary([bits])[0]
@@ -93,14 +93,14 @@ def test_a_frame_whose_bits_decode_cleanly_gives_back_the_payload(weights):
 def test_missing_or_unpublished_weights_are_refused_by_name(weights, tmp_path_factory):
     empty = tmp_path_factory.mktemp("empty")
     with pytest.raises(ValueError, match="trustmark_Q.yaml is missing: copy TrustMark's"):
-        load_watermarker(f"trustmark:{empty}")
+        load_watermarker(f"trustmark:{empty}", bytes(32))
     (weights / "decoder_Q.ckpt").write_bytes(b"something else")
     with pytest.raises(ValueError, match="decoder_Q.ckpt is not TrustMark's published"):
-        load_watermarker(f"trustmark:{weights}")
+        load_watermarker(f"trustmark:{weights}", bytes(32))
     with pytest.raises(ValueError, match="variant 'X'"):
-        load_watermarker(f"trustmark-X:{weights}")
+        load_watermarker(f"trustmark-X:{weights}", bytes(32))
     with pytest.raises(ValueError, match='use "dwt-dct-qim" or'):
-        load_watermarker("stegano:/x")
+        load_watermarker("stegano:/x", bytes(32))
 
 
 def test_the_service_marks_its_outputs_with_trustmark_and_says_so(weights, tmp_path, coffee):
