@@ -242,3 +242,24 @@ def serve_process(data_dir: Path, port: int, env: dict | None = None) -> subproc
                 time.sleep(0.2)
     proc.kill()
     raise AssertionError("server did not start")
+
+
+def review_service(request, tmp_path_factory, enrol_collins, name: str) -> Running:
+    """A service that holds likeness for review (its review database on SQLite, or on
+    PostgreSQL when the fixture's param says so), Eileen Collins enrolled, and the
+    clients the review tests act as."""
+    url = ""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres").fresh_database(name)
+    config = make_config(
+        tmp_path_factory.mktemp(name), policy=REVIEW_LIKENESS, review_database_url=url
+    )
+    r = Running(config)
+    enrol_collins(r.identities)
+    r.studio = r.client("generator-client", "studio-a")[1]
+    r.other_tenant = r.client("generator-client", "studio-b")[1]
+    r.reviewer = r.client("reviewer")[1]
+    r.reviewer2 = r.client("reviewer")[1]
+    r.senior = r.client("senior-reviewer")[1]
+    r.senior2 = r.client("senior-reviewer")[1]
+    return r

@@ -13,11 +13,9 @@ import pytest
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from tests.support import (
-    REVIEW_LIKENESS,
-    Running,
     encode,
-    make_config,
     performance,
+    review_service,
     scene,
     terminal,
 )
@@ -25,19 +23,7 @@ from tests.support import (
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def svc(request, tmp_path_factory, enrol_collins):
-    url = ""
-    if request.param == "postgresql":
-        url = request.getfixturevalue("postgres").fresh_database("allowlist_flow")
-    config = make_config(
-        tmp_path_factory.mktemp("allowlist"), policy=REVIEW_LIKENESS, review_database_url=url
-    )
-    r = Running(config)
-    enrol_collins(r.identities)
-    r.studio = r.client("generator-client", "studio-a")[1]
-    r.studio_b = r.client("generator-client", "studio-b")[1]
-    r.reviewer = r.client("reviewer")[1]
-    r.senior = r.client("senior-reviewer")[1]
-    r.senior2 = r.client("senior-reviewer")[1]
+    r = review_service(request, tmp_path_factory, enrol_collins, "allowlist_flow")
     yield r
     r.close()
 
@@ -74,7 +60,7 @@ def test_a_clearance_covers_what_the_reviewer_judged_and_nothing_else(svc, astro
     assert kind == "held", driven
     assert any(r.subject == "driving_video" for r in driven.verdict.reasons)
     # ... and not for another tenant, even though a platform reviewer made it.
-    kind, other = generate(svc.studio_b, look_alike)
+    kind, other = generate(svc.other_tenant, look_alike)
     assert kind == "held"
     for ticket in (driven.ticket, other.ticket):  # (rejecting banks the look-alike)
         decide(svc.reviewer, ticket, "reject")

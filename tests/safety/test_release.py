@@ -40,14 +40,7 @@ action = "review"
 
 
 def held(r: Running, studio, pixels) -> pb.Held:
-    request = pb.GenerateRequest(
-        prompt="a portrait",
-        image=pb.Media(data=encode(pixels)),
-        output=pb.OutputSpec(width=96, height=96, num_frames=8),
-    )
-    kind, h = terminal(list(rpc.GenerationStub(studio).Generate(request, timeout=120)))
-    assert kind == "held"
-    return h
+    return held_on(studio, pixels)
 
 
 def approve(reviewer, ticket):

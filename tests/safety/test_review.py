@@ -14,11 +14,9 @@ from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from signing.verify import Verifier
 from tests.support import (
-    REVIEW_LIKENESS,
-    Running,
     encode,
-    make_config,
     output_bytes,
+    review_service,
     scene,
     terminal,
 )
@@ -28,20 +26,7 @@ from tests.support import (
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def svc(request, tmp_path_factory, enrol_collins):
     """The service with its review database on each backend."""
-    url = ""
-    if request.param == "postgresql":
-        url = request.getfixturevalue("postgres").fresh_database("review_flow")
-    config = make_config(
-        tmp_path_factory.mktemp("review"), policy=REVIEW_LIKENESS, review_database_url=url
-    )
-    r = Running(config)
-    enrol_collins(r.identities)
-    r.studio = r.client("generator-client", "studio-a")[1]
-    r.other_tenant = r.client("generator-client", "studio-b")[1]
-    r.reviewer = r.client("reviewer")[1]
-    r.reviewer2 = r.client("reviewer")[1]
-    r.senior = r.client("senior-reviewer")[1]
-    r.senior2 = r.client("senior-reviewer")[1]
+    r = review_service(request, tmp_path_factory, enrol_collins, "review_flow")
     yield r
     r.close()
 
