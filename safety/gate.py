@@ -174,6 +174,7 @@ class Gate:
             root.end()
 
     def _generate(self, job: GenerateJob, root) -> Iterator[Event]:
+        policy = self.policies.for_tenant(job.tenant)  # what its outputs say of AI training
         yield Accepted(job.request_id)
         yield Progress(Stage.PRE_CHECK, 0, 1, "moderating prompt and inputs")
         clips = []
@@ -263,7 +264,7 @@ class Gate:
                         job.prompt,
                         content,
                         combined,
-                        output_manifest(job, self.generator, combined),
+                        output_manifest(job, self.generator, combined, policy.training_mining),
                         raw,
                         mime_type,
                     )
@@ -277,12 +278,11 @@ class Gate:
                 combined,
                 action=Action.ALLOW,
                 stage=Stage.POST_CHECK,
-                policy_version=self.policies.for_tenant(job.tenant).version,
                 decision_id=uuid.uuid4().hex,
             )
             yield Progress(Stage.SIGNING, 0, 1, "signing C2PA manifest")
             try:
-                spec = output_manifest(job, self.generator, final)
+                spec = output_manifest(job, self.generator, final, policy.training_mining)
                 digest = self.output_signer.sign(
                     spec, frames, raw, signed, mime_type, final, job.request_id, job.tenant, root
                 )

@@ -20,7 +20,7 @@ from safety.review import Released, ReviewQueue
 from safety.sampling import Sampling, sample_video_frames
 from safety.store.records import ReviewItem
 from safety.verdict import Action, Stage, Verdict
-from signing.manifest import Ingredient, ManifestSpec
+from signing.manifest import TRAINED_ALGORITHMIC_MEDIA, Ingredient, ManifestSpec
 
 # Banking a rejected input decodes it again; it was within the request's ceiling already.
 MAX_BANKED_PIXELS = 100_000_000
@@ -60,6 +60,8 @@ class Holding:
             "model_id": spec.model_id,
             "moderation": spec.moderation,
             "ingredients": ingredients,
+            "digital_source_type": spec.digital_source_type,
+            "training_mining": spec.training_mining,
         }
         ticket = review.hold(
             request_id=request_id,
@@ -107,6 +109,9 @@ class Holding:
                 Ingredient(i["title"], i["mime_type"], Path(i["path"]).read_bytes())
                 for i in held["ingredients"]
             ],
+            # Held before these were kept: the cautious label, no training or mining.
+            digital_source_type=held.get("digital_source_type", TRAINED_ALGORITHMIC_MEDIA),
+            training_mining=held.get("training_mining", "notAllowed"),
         )
         digest = self.signer.sign(
             spec, frames, held_path, signed, item.mime_type, verdict, item.request_id, item.tenant

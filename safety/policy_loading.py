@@ -22,6 +22,7 @@ from pathlib import Path
 
 from safety.policy_rules import (
     ALWAYS_BLOCKED_RULE,
+    TRAINING_MINING_USES,
     Policy,
     Rule,
     always_blocked,
@@ -29,7 +30,7 @@ from safety.policy_rules import (
 )
 from safety.verdict import Action
 
-ALLOWED_TOP = {"name", "categories"}
+ALLOWED_TOP = {"name", "categories", "training_mining"}
 ALLOWED_RULE = {"threshold", "action", "required", "review_threshold"}
 
 
@@ -61,7 +62,16 @@ def load_policy_file(path: Path) -> Policy:
     for key in data:
         if key not in ALLOWED_TOP:
             line = _line_of(text, _key_line(key) + "|" + r"\[" + re.escape(key))
-            raise PolicyError(f"{path}:{line}: unknown key {key!r} (expected name, categories)")
+            raise PolicyError(
+                f"{path}:{line}: unknown key {key!r} (expected name, categories, training_mining)"
+            )
+    use = data.get("training_mining", "notAllowed")
+    if use not in TRAINING_MINING_USES:
+        line = _line_of(text, _key_line("training_mining"))
+        raise PolicyError(
+            f"{path}:{line}: training_mining must be one of {', '.join(TRAINING_MINING_USES)}, "
+            f"got {use!r}"
+        )
     return policy_from_table(path, text, {"name": path.stem, **data}, "categories")
 
 

@@ -74,21 +74,27 @@ def _default_rules() -> dict[str, Rule]:
     }
 
 
+TRAINING_MINING_USES = ("allowed", "notAllowed", "constrained")
+
+
 @dataclass(frozen=True)
 class Policy:
     name: str = "default"
     rules: dict[str, Rule] = field(default_factory=_default_rules)
+    # What every output's CAWG training-and-mining assertion says (per tenant's policy).
+    training_mining: str = "notAllowed"
 
     @property
     def version(self) -> str:
         """Name plus a content hash, so a decision names exactly the rules it used."""
-        body = json.dumps(
-            {
-                k: [r.threshold, r.action.name, list(r.required)]
-                + ([r.review_threshold] if r.review_threshold is not None else [])
-                for k, r in sorted(self.rules.items())
-            }
-        ).encode()
+        rules = {
+            k: [r.threshold, r.action.name, list(r.required)]
+            + ([r.review_threshold] if r.review_threshold is not None else [])
+            for k, r in sorted(self.rules.items())
+        }
+        if self.training_mining != "notAllowed":  # the default leaves old versions as they were
+            rules["training_mining"] = self.training_mining
+        body = json.dumps(rules).encode()
         return f"{self.name}@{hashlib.sha256(body).hexdigest()[:12]}"
 
     @classmethod
@@ -118,7 +124,15 @@ class Policy:
                 ) from None
             if always_blocked(category) and softens_always_blocked(rules[category]):
                 raise ValueError(f"categories.{category} {ALWAYS_BLOCKED_RULE}")
-        return cls(name=str(data.get("name", "default")), rules=rules)
+        training_mining = str(data.get("training_mining", "notAllowed"))
+        if training_mining not in TRAINING_MINING_USES:
+            raise ValueError(
+                f"training_mining must be one of {', '.join(TRAINING_MINING_USES)}, "
+                f"not {training_mining!r}"
+            )
+        return cls(
+            name=str(data.get("name", "default")), rules=rules, training_mining=training_mining
+        )
 
     def judge(self, finding: Finding) -> Finding:
         """Fill the finding's threshold and action from the rules."""

@@ -94,7 +94,9 @@ class OutputSigner:
         return {**moderation, "watermark": {"alg": self.watermarker.alg, "payload": payload}}
 
 
-def output_manifest(job: GenerateJob, generator: Generator, verdict: Verdict) -> ManifestSpec:
+def output_manifest(
+    job: GenerateJob, generator: Generator, verdict: Verdict, training_mining: str = "notAllowed"
+) -> ManifestSpec:
     """The manifest of a generated output: the generator, the verdict, the inputs as
     ingredients."""
     ingredients = []
@@ -114,6 +116,7 @@ def output_manifest(job: GenerateJob, generator: Generator, verdict: Verdict) ->
         # The backend's own declaration; one that declares nothing is labelled the
         # cautious way, as a trained model's output.
         digital_source_type=getattr(generator, "digital_source_type", TRAINED_ALGORITHMIC_MEDIA),
+        training_mining=training_mining,
     )
 
 

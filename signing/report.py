@@ -188,7 +188,7 @@ def manifest_tree(store: dict, label: str, depth: int = 0) -> dict | None:
     """A manifest and, recursively, the manifests of its ingredients.
 
     Each node: label, title, signer, issuer, signed_at, claim_generator, assertions
-    (labels; ours and the actions decoded), ingredients (title, format, relationship,
+    (labels; ours, the actions and CAWG training-mining decoded), ingredients (title, format, relationship,
     the validation status recorded when it was ingested, and its own manifest node)."""
     manifests = store.get("manifests") or {}
     manifest = manifests.get(label)
@@ -199,7 +199,7 @@ def manifest_tree(store: dict, label: str, depth: int = 0) -> dict | None:
     for a in manifest.get("assertions") or []:
         lbl = str(a.get("label", ""))
         entry: dict = {"label": lbl}
-        if lbl.startswith("c2pa.actions") or lbl == MODERATION_LABEL:
+        if lbl.startswith("c2pa.actions") or lbl in (MODERATION_LABEL, "cawg.training-mining"):
             entry["data"] = a.get("data")
         assertions.append(entry)
     ingredients = []

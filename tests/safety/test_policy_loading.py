@@ -57,6 +57,7 @@ action = "block"
             "[categories.weapons]\nthreshold = 0.5\naction = 'block'\nrequired = ['audio']\n",
             "required must be",
         ),
+        ("name = 'x'\ntraining_mining = 'sometimes'\n", ":2: training_mining must be one of"),
     ],
     ids=[
         "toml-syntax",
@@ -69,6 +70,7 @@ action = "block"
         "minors-review-band",
         "text-minors-threshold-raised",
         "bad-required",
+        "bad-training-mining",
     ],
 )
 def test_invalid_policy_files_name_the_file_and_line(tmp_path, text, words):
@@ -140,3 +142,33 @@ def test_the_configs_policy_table_cannot_soften_sexual_minors_either(tmp_path):
     with pytest.raises(ValueError) as err:
         Config.load(path, env={})
     assert f"{path}:5:" in str(err.value) and "always blocked" in str(err.value)
+
+
+def test_a_tenants_policy_says_what_its_outputs_allow_for_ai_training(tmp_path):
+    """cawg.training-mining on every output: notAllowed by default, per tenant by policy."""
+    from signing.verify import Verifier
+    from tests.support import output_bytes
+
+    policy_dir = tmp_path / "policies"
+    policy_dir.mkdir()
+    (policy_dir / "open-studio.toml").write_text('name = "open"\ntraining_mining = "allowed"\n')
+    r = Running(make_config(tmp_path / "data", policy_dir=policy_dir, face_workers=0))
+    try:
+        verifier = Verifier((r.config.keys_dir / "root.pem").read_text())
+
+        def uses(tenant):
+            request = pb.GenerateRequest(
+                prompt="waves",
+                tenant=tenant,
+                output=pb.OutputSpec(width=64, height=64, num_frames=4),
+            )
+            report = verifier.verify_bytes(output_bytes(list(r.generation.Generate(request))))
+            (entry,) = [
+                a for a in report.manifest["assertions"] if a["label"] == "cawg.training-mining"
+            ]
+            return {e["use"] for e in entry["data"]["entries"].values()}
+
+        assert uses("open-studio") == {"allowed"}
+        assert uses("anyone-else") == {"notAllowed"}
+    finally:
+        r.close()

@@ -90,6 +90,7 @@ class ProvenanceServicer(Servicer, rpc.ProvenanceServicer):
             moderation={},
             ingredients=ingredients,
             digital_source_type=source_type,
+            training_mining=self.service.gate.policies.for_tenant(tenant).training_mining,
         )
         claims = {
             "digital_source_type": source_type,
