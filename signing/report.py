@@ -188,8 +188,9 @@ def manifest_tree(store: dict, label: str, depth: int = 0) -> dict | None:
     """A manifest and, recursively, the manifests of its ingredients.
 
     Each node: label, title, signer, issuer, signed_at, claim_generator, assertions
-    (labels; ours, the actions and CAWG training-mining decoded), ingredients (title, format, relationship,
-    the validation status recorded when it was ingested, and its own manifest node)."""
+    (labels; ours, the actions and CAWG training-mining decoded), ingredients (title,
+    format, relationship, the validation status recorded when it was ingested, and its
+    own manifest node)."""
     manifests = store.get("manifests") or {}
     manifest = manifests.get(label)
     if manifest is None or depth > 16:  # a cycle or absurd depth in a hostile file
