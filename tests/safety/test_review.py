@@ -95,6 +95,8 @@ def test_approval_signs_and_releases_with_the_review_in_the_manifest(svc, scenes
     review = report.moderation["human_review"]
     assert review["decision"] == "approve" and review["ticket"] == ticket
     assert review["reason_code"] == "false_positive" and review["reviewer_role"] == "reviewer"
+    # Released after review, it is labelled like any output of its generator.
+    assert [t.rsplit("/", 1)[-1] for t in report.digital_source_types] == ["algorithmicMedia"]
 
 
 def test_rejection_banks_the_content_and_blocks_it_next_time(svc, scenes):
