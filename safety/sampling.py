@@ -47,8 +47,11 @@ class Sampling:
     insert_distance: float = 10.0  # mean |Δ| of 16×16 luma thumbnails, 0..255
     max_extra_per_s: float = 6.0  # cuts + inserts; past it the video is refused
     # Frames are kept at most this many px a side (the models look at 224-640 px; a
-    # 4096² video sampled at 2 a second would otherwise hold gigabytes).
+    # 4096² video sampled at 2 a second would otherwise hold gigabytes), and at most
+    # `max_kept_bytes` of them at once: past that the video is refused (bounded memory
+    # whatever a file's frames do; a 120 s 720p driving video keeps ~430 MB).
     max_side: int = 1024
+    max_kept_bytes: int = 640 * 2**20
     seed: int | None = None  # None: positions drawn at random per call
 
     def __post_init__(self) -> None:
@@ -145,6 +148,7 @@ class _Walk:
         self.period = 1.0 / sampling.fps
         self.out: dict[float, np.ndarray] = {}  # time -> pixels
         self.extra = 0
+        self.kept_bytes = 0
         self.slot, self.target, self.picked = -1, 0.0, True
         self.last: tuple[av.VideoFrame, float] | None = None
         self.last_time = -1.0
@@ -192,7 +196,14 @@ class _Walk:
         return [Frame(t, self.out[t]) for t in sorted(self.out)]
 
     def _pixels(self, frame: av.VideoFrame) -> np.ndarray:
-        return checked_pixels(frame, self.s.max_side)
+        pixels = checked_pixels(frame, self.s.max_side)
+        self.kept_bytes += pixels.nbytes  # samples and candidates (a bound, not a tally)
+        if self.kept_bytes > self.s.max_kept_bytes:
+            raise InvalidInput(
+                f"{self.label} has more distinct frames than can be checked "
+                f"({self.s.max_kept_bytes // 2**20} MB of sampled frames); shorten it"
+            )
+        return pixels
 
     def _take(self, frame: av.VideoFrame, time_s: float) -> None:
         self._sample(frame, time_s, _thumbnail(_luma(frame)))

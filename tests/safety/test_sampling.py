@@ -186,3 +186,16 @@ def test_a_video_without_timing_is_as_long_as_its_frames_make_it(tmp_path):
     data = timeless_ramp(tmp_path / "ramp.h264", 24 * 12)  # 12 s at 24 fps, no durations
     with pytest.raises(InvalidInput, match="over the 0:00:10 limit"):
         decode_video(data, VideoLimits(10, 4096, 10**8), Sampling(), tmp_path, label="clip")
+
+
+def test_the_frames_kept_are_bounded_in_memory(tmp_path):
+    """However the frames change, what the sampler keeps stays under its budget."""
+    rng = np.random.default_rng(1)
+    noisy = [
+        rng.integers(0, 255, (SIDE, SIDE, 3), np.uint8) if i % 2 else grey() for i in range(96)
+    ]
+    path = clip(tmp_path, noisy)
+    budget = 40 * SIDE * SIDE * 3  # forty frames
+    with pytest.raises(InvalidInput, match="more distinct frames than can be checked"):
+        sample_video_frames(path, Sampling(seed=0, max_kept_bytes=budget, max_extra_per_s=100))
+    assert sample_video_frames(path, Sampling(seed=0, max_extra_per_s=100)).frames
