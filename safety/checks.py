@@ -151,8 +151,14 @@ class Checks:
         if clips:
             kinds.add("visual")
         verdict = policy.decide(stage, findings, runs, unevaluated(covered, kinds))
+        # How much of each video was looked at, and where (an auditor re-runs the checks
+        # at those times; the positions were drawn at random, so they must be recorded).
         verdict.frames_checked = {
-            c.subject: {"checked": len(c.frames), "total": c.total_frames or len(c.frames)}
+            c.subject: {
+                "checked": len(c.frames),
+                "total": c.total_frames or len(c.frames),
+                "times_s": [round(f.time_s, 3) for f in c.frames],
+            }
             for c in clips
         }
         return verdict

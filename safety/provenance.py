@@ -133,7 +133,12 @@ def moderation_assertion(verdict: Verdict) -> dict:
         "action": verdict.action.name.lower(),
         "policy_version": verdict.policy_version,
         "unevaluated": verdict.unevaluated,
-        "frames_checked": verdict.frames_checked,
+        # Counts only: the times stay in the decision record (c2pa's CBOR would turn a
+        # list of whole-number times into bytes).
+        "frames_checked": {
+            subject: {"checked": n["checked"], "total": n["total"]}
+            for subject, n in verdict.frames_checked.items()
+        },
         "checks": [
             {
                 "name": c.name,

@@ -69,9 +69,10 @@ class Verdict:
     decision_id: str = ""
     # Harm categories ("visual/violence") that applied but no configured model evaluated.
     unevaluated: list[str] = field(default_factory=list)
-    # Per subject: frames checked of those it holds ("output_frame": {"checked": 21,
-    # "total": 240}); objects, not pairs (c2pa's CBOR turns a list of small ints to bytes).
-    frames_checked: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Per subject: frames checked of those it holds, and their times ("output_frame":
+    # {"checked": 21, "total": 240, "times_s": [0.0, 0.31, ...]}); objects, not pairs
+    # (c2pa's CBOR turns a list of small ints into bytes).
+    frames_checked: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """A JSON-ready summary (enums as names) for the store and the C2PA assertion."""

@@ -128,8 +128,11 @@ def test_allowed_output_is_a_trusted_signed_mp4_with_full_manifest(running, allo
     assert moderation["action"] == "allow"
     assert moderation["decision_id"] == completed.verdict.decision_id
     assert moderation["policy_version"] == completed.verdict.policy_version
-    frames = moderation["frames_checked"]["output_frame"]  # how much was looked at
+    frames = moderation["frames_checked"]["output_frame"]  # how much was looked at, where
     assert 2 <= frames["checked"] <= frames["total"]
+    decision = running.service.store.decision(completed.verdict.decision_id)["evidence"]
+    times = decision["frames_checked"]["output_frame"]["times_s"]  # in the decision record
+    assert len(times) == frames["checked"] and times == sorted(times)
     checked = {(c["name"], c["stage"]) for c in moderation["checks"]}
     assert {
         ("prompt", "pre_check"),
