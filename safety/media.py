@@ -194,11 +194,17 @@ def probe_video(path: Path, limits: VideoLimits, label: str = "video") -> VideoI
     return VideoInfo(width, height, duration, codec, audio_streams)
 
 
-def upright(frame: av.VideoFrame) -> np.ndarray:
+def upright(frame: av.VideoFrame, max_side: int | None = None) -> np.ndarray:
     """RGB pixels as displayed: the display matrix's rotation (counterclockwise) applied,
-    so a phone video shot sideways shows faces the right way up."""
-    pixels = frame.to_ndarray(format="rgb24")
-    turns = round((frame.rotation or 0) / 90) % 4
+    so a phone video shot sideways shows faces the right way up; scaled by the decoder's
+    scaler to at most `max_side` px a side when given."""
+    turns = round((frame.rotation or 0) / 90) % 4  # read before: reformat drops side data
+    scale = min(1.0, max_side / max(frame.width, frame.height)) if max_side else 1.0
+    if scale < 1.0:
+        width, height = max(2, round(frame.width * scale)), max(2, round(frame.height * scale))
+        pixels = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+    else:
+        pixels = frame.to_ndarray(format="rgb24")
     return np.ascontiguousarray(np.rot90(pixels, k=turns)) if turns else pixels
 
 

@@ -150,8 +150,7 @@ class _Walk:
         self.extra = 0
         self.kept_bytes = 0
         self.slot, self.target, self.picked = -1, 0.0, True
-        self.last: tuple[av.VideoFrame, float] | None = None
-        self.last_time = -1.0
+        self.last: tuple[av.VideoFrame, float, np.ndarray] | None = None  # frame, time, thumb
         self.histogram: np.ndarray | None = None
         self.sampled_thumb: np.ndarray | None = None  # of the latest sampled frame
         self.candidates: list[tuple[float, np.ndarray, np.ndarray]] = []  # since then
@@ -163,7 +162,7 @@ class _Walk:
         slot = int(time_s // self.period)
         if slot != self.slot:
             if not self.picked and self.last is not None:  # a slot whose target fell past
-                self._take(*self.last)  # its last frame: the slot's last frame stands in
+                self._sample(*self.last)  # its last frame: the slot's last frame stands in
             self.slot, self.picked = slot, False
             self.target = (slot + self.rng.random()) * self.period
         cut = (
@@ -186,17 +185,19 @@ class _Walk:
                 if len(self.candidates) > self.max_extra:
                     self._too_many()
             self.deviating = far
-        self.last, self.last_time = (frame, time_s), time_s
+        self.last = (frame, time_s, thumb)
+
+    @property
+    def last_time(self) -> float:
+        return self.last[1] if self.last is not None else -1.0
 
     def finish(self) -> list[Frame]:
-        if self.last is not None:
-            frame, time_s = self.last
-            if time_s not in self.out:
-                self._take(frame, time_s)  # the last frame, always
+        if self.last is not None and self.last[1] not in self.out:
+            self._sample(*self.last)  # the last frame, always
         return [Frame(t, self.out[t]) for t in sorted(self.out)]
 
     def _pixels(self, frame: av.VideoFrame) -> np.ndarray:
-        pixels = checked_pixels(frame, self.s.max_side)
+        pixels = upright(frame, self.s.max_side)
         self.kept_bytes += pixels.nbytes  # samples and candidates (a bound, not a tally)
         if self.kept_bytes > self.s.max_kept_bytes:
             raise InvalidInput(
@@ -204,9 +205,6 @@ class _Walk:
                 f"({self.s.max_kept_bytes // 2**20} MB of sampled frames); shorten it"
             )
         return pixels
-
-    def _take(self, frame: av.VideoFrame, time_s: float) -> None:
-        self._sample(frame, time_s, _thumbnail(_luma(frame)))
 
     def _sample(
         self, frame: av.VideoFrame, time_s: float, thumb: np.ndarray, pixels_known=False
@@ -233,17 +231,6 @@ class _Walk:
             f"{self.label} has more than {self.max_extra} scene cuts and inserts for its "
             "length (a strobe?); too many to check, so it is refused"
         )
-
-
-def checked_pixels(frame: av.VideoFrame, max_side: int) -> np.ndarray:
-    """A frame as RGB, upright, scaled (by the decoder's scaler) to at most `max_side`."""
-    scale = min(1.0, max_side / max(frame.width, frame.height))
-    if scale == 1.0:
-        return upright(frame)
-    turns = round((frame.rotation or 0) / 90) % 4  # the display matrix stays with the original
-    width, height = max(2, round(frame.width * scale)), max(2, round(frame.height * scale))
-    pixels = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
-    return np.ascontiguousarray(np.rot90(pixels, k=turns)) if turns else pixels
 
 
 def _display_time(frame: av.VideoFrame, index: int, rate: float, previous: float) -> float:
