@@ -14,14 +14,10 @@ import time
 
 from safety.auth import Principal
 from safety.errors import NotFound
+from safety.policy_rules import CHECK_ERROR, always_blocked
 from safety.store.interface import AllowlistStore
 from safety.store.records import AuditEntry, Clearance
-from safety.taxonomy import ALWAYS_BLOCK
 from safety.verdict import Finding
-
-# Never cleared by a review: a check that did not run, and what is always blocked.
-UNCLEARABLE = {"check_error", *ALWAYS_BLOCK}
-
 
 DEFAULT_DAYS = 90
 # A cleared finding may score this much above what the reviewer saw and stay cleared
@@ -44,7 +40,9 @@ def content_clearances(
     now = time.time() if now is None else now
     bands: dict[tuple[str, str], float] = {}
     for r in item_reasons:
-        if r.get("category") in UNCLEARABLE or not r.get("subject"):
+        category = r.get("category", "")
+        # Never cleared: a check that did not run, and what is always blocked.
+        if category == CHECK_ERROR or always_blocked(category) or not r.get("subject"):
             continue
         key = (r["subject"], r["category"])
         bands[key] = max(bands.get(key, 0.0), float(r.get("score", 1.0)))
