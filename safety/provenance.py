@@ -7,7 +7,6 @@ findable by it, then the decision recorded — or nothing leaves.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -66,11 +65,15 @@ class OutputSigner:
                 soft_binding=fingerprint.assertion(),
                 moderation=self._with_watermark(spec.moderation, verdict.decision_id),
             )
-            manifest = self.manifest_signer.sign_file(spec, source, dest, mime_type)
-            self.remember(verdict.decision_id, fingerprint, manifest, mime_type)
-            digest = _sha256_file(dest)
-            self.recorder.record(verdict, request_id, tenant, output_sha256=digest, strict=True)
-        return digest
+            # The watermarked copy is this call's own: signing may turn it into `dest`.
+            signed = self.manifest_signer.sign_file(
+                spec, source, dest, mime_type, move=self.watermarker is not None
+            )
+            self.remember(verdict.decision_id, fingerprint, signed.manifest, mime_type)
+            self.recorder.record(
+                verdict, request_id, tenant, output_sha256=signed.sha256, strict=True
+            )
+        return signed.sha256
 
     def remember(
         self, manifest_id: str, fingerprint: Fingerprint, manifest: bytes, mime_type: str
@@ -174,11 +177,3 @@ def consent_bases(verdict: Verdict) -> list[dict]:
                 del basis["expires_at"]
             bases.setdefault((f.identity_id, f.consent["grant_id"]), basis)
     return list(bases.values())
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -7,8 +7,11 @@ What an output carries: a `c2pa.created` action with IPTC source type
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -16,7 +19,10 @@ from typing import BinaryIO, Protocol
 import c2pa
 
 from generator.base import IPTC_SOURCE_TYPES, TRAINED_ALGORITHMIC_MEDIA
+from signing.embeddable import EmbeddingUnavailable, SignedFile, embed_in_place
 from signing.signer import Signer
+
+log = logging.getLogger(__name__)
 
 # The IPTC digital source types that say software made or changed the content: the only
 # ones reelguard signs for a client. Capture types (digitalCapture, negativeFilm, print,
@@ -141,8 +147,11 @@ class ManifestSigner(Protocol):
         """`data` with an embedded, signed manifest."""
         ...
 
-    def sign_file(self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str) -> bytes:
-        """Write `source` with an embedded, signed manifest to `dest`; return the manifest."""
+    def sign_file(
+        self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str, *, move: bool = False
+    ) -> SignedFile:
+        """Write `source` with an embedded, signed manifest to `dest`; `move`: the caller
+        gives `source` up (it may become `dest`, saving a copy)."""
         ...
 
     def probe(self) -> None:
@@ -154,9 +163,11 @@ class ManifestSigner(Protocol):
 class C2paManifestSigner:
     """Embeds a signed manifest into images (JPEG, PNG, WebP) and video (MP4, MOV).
 
-    c2pa-python reads and writes through Python stream callbacks: the signed asset is
-    written to memory (cheaper per call than a file), the source read from wherever it
-    already is (bench/sign_verify.py).
+    Files of MP4 and MOV are signed in place with one hash pass (signing/embeddable.py);
+    anything else, or a c2pa build without that flow, goes through `Builder.sign`, which
+    reads and writes through Python stream callbacks: the signed asset is written to
+    memory (cheaper per call than a file), the source read from wherever it already is
+    (bench/sign_verify.py).
     """
 
     def __init__(
@@ -172,19 +183,18 @@ class C2paManifestSigner:
         # Anchors matter at sign time too: an ingredient's validation (trusted or not)
         # is recorded in our manifest when it is added.
         trust = {"trust": {"trust_anchors": trust_anchors_pem}} if trust_anchors_pem else {}
-        self._context = c2pa.Context.from_dict(
-            {
-                **trust,
-                "builder": {"thumbnail": {"enabled": thumbnails}},
-                # No network at sign time (but the TSA): never fetch remote manifests or
-                # OCSP. The SDK's verify-after-sign would read the whole asset again.
-                "verify": {
-                    "remote_manifest_fetch": False,
-                    "ocsp_fetch": False,
-                    "verify_after_sign": False,
-                },
-            }
-        )
+        self._settings = {
+            **trust,
+            "builder": {"thumbnail": {"enabled": thumbnails}},
+            # No network at sign time (but the TSA): never fetch remote manifests or
+            # OCSP. The SDK's verify-after-sign would read the whole asset again.
+            "verify": {
+                "remote_manifest_fetch": False,
+                "ocsp_fetch": False,
+                "verify_after_sign": False,
+            },
+        }
+        self._context = c2pa.Context.from_dict(self._settings)
 
     def sign_bytes(self, spec: ManifestSpec, data: bytes, mime_type: str) -> bytes:
         """`data` with an embedded, signed manifest."""
@@ -197,30 +207,63 @@ class C2paManifestSigner:
         """The signed asset, and the manifest store on its own (for the repository)."""
         return self._sign(spec, io.BytesIO(data), mime_type)
 
-    def sign_file(self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str) -> bytes:
-        """Write `source` with an embedded, signed manifest to `dest`; return the manifest.
-        c2pa reads the source file itself (no copy of it in memory)."""
+    def sign_file(
+        self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str, *, move: bool = False
+    ) -> SignedFile:
+        """Write `source` with an embedded, signed manifest to `dest`. An MP4 or MOV is
+        moved (`move`) or copied to `dest` and signed there in place; other files are
+        read by c2pa itself (no copy of them in memory)."""
+        try:
+            return self._sign_in_place(spec, source, dest, mime_type, move)
+        except EmbeddingUnavailable as e:
+            log.debug("signing %s the ordinary way: %s", mime_type, e)
         with open(source, "rb") as asset:
             signed = self._sign(spec, asset, mime_type)
         dest.write_bytes(signed.data)
-        return signed.manifest
+        return SignedFile(signed.manifest, hashlib.sha256(signed.data).hexdigest())
 
-    def _sign(self, spec: ManifestSpec, asset: BinaryIO, mime_type: str) -> Signed:
-        signer = c2pa.Signer.from_callback(
+    def _sign_in_place(
+        self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str, move: bool
+    ) -> SignedFile:
+        signer = self._c2pa_signer()
+        # The embeddable flow takes its signer from the builder's context.
+        context = c2pa.Context.from_dict(self._settings, signer=signer)
+        with context, self._builder(spec, context) as builder:
+            if move:
+                shutil.move(source, dest)
+            else:
+                shutil.copyfile(source, dest)
+            try:
+                return embed_in_place(builder, dest, mime_type)
+            except BaseException:
+                if move:  # embed_in_place left the bytes as they were: give them back
+                    shutil.move(dest, source)
+                else:
+                    dest.unlink(missing_ok=True)
+                raise
+
+    def _c2pa_signer(self) -> c2pa.Signer:
+        return c2pa.Signer.from_callback(
             self.signer.sign,
             self.signer.alg,
             self.signer.certificate_chain_pem,
             self._tsa_url,
         )
+
+    def _builder(self, spec: ManifestSpec, context: c2pa.Context) -> c2pa.Builder:
+        builder = c2pa.Builder(json.dumps(spec.definition()), context=context)
+        for ing in spec.ingredients:
+            # An ingredient that carries C2PA keeps its manifest and validation
+            # results inside ours: the SDK reads them from the stream.
+            builder.add_ingredient(
+                {"title": ing.title, "relationship": "inputTo"},
+                ing.mime_type,
+                io.BytesIO(ing.data),
+            )
+        return builder
+
+    def _sign(self, spec: ManifestSpec, asset: BinaryIO, mime_type: str) -> Signed:
         out = io.BytesIO()
-        with signer, c2pa.Builder(json.dumps(spec.definition()), context=self._context) as b:
-            for ing in spec.ingredients:
-                # An ingredient that carries C2PA keeps its manifest and validation
-                # results inside ours: the SDK reads them from the stream.
-                b.add_ingredient(
-                    {"title": ing.title, "relationship": "inputTo"},
-                    ing.mime_type,
-                    io.BytesIO(ing.data),
-                )
+        with self._c2pa_signer() as signer, self._builder(spec, self._context) as b:
             manifest = b.sign(signer, mime_type, asset, out)
         return Signed(out.getvalue(), manifest)

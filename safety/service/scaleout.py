@@ -13,6 +13,7 @@ cannot tell the difference. deploy/ has the same layout for a KubeRay cluster.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -32,7 +33,7 @@ from safety.observability import batch_span, remote_span, setup_tracing, trace_c
 from safety.service.config import RAY_POOLS, Config
 from safety.tracking import Face
 from signing.allocator import keep_freed_memory
-from signing.manifest import C2paManifestSigner, ManifestSpec, Signed
+from signing.manifest import C2paManifestSigner, ManifestSpec, Signed, SignedFile
 
 log = logging.getLogger(__name__)
 
@@ -228,10 +229,13 @@ class RayManifestSigner:
     def sign_bytes(self, spec: ManifestSpec, data: bytes, mime_type: str) -> bytes:
         return self.sign(spec, data, mime_type).data
 
-    def sign_file(self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str) -> bytes:
+    def sign_file(
+        self, spec: ManifestSpec, source: Path, dest: Path, mime_type: str, *, move: bool = False
+    ) -> SignedFile:
+        """The bytes travel to the pool and back (the key stays there): no in-place flow."""
         signed = self.sign(spec, source.read_bytes(), mime_type)
         dest.write_bytes(signed.data)
-        return signed.manifest
+        return SignedFile(signed.manifest, hashlib.sha256(signed.data).hexdigest())
 
     def probe(self) -> None:
         self._handle.probe.remote().result()

@@ -40,7 +40,7 @@ class BrokenGenerator:
 
 
 class BrokenSigner:
-    def sign_file(self, spec, source, dest, mime_type):
+    def sign_file(self, spec, source, dest, mime_type, move=False):
         raise PermissionError("signing key unreadable")
 
 

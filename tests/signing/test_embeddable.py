@@ -1,0 +1,151 @@
+"""Single-pass signing of MP4/MOV in place, read by c2pa-rs and by an independent validator."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import signing.embeddable as embeddable
+from signing.keys import init_dev_chain
+from signing.manifest import C2paManifestSigner, ManifestSpec
+from signing.signer import CallbackSigner, KeyFileSigner
+from signing.verify import Verifier
+from tests.support import video
+
+VALIDATORS = Path(__file__).resolve().parent.parent / "validators"
+SPEC = ManifestSpec("out.mp4", "reelguard/test", "1", "test/model", {"action": "allow"})
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    return init_dev_chain(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="module")
+def signer(chain):
+    return C2paManifestSigner(KeyFileSigner(chain.key, chain.chain))
+
+
+@pytest.fixture(scope="module")
+def verifier(chain):
+    return Verifier(chain.root_cert.read_text())
+
+
+def top_level_boxes(data: bytes) -> list[tuple[bytes, int, int]]:
+    boxes, at = [], 0
+    while at < len(data):
+        size, kind = struct.unpack(">I4s", data[at : at + 8])
+        boxes.append((kind, at, size))
+        at += size
+    return boxes
+
+
+def c2pa_ts(path: Path) -> dict:
+    """TrustNXT's c2pa-ts (pure TypeScript, no c2pa-rs inside) on `path`."""
+    if shutil.which("node") is None or not (VALIDATORS / "node_modules").is_dir():
+        pytest.skip("the independent validator is not installed: npm ci --prefix tests/validators")
+    out = subprocess.run(
+        ["node", str(VALIDATORS / "validate.mjs"), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("fmt, mime", [("mp4", "video/mp4"), ("mov", "video/quicktime")])
+def test_a_video_is_signed_in_place_without_moving_a_byte(signer, verifier, tmp_path, fmt, mime):
+    source = tmp_path / f"in.{fmt}"
+    source.write_bytes(video(fmt))
+    original = source.read_bytes()
+    signed = signer.sign_file(SPEC, source, tmp_path / f"out.{fmt}", mime)
+    out = (tmp_path / f"out.{fmt}").read_bytes()
+    assert verifier.verify_bytes(out).status == "trusted"
+    # Nothing before the manifest moved (no chunk offset changed): it is appended.
+    assert out[: len(original)] == original and source.read_bytes() == original
+    kind, at, size = top_level_boxes(out)[-1]
+    assert kind == b"uuid" and out[at + 8 : at + 24] == embeddable.C2PA_UUID
+    assert at + size == len(out)
+    assert signed.sha256 == hashlib.sha256(out).hexdigest()
+    assert signed.manifest[4:8] == b"jumb"  # the store alone, for the repository
+
+
+def test_move_makes_the_source_the_output(signer, verifier, tmp_path):
+    source = tmp_path / "in.mp4"
+    source.write_bytes(video("mp4"))
+    signer.sign_file(SPEC, source, tmp_path / "out.mp4", "video/mp4", move=True)
+    assert not source.exists()
+    assert verifier.verify_file(tmp_path / "out.mp4").status == "trusted"
+
+
+def test_an_independent_validator_checks_the_signature_and_the_hash(signer, tmp_path):
+    source = tmp_path / "in.mp4"
+    source.write_bytes(video("mp4"))
+    signer.sign_file(SPEC, source, tmp_path / "out.mp4", "video/mp4")
+    result = c2pa_ts(tmp_path / "out.mp4")
+    assert result["valid"], result
+    assert {"claimSignature.validated", "assertion.bmffHash.match"} <= set(result["codes"])
+    data = bytearray((tmp_path / "out.mp4").read_bytes())
+    _, mdat_at, _ = next(b for b in top_level_boxes(bytes(data)) if b[0] == b"mdat")
+    data[mdat_at + 64] ^= 0xFF  # one bit of picture changed
+    (tmp_path / "tampered.mp4").write_bytes(bytes(data))
+    tampered = c2pa_ts(tmp_path / "tampered.mp4")
+    assert not tampered["valid"] and "assertion.bmffHash.mismatch" in tampered["codes"]
+
+
+def test_a_signature_that_fails_leaves_the_source_as_it_was(chain, tmp_path):
+    def refuse(data: bytes) -> bytes:
+        raise PermissionError("the HSM refused")
+
+    broken = C2paManifestSigner(CallbackSigner(refuse, chain.chain.read_text()))
+    source = tmp_path / "in.mp4"
+    source.write_bytes(video("mp4"))
+    original = source.read_bytes()
+    with pytest.raises(Exception):
+        broken.sign_file(SPEC, source, tmp_path / "out.mp4", "video/mp4", move=True)
+    assert source.read_bytes() == original and not (tmp_path / "out.mp4").exists()
+
+
+def test_a_video_that_already_carries_a_manifest_is_signed_the_ordinary_way(
+    signer, verifier, tmp_path
+):
+    source = tmp_path / "in.mp4"
+    source.write_bytes(video("mp4"))
+    signer.sign_file(SPEC, source, tmp_path / "once.mp4", "video/mp4")
+    signed = signer.sign_file(SPEC, tmp_path / "once.mp4", tmp_path / "twice.mp4", "video/mp4")
+    twice = (tmp_path / "twice.mp4").read_bytes()
+    assert verifier.verify_bytes(twice).status == "trusted"
+    uuids = [b for b in top_level_boxes(twice) if b[0] == b"uuid"]
+    assert len(uuids) == 1  # replaced, not stacked behind the first
+    assert signed.sha256 == hashlib.sha256(twice).hexdigest()
+
+
+def test_a_box_that_lies_about_its_size_is_not_signed_in_place(tmp_path):
+    data = bytearray(video("mp4"))
+    kind, at, size = top_level_boxes(bytes(data))[-1]
+    data[at : at + 4] = struct.pack(">I", size + 1000)  # claims bytes the file lacks
+    (tmp_path / "liar.mp4").write_bytes(bytes(data))
+    with open(tmp_path / "liar.mp4", "rb") as f, pytest.raises(embeddable.EmbeddingUnavailable):
+        embeddable._end_of_boxes(f, len(data))
+
+
+def test_a_library_without_the_flow_is_named_and_signing_falls_back(
+    signer, verifier, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(embeddable, "_native", None)
+    monkeypatch.setitem(embeddable._FUNCTIONS, "c2pa_builder_no_such_call", (None, []))
+    with pytest.raises(embeddable.EmbeddingUnavailable, match="c2pa_builder_no_such_call"):
+        embeddable.native()
+    source = tmp_path / "in.mp4"
+    source.write_bytes(video("mp4"))
+    signed = signer.sign_file(SPEC, source, tmp_path / "out.mp4", "video/mp4", move=True)
+    assert verifier.verify_file(tmp_path / "out.mp4").status == "trusted"
+    assert signed.sha256 == hashlib.sha256((tmp_path / "out.mp4").read_bytes()).hexdigest()
+    monkeypatch.setattr(embeddable, "_native", None)  # the next test loads the real one
