@@ -115,6 +115,31 @@ def sample_video_frames(
         ) from None
 
 
+def frames_at(
+    path: Path, times_s: list[float], sampling: Sampling = DEFAULT_SAMPLING
+) -> list[Frame]:
+    """The frames shown at `times_s` (recorded sample positions, for a recheck), decoded
+    and scaled as the check saw them; a time no frame matches within 1 ms is left out."""
+    wanted = sorted(times_s)
+    found: list[Frame] = []
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            rate = float(stream.guessed_rate or stream.average_rate or 0) or 25.0
+            previous = -1.0
+            for i, frame in enumerate(container.decode(stream)):
+                time_s = previous = _display_time(frame, i, rate, previous)
+                while wanted and wanted[0] < time_s - 1e-3:
+                    wanted.pop(0)  # no frame at that time: skipped
+                if wanted and abs(wanted[0] - round(time_s, 4)) <= 1e-3:
+                    found.append(Frame(wanted.pop(0), upright(frame, sampling.max_side)))
+                if not wanted:
+                    break
+    except (av.FFmpegError, OSError, ValueError, IndexError) as e:
+        raise InvalidInput(f"the video cannot be decoded ({e}); is it corrupt?") from None
+    return found
+
+
 def decode_video(
     data: bytes,
     limits: VideoLimits,

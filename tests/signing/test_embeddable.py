@@ -108,7 +108,7 @@ def test_a_signature_that_fails_leaves_the_source_as_it_was(chain, tmp_path):
     source = tmp_path / "in.mp4"
     source.write_bytes(video("mp4"))
     original = source.read_bytes()
-    with pytest.raises(Exception):
+    with pytest.raises(embeddable.EmbeddingError, match="signing"):
         broken.sign_file(SPEC, source, tmp_path / "out.mp4", "video/mp4", move=True)
     assert source.read_bytes() == original and not (tmp_path / "out.mp4").exists()
 

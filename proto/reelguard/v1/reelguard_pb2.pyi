@@ -359,6 +359,46 @@ class VerifyReport(_message.Message):
     recovered_manifest: str
     def __init__(self, status: _Optional[_Union[VerifyReport.Status, str]] = ..., summary: _Optional[str] = ..., signer: _Optional[str] = ..., issuer: _Optional[str] = ..., actions: _Optional[_Iterable[str]] = ..., ingredients: _Optional[_Iterable[str]] = ..., moderation_json: _Optional[str] = ..., failures: _Optional[_Iterable[_Union[ValidationStatus, _Mapping]]] = ..., report_json: _Optional[str] = ..., recovered_manifest: _Optional[str] = ...) -> None: ...
 
+class RecheckRequest(_message.Message):
+    __slots__ = ("media", "tolerance")
+    MEDIA_FIELD_NUMBER: _ClassVar[int]
+    TOLERANCE_FIELD_NUMBER: _ClassVar[int]
+    media: Media
+    tolerance: float
+    def __init__(self, media: _Optional[_Union[Media, _Mapping]] = ..., tolerance: _Optional[float] = ...) -> None: ...
+
+class ScoreRecheck(_message.Message):
+    __slots__ = ("check", "category", "recorded", "rechecked", "reproduces")
+    CHECK_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    RECHECKED_FIELD_NUMBER: _ClassVar[int]
+    REPRODUCES_FIELD_NUMBER: _ClassVar[int]
+    check: str
+    category: str
+    recorded: float
+    rechecked: float
+    reproduces: bool
+    def __init__(self, check: _Optional[str] = ..., category: _Optional[str] = ..., recorded: _Optional[float] = ..., rechecked: _Optional[float] = ..., reproduces: _Optional[bool] = ...) -> None: ...
+
+class RecheckReport(_message.Message):
+    __slots__ = ("decision_id", "recorded_action", "rechecked_action", "reproduces", "frames", "scores", "refused")
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_ACTION_FIELD_NUMBER: _ClassVar[int]
+    RECHECKED_ACTION_FIELD_NUMBER: _ClassVar[int]
+    REPRODUCES_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    decision_id: str
+    recorded_action: str
+    rechecked_action: str
+    reproduces: bool
+    frames: int
+    scores: _containers.RepeatedCompositeFieldContainer[ScoreRecheck]
+    refused: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, decision_id: _Optional[str] = ..., recorded_action: _Optional[str] = ..., rechecked_action: _Optional[str] = ..., reproduces: _Optional[bool] = ..., frames: _Optional[int] = ..., scores: _Optional[_Iterable[_Union[ScoreRecheck, _Mapping]]] = ..., refused: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class EnrollRequest(_message.Message):
     __slots__ = ("name", "aliases", "images", "external_id")
     NAME_FIELD_NUMBER: _ClassVar[int]

@@ -233,6 +233,11 @@ class ProvenanceStub:
                 request_serializer=reelguard_dot_v1_dot_reelguard__pb2.VerifyRequest.SerializeToString,
                 response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.VerifyReport.FromString,
                 _registered_method=True)
+        self.Recheck = channel.unary_unary(
+                '/reelguard.v1.Provenance/Recheck',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.RecheckRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.RecheckReport.FromString,
+                _registered_method=True)
 
 
 class ProvenanceServicer:
@@ -250,6 +255,12 @@ class ProvenanceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Recheck(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProvenanceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -262,6 +273,11 @@ def add_ProvenanceServicer_to_server(servicer, server):
                     servicer.Verify,
                     request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.VerifyRequest.FromString,
                     response_serializer=reelguard_dot_v1_dot_reelguard__pb2.VerifyReport.SerializeToString,
+            ),
+            'Recheck': grpc.unary_unary_rpc_method_handler(
+                    servicer.Recheck,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.RecheckRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.RecheckReport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -318,6 +334,33 @@ class Provenance:
             '/reelguard.v1.Provenance/Verify',
             reelguard_dot_v1_dot_reelguard__pb2.VerifyRequest.SerializeToString,
             reelguard_dot_v1_dot_reelguard__pb2.VerifyReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Recheck(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Provenance/Recheck',
+            reelguard_dot_v1_dot_reelguard__pb2.RecheckRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.RecheckReport.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.auth import (
     Principal,
 )
 from safety.errors import (
+    FailedPrecondition,
     InvalidInput,
+    NotFound,
 )
 from safety.job import (
     SignableMedia,
 )
+from safety.recheck import DEFAULT_TOLERANCE, recheck
 from safety.service.api.convert import report_pb, verdict_pb
 from safety.service.api.guard import MAY_GENERATE, MAY_READ, Servicer, guarded
 from safety.service.api.uploads import SIGNABLE, media_clip
+from safety.verdict import Verdict
 from signing.manifest import (
     TRAINED_ALGORITHMIC_MEDIA,
     Ingredient,
@@ -113,3 +120,50 @@ class ProvenanceServicer(Servicer, rpc.ProvenanceServicer):
         with self.service.media_admission.slot(caller.tenant):  # before any decoding
             report = self.service.verifier.verify_bytes(request.media.data, request.media.mime_type)
         return report_pb(report)
+
+    @guarded(*MAY_READ)
+    def Recheck(self, request: pb.RecheckRequest, context, caller: Principal):
+        """Re-run a signed output's recorded checks at its recorded sample positions."""
+        if not request.media.data:
+            raise InvalidInput("media is empty; send the signed output to recheck")
+        service = self.service
+        with service.media_admission.slot(caller.tenant):  # before any decoding
+            report = service.verifier.verify_bytes(request.media.data, request.media.mime_type)
+            decision_id = (report.moderation or {}).get("decision_id", "")
+            if not report.trusted or not decision_id:
+                raise FailedPrecondition(
+                    f"only a trusted reelguard output can be rechecked: {report.summary}"
+                )
+            record = service.store.decision(decision_id)
+            # Another tenant's decision reads exactly like a missing one.
+            if record is None or not caller.sees(record["tenant"]):
+                raise NotFound(f"no decision {decision_id!r} here")
+            with tempfile.NamedTemporaryFile(dir=service.gate.work_dir, suffix=".mp4") as f:
+                f.write(request.media.data)
+                f.flush()
+                result = recheck(
+                    Path(f.name),
+                    Verdict.from_dict(record["evidence"]),
+                    service.gate.checks.image_moderators,
+                    service.gate.policies.for_tenant(record["tenant"]),
+                    service.gate.sampling,
+                    request.tolerance or DEFAULT_TOLERANCE,
+                )
+        return pb.RecheckReport(
+            decision_id=result.decision_id,
+            recorded_action=result.recorded_action,
+            rechecked_action=result.rechecked_action,
+            reproduces=result.reproduces,
+            frames=result.frames,
+            scores=[
+                pb.ScoreRecheck(
+                    check=s.check,
+                    category=s.category,
+                    recorded=s.recorded,
+                    rechecked=s.rechecked,
+                    reproduces=s.reproduces,
+                )
+                for s in result.scores
+            ],
+            refused=result.refused,
+        )

@@ -151,6 +151,33 @@ def cmd_sign(args) -> int:
     return EXIT_OK
 
 
+def cmd_recheck(args) -> int:
+    """An auditor's question: does the recorded verdict reproduce on this file?"""
+    from google.protobuf.json_format import MessageToJson
+
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = stubs(args)
+    request = pb.RecheckRequest(media=media_message(Path(args.file)), tolerance=args.tolerance)
+    r = rpc.ProvenanceStub(channel).Recheck(request)
+    if args.json:
+        print(MessageToJson(r, always_print_fields_with_no_presence=True))
+    else:
+        print(
+            f"decision {r.decision_id}: recorded {r.recorded_action}, rechecked "
+            f"{r.rechecked_action or '-'} on {r.frames} frames at the recorded positions"
+        )
+        for s in r.scores:
+            mark = "ok  " if s.reproduces else "DIFF"
+            print(
+                f"  {mark} {s.check}/{s.category}: recorded {s.recorded:.4f}, now {s.rechecked:.4f}"
+            )
+        for why in r.refused:
+            print(f"  not rechecked: {why}")
+        print("REPRODUCES" if r.reproduces else "DOES NOT REPRODUCE")
+    return EXIT_OK if r.reproduces else EXIT_FAILED
+
+
 def add_client_commands(sub) -> None:
     g = sub.add_parser("generate", help="generate a signed video through the safety gate")
     g.add_argument("--prompt", required=True)
@@ -190,3 +217,16 @@ def add_client_commands(sub) -> None:
     v.add_argument("--trust-anchors", help="PEM bundle of trusted roots (default: config)")
     v.add_argument("--tsa-anchors", help="PEM bundle of trusted timestamp authority roots")
     v.set_defaults(func=cmd_verify)
+
+    rc = sub.add_parser(
+        "recheck", help="re-run a signed output's recorded checks (exit 0 if it reproduces)"
+    )
+    rc.add_argument("file", help="a reelguard output (MP4)")
+    rc.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help="largest score difference that still reproduces (default 0.05)",
+    )
+    rc.add_argument("--json", action="store_true", help="machine-readable report")
+    rc.set_defaults(func=cmd_recheck)
