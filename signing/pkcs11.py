@@ -106,6 +106,43 @@ def generate_token_key(
     return key
 
 
+def token_signing_request(
+    module: str, token_label: str, key_label: str, pin: str, subject: x509.Name
+) -> x509.CertificateSigningRequest:
+    """A CSR for the token's key pair, signed inside the token: the private key never
+    leaves it. The request takes its form (subject, the claim-signing extensions) from
+    `signing_request`, made with a throwaway key; the token's public key and signature
+    replace the throwaway's (asn1crypto, which python-pkcs11 itself uses)."""
+    pkcs11 = _pkcs11()
+    from asn1crypto import csr as asn1_csr
+    from asn1crypto import keys as asn1_keys
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from pkcs11.util.ec import encode_ec_public_key, encode_ecdsa_signature
+
+    from signing.keys import signing_request
+
+    form = signing_request(ec.generate_private_key(ec.SECP256R1()), subject)
+    request = asn1_csr.CertificationRequest.load(form.public_bytes(Encoding.DER))
+    info = request["certification_request_info"]
+    try:
+        token = pkcs11.lib(module).get_token(token_label=token_label)
+        with token.open(user_pin=pin) as session:
+            public = session.get_key(object_class=pkcs11.ObjectClass.PUBLIC_KEY, label=key_label)
+            private = session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=key_label)
+            info["subject_pk_info"] = asn1_keys.PublicKeyInfo.load(encode_ec_public_key(public))
+            digest = hashlib.sha256(info.dump(force=True)).digest()
+            signature = private.sign(digest, mechanism=pkcs11.Mechanism.ECDSA)
+    except pkcs11.PKCS11Error as e:
+        raise SigningKeyError(
+            f"PKCS#11 token {token_label!r} key {key_label!r}: {type(e).__name__}"
+        ) from None
+    request["signature"] = encode_ecdsa_signature(signature)
+    csr = x509.load_der_x509_csr(request.dump(force=True))
+    if not csr.is_signature_valid:
+        raise SigningKeyError(f"the token's signature on the request for {key_label!r} is invalid")
+    return csr
+
+
 def chain_pem(*certs: x509.Certificate) -> str:
     from cryptography.hazmat.primitives import serialization
 

@@ -65,7 +65,9 @@ def test_a_recorded_score_the_file_does_not_give_is_reported(running, generated)
 
 def test_a_model_version_that_differs_is_refused_not_compared(running, generated, monkeypatch):
     path, _ = generated
-    nudity = next(m for m in running.service.gate.checks.image_moderators if m.name == "image.nudity")
+    nudity = next(
+        m for m in running.service.gate.checks.image_moderators if m.name == "image.nudity"
+    )
     monkeypatch.setattr(nudity, "model_version", "retrained")
     report = ask(running.provenance, path)
     assert not report.reproduces and report.rechecked_action == ""

@@ -98,3 +98,35 @@ def test_a_wrong_pin_is_a_clear_error_without_the_pin(token, monkeypatch):
     monkeypatch.delenv("HSM_PIN")
     with pytest.raises(SigningKeyError, match="HSM_PIN"):
         Pkcs11Signer(MODULE, token, "c2pa-signer", "HSM_PIN", "")
+
+
+def test_keys_csr_for_the_token_key_is_signed_inside_the_token(token, tmp_path, monkeypatch):
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from signing.pkcs11 import generate_token_key
+    from signing.profile import CLAIM_SIGNING_EKU
+    from tests.support import cli
+
+    public = generate_token_key(MODULE, token, "csr-key", "4321")
+    config = tmp_path / "reelguard.toml"
+    config.write_text(
+        f'signing_pkcs11_module = "{MODULE}"\nsigning_pkcs11_token = "{token}"\n'
+        'signing_pkcs11_key = "csr-key"\nsigning_pkcs11_pin_env = "CSR_PIN"\n'
+    )
+    args = ["--config", str(config), "keys", "csr", "--cn", "Acme", "--org", "Acme"]
+    args += ["--country", "DE", "--out", str(tmp_path / "req.pem")]
+    env = {"SOFTHSM2_CONF": os.environ["SOFTHSM2_CONF"], "CSR_PIN": "4321"}
+    r = cli(*args, env=env)
+    assert r.returncode == 0, r.stderr
+    csr = x509.load_pem_x509_csr((tmp_path / "req.pem").read_bytes())
+    assert csr.is_signature_valid  # by the token's key: it certifies the token's public key
+    raw = (Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    assert csr.public_key().public_bytes(*raw) == public.public_bytes(*raw)
+    assert csr.subject.rfc4514_string() == "CN=Acme,O=Acme,C=DE"
+    eku = csr.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert CLAIM_SIGNING_EKU in list(eku)
+
+    wrong = cli(*args, env={**env, "CSR_PIN": "0000"})
+    assert wrong.returncode != 0 and "PinIncorrect" in wrong.stderr
+    assert "0000" not in wrong.stderr + wrong.stdout
