@@ -125,8 +125,7 @@ def token_signing_request(
     request = asn1_csr.CertificationRequest.load(form.public_bytes(Encoding.DER))
     info = request["certification_request_info"]
     try:
-        token = pkcs11.lib(module).get_token(token_label=token_label)
-        with token.open(user_pin=pin) as session:
+        with _session(module, token_label, pin) as session:
             public = session.get_key(object_class=pkcs11.ObjectClass.PUBLIC_KEY, label=key_label)
             private = session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=key_label)
             info["subject_pk_info"] = asn1_keys.PublicKeyInfo.load(encode_ec_public_key(public))
@@ -141,6 +140,47 @@ def token_signing_request(
     if not csr.is_signature_valid:
         raise SigningKeyError(f"the token's signature on the request for {key_label!r} is invalid")
     return csr
+
+
+WATERMARK_KEY_INFO = b"reelguard watermark key v1"
+
+
+def _session(module: str, token_label: str, pin: str, *, rw: bool = False):
+    pkcs11 = _pkcs11()
+    return pkcs11.lib(module).get_token(token_label=token_label).open(rw=rw, user_pin=pin)
+
+
+def generate_token_secret(module: str, token_label: str, key_label: str, pin: str) -> None:
+    """Create a 256-bit HMAC secret inside the token (sensitive, not extractable): the
+    root of the watermark key, which then lives nowhere on disk."""
+    pkcs11 = _pkcs11()
+    with _session(module, token_label, pin, rw=True) as session:
+        session.generate_key(
+            pkcs11.KeyType.GENERIC_SECRET,
+            256,
+            label=key_label,
+            store=True,
+            template={
+                pkcs11.Attribute.SENSITIVE: True,
+                pkcs11.Attribute.EXTRACTABLE: False,
+                pkcs11.Attribute.SIGN: True,
+            },
+        )
+
+
+def token_watermark_key(module: str, token_label: str, key_label: str, pin: str) -> bytes:
+    """The watermark key: HMAC-SHA256 of a fixed label under the token's secret,
+    computed inside the token. The same token gives the same key on every front door;
+    the secret itself never leaves it."""
+    pkcs11 = _pkcs11()
+    try:
+        with _session(module, token_label, pin) as session:
+            secret = session.get_key(object_class=pkcs11.ObjectClass.SECRET_KEY, label=key_label)
+            return bytes(secret.sign(WATERMARK_KEY_INFO, mechanism=pkcs11.Mechanism.SHA256_HMAC))
+    except pkcs11.PKCS11Error as e:
+        raise SigningKeyError(
+            f"PKCS#11 token {token_label!r} watermark secret {key_label!r}: {type(e).__name__}"
+        ) from None
 
 
 def chain_pem(*certs: x509.Certificate) -> str:

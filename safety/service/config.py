@@ -66,6 +66,9 @@ class Config:
     watermark_backend: str = ""
     # The secret the default watermark is keyed with (created, 0600, on first start).
     watermark_key_file: Path | None = None
+    # Or: the label of an HMAC secret in the signing token (signing_pkcs11_*) the key is
+    # derived from inside the token (`reelguard keys watermark-secret` makes one).
+    watermark_key_pkcs11: str = ""
     tsa_url: str = ""  # RFC 3161 timestamp authority, e.g. http://tsa.example/tsr
     # "kenburns", "remote:HOST:PORT", "diffusers:/local/pipeline/dir" or "package.module:Class"
     generator: str = "kenburns"

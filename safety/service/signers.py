@@ -13,7 +13,7 @@ from indexes.manifests import ManifestRepository
 from safety.service.config import Config
 from safety.store.sqlite import SQLiteStore
 from signing.keys import chain_paths, init_dev_chain
-from signing.signer import KeyFileSigner, Signer
+from signing.signer import KeyFileSigner, Signer, SigningKeyError
 from signing.verify import Verifier
 from signing.watermark import Watermarker
 from signing.watermarks import load_watermarker
@@ -85,8 +85,11 @@ def watermark_key_path(config: Config) -> Path:
 
 
 def watermark_key(config: Config) -> bytes:
-    """The watermark's secret key: read, or created on first use (32 random bytes, mode
-    0600). One readable by others is refused, like a signing key."""
+    """The watermark's secret key: derived in the signing token (`watermark_key_pkcs11`),
+    or read from a file, created on first use (32 random bytes, mode 0600). A file
+    readable by others is refused, like a signing key."""
+    if config.watermark_key_pkcs11:
+        return _token_watermark_key(config)
     path = watermark_key_path(config)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,3 +106,23 @@ def watermark_key(config: Config) -> bytes:
     if len(key) < 16:
         raise ValueError(f"the watermark key {path} is shorter than 16 bytes")
     return key
+
+
+def _token_watermark_key(config: Config) -> bytes:
+    from signing.pkcs11 import token_watermark_key
+
+    if config.watermark_key_file:
+        raise ValueError("set watermark_key_file or watermark_key_pkcs11, not both")
+    if not config.signing_pkcs11_module:
+        raise ValueError("watermark_key_pkcs11 needs the token: set signing_pkcs11_module")
+    pin = os.environ.get(config.signing_pkcs11_pin_env)
+    if not pin:
+        raise SigningKeyError(
+            f"set the token PIN in the environment variable {config.signing_pkcs11_pin_env}"
+        )
+    return token_watermark_key(
+        config.signing_pkcs11_module,
+        config.signing_pkcs11_token,
+        config.watermark_key_pkcs11,
+        pin,
+    )

@@ -130,3 +130,35 @@ def test_keys_csr_for_the_token_key_is_signed_inside_the_token(token, tmp_path, 
     wrong = cli(*args, env={**env, "CSR_PIN": "0000"})
     assert wrong.returncode != 0 and "PinIncorrect" in wrong.stderr
     assert "0000" not in wrong.stderr + wrong.stdout
+
+
+def test_the_watermark_key_is_derived_in_the_token_and_kept_nowhere(token, tmp_path):
+    import pkcs11
+
+    from safety.service.config import Config
+    from safety.service.signers import watermark_key
+    from tests.support import cli
+
+    config = tmp_path / "reelguard.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\nsigning_pkcs11_module = "{MODULE}"\n'
+        f'signing_pkcs11_token = "{token}"\nsigning_pkcs11_pin_env = "WM_PIN"\n'
+        'watermark_key_pkcs11 = "wm-secret"\n'
+    )
+    env = {"SOFTHSM2_CONF": os.environ["SOFTHSM2_CONF"], "WM_PIN": "4321"}
+    r = cli("--config", config, "keys", "watermark-secret", "--label", "wm-secret", env=env)
+    assert r.returncode == 0, r.stderr
+    os.environ["WM_PIN"] = "4321"
+    try:
+        cfg = Config.load(config)
+        key = watermark_key(cfg)
+        assert len(key) == 32 and watermark_key(cfg) == key  # every front door: the same key
+        assert not (tmp_path / "data" / "watermark.key").exists()
+        cfg.watermark_key_pkcs11 = "no-such-secret"
+        with pytest.raises(SigningKeyError, match="no-such-secret"):
+            watermark_key(cfg)
+    finally:
+        del os.environ["WM_PIN"]
+    with pkcs11.lib(MODULE).get_token(token_label=token).open(user_pin="4321") as session:
+        secret = session.get_key(object_class=pkcs11.ObjectClass.SECRET_KEY, label="wm-secret")
+        assert secret[pkcs11.Attribute.EXTRACTABLE] is False

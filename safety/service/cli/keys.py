@@ -47,6 +47,32 @@ def cmd_keys_csr(args) -> int:
     return EXIT_OK
 
 
+def cmd_keys_watermark_secret(args) -> int:
+    """Create the HMAC secret the watermark key is derived from, inside the signing token."""
+    import os
+
+    from safety.service.config import Config
+    from signing.pkcs11 import generate_token_secret
+
+    config = Config.load(args.config)
+    pin = os.environ.get(config.signing_pkcs11_pin_env)
+    if not config.signing_pkcs11_module or not pin:
+        print(
+            "reelguard: configure signing_pkcs11_module and set the PIN in "
+            f"{config.signing_pkcs11_pin_env}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    generate_token_secret(
+        config.signing_pkcs11_module, config.signing_pkcs11_token, args.label, pin
+    )
+    print(
+        f"created watermark secret {args.label!r} in token {config.signing_pkcs11_token!r}; "
+        f"set watermark_key_pkcs11 = {args.label!r}"
+    )
+    return EXIT_OK
+
+
 def _token_request(args, subject):
     """The CSR of the PKCS#11 key the config names (`signing_pkcs11_*`), signed in the token."""
     import os
@@ -111,6 +137,11 @@ def add_key_commands(keys) -> None:
     c.add_argument("--country", required=True, help="two-letter country code")
     c.add_argument("--out", help="write the CSR here (default: stdout)")
     c.set_defaults(func=cmd_keys_csr)
+    w = keys.add_parser(
+        "watermark-secret", help="create the watermark key's secret inside the signing token"
+    )
+    w.add_argument("--label", default="reelguard-watermark", help="the secret's label")
+    w.set_defaults(func=cmd_keys_watermark_secret)
     k = keys.add_parser("check", help="which claim-signing profile points a chain misses")
     k.add_argument("chain", help="PEM chain, leaf first")
     k.add_argument("--trust-anchors", help="PEM bundle the chain should reach")
