@@ -4,9 +4,12 @@
 
 Prints throughput and the ratio to SHA-256 (the floor: signing must hash every byte).
 The cases: "sign in place" is the service's path (the watermarked copy is signed where
-it lies and moved into place: one hash pass, signing/embeddable.py); "sign file->file"
-keeps the source (a copy, then the same in-place flow); "Builder.sign file->file" is
-c2pa-python's own streaming path, the one the in-place flow replaced.
+it lies, in the room our writer leaves after `ftyp`, and moved into place:
+signing/embeddable.py), the output's SHA-256 included; "sign in place, appended" the
+same for a file without that room (a client's upload: the box goes last, and the digest
+is hashed beside c2pa's hash); "sign file->file" keeps the source (a copy first);
+"Builder.sign file->file" is c2pa-python's own streaming path, which the in-place flow
+replaced (the service hashed its output again after it).
 Runs with the allocator settings the service applies (signing/allocator.py) unless
 --default-allocator, which shows what they buy.
 """
@@ -28,6 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generator.base import write_mp4  # noqa: E402
+from generator.mp4 import finish_mp4  # noqa: E402
 from signing.allocator import keep_freed_memory  # noqa: E402
 from signing.keys import init_dev_chain  # noqa: E402
 from signing.manifest import C2paManifestSigner, ManifestSpec  # noqa: E402
@@ -79,8 +83,11 @@ def main() -> None:
         def sign():
             signer.sign_file(spec, src, dst, "video/mp4")
 
-        def sign_in_place() -> float:
-            shutil.copyfile(src, moved)  # untimed: the service signs a file of its own
+        no_room = tmp / "no-room.mp4"
+        finish_mp4(src, no_room, reserve=8)  # a free box too small for any manifest
+
+        def sign_in_place(source: Path = src) -> float:
+            shutil.copyfile(source, moved)  # untimed: the service signs a file of its own
             t0 = time.perf_counter()
             signed = signer.sign_file(spec, moved, dst, "video/mp4", move=True)
             took = time.perf_counter() - t0
@@ -110,9 +117,10 @@ def main() -> None:
             fn()  # warm up (page cache, native library)
             results[name] = statistics.median(_util.timed(fn, args.repeat))
             if name == "sha256":
-                sign_in_place()
-                took = [sign_in_place() for _ in range(args.repeat)]
-                results["sign in place"] = statistics.median(took)
+                for label, source in (("sign in place", src), ("sign in place, appended", no_room)):
+                    sign_in_place(source)
+                    took = [sign_in_place(source) for _ in range(args.repeat)]
+                    results[label] = statistics.median(took)
             verify()  # every signed output reads Trusted
         print(
             f"file: {size_mb:.1f} MB MP4 (H.264), median of {args.repeat}; allocator: {allocator}"

@@ -18,6 +18,8 @@ from typing import Protocol
 import av
 import numpy as np
 
+from generator.mp4 import finish_mp4
+
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
 
@@ -55,21 +57,27 @@ class Generator(Protocol):
 
 
 def write_mp4(frames: Iterable[np.ndarray], out_path: Path, fps: int, crf: int = 20) -> None:
-    """Encode RGB frames as H.264 (yuv420p, faststart) — plays everywhere, signs with C2PA."""
-    with av.open(str(out_path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-        stream = None
-        for frame in frames:
+    """Encode RGB frames as H.264 (yuv420p) — plays everywhere — with `moov` first and
+    room for the C2PA manifest after `ftyp` (generator/mp4.py), where it is signed in place."""
+    muxed = out_path.with_name(out_path.name + ".mux")
+    try:
+        with av.open(str(muxed), "w", format="mp4") as out:
+            stream = None
+            for frame in frames:
+                if stream is None:
+                    stream = out.add_stream("libx264", rate=fps)
+                    stream.height, stream.width = frame.shape[:2]
+                    stream.pix_fmt = "yuv420p"
+                    stream.options = {"crf": str(crf), "preset": "veryfast"}
+                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                    out.mux(packet)
             if stream is None:
-                stream = out.add_stream("libx264", rate=fps)
-                stream.height, stream.width = frame.shape[:2]
-                stream.pix_fmt = "yuv420p"
-                stream.options = {"crf": str(crf), "preset": "veryfast"}
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                raise ValueError("no frames to encode")
+            for packet in stream.encode():
                 out.mux(packet)
-        if stream is None:
-            raise ValueError("no frames to encode")
-        for packet in stream.encode():
-            out.mux(packet)
+        finish_mp4(muxed, out_path)
+    finally:
+        muxed.unlink(missing_ok=True)
 
 
 def read_blocks(path: Path, size: int) -> Iterator[tuple[int, bytes]]:

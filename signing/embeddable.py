@@ -8,10 +8,12 @@ return a signed manifest of the placeholder's exact size to patch over it; c2pa-
 version is refused by name (`EmbeddingUnavailable`), and the caller falls back to
 `Builder.sign`.
 
-The manifest box goes after the file's last top-level box: nothing before it moves, so
-no chunk offset (`stco`/`co64`) changes and the asset is not rewritten. c2pa-rs and an
-independent validator (TrustNXT's c2pa-ts) both validate that placement
-(tests/signing/test_embeddable.py).
+Where the manifest box goes, so that no byte of the asset moves (no chunk offset changes
+and the file is not rewritten): into the `free` box our MP4 writer reserves right after
+`ftyp` (generator/mp4.py; the usual place, before `moov`), the rest of it staying a
+smaller `free` box; in a file without that room (a client's upload, a manifest too big
+for it), after the last top-level box. c2pa-rs and an independent validator (TrustNXT's
+c2pa-ts) validate both placements (tests/signing/test_embeddable.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import c2pa
+
+from generator.mp4 import top_level_boxes
 
 TESTED_C2PA = ("0.38.",)  # c2pa-python versions whose library was checked to behave
 BMFF_TYPES = ("video/mp4", "video/quicktime")
@@ -115,9 +119,8 @@ def native() -> _Native:
 
 
 def _hash_range(path: Path, length: int) -> hashlib._Hash:
-    """SHA-256 of the first `length` bytes. It runs on a thread beside c2pa's hash of
-    the same bytes (both release the GIL): the signed file's digest costs no pass of its
-    own in wall time."""
+    """SHA-256 of the first `length` bytes (on a thread beside c2pa's hash of the same
+    bytes when they are all the digest needs: both release the GIL)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while length > 0:
@@ -129,26 +132,27 @@ def _hash_range(path: Path, length: int) -> hashlib._Hash:
     return h
 
 
-def _end_of_boxes(f: BinaryIO, size: int) -> int:
-    """Where the top-level boxes end; refuses a box that runs to the end of the file
-    (size 0) or past it, and a C2PA manifest already there (sign it the ordinary way)."""
-    at = 0
-    while at < size:
-        f.seek(at)
-        header = f.read(16)
-        if len(header) < 8:
-            raise EmbeddingUnavailable("truncated box header")
-        box_size, box_type = struct.unpack(">I4s", header[:8])
-        if box_size == 1:
-            box_size = struct.unpack(">Q", header[8:16])[0]
-        if box_size < 8 or at + box_size > size:
-            raise EmbeddingUnavailable(f"box {box_type!r} at {at} has no usable size")
-        if box_type == b"uuid":
-            f.seek(at + 8)
+def _placement(f: BinaryIO, size: int, length: int) -> tuple[int, bytes]:
+    """Where a manifest box of `length` bytes goes, and what follows it there: into the
+    `free` box right after `ftyp` when it has the room (a smaller `free` box after it),
+    else after the last box. Refuses a file that already carries a C2PA manifest (it is
+    signed the ordinary way) and one whose boxes lie about their sizes."""
+    try:
+        boxes = top_level_boxes(f, size)
+    except ValueError as e:
+        raise EmbeddingUnavailable(str(e)) from None
+    for box in boxes:
+        if box.kind == b"uuid":
+            f.seek(box.at + 8)
             if f.read(16) == C2PA_UUID:
                 raise EmbeddingUnavailable("the file already carries a C2PA manifest")
-        at += box_size
-    return at
+    if len(boxes) > 1 and boxes[0].kind == b"ftyp" and boxes[1].kind == b"free":
+        room = boxes[1].size - length
+        if room == 0:
+            return boxes[1].at, b""
+        if room >= 8:
+            return boxes[1].at, struct.pack(">I4s", room, b"free")
+    return size, b""
 
 
 def _manifest_store(box: bytes) -> bytes:
@@ -160,26 +164,30 @@ def _manifest_store(box: bytes) -> bytes:
 
 
 def embed_in_place(builder: c2pa.Builder, path: Path, mime_type: str) -> SignedFile:
-    """Sign `path` in place: append the placeholder, hash once, patch the signed manifest
-    over it. `builder`'s context must carry the signer. On any failure the file is cut
-    back to its original bytes."""
+    """Sign `path` in place: write the placeholder (`_placement`), hash once, patch the
+    signed manifest over it. `builder`'s context must carry the signer. On any failure
+    the file gets its original bytes back."""
     if mime_type not in BMFF_TYPES:
         raise EmbeddingUnavailable(f"{mime_type} is not an MP4 or MOV")
     lib, fmt = native(), mime_type.encode()
     with open(path, "r+b") as f:
         size = f.seek(0, 2)
-        at = _end_of_boxes(f, size)
         placeholder = lib.placeholder(builder, fmt)
+        at, rest = _placement(f, size, len(placeholder))
+        f.seek(at)
+        saved = f.read(len(placeholder) + len(rest))  # what a failure puts back
         try:
             f.seek(at)
-            f.write(placeholder)
+            f.write(placeholder + rest)
             f.flush()
             f.seek(0)
             with ThreadPoolExecutor(1, thread_name_prefix="sign-digest") as pool:
-                digest = pool.submit(_hash_range, path, at)
+                # A box at the end follows every byte the digest needs: hash those beside
+                # c2pa's hash. One near the start precedes them: hash after the patch.
+                head = pool.submit(_hash_range, path, at) if at == size else None
                 lib.update_hash(builder, fmt, f)
                 box = lib.sign(builder, fmt)
-                sha256 = digest.result()
+                sha256 = head.result() if head is not None else None
             if len(box) != len(placeholder):
                 raise EmbeddingError(
                     f"signed box is {len(box)} bytes, the placeholder {len(placeholder)}"
@@ -187,7 +195,12 @@ def embed_in_place(builder: c2pa.Builder, path: Path, mime_type: str) -> SignedF
             f.seek(at)
             f.write(box)
         except BaseException:
+            f.seek(at)
+            f.write(saved)
             f.truncate(size)
             raise
-    sha256.update(box)
+    if sha256 is None:
+        sha256 = _hash_range(path, path.stat().st_size)
+    else:
+        sha256.update(box)
     return SignedFile(_manifest_store(box), sha256.hexdigest())

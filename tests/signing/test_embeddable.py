@@ -9,9 +9,13 @@ import struct
 import subprocess
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 
 import signing.embeddable as embeddable
+from generator.base import write_mp4
+from generator.mp4 import MANIFEST_RESERVE, finish_mp4
 from signing.keys import init_dev_chain
 from signing.manifest import C2paManifestSigner, ManifestSpec
 from signing.signer import CallbackSigner, KeyFileSigner
@@ -100,13 +104,17 @@ def test_an_independent_validator_checks_the_signature_and_the_hash(signer, tmp_
     assert not tampered["valid"] and "assertion.bmffHash.mismatch" in tampered["codes"]
 
 
-def test_a_signature_that_fails_leaves_the_source_as_it_was(chain, tmp_path):
+@pytest.mark.parametrize("room", [False, True], ids=["appended", "in-the-room"])
+def test_a_signature_that_fails_leaves_the_source_as_it_was(chain, tmp_path, room):
     def refuse(data: bytes) -> bytes:
         raise PermissionError("the HSM refused")
 
     broken = C2paManifestSigner(CallbackSigner(refuse, chain.chain.read_text()))
     source = tmp_path / "in.mp4"
-    source.write_bytes(video("mp4"))
+    if room:
+        write_mp4([np.zeros((32, 32, 3), np.uint8)] * 4, source, fps=4)
+    else:
+        source.write_bytes(video("mp4"))
     original = source.read_bytes()
     with pytest.raises(embeddable.EmbeddingError, match="signing"):
         broken.sign_file(SPEC, source, tmp_path / "out.mp4", "video/mp4", move=True)
@@ -133,7 +141,7 @@ def test_a_box_that_lies_about_its_size_is_not_signed_in_place(tmp_path):
     data[at : at + 4] = struct.pack(">I", size + 1000)  # claims bytes the file lacks
     (tmp_path / "liar.mp4").write_bytes(bytes(data))
     with open(tmp_path / "liar.mp4", "rb") as f, pytest.raises(embeddable.EmbeddingUnavailable):
-        embeddable._end_of_boxes(f, len(data))
+        embeddable._placement(f, len(data), 100)
 
 
 def test_a_library_without_the_flow_is_named_and_signing_falls_back(
@@ -149,3 +157,51 @@ def test_a_library_without_the_flow_is_named_and_signing_falls_back(
     assert verifier.verify_file(tmp_path / "out.mp4").status == "trusted"
     assert signed.sha256 == hashlib.sha256((tmp_path / "out.mp4").read_bytes()).hexdigest()
     monkeypatch.setattr(embeddable, "_native", None)  # the next test loads the real one
+
+
+def decoded(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def test_the_finishing_pass_moves_moov_first_and_leaves_room_without_changing_a_frame(tmp_path):
+    muxed = tmp_path / "muxed.mp4"
+    muxed.write_bytes(video("mp4"))  # ffmpeg's order: ftyp, free, mdat, moov
+    finish_mp4(muxed, tmp_path / "out.mp4")
+    with open(tmp_path / "out.mp4", "rb") as f:
+        size = f.seek(0, 2)
+        kinds = [(b.kind, b.size) for b in embeddable.top_level_boxes(f, size)]
+    assert [k for k, _ in kinds] == [b"ftyp", b"free", b"moov", b"mdat"]
+    assert kinds[1][1] == MANIFEST_RESERVE
+    before, after = decoded(muxed), decoded(tmp_path / "out.mp4")
+    assert len(after) == len(before) == 8
+    assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_our_outputs_take_the_manifest_after_ftyp_in_the_room_left_for_it(
+    signer, verifier, tmp_path
+):
+    frames = [np.full((64, 96, 3), 40 * i, np.uint8) for i in range(6)]
+    write_mp4(frames, tmp_path / "in.mp4", fps=6)
+    unsigned = decoded(tmp_path / "in.mp4")
+    size = (tmp_path / "in.mp4").stat().st_size
+    signed = signer.sign_file(SPEC, tmp_path / "in.mp4", tmp_path / "out.mp4", "video/mp4")
+    out = tmp_path / "out.mp4"
+    assert out.stat().st_size == size  # written into the room: nothing moved, nothing added
+    data = out.read_bytes()
+    kinds = [b[0] for b in top_level_boxes(data)]
+    assert kinds == [b"ftyp", b"uuid", b"free", b"moov", b"mdat"]
+    assert verifier.verify_file(out).status == "trusted"
+    assert signed.sha256 == hashlib.sha256(data).hexdigest()
+    assert all(np.array_equal(a, b) for a, b in zip(unsigned, decoded(out), strict=True))
+    result = c2pa_ts(out)
+    assert result["valid"] and "assertion.bmffHash.match" in result["codes"], result
+
+
+def test_a_manifest_bigger_than_the_room_goes_after_the_last_box(signer, verifier, tmp_path):
+    (tmp_path / "muxed.mp4").write_bytes(video("mp4"))
+    finish_mp4(tmp_path / "muxed.mp4", tmp_path / "in.mp4", reserve=1024)
+    signer.sign_file(SPEC, tmp_path / "in.mp4", tmp_path / "out.mp4", "video/mp4")
+    kinds = [b[0] for b in top_level_boxes((tmp_path / "out.mp4").read_bytes())]
+    assert kinds == [b"ftyp", b"free", b"moov", b"mdat", b"uuid"]
+    assert verifier.verify_file(tmp_path / "out.mp4").status == "trusted"
