@@ -135,7 +135,7 @@ def test_the_manifest_is_what_a_conformance_validator_expects(signer, coffee):
     created = [ref["url"].rsplit("/", 1)[-1] for ref in claim["created_assertions"]]
     gathered = [ref["url"].rsplit("/", 1)[-1] for ref in claim["gathered_assertions"]]
     assert "c2pa.actions.v2" in created and "c2pa.actions.v2" not in gathered
-    assert claim["claim_generator_info"]["specVersion"] == "2.3"
+    assert claim["claim_generator_info"]["specVersion"] == "2.4"
     actions = manifest["assertions"]["c2pa.actions.v2"]
     assert actions["allActionsIncluded"] is True
     (created_action,) = actions["actions"]
