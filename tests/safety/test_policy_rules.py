@@ -56,7 +56,9 @@ def test_text_rules_apply_to_prompt_findings_only():
     score = (text.threshold + visual.threshold) / 2
     on_prompt = policy.decide(Stage.PRE_CHECK, [finding("violence", score, "prompt")], [])
     on_image = policy.decide(Stage.PRE_CHECK, [finding("violence", score)], [])
-    assert {on_prompt.action, on_image.action} == {Action.ALLOW, Action.BLOCK}
+    # The prompt is judged by the text rule (blocked at 0.45), the image by the visual
+    # one (graphic violence: reviewed from 0.35, blocked from 0.7).
+    assert (on_prompt.action, on_image.action) == (Action.BLOCK, Action.REVIEW)
 
 
 def test_a_borderline_band_goes_to_review():
@@ -115,3 +117,12 @@ def test_a_check_that_did_not_run_blocks_unless_the_verdict_is_a_block_anyway():
     )
     assert blocked.action == Action.BLOCK
     assert [r.category for r in blocked.reasons] == ["sexual"]  # the real reason, alone
+
+
+def test_a_text_rule_marked_required_blocks_when_no_model_scores_prompts_for_it():
+    policy = Policy.from_dict(
+        {"categories": {"text/weapons": {"threshold": 0.45, "action": "block", "required": True}}}
+    )
+    verdict = policy.decide(Stage.PRE_CHECK, [], [], unevaluated=["text/weapons"])
+    assert verdict.action == Action.BLOCK
+    assert any("requires 'weapons' on text content" in r.detail for r in verdict.reasons)
