@@ -221,6 +221,14 @@ def main() -> None:
         f"| profanity | alt-profanity-check | benign prompts | {len(benign)} | {p_threshold} | "
         f"{fp(benign, p_threshold)} | {max(benign):.3f} |"
     )
+    def minors(text):
+        return any(f.category == "sexual_minors" for f in prompt.score(text))
+
+    flagged = sum(minors(t) for t in BENIGN_PROMPTS)
+    print(
+        f"| sexual_minors | minors x sexual terms | benign prompts | {len(BENIGN_PROMPTS)} | "
+        f"co-occurrence | {flagged} | - |"
+    )
     caught = fp(offensive, p_threshold)
     print(
         f"| profanity | alt-profanity-check | offensive prompts | {len(offensive)} | "

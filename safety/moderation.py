@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
+import importlib.resources
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -123,8 +125,42 @@ def blocklist_rule(entry: str) -> tuple[str, Callable[[PromptText], bool]]:
     return "word", _phrase(entry)
 
 
+def _terms(name: str) -> list[str]:
+    """A shipped term list (safety/terms/NAME.txt): one rule a line, # comments."""
+    text = (importlib.resources.files("safety") / "terms" / f"{name}.txt").read_text("utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+
+
+class MinorsTerms:
+    """A prompt that names a minor and anything sexual: text/sexual_minors (always
+    blocked). Both lists are data (safety/terms/), read through the same forms as the
+    blocklist, and their hash is part of the prompt check's version."""
+
+    def __init__(self, minors: list[str] | None = None, sexual: list[str] | None = None):
+        minors = _terms("minors") if minors is None else minors
+        sexual = _terms("sexual") if sexual is None else sexual
+        self._minors = [(t, blocklist_rule(t)[1]) for t in minors]
+        self._sexual = [(t, blocklist_rule(t)[1]) for t in sexual]
+        body = "\n".join(["minors", *minors, "sexual", *sexual]).encode()
+        self.version = hashlib.sha256(body).hexdigest()[:12]
+
+    def finding(self, text: PromptText) -> Finding | None:
+        minor = next((t for t, matches in self._minors if matches(text)), None)
+        sexual = next((t for t, matches in self._sexual if matches(text)), None) if minor else None
+        if minor is None or sexual is None:
+            return None
+        return Finding(
+            check="prompt.minors",
+            category="sexual_minors",
+            subject="prompt",
+            score=1.0,
+            detail=f"names a minor ({minor!r}) and sexual content ({sexual!r})",
+        )
+
+
 class PromptModerator:
-    """A shipped profanity/offensive-language classifier, a blocklist, and enrolled names.
+    """A shipped profanity/offensive-language classifier, a blocklist, enrolled names, and
+    minors named beside sexual terms.
 
     `names` is called on every check, so identities enrolled while the service runs
     are matched at once.
@@ -132,7 +168,7 @@ class PromptModerator:
 
     name = "prompt"
     model = "alt-profanity-check"
-    categories = ("profanity", "blocklist", "public_figure_name")
+    categories = ("profanity", "blocklist", "public_figure_name", "sexual_minors")
 
     def __init__(
         self,
@@ -141,7 +177,11 @@ class PromptModerator:
     ) -> None:
         from profanity_check import predict_prob  # linear SVM, weights shipped in the wheel
 
-        self.model_version = f"alt-profanity-check {package_version('alt-profanity-check')}"
+        self._minors = MinorsTerms()
+        self.model_version = (
+            f"alt-profanity-check {package_version('alt-profanity-check')}, "
+            f"minors terms {self._minors.version}"
+        )
         self._predict = predict_prob
         self._blocklist = [(term, *blocklist_rule(term)) for term in blocklist if term.strip()]
         self._names = names  # yields (identity_id, identity_name, alias)
@@ -170,6 +210,8 @@ class PromptModerator:
                         detail=f"blocklist rule {term!r} ({kind}) matched",
                     )
                 )
+        if minors := self._minors.finding(text):
+            findings.append(minors)
         for identity_id, identity_name, alias in self._names():
             if _phrase(alias)(text):
                 findings.append(
