@@ -133,27 +133,43 @@ def testdata_media() -> tuple[dict[str, np.ndarray], list[Path]]:
     return images, videos
 
 
+def composites() -> dict[str, np.ndarray]:
+    """A person pasted on textures (the tests' scenes): the hardest safe frames here."""
+    person = skimage.data.astronaut()[:240, 140:380]
+    out = {}
+    for bg in ("brick", "grass", "moon", "coins", "gravel"):
+        canvas = getattr(skimage.data, bg)()
+        canvas = np.stack([canvas] * 3, -1) if canvas.ndim == 2 else canvas[..., :3]
+        canvas = np.array(Image.fromarray(canvas).resize((640, 640)))
+        canvas[:240, :240] = person
+        out[f"astronaut-on-{bg}"] = canvas
+    return out
+
+
 def safe_frames(tmp: Path) -> dict[str, list[np.ndarray]]:
     """Safe media by source: photos, frames of real videos, frames of generated videos."""
     extra, videos = testdata_media()
-    stills = {**photos(), **extra}
+    stills = {**photos(), **extra, **composites()}
     real = []
     for path in videos:
         try:
             real += [f.pixels for f in sample_video_frames(path).frames]
         except Exception as e:  # a format this build cannot decode: say so, go on
             print(f"(skipped {path.name}: {e})", file=sys.stderr)
-    generated = []
-    for name, pixels in stills.items():
-        path = tmp / f"{name}.mp4"
-        KenBurnsGenerator().generate(
-            GenerationInput(name, pixels, 320, 320, 24, 48, 0), path, lambda d, t: None
-        )
-        generated += [f.pixels for f in sample_video_frames(path).frames][:3]
+    generated: dict[int, list[np.ndarray]] = {}
+    for side in (320, 160, 96):  # small outputs are upscaled to the models' 224 px
+        for name, pixels in stills.items():
+            path = tmp / f"{name}-{side}.mp4"
+            KenBurnsGenerator().generate(
+                GenerationInput(name, pixels, side, side, 24, 48, 0), path, lambda d, t: None
+            )
+            generated.setdefault(side, []).extend(
+                f.pixels for f in sample_video_frames(path).frames
+            )
     return {
         "photos": list(stills.values()),
         "frames of real videos": real,
-        "frames of generated videos": generated,
+        **{f"frames of generated videos, {side} px": v for side, v in generated.items()},
     }
 
 
@@ -221,6 +237,7 @@ def main() -> None:
         f"| profanity | alt-profanity-check | benign prompts | {len(benign)} | {p_threshold} | "
         f"{fp(benign, p_threshold)} | {max(benign):.3f} |"
     )
+
     def minors(text):
         return any(f.category == "sexual_minors" for f in prompt.score(text))
 

