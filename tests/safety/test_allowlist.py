@@ -76,7 +76,7 @@ def test_a_clearance_covers_what_the_reviewer_judged_and_nothing_else(svc, astro
 
 
 def test_admins_list_and_remove_clearances_of_their_own_tenant(svc, astronaut):
-    look_alike = scene(astronaut, "brick", (120, 40))
+    look_alike = scene(astronaut, "coins", (120, 40))
     kind, held = generate(svc.studio, look_alike)
     decide(svc.reviewer, held.ticket, "approve", allowlist_content=True)
     mine = [e for e in entries(svc.channel) if e.ticket == held.ticket]
@@ -101,7 +101,7 @@ def test_admins_list_and_remove_clearances_of_their_own_tenant(svc, astronaut):
 
 
 def test_an_appeal_that_reverses_a_decision_undoes_what_it_created(svc, astronaut):
-    look_alike = scene(astronaut, "grass", (120, 40))
+    look_alike = scene(astronaut, "page", (120, 40))
     kind, held = generate(svc.studio, look_alike)
     decide(svc.reviewer, held.ticket, "approve", allowlist_content=True)
     review = rpc.ReviewStub(svc.studio)

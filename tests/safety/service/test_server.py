@@ -268,7 +268,13 @@ def test_check_rpc_scores_media_and_prompt(running, astronaut):
     )
     assert verdict.action == pb.BLOCK
     assert {f.category for f in verdict.findings} >= {"sexual", "profanity", "public_figure"}
-    assert {c.name for c in verdict.checks} == {"prompt", "image.nudity", "likeness", "hashbank"}
+    assert {c.name for c in verdict.checks} == {
+        "prompt",
+        "image.nudity",
+        "image.graphic",
+        "likeness",
+        "hashbank",
+    }
 
 
 def verdict_frames(verdict) -> tuple[int, int]:

@@ -53,7 +53,7 @@ def svc(tmp_path_factory, astronaut, enrol_collins):
     r.studio_token = r.client("generator-client", "studio-a")[0]
     looks = itertools.cycle(
         zip(
-            ["camera", "brick", "grass", "gravel", "moon"],
+            ["camera", "coins", "page", "text", "clock"],
             [(0, 0), (0, 400), (400, 0), (400, 400), (200, 200)],
             strict=True,
         )
