@@ -30,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from generator.base import GenerationInput  # noqa: E402
 from generator.kenburns import KenBurnsGenerator  # noqa: E402
 from safety.graphic import GraphicModerator  # noqa: E402
+from safety.likeness import DlibFaceEmbedder  # noqa: E402
+from safety.minors import AGE_LIMIT, AGE_MARGIN, ApparentAge  # noqa: E402
 from safety.moderation import NudityModerator, PromptModerator  # noqa: E402
 from safety.policy_rules import Policy  # noqa: E402
 from safety.sampling import sample_video_frames  # noqa: E402
@@ -214,10 +216,31 @@ def visual_rows(policy: Policy, media: dict[str, list[np.ndarray]]) -> None:
         print(f"latency {name}: {1000 * sum(secs) / len(secs):.1f} ms per image (one thread)")
 
 
+def age_rows(media: dict[str, list[np.ndarray]]) -> None:
+    """Apparent age of every face found in the safe media: all of them adults (the
+    photos' people; the generated videos are made from them)."""
+    detector, ages = DlibFaceEmbedder(), ApparentAge()
+    print("\n| faces in | n | youngest read | under 18 | under 21 | ms a face |")
+    print("|---|---|---|---|---|---|")
+    for source, images in media.items():
+        faces = [(img, box) for img in images for box, _ in detector.detect(img)]
+        if not faces:
+            continue
+        t0 = time.perf_counter()
+        read = ages.ages(faces)
+        took = 1000 * (time.perf_counter() - t0) / len(faces)
+        print(
+            f"| {source} | {len(read)} | {min(read):.1f} | {sum(a < AGE_LIMIT for a in read)} | "
+            f"{sum(a < AGE_MARGIN for a in read)} | {took:.1f} |"
+        )
+
+
 def main() -> None:
     policy = Policy()
     with tempfile.TemporaryDirectory() as tmp:
-        visual_rows(policy, safe_frames(Path(tmp)))
+        media = safe_frames(Path(tmp))
+        visual_rows(policy, media)
+        age_rows(media)
 
     prompt = PromptModerator()
     p_threshold = policy.rules["profanity"].threshold
@@ -252,7 +275,7 @@ def main() -> None:
         f"{p_threshold} | detected {caught}/{len(offensive)} (recall "
         f"{caught / len(offensive):.2f}) | min {min(offensive):.3f} |"
     )
-    missing = [c for c in HARM_CATEGORIES if c not in ("sexual", "violence")]
+    missing = [c for c in HARM_CATEGORIES if c not in ("sexual", "violence", "sexual_minors")]
     print(f"\nnot evaluated by the default models: {', '.join(missing)}")
 
 

