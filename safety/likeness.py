@@ -279,8 +279,7 @@ class LikenessChecker:
         self.model_version = embedder.model_version
         self.categories: tuple[str, ...] = ("public_figure",)
         if minors is not None:
-            self.model += " + " + minors.ages.model
-            self.model_version += f", {minors.model_version}"
+            self.model_version += f", {minors.ages.model} ({minors.model_version})"
             self.categories += ("sexual_minors",)
 
     def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
