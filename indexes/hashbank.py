@@ -14,6 +14,8 @@ little about the content, and one banked black frame would block every video wit
 
 from __future__ import annotations
 
+import csv
+import re
 import threading
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,6 +35,9 @@ class Bank:
     name: str
     max_distance: int
     description: str = ""
+    # A known-CSAM hash list: a match is sexual_minors (always blocked, never reviewed or
+    # cleared), and the bank takes hashes only, never media.
+    csam: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,11 @@ class HashBanks:
         self._refresh()
 
     def create(
-        self, name: str, max_distance: int = DEFAULT_MAX_DISTANCE, description: str = ""
+        self,
+        name: str,
+        max_distance: int = DEFAULT_MAX_DISTANCE,
+        description: str = "",
+        csam: bool = False,
     ) -> Bank:
         name = name.strip()
         if not name or not name.replace("-", "").replace("_", "").isalnum():
@@ -85,14 +94,18 @@ class HashBanks:
             raise IndexInputError("max_distance must be within 0..128 bits of 256")
         if any(b.name == name for b in self.storage.banks()):
             raise IndexInputError(f"bank {name!r} already exists")
-        bank = Bank(name, max_distance, description)
+        bank = Bank(name, max_distance, description, csam)
         self.storage.add_bank(bank)
         self._refresh()
         return bank
 
+    def bank(self, name: str) -> Bank:
+        if name not in self._banks:
+            raise IndexEntryNotFound(f"no hash bank {name!r}; create it first")
+        return self._banks[name]
+
     def add(self, bank: str, hashes: list[str], media_id: str, note: str = "") -> list[int]:
-        if bank not in self._banks:
-            raise IndexEntryNotFound(f"no hash bank {bank!r}; create it first")
+        self.bank(bank)
         ids = self.storage.add_bank_entries(bank, hashes, media_id, note)
         self._refresh()
         return ids
@@ -144,3 +157,47 @@ def media_hashes(frames: list[np.ndarray]) -> list[str]:
         if quality >= MIN_QUALITY:
             hashes.add(to_hex(bits))
     return sorted(hashes)
+
+
+_PDQ = re.compile(r"^[0-9a-f]{64}$")
+
+
+def read_hash_list(text: str) -> list[str]:
+    """The PDQ hashes of a list trust-and-safety teams exchange: one hex hash a line
+    (# comments), or a CSV export (HMA, ThreatExchange) whose header names the hash
+    column (`signal_value`, `signal`, `hash` or `pdq`) and, if it has one, the type
+    column (`signal_type`: only `pdq` rows are read). A line that is neither is refused
+    with its number: a list that half-imports protects against half of it."""
+    lines = text.splitlines()
+    first = next((ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")), "")
+    if "," not in first:
+        hashes = []
+        for number, line in enumerate(lines, 1):
+            value = line.split("#", 1)[0].strip().lower()
+            if not value:
+                continue
+            if not _PDQ.match(value):
+                raise IndexInputError(
+                    f"line {number}: not a PDQ hash (64 hex digits): {value[:80]!r}"
+                )
+            hashes.append(value)
+        return hashes
+    rows_ = list(csv.reader(lines))
+    header = [c.strip().lower() for c in rows_[0]]
+    column = next(
+        (header.index(c) for c in ("signal_value", "signal", "hash", "pdq") if c in header), None
+    )
+    if column is None:
+        raise IndexInputError(
+            f"line 1: no hash column (signal_value, signal, hash or pdq) in {header}"
+        )
+    kind = header.index("signal_type") if "signal_type" in header else None
+    hashes = []
+    for number, row in enumerate(rows_[1:], 2):
+        if not row or (kind is not None and row[kind].strip().lower() != "pdq"):
+            continue
+        value = row[column].strip().lower() if column < len(row) else ""
+        if not _PDQ.match(value):
+            raise IndexInputError(f"line {number}: not a PDQ hash (64 hex digits): {value[:80]!r}")
+        hashes.append(value)
+    return hashes

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from indexes.errors import IndexInputError
 from indexes.hashbank import DEFAULT_MAX_DISTANCE, HashBanks, media_hashes
 from safety.decisions import DecisionRecorder
 from safety.job import Held
@@ -127,8 +128,13 @@ class Holding:
             if ing["mime_type"].startswith("image/"):
                 data = Path(ing["path"]).read_bytes()
                 frames.append(decode_image(data, max_pixels=MAX_BANKED_PIXELS).pixels)
-        if bank not in {b.name for b in banks.storage.banks()}:
+        known = {b.name: b for b in banks.storage.banks()}
+        if bank not in known:
             banks.create(bank, DEFAULT_MAX_DISTANCE, "content rejected in human review")
+        elif known[bank].csam:
+            raise IndexInputError(
+                f"bank {bank!r} is a known-CSAM list: it is filled from hash lists, not review"
+            )
         hashes = media_hashes(frames)  # none if every frame is featureless: nothing to bank
         if not hashes:
             return 0

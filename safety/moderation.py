@@ -254,11 +254,13 @@ class HashBankModerator:
             matched = sum(d <= bank.max_distance for d in distances)
             finding = Finding(
                 check=self.name,
-                category="hash_match",
+                # A known-CSAM list's match is sexual_minors: always blocked, never reviewed.
+                category="sexual_minors" if bank.csam and matched else "hash_match",
                 subject=subject,
                 score=1.0 if matched else 0.0,
                 detail=(
-                    f"{'matches' if matched else 'nearest is'} bank {bank.name!r} entry "
+                    ("known-CSAM list: " if bank.csam else "")
+                    + f"{'matches' if matched else 'nearest is'} bank {bank.name!r} entry "
                     f"{entry.id} at PDQ distance {distance} (match <= {bank.max_distance}); "
                     f"{matched}/{len(usable)} frame(s) matched"
                     + (

@@ -106,4 +106,7 @@ MIGRATIONS = [
     """
     ALTER TABLE grants ADD COLUMN basis TEXT NOT NULL DEFAULT '';
     """,
+    """
+    ALTER TABLE hash_banks ADD COLUMN csam INTEGER NOT NULL DEFAULT 0;  -- known-CSAM list
+    """,
 ]

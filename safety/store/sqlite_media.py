@@ -70,13 +70,19 @@ class MediaTables:
     def add_bank(self, bank: Bank) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO hash_banks VALUES (?, ?, ?, ?)",
-                (bank.name, bank.max_distance, bank.description, time.time()),
+                "INSERT INTO hash_banks (name, max_distance, description, created_at, csam) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (bank.name, bank.max_distance, bank.description, time.time(), int(bank.csam)),
             )
 
     def banks(self) -> list[Bank]:
-        rows = self._query("SELECT name, max_distance, description FROM hash_banks ORDER BY name")
-        return [Bank(*r) for r in rows]
+        rows = self._query(
+            "SELECT name, max_distance, description, csam FROM hash_banks ORDER BY name"
+        )
+        return [
+            Bank(name, distance, description, bool(csam))
+            for name, distance, description, csam in rows
+        ]
 
     def add_bank_entries(self, bank, hashes, media_id, note):
         ids = []

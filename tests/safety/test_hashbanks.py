@@ -154,3 +154,41 @@ def test_frames_of_low_pdq_quality_are_neither_banked_nor_matched(svc, coffee):
         svc.banks.Add(pb.AddToBankRequest(bank="fade-ins", media=pb.Media(data=encode(black))))
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "quality" in e.value.details()
+
+
+def test_a_known_csam_list_imported_from_a_file_blocks_as_sexual_minors(svc, coffee, tmp_path):
+    from indexes.pdq import pdq_media, to_hex
+
+    listed = to_hex(pdq_media(coffee)[0])
+    (tmp_path / "list.csv").write_text(
+        f"signal_type,signal_value,tags\npdq,{listed},csam\nvideo_md5,{'a' * 32},csam\n"
+    )
+    assert svc.cli("banks", "create", "ncmec-like", "--csam").returncode == 0
+    r = svc.cli("banks", "import", "ncmec-like", str(tmp_path / "list.csv"))
+    assert r.returncode == 0, r.stderr
+    assert "1 hash(es) read, 1 new" in r.stdout
+    verdict = check(svc, encode(coffee, "JPEG"))
+    assert verdict.action == pb.BLOCK
+    (reason,) = [x for x in verdict.reasons if x.category == "sexual_minors"]
+    assert reason.bank == "ncmec-like" and "known-CSAM list" in reason.detail
+    (bank,) = [b for b in svc.banks.List(pb.ListBanksRequest()).banks if b.name == "ncmec-like"]
+    assert bank.csam and bank.entries == 1
+
+
+def test_a_known_csam_list_takes_hashes_never_media(svc, coffee, tmp_path):
+    svc.banks.Create(pb.CreateBankRequest(name="csam-hashes-only", csam=True))
+    with pytest.raises(grpc.RpcError) as err:
+        svc.banks.Add(
+            pb.AddToBankRequest(bank="csam-hashes-only", media=pb.Media(data=encode(coffee)))
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "PDQ hashes only" in err.value.details()
+
+
+def test_a_malformed_hash_list_is_refused_before_anything_is_sent(svc, tmp_path):
+    svc.banks.Create(pb.CreateBankRequest(name="partner-list"))
+    (tmp_path / "bad.txt").write_text("f" * 64 + "\nnot a hash\n")
+    r = svc.cli("banks", "import", "partner-list", str(tmp_path / "bad.txt"))
+    assert r.returncode != 0 and "line 2: not a PDQ hash" in r.stderr
+    (bank,) = [b for b in svc.banks.List(pb.ListBanksRequest()).banks if b.name == "partner-list"]
+    assert bank.entries == 0

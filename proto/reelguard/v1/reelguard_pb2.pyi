@@ -534,26 +534,30 @@ class ListGrantsResponse(_message.Message):
     def __init__(self, grants: _Optional[_Iterable[_Union[ConsentGrant, _Mapping]]] = ...) -> None: ...
 
 class HashBank(_message.Message):
-    __slots__ = ("name", "max_distance", "description", "entries")
+    __slots__ = ("name", "max_distance", "description", "entries", "csam")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MAX_DISTANCE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    CSAM_FIELD_NUMBER: _ClassVar[int]
     name: str
     max_distance: int
     description: str
     entries: int
-    def __init__(self, name: _Optional[str] = ..., max_distance: _Optional[int] = ..., description: _Optional[str] = ..., entries: _Optional[int] = ...) -> None: ...
+    csam: bool
+    def __init__(self, name: _Optional[str] = ..., max_distance: _Optional[int] = ..., description: _Optional[str] = ..., entries: _Optional[int] = ..., csam: _Optional[bool] = ...) -> None: ...
 
 class CreateBankRequest(_message.Message):
-    __slots__ = ("name", "max_distance", "description")
+    __slots__ = ("name", "max_distance", "description", "csam")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MAX_DISTANCE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CSAM_FIELD_NUMBER: _ClassVar[int]
     name: str
     max_distance: int
     description: str
-    def __init__(self, name: _Optional[str] = ..., max_distance: _Optional[int] = ..., description: _Optional[str] = ...) -> None: ...
+    csam: bool
+    def __init__(self, name: _Optional[str] = ..., max_distance: _Optional[int] = ..., description: _Optional[str] = ..., csam: _Optional[bool] = ...) -> None: ...
 
 class AddToBankRequest(_message.Message):
     __slots__ = ("bank", "media", "pdq_hex", "note")

@@ -87,10 +87,16 @@ class HashBanksServicer(Servicer, rpc.HashBanksServicer):
     @guarded(*ADMIN_ONLY, platform=True)
     def Create(self, request: pb.CreateBankRequest, context, caller: Principal):
         bank = self.service.banks.create(
-            request.name, request.max_distance or DEFAULT_MAX_DISTANCE, request.description
+            request.name,
+            request.max_distance or DEFAULT_MAX_DISTANCE,
+            request.description,
+            csam=request.csam,
         )
         return pb.HashBank(
-            name=bank.name, max_distance=bank.max_distance, description=bank.description
+            name=bank.name,
+            max_distance=bank.max_distance,
+            description=bank.description,
+            csam=bank.csam,
         )
 
     @guarded(*ADMIN_ONLY, platform=True)
@@ -103,6 +109,11 @@ class HashBanksServicer(Servicer, rpc.HashBanksServicer):
                 raise InvalidInput(f"not a PDQ hash: {text!r} ({e})") from None
             hashes.append(text.strip().lower())
         media_id = uuid.uuid4().hex[:12]
+        if request.HasField("media") and self.service.banks.bank(request.bank).csam:
+            # Known-CSAM lists come as hashes; such media is never sent here, decoded or kept.
+            raise InvalidInput(
+                f"bank {request.bank!r} is a known-CSAM list: it takes PDQ hashes only, not media"
+            )
         if request.HasField("media"):
             clip = media_clip(self.service, request.media.data)
             hashed = media_hashes([f.pixels for f in clip.frames])
@@ -133,6 +144,7 @@ class HashBanksServicer(Servicer, rpc.HashBanksServicer):
                     name=b.name,
                     max_distance=b.max_distance,
                     description=b.description,
+                    csam=b.csam,
                     entries=counts.get(b.name, 0),
                 )
                 for b in self.service.store.banks()

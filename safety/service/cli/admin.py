@@ -8,8 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from safety.service.cli.connection import EXIT_OK, media_message, stubs
+from safety.service.cli.connection import EXIT_FAILED, EXIT_OK, media_message, stubs
 from safety.service.cli.output import format_client, format_grant, when
+
+IMPORT_BATCH = 10_000  # hashes per Add call
 
 
 def cmd_identities_enroll(args) -> int:
@@ -170,10 +172,42 @@ def cmd_banks_create(args) -> int:
     rpc, channel = stubs(args)
     b = rpc.HashBanksStub(channel).Create(
         pb.CreateBankRequest(
-            name=args.name, max_distance=args.max_distance, description=args.description or ""
+            name=args.name,
+            max_distance=args.max_distance,
+            description=args.description or "",
+            csam=args.csam,
         )
     )
-    print(f"created bank {b.name} (match within {b.max_distance} bits)")
+    kind = "known-CSAM list" if b.csam else "bank"
+    print(f"created {kind} {b.name} (match within {b.max_distance} bits)")
+    return EXIT_OK
+
+
+def cmd_banks_import(args) -> int:
+    """A hash list from another team (PDQ hex lines, or an HMA/ThreatExchange CSV), sent
+    in batches with a progress bar; a malformed line stops it before anything is sent."""
+    from tqdm import tqdm
+
+    from indexes.errors import IndexInputError
+    from indexes.hashbank import read_hash_list
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    try:
+        hashes = read_hash_list(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, IndexInputError) as e:
+        print(f"reelguard: {args.file}: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    rpc, channel = stubs(args)
+    stub, added = rpc.HashBanksStub(channel), 0
+    with tqdm(total=len(hashes), desc="importing", unit="hash", file=sys.stderr) as bar:
+        for start in range(0, len(hashes), IMPORT_BATCH):
+            batch = hashes[start : start + IMPORT_BATCH]
+            r = stub.Add(
+                pb.AddToBankRequest(bank=args.bank, pdq_hex=batch, note=args.note or args.file)
+            )
+            added += len(r.entry_ids)
+            bar.update(len(batch))
+    print(f"{len(hashes)} hash(es) read, {added} new in bank {args.bank}")
     return EXIT_OK
 
 
@@ -209,7 +243,10 @@ def cmd_banks_list(args) -> int:
 
     rpc, channel = stubs(args)
     for b in rpc.HashBanksStub(channel).List(pb.ListBanksRequest()).banks:
-        print(f"{b.name}  {b.entries} hash(es)  match <= {b.max_distance} bits  {b.description}")
+        kind = "  known-CSAM list" if b.csam else ""
+        print(
+            f"{b.name}  {b.entries} hash(es)  match <= {b.max_distance} bits{kind}  {b.description}"
+        )
     return EXIT_OK
 
 
@@ -312,7 +349,19 @@ def add_admin_commands(sub) -> None:
     bc.add_argument("name")
     bc.add_argument("--max-distance", type=int, default=31, help="PDQ bits (of 256)")
     bc.add_argument("--description")
+    bc.add_argument(
+        "--csam",
+        action="store_true",
+        help="a known-CSAM hash list: matches always block (sexual_minors); hashes only",
+    )
     bc.set_defaults(func=cmd_banks_create)
+    bi = hb.add_parser(
+        "import", help="import a hash list: PDQ hex per line, or an HMA/ThreatExchange CSV"
+    )
+    bi.add_argument("bank")
+    bi.add_argument("file")
+    bi.add_argument("--note")
+    bi.set_defaults(func=cmd_banks_import)
     ba = hb.add_parser("add", help="add images/videos (their PDQ hashes) or raw hashes")
     ba.add_argument("bank")
     ba.add_argument("files", nargs="*")

@@ -1,0 +1,39 @@
+"""Importing the hash lists trust-and-safety teams exchange."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexes.errors import IndexInputError
+from indexes.hashbank import read_hash_list
+
+A, B = "f" * 64, "0123456789abcdef" * 4
+
+
+def test_pdq_hex_one_per_line_with_comments():
+    text = f"# from a partner\n{A}\n\n{B.upper()}  # a comment\n"
+    assert read_hash_list(text) == [A, B]
+
+
+def test_an_hma_csv_export_is_read_by_its_header_and_only_pdq_rows():
+    text = f"signal_type,signal_value,bank,tags\npdq,{A},nc,x\nvideo_md5,{'a' * 32},nc,\npdq,{B},nc,\n"
+    assert read_hash_list(text) == [A, B]
+    assert read_hash_list(f"hash,id,time,tags\n{A},1,0,csam\n") == [A]
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        (f"{A}\nnot-a-hash\n", 2),
+        (f"{A}\n{A[:-1]}\n", 2),  # 63 digits
+        (f"signal_type,signal_value\npdq,{A}\npdq,{A}zz\n", 3),
+    ],
+)
+def test_a_malformed_line_stops_the_import_with_its_number(text, line):
+    with pytest.raises(IndexInputError, match=f"line {line}:"):
+        read_hash_list(text)
+
+
+def test_a_csv_without_a_hash_column_is_refused():
+    with pytest.raises(IndexInputError, match="no hash column"):
+        read_hash_list(f"id,value\n1,{A}\n")
