@@ -115,7 +115,7 @@ class Checks:
                     cleared.annotate(result)  # before deciding: a cleared finding is not decisive
                     findings += result
                     kind = "text" if moderator in self.prompt_moderators else "visual"
-                    covered[kind].update(moderator.categories)
+                    covered[kind].update(calibrated(moderator))
                     if _decisive(policy, result):
                         decided_by = moderator.name
                 runs.append(run)
@@ -187,3 +187,11 @@ def _decisive(policy: Policy, findings: list[Finding]) -> bool:
         if policy.judge(replace(finding)).action == Action.BLOCK:
             return True
     return False
+
+
+def calibrated(moderator) -> tuple[str, ...]:
+    """The categories a moderator counts as evaluating: only those with a declared
+    calibration (where their threshold was measured). A model nobody measured scores,
+    and its findings are judged, but it is not coverage."""
+    calibration = getattr(moderator, "calibration", None) or {}
+    return tuple(c for c in moderator.categories if calibration.get(c))

