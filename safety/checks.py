@@ -20,7 +20,7 @@ from safety.allowlist import Allowlist, Cleared
 from safety.cancellation import Cancellation, run_cancellable
 from safety.consent import LIKENESS_CATEGORIES, ConsentRegistry
 from safety.job import Clip
-from safety.moderation import TextModerator, VisualModerator
+from safety.moderation import TextModerator, VisualModerator, calibrated
 from safety.policy_loading import PolicySet
 from safety.policy_rules import Policy
 from safety.taxonomy import unevaluated
@@ -187,11 +187,3 @@ def _decisive(policy: Policy, findings: list[Finding]) -> bool:
         if policy.judge(replace(finding)).action == Action.BLOCK:
             return True
     return False
-
-
-def calibrated(moderator) -> tuple[str, ...]:
-    """The categories a moderator counts as evaluating: only those with a declared
-    calibration (where their threshold was measured). A model nobody measured scores,
-    and its findings are judged, but it is not coverage."""
-    calibration = getattr(moderator, "calibration", None) or {}
-    return tuple(c for c in moderator.categories if calibration.get(c))

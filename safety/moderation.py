@@ -32,6 +32,14 @@ def package_version(dist: str) -> str:
         return "unknown"
 
 
+def calibrated(moderator) -> tuple[str, ...]:
+    """The categories a moderator counts as evaluating: only those with a declared
+    calibration (where their threshold was measured). A model nobody measured scores,
+    and its findings are judged, but it is not coverage."""
+    calibration = getattr(moderator, "calibration", None) or {}
+    return tuple(c for c in moderator.categories if calibration.get(c))
+
+
 class VisualModerator(Protocol):
     """Scores a clip: one input image is a clip of one frame; a video, its sampled frames."""
 

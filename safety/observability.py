@@ -60,10 +60,20 @@ class Metrics:
             "reelguard_identity_index_vectors", "Reference vectors in the identity index",
             registry=r,
         )  # fmt: skip
+        self.category_evaluated = Gauge(
+            "reelguard_category_evaluated",
+            "1 when a deployed model with a declared calibration covers the harm category",
+            ["kind", "category"], registry=r,
+        )  # fmt: skip
         self.component_up = Gauge(
             "reelguard_component_up", "1 when the component's health probe passes",
             ["component"], registry=r,
         )  # fmt: skip
+
+    def set_coverage(self, rows) -> None:
+        """`rows`: (kind, category, evaluated) for every harm category (safety/coverage.py)."""
+        for kind, category, evaluated in rows:
+            self.category_evaluated.labels(kind, category).set(1 if evaluated else 0)
 
     def count_verdict(self, verdict: Verdict) -> None:
         category = verdict.reasons[0].category if verdict.reasons else ""

@@ -18,6 +18,7 @@ from indexes.manifests import ManifestRepository
 from safety.allowlist import Allowlist
 from safety.auth import Authenticator
 from safety.consent import ConsentRegistry
+from safety.coverage import coverage
 from safety.gate import Gate
 from safety.graphic import GraphicModerator
 from safety.identities import Enroller, open_index
@@ -232,6 +233,10 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         consent=consent,
         unbank=partial(gate.holding.unbank, banks=banks),
         allowlist_days=config.review_allowlist_days,
+    )
+    metrics.set_coverage(
+        (row.kind, row.category, row.evaluated)
+        for row in coverage(prompt_moderators, visual_moderators, gate.policies.for_tenant(""))
     )
     resumed = gate.review.resume_releases()  # approvals a crash left half-released
     if resumed:

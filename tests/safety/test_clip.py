@@ -55,7 +55,12 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
         ClipModerator("ViT-B-32", tmp_path / "nope.pt")
 
 
-def test_configured_clip_covers_the_visual_categories(tiny_checkpoint, tmp_path, coffee):
+@pytest.mark.parametrize("calibration", ["", "the operator's eval set: FP 0.5 % at 0.5"])
+def test_configured_clip_covers_the_visual_categories_only_once_measured(
+    tiny_checkpoint, tmp_path, coffee, calibration
+):
+    """A random-weight checkpoint scores, but is no coverage until its operator says
+    where its thresholds were measured (`clip_calibration`)."""
     config, checkpoint = tiny_checkpoint
     r = Running(
         make_config(
@@ -63,15 +68,18 @@ def test_configured_clip_covers_the_visual_categories(tiny_checkpoint, tmp_path,
             clip_model="tiny-clip-test",
             clip_checkpoint=checkpoint,
             clip_model_config=config,
+            clip_calibration=calibration,
         )
     )
     try:
         verdict = r.moderation.Check(pb.CheckRequest(media=pb.Media(data=encode(coffee))))
         evaluated = {f.category for f in verdict.findings if f.check == "image.clip"}
-        assert evaluated == set(DEFAULT_PROMPTS)
-        assert "visual/violence" not in verdict.unevaluated_categories
+        assert evaluated == set(DEFAULT_PROMPTS)  # scored either way
+        gaps = set(verdict.unevaluated_categories)
+        clip_only = {"visual/weapons", "visual/hate_symbols", "visual/self_harm"}
+        assert (clip_only <= gaps) is (not calibration)
+        assert not (clip_only & gaps) or not calibration
         # No zero-shot model is claimed to cover sexual_minors (the minors check does).
         assert "sexual_minors" not in evaluated
-
     finally:
         r.close()

@@ -645,6 +645,54 @@ class GetPolicyResponse(_message.Message):
     rules: _containers.RepeatedCompositeFieldContainer[PolicyRule]
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., rules: _Optional[_Iterable[_Union[PolicyRule, _Mapping]]] = ...) -> None: ...
 
+class CoverageRequest(_message.Message):
+    __slots__ = ("tenant",)
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    def __init__(self, tenant: _Optional[str] = ...) -> None: ...
+
+class ModelCoverage(_message.Message):
+    __slots__ = ("check", "model", "model_version", "calibration")
+    CHECK_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATION_FIELD_NUMBER: _ClassVar[int]
+    check: str
+    model: str
+    model_version: str
+    calibration: str
+    def __init__(self, check: _Optional[str] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ..., calibration: _Optional[str] = ...) -> None: ...
+
+class CategoryCoverage(_message.Message):
+    __slots__ = ("kind", "category", "evaluated", "threshold", "review_threshold", "action", "required", "models", "uncalibrated")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    EVALUATED_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    UNCALIBRATED_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    category: str
+    evaluated: bool
+    threshold: float
+    review_threshold: float
+    action: Action
+    required: bool
+    models: _containers.RepeatedCompositeFieldContainer[ModelCoverage]
+    uncalibrated: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, kind: _Optional[str] = ..., category: _Optional[str] = ..., evaluated: _Optional[bool] = ..., threshold: _Optional[float] = ..., review_threshold: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., required: _Optional[bool] = ..., models: _Optional[_Iterable[_Union[ModelCoverage, _Mapping]]] = ..., uncalibrated: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CoverageResponse(_message.Message):
+    __slots__ = ("policy_version", "categories")
+    POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    policy_version: str
+    categories: _containers.RepeatedCompositeFieldContainer[CategoryCoverage]
+    def __init__(self, policy_version: _Optional[str] = ..., categories: _Optional[_Iterable[_Union[CategoryCoverage, _Mapping]]] = ...) -> None: ...
+
 class Decision(_message.Message):
     __slots__ = ("id", "request_id", "tenant", "stage", "action", "policy_version", "created_at", "evidence_json")
     ID_FIELD_NUMBER: _ClassVar[int]

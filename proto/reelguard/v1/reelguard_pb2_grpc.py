@@ -994,6 +994,11 @@ class PoliciesStub:
                 request_serializer=reelguard_dot_v1_dot_reelguard__pb2.GetPolicyRequest.SerializeToString,
                 response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.GetPolicyResponse.FromString,
                 _registered_method=True)
+        self.Coverage = channel.unary_unary(
+                '/reelguard.v1.Policies/Coverage',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.CoverageRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.CoverageResponse.FromString,
+                _registered_method=True)
 
 
 class PoliciesServicer:
@@ -1013,6 +1018,13 @@ class PoliciesServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Coverage(self, request, context):
+        """Which model covers each harm category, where it was measured, or NOT EVALUATED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PoliciesServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1025,6 +1037,11 @@ def add_PoliciesServicer_to_server(servicer, server):
                     servicer.Get,
                     request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.GetPolicyRequest.FromString,
                     response_serializer=reelguard_dot_v1_dot_reelguard__pb2.GetPolicyResponse.SerializeToString,
+            ),
+            'Coverage': grpc.unary_unary_rpc_method_handler(
+                    servicer.Coverage,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.CoverageRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.CoverageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1081,6 +1098,33 @@ class Policies:
             '/reelguard.v1.Policies/Get',
             reelguard_dot_v1_dot_reelguard__pb2.GetPolicyRequest.SerializeToString,
             reelguard_dot_v1_dot_reelguard__pb2.GetPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Coverage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Policies/Coverage',
+            reelguard_dot_v1_dot_reelguard__pb2.CoverageRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.CoverageResponse.FromString,
             options,
             channel_credentials,
             insecure,

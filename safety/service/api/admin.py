@@ -11,6 +11,7 @@ from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.auth import (
     Principal,
 )
+from safety.coverage import coverage
 from safety.errors import (
     InvalidInput,
     NotFound,
@@ -153,6 +154,37 @@ class HashBanksServicer(Servicer, rpc.HashBanksServicer):
 
 
 class PoliciesServicer(Servicer, rpc.PoliciesServicer):
+    @guarded(*ADMIN_ONLY)
+    def Coverage(self, request: pb.CoverageRequest, context, caller: Principal):
+        gate = self.service.gate
+        policy = gate.policies.for_tenant(caller.tenant_for(request.tenant))
+        rows = coverage(gate.checks.prompt_moderators, gate.checks.image_moderators, policy)
+        return pb.CoverageResponse(
+            policy_version=policy.version,
+            categories=[
+                pb.CategoryCoverage(
+                    kind=row.kind,
+                    category=row.category,
+                    evaluated=row.evaluated,
+                    threshold=row.rule.threshold if row.rule else 0.0,
+                    review_threshold=(row.rule.review_threshold or 0.0) if row.rule else 0.0,
+                    action=int(row.rule.action) if row.rule else pb.BLOCK,
+                    required=bool(row.rule and row.kind in row.rule.required),
+                    models=[
+                        pb.ModelCoverage(
+                            check=m.check,
+                            model=m.model,
+                            model_version=m.model_version,
+                            calibration=m.calibration,
+                        )
+                        for m in row.models
+                    ],
+                    uncalibrated=row.uncalibrated,
+                )
+                for row in rows
+            ],
+        )
+
     @guarded(*ADMIN_ONLY, platform=True)
     def Reload(self, request, context, caller: Principal):
         try:

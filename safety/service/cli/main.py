@@ -12,6 +12,7 @@ import grpc
 from safety.service.cli.admin import add_admin_commands
 from safety.service.cli.client import add_client_commands
 from safety.service.cli.connection import EXIT_RPC
+from safety.service.cli.models import add_models_command
 from safety.service.cli.operate import add_operate_commands
 from safety.service.cli.review import add_review_commands
 from safety.service.config import DEFAULT_ADDRESS
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_commands(sub)
     add_client_commands(sub)
     add_review_commands(sub)
+    add_models_command(sub)
     return p
 
 
