@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexes.pdq import pdq_media, to_hex
 from safety.tracking import Box, FaceTrack
 from safety.verdict import Finding
 
@@ -145,6 +146,8 @@ class MinorsCheck:
                     frame_time_s=t,
                     box=track.boxes[track.times.index(t)],
                     track_id=track.id,
+                    specialist=age >= self.age_limit,
+                    pdq=to_hex(pdq_media(at[t])[0]),
                 )
             )
         return findings

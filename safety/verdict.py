@@ -42,6 +42,10 @@ class Finding:
     bank: str = ""  # hash-bank matches: the bank, and the PDQ distance
     distance: int = -1
     allowlisted: str = ""  # the review ticket that cleared this finding, if any
+    # sexual_minors within the age model's margin: blocked, and listed for a specialist,
+    # who sees scores and hashes (`pdq`: the frame's PDQ hex), never the media.
+    specialist: bool = False
+    pdq: str = ""
 
 
 @dataclass

@@ -149,8 +149,9 @@ class DecisionStore(Protocol):
         """One decision record with its evidence, or None."""
         ...
 
-    def decisions(self, tenant: str = "", limit: int = 100) -> list[dict]:
-        """Newest decisions first (without evidence), optionally of one tenant."""
+    def decisions(self, tenant: str = "", limit: int = 100, specialist: bool = False) -> list[dict]:
+        """Newest decisions first (without evidence), optionally of one tenant, or only
+        those with a finding for a specialist."""
         ...
 
     def heartbeat(self) -> None:

@@ -108,5 +108,6 @@ MIGRATIONS = [
     """,
     """
     ALTER TABLE hash_banks ADD COLUMN csam INTEGER NOT NULL DEFAULT 0;  -- known-CSAM list
+    ALTER TABLE decisions ADD COLUMN specialist INTEGER NOT NULL DEFAULT 0;
     """,
 ]

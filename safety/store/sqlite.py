@@ -238,7 +238,9 @@ class SQLiteStore(MediaTables):
     def record_decision(self, decision_id, request_id, tenant, verdict, output_sha256=""):
         with self._lock:
             self._db.execute(
-                "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO decisions (id, request_id, tenant, stage, action, policy_version, "
+                "evidence, output_sha256, created_at, specialist) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     decision_id,
                     request_id,
@@ -249,6 +251,7 @@ class SQLiteStore(MediaTables):
                     json.dumps(verdict.to_dict()),
                     output_sha256,
                     time.time(),
+                    int(any(f.specialist for f in verdict.findings)),
                 ),
             )
 
@@ -263,12 +266,16 @@ class SQLiteStore(MediaTables):
         record["evidence"] = json.loads(record["evidence"])
         return record
 
-    def decisions(self, tenant="", limit=100):
+    def decisions(self, tenant="", limit=100, specialist=False):
         names = ("id", "request_id", "tenant", "stage", "action", "policy_version", "created_at")
-        sql = f"SELECT {', '.join(names)} FROM decisions"
-        args: tuple = ()
+        names += ("specialist",)
+        where, args = [], []
         if tenant:
-            sql, args = sql + " WHERE tenant = ?", (tenant,)
+            where, args = ["tenant = ?"], [tenant]
+        if specialist:
+            where.append("specialist = 1")
+        sql = f"SELECT {', '.join(names)} FROM decisions"
+        sql += f" WHERE {' AND '.join(where)}" if where else ""
         rows = self._query(sql + " ORDER BY created_at DESC LIMIT ?", (*args, limit))
         return [dict(zip(names, row, strict=True)) for row in rows]
 

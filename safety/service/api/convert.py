@@ -30,6 +30,7 @@ def finding_pb(f: Finding) -> pb.Finding:
     if f.bank:
         msg.bank = f.bank
         msg.distance = f.distance
+    msg.specialist, msg.pdq = f.specialist, f.pdq
     if f.track_id >= 0:
         msg.track_id = f.track_id
         msg.track_times_s.extend(f.track_times_s)
@@ -183,6 +184,7 @@ def decision_pb(record: dict) -> pb.Decision:
         action=pb.Action.Value(record["action"].upper()),
         policy_version=record["policy_version"],
         created_at=record["created_at"],
+        specialist=bool(record.get("specialist")),
     )
     if "evidence" in record:
         msg.evidence_json = json.dumps(record["evidence"])

@@ -98,5 +98,8 @@ class DecisionsServicer(Servicer, rpc.DecisionsServicer):
         tenant = request.tenant if caller.tenant == ALL_TENANTS else caller.tenant
         limit = min(request.limit or 100, 1000)
         return pb.ListDecisionsResponse(
-            decisions=[decision_pb(r) for r in self.service.store.decisions(tenant, limit)]
+            decisions=[
+                decision_pb(r)
+                for r in self.service.store.decisions(tenant, limit, specialist=request.specialist)
+            ]
         )
