@@ -158,10 +158,16 @@ class VideoInfo:
     audio_streams: int = 0  # not moderated: the record says so (see Provenance.Sign)
 
 
-def probe_video(path: Path, limits: VideoLimits, label: str = "video") -> VideoInfo:
+def open_video(source: Path | bytes):
+    """A container on a file, or on uploaded bytes read where they are in memory: an
+    upload is never written to disk (whatever it turns out to be)."""
+    return av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source))
+
+
+def probe_video(source: Path | bytes, limits: VideoLimits, label: str = "video") -> VideoInfo:
     """Open a video and check it against the ceilings before decoding any frame."""
     try:
-        with av.open(str(path)) as container:
+        with open_video(source) as container:
             if not container.streams.video:
                 raise InvalidInput(f"{label} has no video stream; send an MP4/MOV/WebM with video")
             if len(container.streams.video) > 1:  # a player may show any of them
@@ -208,9 +214,9 @@ def upright(frame: av.VideoFrame, max_side: int | None = None) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(pixels, k=turns)) if turns else pixels
 
 
-def count_frames(path: Path) -> int:
+def count_frames(source: Path | bytes) -> int:
     """How many frames the video stream really holds: its packets, demuxed, not decoded."""
-    with av.open(str(path)) as container:
+    with open_video(source) as container:
         stream = container.streams.video[0]
         return sum(1 for packet in container.demux(stream) if packet.size)
 

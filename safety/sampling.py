@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import random
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from safety.media import (
     VideoLimits,
     count_frames,
     hms,
+    open_video,
     probe_video,
     upright,
 )
@@ -69,7 +69,7 @@ class Sampled:
 
 
 def sample_video_frames(
-    path: Path,
+    path: Path | bytes,
     sampling: Sampling = DEFAULT_SAMPLING,
     *,
     max_seconds: float | None = None,
@@ -87,7 +87,7 @@ def sample_video_frames(
                 f"{label} holds {total} frames, more than {hms(max_seconds)} at {MAX_FPS} fps "
                 "could; trim it"
             )
-        with av.open(str(path)) as container:
+        with open_video(path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             rate = float(stream.guessed_rate or stream.average_rate or 0) or 25.0
@@ -144,18 +144,15 @@ def decode_video(
     data: bytes,
     limits: VideoLimits,
     sampling: Sampling,
-    work_dir: Path,
     label: str = "video",
 ) -> tuple[Sampled, VideoInfo]:
-    """Check an uploaded video against the ceilings, then sample its frames."""
+    """Check an uploaded video against the ceilings, then sample its frames; read in
+    memory, never written to disk (known-CSAM media must leave no copy anywhere)."""
     if not data:
         raise InvalidInput(f"{label} is empty (0 bytes)")
-    with tempfile.NamedTemporaryFile(dir=work_dir, suffix=".upload") as f:
-        f.write(data)
-        f.flush()
-        path = Path(f.name)
-        info = probe_video(path, limits, label)
-        sampled = sample_video_frames(path, sampling, max_seconds=limits.max_seconds, label=label)
+    data = bytes(data)
+    info = probe_video(data, limits, label)
+    sampled = sample_video_frames(data, sampling, max_seconds=limits.max_seconds, label=label)
     if not sampled.frames:
         raise InvalidInput(f"{label} has no decodable frames")
     return sampled, info

@@ -3,6 +3,9 @@ inserts are sampled however they are placed; strobes and lying timestamps are re
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 import pytest
 
@@ -138,7 +141,7 @@ def test_a_video_with_no_frames_is_a_clear_error(tmp_path):
         stream.pix_fmt = "yuv420p"
         out.start_encoding()  # header and trailer, no packets
     with pytest.raises(InvalidInput, match="no decodable frames|no video stream"):
-        decode_video(path.read_bytes(), VideoLimits(60, 4096, 10**7), Sampling(), tmp_path)
+        decode_video(path.read_bytes(), VideoLimits(60, 4096, 10**7), Sampling())
 
 
 def test_corrupt_frames_mid_stream_are_rejected_or_decoded_never_a_crash(tmp_path):
@@ -148,7 +151,7 @@ def test_corrupt_frames_mid_stream_are_rejected_or_decoded_never_a_crash(tmp_pat
     for offset in range(mdat + 64, len(data) - 64, 97):
         data[offset] ^= 0xFF  # damage the compressed frames themselves
     try:
-        sampled, _ = decode_video(bytes(data), VideoLimits(60, 4096, 10**7), Sampling(), tmp_path)
+        sampled, _ = decode_video(bytes(data), VideoLimits(60, 4096, 10**7), Sampling())
         assert sampled.frames and all(f.pixels.shape == (64, 64, 3) for f in sampled.frames)
     except InvalidInput as e:
         assert "video" in str(e)
@@ -167,7 +170,7 @@ def test_a_video_without_timing_is_sampled_over_all_of_it(tmp_path):
     """With no duration to go by, the first frames alone were checked: anything shown
     after them went unseen."""
     data = timeless_ramp(tmp_path / "ramp.h264", 1200)
-    sampled, _ = decode_video(data, VideoLimits(120, 4096, 10**8), Sampling(), tmp_path)
+    sampled, _ = decode_video(data, VideoLimits(120, 4096, 10**8), Sampling())
     brightness = [float(f.pixels.mean()) for f in sampled.frames]
     assert sampled.total == 1200
     assert max(brightness) > 200 and min(brightness) < 30  # the end and the start were seen
@@ -179,13 +182,13 @@ def test_a_video_with_more_frames_than_its_ceiling_allows_is_refused(tmp_path):
     data = timeless_ramp(tmp_path / "long.h264", 400)
     limits = VideoLimits(300 / MAX_FPS, 4096, 10**8)
     with pytest.raises(InvalidInput, match="frames"):
-        decode_video(data, limits, Sampling(), tmp_path, label="clip")
+        decode_video(data, limits, Sampling(), label="clip")
 
 
 def test_a_video_without_timing_is_as_long_as_its_frames_make_it(tmp_path):
     data = timeless_ramp(tmp_path / "ramp.h264", 24 * 12)  # 12 s at 24 fps, no durations
     with pytest.raises(InvalidInput, match="over the 0:00:10 limit"):
-        decode_video(data, VideoLimits(10, 4096, 10**8), Sampling(), tmp_path, label="clip")
+        decode_video(data, VideoLimits(10, 4096, 10**8), Sampling(), label="clip")
 
 
 def test_the_frames_kept_are_bounded_in_memory(tmp_path):
@@ -199,3 +202,33 @@ def test_the_frames_kept_are_bounded_in_memory(tmp_path):
     with pytest.raises(InvalidInput, match="more distinct frames than can be checked"):
         sample_video_frames(path, Sampling(seed=0, max_kept_bytes=budget, max_extra_per_s=100))
     assert sample_video_frames(path, Sampling(seed=0, max_extra_per_s=100)).frames
+
+
+_WATCHING: list[tuple] = []
+
+
+def _audit(event, args):
+    """Python's audit events for every file opened for writing (io.open and os.open)."""
+    if not _WATCHING or event != "open":
+        return
+    _, mode, flags = args
+    writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT
+    if (mode is not None and mode not in ("r", "rb")) or (mode is None and flags & writing):
+        _WATCHING.append(args[:2])
+
+
+sys.addaudithook(_audit)
+
+
+def test_an_uploaded_video_is_decoded_in_memory_never_written_to_disk(tmp_path):
+    """A known-CSAM upload must leave no copy: not even a temporary file while decoding."""
+    data = clip(
+        tmp_path, [np.full((64, 64, 3), v, np.uint8) for v in range(0, 240, 20)]
+    ).read_bytes()
+    _WATCHING.append(("watching",))
+    try:
+        sampled, _ = decode_video(data, VideoLimits(60, 4096, 10**7), Sampling())
+    finally:
+        opened = _WATCHING[1:]
+        _WATCHING.clear()
+    assert sampled.frames and opened == []

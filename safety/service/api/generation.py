@@ -130,7 +130,6 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
                 data,
                 video_limits(cfg),
                 cfg.sampling,
-                self.service.gate.work_dir,
                 label="driving video",
             )
             driving = DrivingVideo(

@@ -29,9 +29,7 @@ def media_clip(service: Service, data: bytes, label: str = "media") -> Clip:
     a clip, within the configured ceilings; subject "<label>" or "<label>_video"."""
     cfg = service.config
     if sniff_mime(data).startswith("video/"):
-        sampled, info = decode_video(
-            data, video_limits(cfg), cfg.sampling, service.gate.work_dir, label=label
-        )
+        sampled, info = decode_video(data, video_limits(cfg), cfg.sampling, label=label)
         return Clip(f"{label}_video", sampled.frames, info.audio_streams, sampled.total)
     image = decode_image(data, max_pixels=cfg.max_image_pixels, label=label)
     return Clip(label, [Frame(0.0, pixels) for pixels in image.all_pixels()])
