@@ -115,14 +115,20 @@ def _token_watermark_key(config: Config) -> bytes:
         raise ValueError("set watermark_key_file or watermark_key_pkcs11, not both")
     if not config.signing_pkcs11_module:
         raise ValueError("watermark_key_pkcs11 needs the token: set signing_pkcs11_module")
-    pin = os.environ.get(config.signing_pkcs11_pin_env)
-    if not pin:
-        raise SigningKeyError(
-            f"set the token PIN in the environment variable {config.signing_pkcs11_pin_env}"
-        )
+    pin = token_pin(config)
     return token_watermark_key(
         config.signing_pkcs11_module,
         config.signing_pkcs11_token,
         config.watermark_key_pkcs11,
         pin,
     )
+
+
+def token_pin(config: Config) -> str:
+    """The signing token's PIN, from the environment variable the config names."""
+    pin = os.environ.get(config.signing_pkcs11_pin_env)
+    if not pin:
+        raise SigningKeyError(
+            f"set the token PIN in the environment variable {config.signing_pkcs11_pin_env}"
+        )
+    return pin

@@ -53,7 +53,9 @@ def top_level_boxes(data: bytes) -> list[tuple[bytes, int, int]]:
 def c2pa_ts(path: Path) -> dict:
     """TrustNXT's c2pa-ts (pure TypeScript, no c2pa-rs inside) on `path`."""
     if shutil.which("node") is None or not (VALIDATORS / "node_modules").is_dir():
-        pytest.skip("the independent validator is not installed: npm ci --prefix tests/validators")
+        pytest.skip(
+            "the independent validator is not installed: npm install --prefix tests/validators"
+        )
     out = subprocess.run(
         ["node", str(VALIDATORS / "validate.mjs"), str(path)],
         capture_output=True,

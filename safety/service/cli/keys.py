@@ -49,19 +49,18 @@ def cmd_keys_csr(args) -> int:
 
 def cmd_keys_watermark_secret(args) -> int:
     """Create the HMAC secret the watermark key is derived from, inside the signing token."""
-    import os
-
     from safety.service.config import Config
+    from safety.service.signers import token_pin
     from signing.pkcs11 import generate_token_secret
+    from signing.signer import SigningKeyError
 
     config = Config.load(args.config)
-    pin = os.environ.get(config.signing_pkcs11_pin_env)
-    if not config.signing_pkcs11_module or not pin:
-        print(
-            "reelguard: configure signing_pkcs11_module and set the PIN in "
-            f"{config.signing_pkcs11_pin_env}",
-            file=sys.stderr,
-        )
+    try:
+        if not config.signing_pkcs11_module:
+            raise SigningKeyError("configure signing_pkcs11_module (the token to create it in)")
+        pin = token_pin(config)
+    except SigningKeyError as e:
+        print(f"reelguard: {e}", file=sys.stderr)
         return EXIT_FAILED
     generate_token_secret(
         config.signing_pkcs11_module, config.signing_pkcs11_token, args.label, pin
@@ -75,19 +74,14 @@ def cmd_keys_watermark_secret(args) -> int:
 
 def _token_request(args, subject):
     """The CSR of the PKCS#11 key the config names (`signing_pkcs11_*`), signed in the token."""
-    import os
-
     from safety.service.config import Config
+    from safety.service.signers import token_pin
     from signing.pkcs11 import token_signing_request
 
     config = Config.load(args.config)
     if not config.signing_pkcs11_module:
         raise ValueError("name a key file (--key) or configure signing_pkcs11_module")
-    pin = os.environ.get(config.signing_pkcs11_pin_env)
-    if not pin:
-        raise ValueError(
-            f"set the token PIN in the environment variable {config.signing_pkcs11_pin_env}"
-        )
+    pin = token_pin(config)
     return token_signing_request(
         config.signing_pkcs11_module,
         config.signing_pkcs11_token,
