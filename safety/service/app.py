@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -70,6 +72,8 @@ class Service:
     audit: AuditLog
     metrics: Metrics
     closers: list[Callable[[], None]]  # worker processes or Ray pools, released last
+    # Who holds this run's idempotency claims: "<host>:<data dir>#<run>".
+    claim_owner: str = ""
 
     def close(self) -> None:
         self.health.close()
@@ -259,6 +263,12 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         metrics.component_up.labels(component.name).set_function(
             lambda name=component.name: 0.0 if name in health.down() else 1.0
         )
+    # A restarted front door knows its last run's unfinished claims are dead: free them.
+    owner_prefix = f"{socket.gethostname()}:{config.data_dir.resolve()}#"
+    claim_owner = owner_prefix + uuid.uuid4().hex[:12]
+    freed = store.release_claims_of(owner_prefix, claim_owner)
+    if freed:
+        log.warning("released %d idempotency claim(s) a previous run left unfinished", freed)
     return Service(
         config,
         gate,
@@ -275,4 +285,5 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         audit,
         metrics,
         closers,
+        claim_owner,
     )

@@ -163,18 +163,33 @@ class IdempotencyStore(Protocol):
     """Generate requests' idempotency keys, per tenant."""
 
     def claim_idempotency(
-        self, tenant: str, key: str, request_sha256: str, request_id: str
+        self,
+        tenant: str,
+        key: str,
+        request_sha256: str,
+        request_id: str,
+        owner: str,
+        lease_s: float,
     ) -> IdempotencyRecord | None:
-        """Claim a key for a new request (None), atomically; if it is already claimed, the
-        existing record instead."""
+        """Claim a key for a new request (None), atomically, for `lease_s` seconds; an
+        unfinished claim whose lease ran out (its owner died) is taken over by the same
+        request (None too); otherwise the existing record."""
         ...
 
-    def finish_idempotency(self, tenant: str, key: str, terminal: bytes, output_path: str) -> None:
-        """Keep a claimed key's final event (and kept output) for replays."""
+    def finish_idempotency(
+        self, tenant: str, key: str, terminal: bytes, output_path: str, owner: str
+    ) -> None:
+        """Keep a claimed key's final event (and kept output) for replays; only while
+        `owner` still holds the claim."""
         ...
 
-    def release_idempotency(self, tenant: str, key: str) -> None:
-        """Forget an unfinished claim (the stream died): a retry may run anew."""
+    def release_idempotency(self, tenant: str, key: str, owner: str) -> None:
+        """Forget `owner`'s unfinished claim (the stream died): a retry may run anew."""
+        ...
+
+    def release_claims_of(self, owner_prefix: str, except_owner: str) -> int:
+        """Forget the unfinished claims a previous run of this front door left (its
+        owners start with `owner_prefix`); returns how many."""
         ...
 
 

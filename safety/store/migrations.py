@@ -110,4 +110,10 @@ MIGRATIONS = [
     ALTER TABLE hash_banks ADD COLUMN csam INTEGER NOT NULL DEFAULT 0;  -- known-CSAM list
     ALTER TABLE decisions ADD COLUMN specialist INTEGER NOT NULL DEFAULT 0;
     """,
+    """
+    -- An idempotency claim's owner (front door and run) and how long it holds the key:
+    -- a claim whose owner died is taken over once its lease runs out.
+    ALTER TABLE idempotency ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+    ALTER TABLE idempotency ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;
+    """,
 ]

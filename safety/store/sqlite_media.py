@@ -107,36 +107,52 @@ class MediaTables:
 
     # ---- idempotency keys ----------------------------------------------------------------
 
-    def claim_idempotency(
-        self, tenant: str, key: str, request_sha256: str, request_id: str
-    ) -> IdempotencyRecord | None:
-        """Claim a key for a new request; if already claimed, the existing record instead."""
+    def claim_idempotency(self, tenant, key, request_sha256, request_id, owner, lease_s):
+        now = time.time()
         with self._transaction() as db:
             row = db.execute(
-                "SELECT request_sha256, request_id, terminal, output_path FROM idempotency "
-                "WHERE tenant = ? AND key = ?",
+                "SELECT request_sha256, request_id, terminal, output_path, lease_until "
+                "FROM idempotency WHERE tenant = ? AND key = ?",
                 (tenant, key),
             ).fetchone()
             if row is not None:
-                return IdempotencyRecord(row[0], row[1], row[2], row[3])
+                expired = row[2] is None and row[4] < now
+                if not (expired and row[0] == request_sha256):
+                    return IdempotencyRecord(row[0], row[1], row[2], row[3])
+                db.execute(  # its owner died mid-request: this retry takes the key over
+                    "UPDATE idempotency SET request_id = ?, owner = ?, lease_until = ? "
+                    "WHERE tenant = ? AND key = ?",
+                    (request_id, owner, now + lease_s, tenant, key),
+                )
+                return None
             db.execute(
-                "INSERT INTO idempotency (tenant, key, request_sha256, request_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (tenant, key, request_sha256, request_id, time.time()),
+                "INSERT INTO idempotency (tenant, key, request_sha256, request_id, created_at, "
+                "owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (tenant, key, request_sha256, request_id, now, owner, now + lease_s),
             )
         return None
 
-    def finish_idempotency(self, tenant: str, key: str, terminal: bytes, output_path: str) -> None:
+    def finish_idempotency(self, tenant, key, terminal, output_path, owner):
         with self._transaction() as db:
             db.execute(
-                "UPDATE idempotency SET terminal = ?, output_path = ? WHERE tenant = ? AND key = ?",
-                (terminal, output_path, tenant, key),
+                "UPDATE idempotency SET terminal = ?, output_path = ? "
+                "WHERE tenant = ? AND key = ? AND owner = ?",
+                (terminal, output_path, tenant, key, owner),
             )
 
-    def release_idempotency(self, tenant: str, key: str) -> None:
-        """Forget an unfinished claim (the stream died): a retry may run anew."""
+    def release_idempotency(self, tenant, key, owner):
         with self._transaction() as db:
             db.execute(
-                "DELETE FROM idempotency WHERE tenant = ? AND key = ? AND terminal IS NULL",
-                (tenant, key),
+                "DELETE FROM idempotency "
+                "WHERE tenant = ? AND key = ? AND owner = ? AND terminal IS NULL",
+                (tenant, key, owner),
             )
+
+    def release_claims_of(self, owner_prefix, except_owner):
+        with self._transaction() as db:
+            cur = db.execute(
+                "DELETE FROM idempotency WHERE terminal IS NULL AND owner != ? "
+                "AND substr(owner, 1, ?) = ?",
+                (except_owner, len(owner_prefix), owner_prefix),
+            )
+            return cur.rowcount

@@ -42,6 +42,7 @@ from safety.verdict import Verdict
 from signing.verify import sniff_mime
 
 CHUNK_BYTES = 1 << 20
+CLAIM_MARGIN_S = 60.0  # an idempotency claim's lease past max_generation_s
 
 
 TERMINAL = ("completed", "blocked", "failed", "held")
@@ -76,13 +77,17 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
                     # A request cut short by its client is not a result to replay.
                     if key and final and not job.cancel.is_set():
                         self.service.store.finish_idempotency(
-                            tenant, key, event.SerializeToString(), self._kept(request_id)
+                            tenant,
+                            key,
+                            event.SerializeToString(),
+                            self._kept(request_id),
+                            self.service.claim_owner,
                         )
                         finished = True
                     yield event
         finally:
             if key and not finished:
-                self.service.store.release_idempotency(tenant, key)
+                self.service.store.release_idempotency(tenant, key, self.service.claim_owner)
 
     def _claim(self, tenant: str, key: str, request: pb.GenerateRequest, request_id: str):
         """None if this request now owns the key; else the earlier request's record."""
@@ -90,7 +95,11 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
         body.CopyFrom(request)
         body.ClearField("idempotency_key")
         digest = hashlib.sha256(body.SerializeToString(deterministic=True)).hexdigest()
-        record = self.service.store.claim_idempotency(tenant, key, digest, request_id)
+        # The claim outlives any generation this front door lets run (then it fails).
+        lease_s = self.service.config.max_generation_s + CLAIM_MARGIN_S
+        record = self.service.store.claim_idempotency(
+            tenant, key, digest, request_id, self.service.claim_owner, lease_s
+        )
         if record is None:
             return None
         if record.request_sha256 != digest:

@@ -171,3 +171,30 @@ def test_a_key_in_flight_is_refused_and_released_if_the_stream_dies(slow):
     )
     done = list(slow.generation.Generate(short, timeout=30))
     assert done[-1].WhichOneof("event") == "completed"
+
+
+def test_a_claim_a_killed_run_left_is_freed_when_its_front_door_restarts(tmp_path):
+    """kill -9 mid-request leaves the key claimed with no one to finish or release it:
+    every retry was refused as "still running", forever."""
+    import hashlib
+
+    req = keyed("a quiet pond", "k-crash")
+    body = pb.GenerateRequest()
+    body.CopyFrom(req)
+    body.ClearField("idempotency_key")
+    digest = hashlib.sha256(body.SerializeToString(deterministic=True)).hexdigest()
+    first = Running(make_config(tmp_path))
+    try:
+        owner = first.service.claim_owner.split("#")[0] + "#killed-run"
+        first.service.store.claim_idempotency("t", "k-crash", digest, "req-dead", owner, 3600)
+        with pytest.raises(grpc.RpcError) as err:
+            list(first.generation.Generate(req, timeout=30))
+        assert err.value.code() == grpc.StatusCode.ABORTED
+    finally:
+        first.close()
+    second = Running(make_config(tmp_path))  # the front door, restarted
+    try:
+        done = list(second.generation.Generate(req, timeout=60))
+        assert done[-1].WhichOneof("event") == "completed"
+    finally:
+        second.close()

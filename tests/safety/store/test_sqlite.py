@@ -102,3 +102,29 @@ def test_read_only_store_never_creates_or_migrates(tmp_path):
         SQLiteStore(old, read_only=True)
     with sqlite3.connect(old) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_an_idempotency_claim_whose_owner_died_is_taken_over_after_its_lease(tmp_path):
+    store = SQLiteStore(tmp_path / "db.sqlite")
+    assert store.claim_idempotency("t", "k", "body", "req-a", "door-1#run-a", 0.2) is None
+    running = store.claim_idempotency("t", "k", "body", "req-b", "door-2#run-b", 0.2)
+    assert running is not None and running.terminal is None  # still held: Busy for the caller
+    time.sleep(0.3)  # door-1 was killed: its lease ran out
+    other = store.claim_idempotency("t", "k", "another body", "req-c", "door-2#run-b", 0.2)
+    assert other is not None and other.request_sha256 == "body"  # a key stays bound to its body
+    assert store.claim_idempotency("t", "k", "body", "req-b", "door-2#run-b", 60) is None
+    store.finish_idempotency("t", "k", b"late", "", "door-1#run-a")  # the dead owner's write
+    store.finish_idempotency("t", "k", b"done", "/out.mp4", "door-2#run-b")
+    replay = store.claim_idempotency("t", "k", "body", "req-d", "door-3#run-c", 60)
+    assert (replay.request_id, replay.terminal) == ("req-b", b"done")
+
+
+def test_a_restarted_front_door_frees_only_its_own_last_runs_claims(tmp_path):
+    store = SQLiteStore(tmp_path / "db.sqlite")
+    store.claim_idempotency("t", "mine", "b", "r1", "host:/data#old-run", 3600)
+    store.claim_idempotency("t", "theirs", "b", "r2", "other:/data#run", 3600)
+    store.claim_idempotency("t", "now", "b", "r3", "host:/data#new-run", 3600)
+    assert store.release_claims_of("host:/data#", "host:/data#new-run") == 1
+    assert store.claim_idempotency("t", "mine", "b", "r4", "host:/data#new-run", 60) is None
+    assert store.claim_idempotency("t", "theirs", "b", "r5", "host:/data#new-run", 60) is not None
+    assert store.claim_idempotency("t", "now", "b", "r6", "host:/data#new-run", 60) is not None
