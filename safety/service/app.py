@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,22 +86,45 @@ class Service:
         self.store.close()
 
 
-def _purge_held_media(review: ReviewQueue, retention_s: float, every_s: float = 3600.0):
-    """Delete decided items' media past retention now and every hour; returns the stop."""
+def _every(every_s: float, name: str, job: Callable[[], None]) -> Callable[[], None]:
+    """Run `job` now and every `every_s` seconds on a daemon thread; returns the stop. A
+    round that fails (the store is down) is logged; the next one tries again."""
     stop = threading.Event()
 
     def run() -> None:
         while True:
             try:
-                if n := review.purge_decided(retention_s):
-                    log.info("deleted the media of %d decided review item(s)", n)
-            except Exception:  # the store is down: the next round tries again
-                log.exception("purging held media failed")
+                job()
+            except Exception:
+                log.exception("%s failed", name)
             if stop.wait(every_s):
                 return
 
-    threading.Thread(target=run, name="purge-held-media", daemon=True).start()
+    threading.Thread(target=run, name=name, daemon=True).start()
     return stop.set
+
+
+def purge_held_media(review: ReviewQueue, retention_s: float) -> None:
+    """Delete decided review items' media past retention."""
+    if n := review.purge_decided(retention_s):
+        log.info("deleted the media of %d decided review item(s)", n)
+
+
+def purge_outputs(store: Store, outputs: Path, work_dir: Path, retention_s: float, work_s: float):
+    """Forget idempotency keys (and delete their kept outputs) past retention; delete kept
+    outputs no key names that are as old, and work directories a killed run left."""
+    now = time.time()
+    gone = [Path(p) for p in store.expire_idempotency(now - retention_s)]
+    for path in gone:
+        path.unlink(missing_ok=True)
+    for path in outputs.glob("*.mp4") if outputs.is_dir() else []:
+        if path.stat().st_mtime < now - retention_s:
+            path.unlink(missing_ok=True)
+    for path in work_dir.iterdir() if work_dir.is_dir() else []:
+        if path.is_dir() and path.stat().st_mtime < now - work_s:
+            shutil.rmtree(path, ignore_errors=True)
+    if gone:
+        log.info("forgot %d idempotency key(s) and their outputs past retention", len(gone))
 
 
 def sexual_scores(moderator: VisualModerator) -> Callable[[list[np.ndarray]], list[float]]:
@@ -246,7 +271,20 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     if resumed:
         log.warning("finished releasing %d approved item(s) a restart interrupted", resumed)
     if config.review_retention_days > 0:
-        closers.append(_purge_held_media(gate.review, config.review_retention_days * 86400))
+        retention_s = config.review_retention_days * 86400
+        closers.append(
+            _every(3600.0, "purge-held-media", partial(purge_held_media, gate.review, retention_s))
+        )
+    if config.output_retention_days > 0:
+        purge = partial(
+            purge_outputs,
+            store,
+            config.data_dir / "outputs",
+            gate.work_dir,
+            config.output_retention_days * 86400,
+            config.max_generation_s + 3600,  # no request of this or another run is that old
+        )
+        closers.append(_every(3600.0, "purge-outputs", purge))
     enroller = Enroller(embedder, index, store, config.index_path, config.face_min_size)
     admission = Admission(config.max_generations, config.max_generations_per_tenant)
     media_admission = Admission(

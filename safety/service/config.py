@@ -109,6 +109,9 @@ class Config:
     web_session_s: float = 8 * 3600.0  # a reviewer's login lasts this long at most
     # Held and rejected media are deleted this long after the decision (0: kept forever).
     review_retention_days: float = 30.0
+    # Kept outputs (what an idempotent retry replays) and their keys are forgotten after
+    # this many days, and leftover work directories after max_generation_s; 0 keeps them.
+    output_retention_days: float = 7.0
     # Scale-out on Ray Serve (`reelguard serve --ray`): face, nudity, signing and generator
     # pools as replicas; the gRPC front door stays here. An empty address starts Ray locally.
     ray: bool = False

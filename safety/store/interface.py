@@ -187,6 +187,11 @@ class IdempotencyStore(Protocol):
         """Forget `owner`'s unfinished claim (the stream died): a retry may run anew."""
         ...
 
+    def expire_idempotency(self, before: float) -> list[str]:
+        """Forget finished keys claimed before `before` (epoch seconds): a retry then runs
+        anew. Returns their kept outputs' paths, for the caller to delete."""
+        ...
+
     def release_claims_of(self, owner_prefix: str, except_owner: str) -> int:
         """Forget the unfinished claims a previous run of this front door left (its
         owners start with `owner_prefix`); returns how many."""

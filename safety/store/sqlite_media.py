@@ -148,6 +148,17 @@ class MediaTables:
                 (tenant, key, owner),
             )
 
+    def expire_idempotency(self, before):
+        with self._transaction() as db:
+            where = "terminal IS NOT NULL AND created_at < ?"
+            paths = [
+                r[0]
+                for r in db.execute(f"SELECT output_path FROM idempotency WHERE {where}", (before,))
+                if r[0]
+            ]
+            db.execute(f"DELETE FROM idempotency WHERE {where}", (before,))
+        return paths
+
     def release_claims_of(self, owner_prefix, except_owner):
         with self._transaction() as db:
             cur = db.execute(

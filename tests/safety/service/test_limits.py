@@ -198,3 +198,30 @@ def test_a_claim_a_killed_run_left_is_freed_when_its_front_door_restarts(tmp_pat
         assert done[-1].WhichOneof("event") == "completed"
     finally:
         second.close()
+
+
+def test_kept_outputs_and_their_keys_are_forgotten_after_retention(tmp_path):
+    """Kept outputs (replays of idempotent requests) and leftover work directories would
+    otherwise fill the disk: past retention both go, and a retry runs anew."""
+    import os
+
+    from safety.service.app import purge_outputs
+
+    r = Running(make_config(tmp_path))
+    try:
+        first = list(r.generation.Generate(keyed("a quiet pond", "k-old"), timeout=60))
+        kept = r.config.data_dir / "outputs" / f"{first[0].accepted.request_id}.mp4"
+        assert kept.exists()
+        stale = r.service.gate.work_dir / "tmp-from-a-killed-run"
+        stale.mkdir()
+        os.utime(stale, (time.time() - 7200, time.time() - 7200))
+        fresh = r.service.gate.work_dir / "tmp-of-a-running-request"
+        fresh.mkdir()
+        # As if the retention had passed since the request (retention -1 s: all of them).
+        purge_outputs(r.service.store, kept.parent, r.service.gate.work_dir, -1, 3600)
+        assert not kept.exists() and not stale.exists() and fresh.exists()
+        again = list(r.generation.Generate(keyed("a quiet pond", "k-old"), timeout=60))
+        assert again[0].accepted.request_id != first[0].accepted.request_id
+        assert again[-1].WhichOneof("event") == "completed"
+    finally:
+        r.close()

@@ -128,3 +128,14 @@ def test_a_restarted_front_door_frees_only_its_own_last_runs_claims(tmp_path):
     assert store.claim_idempotency("t", "mine", "b", "r4", "host:/data#new-run", 60) is None
     assert store.claim_idempotency("t", "theirs", "b", "r5", "host:/data#new-run", 60) is not None
     assert store.claim_idempotency("t", "now", "b", "r6", "host:/data#new-run", 60) is not None
+
+
+def test_finished_keys_expire_with_their_outputs_unfinished_ones_do_not(tmp_path):
+    store = SQLiteStore(tmp_path / "db.sqlite")
+    store.claim_idempotency("t", "done", "b", "r1", "door#run", 60)
+    store.finish_idempotency("t", "done", b"ev", "/kept/r1.mp4", "door#run")
+    store.claim_idempotency("t", "running", "b", "r2", "door#run", 60)
+    assert store.expire_idempotency(time.time() - 60) == []  # not old enough yet
+    assert store.expire_idempotency(time.time() + 1) == ["/kept/r1.mp4"]
+    assert store.claim_idempotency("t", "done", "b", "r3", "door#run", 60) is None  # anew
+    assert store.claim_idempotency("t", "running", "b", "r4", "door#run", 60) is not None
