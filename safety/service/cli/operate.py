@@ -123,16 +123,40 @@ def _audit_log(args):
 
 
 def cmd_audit_verify(args) -> int:
-    result = _audit_log(args).verify()
-    if result.ok:
-        print(f"audit log intact: {result.entries} entries, head {result.head_hash}")
+    """The chain, then every decision against it: a decision without its entry (its
+    audit write failed, or the entry was never made) is as much a break as an edit."""
+    log = _audit_log(args)
+    result = log.verify()
+    if not result.ok:
+        print(
+            f"audit log BROKEN at entry {result.broken_seq}: {result.why} "
+            f"({result.entries} entries check out before it)",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_TRUSTED
+    print(f"audit log intact: {result.entries} entries, head {result.head_hash}")
+    store_path = Path(args.decisions) if args.decisions else Config.load(args.config).database_path
+    if not store_path.exists():
+        print(f"decisions not cross-checked: no decision store at {store_path}")
         return EXIT_OK
-    print(
-        f"audit log BROKEN at entry {result.broken_seq}: {result.why} "
-        f"({result.entries} entries check out before it)",
-        file=sys.stderr,
-    )
-    return EXIT_NOT_TRUSTED
+    from safety.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(store_path, read_only=True)
+    try:
+        decided = [d["id"] for d in store.decisions(limit=2**62)]
+    finally:
+        store.close()
+    entered = {e["subject"] for e in log.entries() if e["kind"] == "decision"}
+    missing = [d for d in decided if d not in entered]
+    if missing:
+        print(
+            f"{len(missing)} of {len(decided)} decision(s) have no audit entry: "
+            f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_TRUSTED
+    print(f"every decision ({len(decided)}) has its audit entry")
+    return EXIT_OK
 
 
 def cmd_audit_export(args) -> int:
@@ -243,6 +267,9 @@ def add_operate_commands(sub) -> None:
 
     au = sub.add_parser("audit", help="the hash-chained audit log (reads the database)")
     au.add_argument("--database", help="review database URL (default: from config)")
+    au.add_argument(
+        "--decisions", help="the decision store (SQLite file) to cross-check (default: config)"
+    )
     aus = au.add_subparsers(dest="sub", required=True)
     aus.add_parser(
         "verify", help="check the chain; names the first edited or deleted entry"

@@ -105,3 +105,26 @@ def test_cli_verify_and_export(tmp_path):
     assert broken.returncode == 1 and "entry 2" in broken.stderr
     missing = cli("audit", "--database", f"sqlite:///{tmp_path / 'nope.db'}", "verify")
     assert missing.returncode != 0 and "no review database" in missing.stderr
+
+
+def test_verify_names_a_decision_that_has_no_audit_entry(tmp_path):
+    """A decision whose audit write failed (the recorder logs it and goes on) left no
+    trace in the chain, which still verified: now the decisions are checked against it."""
+    from reelguard.v1 import reelguard_pb2 as pb
+    from safety.verdict import Action, Stage, Verdict
+    from tests.support import Running, make_config
+
+    r = Running(make_config(tmp_path))
+    try:
+        r.moderation.Check(pb.CheckRequest(prompt="a lighthouse at dusk"))
+        args = ["audit", "--database", r.config.review_url]
+        args += ["--decisions", str(r.config.database_path), "verify"]
+        ok = cli(*args)
+        assert ok.returncode == 0 and "every decision (1) has its audit entry" in ok.stdout
+        unrecorded = Verdict(Action.ALLOW, Stage.PRE_CHECK, "p")
+        r.service.store.record_decision("d-without-entry", "req", "t", unrecorded)
+        broken = cli(*args)
+        assert broken.returncode == 1
+        assert "1 of 2 decision(s) have no audit entry: d-without-entry" in broken.stderr
+    finally:
+        r.close()
