@@ -53,7 +53,7 @@ class Recheck:
 
 
 def recheck(
-    path: Path,
+    source: Path | bytes,
     recorded: Verdict,
     moderators: list[VisualModerator],
     policy: Policy,
@@ -84,7 +84,7 @@ def recheck(
             )
         else:
             rerun.append(moderator)
-    frames = frames_at(path, times, sampling)
+    frames = frames_at(source, times, sampling)
     result.frames = len(frames)
     if len(frames) != len(times):
         result.refused.append(f"{len(times)} positions recorded, {len(frames)} found in the file")

@@ -116,14 +116,14 @@ def sample_video_frames(
 
 
 def frames_at(
-    path: Path, times_s: list[float], sampling: Sampling = DEFAULT_SAMPLING
+    source: Path | bytes, times_s: list[float], sampling: Sampling = DEFAULT_SAMPLING
 ) -> list[Frame]:
     """The frames shown at `times_s` (recorded sample positions, for a recheck), decoded
     and scaled as the check saw them; a time no frame matches within 1 ms is left out."""
     wanted = sorted(times_s)
     found: list[Frame] = []
     try:
-        with av.open(str(path)) as container:
+        with open_video(source) as container:
             stream = container.streams.video[0]
             rate = float(stream.guessed_rate or stream.average_rate or 0) or 25.0
             previous = -1.0

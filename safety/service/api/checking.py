@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.auth import (
@@ -138,17 +135,14 @@ class ProvenanceServicer(Servicer, rpc.ProvenanceServicer):
             # Another tenant's decision reads exactly like a missing one.
             if record is None or not caller.sees(record["tenant"]):
                 raise NotFound(f"no decision {decision_id!r} here")
-            with tempfile.NamedTemporaryFile(dir=service.gate.work_dir, suffix=".mp4") as f:
-                f.write(request.media.data)
-                f.flush()
-                result = recheck(
-                    Path(f.name),
-                    Verdict.from_dict(record["evidence"]),
-                    service.gate.checks.image_moderators,
-                    service.gate.policies.for_tenant(record["tenant"]),
-                    service.gate.sampling,
-                    request.tolerance or DEFAULT_TOLERANCE,
-                )
+            result = recheck(
+                bytes(request.media.data),  # decoded where it lies, as uploads are
+                Verdict.from_dict(record["evidence"]),
+                service.gate.checks.image_moderators,
+                service.gate.policies.for_tenant(record["tenant"]),
+                service.gate.sampling,
+                request.tolerance or DEFAULT_TOLERANCE,
+            )
         return pb.RecheckReport(
             decision_id=result.decision_id,
             recorded_action=result.recorded_action,
