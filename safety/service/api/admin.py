@@ -18,7 +18,7 @@ from safety.errors import (
 )
 from safety.media import decode_image
 from safety.policy_loading import PolicyError
-from safety.service.api.convert import client_pb, grant_pb, identity_pb
+from safety.service.api.convert import client_pb, coverage_pb, grant_pb, identity_pb
 from safety.service.api.guard import ADMIN_ONLY, Servicer, guarded
 from safety.service.api.uploads import media_clip
 
@@ -160,29 +160,7 @@ class PoliciesServicer(Servicer, rpc.PoliciesServicer):
         policy = gate.policies.for_tenant(caller.tenant_for(request.tenant))
         rows = coverage(gate.checks.prompt_moderators, gate.checks.image_moderators, policy)
         return pb.CoverageResponse(
-            policy_version=policy.version,
-            categories=[
-                pb.CategoryCoverage(
-                    kind=row.kind,
-                    category=row.category,
-                    evaluated=row.evaluated,
-                    threshold=row.rule.threshold if row.rule else 0.0,
-                    review_threshold=(row.rule.review_threshold or 0.0) if row.rule else 0.0,
-                    action=int(row.rule.action) if row.rule else pb.BLOCK,
-                    required=bool(row.rule and row.kind in row.rule.required),
-                    models=[
-                        pb.ModelCoverage(
-                            check=m.check,
-                            model=m.model,
-                            model_version=m.model_version,
-                            calibration=m.calibration,
-                        )
-                        for m in row.models
-                    ],
-                    uncalibrated=row.uncalibrated,
-                )
-                for row in rows
-            ],
+            policy_version=policy.version, categories=[coverage_pb(row) for row in rows]
         )
 
     @guarded(*ADMIN_ONLY, platform=True)

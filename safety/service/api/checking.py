@@ -16,7 +16,7 @@ from safety.job import (
     SignableMedia,
 )
 from safety.recheck import DEFAULT_TOLERANCE, recheck
-from safety.service.api.convert import report_pb, verdict_pb
+from safety.service.api.convert import recheck_pb, report_pb, verdict_pb
 from safety.service.api.guard import MAY_GENERATE, MAY_READ, Servicer, guarded
 from safety.service.api.uploads import SIGNABLE, media_clip
 from safety.verdict import Verdict
@@ -143,21 +143,4 @@ class ProvenanceServicer(Servicer, rpc.ProvenanceServicer):
                 service.gate.sampling,
                 request.tolerance or DEFAULT_TOLERANCE,
             )
-        return pb.RecheckReport(
-            decision_id=result.decision_id,
-            recorded_action=result.recorded_action,
-            rechecked_action=result.rechecked_action,
-            reproduces=result.reproduces,
-            frames=result.frames,
-            scores=[
-                pb.ScoreRecheck(
-                    check=s.check,
-                    category=s.category,
-                    recorded=s.recorded,
-                    rechecked=s.rechecked,
-                    reproduces=s.reproduces,
-                )
-                for s in result.scores
-            ],
-            refused=result.refused,
-        )
+        return recheck_pb(result)

@@ -6,6 +6,8 @@ import json
 import time
 
 from reelguard.v1 import reelguard_pb2 as pb
+from safety.coverage import CoverageRow
+from safety.recheck import Recheck
 from safety.review import APPROVED
 from safety.store.records import Clearance, Grant, IdentityRecord, ReviewItem
 from safety.verdict import Finding, Verdict
@@ -215,4 +217,48 @@ def allowlist_entry_pb(c: Clearance) -> pb.AllowlistEntry:
         ticket=c.ticket,
         created_by=c.created_by,
         created_at=c.created_at,
+    )
+
+
+def recheck_pb(r: Recheck) -> pb.RecheckReport:
+    return pb.RecheckReport(
+        decision_id=r.decision_id,
+        recorded_action=r.recorded_action,
+        rechecked_action=r.rechecked_action,
+        reproduces=r.reproduces,
+        frames=r.frames,
+        scores=[
+            pb.ScoreRecheck(
+                check=s.check,
+                category=s.category,
+                recorded=s.recorded,
+                rechecked=s.rechecked,
+                reproduces=s.reproduces,
+            )
+            for s in r.scores
+        ],
+        refused=r.refused,
+    )
+
+
+def coverage_pb(row: CoverageRow) -> pb.CategoryCoverage:
+    rule = row.rule
+    return pb.CategoryCoverage(
+        kind=row.kind,
+        category=row.category,
+        evaluated=row.evaluated,
+        threshold=rule.threshold if rule else 0.0,
+        review_threshold=(rule.review_threshold or 0.0) if rule else 0.0,
+        action=int(rule.action) if rule else pb.BLOCK,
+        required=bool(rule and row.kind in rule.required),
+        models=[
+            pb.ModelCoverage(
+                check=m.check,
+                model=m.model,
+                model_version=m.model_version,
+                calibration=m.calibration,
+            )
+            for m in row.models
+        ],
+        uncalibrated=row.uncalibrated,
     )
