@@ -169,35 +169,33 @@ def read_hash_list(text: str) -> list[str]:
     column (`signal_type`: only `pdq` rows are read). A line that is neither is refused
     with its number: a list that half-imports protects against half of it."""
     lines = text.splitlines()
-    first = next((ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")), "")
-    if "," not in first:
-        hashes = []
-        for number, line in enumerate(lines, 1):
-            value = line.split("#", 1)[0].strip().lower()
-            if not value:
-                continue
-            if not _PDQ.match(value):
-                raise IndexInputError(
-                    f"line {number}: not a PDQ hash (64 hex digits): {value[:80]!r}"
-                )
-            hashes.append(value)
-        return hashes
-    rows_ = list(csv.reader(lines))
+    start = next(
+        (i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")),
+        len(lines),
+    )
+    if start == len(lines) or "," not in lines[start]:
+        found = ((n, line.split("#", 1)[0]) for n, line in enumerate(lines, 1))
+        return [_pdq(n, value) for n, value in found if value.strip()]
+    rows_ = list(csv.reader(lines[start:]))
     header = [c.strip().lower() for c in rows_[0]]
     column = next(
         (header.index(c) for c in ("signal_value", "signal", "hash", "pdq") if c in header), None
     )
     if column is None:
         raise IndexInputError(
-            f"line 1: no hash column (signal_value, signal, hash or pdq) in {header}"
+            f"line {start + 1}: no hash column (signal_value, signal, hash or pdq) in {header}"
         )
     kind = header.index("signal_type") if "signal_type" in header else None
-    hashes = []
-    for number, row in enumerate(rows_[1:], 2):
-        if not row or (kind is not None and row[kind].strip().lower() != "pdq"):
-            continue
-        value = row[column].strip().lower() if column < len(row) else ""
-        if not _PDQ.match(value):
-            raise IndexInputError(f"line {number}: not a PDQ hash (64 hex digits): {value[:80]!r}")
-        hashes.append(value)
-    return hashes
+    return [
+        _pdq(number, row[column] if column < len(row) else "")
+        for number, row in enumerate(rows_[1:], start + 2)
+        if row and (kind is None or row[kind].strip().lower() == "pdq")
+    ]
+
+
+def _pdq(line: int, value: str) -> str:
+    """`value` as a PDQ hash (lower-case hex), or the error naming its line."""
+    value = value.strip().lower()
+    if not _PDQ.match(value):
+        raise IndexInputError(f"line {line}: not a PDQ hash (64 hex digits): {value[:80]!r}")
+    return value

@@ -20,6 +20,7 @@ def test_an_hma_csv_export_is_read_by_its_header_and_only_pdq_rows():
     text += f"pdq,{A},nc,x\nvideo_md5,{'a' * 32},nc,\npdq,{B},nc,\n"
     assert read_hash_list(text) == [A, B]
     assert read_hash_list(f"hash,id,time,tags\n{A},1,0,csam\n") == [A]
+    assert read_hash_list(f"# exported 2026-11-30\n\nhash,id\n{A},1\n") == [A]  # header after notes
 
 
 @pytest.mark.parametrize(
