@@ -134,6 +134,10 @@ class HashBanks:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def reload(self) -> None:
+        """Read the banks again (another front door changed them)."""
+        self._refresh()
+
     def _refresh(self) -> None:
         entries = self.storage.bank_entries()
         by_bank: dict[str, list[BankEntry]] = {}

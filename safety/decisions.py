@@ -1,4 +1,5 @@
-"""Recording decisions: every verdict goes to the decision store and the audit log.
+"""Recording decisions: every verdict goes to the decision store with its audit-log
+entry, in one transaction (a decision without its entry is never committed).
 
 An allowed output must not leave without its record (`strict`): a failure to record it
 raises and the request fails. A block that cannot be recorded still blocks; the failure
@@ -11,19 +12,16 @@ import logging
 import uuid
 
 from safety.observability import Metrics
-from safety.store.audit import AuditLog
 from safety.store.interface import DecisionStore
+from safety.store.records import AuditEntry
 from safety.verdict import Verdict
 
 log = logging.getLogger(__name__)
 
 
 class DecisionRecorder:
-    def __init__(
-        self, store: DecisionStore, audit: AuditLog | None = None, metrics: Metrics | None = None
-    ) -> None:
+    def __init__(self, store: DecisionStore, metrics: Metrics | None = None) -> None:
         self.store = store
-        self.audit = audit
         self.metrics = metrics or Metrics()
 
     def record(
@@ -37,25 +35,24 @@ class DecisionRecorder:
         """Give the verdict a decision id (if it has none) and record it with its audit entry."""
         verdict.decision_id = verdict.decision_id or uuid.uuid4().hex
         self.metrics.count_verdict(verdict)
+        entry = AuditEntry(
+            "reelguard",
+            "decision",
+            tenant,
+            verdict.decision_id,
+            {
+                "request_id": request_id,
+                "action": verdict.action.name.lower(),
+                "stage": verdict.stage.name.lower(),
+                "policy_version": verdict.policy_version,
+                "reasons": [f"{r.subject}/{r.category}" for r in verdict.reasons],
+                "output_sha256": output_sha256,
+            },
+        )
         try:
             self.store.record_decision(
-                verdict.decision_id, request_id, tenant, verdict, output_sha256
+                verdict.decision_id, request_id, tenant, verdict, output_sha256, entry
             )
-            if self.audit is not None:
-                self.audit.record(
-                    "reelguard",
-                    "decision",
-                    tenant,
-                    verdict.decision_id,
-                    {
-                        "request_id": request_id,
-                        "action": verdict.action.name.lower(),
-                        "stage": verdict.stage.name.lower(),
-                        "policy_version": verdict.policy_version,
-                        "reasons": [f"{r.subject}/{r.category}" for r in verdict.reasons],
-                        "output_sha256": output_sha256,
-                    },
-                )
         except Exception:
             if strict:  # an allowed output must not leave without its record
                 raise

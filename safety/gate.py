@@ -49,7 +49,6 @@ from safety.policy_loading import PolicySet
 from safety.provenance import OutputSigner, moderation_assertion, output_manifest
 from safety.review import ReviewQueue
 from safety.sampling import DEFAULT_SAMPLING, Sampling, sample_video_frames
-from safety.store.audit import AuditLog
 from safety.store.interface import DecisionStore
 from safety.verdict import Action, CheckRun, Stage, Verdict
 from signing import watermark
@@ -75,7 +74,6 @@ class Gate:
         sampling: Sampling = DEFAULT_SAMPLING,
         review: ReviewQueue | None = None,
         allowlist: Allowlist | None = None,
-        audit: AuditLog | None = None,
         metrics: Metrics | None = None,
         watermarker: watermark.Watermarker | None = None,
         generation_workers: int = 4,
@@ -107,7 +105,7 @@ class Gate:
             check_timeout_s=check_timeout_s,
             allowlist=allowlist,
         )
-        self.recorder = DecisionRecorder(store, audit, self.metrics)
+        self.recorder = DecisionRecorder(store, self.metrics)
         self.output_signer = OutputSigner(
             manifest_signer, manifests, self.recorder, self.metrics, watermarker
         )

@@ -19,6 +19,7 @@ from safety.media import decode_image
 from safety.provenance import OutputSigner
 from safety.review import Released, ReviewQueue
 from safety.sampling import Sampling, sample_video_frames
+from safety.shared_media import SharedMedia
 from safety.store.records import ReviewItem
 from safety.verdict import Action, Stage, Verdict
 from signing.manifest import TRAINED_ALGORITHMIC_MEDIA, Ingredient, ManifestSpec
@@ -51,9 +52,8 @@ class Holding:
         self.recorder.record(verdict, request_id, tenant, strict=True)
         ingredients = []
         for i, ing in enumerate(spec.ingredients):
-            path = review.held_dir / f"{request_id}-ingredient-{i}"
-            path.write_bytes(ing.data)
-            ingredients.append({"title": ing.title, "mime_type": ing.mime_type, "path": str(path)})
+            key = review.media.keep_bytes(f"held/{request_id}-ingredient-{i}", ing.data)
+            ingredients.append({"title": ing.title, "mime_type": ing.mime_type, "path": key})
         held_spec = {
             "title": spec.title,
             "generator_name": spec.generator_name,
@@ -76,16 +76,17 @@ class Holding:
         )
         return Held(ticket, verdict)
 
-    def release(self, item: ReviewItem, review: dict) -> Released:
+    def release(self, item: ReviewItem, review: dict, media: SharedMedia) -> Released:
         """Sign an approved item; its manifest records the human review. Idempotent on
         the review's release decision id: once that decision is recorded, the signed file
         is the release, and a resumed release signs nothing again."""
-        held_path = Path(item.held_path)
-        signed = held_path.with_suffix(".signed.mp4")
+        held_path = media.path(item.held_path)
+        signed_key = f"signed/{item.ticket}.mp4"
         decision_id = review.get("release_decision_id") or uuid.uuid4().hex
         recorded = self.recorder.store.decision(decision_id)
-        if recorded is not None and signed.exists():
-            return Released(str(signed), recorded["output_sha256"], decision_id)
+        if recorded is not None and media.exists(signed_key):
+            return Released(signed_key, recorded["output_sha256"], decision_id)
+        signed = held_path.with_name(f"{item.ticket}.signed.mp4")
         frames = sample_video_frames(held_path, self.sampling).frames
         verdict = Verdict(
             action=Action.ALLOW,
@@ -107,7 +108,7 @@ class Holding:
                 "human_review": review,
             },
             ingredients=[
-                Ingredient(i["title"], i["mime_type"], Path(i["path"]).read_bytes())
+                Ingredient(i["title"], i["mime_type"], media.read_bytes(i["path"]))
                 for i in held["ingredients"]
             ],
             # Held before these were kept: the cautious label, no training or mining.
@@ -117,16 +118,19 @@ class Holding:
         digest = self.signer.sign(
             spec, frames, held_path, signed, item.mime_type, verdict, item.request_id, item.tenant
         )
-        return Released(str(signed), digest, verdict.decision_id)
+        media.keep(signed_key, signed, move=True)
+        return Released(signed_key, digest, verdict.decision_id)
 
-    def bank_rejected(self, item: ReviewItem, banks: HashBanks, bank: str) -> int:
+    def bank_rejected(
+        self, item: ReviewItem, banks: HashBanks, bank: str, media: SharedMedia
+    ) -> int:
         """Put a rejected item's content (output frames and input image) in `bank`, so
         the same content is blocked next time; returns how many hashes were added."""
-        held = Path(item.held_path)
+        held = media.path(item.held_path)
         frames = [f.pixels for f in sample_video_frames(held, self.sampling).frames]
         for ing in item.spec["ingredients"]:
             if ing["mime_type"].startswith("image/"):
-                data = Path(ing["path"]).read_bytes()
+                data = media.read_bytes(ing["path"])
                 frames.append(decode_image(data, max_pixels=MAX_BANKED_PIXELS).pixels)
         known = {b.name: b for b in banks.storage.banks()}
         if bank not in known:

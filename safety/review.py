@@ -14,7 +14,6 @@ import json
 import logging
 import re
 import secrets
-import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
 from safety.consent import ConsentRegistry
 from safety.errors import Busy, Forbidden, InvalidInput, NotFound
 from safety.review_effects import DecisionEffects, may_clear
+from safety.shared_media import SharedMedia
 from safety.store.interface import ReviewStore
 from safety.store.records import AuditEntry, ReviewItem
 from safety.verdict import Verdict
@@ -65,7 +65,7 @@ class ReviewQueue:
     def __init__(
         self,
         store: ReviewStore,
-        held_dir: Path,
+        media: SharedMedia,
         release: Callable[[ReviewItem, dict], Released],
         bank_rejected: Callable[[ReviewItem], int],
         lease_s: float = 600.0,
@@ -76,11 +76,10 @@ class ReviewQueue:
         self.store = store
         # What a decision changes beyond its item: clearances, consent grants, bank entries.
         self.effects = DecisionEffects(store, consent, unbank, allowlist_days)
-        self.held_dir = held_dir
+        self.media = media  # held outputs and ingredients, reachable from any front door
         self.release = release
         self.bank_rejected = bank_rejected
         self.lease_s = lease_s
-        held_dir.mkdir(parents=True, exist_ok=True)
 
     # ---- the generation side ------------------------------------------------------
 
@@ -98,8 +97,7 @@ class ReviewQueue:
     ) -> str:
         """Keep an output for review (moved out of the scratch dir); returns its ticket."""
         ticket = secrets.token_hex(8)
-        held = self.held_dir / f"{ticket}{output.suffix}"
-        shutil.move(output, held)
+        held = self.media.keep(f"held/{ticket}{output.suffix}", output, move=True)
         category, priority = priority_of(verdict)
         self.store.add_review_item(
             {
@@ -112,7 +110,7 @@ class ReviewQueue:
                 "priority": priority,
                 "status": PENDING,
                 "verdict": verdict.to_dict(),
-                "held_path": str(held),
+                "held_path": held,
                 "mime_type": mime_type,
                 "spec": spec,
                 "content_sha256": content_sha256,
@@ -287,15 +285,15 @@ class ReviewQueue:
         cutoff = (now or time.time()) - older_than_s
         purged = 0
         for item in self.store.decided_items_with_media((APPROVED, REJECTED), cutoff):
-            paths = [Path(item.held_path)] + [Path(i["path"]) for i in item.spec["ingredients"]]
-            for path in paths:
-                path.unlink(missing_ok=True)
+            keys = [item.held_path] + [i["path"] for i in item.spec["ingredients"]]
+            for key in keys:
+                self.media.forget(key)
             entry = AuditEntry(
                 "reelguard",
                 "purged",
                 item.tenant,
                 item.ticket,
-                {"files": len(paths), "decided_at": item.decided_at, "retention_s": older_than_s},
+                {"files": len(keys), "decided_at": item.decided_at, "retention_s": older_than_s},
             )
             purged += self.store.update_review_item(
                 item.ticket, item.status, {"held_path": ""}, entry

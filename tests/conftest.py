@@ -76,9 +76,9 @@ def postgres():
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def review_url(request, tmp_path):
-    """The review database on each backend: SQLite file, and a fresh PostgreSQL database."""
+def database_url(request, tmp_path):
+    """The service's database on each backend: SQLite file, and a fresh PostgreSQL one."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'review.db'}"
+        return f"sqlite:///{tmp_path / 'reelguard.sqlite3'}"
     server = request.getfixturevalue("postgres")
     return server.fresh_database(f"t_{uuid.uuid4().hex[:12]}")

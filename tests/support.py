@@ -46,6 +46,14 @@ def cli(*args, env=None, timeout=120) -> subprocess.CompletedProcess:
     )
 
 
+def sql(store, query: str, **params) -> list:
+    """Rows of a query on a store's database (what a test looks at behind the API)."""
+    import sqlalchemy as sa
+
+    with store.engine.connect() as conn:
+        return conn.execute(sa.text(query), params).all()
+
+
 def encode(pixels: np.ndarray, fmt: str = "PNG", **kw) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, fmt, **kw)
@@ -247,15 +255,13 @@ def serve_process(data_dir: Path, port: int, env: dict | None = None) -> subproc
 
 
 def review_service(request, tmp_path_factory, enrol_collins, name: str) -> Running:
-    """A service that holds likeness for review (its review database on SQLite, or on
+    """A service that holds likeness for review (its database on SQLite, or on
     PostgreSQL when the fixture's param says so), Eileen Collins enrolled, and the
     clients the review tests act as."""
     url = ""
     if request.param == "postgresql":
         url = request.getfixturevalue("postgres").fresh_database(name)
-    config = make_config(
-        tmp_path_factory.mktemp(name), policy=REVIEW_LIKENESS, review_database_url=url
-    )
+    config = make_config(tmp_path_factory.mktemp(name), policy=REVIEW_LIKENESS, database_url=url)
     r = Running(config)
     enrol_collins(r.identities)
     r.studio = r.client("generator-client", "studio-a")[1]

@@ -40,14 +40,14 @@ from safety.policy_loading import PolicySet
 from safety.review import ReviewQueue
 from safety.service.admission import Admission
 from safety.service.config import Config
+from safety.service.database import open_store
 from safety.service.health import HealthMonitor
 from safety.service.probes import health_components
 from safety.service.signers import make_signer, make_verifier, trust_anchors_pem, watermark_key
+from safety.shared_media import SharedMedia
 from safety.store.audit import AuditLog
 from safety.store.interface import Store
-from safety.store.review import SqlReviewStore
-from safety.store.review_schema import open_engine
-from safety.store.sqlite import SQLiteStore
+from safety.sync import ChangeFollower
 from signing.manifest import C2paManifestSigner
 from signing.verify import Verifier
 from signing.watermarks import load_watermarker
@@ -80,7 +80,6 @@ class Service:
     def close(self) -> None:
         self.health.close()
         self.metrics.close()
-        self.audit.engine.dispose()
         for close in self.closers:
             close()
         self.store.close()
@@ -110,15 +109,17 @@ def purge_held_media(review: ReviewQueue, retention_s: float) -> None:
         log.info("deleted the media of %d decided review item(s)", n)
 
 
-def purge_outputs(store: Store, outputs: Path, work_dir: Path, retention_s: float, work_s: float):
-    """Forget idempotency keys (and delete their kept outputs) past retention; delete kept
-    outputs no key names that are as old, and work directories a killed run left."""
+def purge_outputs(
+    store: Store, media: SharedMedia, work_dir: Path, retention_s: float, work_s: float
+):
+    """Forget idempotency keys (and delete their kept outputs) past retention; delete
+    cached media files as old, and work directories a killed run left."""
     now = time.time()
-    gone = [Path(p) for p in store.expire_idempotency(now - retention_s)]
-    for path in gone:
-        path.unlink(missing_ok=True)
-    for path in outputs.glob("*.mp4") if outputs.is_dir() else []:
-        if path.stat().st_mtime < now - retention_s:
+    gone = store.expire_idempotency(now - retention_s)
+    for key in gone:
+        media.forget(key)
+    for path in media.cache_dir.rglob("*"):  # cache files of what others fetched
+        if path.is_file() and path.stat().st_mtime < now - retention_s:
             path.unlink(missing_ok=True)
     for path in work_dir.iterdir() if work_dir.is_dir() else []:
         if path.is_dir() and path.stat().st_mtime < now - work_s:
@@ -144,7 +145,11 @@ def sexual_scores(moderator: VisualModerator) -> Callable[[list[np.ndarray]], li
 
 def build_service(config: Config, generator: Generator | None = None) -> Service:
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = SQLiteStore(config.database_path)
+    # This run's name: it owns its idempotency claims and its entries in the change feed.
+    owner_prefix = f"{socket.gethostname()}:{config.data_dir.resolve()}#"
+    claim_owner = owner_prefix + uuid.uuid4().hex[:12]
+    store = open_store(config, origin=claim_owner)
+    synced_to = store.last_change()  # before the caches load: nothing committed is missed
     metrics = Metrics()
     closers: list[Callable[[], None]] = []
     if config.ray:
@@ -217,10 +222,9 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
                 calibration=config.clip_calibration,
             )
         )
-    engine = open_engine(config.review_url)
-    audit = AuditLog(engine)
-    review_store = SqlReviewStore(audit)  # held items and clearances, audited
-    allowlist = Allowlist(review_store)
+    allowlist = Allowlist(store)
+    # Held, released and kept outputs: in the database, so any front door can serve them.
+    media = SharedMedia(store, config.data_dir / "media")
     manifests = ManifestRepository(store)  # the pipeline remembers, Verify recovers
     # Outputs are marked with it (when `watermark` is on); Verify reads it either way.
     watermarker = metrics.timed_load(
@@ -245,18 +249,17 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         check_timeout_s=config.check_timeout_s,
         sampling=config.sampling,
         allowlist=allowlist,
-        audit=audit,
         metrics=metrics,
         watermarker=watermarker if config.watermark else None,
         generation_workers=config.max_generations,
         max_generation_s=config.max_generation_s,
     )
     gate.review = ReviewQueue(
-        review_store,
-        config.data_dir / "held",
-        release=gate.holding.release,
+        store,
+        media,
+        release=partial(gate.holding.release, media=media),
         bank_rejected=partial(
-            gate.holding.bank_rejected, banks=banks, bank=config.review_reject_bank
+            gate.holding.bank_rejected, banks=banks, bank=config.review_reject_bank, media=media
         ),
         lease_s=config.review_lease_s,
         consent=consent,
@@ -279,7 +282,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         purge = partial(
             purge_outputs,
             store,
-            config.data_dir / "outputs",
+            media,
             gate.work_dir,
             config.output_retention_days * 86400,
             config.max_generation_s + 3600,  # no request of this or another run is that old
@@ -292,7 +295,19 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     )
     auth = Authenticator(store)
     auth.bootstrap(config.admin_token_path)
-    health = HealthMonitor(health_components(gate, enroller, engine), config.health_interval_s)
+    # Enrolments, removals and bank changes made through other front doors, applied here.
+    follower = ChangeFollower(
+        store,
+        store,
+        index,
+        banks,
+        claim_owner,
+        poll_s=config.sync_poll_s,
+        stale_s=config.sync_stale_s,
+        after=synced_to,
+    ).start()
+    closers.append(follower.stop)
+    health = HealthMonitor(health_components(gate, enroller, follower), config.health_interval_s)
     # Gauges read when scraped.
     metrics.generations_running.set_function(admission.running)
     metrics.review_queue.set_function(gate.review.open_count)
@@ -302,8 +317,6 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             lambda name=component.name: 0.0 if name in health.down() else 1.0
         )
     # A restarted front door knows its last run's unfinished claims are dead: free them.
-    owner_prefix = f"{socket.gethostname()}:{config.data_dir.resolve()}#"
-    claim_owner = owner_prefix + uuid.uuid4().hex[:12]
     freed = store.release_claims_of(owner_prefix, claim_owner)
     if freed:
         log.warning("released %d idempotency claim(s) a previous run left unfinished", freed)
@@ -320,7 +333,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         auth,
         health,
         gate.review,
-        audit,
+        store.audit,
         metrics,
         closers,
         claim_owner,

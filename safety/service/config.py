@@ -100,9 +100,17 @@ class Config:
     # Videos (outputs, driving videos, Check and Sign): at least this many frames per
     # second of video, at random places, plus every scene cut and insert (safety/sampling.py).
     sample_fps: float = 2.0
-    # Human review: the queue, audit log and allowlist live here — SQLite under data_dir
-    # by default, or e.g. postgresql+psycopg://user@host/reelguard.
+    # Everything the service keeps (identities, grants, clients, decisions, review queue,
+    # audit log, held media) lives here: SQLite under data_dir by default, or PostgreSQL,
+    # e.g. postgresql+psycopg://user@host/reelguard, which many front doors may share.
+    database_url: str = ""
+    # The review database's URL before it held everything: read as database_url.
     review_database_url: str = ""
+    # Each front door follows the database's change feed (enrolments, removals, bank
+    # changes) this often (PostgreSQL also wakes it by NOTIFY); one that cannot for
+    # sync_stale_s reports NOT_SERVING rather than match against stale data.
+    sync_poll_s: float = 0.5
+    sync_stale_s: float = 5.0
     review_lease_s: float = 600.0  # a claim expires after this; someone else may take it
     review_reject_bank: str = "review-rejected"  # rejected content is banked here
     web_address: str = "127.0.0.1:8080"  # the reviewer web UI; "" turns it off
@@ -159,16 +167,25 @@ class Config:
         log.warning("%s on %s speaks no TLS (allow_insecure = true)", what, address)
 
     @property
-    def database_path(self) -> Path:
-        return self.data_dir / "reelguard.db"
+    def database(self) -> str:
+        """The one database's SQLAlchemy URL."""
+        if self.review_database_url and self.database_url != self.review_database_url:
+            if self.database_url:
+                raise ValueError(
+                    "database_url and review_database_url name different databases: "
+                    "everything lives in database_url now; drop review_database_url"
+                )
+            return self.review_database_url  # step 4 of its migrations adds the rest
+        return self.database_url or f"sqlite:///{self.embedded_database_path}"
+
+    @property
+    def embedded_database_path(self) -> Path:
+        """The SQLite file of the embedded default (no database_url)."""
+        return self.data_dir / "reelguard.sqlite3"
 
     @property
     def index_path(self) -> Path:
         return self.data_dir / "identities.faiss"
-
-    @property
-    def review_url(self) -> str:
-        return self.review_database_url or f"sqlite:///{self.data_dir / 'review.db'}"
 
     @property
     def admin_token_path(self) -> Path:
@@ -223,7 +240,9 @@ class Config:
                 # Validated with the file's lines, like a policy_dir file.
                 cfg.policy = policy_from_table(Path(path), text, raw, "policy.categories")
                 continue
-            setattr(cfg, name, _coerce(name, raw, getattr(cfg, name)))
+            setattr(
+                cfg, name, _coerce(name, raw, getattr(cfg, name), "Path" in str(fields[name].type))
+            )
         if not cfg.sample_fps >= 1:
             raise ValueError(
                 f"sample_fps must be at least 1 frame per second of video, not {cfg.sample_fps}"
@@ -231,22 +250,12 @@ class Config:
         return cfg
 
 
-def _coerce(name: str, raw, default):
+def _coerce(name: str, raw, default, is_path: bool = False):
     if name == "policy":
         return Policy.from_dict(raw)
     if name == "ray_pools":
         return _ray_pools(json.loads(raw) if isinstance(raw, str) else raw)
-    if name in (
-        "signing_key",
-        "signing_chain",
-        "trust_anchors",
-        "tsa_trust_anchors",
-        "data_dir",
-        "policy_dir",
-        "tls_cert",
-        "tls_key",
-        "tls_client_ca",
-    ):
+    if is_path:  # every field typed Path: a list of names once missed watermark_key_file
         return Path(raw).expanduser() if raw else None
     if name == "prompt_blocklist":
         return [s for s in raw.split(",") if s] if isinstance(raw, str) else list(raw)

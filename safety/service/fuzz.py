@@ -84,12 +84,12 @@ def target_c2pa(data: bytes) -> None:
     fingerprint lookup against a real, empty manifest repository)."""
     global _VERIFIER
     from indexes.manifests import ManifestRepository
-    from safety.store.sqlite import SQLiteStore
+    from safety.store.sql import SqlStore
     from signing.verify import Verifier
     from signing.watermark import DwtDctQim
 
     if _VERIFIER is None:
-        store = SQLiteStore(Path(tempfile.mkdtemp(prefix="reelguard-fuzz-")) / "fuzz.db")
+        store = SqlStore(f"sqlite:///{tempfile.mkdtemp(prefix='reelguard-fuzz-')}/fuzz.db")
         # A throwaway key: the watermark reader runs on every stripped input too.
         marker = DwtDctQim(bytes(range(32)))
         _VERIFIER = Verifier(None, repository=ManifestRepository(store), watermarker=marker)

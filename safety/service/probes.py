@@ -6,11 +6,11 @@ search, a real face-model call), because "loaded" is not "working"."""
 from __future__ import annotations
 
 import numpy as np
-import sqlalchemy as sa
 
 from safety.gate import Gate
 from safety.identities import Enroller
 from safety.service.health import Component
+from safety.sync import ChangeFollower
 
 PROBE_FRAME = np.full((64, 64, 3), 128, dtype=np.uint8)
 
@@ -31,12 +31,15 @@ WRITES = (
 MEDIA = ("Generation", "Moderation", "Provenance.Sign", "Identities")
 
 
-def health_components(gate: Gate, enroller: Enroller, review_engine) -> list[Component]:
+def health_components(gate: Gate, enroller: Enroller, follower: ChangeFollower) -> list[Component]:
     """What requests depend on, each probed through the object requests use (so a
     component swapped at run time, e.g. a reloaded index, is the one probed)."""
     index = enroller.index
     return [
-        Component("store", gate.store.heartbeat, WRITES),
+        # Decisions and their audit entries are written, and held items queued, here.
+        Component("store", gate.store.heartbeat, (*WRITES, "Review")),
+        # Matching against an index or banks another front door changed, unseen, is not.
+        Component("change_feed", follower.probe, MEDIA),
         Component(
             "signer",
             gate.manifest_signer.probe,
@@ -48,11 +51,4 @@ def health_components(gate: Gate, enroller: Enroller, review_engine) -> list[Com
             MEDIA,
         ),
         Component("face_models", lambda: enroller.embedder.faces(PROBE_FRAME), MEDIA),
-        # Decisions are audited and held items queued here.
-        Component("review_db", lambda: _ping(review_engine), (*WRITES, "Review")),
     ]
-
-
-def _ping(engine) -> None:
-    with engine.connect() as conn:
-        conn.execute(sa.text("SELECT 1"))

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import sqlite3
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from indexes.manifests import ManifestRepository
 from safety.service.config import Config
-from safety.store.sqlite import SQLiteStore
+from safety.store.sql import SqlStore
 from signing.keys import chain_paths, init_dev_chain
 from signing.signer import KeyFileSigner, Signer, SigningKeyError
 from signing.verify import Verifier
@@ -68,12 +69,16 @@ def make_verifier(
     recover stripped manifests (the CLI opens the service's store, read-only, if there
     is one: an auditor needs no write access to it)."""
     tsa = config.tsa_trust_anchors.read_text() if config.tsa_trust_anchors else None
-    if repository is None and config.database_path.exists():
+    url = config.database
+    if repository is None and (
+        url != f"sqlite:///{config.embedded_database_path}"
+        or config.embedded_database_path.exists()
+    ):
         try:
-            repository = ManifestRepository(SQLiteStore(config.database_path, read_only=True))
-        except (RuntimeError, sqlite3.Error) as e:
+            repository = ManifestRepository(SqlStore(url, read_only=True))
+        except (RuntimeError, sa.exc.SQLAlchemyError) as e:
             # Embedded manifests still verify; only recovery of stripped ones is off.
-            log.warning("no manifest recovery: cannot read %s: %s", config.database_path, e)
+            log.warning("no manifest recovery: cannot read the database: %s", e)
     marker = watermarker
     if marker is None and watermark_key_path(config).exists():  # else: no watermark reading
         marker = load_watermarker(config.watermark_backend, watermark_key(config))

@@ -22,7 +22,8 @@ from typing import IO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from safety.store.review_schema import GENESIS, audit_head, audit_log, write_transaction
+from safety.store.database import write_transaction
+from safety.store.schema import GENESIS, audit_head, audit_log
 
 
 def canonical(body: dict) -> str:

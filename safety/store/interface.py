@@ -2,13 +2,15 @@
 
 Consumers take the narrowest interface they need (the consent registry a `GrantStore`,
 the authenticator a `ClientStore`); `Store` is all of them, what the wiring holds.
-`SQLiteStore` (safety/store/sqlite.py) is the embedded implementation. The hash-bank and
+`SqlStore` (safety/store/sql.py) implements them on SQLite or PostgreSQL. The hash-bank and
 manifest interfaces are the ones `indexes/` declares for itself, so the leaves never
 learn where their rows live.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -17,6 +19,7 @@ from indexes.hashbank import BankStorage
 from indexes.manifests import ManifestStorage
 from safety.store.records import (
     AuditEntry,
+    Change,
     Clearance,
     ClientRecord,
     Grant,
@@ -63,8 +66,11 @@ class IdentityStore(Protocol):
         """(identity id, name) owning a reference vector, or None if unknown."""
         ...
 
-    def reference_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """All (vector ids, embeddings), ascending by id: what the index is rebuilt from."""
+    def reference_vectors(
+        self, vector_ids: list[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(vector ids, embeddings), ascending by id, of all references (what the index is
+        rebuilt from) or of those ids still stored."""
         ...
 
     def set_reference_face(self, vector_id: int, jpeg: bytes) -> None:
@@ -141,8 +147,14 @@ class DecisionStore(Protocol):
         tenant: str,
         verdict: Verdict,
         output_sha256: str = "",
+        entry: AuditEntry | None = None,
     ) -> None:
-        """Append a decision; durable when this returns (a failure raises, never drops)."""
+        """Append a decision, and its audit entry in the same transaction (both or
+        neither); durable when this returns (a failure raises, never drops)."""
+        ...
+
+    def decision_ids(self) -> list[str]:
+        """Every decision's id (what `audit verify` checks against the chain)."""
         ...
 
     def decision(self, decision_id: str) -> dict | None:
@@ -195,6 +207,61 @@ class IdempotencyStore(Protocol):
     def release_claims_of(self, owner_prefix: str, except_owner: str) -> int:
         """Forget the unfinished claims a previous run of this front door left (its
         owners start with `owner_prefix`); returns how many."""
+        ...
+
+
+class ChangeFeed(Protocol):
+    """Changes other front doors' caches must follow, numbered in commit order; written
+    in the transaction of the change itself (enrolments, removals, bank changes)."""
+
+    def changes_after(self, seq: int, limit: int = 1000) -> list[Change]:
+        """The changes numbered after `seq`, oldest first."""
+        ...
+
+    def last_change(self) -> int:
+        """The newest change's number (0: none yet)."""
+        ...
+
+    def wait_for_change(self, timeout_s: float) -> None:
+        """Return when a change may have been made (PostgreSQL NOTIFY), or after
+        `timeout_s`; raises when the database cannot be reached."""
+        ...
+
+
+class MediaStore(Protocol):
+    """Media bytes every front door can read (held and released outputs, ingredients)."""
+
+    def put_media(self, key: str, path: Path) -> str:
+        """Keep the file's bytes under `key`, replacing any; durable when this returns.
+        Returns their SHA-256."""
+        ...
+
+    def media_size(self, key: str) -> int | None:
+        """The size of what `key` holds, or None if nothing."""
+        ...
+
+    def read_media(self, key: str) -> Iterator[bytes]:
+        """What `key` holds, in chunks (none if nothing)."""
+        ...
+
+    def delete_media(self, key: str) -> bool:
+        """Forget what `key` holds; False if nothing was there."""
+        ...
+
+
+class WebSessionStore(Protocol):
+    """Reviewers' web sessions, by the SHA-256 of the cookie's id (never the id)."""
+
+    def add_web_session(self, id_sha256: str, client_id: str, expires_at: float) -> None: ...
+
+    def web_session(self, id_sha256: str, now: float) -> str | None:
+        """The client of a session live at `now`, or None."""
+        ...
+
+    def end_web_session(self, id_sha256: str) -> None: ...
+
+    def shared_secret(self, name: str) -> bytes:
+        """A random 32-byte key every front door shares, made by the first to ask."""
         ...
 
 
@@ -296,6 +363,11 @@ class Store(
     IdempotencyStore,
     BankStore,
     ManifestStore,
+    ReviewStore,
+    AllowlistStore,
+    ChangeFeed,
+    MediaStore,
+    WebSessionStore,
     Protocol,
 ):
     """Everything the service keeps in one database."""

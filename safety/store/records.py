@@ -124,3 +124,14 @@ class Clearance:
     expires_at: float | None = None
     id: int | None = None  # set by the store
     created_at: float = 0.0  # set by the store
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of the change feed: what a front door's caches must apply, in order."""
+
+    seq: int
+    kind: str  # identity_added, identity_removed, banks
+    origin: str  # the front door that made it (which applied it already)
+    body: dict
+    at: float

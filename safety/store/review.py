@@ -1,5 +1,6 @@
-"""The review queue's and the allowlist's rows, on the review database (SQLAlchemy Core:
-SQLite or PostgreSQL), each change committed together with its audit-log entry."""
+"""The review queue's and the allowlist's rows, each change committed together with its
+audit-log entry. A mixin of `SqlStore` (safety/store/sql.py): it uses the store's engine
+and audit log."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 
 from safety.store.audit import AuditLog
 from safety.store.records import AuditEntry, Clearance, ReviewItem
-from safety.store.review_schema import allowlist, review_items
+from safety.store.schema import allowlist, review_items
 
 
 def _item(row) -> ReviewItem:
@@ -25,13 +26,12 @@ def _clearance(row) -> Clearance:
     return Clearance(**dict(row._mapping))
 
 
-class SqlReviewStore:
-    """`ReviewStore` and `AllowlistStore` (safety/store/interface.py) over the audit log's
-    database; its transactions hold the audit log's append lock."""
+class ReviewTables:
+    """`ReviewStore` and `AllowlistStore` (safety/store/interface.py); their transactions
+    hold the audit log's append lock."""
 
-    def __init__(self, audit: AuditLog) -> None:
-        self.audit = audit
-        self.engine = audit.engine
+    audit: AuditLog
+    engine: sa.Engine
 
     def append_audit(self, entry: AuditEntry) -> None:
         with self.audit.transaction() as conn:

@@ -3,12 +3,12 @@ import pytest
 
 from indexes.manifests import VPDQ_ALG, Fingerprint, ManifestRecord, ManifestRepository
 from indexes.pdq import to_hex
-from safety.store.sqlite import SQLiteStore
+from safety.store.sql import SqlStore
 
 
 @pytest.fixture
 def store(tmp_path):
-    s = SQLiteStore(tmp_path / "reelguard.db")
+    s = SqlStore(f"sqlite:///{tmp_path / 'reelguard.sqlite3'}")
     yield s
     s.close()
 
@@ -63,7 +63,7 @@ def test_more_matching_frames_beat_a_smaller_distance(store):
 
 
 def test_a_repository_sees_what_another_one_stored_on_the_same_store(store, tmp_path):
-    reader = ManifestRepository(SQLiteStore(tmp_path / "reelguard.db"))  # e.g. the CLI
+    reader = ManifestRepository(SqlStore(f"sqlite:///{tmp_path / 'reelguard.sqlite3'}"))
     bits = video()
     ManifestRepository(store).remember(record("c" * 32, bits))
     assert reader.lookup(query(bits, flip=3)).record.manifest_id == "c" * 32

@@ -132,7 +132,7 @@ def test_a_tenant_token_cannot_act_for_another_tenant(running):
 
 def test_tokens_are_stored_only_as_hashes(running):
     token, _ = running.client("auditor", "x")
-    database = running.config.database_path
+    database = running.config.embedded_database_path
     stored = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
     assert token.encode() not in stored
     assert _digest(token).encode() in stored

@@ -97,7 +97,7 @@ def test_acknowledged_decisions_survive_kill_9(tmp_path, enrol_collins, scenes_f
         for ticket, status in acked_reviews.items():
             assert rpc.ReviewStub(channel).Get(pb.TicketRef(ticket=ticket)).status == status
         channel.close()
-        url = f"sqlite:///{tmp_path / 'review.db'}"
+        url = f"sqlite:///{tmp_path / 'reelguard.sqlite3'}"
         verified = cli("audit", "--database", url, "verify")
         assert verified.returncode == 0, verified.stderr
         audited = cli("audit", "--database", url, "export").stdout

@@ -11,6 +11,7 @@ import sqlite3
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from generator.kenburns import KenBurnsGenerator
@@ -70,8 +71,13 @@ def test_a_generator_raising_mid_stream_fails_the_request_only(svc):
 
 
 def test_a_read_only_store_fails_closed_and_reads_go_on(svc):
-    db = svc.service.store._db
-    db.execute("PRAGMA query_only = ON")  # SQLite refuses every write, as on a read-only disk
+    engine = svc.service.store.engine
+    read_only = {"on": True}
+
+    def mode(dbapi_connection, _record, _proxy):  # every connection the store takes
+        dbapi_connection.execute(f"PRAGMA query_only = {'ON' if read_only['on'] else 'OFF'}")
+
+    sa.event.listen(engine, "checkout", mode)  # SQLite refuses every write, as on a read-only disk
     try:
         events = generate(svc)
         kind, failed = terminal(events)
@@ -88,7 +94,8 @@ def test_a_read_only_store_fails_closed_and_reads_go_on(svc):
         report = svc.provenance.Verify(pb.VerifyRequest(media=pb.Media(data=b"\xff\xd8\xff")))
         assert report.status in (pb.VerifyReport.NO_MANIFEST, pb.VerifyReport.INVALID)
     finally:
-        db.execute("PRAGMA query_only = OFF")
+        read_only["on"] = False
+        engine.dispose()  # pooled connections leave too, and new ones write again
     assert_serves_again(svc)
 
 

@@ -149,7 +149,9 @@ def test_kill_9_between_signing_and_recording_releases_exactly_once_after_restar
         ]
         assert len(allows) == 1, allows
         channel.close()
-        verified = cli("audit", "--database", f"sqlite:///{tmp_path / 'review.db'}", "verify")
+        verified = cli(
+            "audit", "--database", f"sqlite:///{tmp_path / 'reelguard.sqlite3'}", "verify"
+        )
         assert verified.returncode == 0, verified.stderr
     finally:
         proc.kill()
@@ -177,7 +179,6 @@ def try_approve(channel, h: pb.Held):
 def test_decided_media_are_deleted_after_the_retention_period(tmp_path, astronaut, enrol_collins):
     """Held outputs and kept inputs of decided items do not stay on disk forever."""
     import time
-    from pathlib import Path
 
     config = make_config(tmp_path, policy=REVIEW_LIKENESS, face_workers=0)
     r = Running(config)
@@ -195,14 +196,16 @@ def test_decided_media_are_deleted_after_the_retention_period(tmp_path, astronau
             )
         queue = r.service.review
         old_item, recent_item = queue.get(old.ticket), queue.get(recent.ticket)
-        files = [Path(old_item.held_path)] + [Path(i["path"]) for i in old_item.spec["ingredients"]]
-        assert all(f.exists() for f in files)
+        keys = [old_item.held_path] + [i["path"] for i in old_item.spec["ingredients"]]
+        files = [queue.media.path(k) for k in keys]  # this front door's cached copies
+        assert all(f.exists() for f in files) and all(queue.media.exists(k) for k in keys)
         month = 30 * 86400
         assert queue.purge_decided(older_than_s=month) == 0  # decided just now: kept
-        assert all(f.exists() for f in files)
+        assert all(queue.media.exists(k) for k in keys)
         assert queue.purge_decided(older_than_s=month, now=time.time() + month + 60) == 2
-        assert not any(f.exists() for f in files)
-        assert not Path(recent_item.held_path).exists()
+        assert not any(f.exists() for f in files)  # the cache files ...
+        assert not any(queue.media.exists(k) for k in keys)  # ... and the database's bytes
+        assert not queue.media.exists(recent_item.held_path)
         entries = [e for e in r.service.audit.entries() if e["kind"] == "purged"]
         assert {old.ticket, recent.ticket} <= {e["subject"] for e in entries}
         assert r.service.audit.verify().ok

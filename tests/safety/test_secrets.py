@@ -13,7 +13,7 @@ from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.auth import token_digest
 from signing.signer import KeyFileSigner, SigningKeyError
-from tests.support import Running, encode, make_config, output_bytes
+from tests.support import Running, encode, make_config, output_bytes, sql
 
 
 def key_material(path) -> list[str]:
@@ -41,7 +41,7 @@ def test_the_signing_key_never_leaks(tmp_path, caplog, coffee, astronaut):
         with pytest.raises(grpc.RpcError) as revoked:
             rpc.ModerationStub(channel).Check(pb.CheckRequest(prompt="a cat"))
         secrets += [r.admin_token, token]
-        records = r.service.store._query("SELECT evidence FROM decisions")
+        records = sql(r.service.store, "SELECT evidence FROM decisions")
         exposed = "\n".join(
             [
                 caplog.text,

@@ -75,13 +75,13 @@ def test_cli_verify_uses_the_service_repository(running, coffee, tmp_path):
 
 
 def test_cli_verify_goes_on_without_a_readable_repository(coffee, tmp_path):
-    (tmp_path / "reelguard.db").write_bytes(b"not a database")
+    (tmp_path / "reelguard.sqlite3").write_bytes(b"not a database")
     path = tmp_path / "photo.png"
     path.write_bytes(encode(coffee, "PNG"))
     r = cli("verify", path, env={"REELGUARD_DATA_DIR": str(tmp_path)})
     assert r.returncode == 1 and "NO_MANIFEST" in r.stdout
     assert "no manifest recovery: cannot read" in r.stderr and "Traceback" not in r.stderr
-    assert (tmp_path / "reelguard.db").read_bytes() == b"not a database"
+    assert (tmp_path / "reelguard.sqlite3").read_bytes() == b"not a database"
 
 
 def test_a_transcoded_copy_recovers_its_manifest_by_watermark(running, coffee, tmp_path):

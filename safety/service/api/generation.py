@@ -5,7 +5,6 @@ Idempotency keys live here: a retry with the same key replays the first result."
 from __future__ import annotations
 
 import hashlib
-import shutil
 import uuid
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from safety.auth import (
 from safety.errors import (
     Busy,
     InvalidInput,
+    NotFound,
 )
 from safety.job import (
     Accepted,
@@ -38,6 +38,7 @@ from safety.sampling import decode_video
 from safety.service.api.convert import review_verdict_pb, verdict_pb
 from safety.service.api.guard import MAY_GENERATE, Servicer, guarded
 from safety.service.api.uploads import video_limits
+from safety.shared_media import MediaGone
 from safety.verdict import Verdict
 from signing.verify import sniff_mime
 
@@ -116,12 +117,23 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
         terminal = pb.GenerateEvent.FromString(record.terminal)
         yield pb.GenerateEvent(accepted=pb.Accepted(request_id=record.request_id))
         if terminal.WhichOneof("event") == "completed":
-            yield from _chunks(Path(record.output_path))
+            yield from self._media_events(record.output_path)
         yield terminal
 
     def _kept(self, request_id: str) -> str:
-        path = self.service.config.data_dir / "outputs" / f"{request_id}.mp4"
-        return str(path) if path.exists() else ""
+        key = f"outputs/{request_id}.mp4"
+        return key if self.service.review.media.exists(key) else ""
+
+    def _media_events(self, key: str):
+        """A kept or released output as output chunks, from any front door."""
+        try:
+            path = self.service.review.media.path(key)
+        except MediaGone:
+            raise NotFound(
+                "the output is no longer kept (past its retention period); "
+                "send the request again with a new idempotency key"
+            ) from None
+        yield from _chunks(path)
 
     def _job(self, request: pb.GenerateRequest, request_id: str, tenant: str) -> GenerateJob:
         cfg = self.service.config
@@ -179,9 +191,7 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
                 )
             elif isinstance(event, Completed):
                 if keep_output:  # a retry with the same idempotency key gets this file
-                    kept = self.service.config.data_dir / "outputs" / f"{job.request_id}.mp4"
-                    kept.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(event.path, kept)
+                    self.service.review.media.keep(f"outputs/{job.request_id}.mp4", event.path)
                 yield from _chunks(event.path)
                 yield pb.GenerateEvent(
                     completed=pb.Completed(
@@ -207,11 +217,11 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
         item = self.service.review.get_for(request.ticket, caller)
         yield pb.GenerateEvent(accepted=pb.Accepted(request_id=item.request_id))
         if item.status == APPROVED:
-            yield from _chunks(Path(item.signed_path))
+            yield from self._media_events(item.signed_path)
             yield pb.GenerateEvent(
                 completed=pb.Completed(
                     mime_type=item.mime_type,
-                    size=Path(item.signed_path).stat().st_size,
+                    size=self.service.review.media.size(item.signed_path),
                     sha256=item.signed_sha256,
                     verdict=review_verdict_pb(item),
                 )

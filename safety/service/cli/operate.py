@@ -111,42 +111,37 @@ def cmd_keys_init(args) -> int:
     return EXIT_OK
 
 
-def _audit_log(args):
-    from safety.store.audit import AuditLog
-    from safety.store.review_schema import open_engine
+def _read_only_store(args):
+    """The service's database for an auditor's tools: opened read-only, migrated never."""
+    from safety.store.sql import SqlStore
 
-    config = Config.load(args.config)
-    url = args.database or config.review_url
+    url = args.database or Config.load(args.config).database
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        raise SystemExit(f"reelguard: no review database at {url}")
-    return AuditLog(open_engine(url, migrate_schema=False))
+        raise SystemExit(f"reelguard: no database at {url}")
+    try:
+        return SqlStore(url, read_only=True)
+    except RuntimeError as e:
+        raise SystemExit(f"reelguard: {e}") from None
 
 
 def cmd_audit_verify(args) -> int:
-    """The chain, then every decision against it: a decision without its entry (its
-    audit write failed, or the entry was never made) is as much a break as an edit."""
-    log = _audit_log(args)
-    result = log.verify()
-    if not result.ok:
-        print(
-            f"audit log BROKEN at entry {result.broken_seq}: {result.why} "
-            f"({result.entries} entries check out before it)",
-            file=sys.stderr,
-        )
-        return EXIT_NOT_TRUSTED
-    print(f"audit log intact: {result.entries} entries, head {result.head_hash}")
-    store_path = Path(args.decisions) if args.decisions else Config.load(args.config).database_path
-    if not store_path.exists():
-        print(f"decisions not cross-checked: no decision store at {store_path}")
-        return EXIT_OK
-    from safety.store.sqlite import SQLiteStore
-
-    store = SQLiteStore(store_path, read_only=True)
+    """The chain, then every decision against it: a decision without its entry (the
+    entry was deleted, or a write bypassed the service) is as much a break as an edit."""
+    store = _read_only_store(args)
     try:
-        decided = [d["id"] for d in store.decisions(limit=2**62)]
+        result = store.audit.verify()
+        if not result.ok:
+            print(
+                f"audit log BROKEN at entry {result.broken_seq}: {result.why} "
+                f"({result.entries} entries check out before it)",
+                file=sys.stderr,
+            )
+            return EXIT_NOT_TRUSTED
+        print(f"audit log intact: {result.entries} entries, head {result.head_hash}")
+        decided = store.decision_ids()
+        entered = {e["subject"] for e in store.audit.entries() if e["kind"] == "decision"}
     finally:
         store.close()
-    entered = {e["subject"] for e in log.entries() if e["kind"] == "decision"}
     missing = [d for d in decided if d not in entered]
     if missing:
         print(
@@ -160,10 +155,11 @@ def cmd_audit_verify(args) -> int:
 
 
 def cmd_audit_export(args) -> int:
-    log = _audit_log(args)
+    store = _read_only_store(args)
     target = open(args.out, "w", encoding="utf-8") if args.out != "-" else None  # noqa: SIM115
     with target or contextlib.nullcontext(sys.stdout) as out:
-        n = log.export(out, args.tenant)
+        n = store.audit.export(out, args.tenant)
+    store.close()
     print(f"exported {n} entries", file=sys.stderr)
     return EXIT_OK
 
@@ -266,9 +262,8 @@ def add_operate_commands(sub) -> None:
     bs.set_defaults(func=cmd_backend_serve)
 
     au = sub.add_parser("audit", help="the hash-chained audit log (reads the database)")
-    au.add_argument("--database", help="review database URL (default: from config)")
     au.add_argument(
-        "--decisions", help="the decision store (SQLite file) to cross-check (default: config)"
+        "--database", help="the service's database URL, opened read-only (default: config)"
     )
     aus = au.add_subparsers(dest="sub", required=True)
     aus.add_parser(

@@ -31,6 +31,7 @@ from safety.errors import Busy, Forbidden, InvalidInput, NotFound, Unauthenticat
 from safety.face_images import face_crop_jpeg
 from safety.review import APPROVED, ESCALATED, OPEN, REJECTED
 from safety.service.web.sessions import WebSessions
+from safety.shared_media import MediaGone, SharedMedia
 from safety.store.records import ReviewItem
 
 log = logging.getLogger(__name__)
@@ -44,30 +45,18 @@ REASON_CODES = {
 }
 
 
-def _secret_key(path: Path) -> bytes:
-    """Signs the session cookie (a session id and the CSRF token); kept under the data dir
-    (0600). The sessions themselves live on the server (sessions.py)."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        key = secrets.token_bytes(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-        return key
-
-
 def create_app(service) -> Flask:
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=_secret_key(service.config.data_dir / "web.secret"),
+        # Shared by every front door on the database: a cookie any of them set works on all.
+        SECRET_KEY=service.store.shared_secret("web-cookie"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=bool(service.config.tls_cert),
         MAX_CONTENT_LENGTH=1 << 20,  # forms only; media is never uploaded here
     )
     queue = service.review
-    sessions = WebSessions(lambda: service.config.web_session_s)
+    sessions = WebSessions(service.store, lambda: service.config.web_session_s)
 
     @app.before_request
     def _authenticate():
@@ -184,9 +173,11 @@ def create_app(service) -> Flask:
     @app.get("/items/<ticket>/media")
     def item_media(ticket):
         item = visible(ticket)
-        if not item.held_path or not Path(item.held_path).is_file():
+        try:
+            held = queue.media.path(item.held_path)
+        except (MediaGone, ValueError):
             abort(410, "the media was deleted after the retention period")
-        return send_file(item.held_path, mimetype=item.mime_type, conditional=True)
+        return send_file(held, mimetype=item.mime_type, conditional=True)
 
     @app.get("/items/<ticket>/face/<int:index>.jpg")
     def item_face(ticket, index):
@@ -196,7 +187,9 @@ def create_app(service) -> Flask:
         if not 0 <= index < len(findings) or not findings[index].get("box"):
             abort(404)
         f = findings[index]
-        pixels = _subject_pixels(item, f.get("subject", ""), f.get("frame_time_s", 0.0))
+        pixels = _subject_pixels(
+            queue.media, item, f.get("subject", ""), f.get("frame_time_s", 0.0)
+        )
         if pixels is None:
             abort(404)
         return send_file(io.BytesIO(face_crop_jpeg(pixels, tuple(f["box"]))), "image/jpeg")
@@ -253,16 +246,18 @@ def _number(text: str | None) -> int:
         raise InvalidInput(f"not a whole number: {text!r}") from None
 
 
-def _subject_pixels(item: ReviewItem, subject: str, time_s: float):
-    if subject == "input_image":
-        for ing in item.spec.get("ingredients", []):
-            if ing["mime_type"].startswith("image/") and Path(ing["path"]).is_file():
-                return _image(Path(ing["path"]))
-        return None
-    if subject == "output_frame":
-        if not item.held_path or not Path(item.held_path).is_file():
-            return None  # deleted after the retention period
-        with av.open(item.held_path) as container:
+def _subject_pixels(media: SharedMedia, item: ReviewItem, subject: str, time_s: float):
+    try:
+        if subject == "input_image":
+            for ing in item.spec.get("ingredients", []):
+                if ing["mime_type"].startswith("image/") and media.exists(ing["path"]):
+                    return _image(media.path(ing["path"]))
+            return None
+        held = media.path(item.held_path) if subject == "output_frame" else None
+    except (MediaGone, ValueError):
+        return None  # deleted after the retention period
+    if held is not None:
+        with av.open(str(held)) as container:
             best = None
             for frame in container.decode(video=0):
                 best = frame

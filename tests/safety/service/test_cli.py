@@ -238,7 +238,7 @@ def test_serve_starts_on_embedded_defaults_and_stops_cleanly(tmp_path, monkeypat
             status = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest()).status
         assert status == health_pb2.HealthCheckResponse.SERVING
         assert (tmp_path / "keys" / "root.pem").exists()  # a dev chain made on first run
-        assert (tmp_path / "reelguard.db").exists()
+        assert (tmp_path / "reelguard.sqlite3").exists()
         # The local CLI finds the first admin's token under the data dir by itself ...
         token_file = tmp_path / "admin.token"
         assert oct(token_file.stat().st_mode & 0o777) == "0o600"

@@ -82,3 +82,22 @@ def test_sampling_under_one_frame_a_second_is_refused(tmp_path: Path):
 
     with pytest.raises(ValueError, match="sample_fps must be at least 1"):
         Config.load(env={"REELGUARD_SAMPLE_FPS": "0.5"})
+
+
+def test_every_path_setting_is_a_path_from_the_file_and_the_environment(tmp_path):
+    """A hand-kept list of path fields once missed one (watermark_key_file stayed a str
+    and `serve` crashed on it): every field typed Path comes back a Path."""
+    import dataclasses
+
+    from safety.service.config import Config
+
+    paths = [f.name for f in dataclasses.fields(Config) if "Path" in str(f.type)]
+    assert "watermark_key_file" in paths and len(paths) >= 10
+    toml = tmp_path / "c.toml"
+    toml.write_text("\n".join(f'{name} = "/x/{name}"' for name in paths))
+    for cfg in (
+        Config.load(toml, env={}),
+        Config.load(env={f"REELGUARD_{n.upper()}": f"/x/{n}" for n in paths}),
+    ):
+        for name in paths:
+            assert getattr(cfg, name) == Path(f"/x/{name}"), name

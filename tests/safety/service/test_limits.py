@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from reelguard.v1 import reelguard_pb2 as pb
-from tests.support import Running, SlowGenerator, make_config
+from tests.support import Running, SlowGenerator, make_config, sql
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +122,10 @@ def test_a_retried_request_gets_the_same_result_not_a_second_generation(running)
     assert output_bytes(first) == output_bytes(second) and output_bytes(first)
     (_, a), (_, b) = terminal(first), terminal(second)
     assert a.verdict.decision_id == b.verdict.decision_id and a.sha256 == b.sha256
-    rows = running.service.store._query(
-        "SELECT COUNT(*) FROM decisions WHERE request_id = ?", (first[0].accepted.request_id,)
+    rows = sql(
+        running.service.store,
+        "SELECT COUNT(*) FROM decisions WHERE request_id = :r",
+        r=first[0].accepted.request_id,
     )
     assert rows[0][0] == 1  # generated, checked and signed once
     # Keys are per tenant: another tenant's same key is a new request.
@@ -167,7 +169,7 @@ def test_a_key_in_flight_is_refused_and_released_if_the_stream_dies(slow):
     short.idempotency_key = "k-3"
     # The dead stream's claim was released: the key is free again (for any request).
     assert wait_until(
-        lambda: not slow.service.store._query("SELECT 1 FROM idempotency WHERE key = 'k-3'")
+        lambda: not sql(slow.service.store, "SELECT 1 FROM idempotency WHERE key = 'k-3'")
     )
     done = list(slow.generation.Generate(short, timeout=30))
     assert done[-1].WhichOneof("event") == "completed"
@@ -210,16 +212,19 @@ def test_kept_outputs_and_their_keys_are_forgotten_after_retention(tmp_path):
     r = Running(make_config(tmp_path))
     try:
         first = list(r.generation.Generate(keyed("a quiet pond", "k-old"), timeout=60))
-        kept = r.config.data_dir / "outputs" / f"{first[0].accepted.request_id}.mp4"
-        assert kept.exists()
+        media = r.service.review.media
+        key = f"outputs/{first[0].accepted.request_id}.mp4"
+        kept = media.path(key)
+        assert kept.exists() and media.exists(key)
         stale = r.service.gate.work_dir / "tmp-from-a-killed-run"
         stale.mkdir()
         os.utime(stale, (time.time() - 7200, time.time() - 7200))
         fresh = r.service.gate.work_dir / "tmp-of-a-running-request"
         fresh.mkdir()
         # As if the retention had passed since the request (retention -1 s: all of them).
-        purge_outputs(r.service.store, kept.parent, r.service.gate.work_dir, -1, 3600)
-        assert not kept.exists() and not stale.exists() and fresh.exists()
+        purge_outputs(r.service.store, media, r.service.gate.work_dir, -1, 3600)
+        assert not kept.exists() and not media.exists(key)
+        assert not stale.exists() and fresh.exists()
         again = list(r.generation.Generate(keyed("a quiet pond", "k-old"), timeout=60))
         assert again[0].accepted.request_id != first[0].accepted.request_id
         assert again[-1].WhichOneof("event") == "completed"

@@ -9,7 +9,8 @@ import threading
 import sqlalchemy as sa
 
 from safety.store.audit import AuditLog
-from safety.store.review_schema import audit_log, open_engine
+from safety.store.database import open_engine
+from safety.store.schema import audit_log
 from tests.support import cli
 
 
@@ -20,14 +21,14 @@ def filled(url: str, n: int = 10) -> AuditLog:
     return log
 
 
-def test_an_intact_chain_verifies(review_url):
-    log = filled(review_url)
+def test_an_intact_chain_verifies(database_url):
+    log = filled(database_url)
     result = log.verify()
     assert result.ok and result.entries == 10 and len(result.head_hash) == 64
 
 
-def test_an_edited_entry_is_named(review_url):
-    log = filled(review_url)
+def test_an_edited_entry_is_named(database_url):
+    log = filled(database_url)
     with log.engine.begin() as conn:
         conn.execute(
             audit_log.update().where(audit_log.c.seq == 4).values(body=json.dumps({"i": 99}))
@@ -37,27 +38,27 @@ def test_an_edited_entry_is_named(review_url):
     assert result.entries == 3
 
 
-def test_a_deleted_entry_is_named(review_url):
-    log = filled(review_url)
+def test_a_deleted_entry_is_named(database_url):
+    log = filled(database_url)
     with log.engine.begin() as conn:
         conn.execute(audit_log.delete().where(audit_log.c.seq == 7))
     result = log.verify()
     assert not result.ok and result.broken_seq == 7 and "missing" in result.why
 
 
-def test_a_cut_off_tail_is_found(review_url):
-    log = filled(review_url)
+def test_a_cut_off_tail_is_found(database_url):
+    log = filled(database_url)
     with log.engine.begin() as conn:
         conn.execute(audit_log.delete().where(audit_log.c.seq >= 9))
     result = log.verify()
     assert not result.ok and result.broken_seq == 9 and "after 8" in result.why
 
 
-def test_a_rehashed_forgery_still_breaks_the_next_link(review_url):
+def test_a_rehashed_forgery_still_breaks_the_next_link(database_url):
     """Recomputing an edited entry's own hash doesn't help: the next entry links to the old one."""
     from safety.store.audit import entry_hash
 
-    log = filled(review_url)
+    log = filled(database_url)
     with log.engine.begin() as conn:
         row = conn.execute(sa.select(audit_log).where(audit_log.c.seq == 5)).one()
         body = json.dumps({"i": 5, "note": "forged"})
@@ -69,10 +70,10 @@ def test_a_rehashed_forgery_still_breaks_the_next_link(review_url):
     assert not result.ok and result.broken_seq == 6 and "link" in result.why
 
 
-def test_concurrent_writers_never_fork_the_chain(review_url):
-    log = AuditLog(open_engine(review_url))
+def test_concurrent_writers_never_fork_the_chain(database_url):
+    log = AuditLog(open_engine(database_url))
     # Two logs over the same database: separate process-locks, as two processes would have.
-    other = AuditLog(open_engine(review_url))
+    other = AuditLog(open_engine(database_url))
 
     def write(target, who):
         for i in range(25):
@@ -88,7 +89,7 @@ def test_concurrent_writers_never_fork_the_chain(review_url):
 
 
 def test_cli_verify_and_export(tmp_path):
-    url = f"sqlite:///{tmp_path / 'review.db'}"
+    url = f"sqlite:///{tmp_path / 'reelguard.sqlite3'}"
     filled(url, 5)
     ok = cli("audit", "--database", url, "verify")
     assert ok.returncode == 0 and "5 entries" in ok.stdout
@@ -104,7 +105,7 @@ def test_cli_verify_and_export(tmp_path):
     broken = cli("audit", "--database", url, "verify")
     assert broken.returncode == 1 and "entry 2" in broken.stderr
     missing = cli("audit", "--database", f"sqlite:///{tmp_path / 'nope.db'}", "verify")
-    assert missing.returncode != 0 and "no review database" in missing.stderr
+    assert missing.returncode != 0 and "no database at" in missing.stderr
 
 
 def test_verify_names_a_decision_that_has_no_audit_entry(tmp_path):
@@ -117,8 +118,7 @@ def test_verify_names_a_decision_that_has_no_audit_entry(tmp_path):
     r = Running(make_config(tmp_path))
     try:
         r.moderation.Check(pb.CheckRequest(prompt="a lighthouse at dusk"))
-        args = ["audit", "--database", r.config.review_url]
-        args += ["--decisions", str(r.config.database_path), "verify"]
+        args = ["audit", "--database", r.config.database, "verify"]
         ok = cli(*args)
         assert ok.returncode == 0 and "every decision (1) has its audit entry" in ok.stdout
         unrecorded = Verdict(Action.ALLOW, Stage.PRE_CHECK, "p")

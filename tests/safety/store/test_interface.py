@@ -6,8 +6,7 @@ import inspect
 import pytest
 
 from safety.store import interface
-from safety.store.review import SqlReviewStore
-from safety.store.sqlite import SQLiteStore
+from safety.store.sql import SqlStore
 
 DECLARING_MODULES = ("safety.store.interface", "indexes.hashbank", "indexes.manifests")
 
@@ -25,8 +24,7 @@ def declared_methods(protocol: type) -> dict:
 @pytest.mark.parametrize(
     "implementation, protocols, at_least",
     [
-        (SQLiteStore, [interface.Store], 30),
-        (SqlReviewStore, [interface.ReviewStore, interface.AllowlistStore], 7),
+        (SqlStore, [interface.Store], 50),
     ],
 )
 def test_each_store_implements_every_method_of_its_interfaces(implementation, protocols, at_least):

@@ -1,17 +1,21 @@
+"""The store on both backends: every test runs on a SQLite file and on a fresh
+PostgreSQL database (the `database_url` fixture)."""
+
 import sqlite3
 import time
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
-from safety.store.migrations import MIGRATIONS
-from safety.store.sqlite import SQLiteStore
+from safety.store.database import MIGRATIONS
+from safety.store.records import AuditEntry
+from safety.store.sql import SqlStore
 from safety.verdict import Action, Finding, Stage, Verdict
 
 
-def test_decisions_are_durable_with_evidence_in_wal_mode(tmp_path):
-    path = tmp_path / "db.sqlite"
-    store = SQLiteStore(path)
+def test_decisions_are_durable_with_evidence(database_url):
+    store = SqlStore(database_url)
     verdict = Verdict(
         Action.BLOCK,
         Stage.PRE_CHECK,
@@ -21,19 +25,35 @@ def test_decisions_are_durable_with_evidence_in_wal_mode(tmp_path):
     store.record_decision("d1", "r1", "tenant-a", verdict)
     store.close()
 
-    reopened = SQLiteStore(path)  # migrations are not re-applied
+    reopened = SqlStore(database_url)  # migrations are not re-applied
     record = reopened.decision("d1")
     assert record["tenant"] == "tenant-a" and record["action"] == "block"
     assert record["evidence"]["reasons"][0]["identity_name"] == "X"
     assert reopened.decision("nope") is None
+    with reopened.engine.connect() as conn:
+        versions = conn.execute(sa.text("SELECT version FROM schema_version")).scalars().all()
+        assert versions == list(range(1, len(MIGRATIONS) + 1))
+        if reopened.dialect == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     reopened.close()
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
-def test_identities_references_and_removal(tmp_path):
-    store = SQLiteStore(tmp_path / "db.sqlite")
+def test_a_decision_and_its_audit_entry_commit_together_or_not_at_all(database_url):
+    store = SqlStore(database_url)
+    allow = Verdict(Action.ALLOW, Stage.PRE_CHECK, "p@1")
+    store.record_decision("d1", "r1", "t", allow, "", AuditEntry("rg", "decision", "t", "d1", {}))
+    with store.engine.begin() as conn:  # the audit append will fail (no chain head)
+        conn.execute(sa.text("DELETE FROM audit_head"))
+    with pytest.raises(sa.exc.NoResultFound):
+        store.record_decision(
+            "d2", "r2", "t", allow, "", AuditEntry("rg", "decision", "t", "d2", {})
+        )
+    assert store.decision("d2") is None  # the decision went with its entry
+    assert store.decision_ids() == ["d1"]
+
+
+def test_identities_references_and_removal(database_url):
+    store = SqlStore(database_url)
     e1, e2 = np.ones(4, np.float32), np.arange(4, dtype=np.float32)
     record, vector_ids = store.add_identity("Ada", ["Countess"], "Q7259", [("h1", e1), ("h2", e2)])
     assert record.reference_count == 2 and len(set(vector_ids)) == 2
@@ -56,16 +76,16 @@ def test_identities_references_and_removal(tmp_path):
     assert revoked.id == grant.id and revoked.revoked_by == "identity removed"
 
 
-def test_a_reference_image_belongs_to_one_identity(tmp_path):
-    store = SQLiteStore(tmp_path / "db.sqlite")
+def test_a_reference_image_belongs_to_one_identity(database_url):
+    store = SqlStore(database_url)
     store.add_identity("A", [], "", [("same", np.ones(4))])
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(sa.exc.IntegrityError):
         store.add_identity("B", [], "", [("same", np.ones(4))])
     assert [i.name for i in store.identities()] == ["A"]  # the failed insert left nothing
 
 
-def test_grants_revoke_and_expiry(tmp_path):
-    store = SQLiteStore(tmp_path / "db.sqlite")
+def test_grants_revoke_and_expiry(database_url):
+    store = SqlStore(database_url)
     g = store.add_grant("tenant-a", "id1", ["video", "image"], "legal@studio", time.time() + 60)
     assert g.active(time.time()) and not g.active(time.time() + 120)
     assert store.grants(tenant="tenant-b") == []
@@ -75,37 +95,36 @@ def test_grants_revoke_and_expiry(tmp_path):
     assert store.revoke_grant("nope", "x") is None
 
 
-def test_read_only_store_reads_and_refuses_writes(tmp_path):
-    path = tmp_path / "db.sqlite"
-    writer = SQLiteStore(path)
+def test_read_only_store_reads_and_refuses_writes(database_url):
+    writer = SqlStore(database_url)
     writer.record_decision("d1", "r1", "tenant-a", Verdict(Action.ALLOW, Stage.PRE_CHECK, "p@1"))
-    reader = SQLiteStore(path, read_only=True)  # beside the running service (its WAL open)
+    reader = SqlStore(database_url, read_only=True)  # beside the running service
     assert reader.decision("d1")["tenant"] == "tenant-a"
-    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+    with pytest.raises(sa.exc.DBAPIError, match="(?i)read-?only"):
         reader.record_decision("d2", "r2", "tenant-a", Verdict(Action.ALLOW, Stage.PRE_CHECK, "p"))
     reader.close()
     writer.close()
-    # The service stopped (its WAL checkpointed away): still readable, still unchanged.
-    reader = SQLiteStore(path, read_only=True)
+    reader = SqlStore(database_url, read_only=True)  # the service stopped: still unchanged
     assert reader.decision("d1") is not None and reader.decision("d2") is None
     reader.close()
 
 
 def test_read_only_store_never_creates_or_migrates(tmp_path):
-    with pytest.raises(sqlite3.OperationalError):
-        SQLiteStore(tmp_path / "missing.sqlite", read_only=True)
+    with pytest.raises(sa.exc.OperationalError):
+        SqlStore(f"sqlite:///{tmp_path / 'missing.sqlite'}", read_only=True)
     assert not (tmp_path / "missing.sqlite").exists()
     old = tmp_path / "old.sqlite"
     with sqlite3.connect(old) as db:
-        db.execute("PRAGMA user_version=1")
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version VALUES (1)")
     with pytest.raises(RuntimeError, match="schema version 1.*start `reelguard serve`"):
-        SQLiteStore(old, read_only=True)
+        SqlStore(f"sqlite:///{old}", read_only=True)
     with sqlite3.connect(old) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 1
 
 
-def test_an_idempotency_claim_whose_owner_died_is_taken_over_after_its_lease(tmp_path):
-    store = SQLiteStore(tmp_path / "db.sqlite")
+def test_an_idempotency_claim_whose_owner_died_is_taken_over_after_its_lease(database_url):
+    store = SqlStore(database_url)
     assert store.claim_idempotency("t", "k", "body", "req-a", "door-1#run-a", 0.2) is None
     running = store.claim_idempotency("t", "k", "body", "req-b", "door-2#run-b", 0.2)
     assert running is not None and running.terminal is None  # still held: Busy for the caller
@@ -119,8 +138,8 @@ def test_an_idempotency_claim_whose_owner_died_is_taken_over_after_its_lease(tmp
     assert (replay.request_id, replay.terminal) == ("req-b", b"done")
 
 
-def test_a_restarted_front_door_frees_only_its_own_last_runs_claims(tmp_path):
-    store = SQLiteStore(tmp_path / "db.sqlite")
+def test_a_restarted_front_door_frees_only_its_own_last_runs_claims(database_url):
+    store = SqlStore(database_url)
     store.claim_idempotency("t", "mine", "b", "r1", "host:/data#old-run", 3600)
     store.claim_idempotency("t", "theirs", "b", "r2", "other:/data#run", 3600)
     store.claim_idempotency("t", "now", "b", "r3", "host:/data#new-run", 3600)
@@ -130,8 +149,8 @@ def test_a_restarted_front_door_frees_only_its_own_last_runs_claims(tmp_path):
     assert store.claim_idempotency("t", "now", "b", "r6", "host:/data#new-run", 60) is not None
 
 
-def test_finished_keys_expire_with_their_outputs_unfinished_ones_do_not(tmp_path):
-    store = SQLiteStore(tmp_path / "db.sqlite")
+def test_finished_keys_expire_with_their_outputs_unfinished_ones_do_not(database_url):
+    store = SqlStore(database_url)
     store.claim_idempotency("t", "done", "b", "r1", "door#run", 60)
     store.finish_idempotency("t", "done", b"ev", "/kept/r1.mp4", "door#run")
     store.claim_idempotency("t", "running", "b", "r2", "door#run", 60)

@@ -1,12 +1,4 @@
-"""The SQLite store's schema, as numbered migrations (PRAGMA user_version).
-
-Append only: a deployed schema changes by a new step, never by editing an old one."""
-
-from __future__ import annotations
-
-MIGRATIONS = [
-    """
-    CREATE TABLE identities (
+CREATE TABLE identities (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
         aliases TEXT NOT NULL,          -- JSON list
@@ -30,9 +22,7 @@ MIGRATIONS = [
         created_at REAL NOT NULL
     );
     CREATE INDEX decisions_tenant ON decisions(tenant, created_at);
-    """,
-    """
-    ALTER TABLE identities ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE identities ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
     ALTER TABLE identity_references ADD COLUMN embedding BLOB;  -- float32 little-endian
     CREATE UNIQUE INDEX identity_references_sha ON identity_references(image_sha256);
     CREATE TABLE grants (
@@ -47,9 +37,7 @@ MIGRATIONS = [
         revoked_by TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX grants_lookup ON grants(tenant, identity_id);
-    """,
-    """
-    CREATE TABLE manifest_repository (
+CREATE TABLE manifest_repository (
         manifest_id TEXT PRIMARY KEY,   -- the decision the manifest was signed for
         alg TEXT NOT NULL,              -- soft-binding algorithm: com.meta.pdq / com.meta.vpdq
         hashes TEXT NOT NULL,           -- JSON list of PDQ hex digests
@@ -58,9 +46,7 @@ MIGRATIONS = [
         created_at REAL NOT NULL
     );
     CREATE INDEX manifest_repository_alg ON manifest_repository(alg);
-    """,
-    """
-    CREATE TABLE hash_banks (
+CREATE TABLE hash_banks (
         name TEXT PRIMARY KEY,
         max_distance INTEGER NOT NULL,
         description TEXT NOT NULL,
@@ -75,9 +61,7 @@ MIGRATIONS = [
         added_at REAL NOT NULL,
         UNIQUE (bank, hash)
     );
-    """,
-    """
-    CREATE TABLE idempotency (
+CREATE TABLE idempotency (
         tenant TEXT NOT NULL,
         key TEXT NOT NULL,
         request_sha256 TEXT NOT NULL,   -- the request it was first used for
@@ -87,9 +71,7 @@ MIGRATIONS = [
         created_at REAL NOT NULL,
         PRIMARY KEY (tenant, key)
     );
-    """,
-    """
-    CREATE TABLE clients (
+CREATE TABLE clients (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
         tenant TEXT NOT NULL,           -- "*": every tenant (platform admins, auditors)
@@ -101,19 +83,12 @@ MIGRATIONS = [
     );
     CREATE INDEX decisions_request ON decisions(request_id);
     CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL);
-    ALTER TABLE identity_references ADD COLUMN face_jpeg BLOB;  -- for reviewers' eyes
-    """,
-    """
-    ALTER TABLE grants ADD COLUMN basis TEXT NOT NULL DEFAULT '';
-    """,
-    """
-    ALTER TABLE hash_banks ADD COLUMN csam INTEGER NOT NULL DEFAULT 0;  -- known-CSAM list
+    ALTER TABLE identity_references ADD COLUMN face_jpeg BLOB;  -- for reviewers' eyes;
+ALTER TABLE grants ADD COLUMN basis TEXT NOT NULL DEFAULT '';
+ALTER TABLE hash_banks ADD COLUMN csam INTEGER NOT NULL DEFAULT 0;  -- known-CSAM list
     ALTER TABLE decisions ADD COLUMN specialist INTEGER NOT NULL DEFAULT 0;
-    """,
-    """
-    -- An idempotency claim's owner (front door and run) and how long it holds the key:
+-- An idempotency claim's owner (front door and run) and how long it holds the key:
     -- a claim whose owner died is taken over once its lease runs out.
     ALTER TABLE idempotency ADD COLUMN owner TEXT NOT NULL DEFAULT '';
     ALTER TABLE idempotency ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;
-    """,
-]
+PRAGMA user_version=9;
