@@ -76,6 +76,7 @@ class Service:
     closers: list[Callable[[], None]]  # worker processes or Ray pools, released last
     # Who holds this run's idempotency claims: "<host>:<data dir>#<run>".
     claim_owner: str = ""
+    follower: ChangeFollower | None = None  # keeps the index and bank caches in step
 
     def close(self) -> None:
         self.health.close()
@@ -337,4 +338,5 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         metrics,
         closers,
         claim_owner,
+        follower,
     )

@@ -175,8 +175,8 @@ class Config:
                     "database_url and review_database_url name different databases: "
                     "everything lives in database_url now; drop review_database_url"
                 )
-            return self.review_database_url  # step 4 of its migrations adds the rest
-        return self.database_url or f"sqlite:///{self.embedded_database_path}"
+            return _sqlalchemy_url(self.review_database_url)  # step 4 adds the rest
+        return _sqlalchemy_url(self.database_url) or f"sqlite:///{self.embedded_database_path}"
 
     @property
     def embedded_database_path(self) -> Path:
@@ -248,6 +248,15 @@ class Config:
                 f"sample_fps must be at least 1 frame per second of video, not {cfg.sample_fps}"
             )
         return cfg
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """A libpq-style URL (what CloudNativePG's Secret and most tools hand out) as
+    SQLAlchemy's for psycopg 3, the driver reelguard installs; others as given."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
 
 
 def _coerce(name: str, raw, default, is_path: bool = False):

@@ -22,6 +22,16 @@ def documents(name: str) -> list[dict]:
     return list(yaml.safe_load_all((DEPLOY / "kuberay" / name).read_text()))
 
 
+def frontdoor() -> tuple[dict, dict, dict]:
+    """The front door's ConfigMap, Deployment and (load-balancing) Service."""
+    by_name = {(d["kind"], d["metadata"]["name"]): d for d in documents("frontdoor.yaml")}
+    return (
+        by_name["ConfigMap", "reelguard-config"],
+        by_name["Deployment", "reelguard-frontdoor"],
+        by_name["Service", "reelguard"],
+    )
+
+
 def test_the_serve_config_is_valid_and_names_real_pools():
     config = serve_schema.ServeDeploySchema.model_validate(serve_config())
     scaleout = importlib.import_module("safety.service.scaleout")
@@ -81,7 +91,7 @@ def test_the_rayservice_runs_the_same_config_on_cpu_and_gpu_groups():
 def test_the_front_door_config_is_a_valid_reelguard_config(tmp_path):
     from safety.service.config import Config
 
-    config_map, deployment, service = documents("frontdoor.yaml")
+    config_map, deployment, service = frontdoor()
     toml = tmp_path / "reelguard.toml"
     toml.write_text(config_map["data"]["reelguard.toml"])
     config = Config.load(toml, env={})
@@ -101,8 +111,8 @@ def containers_of(service: dict) -> list[dict]:
 
 def test_every_ray_process_and_the_front_door_use_token_auth():
     (service,) = documents("rayservice.yaml")
-    _, frontdoor, _ = documents("frontdoor.yaml")
-    everyone = containers_of(service) + frontdoor["spec"]["template"]["spec"]["containers"]
+    _, deployment, _ = frontdoor()
+    everyone = containers_of(service) + deployment["spec"]["template"]["spec"]["containers"]
     for container in everyone:
         env = {e["name"]: e for e in container.get("env", [])}
         assert env["RAY_AUTH_MODE"]["value"] == "token", container["name"]
@@ -148,7 +158,7 @@ def test_only_the_front_door_reaches_the_ray_client_port():
 def test_the_front_door_serves_beyond_loopback_only_over_tls(tmp_path):
     from safety.service.config import Config
 
-    config_map, deployment, _ = documents("frontdoor.yaml")
+    config_map, deployment, _ = frontdoor()
     toml = tmp_path / "reelguard.toml"
     toml.write_text(config_map["data"]["reelguard.toml"])
     config = Config.load(toml, env={})
@@ -158,3 +168,44 @@ def test_the_front_door_serves_beyond_loopback_only_over_tls(tmp_path):
         for m in deployment["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
     }
     assert str(config.tls_cert.parent) in mounts
+
+
+def test_the_front_doors_scale_out_on_one_postgresql_with_no_volume_of_their_own(tmp_path):
+    from safety.service.config import Config
+
+    config_map, deployment, service = frontdoor()
+    spec = deployment["spec"]
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    assert spec["replicas"] >= 2
+    assert not any("persistentVolumeClaim" in v for v in pod["volumes"])  # no shared disk
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    toml = tmp_path / "reelguard.toml"
+    toml.write_text(config_map["data"]["reelguard.toml"])
+    env = {e["name"]: e for e in container["env"]}
+    secret = env["REELGUARD_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    # The database is the CloudNativePG cluster's: its operator writes `<name>-app`.
+    (cluster,) = documents("postgres.yaml")
+    assert cluster["apiVersion"] == "postgresql.cnpg.io/v1" and cluster["kind"] == "Cluster"
+    assert secret == {"name": f"{cluster['metadata']['name']}-app", "key": "uri"}
+    assert cluster["spec"]["instances"] >= 2 and cluster["spec"]["minSyncReplicas"] >= 1
+    database = cluster["spec"]["bootstrap"]["initdb"]["database"]
+    uri = f"postgresql://{database}:secret@reelguard-db-rw.default:5432/{database}"
+    config = Config.load(toml, env={"REELGUARD_DATABASE_URL": uri})
+    assert config.database.startswith("postgresql+psycopg://")  # not the embedded SQLite
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert "emptyDir" in volumes[mounts[str(config.data_dir)]]  # the data dir is a cache
+    # Every replica signs with the same chain and reads the others' watermarks.
+    keys = volumes[mounts[str(config.watermark_key_file.parent)]]
+    assert keys["secret"]["secretName"] == "reelguard-signing"
+    assert config.signing_key.parent == config.watermark_key_file.parent
+    # Ready by standard gRPC health (NOT_SERVING while the database or its change feed is
+    # out of reach), on the port the config listens on; the Service selects these pods.
+    grpc_port = int(config.grpc_address.rsplit(":", 1)[1])
+    assert container["readinessProbe"]["grpc"]["port"] == grpc_port
+    assert service["spec"]["selector"] == spec["selector"]["matchLabels"]
+    assert spec["template"]["metadata"]["labels"] == spec["selector"]["matchLabels"]
+    spread = pod["topologySpreadConstraints"][0]
+    assert spread["topologyKey"] == "kubernetes.io/hostname"  # losing a node leaves one
+    budgets = [d for d in documents("frontdoor.yaml") if d["kind"] == "PodDisruptionBudget"]
+    assert budgets[0]["spec"]["minAvailable"] >= 1

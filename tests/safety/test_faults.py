@@ -8,6 +8,7 @@ docs/fail-closed.md lists these cases; keep the two in step.
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import grpc
 import pytest
@@ -96,6 +97,31 @@ def test_a_read_only_store_fails_closed_and_reads_go_on(svc):
     finally:
         read_only["on"] = False
         engine.dispose()  # pooled connections leave too, and new ones write again
+    assert_serves_again(svc)
+
+
+def test_a_front_door_that_cannot_follow_the_change_feed_stops_matching(svc, monkeypatch):
+    """Another front door may have removed or added identities meanwhile: matching
+    against an index that may be stale is refused, not served."""
+    follower, store = svc.service.follower, svc.service.store
+
+    def unreachable(seq, limit=1000):
+        raise ConnectionError("connection to the database lost")
+
+    monkeypatch.setattr(follower, "stale_s", 0.3)
+    monkeypatch.setattr(store, "changes_after", unreachable)
+    time.sleep(1.0)  # the follower's reads fail for longer than stale_s
+    down = svc.service.health.check_now()
+    assert "change feed has not been read" in down["change_feed"]
+    assert health(svc, "Generation") == NOT_SERVING and health(svc, "Moderation") == NOT_SERVING
+    with pytest.raises(grpc.RpcError) as e:
+        svc.moderation.Check(pb.CheckRequest(prompt="a cat"))
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE and "change_feed" in e.value.details()
+    assert health(svc, "Decisions") == SERVING  # reads of the database go on
+    monkeypatch.undo()  # the database is back: the follower catches up, and serves again
+    deadline = time.monotonic() + 5
+    while svc.service.health.check_now() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert_serves_again(svc)
 
 

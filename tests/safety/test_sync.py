@@ -120,3 +120,30 @@ def test_a_follower_that_cannot_read_the_feed_goes_stale(two_doors):
             follower.probe()
     finally:
         follower.stop()
+
+
+def test_a_change_numbered_first_but_committed_last_is_not_skipped(postgres):
+    """On PostgreSQL numbers are handed out before commit: a change numbered 1 that
+    commits after one numbered 2 would be behind a cursor already at 2, and skipped for
+    good. Changes are serialized to commit in number order; the later writer waits."""
+    import threading
+
+    url = postgres.fresh_database("feed_order")
+    a, b = SqlStore(url, origin="door-a#run"), SqlStore(url, origin="door-c#run")
+    reader = SqlStore(url, origin="door-b#run")
+    record, ids = a.add_identity("Ada", [], "", [("h1", vector(1))])
+    index, banks = FaissIdentityIndex.create(DIM), HashBanks(reader)
+    follower = ChangeFollower(reader, reader, index, banks, "door-b#run")  # after that one
+    late = threading.Thread(target=lambda: b.add_bank(Bank("late", 31, "")))
+    with a._write() as slow:  # an enrolment's change is numbered, not yet committed ...
+        a._changed(slow, "identity_added", {"id": record.id, "vectors": ids})
+        late.start()  # ... while another front door changes a bank
+        late.join(timeout=1.0)
+        follower.sync()  # what a follower reads meanwhile
+    late.join(timeout=10)
+    follower.sync()
+    assert [c.kind for c in reader.changes_after(1)] == ["identity_added", "banks"]
+    assert len(index) == 1, "the change committed second was skipped"
+    assert banks.bank("late").max_distance == 31
+    for s in (a, b, reader):
+        s.close()

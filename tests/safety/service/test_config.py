@@ -101,3 +101,18 @@ def test_every_path_setting_is_a_path_from_the_file_and_the_environment(tmp_path
     ):
         for name in paths:
             assert getattr(cfg, name) == Path(f"/x/{name}"), name
+
+
+def test_one_database_url_and_its_older_name():
+    from safety.service.config import Config
+
+    embedded = Config(data_dir=Path("/d"))
+    assert embedded.database == "sqlite:////d/reelguard.sqlite3"
+    # A libpq URL (a CloudNativePG Secret's `uri`) is read with the installed driver.
+    cnpg = Config(database_url="postgresql://app:pw@db-rw:5432/app")
+    assert cnpg.database == "postgresql+psycopg://app:pw@db-rw:5432/app"
+    old = Config(review_database_url="postgresql+psycopg://u@h/r")
+    assert old.database == "postgresql+psycopg://u@h/r"  # the review database holds all now
+    both = Config(database_url="sqlite:////a.db", review_database_url="postgresql://u@h/r")
+    with pytest.raises(ValueError, match="name different databases"):
+        _ = both.database
