@@ -1,12 +1,15 @@
 """Two front doors on one PostgreSQL against one: Check throughput, and how long an
 enrolment made through one takes to be matched by the other.
 
-    python bench/frontdoors.py [--seconds 20] [--clients 4] [--database-url URL]
+    python bench/frontdoors.py [--seconds 20] [--clients 4] [--pin] [--database-url URL]
 
 Each front door is a `reelguard serve` process of its own (face models in process, one
 intra-op thread), on its own data dir; without --database-url a throwaway PostgreSQL
-is started (tests/pg.py). Baseline: the same clients against one front door, in this
-run. The workload is Moderation.Check of a photo (every visual model runs on it).
+is started (tests/pg.py). With --pin each front door runs on a core of its own (every
+thread, `taskset -a`), as a replica with a CPU limit of 1 would: front door A on core
+0 for the baseline, B on core 1 beside it. Baseline: the same clients against one
+front door, in this run. The workload is Moderation.Check of a photo (every visual
+model runs on it).
 Sync delay: from the Enroll RPC's return on one front door until a Check on the other
 matches the person, polled back to back (so it includes up to one Check's latency,
 reported beside it).
@@ -45,6 +48,8 @@ web_address = ""
 metrics_address = ""
 face_workers = 0
 sync_poll_s = 0.5
+max_media_checks = 16
+max_media_checks_per_tenant = 16
 """
 
 
@@ -54,6 +59,12 @@ def start(root: Path, name: str, url: str, keys: Path) -> tuple[subprocess.Popen
     (data / "reelguard.toml").write_text(CONFIG.format(url=url, keys=keys))
     port = free_port()
     return serve_process(data, port, env={"OMP_NUM_THREADS": "1"}), f"127.0.0.1:{port}"
+
+
+def pin(proc: subprocess.Popen, core: int) -> None:
+    """All of a running process's threads onto one core."""
+    subprocess.run(["taskset", "-a", "-cp", str(core), str(proc.pid)], check=True,
+                   capture_output=True)  # fmt: skip
 
 
 def throughput(addresses: list[str], token: str, image: bytes, clients: int, seconds: float):
@@ -118,6 +129,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--pin", action="store_true", help="one core per front door")
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="reelguard-bench-doors-"))
@@ -136,11 +148,15 @@ def main() -> None:
         procs.append(proc_a)
         proc_b, b = start(root, "b", url, keys)
         procs.append(proc_b)
+        if args.pin:
+            pin(proc_a, 0)
+            pin(proc_b, 1 % (os.cpu_count() or 1))
         token = (root / "a" / "admin.token").read_text().strip()
         photo = encode(skimage.data.coffee(), "JPEG")
         one = throughput([a], token, photo, args.clients, args.seconds)
         two = throughput([a, b], token, photo, args.clients, args.seconds)
-        print(f"cores: {os.cpu_count()}, clients: {args.clients}, {args.seconds:.0f} s each")
+        pinned = ", one core per front door" if args.pin else ""
+        print(f"cores: {os.cpu_count()}{pinned}, clients: {args.clients}, {args.seconds:.0f} s")
         print(f"one front door : {one:7.2f} checks/s")
         print(f"two front doors: {two:7.2f} checks/s   ratio {two / one:.2f}x")
         face = encode(skimage.data.astronaut(), "JPEG")

@@ -181,6 +181,24 @@ class FaissIdentityIndex:
     def __len__(self) -> int:
         return self._cpu.ntotal
 
+    def ids(self) -> np.ndarray:
+        """Every vector id held, ascending (what a start compares with the store's)."""
+        with self._lock:
+            index = faiss.downcast_index(self._cpu)
+            if isinstance(index, faiss.IndexIDMap2):
+                found = faiss.vector_to_array(index.id_map)
+            else:
+                lists = index.invlists
+                found = np.concatenate(
+                    [np.zeros(0, np.int64)]
+                    + [
+                        faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+                        for i in range(lists.nlist)
+                        if lists.list_size(i)
+                    ]
+                )
+        return np.sort(found.astype(np.int64))
+
     # ---- internals ---------------------------------------------------------------------
 
     def _all_vectors(self) -> tuple[np.ndarray, np.ndarray]:

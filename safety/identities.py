@@ -148,14 +148,20 @@ class Enroller:
 
 
 def open_index(path: Path, store: IdentityStore, dim: int, flat_max: int = DEFAULT_FLAT_MAX):
-    """The persisted index, rebuilt from the store when missing, corrupt or out of step."""
+    """The persisted index, rebuilt from the store when missing, corrupt or holding
+    other vector ids than the store."""
     ids, vectors = store.reference_vectors()
     try:
         index = FaissIdentityIndex.open(path, dim, flat_max)
-        if len(index) == len(ids):
+        # The same ids, not only as many: another front door on the same database may
+        # have removed one identity and enrolled another while this one was down.
+        if np.array_equal(index.ids(), np.sort(ids)):
             return index
         log.warning(
-            "identity index %s has %d vectors, the store %d: rebuilding", path, len(index), len(ids)
+            "identity index %s holds other vectors (%d) than the store (%d): rebuilding",
+            path,
+            len(index),
+            len(ids),
         )
     except RuntimeError as e:
         log.warning("%s: rebuilding from the store", e)

@@ -85,3 +85,10 @@ def test_empty_index_search_returns_no_ids():
 
 def test_normalize():
     assert np.allclose(np.linalg.norm(normalize(vectors(3)), axis=1), 1.0)
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_ids_lists_every_vector_id_held(kind):
+    index, ids, _ = built(kind)
+    index.remove(ids[5:7])
+    assert np.array_equal(index.ids(), np.delete(ids, [5, 6]))

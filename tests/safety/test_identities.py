@@ -347,3 +347,23 @@ def test_bad_driving_videos_get_clear_errors(svc, astronaut, tmp_path, make, wor
         lambda: generate(svc, image=encode(astronaut), driving=make(astronaut, tmp_path))
     )
     assert words in details and "driving video" in details
+
+
+def test_an_index_file_with_as_many_but_other_vectors_is_rebuilt_at_start(tmp_path):
+    """Another front door removed one identity and enrolled another while this one was
+    down: the count still matches, the vectors do not. Loading that file would match a
+    removed person and miss the new one."""
+    from indexes.identity import FaissIdentityIndex
+    from safety.identities import open_index
+    from safety.store.sql import SqlStore
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    removed, _ = store.add_identity("Gone", [], "", [("h1", np.ones(4))])
+    old_ids, _ = store.reference_vectors()
+    stale = FaissIdentityIndex.build(4, old_ids, np.ones((1, 4)))
+    stale.save(tmp_path / "identities.faiss")
+    store.remove_identity(removed.id)
+    _, (new_id,) = store.add_identity("New", [], "", [("h2", np.arange(4.0))])
+    index = open_index(tmp_path / "identities.faiss", store, 4)
+    assert list(index.ids()) == [new_id] != list(old_ids)
+    store.close()
