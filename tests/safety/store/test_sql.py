@@ -158,3 +158,30 @@ def test_finished_keys_expire_with_their_outputs_unfinished_ones_do_not(database
     assert store.expire_idempotency(time.time() + 1) == ["/kept/r1.mp4"]
     assert store.claim_idempotency("t", "done", "b", "r3", "door#run", 60) is None  # anew
     assert store.claim_idempotency("t", "running", "b", "r4", "door#run", 60) is not None
+
+
+def test_front_doors_starting_together_migrate_once(postgres):
+    """Several front doors start on an empty database at once: one applies the
+    migrations (an advisory lock), the others wait and find them applied."""
+    import threading
+
+    url = postgres.fresh_database("migrate_together")
+    opened, failed = [], []
+
+    def start():
+        try:
+            opened.append(SqlStore(url))
+        except Exception as e:  # noqa: BLE001  (what a racing start would raise)
+            failed.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not failed and len(opened) == 4
+    with opened[0].engine.connect() as conn:
+        versions = conn.execute(sa.text("SELECT version FROM schema_version")).scalars().all()
+    assert sorted(versions) == list(range(1, len(MIGRATIONS) + 1))
+    for store in opened:
+        store.close()
