@@ -43,6 +43,10 @@ TRAINED_ALGORITHMIC_MEDIA = IPTC_SOURCE_TYPES + "trainedAlgorithmicMedia"  # a t
 ALGORITHMIC_MEDIA = IPTC_SOURCE_TYPES + "algorithmicMedia"  # a plain algorithm, no training
 
 
+# What a request may carry beyond its prompt, and so what a backend may accept.
+TEXT, IMAGE, DRIVING_VIDEO = "text", "image", "driving_video"
+
+
 class Generator(Protocol):
     name: str
     version: str
@@ -50,10 +54,24 @@ class Generator(Protocol):
     # What it makes, as the manifest states it: a diffusion model's output is
     # trainedAlgorithmicMedia; a pan and zoom computed over a picture is not.
     digital_source_type: str
+    # The inputs it uses: a request carrying one it does not is refused, never run with
+    # that input silently ignored. `needs`: inputs it cannot run without.
+    accepts: frozenset[str]
+    needs: frozenset[str]
 
     def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
         """Write the video to `out_path`; return its MIME type."""
         ...
+
+
+def capabilities(generator: Generator) -> tuple[frozenset[str], frozenset[str]]:
+    """(accepts, needs) of a backend; one that declares nothing (a class of your own from
+    before these existed) takes text and an image, as every backend did then."""
+    accepts = getattr(generator, "accepts", None)
+    return (
+        frozenset({TEXT, IMAGE}) if accepts is None else frozenset(accepts),
+        frozenset(getattr(generator, "needs", ())),
+    )
 
 
 def write_mp4(frames: Iterable[np.ndarray], out_path: Path, fps: int, crf: int = 20) -> None:

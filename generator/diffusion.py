@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from generator.base import TRAINED_ALGORITHMIC_MEDIA, GenerationInput, ProgressFn, write_mp4
+from generator.base import (
+    IMAGE,
+    TEXT,
+    TRAINED_ALGORITHMIC_MEDIA,
+    GenerationInput,
+    ProgressFn,
+    write_mp4,
+)
 
 DTYPES = ("float32", "float16", "bfloat16")
 
@@ -67,6 +74,12 @@ class DiffusersGenerator:
         # still moderated, it just doesn't steer them.
         self._takes_prompt = "prompt" in params
         self._takes_fps = "fps" in params  # SVD conditions on the output frame rate
+        # What the pipeline uses: a driving video never (no diffusers pipeline here takes
+        # one), an image if its call does, text unless it is image-only.
+        self.accepts = frozenset(
+            ({TEXT} if self._takes_prompt else set()) | ({IMAGE} if self._takes_image else set())
+        )
+        self.needs = frozenset() if self._takes_prompt else frozenset({IMAGE})
         self._lock = threading.Lock()  # a pipeline runs one generation at a time
 
     def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:

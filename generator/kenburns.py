@@ -1,10 +1,8 @@
 """The built-in light generator: camera motion over the input image (or a scene drawn
 from the prompt), seeded, encoded as a real H.264 MP4. Runs anywhere, no GPU.
 
-With a driving performance, the camera follows the performer's motion instead (the
-centre of movement in the driving frames) — a stand-in for real performance transfer
-that keeps the request path identical.
-"""
+It takes no driving video: requests with one go to performance transfer
+(generator/performance.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from generator.base import ALGORITHMIC_MEDIA, GenerationInput, ProgressFn, write_mp4
+from generator.base import ALGORITHMIC_MEDIA, IMAGE, TEXT, GenerationInput, ProgressFn, write_mp4
 
 
 def _rng(job: GenerationInput) -> np.random.Generator:
@@ -37,38 +35,14 @@ def prompt_scene(job: GenerationInput, width: int, height: int) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def motion_path(driving: list[np.ndarray], steps: int) -> np.ndarray:
-    """Per output frame, where the performer's movement is (x, y in -1..1), smoothed."""
-    grey = [
-        np.asarray(Image.fromarray(f).convert("L").resize((64, 64)), np.float32) for f in driving
-    ]
-    ys, xs = np.mgrid[-1:1:64j, -1:1:64j]
-    centres = [np.zeros(2)]
-    for a, b in zip(grey, grey[1:], strict=False):
-        moved = np.abs(b - a)
-        total = moved.sum()
-        centres.append(
-            np.array([(xs * moved).sum(), (ys * moved).sum()]) / total
-            if total > 1e-3
-            else centres[-1]
-        )
-    centres = np.array(centres)
-    positions = np.linspace(0, len(centres) - 1, steps)
-    path = np.stack(
-        [np.interp(positions, np.arange(len(centres)), centres[:, k]) for k in range(2)], axis=1
-    )
-    kernel = np.ones(5) / 5
-    return np.stack(
-        [np.convolve(np.pad(path[:, k], 2, mode="edge"), kernel, "valid") for k in range(2)], axis=1
-    )
-
-
 class KenBurnsGenerator:
     name = "kenburns"
     version = "1"
     model_id = "reelguard/kenburns-v1"
     # A camera path computed over the input (or a drawn scene): no trained model made it.
     digital_source_type = ALGORITHMIC_MEDIA
+    accepts = frozenset({TEXT, IMAGE})
+    needs = frozenset()
 
     def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
         # Work on a canvas 1.25× the output so that the camera has room to move.
@@ -80,14 +54,13 @@ class KenBurnsGenerator:
         rng = _rng(job)
         zoom_from, zoom_to = (1.0, 0.8) if rng.random() < 0.5 else (0.8, 1.0)
         pan = rng.uniform(-1, 1, 2)
-        follow = motion_path(job.driving_frames, job.num_frames) if job.driving_frames else None
 
         def frames():
             for i in range(job.num_frames):
                 t = i / max(job.num_frames - 1, 1)
                 zoom = zoom_from + (zoom_to - zoom_from) * t
                 w, h = int(cw * zoom), int(ch * zoom)
-                offset = follow[i] if follow is not None else pan * (t - 0.5)
+                offset = pan * (t - 0.5)
                 cx = (cw - w) / 2 * (1 + offset[0])
                 cy = (ch - h) / 2 * (1 + offset[1])
                 x0, y0 = int(np.clip(cx, 0, cw - w)), int(np.clip(cy, 0, ch - h))

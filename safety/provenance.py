@@ -97,6 +97,9 @@ class OutputSigner:
         return {**moderation, "watermark": {"alg": self.watermarker.alg, "payload": payload}}
 
 
+CHARACTER, PERFORMANCE = "character", "performance"  # ingredient labels
+
+
 def output_manifest(
     job: GenerateJob, generator: Generator, verdict: Verdict, training_mining: str = "notAllowed"
 ) -> ManifestSpec:
@@ -105,10 +108,17 @@ def output_manifest(
     ingredients = []
     if job.image is not None:
         ext = job.image.mime_type.split("/")[1]
-        ingredients.append(Ingredient(f"input.{ext}", job.image.mime_type, job.image.data))
+        ingredients.append(
+            Ingredient(f"input.{ext}", job.image.mime_type, job.image.data, CHARACTER)
+        )
     if job.driving is not None:
         ext = job.driving.mime_type.split("/")[1].removeprefix("x-")
-        ingredients.append(Ingredient(f"driving.{ext}", job.driving.mime_type, job.driving.data))
+        ingredients.append(
+            Ingredient(f"driving.{ext}", job.driving.mime_type, job.driving.data, PERFORMANCE)
+        )
+    # The backend animated the image with the driving video (it accepts both, and was
+    # chosen because it uses every input): the manifest says so in an action of its own.
+    animated = (CHARACTER, PERFORMANCE) if job.driving is not None and job.image else None
     return ManifestSpec(
         title=f"{job.request_id}.mp4",
         generator_name=f"reelguard/{generator.name}",
@@ -120,6 +130,7 @@ def output_manifest(
         # cautious way, as a trained model's output.
         digital_source_type=getattr(generator, "digital_source_type", TRAINED_ALGORITHMIC_MEDIA),
         training_mining=training_mining,
+        animated=animated,
     )
 
 

@@ -290,3 +290,28 @@ def _thumbnail(luma: np.ndarray) -> np.ndarray:
 
 def _distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).mean())
+
+
+def motion_frames(source: Path | bytes, fps: int, count: int, max_side: int = 512) -> list:
+    """A performance as a backend animates with it: the frame shown at each 1/fps step,
+    `count` of them at most (the last one held past the clip's end), greyscale and at
+    most `max_side`. Called after the clip passed `decode_video`'s limits."""
+    steps: list[np.ndarray] = []
+    try:
+        with open_video(source) as container:
+            stream = container.streams.video[0]
+            rate = float(stream.guessed_rate or stream.average_rate or 0) or 25.0
+            previous, shown = -1.0, None
+            for i, frame in enumerate(container.decode(stream)):
+                time_s = previous = _display_time(frame, i, rate, previous)
+                while len(steps) < count and time_s > len(steps) / fps + 1e-6 and shown is not None:
+                    steps.append(shown)  # the frame on screen at that step
+                if len(steps) >= count:
+                    break
+                rgb = upright(frame, max_side).astype(np.float32)
+                shown = (rgb @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.uint8)
+            if shown is not None and len(steps) < count:
+                steps.append(shown)
+    except (av.FFmpegError, OSError, ValueError, IndexError) as e:
+        raise InvalidInput(f"the driving video cannot be decoded ({e}); is it corrupt?") from None
+    return steps

@@ -80,6 +80,7 @@ class Ingredient:
     title: str
     mime_type: str
     data: bytes
+    label: str = ""  # what an action's ingredientIds name it by (not written as such)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,29 @@ class ManifestSpec:
     digital_source_type: str = TRAINED_ALGORITHMIC_MEDIA
     soft_binding: dict | None = None  # a `c2pa.soft-binding` body: perceptual fingerprint
     training_mining: str = "notAllowed"  # CAWG: allowed, notAllowed or constrained
+    # Performance transfer: (character image, driving video) ingredient labels. The
+    # manifest then says what the driving video did: an edit of the character image,
+    # with both as the action's ingredients.
+    animated: tuple[str, str] | None = None
+
+    def actions(self) -> list[dict]:
+        agent = {"name": self.generator_name, "version": self.generator_version}
+        created = {
+            "action": "c2pa.created",
+            "digitalSourceType": self.digital_source_type,
+            "softwareAgent": agent,
+            "parameters": {"org.reelguard.model_id": self.model_id},
+        }
+        if self.animated is None:
+            return [created]
+        animated = {
+            "action": "c2pa.edited",
+            "description": "The character image's face animated to follow the actor's "
+            "performance in the driving video: head pose, eyes, brows and mouth.",
+            "softwareAgent": agent,
+            "parameters": {"ingredientIds": list(self.animated)},
+        }
+        return [created, animated]
 
     def definition(self) -> dict:
         """The manifest definition c2pa-rs builds the claim from. The actions assertion
@@ -108,17 +132,7 @@ class ManifestSpec:
                     "created": True,
                     "data": {
                         "allActionsIncluded": True,
-                        "actions": [
-                            {
-                                "action": "c2pa.created",
-                                "digitalSourceType": self.digital_source_type,
-                                "softwareAgent": {
-                                    "name": self.generator_name,
-                                    "version": self.generator_version,
-                                },
-                                "parameters": {"org.reelguard.model_id": self.model_id},
-                            }
-                        ],
+                        "actions": self.actions(),
                     },
                 },
                 {"label": MODERATION_LABEL, "data": self.moderation},
@@ -259,7 +273,8 @@ class C2paManifestSigner:
             # An ingredient that carries C2PA keeps its manifest and validation
             # results inside ours: the SDK reads them from the stream.
             builder.add_ingredient(
-                {"title": ing.title, "relationship": "inputTo"},
+                {"title": ing.title, "relationship": "inputTo"}
+                | ({"label": ing.label} if ing.label else {}),
                 ing.mime_type,
                 io.BytesIO(ing.data),
             )

@@ -195,6 +195,59 @@ def performance(face: np.ndarray, seconds: float = 2.0, fps: int = 12) -> bytes:
         return out.read_bytes()
 
 
+def talking_clip(
+    photo: np.ndarray, frames: int = 36, fps: int = 12, period: int = 12
+) -> tuple[bytes, list[np.ndarray]]:
+    """An actor's clip from a real face photo whose mouth opens and closes (a cosine,
+    `period` frames): the jaw and lower lip moved down by a piecewise-affine warp of the
+    test's own (scikit-image), the mouth's inside dark. The MP4 and its frames."""
+    import cv2
+    from skimage.transform import PiecewiseAffineTransform, warp
+
+    from generator.landmarks import Landmarks, interocular
+
+    base = Landmarks().detect(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY))
+    h, w = photo.shape[:2]
+    weights = np.zeros(68)
+    weights[[54, 55, 56, 57, 58, 59, 64, 65, 66, 67]] = 1.0  # lower lip
+    weights[[5, 11]], weights[[6, 10]], weights[[7, 8, 9]] = 0.4, 0.7, 0.9  # the jaw
+    border = np.array([(x, y) for x in (0, w / 2, w - 1) for y in (0, h / 2, h - 1)])
+    border = border[~((border[:, 0] == w / 2) & (border[:, 1] == h / 2))]
+    out = []
+    for i in range(frames):
+        opening = 0.5 * (1 - np.cos(2 * np.pi * i / period))
+        moved = base.copy()
+        moved[:, 1] += weights * opening * 0.45 * interocular(base)
+        transform = PiecewiseAffineTransform.from_estimate(
+            np.vstack([moved, border]), np.vstack([base, border])
+        )
+        frame = (warp(photo, transform, output_shape=(h, w)) * 255).astype(np.uint8)
+        mouth = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(mouth, [np.round(moved[60:68]).astype(np.int32)], 255)
+        frame[mouth > 0] = (40, 15, 20)
+        out.append(frame)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "actor.mp4"
+        write_mp4(out, path, fps)
+        return path.read_bytes(), out
+
+
+def mouth_series(frames: list[np.ndarray]) -> np.ndarray:
+    """The landmark mouth opening of each frame (NaN where no face is found)."""
+    import cv2
+
+    from generator.landmarks import Landmarks, mouth_opening
+
+    landmarks = Landmarks()
+    found = [landmarks.detect(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)) for f in frames]
+    return np.array([np.nan if p is None else mouth_opening(p) for p in found])
+
+
+def decoded(mp4: bytes) -> list[np.ndarray]:
+    with av.open(io.BytesIO(mp4)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
 def video(fmt: str) -> bytes:
     """An 8-frame 64x64 H.264 clip in `fmt` ("mp4" or "mov"), grey ramps."""
     buf = io.BytesIO()

@@ -144,6 +144,16 @@ def sexual_scores(moderator: VisualModerator) -> Callable[[list[np.ndarray]], li
     return scores
 
 
+def builtin_performance(config: Config, metrics: Metrics) -> Generator | None:
+    """Beside the built-in generator, the built-in performance transfer takes requests
+    with a driving video; another configured backend takes them itself or refuses them."""
+    if config.generator != "kenburns":
+        return None
+    from generator.performance import PerformanceTransfer
+
+    return metrics.timed_load("performance_transfer", PerformanceTransfer)
+
+
 def build_service(config: Config, generator: Generator | None = None) -> Service:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     # This run's name: it owns its idempotency claims and its entries in the change feed.
@@ -254,6 +264,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         watermarker=watermarker if config.watermark else None,
         generation_workers=config.max_generations,
         max_generation_s=config.max_generation_s,
+        performance=builtin_performance(config, metrics),
     )
     gate.review = ReviewQueue(
         store,

@@ -24,7 +24,14 @@ from pathlib import Path
 import numpy as np
 from ray import serve
 
-from generator.base import Finished, GenerationInput, ProgressFn, stream_generation
+from generator.base import (
+    TRAINED_ALGORITHMIC_MEDIA,
+    Finished,
+    GenerationInput,
+    ProgressFn,
+    capabilities,
+    stream_generation,
+)
 from generator.registry import load_generator
 from safety.likeness import DlibFaceEmbedder
 from safety.media import Frame
@@ -103,9 +110,19 @@ class GeneratorPool:
         setup_tracing(*tracing)
         self.generator = load_generator(spec, device=device, dtype=dtype, steps=steps)
 
-    def describe(self) -> tuple[str, str, str]:
+    def describe(self) -> dict:
+        """What the pool's backend is, makes and accepts (the front door refuses a
+        request with an input it does not accept)."""
         g = self.generator
-        return g.name, g.version, g.model_id
+        accepts, needs = capabilities(g)
+        return {
+            "name": g.name,
+            "version": g.version,
+            "model_id": g.model_id,
+            "digital_source_type": getattr(g, "digital_source_type", TRAINED_ALGORITHMIC_MEDIA),
+            "accepts": accepts,
+            "needs": needs,
+        }
 
     def generate(self, job: GenerationInput, carrier: dict | None = None):
         """Progress steps, then the video's bytes and MIME type (a streaming response)."""
@@ -201,7 +218,10 @@ class RayGenerator:
 
     def __init__(self, handle) -> None:
         self._handle = handle.options(stream=True)
-        self.name, self.version, self.model_id = handle.describe.remote().result()
+        info = handle.describe.remote().result()
+        self.name, self.version, self.model_id = info["name"], info["version"], info["model_id"]
+        self.digital_source_type = info["digital_source_type"]
+        self.accepts, self.needs = info["accepts"], info["needs"]
 
     def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
         response = self._handle.generate.remote(job, trace_carrier())

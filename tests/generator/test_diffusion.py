@@ -4,6 +4,7 @@ pipelines the tests build and save (the real loading code; real weights can't sh
 from __future__ import annotations
 
 import av
+import grpc
 import numpy as np
 import pytest
 
@@ -122,9 +123,12 @@ def test_through_the_service_it_is_checked_and_signed_like_any_backend(generator
         assert [t.rsplit("/", 1)[-1] for t in report.digital_source_types] == [
             "trainedAlgorithmicMedia"
         ]
-        # An input image to a text-only pipeline: a clear failure, nothing unsigned.
-        kind, failed = terminal(r.generate("a cup", encode(np.zeros((64, 64, 3), np.uint8))))
-        assert kind == "failed" and "text-to-video pipeline" in failed.error
+        # An input image to a text-only pipeline: refused before anything runs, never
+        # generated with the image ignored.
+        with pytest.raises(grpc.RpcError) as refused:
+            r.generate("a cup", encode(np.zeros((64, 64, 3), np.uint8)))
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "generator 'diffusers' cannot use image" in refused.value.details()
     finally:
         r.close()
 

@@ -84,3 +84,29 @@ def test_cancelling_the_client_cancels_the_remote_work(remote):
     assert remote.backend.cancelled.wait(10)
     with pytest.raises(grpc.RpcError):
         next(call)
+
+
+def test_a_remote_backend_says_what_it_accepts_and_gets_the_performance(tmp_path, hopper):
+    """A remote performance backend declares the driving video it takes (Describe) and
+    gets its frames; a remote text-and-image backend is not sent one."""
+    import cv2
+
+    from generator.base import DRIVING_VIDEO, GenerationInput
+    from generator.performance import PerformanceTransfer
+
+    server, port = serve_backend(PerformanceTransfer(), "127.0.0.1:0", token="t")
+    plain, plain_port = serve_backend(KenBurnsGenerator(), "127.0.0.1:0", token="t")
+    try:
+        remote = RemoteGenerator(f"127.0.0.1:{port}", "t")
+        assert DRIVING_VIDEO in remote.accepts and remote.digital_source_type.endswith(
+            "/algorithmicMedia"
+        )
+        assert DRIVING_VIDEO not in RemoteGenerator(f"127.0.0.1:{plain_port}", "t").accepts
+        face = cv2.resize(hopper, (256, 300))
+        grey = [cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)] * 4
+        job = GenerationInput("a talk", face, 128, 128, 8, 4, 1, driving_frames=grey)
+        assert remote.generate(job, tmp_path / "out.mp4", lambda d, t: None) == "video/mp4"
+        assert (tmp_path / "out.mp4").stat().st_size > 0
+    finally:
+        server.stop(None)
+        plain.stop(None)

@@ -980,3 +980,23 @@ class BackendEvent(_message.Message):
     chunk: OutputChunk
     done: BackendDone
     def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., chunk: _Optional[_Union[OutputChunk, _Mapping]] = ..., done: _Optional[_Union[BackendDone, _Mapping]] = ...) -> None: ...
+
+class DescribeRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class BackendInfo(_message.Message):
+    __slots__ = ("name", "version", "model_id", "digital_source_type", "accepts", "needs")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    DIGITAL_SOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTS_FIELD_NUMBER: _ClassVar[int]
+    NEEDS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    model_id: str
+    digital_source_type: str
+    accepts: _containers.RepeatedScalarFieldContainer[str]
+    needs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., model_id: _Optional[str] = ..., digital_source_type: _Optional[str] = ..., accepts: _Optional[_Iterable[str]] = ..., needs: _Optional[_Iterable[str]] = ...) -> None: ...

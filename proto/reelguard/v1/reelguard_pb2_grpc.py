@@ -1757,12 +1757,23 @@ class GeneratorBackendStub:
                 request_serializer=reelguard_dot_v1_dot_reelguard__pb2.BackendRequest.SerializeToString,
                 response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.BackendEvent.FromString,
                 _registered_method=True)
+        self.Describe = channel.unary_unary(
+                '/reelguard.v1.GeneratorBackend/Describe',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.DescribeRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.BackendInfo.FromString,
+                _registered_method=True)
 
 
 class GeneratorBackendServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Generate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Describe(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -1775,6 +1786,11 @@ def add_GeneratorBackendServicer_to_server(servicer, server):
                     servicer.Generate,
                     request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.BackendRequest.FromString,
                     response_serializer=reelguard_dot_v1_dot_reelguard__pb2.BackendEvent.SerializeToString,
+            ),
+            'Describe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Describe,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.DescribeRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.BackendInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1804,6 +1820,33 @@ class GeneratorBackend:
             '/reelguard.v1.GeneratorBackend/Generate',
             reelguard_dot_v1_dot_reelguard__pb2.BackendRequest.SerializeToString,
             reelguard_dot_v1_dot_reelguard__pb2.BackendEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Describe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.GeneratorBackend/Describe',
+            reelguard_dot_v1_dot_reelguard__pb2.DescribeRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.BackendInfo.FromString,
             options,
             channel_credentials,
             insecure,

@@ -34,7 +34,7 @@ from safety.job import (
 from safety.media import decode_image
 from safety.observability import REQUEST_ID
 from safety.review import APPROVED, PENDING, REJECTED
-from safety.sampling import decode_video
+from safety.sampling import decode_video, motion_frames
 from safety.service.api.convert import review_verdict_pb, verdict_pb
 from safety.service.api.guard import MAY_GENERATE, Servicer, guarded
 from safety.service.api.uploads import video_limits
@@ -144,18 +144,6 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
             raise InvalidInput(
                 f"prompt has {len(prompt)} characters, over the {cfg.max_prompt_chars} limit"
             )
-        driving = None
-        if request.HasField("driving_video"):
-            data = request.driving_video.data
-            sampled, _ = decode_video(
-                data,
-                video_limits(cfg),
-                cfg.sampling,
-                label="driving video",
-            )
-            driving = DrivingVideo(
-                data, sniff_mime(data) or "video/mp4", sampled.frames, sampled.total
-            )
         image = (
             decode_image(request.image.data, max_pixels=cfg.max_image_pixels, label="input image")
             if request.HasField("image")
@@ -167,7 +155,23 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
             max_side=cfg.max_output_side,
             max_frames=cfg.max_output_frames,
         )
-        return GenerateJob(
+        driving = None
+        if request.HasField("driving_video"):
+            data = request.driving_video.data
+            sampled, _ = decode_video(
+                data,
+                video_limits(cfg),
+                cfg.sampling,
+                label="driving video",
+            )
+            driving = DrivingVideo(
+                data,
+                sniff_mime(data) or "video/mp4",
+                sampled.frames,
+                sampled.total,
+                motion_frames(data, output.fps, output.num_frames),
+            )
+        job = GenerateJob(
             request_id=request_id,
             tenant=tenant,
             prompt=prompt,
@@ -175,6 +179,8 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
             output=output,
             driving=driving,
         )
+        self.service.gate.backend_for(job)  # FAILED_PRECONDITION now, before any check runs
+        return job
 
     def _events(self, job: GenerateJob, keep_output: bool = False):
         for event in self.service.gate.generate(job):

@@ -1,0 +1,153 @@
+"""Performance transfer: the actor's driving video really animates the character.
+
+The actor is a real face photo (Grace Hopper) whose mouth the test opens and closes
+with a warp of its own; the character is another real photo (the astronaut). What is
+measured is what a viewer sees: dlib's landmarks read off the decoded output."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import c2pa
+import cv2
+import grpc
+import numpy as np
+import pytest
+
+from generator.base import TEXT, GenerationInput
+from generator.performance import NoFaceToAnimate, PerformanceTransfer, head_pose
+from reelguard.v1 import reelguard_pb2 as pb
+from tests.support import (
+    Running,
+    decoded,
+    encode,
+    make_config,
+    mouth_series,
+    output_bytes,
+    talking_clip,
+    terminal,
+)
+
+
+@pytest.fixture(scope="module")
+def actor(hopper):
+    face = cv2.resize(hopper[100:420, 100:420], (320, 320), interpolation=cv2.INTER_AREA)
+    return talking_clip(face)
+
+
+@pytest.fixture(scope="module")
+def transfer():
+    return PerformanceTransfer()
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    keep = ~(np.isnan(a) | np.isnan(b))
+    assert keep.sum() >= 0.9 * len(a), "faces were lost in too many frames"
+    return float(np.corrcoef(a[keep], b[keep])[0, 1])
+
+
+def test_the_characters_mouth_follows_the_actors(transfer, actor, astronaut, tmp_path):
+    mp4, frames = actor
+    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    job = GenerationInput("a talk", astronaut, 256, 256, 12, len(frames), 1, driving_frames=grey)
+    steps = []
+    transfer.generate(job, tmp_path / "out.mp4", lambda done, total: steps.append(done))
+    out = decoded((tmp_path / "out.mp4").read_bytes())
+    assert len(out) == len(frames) and steps == list(range(1, len(frames) + 1))
+    actor_mouth, character_mouth = mouth_series(frames), mouth_series(out)
+    assert np.nanmax(character_mouth) - np.nanmin(character_mouth) > 0.15  # it visibly moves
+    assert correlation(actor_mouth, character_mouth) >= 0.8
+
+
+def test_a_still_actor_leaves_the_character_still(transfer, hopper, astronaut, tmp_path):
+    still = [cv2.cvtColor(cv2.resize(hopper, (320, 375)), cv2.COLOR_RGB2GRAY)] * 6
+    job = GenerationInput("still", astronaut, 256, 256, 12, 6, 1, driving_frames=still)
+    transfer.generate(job, tmp_path / "out.mp4", lambda d, t: None)
+    out = decoded((tmp_path / "out.mp4").read_bytes())
+    first = out[0].astype(np.int16)
+    assert all(np.abs(f.astype(np.int16) - first).mean() < 2.0 for f in out)
+
+
+def test_a_head_pose_gone_astray_cannot_fold_the_face():
+    neutral = np.random.default_rng(0).uniform(100, 200, (68, 2)).astype(np.float32)
+    wild = (neutral - 150) * 4 + 150  # a fit four times the size
+    pose = head_pose(neutral, wild)
+    assert np.hypot(pose[0, 0], pose[1, 0]) <= 1.3 + 1e-6
+
+
+def test_no_face_to_animate_or_follow_is_a_clear_error(transfer, coffee, astronaut, tmp_path):
+    blank = [np.full((64, 64), 128, np.uint8)] * 3
+    with pytest.raises(NoFaceToAnimate, match="character image shows no face"):
+        transfer.generate(
+            GenerationInput("x", coffee, 64, 64, 8, 3, 1, driving_frames=blank),
+            tmp_path / "a.mp4",
+            lambda d, t: None,
+        )
+    with pytest.raises(NoFaceToAnimate, match="driving video shows no face"):
+        transfer.generate(
+            GenerationInput("x", astronaut, 256, 256, 8, 3, 1, driving_frames=blank),
+            tmp_path / "b.mp4",
+            lambda d, t: None,
+        )
+
+
+@pytest.fixture(scope="module")
+def nobody_enrolled(tmp_path_factory):
+    r = Running(make_config(tmp_path_factory.mktemp("performance"), face_workers=0))
+    yield r
+    r.close()
+
+
+def test_through_the_service_the_clip_performs_and_the_manifest_says_how(
+    nobody_enrolled, actor, astronaut
+):
+    mp4, frames = actor
+    request = pb.GenerateRequest(
+        prompt="the astronaut talks",
+        image=pb.Media(data=encode(astronaut, "JPEG")),
+        driving_video=pb.Media(data=mp4),
+        output=pb.OutputSpec(width=256, height=256, fps=12, num_frames=len(frames)),
+    )
+    events = list(nobody_enrolled.generation.Generate(request, timeout=300))
+    kind, done = terminal(events)
+    assert kind == "completed", done
+    out = decoded(output_bytes(events))
+    assert correlation(mouth_series(frames), mouth_series(out)) >= 0.8
+    signed = output_bytes(events)
+    report = nobody_enrolled.provenance.Verify(pb.VerifyRequest(media=pb.Media(data=signed)))
+    assert report.status == pb.VerifyReport.TRUSTED, report.failures
+    with c2pa.Reader("video/mp4", io.BytesIO(signed)) as reader:
+        (manifest,) = json.loads(reader.crjson())["manifests"]
+    actions = manifest["assertions"]["c2pa.actions.v2"]["actions"]
+    assert [a["action"] for a in actions] == ["c2pa.created", "c2pa.edited"]
+    assert actions[0]["softwareAgent"]["name"] == "reelguard/performance"
+    assert actions[0]["digitalSourceType"].endswith("/algorithmicMedia")  # no trained model
+    # The edit names its ingredients: the character image and the performance.
+    assert len(actions[1]["parameters"]["ingredients"]) == 2
+
+
+class TextOnly:
+    name, version, model_id = "text-to-video", "1", "test/text-only"
+    accepts, needs = frozenset({TEXT}), frozenset()
+
+    def generate(self, job, out_path: Path, progress):
+        raise AssertionError("a refused request must not reach the backend")
+
+
+def test_a_backend_that_cannot_use_a_driving_video_refuses_it(tmp_path, actor, astronaut):
+    r = Running(make_config(tmp_path, face_workers=0, generator="custom"), generator=TextOnly())
+    try:
+        request = pb.GenerateRequest(
+            prompt="a talk",
+            image=pb.Media(data=encode(astronaut)),
+            driving_video=pb.Media(data=actor[0]),
+        )
+        with pytest.raises(grpc.RpcError) as e:
+            list(r.generation.Generate(request, timeout=60))
+        assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "'text-to-video' cannot use driving video and image" in e.value.details()
+        assert r.service.store.decisions() == []  # refused before any check ran
+    finally:
+        r.close()
