@@ -60,7 +60,7 @@ def main() -> None:
         t0 = time.perf_counter()
         tracked = transfer.landmarks.track(grey)
         tracking = time.perf_counter() - t0
-        canvas = cover(character, side, side)
+        canvas, _, _ = cover(character, side, side)
         face = transfer.landmarks.detect(cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY))
         fixed = anchors(face, side, side)
         warp = MeshWarp(canvas, np.concatenate([face, fixed]))

@@ -38,13 +38,15 @@ class NoFaceToAnimate(ValueError):
     """The character image or the driving video shows no face."""
 
 
-def cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Scale to cover width×height and crop the centre: no distortion."""
+def cover(image: np.ndarray, width: int, height: int) -> tuple[np.ndarray, float, np.ndarray]:
+    """Scale to cover width×height and crop the centre (no distortion); the canvas, the
+    scale and the crop's corner in the scaled image (to map points onto the canvas)."""
     h, w = image.shape[:2]
     scale = max(width / w, height / h)
     resized = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
     y0, x0 = (resized.shape[0] - height) // 2, (resized.shape[1] - width) // 2
-    return np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width])
+    canvas = np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width])
+    return canvas, scale, np.array([x0, y0], np.float32)
 
 
 def grey_for_tracking(frame: np.ndarray) -> tuple[np.ndarray, float]:
@@ -187,10 +189,14 @@ class PerformanceTransfer:
             raise NoFaceToAnimate(
                 "performance transfer needs a character image and a driving video"
             )
-        character = cover(job.image, job.width, job.height)
-        face = self.landmarks.detect(cv2.cvtColor(character, cv2.COLOR_RGB2GRAY))
-        if face is None:
+        character, scale, corner = cover(job.image, job.width, job.height)
+        # Found in the image as given (at most MAX_TRACK_SIDE), not on a small canvas
+        # where the face may be too few pixels to detect; then mapped onto the canvas.
+        grey, shrunk = grey_for_tracking(job.image)
+        found = self.landmarks.detect(grey)
+        if found is None:
             raise NoFaceToAnimate("the character image shows no face to animate")
+        face = (found / shrunk * scale - corner).astype(np.float32)
         tracked = []
         for grey, scale in (grey_for_tracking(f) for f in job.driving_frames):
             tracked.append((grey, scale))

@@ -151,3 +151,50 @@ def test_a_backend_that_cannot_use_a_driving_video_refuses_it(tmp_path, actor, a
         assert r.service.store.decisions() == []  # refused before any check ran
     finally:
         r.close()
+
+
+def test_a_cancelled_transfer_stops_at_the_next_frame(transfer, actor, astronaut, tmp_path):
+    _, frames = actor
+    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    job = GenerationInput("x", astronaut, 256, 256, 12, len(frames), 1, driving_frames=grey)
+    seen = []
+
+    def progress(done, total):
+        seen.append(done)
+        if done == 3:
+            raise RuntimeError("cancelled")  # what the gate's progress raises
+
+    with pytest.raises(RuntimeError, match="cancelled"):
+        transfer.generate(job, tmp_path / "out.mp4", progress)
+    assert seen == [1, 2, 3] and not (tmp_path / "out.mp4").exists()
+
+
+def eye_line_degrees(frames: list[np.ndarray]) -> np.ndarray:
+    from generator.landmarks import Landmarks
+
+    landmarks = Landmarks()
+    found = [landmarks.detect(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)) for f in frames]
+    return np.array(
+        [
+            np.nan if p is None else np.degrees(np.arctan2(*(p[45] - p[36])[::-1]))
+            for p in found
+        ]
+    )
+
+
+def test_the_characters_head_turns_with_the_actors(transfer, hopper, astronaut, tmp_path):
+    """Head roll: the actor's clip turned ±8° over time; the character's eye line turns
+    the same way."""
+    face = cv2.resize(hopper[100:420, 100:420], (320, 320))
+    angles = 8 * np.sin(2 * np.pi * np.arange(24) / 12)
+    turned = [
+        cv2.warpAffine(face, cv2.getRotationMatrix2D((160, 160), a, 1.0), (320, 320))
+        for a in angles
+    ]
+    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in turned]
+    job = GenerationInput("turn", astronaut, 256, 256, 12, len(turned), 1, driving_frames=grey)
+    transfer.generate(job, tmp_path / "out.mp4", lambda d, t: None)
+    out = decoded((tmp_path / "out.mp4").read_bytes())
+    actor_roll, character_roll = eye_line_degrees(turned), eye_line_degrees(out)
+    assert np.nanmax(character_roll) - np.nanmin(character_roll) > 8  # it visibly turns
+    assert correlation(actor_roll, character_roll) >= 0.8
