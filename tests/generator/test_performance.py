@@ -175,10 +175,7 @@ def eye_line_degrees(frames: list[np.ndarray]) -> np.ndarray:
     landmarks = Landmarks()
     found = [landmarks.detect(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)) for f in frames]
     return np.array(
-        [
-            np.nan if p is None else np.degrees(np.arctan2(*(p[45] - p[36])[::-1]))
-            for p in found
-        ]
+        [np.nan if p is None else np.degrees(np.arctan2(*(p[45] - p[36])[::-1])) for p in found]
     )
 
 
