@@ -317,4 +317,6 @@ class SqlStore(AccessTables, MediaTables, ReviewTables):
 
     def heartbeat(self):
         with self._write() as conn:
-            upsert(conn, heartbeat, {"id": self.origin or "-", "at": time.time()}, ["id"])
+            # One row per front door (host and data dir), not per run: restarts add none.
+            door = self.origin.partition("#")[0] or "-"
+            upsert(conn, heartbeat, {"id": door, "at": time.time()}, ["id"])

@@ -117,22 +117,21 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
         terminal = pb.GenerateEvent.FromString(record.terminal)
         yield pb.GenerateEvent(accepted=pb.Accepted(request_id=record.request_id))
         if terminal.WhichOneof("event") == "completed":
-            yield from self._media_events(record.output_path)
+            yield from self._media_events(
+                record.output_path, "send the request again with a new idempotency key"
+            )
         yield terminal
 
     def _kept(self, request_id: str) -> str:
         key = f"outputs/{request_id}.mp4"
         return key if self.service.review.media.exists(key) else ""
 
-    def _media_events(self, key: str):
+    def _media_events(self, key: str, remedy: str):
         """A kept or released output as output chunks, from any front door."""
         try:
             path = self.service.review.media.path(key)
         except MediaGone:
-            raise NotFound(
-                "the output is no longer kept (past its retention period); "
-                "send the request again with a new idempotency key"
-            ) from None
+            raise NotFound(f"the output is no longer kept; {remedy}") from None
         yield from _chunks(path)
 
     def _job(self, request: pb.GenerateRequest, request_id: str, tenant: str) -> GenerateJob:
@@ -223,7 +222,9 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
         item = self.service.review.get_for(request.ticket, caller)
         yield pb.GenerateEvent(accepted=pb.Accepted(request_id=item.request_id))
         if item.status == APPROVED:
-            yield from self._media_events(item.signed_path)
+            yield from self._media_events(
+                item.signed_path, "it was deleted from the database; ask an admin"
+            )
             yield pb.GenerateEvent(
                 completed=pb.Completed(
                     mime_type=item.mime_type,

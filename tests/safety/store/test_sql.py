@@ -185,3 +185,13 @@ def test_front_doors_starting_together_migrate_once(postgres):
     assert sorted(versions) == list(range(1, len(MIGRATIONS) + 1))
     for store in opened:
         store.close()
+
+
+def test_restarts_of_a_front_door_add_no_heartbeat_rows(database_url):
+    for run in ("run-1", "run-2", "run-3"):
+        SqlStore(database_url, origin=f"host:/data#{run}").heartbeat()
+    SqlStore(database_url, origin="other:/data#run-1").heartbeat()
+    store = SqlStore(database_url)
+    with store.engine.connect() as conn:
+        doors = conn.execute(sa.text("SELECT id FROM heartbeat ORDER BY id")).scalars().all()
+    assert doors == ["host:/data", "other:/data"]
