@@ -243,8 +243,10 @@ def mouth_series(frames: list[np.ndarray]) -> np.ndarray:
     return np.array([np.nan if p is None else mouth_opening(p) for p in found])
 
 
-def decoded(mp4: bytes) -> list[np.ndarray]:
-    with av.open(io.BytesIO(mp4)) as container:
+def decoded(video: Path | bytes) -> list[np.ndarray]:
+    """Every frame of a video (a file, or its bytes), as RGB."""
+    source = io.BytesIO(video) if isinstance(video, bytes) else str(video)
+    with av.open(source) as container:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
 
 

@@ -9,7 +9,6 @@ import struct
 import subprocess
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -20,7 +19,7 @@ from signing.keys import init_dev_chain
 from signing.manifest import C2paManifestSigner, ManifestSpec
 from signing.signer import CallbackSigner, KeyFileSigner
 from signing.verify import Verifier
-from tests.support import video
+from tests.support import decoded, video
 
 VALIDATORS = Path(__file__).resolve().parent.parent / "validators"
 SPEC = ManifestSpec("out.mp4", "reelguard/test", "1", "test/model", {"action": "allow"})
@@ -159,11 +158,6 @@ def test_a_library_without_the_flow_is_named_and_signing_falls_back(
     assert verifier.verify_file(tmp_path / "out.mp4").status == "trusted"
     assert signed.sha256 == hashlib.sha256((tmp_path / "out.mp4").read_bytes()).hexdigest()
     monkeypatch.setattr(embeddable, "_native", None)  # the next test loads the real one
-
-
-def decoded(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as container:
-        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
 
 
 def test_the_finishing_pass_moves_moov_first_and_leaves_room_without_changing_a_frame(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import av
 import cv2
 import numpy as np
 import pytest
@@ -11,14 +10,10 @@ from PIL import Image
 from generator.base import GenerationInput, write_mp4
 from generator.kenburns import KenBurnsGenerator
 from signing import watermark
+from tests.support import decoded
 
 PAYLOAD = watermark.payload_for("8f14e45fceea167a5a36dedd4bea2543")
 KEY = bytes(range(32))  # a test key; a service draws its own (signers.watermark_key)
-
-
-def frames_of(path):
-    with av.open(str(path)) as container:
-        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
 
 
 @pytest.mark.parametrize("photo", ["astronaut", "coffee", "hopper"])
@@ -41,8 +36,8 @@ def test_a_video_survives_h264_reencoding_at_the_same_size(tmp_path, coffee):
     watermark.watermark_video(raw, marked, PAYLOAD, watermark.DwtDctQim(KEY))
     for crf in (20, 23):  # a re-upload through a typical transcoder (bench: more)
         again = tmp_path / f"crf{crf}.mp4"
-        write_mp4(frames_of(marked), again, fps=24, crf=crf)
-        reading = watermark.read(frames_of(again), KEY)
+        write_mp4(decoded(marked), again, fps=24, crf=crf)
+        reading = watermark.read(decoded(again), KEY)
         assert reading.found and reading.payload == PAYLOAD, (crf, reading.confidence)
 
 
