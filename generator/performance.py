@@ -197,12 +197,10 @@ class PerformanceTransfer:
         if found is None:
             raise NoFaceToAnimate("the character image shows no face to animate")
         face = (found / shrunk * scale - corner).astype(np.float32)
-        tracked = []
-        for grey, scale in (grey_for_tracking(f) for f in job.driving_frames):
-            tracked.append((grey, scale))
-        points = self.landmarks.track([g for g, _ in tracked])
+        greys, scales = zip(*(grey_for_tracking(f) for f in job.driving_frames), strict=True)
+        points = self.landmarks.track(list(greys))
         series = pose_series(
-            [None if p is None else p / s for p, (_, s) in zip(points, tracked, strict=True)],
+            [None if p is None else p / s for p, s in zip(points, scales, strict=True)],
             job.num_frames,
         )
         neutral = series[0]

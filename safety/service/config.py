@@ -184,6 +184,10 @@ class Config:
         return self.data_dir / "reelguard.sqlite3"
 
     @property
+    def uses_embedded_database(self) -> bool:
+        return self.database == f"sqlite:///{self.embedded_database_path}"
+
+    @property
     def index_path(self) -> Path:
         return self.data_dir / "identities.faiss"
 

@@ -11,13 +11,11 @@ from safety.store.sql import SqlStore
 def open_store(config: Config, origin: str = "", read_only: bool = False) -> SqlStore:
     """The service's store on `config.database`, migrated (unless read-only); `origin`
     names this front door in the change feed."""
-    url = config.database
-    embedded = config.embedded_database_path
-    is_embedded = url == f"sqlite:///{embedded}"
-    if is_embedded and not read_only:
+    fold = config.uses_embedded_database and not read_only
+    if fold:
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        adopt_review_database(config.data_dir, embedded)
-    store = SqlStore(url, read_only=read_only, origin=origin)
-    if is_embedded and not read_only:
-        import_legacy_store(config.data_dir, embedded)
+        adopt_review_database(config.data_dir, config.embedded_database_path)
+    store = SqlStore(config.database, read_only=read_only, origin=origin)
+    if fold:
+        import_legacy_store(config.data_dir, config.embedded_database_path)
     return store

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from indexes.manifests import ManifestRepository
 from safety.service.config import Config
-from safety.store.sql import SqlStore
+from safety.service.database import open_store
 from signing.keys import chain_paths, init_dev_chain
 from signing.signer import KeyFileSigner, Signer, SigningKeyError
 from signing.verify import Verifier
@@ -69,13 +69,10 @@ def make_verifier(
     recover stripped manifests (the CLI opens the service's store, read-only, if there
     is one: an auditor needs no write access to it)."""
     tsa = config.tsa_trust_anchors.read_text() if config.tsa_trust_anchors else None
-    url = config.database
-    if repository is None and (
-        url != f"sqlite:///{config.embedded_database_path}"
-        or config.embedded_database_path.exists()
-    ):
+    kept = not config.uses_embedded_database or config.embedded_database_path.exists()
+    if repository is None and kept:
         try:
-            repository = ManifestRepository(SqlStore(url, read_only=True))
+            repository = ManifestRepository(open_store(config, read_only=True))
         except (RuntimeError, sa.exc.SQLAlchemyError) as e:
             # Embedded manifests still verify; only recovery of stripped ones is off.
             log.warning("no manifest recovery: cannot read the database: %s", e)

@@ -283,13 +283,11 @@ class SqlStore(AccessTables, MediaTables, ReviewTables):
             created_at=time.time(),
             specialist=any(f.specialist for f in verdict.findings),
         )
-        if entry is None:
-            with self._write() as conn:
-                conn.execute(decisions.insert().values(**row))
-            return
-        with self.audit.transaction() as conn:  # the decision and its entry, or neither
+        # The decision and its entry, or neither (an audited write holds the append lock).
+        with self._write() if entry is None else self.audit.transaction() as conn:
             conn.execute(decisions.insert().values(**row))
-            self._append(conn, entry)
+            if entry is not None:
+                self._append(conn, entry)
 
     def decision(self, decision_id):
         rows = self._rows(sa.select(decisions).where(decisions.c.id == decision_id))
