@@ -6,7 +6,7 @@ People: astronaut Eileen Collins (skimage), Grace Hopper (matplotlib), the camer
 (skimage). Each photo is augmented (flip, half size, JPEG q30, brighter, darker,
 crop, 10° rotation, lower face occluded); genuine pairs are two views of one person,
 impostor pairs two different people. Prints false accept / false reject rates per
-threshold, which is how the default `public_figure` threshold in safety/policy_rules.py was
+threshold, which is how the default `public_figure` threshold in safety/policy/rules.py was
 chosen. Three people is a small gallery: the table bounds the threshold, it does not
 prove it.
 """
@@ -26,8 +26,8 @@ from PIL import Image, ImageEnhance
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from safety.likeness import DlibFaceEmbedder  # noqa: E402
-from safety.policy_rules import Policy  # noqa: E402
+from safety.likeness.checker import DlibFaceEmbedder  # noqa: E402
+from safety.policy.rules import Policy  # noqa: E402
 
 
 def views(pixels: np.ndarray, face_box: tuple[int, int, int, int]) -> dict[str, np.ndarray]:

@@ -27,7 +27,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generator.base import write_mp4  # noqa: E402
+from media.mp4 import write_mp4  # noqa: E402
 from reelguard.channel import connect  # noqa: E402
 from reelguard.v1 import reelguard_pb2 as pb  # noqa: E402
 from reelguard.v1 import reelguard_pb2_grpc as rpc  # noqa: E402

@@ -29,13 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generator.base import GenerationInput  # noqa: E402
 from generator.kenburns import KenBurnsGenerator  # noqa: E402
-from safety.graphic import GraphicModerator  # noqa: E402
-from safety.likeness import DlibFaceEmbedder  # noqa: E402
-from safety.minors import AGE_LIMIT, AGE_MARGIN, ApparentAge  # noqa: E402
-from safety.moderation import NudityModerator, PromptModerator  # noqa: E402
-from safety.policy_rules import Policy  # noqa: E402
-from safety.sampling import sample_video_frames  # noqa: E402
-from safety.taxonomy import HARM_CATEGORIES  # noqa: E402
+from media.sampling import sample_video_frames  # noqa: E402
+from safety.likeness.checker import DlibFaceEmbedder  # noqa: E402
+from safety.likeness.minors import AGE_LIMIT, AGE_MARGIN, ApparentAge  # noqa: E402
+from safety.moderators.graphic import GraphicModerator  # noqa: E402
+from safety.moderators.nudity import NudityModerator
+from safety.moderators.prompt import PromptModerator  # noqa: E402
+from safety.policy.rules import Policy  # noqa: E402
+from safety.policy.taxonomy import HARM_CATEGORIES  # noqa: E402
 
 TESTDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata" / "c2pa"
 

@@ -27,7 +27,7 @@ import skimage  # noqa: E402
 from matplotlib import cbook  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from generator.base import GenerationInput, write_mp4  # noqa: E402
+from generator.base import GenerationInput  # noqa: E402
 from generator.performance import (  # noqa: E402
     MeshWarp,
     PerformanceTransfer,
@@ -35,6 +35,7 @@ from generator.performance import (  # noqa: E402
     cover,
     retarget,
 )
+from media.mp4 import write_mp4
 from tests.support import decoded, mouth_series, talking_clip  # noqa: E402
 
 

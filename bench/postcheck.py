@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generator.base import GenerationInput  # noqa: E402
 from generator.kenburns import KenBurnsGenerator  # noqa: E402
+from media.sampling import sample_video_frames  # noqa: E402
 from safety.job import GenerateJob, OutputSpec  # noqa: E402
-from safety.sampling import sample_video_frames  # noqa: E402
 from safety.service.app import build_service  # noqa: E402
 from safety.service.config import Config  # noqa: E402
 
@@ -67,8 +67,9 @@ def main() -> None:
             stages[f"{moderator.name} on sampled frames"] = timed(
                 lambda m=moderator: m.score("output_frame", frames)
             )
-        stages["post-check total (as served)"] = timed(lambda: gate._post_check(clip, job))
-        verdict, _ = gate._post_check(clip, job)
+        policy = service.policies.for_tenant("bench")
+        stages["post-check total (as served)"] = timed(lambda: gate._post_check(clip, job, policy))
+        verdict, _ = gate._post_check(clip, job, policy)
         base = stages["decode all 240 frames (baseline)"]
         print(
             f"10 s, 24 fps, 1280x720 ({'face' if args.face else 'no face'}); "

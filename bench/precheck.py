@@ -21,8 +21,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from media.decode import Frame, decode_image  # noqa: E402
 from safety.job import Clip  # noqa: E402
-from safety.media import Frame, decode_image  # noqa: E402
 from safety.service.app import build_service  # noqa: E402
 from safety.service.config import Config  # noqa: E402
 from safety.verdict import Stage  # noqa: E402
@@ -41,12 +41,14 @@ def main() -> None:
         service.enroller.enroll("Eileen Collins", [], [image])
         frame = [Frame(0.0, image.pixels)]
         gate = service.gate
-        nudity, likeness = gate.image_moderators[:2]
+        by_name = {m.name: m for m in gate.image_moderators}
+        nudity, likeness = by_name["image.nudity"], by_name["likeness"]
+        policy = service.policies.for_tenant("bench")
 
         def precheck():
             img = decode_image(png, max_pixels=10**8)
             clip = Clip("input_image", [Frame(0.0, img.pixels)])
-            verdict = gate.checks.evaluate(Stage.PRE_CHECK, None, [clip], "bench", "video")
+            verdict = gate.checks.evaluate(Stage.PRE_CHECK, None, [clip], "bench", "video", policy)
             assert verdict.reasons and verdict.reasons[0].identity_name == "Eileen Collins"
 
         cases = [

@@ -27,7 +27,7 @@ import skimage.data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from safety.likeness import DlibFaceEmbedder  # noqa: E402
+from safety.likeness.checker import DlibFaceEmbedder  # noqa: E402
 
 
 def frames(n: int) -> list[np.ndarray]:

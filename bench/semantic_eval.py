@@ -4,7 +4,7 @@
 
 Benign prompts (including hard ones: boxing, war documentaries, cooking with knives)
 against harmful prompts worded unlike the example phrases. The default `text/...`
-threshold in safety/policy_rules.py was chosen from this table. Needs the semantic extra.
+threshold in safety/policy/rules.py was chosen from this table. Needs the semantic extra.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.moderation_eval import BENIGN_PROMPTS  # noqa: E402
-from safety.policy_rules import Policy  # noqa: E402
-from safety.semantic import SemanticPromptModerator  # noqa: E402
+from safety.moderators.semantic import SemanticPromptModerator  # noqa: E402
+from safety.policy.rules import Policy  # noqa: E402
 
 HARMFUL = {
     "sexual": [

@@ -30,8 +30,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generator.base import write_mp4  # noqa: E402
-from generator.mp4 import finish_mp4  # noqa: E402
+from media.mp4 import (
+    finish_mp4,  # noqa: E402
+    write_mp4,  # noqa: E402
+)
 from signing.allocator import keep_freed_memory  # noqa: E402
 from signing.keys import init_dev_chain  # noqa: E402
 from signing.manifest import C2paManifestSigner, ManifestSpec  # noqa: E402

@@ -28,8 +28,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generator.base import GenerationInput, write_mp4  # noqa: E402
+from generator.base import GenerationInput  # noqa: E402
 from generator.kenburns import KenBurnsGenerator  # noqa: E402
+from media.mp4 import write_mp4
 from signing import watermark  # noqa: E402
 
 KEY = bytes(range(32))  # a bench key (a service draws its own)

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import av
 import numpy as np
-
-from generator.mp4 import finish_mp4
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
@@ -37,10 +34,16 @@ class GenerationInput:
     driving_frames: list[np.ndarray] | None = None
 
 
-# IPTC digital source types (the C2PA `digitalSourceType` of the created action).
-IPTC_SOURCE_TYPES = "http://cv.iptc.org/newscodes/digitalsourcetype/"
-TRAINED_ALGORITHMIC_MEDIA = IPTC_SOURCE_TYPES + "trainedAlgorithmicMedia"  # a trained model's
-ALGORITHMIC_MEDIA = IPTC_SOURCE_TYPES + "algorithmicMedia"  # a plain algorithm, no training
+# What a backend's output is, as a term of IPTC's digital source type vocabulary. The
+# vocabulary, its URLs and which terms may be signed are provenance's
+# (signing/source_types.py); a backend only says which term describes it.
+TRAINED_MODEL = "trainedAlgorithmicMedia"  # a trained model's output
+PLAIN_ALGORITHM = "algorithmicMedia"  # computed by a plain algorithm, no training
+
+
+def source_type(generator: Generator) -> str:
+    """The backend's declared term; one that declares none is taken as a trained model."""
+    return getattr(generator, "digital_source_type", "") or TRAINED_MODEL
 
 
 # What a request may carry beyond its prompt, and so what a backend may accept.
@@ -51,8 +54,8 @@ class Generator(Protocol):
     name: str
     version: str
     model_id: str  # recorded in the C2PA manifest
-    # What it makes, as the manifest states it: a diffusion model's output is
-    # trainedAlgorithmicMedia; a pan and zoom computed over a picture is not.
+    # What it makes, as the manifest states it (an IPTC term): a diffusion model's output
+    # is TRAINED_MODEL; a pan and zoom computed over a picture is PLAIN_ALGORITHM.
     digital_source_type: str
     # The inputs it uses: a request carrying one it does not is refused, never run with
     # that input silently ignored. `needs`: inputs it cannot run without.
@@ -72,39 +75,6 @@ def capabilities(generator: Generator) -> tuple[frozenset[str], frozenset[str]]:
         frozenset({TEXT, IMAGE}) if accepts is None else frozenset(accepts),
         frozenset(getattr(generator, "needs", ())),
     )
-
-
-def write_mp4(frames: Iterable[np.ndarray], out_path: Path, fps: int, crf: int = 20) -> None:
-    """Encode RGB frames as H.264 (yuv420p) — plays everywhere — with `moov` first and
-    room for the C2PA manifest after `ftyp` (generator/mp4.py), where it is signed in place."""
-    muxed = out_path.with_name(out_path.name + ".mux")
-    try:
-        with av.open(str(muxed), "w", format="mp4") as out:
-            stream = None
-            for frame in frames:
-                if stream is None:
-                    stream = out.add_stream("libx264", rate=fps)
-                    stream.height, stream.width = frame.shape[:2]
-                    stream.pix_fmt = "yuv420p"
-                    stream.options = {"crf": str(crf), "preset": "veryfast"}
-                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                    out.mux(packet)
-            if stream is None:
-                raise ValueError("no frames to encode")
-            for packet in stream.encode():
-                out.mux(packet)
-        finish_mp4(muxed, out_path)
-    finally:
-        muxed.unlink(missing_ok=True)
-
-
-def read_blocks(path: Path, size: int) -> Iterator[tuple[int, bytes]]:
-    """(offset, bytes) of a file in blocks: how a video is streamed to a caller."""
-    with open(path, "rb") as f:
-        offset = 0
-        while block := f.read(size):
-            yield offset, block
-            offset += len(block)
 
 
 @dataclass(frozen=True)

@@ -15,21 +15,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from generator.base import (
-    IMAGE,
-    TEXT,
-    TRAINED_ALGORITHMIC_MEDIA,
-    GenerationInput,
-    ProgressFn,
-    write_mp4,
-)
+from generator.base import IMAGE, TEXT, TRAINED_MODEL, GenerationInput, ProgressFn
+from media.mp4 import write_mp4
 
 DTYPES = ("float32", "float16", "bfloat16")
 
 
 class DiffusersGenerator:
     name = "diffusers"
-    digital_source_type = TRAINED_ALGORITHMIC_MEDIA
+    digital_source_type = TRAINED_MODEL
 
     def __init__(
         self,

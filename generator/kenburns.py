@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from generator.base import ALGORITHMIC_MEDIA, IMAGE, TEXT, GenerationInput, ProgressFn, write_mp4
+from generator.base import IMAGE, PLAIN_ALGORITHM, TEXT, GenerationInput, ProgressFn
+from media.mp4 import write_mp4
 
 
 def _rng(job: GenerationInput) -> np.random.Generator:
@@ -40,7 +41,7 @@ class KenBurnsGenerator:
     version = "1"
     model_id = "reelguard/kenburns-v1"
     # A camera path computed over the input (or a drawn scene): no trained model made it.
-    digital_source_type = ALGORITHMIC_MEDIA
+    digital_source_type = PLAIN_ALGORITHM
     accepts = frozenset({TEXT, IMAGE})
     needs = frozenset()
 

@@ -17,15 +17,9 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from generator.base import (
-    ALGORITHMIC_MEDIA,
-    DRIVING_VIDEO,
-    IMAGE,
-    GenerationInput,
-    ProgressFn,
-    write_mp4,
-)
+from generator.base import DRIVING_VIDEO, IMAGE, PLAIN_ALGORITHM, GenerationInput, ProgressFn
 from generator.landmarks import INNER_MOUTH, STABLE, Landmarks, interocular, mouth_opening
+from media.mp4 import write_mp4
 
 MAX_TRACK_SIDE = 512  # driving frames are tracked at most this large
 MAX_SHIFT = 0.35  # head translation, at most this much of the face's width
@@ -177,7 +171,7 @@ class PerformanceTransfer:
     version = "1"
     model_id = "reelguard/performance-transfer-v1 (dlib shape_predictor_68)"
     # A warp computed from landmarks: no trained generator made these pixels.
-    digital_source_type = ALGORITHMIC_MEDIA
+    digital_source_type = PLAIN_ALGORITHM
     accepts = frozenset({IMAGE, DRIVING_VIDEO})
     needs = frozenset({IMAGE, DRIVING_VIDEO})  # a character to animate, a performance
 

@@ -22,14 +22,15 @@ from PIL import Image
 from generator.base import (
     IMAGE,
     TEXT,
-    TRAINED_ALGORITHMIC_MEDIA,
+    TRAINED_MODEL,
     GenerationInput,
     Generator,
     ProgressFn,
     Step,
-    read_blocks,
+    source_type,
     stream_generation,
 )
+from media.mp4 import read_blocks
 from reelguard.channel import (
     BearerTokenCheck,
     connect,
@@ -109,7 +110,7 @@ class RemoteGenerator:
     @property
     def digital_source_type(self) -> str:
         info = self._described()
-        return (info.digital_source_type if info is not None else "") or TRAINED_ALGORITHMIC_MEDIA
+        return (info.digital_source_type if info is not None else "") or TRAINED_MODEL
 
     def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
         request = pb.BackendRequest(
@@ -159,7 +160,7 @@ class BackendServicer(rpc.GeneratorBackendServicer):
             name=g.name,
             version=g.version,
             model_id=g.model_id,
-            digital_source_type=getattr(g, "digital_source_type", TRAINED_ALGORITHMIC_MEDIA),
+            digital_source_type=source_type(g),
             accepts=sorted(getattr(g, "accepts", {TEXT, IMAGE})),
             needs=sorted(getattr(g, "needs", ())),
         )

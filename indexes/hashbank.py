@@ -22,8 +22,8 @@ from typing import Protocol
 
 import numpy as np
 
-from indexes.errors import IndexEntryNotFound, IndexInputError
 from indexes.hamming import HammingIndex, rows
+from indexes.index_errors import IndexEntryNotFound, IndexInputError
 from indexes.pdq import pdq_media, to_hex
 
 DEFAULT_MAX_DISTANCE = 31  # Meta's suggested PDQ threshold

@@ -16,14 +16,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
 from functools import partial
 
-from safety.allowlist import Allowlist, Cleared
 from safety.cancellation import Cancellation, run_cancellable
-from safety.consent import LIKENESS_CATEGORIES, ConsentRegistry
 from safety.job import Clip
-from safety.moderation import TextModerator, VisualModerator, calibrated
-from safety.policy_loading import PolicySet
-from safety.policy_rules import Policy
-from safety.taxonomy import unevaluated
+from safety.likeness.consent import LIKENESS_CATEGORIES, ConsentRegistry
+from safety.moderators.protocol import TextModerator, VisualModerator, calibrated
+from safety.policy.allowlist import Allowlist, Cleared
+from safety.policy.rules import Policy
+from safety.policy.taxonomy import unevaluated
 from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,6 @@ class Checks:
         *,
         prompt_moderators: list[TextModerator],
         image_moderators: list[VisualModerator],
-        policies: PolicySet,
         consent: ConsentRegistry,
         submit: Callable[..., Future],
         check_timeout_s: float = 60.0,
@@ -45,7 +43,6 @@ class Checks:
     ) -> None:
         self.prompt_moderators = prompt_moderators
         self.image_moderators = image_moderators
-        self.policies = policies
         self.consent = consent
         self._submit = submit  # runs a check on the gate's pool, in the caller's context
         self.check_timeout_s = check_timeout_s
@@ -58,10 +55,12 @@ class Checks:
         clips: list[Clip],
         tenant: str,
         scope: str,
+        policy: Policy,
         content_sha256: str = "",
     ) -> Verdict:
         """Run every applicable check concurrently, each bounded by the check deadline;
-        then attach consent bases, then let the policy decide."""
+        then attach consent bases, then let the tenant's `policy` (resolved once by the
+        caller, for the whole request) decide."""
         tasks: list[tuple[object, Callable[[], list[Finding]]]] = []
         if prompt is not None:
             for moderator in self.prompt_moderators:
@@ -69,7 +68,6 @@ class Checks:
         for moderator in self.image_moderators:
             for clip in clips:
                 tasks.append((moderator, partial(moderator.score, clip.subject, clip.frames)))
-        policy = self.policies.for_tenant(tenant)
         cleared = self._cleared(tenant, content_sha256)
         deadline = time.monotonic() + self.check_timeout_s
         t0 = time.monotonic()

@@ -4,15 +4,19 @@ Fail closed: a check that raises or runs past its deadline becomes a `check_erro
 finding, which the policy always blocks. Nothing leaves `generate` unless every
 check ran and the output is signed and its decision recorded.
 
-The pieces, each in its own file: `checks.py` runs the moderators, `provenance.py`
-signs an allowed output, `holding.py` keeps one for review, `decisions.py` records
-every verdict; `job.py` has the request and the events this yields.
+The pieces: `intake.py` decodes and validates a request and picks its backend before
+it gets here, `checks.py` runs the moderators, `provenance/outputs.py` signs an allowed
+output, `review/holding.py` keeps one for review, `decisions.py` records every verdict;
+`job.py` has the request and the events this yields. The gate builds its review queue
+itself (`ReviewSettings`): both share the holding and the signer.
+
+The tenant's policy is resolved once per request and passed down: a reload while a
+request runs cannot judge its pre-check and its post-check by different rules.
 """
 
 from __future__ import annotations
 
 import contextvars
-import hashlib
 import logging
 import queue
 import tempfile
@@ -20,19 +24,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
-import numpy as np
-
-from generator.base import GenerationInput, Generator
-from indexes.manifests import ManifestRepository, fingerprint_frames, fingerprint_image
-from safety.allowlist import Allowlist
-from safety.backends import choose_backend
+from indexes.hashbank import HashBanks
+from indexes.manifests import ManifestRepository
+from media.decode import Frame
+from media.sampling import DEFAULT_SAMPLING, Sampling, sample_video_frames
 from safety.checks import Checks
-from safety.consent import ConsentRegistry
 from safety.decisions import DecisionRecorder
-from safety.holding import Holding
 from safety.job import (
     Accepted,
     Blocked,
@@ -45,19 +46,33 @@ from safety.job import (
     Progress,
     SignableMedia,
 )
-from safety.media import Frame
-from safety.moderation import TextModerator, VisualModerator
+from safety.likeness.consent import ConsentRegistry
+from safety.moderators.protocol import TextModerator, VisualModerator
 from safety.observability import Metrics, tracer
-from safety.policy_loading import PolicySet
-from safety.provenance import OutputSigner, moderation_assertion, output_manifest
-from safety.review import ReviewQueue
-from safety.sampling import DEFAULT_SAMPLING, Sampling, sample_video_frames
-from safety.store.interface import DecisionStore
-from safety.verdict import Action, CheckRun, Stage, Verdict
+from safety.policy.allowlist import DEFAULT_DAYS, Allowlist
+from safety.policy.loading import PolicySet
+from safety.policy.rules import Policy
+from safety.provenance.outputs import OutputSigner, moderation_assertion, output_manifest
+from safety.review.holding import Holding
+from safety.review.queue import ReviewQueue
+from safety.store.interface import Store
+from safety.store.shared_media import SharedMedia
+from safety.verdict import Action, CheckRun, Stage, Verdict, combine
 from signing import watermark
 from signing.manifest import ManifestSigner, ManifestSpec
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """What the review queue the gate builds needs besides the gate's own parts."""
+
+    media: SharedMedia  # held outputs and their ingredients, reachable from any front door
+    banks: HashBanks  # a rejection banks the content; an appeal that reverses it unbanks
+    reject_bank: str = "review-rejected"
+    lease_s: float = 600.0
+    allowlist_days: float = DEFAULT_DAYS
 
 
 class Gate:
@@ -68,32 +83,24 @@ class Gate:
         image_moderators: list[VisualModerator],
         policies: PolicySet,
         consent: ConsentRegistry,
-        generator: Generator,
         manifest_signer: ManifestSigner,
         manifests: ManifestRepository,
-        store: DecisionStore,
+        store: Store,
         work_dir: Path,
         check_timeout_s: float = 60.0,
         sampling: Sampling = DEFAULT_SAMPLING,
-        review: ReviewQueue | None = None,
+        review: ReviewSettings | None = None,
         allowlist: Allowlist | None = None,
         metrics: Metrics | None = None,
         watermarker: watermark.Watermarker | None = None,
         generation_workers: int = 4,
         max_generation_s: float = 1800.0,
-        performance: Generator | None = None,
     ) -> None:
         self.policies = policies
-        self.generator = generator
-        # The backend for requests with a driving video the configured one cannot use
-        # (the built-in performance transfer beside the built-in generator), if any.
-        self.performance = performance
         self.manifest_signer = manifest_signer
         self.store = store
         self.work_dir = work_dir
         self.sampling = sampling
-        # Without a review queue a "review" verdict blocks: nothing waits for nobody.
-        self.review = review
         self.metrics = metrics or Metrics()
         work_dir.mkdir(parents=True, exist_ok=True)
         # Checks and generation run on pools of their own, so that a stuck model can be
@@ -106,7 +113,6 @@ class Gate:
         self.checks = Checks(
             prompt_moderators=prompt_moderators,
             image_moderators=image_moderators,
-            policies=policies,
             consent=consent,
             submit=self._submit,
             check_timeout_s=check_timeout_s,
@@ -117,20 +123,36 @@ class Gate:
             manifest_signer, manifests, self.recorder, self.metrics, watermarker
         )
         self.holding = Holding(self.output_signer, self.recorder, sampling)
+        # Without a review queue a "review" verdict blocks: nothing waits for nobody.
+        self.review = self._review_queue(review, consent) if review is not None else None
+
+    def _review_queue(self, settings: ReviewSettings, consent: ConsentRegistry) -> ReviewQueue:
+        """The queue held outputs wait in: approval signs through this gate's signer,
+        rejection banks the content, an appeal's reversal unbanks it."""
+        media, banks = settings.media, settings.banks
+        return ReviewQueue(
+            self.store,
+            media,
+            release=partial(self.holding.release, media=media),
+            bank_rejected=partial(
+                self.holding.bank_rejected, banks=banks, bank=settings.reject_bank, media=media
+            ),
+            lease_s=settings.lease_s,
+            consent=consent,
+            unbank=partial(self.holding.unbank, banks=banks),
+            allowlist_days=settings.allowlist_days,
+        )
 
     @property
     def image_moderators(self) -> list[VisualModerator]:
         return self.checks.image_moderators
 
-    def backend_for(self, job: GenerateJob) -> Generator:
-        """The backend that uses every input of the request (FailedPrecondition if none)."""
-        return choose_backend(job, [self.generator, self.performance])
-
     # ---- moderation only ------------------------------------------------------------
 
     def check(self, tenant: str, prompt: str | None, clips: list[Clip], scope: str) -> Verdict:
         """Moderate a prompt and/or media without generating; the decision is recorded."""
-        verdict = self.checks.evaluate(Stage.PRE_CHECK, prompt, clips, tenant, scope)
+        policy = self.policies.for_tenant(tenant)
+        verdict = self.checks.evaluate(Stage.PRE_CHECK, prompt, clips, tenant, scope, policy)
         self.recorder.record(verdict, uuid.uuid4().hex, tenant)
         return verdict
 
@@ -138,36 +160,22 @@ class Gate:
         """Moderate media made elsewhere like an output; sign it only if allowed.
 
         Returns the verdict and the signed bytes (empty when not allowed)."""
-        verdict = self.checks.evaluate(Stage.POST_CHECK, None, [media.clip], tenant, media.scope)
+        policy = self.policies.for_tenant(tenant)
+        verdict = self.checks.evaluate(
+            Stage.POST_CHECK, None, [media.clip], tenant, media.scope, policy
+        )
         if verdict.action != Action.ALLOW:
             self.recorder.record(verdict, uuid.uuid4().hex, tenant)
             return verdict, b""
         verdict.decision_id = uuid.uuid4().hex
-        frames = media.clip.frames
-        fingerprint = (
-            fingerprint_frames([(f.time_s, f.pixels) for f in frames])
-            if media.scope == "video"
-            else fingerprint_image(frames[0].pixels)
-        )
         audio = media.clip.audio_streams
         moderation = {
             **moderation_assertion(verdict),
             "client_claims": media.claims,  # what the client said, not what we checked
             "not_moderated": [f"audio ({audio} stream(s))"] if audio else [],
         }
-        spec = replace(spec, moderation=moderation, soft_binding=fingerprint.assertion())
-        signed = self.manifest_signer.sign(spec, media.data, media.mime_type)
-        self.output_signer.remember(
-            verdict.decision_id, fingerprint, signed.manifest, media.mime_type
-        )
-        self.recorder.record(
-            verdict,
-            verdict.decision_id,
-            tenant,
-            hashlib.sha256(signed.data).hexdigest(),
-            strict=True,
-        )
-        return verdict, signed.data
+        spec = replace(spec, moderation=moderation, training_mining=policy.training_mining)
+        return verdict, self.output_signer.sign_media(media, spec, verdict, tenant)
 
     # ---- the request path -----------------------------------------------------------
 
@@ -183,23 +191,22 @@ class Gate:
             root.end()
 
     def _generate(self, job: GenerateJob, root) -> Iterator[Event]:
-        policy = self.policies.for_tenant(job.tenant)  # what its outputs say of AI training
-        backend = self.backend_for(job)  # before anything runs: refused, not ignored
+        backend = job.backend  # chosen at intake, before anything ran: refused, not ignored
+        if backend is None:
+            raise ValueError("a job without a backend: jobs come from Intake.generate_job")
+        policy = self.policies.for_tenant(job.tenant)  # once: both checks and the manifest
         yield Accepted(job.request_id)
         yield Progress(Stage.PRE_CHECK, 0, 1, "moderating prompt and inputs")
-        clips = []
-        if job.image:
-            clips.append(
-                Clip("input_image", [Frame(0.0, pixels) for pixels in job.image.all_pixels()])
-            )
-        if job.driving:
-            clips.append(
-                Clip("driving_video", job.driving.frames, total_frames=job.driving.total_frames)
-            )
         content = job.image.sha256 if job.image else ""
         with self.metrics.stage("pre_check", root):
             pre = self.checks.evaluate(
-                Stage.PRE_CHECK, job.prompt, clips, job.tenant, job.consent_scope, content
+                Stage.PRE_CHECK,
+                job.prompt,
+                job.input_clips(),
+                job.tenant,
+                job.consent_scope,
+                policy,
+                content,
             )
         # A "review" pre-check still generates: the reviewer judges the actual output.
         if pre.action == Action.BLOCK or (pre.action == Action.REVIEW and self.review is None):
@@ -211,16 +218,7 @@ class Gate:
         with tempfile.TemporaryDirectory(dir=self.work_dir) as tmp:
             raw, signed = Path(tmp) / "raw.mp4", Path(tmp) / "signed.mp4"
             events: queue.Queue[Progress] = queue.Queue()
-            gen_input = GenerationInput(
-                prompt=job.prompt,
-                image=job.image.pixels if job.image else None,
-                width=job.output.width,
-                height=job.output.height,
-                fps=job.output.fps,
-                num_frames=job.output.num_frames,
-                seed=job.output.seed,
-                driving_frames=_driving_frames(job),
-            )
+            gen_input = job.generation_input()
 
             def progress(done: int, total: int) -> None:
                 if job.cancel.is_set():
@@ -242,23 +240,24 @@ class Gate:
                         job.cancel.set()
                         yield self._fail(
                             job,
+                            policy,
                             Stage.GENERATING,
                             f"generation ran past max_generation_s ({self.max_generation_s:g} s)",
                         )
                         return
                     mime_type = future.result()
             except Cancelled as e:
-                yield self._fail(job, Stage.GENERATING, str(e))
+                yield self._fail(job, policy, Stage.GENERATING, str(e))
                 return
             except Exception as e:
                 log.exception("generator failed for %s", job.request_id)
-                yield self._fail(job, Stage.GENERATING, f"generator failed: {e}")
+                yield self._fail(job, policy, Stage.GENERATING, f"generator failed: {e}")
                 return
 
             yield Progress(Stage.POST_CHECK, 0, 1, "moderating sampled output frames")
             with self.metrics.stage("post_check", root):
-                post, frames = self._post_check(raw, job, content)
-            combined = _combine(pre, post)
+                post, frames = self._post_check(raw, job, policy, content)
+            combined = combine(pre, post)
             if combined.action == Action.BLOCK or (
                 combined.action == Action.REVIEW and self.review is None
             ):
@@ -280,7 +279,9 @@ class Gate:
                     )
                 except Exception as e:
                     log.exception("holding %s for review failed", job.request_id)
-                    yield self._fail(job, Stage.POST_CHECK, f"could not hold for review: {e}")
+                    yield self._fail(
+                        job, policy, Stage.POST_CHECK, f"could not hold for review: {e}"
+                    )
                 return
             yield Progress(Stage.POST_CHECK, 1, 1, "post-check passed")
 
@@ -298,7 +299,7 @@ class Gate:
                 )
             except Exception as e:
                 log.exception("signing failed for %s", job.request_id)
-                yield self._fail(job, Stage.SIGNING, f"signing failed: {e}")
+                yield self._fail(job, policy, Stage.SIGNING, f"signing failed: {e}")
                 return
             yield Progress(Stage.SIGNING, 1, 1, "signed")
             yield Completed(signed, mime_type, signed.stat().st_size, digest, final)
@@ -312,7 +313,7 @@ class Gate:
         return pool.submit(contextvars.copy_context().run, fn, *args)
 
     def _post_check(
-        self, video: Path, job: GenerateJob, content_sha256: str = ""
+        self, video: Path, job: GenerateJob, policy: Policy, content_sha256: str = ""
     ) -> tuple[Verdict, list[Frame]]:
         """The post-check verdict, and the frames it looked at (they fingerprint the output)."""
         try:
@@ -329,20 +330,21 @@ class Gate:
                 ok=False,
                 error=f"cannot sample output frames: {e}",
             )
-            return self.policies.for_tenant(job.tenant).decide(Stage.POST_CHECK, [], [run]), []
+            return policy.decide(Stage.POST_CHECK, [], [run]), []
         verdict = self.checks.evaluate(
             Stage.POST_CHECK,
             None,
             [Clip("output_frame", frames, total_frames=sampled.total)],
             job.tenant,
             job.consent_scope,
+            policy,
             content_sha256,
         )
         return verdict, frames
 
-    def _fail(self, job: GenerateJob, stage: Stage, error: str) -> Failed:
+    def _fail(self, job: GenerateJob, policy: Policy, stage: Stage, error: str) -> Failed:
         run = CheckRun(stage.name.lower(), "", "", stage, ok=False, error=error)
-        verdict = self.policies.for_tenant(job.tenant).decide(stage, [], [run])
+        verdict = policy.decide(stage, [], [run])
         self.recorder.record(verdict, job.request_id, job.tenant)
         return Failed(stage, error)
 
@@ -359,26 +361,3 @@ def _drain_while_running(
                 break
     while not events.empty():
         yield events.get_nowait()
-
-
-def _combine(pre: Verdict, post: Verdict) -> Verdict:
-    """The request's verdict from both checks: the stricter action, all the evidence."""
-    decider = post if post.action >= pre.action else pre
-    return Verdict(
-        action=decider.action,
-        stage=decider.stage,
-        policy_version=post.policy_version,
-        reasons=pre.reasons + post.reasons if pre.action == post.action else decider.reasons,
-        findings=pre.findings + post.findings,
-        checks=pre.checks + post.checks,
-        unevaluated=sorted(set(pre.unevaluated) | set(post.unevaluated)),
-        frames_checked={**pre.frames_checked, **post.frames_checked},
-    )
-
-
-def _driving_frames(job: GenerateJob) -> list[np.ndarray] | None:
-    """The performance at the output's frame rate (what a backend animates with), or the
-    frames sampled for moderation when it was not decoded so."""
-    if job.driving is None:
-        return None
-    return job.driving.motion or [f.pixels for f in job.driving.frames]

@@ -1,7 +1,7 @@
 """What the gate works on and what it says back: a request's inputs, and its events.
 
-Plain data, no behaviour beyond validation: the front door builds a `GenerateJob`
-from a gRPC request, `Gate.generate` yields the events in order."""
+Plain data, no behaviour beyond validation: `Intake.generate_job` builds a
+`GenerateJob` from what a caller sent, `Gate.generate` yields the events in order."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from generator.base import GenerationInput, Generator
+from media.decode import DecodedImage, Frame
 from safety.errors import InvalidInput
-from safety.media import DecodedImage, Frame
 from safety.verdict import Stage, Verdict
 
 
@@ -50,6 +51,8 @@ class GenerateJob:
     image: DecodedImage | None
     output: OutputSpec
     driving: DrivingVideo | None = None
+    # The backend that makes it: chosen at intake, as the one that uses every input.
+    backend: Generator | None = None
     # Set when the client cancels or its deadline passes; generation stops at its next
     # progress report and its slot is freed.
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -58,6 +61,37 @@ class GenerateJob:
     def consent_scope(self) -> str:
         """Animating someone from a performance needs a `performance` grant, else `video`."""
         return "performance" if self.driving else "video"
+
+    def input_clips(self) -> list[Clip]:
+        """What the pre-check looks at besides the prompt: the image, the driving video."""
+        clips = []
+        if self.image:
+            clips.append(
+                Clip("input_image", [Frame(0.0, pixels) for pixels in self.image.all_pixels()])
+            )
+        if self.driving:
+            clips.append(
+                Clip("driving_video", self.driving.frames, total_frames=self.driving.total_frames)
+            )
+        return clips
+
+    def generation_input(self) -> GenerationInput:
+        """What the backend is given. A driving video goes as the performance at the
+        output's frame rate, or as the frames sampled for moderation when it was not
+        decoded so."""
+        driving = self.driving
+        return GenerationInput(
+            prompt=self.prompt,
+            image=self.image.pixels if self.image else None,
+            width=self.output.width,
+            height=self.output.height,
+            fps=self.output.fps,
+            num_frames=self.output.num_frames,
+            seed=self.output.seed,
+            driving_frames=(driving.motion or [f.pixels for f in driving.frames])
+            if driving
+            else None,
+        )
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ class Metrics:
         )  # fmt: skip
 
     def set_coverage(self, rows) -> None:
-        """`rows`: (kind, category, evaluated) for every harm category (safety/coverage.py)."""
+        """`rows`: (kind, category, evaluated) for every harm category (policy/coverage.py)."""
         for kind, category, evaluated in rows:
             self.category_evaluated.labels(kind, category).set(1 if evaluated else 0)
 

@@ -119,3 +119,18 @@ class Verdict:
             unevaluated=list(d.get("unevaluated", [])),
             frames_checked=dict(d.get("frames_checked", {})),
         )
+
+
+def combine(pre: Verdict, post: Verdict) -> Verdict:
+    """A request's verdict from both checks: the stricter action, all the evidence."""
+    decider = post if post.action >= pre.action else pre
+    return Verdict(
+        action=decider.action,
+        stage=decider.stage,
+        policy_version=post.policy_version,
+        reasons=pre.reasons + post.reasons if pre.action == post.action else decider.reasons,
+        findings=pre.findings + post.findings,
+        checks=pre.checks + post.checks,
+        unevaluated=sorted(set(pre.unevaluated) | set(post.unevaluated)),
+        frames_checked={**pre.frames_checked, **post.frames_checked},
+    )

@@ -10,7 +10,7 @@ version is refused by name (`EmbeddingUnavailable`), and the caller falls back t
 
 Where the manifest box goes, so that no byte of the asset moves (no chunk offset changes
 and the file is not rewritten): into the `free` box our MP4 writer reserves right after
-`ftyp` (generator/mp4.py; the usual place, before `moov`), the rest of it staying a
+`ftyp` (media/mp4.py; the usual place, before `moov`), the rest of it staying a
 smaller `free` box; in a file without that room (a client's upload, a manifest too big
 for it), after the last top-level box. c2pa-rs and an independent validator (TrustNXT's
 c2pa-ts) validate both placements (tests/signing/test_embeddable.py).
@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 import c2pa
 
-from generator.mp4 import top_level_boxes
+from media.mp4 import top_level_boxes
 
 TESTED_C2PA = ("0.38.",)  # c2pa-python versions whose library was checked to behave
 BMFF_TYPES = ("video/mp4", "video/quicktime")

@@ -18,37 +18,11 @@ from typing import BinaryIO, Protocol
 
 import c2pa
 
-from generator.base import IPTC_SOURCE_TYPES, TRAINED_ALGORITHMIC_MEDIA
 from signing.embeddable import EmbeddingUnavailable, SignedFile, embed_in_place
 from signing.signer import Signer
+from signing.source_types import TRAINED_ALGORITHMIC_MEDIA
 
 log = logging.getLogger(__name__)
-
-# The IPTC digital source types that say software made or changed the content: the only
-# ones reelguard signs for a client. Capture types (digitalCapture, negativeFilm, print,
-# screenCapture ...) and human-made ones (digitalCreation, humanEdits ...) would have our
-# signature vouch that a generated file is a photograph or a person's work.
-GENERATED_SOURCE_TYPES = (
-    "trainedAlgorithmicMedia",
-    "compositeWithTrainedAlgorithmicMedia",
-    "algorithmicMedia",
-    "compositeSynthetic",
-    "algorithmicallyEnhanced",
-    "composite",
-)
-
-
-def generated_source_type(value: str) -> str:
-    """The IPTC URL of a generated-media source type (a name or its URL); ValueError for
-    any other type."""
-    name = value.removeprefix(IPTC_SOURCE_TYPES).strip()
-    if name not in GENERATED_SOURCE_TYPES:
-        raise ValueError(
-            f"digital source type {value!r} does not describe generated or edited media; "
-            f"use one of {', '.join(GENERATED_SOURCE_TYPES)}"
-        )
-    return IPTC_SOURCE_TYPES + name
-
 
 MODERATION_LABEL = "org.reelguard.moderation"
 PROBE_MESSAGE = b"reelguard health probe"

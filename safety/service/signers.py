@@ -11,8 +11,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from indexes.manifests import ManifestRepository
+from safety.provenance.recovery import DurableCredentials
 from safety.service.config import Config
-from safety.service.database import open_store
+from safety.store.opening import open_store
 from signing.keys import chain_paths, init_dev_chain
 from signing.signer import KeyFileSigner, Signer, SigningKeyError
 from signing.verify import Verifier
@@ -72,14 +73,17 @@ def make_verifier(
     kept = not config.uses_embedded_database or config.embedded_database_path.exists()
     if repository is None and kept:
         try:
-            repository = ManifestRepository(open_store(config, read_only=True))
+            repository = ManifestRepository(
+                open_store(config.database, data_dir=config.data_dir, read_only=True)
+            )
         except (RuntimeError, sa.exc.SQLAlchemyError) as e:
             # Embedded manifests still verify; only recovery of stripped ones is off.
             log.warning("no manifest recovery: cannot read the database: %s", e)
     marker = watermarker
     if marker is None and watermark_key_path(config).exists():  # else: no watermark reading
         marker = load_watermarker(config.watermark_backend, watermark_key(config))
-    return Verifier(trust_anchors_pem(config), tsa, repository, marker)
+    recovery = DurableCredentials(repository, marker) if repository is not None else None
+    return Verifier(trust_anchors_pem(config), tsa, recovery)
 
 
 def watermark_key_path(config: Config) -> Path:

@@ -1,59 +1,20 @@
-"""The audit log: every automatic and human decision, hash-chained.
-
-Each entry's hash covers its fields and the previous entry's hash, so editing an entry
-breaks its own hash, deleting one breaks the next entry's link (and the sequence),
-and cutting off the tail disagrees with the head row. `verify` names the first
-broken entry. This detects tampering by anyone without the ability to rewrite the
-whole chain and its head; exporting the head hash elsewhere (regulators, a
-transparency log) closes that gap.
-"""
+"""The audit log on SQL: the hash chain (audit_chain.py) in the `audit_log` table, its head
+in `audit_head`, each entry appended in the transaction of the change it records."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from safety.store.audit_chain import Verification, chained, export_entries, verify_chain
 from safety.store.database import write_transaction
-from safety.store.schema import GENESIS, audit_head, audit_log
-
-
-def canonical(body: dict) -> str:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def entry_hash(
-    prev_hash: str,
-    seq: int,
-    at_us: int,
-    actor: str,
-    kind: str,
-    tenant: str,
-    subject: str,
-    body: str,
-) -> str:
-    fields = json.dumps([seq, at_us, actor, kind, tenant, subject, body], ensure_ascii=False)
-    return hashlib.sha256(f"{prev_hash}\n{fields}".encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Verification:
-    entries: int
-    head_hash: str
-    broken_seq: int | None = None  # the first entry that does not check out
-    why: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.broken_seq is None
+from safety.store.schema import audit_head, audit_log
 
 
 class AuditLog:
@@ -71,21 +32,11 @@ class AuditLog:
             .where(audit_head.c.id == 1)
             .with_for_update()
         ).one()
-        seq, at_us, text = head.seq + 1, time.time_ns() // 1000, canonical(body)
-        digest = entry_hash(head.hash, seq, at_us, actor, kind, tenant, subject, text)
-        conn.execute(
-            audit_log.insert().values(
-                seq=seq,
-                at_us=at_us,
-                actor=actor,
-                kind=kind,
-                tenant=tenant,
-                subject=subject,
-                body=text,
-                prev_hash=head.hash,
-                hash=digest,
-            )
+        row = chained(
+            head.seq, head.hash, time.time_ns() // 1000, actor, kind, tenant, subject, body
         )
+        seq, digest = row["seq"], row["hash"]
+        conn.execute(audit_log.insert().values(**row))
         conn.execute(audit_head.update().where(audit_head.c.id == 1).values(seq=seq, hash=digest))
         return seq
 
@@ -109,34 +60,11 @@ class AuditLog:
                 yield dict(row._mapping)
 
     def verify(self) -> Verification:
-        prev, expected, count = GENESIS, 1, 0
-        for e in self.entries():
-            if e["seq"] != expected:
-                return Verification(
-                    count, prev, expected, f"entry {expected} is missing (deleted?)"
-                )
-            if e["prev_hash"] != prev:
-                return Verification(count, prev, e["seq"], "does not link to the entry before it")
-            fields = (e["actor"], e["kind"], e["tenant"], e["subject"], e["body"])
-            if entry_hash(prev, e["seq"], e["at_us"], *fields) != e["hash"]:
-                return Verification(count, prev, e["seq"], "its content was changed")
-            prev, expected, count = e["hash"], expected + 1, count + 1
+        entries = list(self.entries())
         with self.engine.connect() as conn:
             head = conn.execute(sa.select(audit_head).where(audit_head.c.id == 1)).one()
-        if head.seq != count or head.hash != prev:
-            return Verification(
-                count,
-                prev,
-                count + 1,
-                f"entries after {count} are missing (the head is at {head.seq})",
-            )
-        return Verification(count, prev)
+        return verify_chain(entries, (head.seq, head.hash))
 
     def export(self, out: IO[str], tenant: str | None = None) -> int:
         """JSON Lines, one entry per line with its hashes, oldest first."""
-        n = 0
-        for e in self.entries(tenant):
-            e["body"] = json.loads(e["body"])
-            out.write(json.dumps(e, ensure_ascii=False) + "\n")
-            n += 1
-        return n
+        return export_entries(self.entries(tenant), out)

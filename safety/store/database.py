@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from safety.store.audit_chain import GENESIS
 from safety.store.schema import (
-    GENESIS,
     allowlist,
     audit_head,
     audit_log,

@@ -2,7 +2,8 @@
 
 Consumers take the narrowest interface they need (the consent registry a `GrantStore`,
 the authenticator a `ClientStore`); `Store` is all of them, what the wiring holds.
-`SqlStore` (safety/store/sql.py) implements them on SQLite or PostgreSQL. The hash-bank and
+`SqlStore` (sql.py) implements them on SQLite or PostgreSQL, `MemoryStore` (memory.py) in
+this process's memory; both pass the same conformance tests. The hash-bank and
 manifest interfaces are the ones `indexes/` declares for itself, so the leaves never
 learn where their rows live.
 """
@@ -20,13 +21,12 @@ from indexes.manifests import ManifestStorage
 from safety.store.records import (
     AuditEntry,
     Change,
-    Clearance,
     ClientRecord,
     Grant,
     IdempotencyRecord,
     IdentityRecord,
-    ReviewItem,
 )
+from safety.store.review_interface import AllowlistStore, AuditTrail, ReviewStore
 from safety.verdict import Verdict
 
 
@@ -252,13 +252,17 @@ class MediaStore(Protocol):
 class WebSessionStore(Protocol):
     """Reviewers' web sessions, by the SHA-256 of the cookie's id (never the id)."""
 
-    def add_web_session(self, id_sha256: str, client_id: str, expires_at: float) -> None: ...
+    def add_web_session(self, id_sha256: str, client_id: str, expires_at: float) -> None:
+        """Start a session (and forget the expired ones)."""
+        ...
 
     def web_session(self, id_sha256: str, now: float) -> str | None:
         """The client of a session live at `now`, or None."""
         ...
 
-    def end_web_session(self, id_sha256: str) -> None: ...
+    def end_web_session(self, id_sha256: str) -> None:
+        """End a session (logging out): gone on every front door."""
+        ...
 
     def shared_secret(self, name: str) -> bytes:
         """A random 32-byte key every front door shares, made by the first to ask."""
@@ -271,88 +275,6 @@ class BankStore(BankStorage, Protocol):
 
 class ManifestStore(ManifestStorage, Protocol):
     """Signed manifests by fingerprint (the interface `indexes.manifests` needs)."""
-
-
-class ReviewStore(Protocol):
-    """Held items and their human decisions. Every change is written with its audit entry
-    in one transaction: a change without its entry, or an entry without its change, is
-    never committed."""
-
-    def add_review_item(self, fields: dict, entry: AuditEntry) -> None:
-        """Insert a held item (`fields` are the ReviewItem's, verdict and spec as dicts)."""
-        ...
-
-    def review_item(self, ticket: str) -> ReviewItem | None:
-        """One item by ticket, or None."""
-        ...
-
-    def review_items(
-        self,
-        statuses: tuple[str, ...],
-        tenant: str = "",
-        category: str = "",
-        min_priority: int = 0,
-        limit: int = 100,
-        created_before: float | None = None,
-    ) -> list[ReviewItem]:
-        """Items in these statuses, highest priority first, then oldest."""
-        ...
-
-    def decided_items_with_media(
-        self, statuses: tuple[str, ...], decided_before: float
-    ) -> list[ReviewItem]:
-        """Items in these statuses decided before `decided_before` whose held media are
-        still on disk (held_path not yet cleared): what retention deletes next."""
-        ...
-
-    def count_review_items(self, statuses: tuple[str, ...]) -> int:
-        """How many items are in these statuses."""
-        ...
-
-    def claim_review_item(
-        self, ticket: str, status: str, client_id: str, until: float, now: float, entry: AuditEntry
-    ) -> bool:
-        """Give `client_id` the claim until `until`, atomically, if the item is still in
-        `status` and unclaimed, already this client's, or its claim expired before `now`;
-        False (nothing written) otherwise."""
-        ...
-
-    def update_review_item(
-        self,
-        ticket: str,
-        status: str,
-        values: dict,
-        entry: AuditEntry,
-        claimed_by: str | None = None,
-        clearances: tuple[Clearance, ...] = (),
-    ) -> bool:
-        """Change an item still in `status` (and still claimed by `claimed_by`, when
-        given), add the reviewer's clearances, in one transaction; False (nothing
-        written) if the item changed meanwhile."""
-        ...
-
-    def append_audit(self, entry: AuditEntry) -> None:
-        """Record a change made elsewhere (a hash bank's, say) in the audit log."""
-        ...
-
-
-class AllowlistStore(Protocol):
-    """What reviewers cleared (written by `update_review_item`)."""
-
-    def clearances(self, tenant: str, content_sha256: str, now: float) -> list[Clearance]:
-        """This tenant's clearances of this content that have not expired by `now`."""
-        ...
-
-    def list_clearances(self, tenant: str | None, limit: int) -> list[Clearance]:
-        """Every clearance (of one tenant, or of all when None), newest first."""
-        ...
-
-    def remove_clearances(
-        self, entry: AuditEntry, *, clearance_id: int | None = None, ticket: str | None = None
-    ) -> list[Clearance]:
-        """Delete one clearance, or every one an approval of `ticket` made, with `entry`
-        (its body extended by the ids removed) in the same transaction; what was removed."""
-        ...
 
 
 class Store(
@@ -371,6 +293,8 @@ class Store(
     Protocol,
 ):
     """Everything the service keeps in one database."""
+
+    audit: AuditTrail  # every change above that is audited is chained here
 
     def close(self) -> None:
         """Release the database; nothing is lost (every write was durable already)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from dataclasses import dataclass, field
 
 
@@ -58,6 +60,20 @@ class Grant:
     revoked_at: float | None = None
     revoked_by: str = ""
     basis: str = ""  # what the consent rests on ("review <ticket>"), if not the grantor's word
+
+    @classmethod
+    def new(cls, tenant, identity_id, scopes, grantor, expires_at, basis="") -> Grant:
+        """A grant made now, under a fresh id (what every store's `add_grant` records)."""
+        return cls(
+            "grant_" + uuid.uuid4().hex[:12],
+            tenant,
+            identity_id,
+            list(scopes),
+            grantor,
+            time.time(),
+            expires_at,
+            basis=basis,
+        )
 
     def active(self, now: float) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)

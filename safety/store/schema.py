@@ -265,5 +265,5 @@ schema_version = sa.Table(
     "schema_version", metadata, sa.Column("version", sa.Integer, nullable=False)
 )
 
-GENESIS = "0" * 64
+
 CHANGES_CHANNEL = "reelguard_changes"  # PostgreSQL NOTIFY channel of the change feed

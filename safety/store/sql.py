@@ -23,7 +23,6 @@ from sqlalchemy.engine import Connection
 from safety.store.audit import AuditLog
 from safety.store.database import open_engine, serialize, write_transaction
 from safety.store.records import Change, Grant, IdentityRecord, Reference
-from safety.store.review import ReviewTables
 from safety.store.schema import (
     CHANGES_CHANNEL,
     changes,
@@ -35,6 +34,7 @@ from safety.store.schema import (
 )
 from safety.store.sql_access import AccessTables
 from safety.store.sql_media import MediaTables, upsert
+from safety.store.sql_review import ReviewTables
 
 refs = identity_references
 
@@ -233,16 +233,7 @@ class SqlStore(AccessTables, MediaTables, ReviewTables):
         return Grant(**m)
 
     def add_grant(self, tenant, identity_id, scopes, grantor, expires_at, basis=""):
-        grant = Grant(
-            "grant_" + uuid.uuid4().hex[:12],
-            tenant,
-            identity_id,
-            list(scopes),
-            grantor,
-            time.time(),
-            expires_at,
-            basis=basis,
-        )
+        grant = Grant.new(tenant, identity_id, scopes, grantor, expires_at, basis)
         row = {**grant.__dict__, "scopes": json.dumps(grant.scopes)}
         with self._write() as conn:
             conn.execute(grants.insert().values(**row))

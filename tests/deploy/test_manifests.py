@@ -42,7 +42,7 @@ def test_the_serve_config_is_valid_and_names_real_pools():
         (deployment,) = app.deployments
         assert hasattr(scaleout, deployment.name), deployment.name
         pools[deployment.name] = deployment
-    assert set(pools) == {"FacePool", "NudityPool", "SignerPool", "GeneratorPool"}
+    assert set(pools) == {"FacePool", "ModeratorPool", "SignerPool", "GeneratorPool"}
     # The cluster scales each pool on the same signal as `reelguard serve --ray` does.
     from safety.service.config import Config
 
@@ -52,7 +52,7 @@ def test_the_serve_config_is_valid_and_names_real_pools():
         pool = app.name.removeprefix("reelguard-")
         assert target == Config().ray_pool(pool)["target_ongoing_requests"], app.name
     assert pools["GeneratorPool"].ray_actor_options.num_gpus >= 1
-    for cpu_pool in ("FacePool", "NudityPool", "SignerPool"):
+    for cpu_pool in ("FacePool", "ModeratorPool", "SignerPool"):
         assert not pools[cpu_pool].ray_actor_options.num_gpus
         assert pools[cpu_pool].ray_actor_options.num_cpus >= 1
         assert pools[cpu_pool].autoscaling_config["max_replicas"] >= 1
@@ -61,12 +61,16 @@ def test_the_serve_config_is_valid_and_names_real_pools():
 def test_the_builders_build_the_pools_from_a_config_file(tmp_path):
     from ray import serve
 
+    from safety.moderators.plugins import pool_names
     from safety.service import scaleout
 
     toml = tmp_path / "reelguard.toml"
     toml.write_text(f'data_dir = "{tmp_path}"\nray_generator_gpus = 0\n')
-    for name in scaleout.APPS:
+    for name in ("faces", "generator", "signer"):
         app = getattr(scaleout, f"{name}_app")({"config": str(toml)})
+        assert isinstance(app, serve.Application)
+    for pool in pool_names():  # every moderator plugin that names a pool
+        app = scaleout.moderator_app({"config": str(toml), "pool": pool})
         assert isinstance(app, serve.Application)
 
 
@@ -135,7 +139,7 @@ def test_only_the_signer_group_holds_the_signing_key():
     assert "reelguard-signer" in groups["signer-workers"]["rayStartParams"]["resources"]
     pools = {d["name"]: d for app in serve_config()["applications"] for d in app["deployments"]}
     assert pools["SignerPool"]["ray_actor_options"]["resources"] == {"reelguard-signer": 1}
-    for other in ("FacePool", "NudityPool", "GeneratorPool"):
+    for other in ("FacePool", "ModeratorPool", "GeneratorPool"):
         assert "reelguard-signer" not in pools[other]["ray_actor_options"].get("resources", {})
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from indexes.errors import IndexInputError
 from indexes.hashbank import read_hash_list
+from indexes.index_errors import IndexInputError
 
 A, B = "f" * 64, "0123456789abcdef" * 4
 

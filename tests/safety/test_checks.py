@@ -11,12 +11,12 @@ from functools import partial
 import numpy as np
 
 from indexes.identity import FaissIdentityIndex
+from media.decode import Frame
 from safety.checks import Checks
 from safety.job import Clip
-from safety.likeness import LikenessChecker, ProcessEmbedderPool
-from safety.media import Frame
+from safety.likeness.checker import LikenessChecker, ProcessEmbedderPool
 from safety.verdict import Action, Stage
-from tests.safety.stuck_faces import StuckOnRed
+from tests.safety.likeness.stuck_faces import StuckOnRed
 
 
 class Returned:
@@ -52,6 +52,7 @@ def frames(red: bool) -> list[Frame]:
 
 def test_a_face_check_past_its_deadline_is_killed_and_gives_back_its_thread(running, tmp_path):
     service = running.service
+    policy = service.policies.for_tenant("t")
     pool = ProcessEmbedderPool(1, make_embedder=partial(StuckOnRed, str(tmp_path)))
     one_thread = ThreadPoolExecutor(max_workers=1)
     try:
@@ -61,14 +62,13 @@ def test_a_face_check_past_its_deadline_is_killed_and_gives_back_its_thread(runn
         checks = Checks(
             prompt_moderators=[],
             image_moderators=[checker],
-            policies=service.gate.policies,
             consent=service.gate.checks.consent,
             submit=one_thread.submit,
             check_timeout_s=1.0,
         )
         first = pool.worker_pids()
         verdict = checks.evaluate(
-            Stage.POST_CHECK, None, [Clip("output_frame", frames(True))], "t", ""
+            Stage.POST_CHECK, None, [Clip("output_frame", frames(True))], "t", "", policy
         )
         assert verdict.action == Action.BLOCK
         assert any("timed out after 1 s" in r.detail for r in verdict.reasons)
@@ -85,7 +85,7 @@ def test_a_face_check_past_its_deadline_is_killed_and_gives_back_its_thread(runn
         # The same single thread and the new worker serve the next check in time.
         checker.returned.clear()
         verdict = checks.evaluate(
-            Stage.POST_CHECK, None, [Clip("output_frame", frames(False))], "t", ""
+            Stage.POST_CHECK, None, [Clip("output_frame", frames(False))], "t", "", policy
         )
         (likeness,) = verdict.checks
         assert likeness.ok and likeness.seconds < 1.0, likeness
@@ -125,13 +125,14 @@ def test_a_cleared_finding_does_not_stop_the_slower_checks(running):
     """The reviewer cleared `sexual` on this input; a slow hash-bank-like check would
     still block. Stopping early on the cleared finding used to leave that check unrun
     and the verdict ALLOW."""
-    from safety.allowlist import Allowlist
+    from safety.policy.allowlist import Allowlist
     from safety.store.records import Clearance
 
     service = running.service
     cleared = Clearance(
         "content", "t-1", "reviewer", "sha-of-input", "sexual", "t", subject="input_image"
     )
+    policy = service.policies.for_tenant("t")
     pool = ThreadPoolExecutor(max_workers=4)
     try:
         checks = Checks(
@@ -140,13 +141,12 @@ def test_a_cleared_finding_does_not_stop_the_slower_checks(running):
                 Scored("fast", "sexual", 0.99),
                 Scored("slow", "hash_match", 1.0, 0.3),
             ],
-            policies=service.gate.policies,
             consent=service.gate.checks.consent,
             submit=pool.submit,
             allowlist=Allowlist(OneClearance(cleared)),
         )
         clip = Clip("input_image", frames(False)[:1])
-        verdict = checks.evaluate(Stage.PRE_CHECK, None, [clip], "t", "", "sha-of-input")
+        verdict = checks.evaluate(Stage.PRE_CHECK, None, [clip], "t", "", policy, "sha-of-input")
     finally:
         pool.shutdown()
     assert verdict.action == Action.BLOCK

@@ -105,7 +105,7 @@ def test_cli_banks(svc, tmp_path, astronaut):
 def chelsea_video(tmp_path_factory) -> bytes:
     import skimage.data
 
-    from generator.base import write_mp4
+    from media.mp4 import write_mp4
 
     cat = skimage.data.chelsea()[:300, :448]
     frames = [np.roll(cat, 4 * i, axis=1) for i in range(24)]

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 import signing.embeddable as embeddable
-from generator.base import write_mp4
-from generator.mp4 import MANIFEST_RESERVE, finish_mp4
+from media.mp4 import MANIFEST_RESERVE, finish_mp4, write_mp4
 from signing.keys import init_dev_chain
 from signing.manifest import C2paManifestSigner, ManifestSpec
 from signing.signer import CallbackSigner, KeyFileSigner

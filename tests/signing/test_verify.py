@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from media.sniff import sniff_mime
 from signing.keys import init_dev_chain
 from signing.report import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED
-from signing.verify import Verifier, sniff_mime
+from signing.verify import Verifier
 from tests.support import C2PA_FILES, video
 
 FILES = sorted(C2PA_FILES.iterdir()) if C2PA_FILES.exists() else []

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generator.base import GenerationInput, write_mp4
+from generator.base import GenerationInput
 from generator.kenburns import KenBurnsGenerator
+from media.mp4 import write_mp4
 from signing import watermark
 from tests.support import decoded
 

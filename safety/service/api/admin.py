@@ -4,33 +4,28 @@ from __future__ import annotations
 
 import uuid
 
-from indexes.hashbank import DEFAULT_MAX_DISTANCE, MIN_QUALITY, media_hashes
-from indexes.pdq import from_hex
+from indexes.hashbank import DEFAULT_MAX_DISTANCE
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.auth import (
     Principal,
 )
-from safety.coverage import coverage
 from safety.errors import (
     InvalidInput,
     NotFound,
 )
-from safety.media import decode_image
-from safety.policy_loading import PolicyError
+from safety.policy.coverage import coverage
+from safety.policy.loading import PolicyError
 from safety.service.api.convert import client_pb, coverage_pb, grant_pb, identity_pb
 from safety.service.api.guard import ADMIN_ONLY, Servicer, guarded
-from safety.service.api.uploads import media_clip
 
 
 class IdentitiesServicer(Servicer, rpc.IdentitiesServicer):
     @guarded(*ADMIN_ONLY, platform=True)
     def Enroll(self, request: pb.EnrollRequest, context, caller: Principal):
-        cfg = self.service.config
+        intake = self.service.intake
         images = [
-            decode_image(
-                m.data, max_pixels=cfg.max_image_pixels, label=m.filename or f"image {i + 1}"
-            )
+            intake.image(m.data, m.filename or f"image {i + 1}")
             for i, m in enumerate(request.images)
         ]
         record = self.service.enroller.enroll(
@@ -102,30 +97,12 @@ class HashBanksServicer(Servicer, rpc.HashBanksServicer):
 
     @guarded(*ADMIN_ONLY, platform=True)
     def Add(self, request: pb.AddToBankRequest, context, caller: Principal):
-        hashes = []
-        for text in request.pdq_hex:
-            try:
-                from_hex(text.strip().lower())
-            except ValueError as e:
-                raise InvalidInput(f"not a PDQ hash: {text!r} ({e})") from None
-            hashes.append(text.strip().lower())
+        hashes = self.service.intake.bank_hashes(
+            self.service.banks.bank(request.bank),
+            list(request.pdq_hex),
+            request.media.data if request.HasField("media") else None,
+        )
         media_id = uuid.uuid4().hex[:12]
-        if request.HasField("media") and self.service.banks.bank(request.bank).csam:
-            # Known-CSAM lists come as hashes; such media is never sent here, decoded or kept.
-            raise InvalidInput(
-                f"bank {request.bank!r} is a known-CSAM list: it takes PDQ hashes only, not media"
-            )
-        if request.HasField("media"):
-            clip = media_clip(self.service, request.media.data)
-            hashed = media_hashes([f.pixels for f in clip.frames])
-            if not hashed:
-                raise InvalidInput(
-                    f"no frame of the media has a PDQ quality of {MIN_QUALITY} or more (flat or "
-                    "featureless content matches too much to bank)"
-                )
-            hashes += hashed
-        if not hashes:
-            raise InvalidInput("nothing to add: send media or PDQ hashes")
         ids = self.service.banks.add(request.bank, hashes, media_id, request.note)
         return pb.AddToBankResponse(entry_ids=ids, pdq_hex=hashes)
 
@@ -156,9 +133,9 @@ class HashBanksServicer(Servicer, rpc.HashBanksServicer):
 class PoliciesServicer(Servicer, rpc.PoliciesServicer):
     @guarded(*ADMIN_ONLY)
     def Coverage(self, request: pb.CoverageRequest, context, caller: Principal):
-        gate = self.service.gate
-        policy = gate.policies.for_tenant(caller.tenant_for(request.tenant))
-        rows = coverage(gate.checks.prompt_moderators, gate.checks.image_moderators, policy)
+        moderators = self.service.moderators
+        policy = self.service.policies.for_tenant(caller.tenant_for(request.tenant))
+        rows = coverage(moderators.text, moderators.visual, policy)
         return pb.CoverageResponse(
             policy_version=policy.version, categories=[coverage_pb(row) for row in rows]
         )
@@ -166,7 +143,7 @@ class PoliciesServicer(Servicer, rpc.PoliciesServicer):
     @guarded(*ADMIN_ONLY, platform=True)
     def Reload(self, request, context, caller: Principal):
         try:
-            versions = self.service.gate.policies.reload()
+            versions = self.service.policies.reload()
         except PolicyError as e:
             raise InvalidInput(f"policies not reloaded: {e}") from None
         return pb.ReloadPoliciesResponse(
@@ -175,7 +152,7 @@ class PoliciesServicer(Servicer, rpc.PoliciesServicer):
 
     @guarded(*ADMIN_ONLY)
     def Get(self, request: pb.GetPolicyRequest, context, caller: Principal):
-        policy = self.service.gate.policies.for_tenant(caller.tenant_for(request.tenant))
+        policy = self.service.policies.for_tenant(caller.tenant_for(request.tenant))
         return pb.GetPolicyResponse(
             name=policy.name,
             version=policy.version,

@@ -6,9 +6,9 @@ import json
 import time
 
 from reelguard.v1 import reelguard_pb2 as pb
-from safety.coverage import CoverageRow
-from safety.recheck import Recheck
-from safety.review import APPROVED
+from safety.policy.coverage import CoverageRow
+from safety.provenance.recheck import Recheck
+from safety.review.queue import APPROVED
 from safety.store.records import Clearance, Grant, IdentityRecord, ReviewItem
 from safety.verdict import Finding, Verdict
 from signing.report import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED, VerifyReport

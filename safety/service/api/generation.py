@@ -8,7 +8,6 @@ import hashlib
 import uuid
 from pathlib import Path
 
-from generator.base import read_blocks
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.auth import (
@@ -23,24 +22,18 @@ from safety.job import (
     Accepted,
     Blocked,
     Completed,
-    DrivingVideo,
     Failed,
     GenerateJob,
     Held,
     OutputSpec,
     Progress,
-    validate_output,
 )
-from safety.media import decode_image
 from safety.observability import REQUEST_ID
-from safety.review import APPROVED, PENDING, REJECTED
-from safety.sampling import decode_video, motion_frames
+from safety.review.queue import APPROVED, PENDING, REJECTED
 from safety.service.api.convert import review_verdict_pb, verdict_pb
 from safety.service.api.guard import MAY_GENERATE, Servicer, guarded
-from safety.service.api.uploads import video_limits
-from safety.shared_media import MediaGone
+from safety.store.shared_media import MediaGone
 from safety.verdict import Verdict
-from signing.verify import sniff_mime
 
 CHUNK_BYTES = 1 << 20
 CLAIM_MARGIN_S = 60.0  # an idempotency claim's lease past max_generation_s
@@ -135,51 +128,15 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
         yield from _chunks(path)
 
     def _job(self, request: pb.GenerateRequest, request_id: str, tenant: str) -> GenerateJob:
-        cfg = self.service.config
-        prompt = request.prompt.strip()
-        if not prompt:
-            raise InvalidInput("prompt is empty; describe the video to generate")
-        if len(prompt) > cfg.max_prompt_chars:
-            raise InvalidInput(
-                f"prompt has {len(prompt)} characters, over the {cfg.max_prompt_chars} limit"
-            )
-        image = (
-            decode_image(request.image.data, max_pixels=cfg.max_image_pixels, label="input image")
-            if request.HasField("image")
-            else None
-        )
         o = request.output
-        output = validate_output(
+        return self.service.intake.generate_job(
+            request_id,
+            tenant,
+            request.prompt,
+            request.image.data if request.HasField("image") else None,
             OutputSpec(o.width, o.height, o.fps, o.num_frames, o.seed),
-            max_side=cfg.max_output_side,
-            max_frames=cfg.max_output_frames,
+            request.driving_video.data if request.HasField("driving_video") else None,
         )
-        driving = None
-        if request.HasField("driving_video"):
-            data = request.driving_video.data
-            sampled, _ = decode_video(
-                data,
-                video_limits(cfg),
-                cfg.sampling,
-                label="driving video",
-            )
-            driving = DrivingVideo(
-                data,
-                sniff_mime(data) or "video/mp4",
-                sampled.frames,
-                sampled.total,
-                motion_frames(data, output.fps, output.num_frames),
-            )
-        job = GenerateJob(
-            request_id=request_id,
-            tenant=tenant,
-            prompt=prompt,
-            image=image,
-            output=output,
-            driving=driving,
-        )
-        self.service.gate.backend_for(job)  # FAILED_PRECONDITION now, before any check runs
-        return job
 
     def _events(self, job: GenerateJob, keep_output: bool = False):
         for event in self.service.gate.generate(job):
@@ -243,5 +200,9 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
 
 
 def _chunks(path: Path):
-    for offset, block in read_blocks(path, CHUNK_BYTES):
-        yield pb.GenerateEvent(output_chunk=pb.OutputChunk(data=block, offset=offset))
+    """A file as output chunks, a block at a time (never the whole video in memory)."""
+    with open(path, "rb") as f:
+        offset = 0
+        while block := f.read(CHUNK_BYTES):
+            yield pb.GenerateEvent(output_chunk=pb.OutputChunk(data=block, offset=offset))
+            offset += len(block)

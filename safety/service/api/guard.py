@@ -13,7 +13,8 @@ import time
 
 import grpc
 
-from indexes.errors import IndexEntryNotFound, IndexInputError
+from indexes.index_errors import IndexEntryNotFound, IndexInputError
+from media import InvalidMedia
 from safety.auth import (
     ADMIN,
     GENERATOR_CLIENT,
@@ -50,6 +51,7 @@ REVIEWERS = (REVIEWER, SENIOR_REVIEWER, ADMIN)
 # Domain errors and the statuses they become, in one place.
 STATUS_OF_ERROR = (
     (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidMedia, grpc.StatusCode.INVALID_ARGUMENT),
     (IndexInputError, grpc.StatusCode.INVALID_ARGUMENT),
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (IndexEntryNotFound, grpc.StatusCode.NOT_FOUND),

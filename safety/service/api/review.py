@@ -15,7 +15,7 @@ from safety.errors import (
     InvalidInput,
     NotFound,
 )
-from safety.review import OPEN
+from safety.review.queue import OPEN
 from safety.service.api.convert import allowlist_entry_pb, decision_pb, review_item_pb
 from safety.service.api.guard import ADMIN_ONLY, MAY_READ, REVIEWERS, Servicer, guarded
 
@@ -73,14 +73,14 @@ class ReviewServicer(Servicer, rpc.ReviewServicer):
 
     @guarded(*ADMIN_ONLY)
     def ListAllowlist(self, request: pb.ListAllowlistRequest, context, caller: Principal):
-        rows = self.service.gate.checks.allowlist.entries(
+        rows = self.service.allowlist.entries(
             caller, request.tenant, min(request.limit or 100, 1000)
         )
         return pb.ListAllowlistResponse(entries=[allowlist_entry_pb(c) for c in rows])
 
     @guarded(*ADMIN_ONLY)
     def RemoveAllowlist(self, request: pb.AllowlistRef, context, caller: Principal):
-        removed = self.service.gate.checks.allowlist.remove(request.id, caller)
+        removed = self.service.allowlist.remove(request.id, caller)
         return allowlist_entry_pb(removed)
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import grpc
 
-from safety.service.cli.admin import add_admin_commands
+from safety.service.cli.admin_commands import add_admin_commands
 from safety.service.cli.client import add_client_commands
 from safety.service.cli.connection import EXIT_RPC
 from safety.service.cli.models import add_models_command
 from safety.service.cli.operate import add_operate_commands
-from safety.service.cli.review import add_review_commands
+from safety.service.cli.review_commands import add_review_commands
 from safety.service.config import DEFAULT_ADDRESS
 from signing.allocator import keep_freed_memory
 

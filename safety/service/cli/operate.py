@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 from safety.service.cli.connection import EXIT_FAILED, EXIT_NOT_TRUSTED, EXIT_OK
-from safety.service.cli.keys import add_key_commands
+from safety.service.cli.key_commands import add_key_commands
 from safety.service.config import Config
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def _listen(service, config):
 def _reload_policies(service) -> None:
     """SIGHUP: re-read per-tenant policies; a bad file is logged and changes nothing."""
     try:
-        versions = service.gate.policies.reload()
+        versions = service.policies.reload()
         logging.getLogger("reelguard").info("policies reloaded: %s", versions)
     except ValueError as e:
         logging.getLogger("reelguard").error("policies not reloaded: %s", e)

@@ -18,21 +18,20 @@ import os
 import secrets
 import threading
 import time
-from pathlib import Path
 
-import av
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 from flask import Flask, abort, g, redirect, render_template, request, send_file, session, url_for
-from PIL import Image
 
+from media.decode import decode_image
+from media.sampling import frame_shown_at
 from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
 from safety.errors import Busy, Forbidden, InvalidInput, NotFound, Unauthenticated
-from safety.face_images import face_crop_jpeg
-from safety.review import APPROVED, ESCALATED, OPEN, REJECTED
+from safety.likeness.face_images import face_crop_jpeg
+from safety.review.queue import APPROVED, ESCALATED, OPEN, REJECTED
 from safety.service.web.sessions import WebSessions
-from safety.shared_media import MediaGone, SharedMedia
 from safety.store.records import ReviewItem
+from safety.store.shared_media import MediaGone, SharedMedia
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +187,11 @@ def create_app(service) -> Flask:
             abort(404)
         f = findings[index]
         pixels = _subject_pixels(
-            queue.media, item, f.get("subject", ""), f.get("frame_time_s", 0.0)
+            queue.media,
+            item,
+            f.get("subject", ""),
+            f.get("frame_time_s", 0.0),
+            service.config.max_image_pixels,
         )
         if pixels is None:
             abort(404)
@@ -246,32 +249,23 @@ def _number(text: str | None) -> int:
         raise InvalidInput(f"not a whole number: {text!r}") from None
 
 
-def _subject_pixels(media: SharedMedia, item: ReviewItem, subject: str, time_s: float):
+def _subject_pixels(
+    media: SharedMedia, item: ReviewItem, subject: str, time_s: float, max_pixels: int
+):
+    """What the check looked at: the input image as decoded at intake, or the output's
+    frame shown at `time_s` (media/ decodes both, upright as a viewer sees them)."""
     try:
         if subject == "input_image":
             for ing in item.spec.get("ingredients", []):
                 if ing["mime_type"].startswith("image/") and media.exists(ing["path"]):
-                    return _image(media.path(ing["path"]))
+                    data = media.read_bytes(ing["path"])
+                    return decode_image(data, max_pixels=max_pixels, label="input image").pixels
             return None
-        held = media.path(item.held_path) if subject == "output_frame" else None
+        if subject == "output_frame":
+            return frame_shown_at(media.path(item.held_path), time_s)
     except (MediaGone, ValueError):
-        return None  # deleted after the retention period
-    if held is not None:
-        with av.open(str(held)) as container:
-            best = None
-            for frame in container.decode(video=0):
-                best = frame
-                if frame.time is not None and frame.time >= time_s:
-                    break
-            return best.to_ndarray(format="rgb24") if best is not None else None
+        return None  # deleted after the retention period, or unreadable
     return None
-
-
-def _image(path: Path):
-    import numpy as np
-
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
 
 
 class WebServer:

@@ -39,7 +39,7 @@ def test_generate_end_to_end_through_the_pools(on_ray, coffee):
     assert report.status == "trusted" and report.moderation["action"] == "allow"
     models = {c.model for c in completed.verdict.checks if c.ok}
     assert {"open_nsfw", "mtcnn+dlib_resnet_v1"} <= models
-    assert on_ray.service.gate.generator.model_id == "reelguard/kenburns-v1"  # via the pool
+    assert on_ray.service.intake.backends[0].model_id == "reelguard/kenburns-v1"  # via the pool
 
 
 def test_the_face_pool_finds_the_enrolled_person(on_ray, astronaut):
@@ -55,7 +55,7 @@ def test_health_probes_reach_the_pools(on_ray):
 def test_a_clips_frames_come_back_in_order_from_several_calls(on_ray, astronaut, coffee):
     from ray import serve
 
-    from safety.moderation import NudityModerator
+    from safety.moderators.nudity import NudityModerator
     from safety.service.scaleout import RayFaceEmbedder, fan_out
 
     clip = [coffee, astronaut, coffee, coffee, astronaut]  # 3 per call: two calls

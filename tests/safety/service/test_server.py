@@ -182,7 +182,7 @@ class FaceLeakingGenerator:
         self.face = face
 
     def generate(self, job, out_path, progress):
-        from generator.base import write_mp4
+        from media.mp4 import write_mp4
 
         frame = np.asarray(Image.fromarray(self.face).resize((job.width, job.height)))
         write_mp4([frame] * job.num_frames, out_path, job.fps)

@@ -56,7 +56,7 @@ def test_a_cut_off_tail_is_found(database_url):
 
 def test_a_rehashed_forgery_still_breaks_the_next_link(database_url):
     """Recomputing an edited entry's own hash doesn't help: the next entry links to the old one."""
-    from safety.store.audit import entry_hash
+    from safety.store.audit_chain import entry_hash
 
     log = filled(database_url)
     with log.engine.begin() as conn:

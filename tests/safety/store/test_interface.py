@@ -6,9 +6,15 @@ import inspect
 import pytest
 
 from safety.store import interface
+from safety.store.memory import MemoryStore
 from safety.store.sql import SqlStore
 
-DECLARING_MODULES = ("safety.store.interface", "indexes.hashbank", "indexes.manifests")
+DECLARING_MODULES = (
+    "safety.store.interface",
+    "safety.store.review_interface",
+    "indexes.hashbank",
+    "indexes.manifests",
+)
 
 
 def declared_methods(protocol: type) -> dict:
@@ -25,6 +31,7 @@ def declared_methods(protocol: type) -> dict:
     "implementation, protocols, at_least",
     [
         (SqlStore, [interface.Store], 50),
+        (MemoryStore, [interface.Store], 50),
     ],
 )
 def test_each_store_implements_every_method_of_its_interfaces(implementation, protocols, at_least):

