@@ -20,7 +20,7 @@ from generator.base import DRIVING_VIDEO, IMAGE, TEXT, Generator, capabilities
 from indexes.hashbank import MIN_QUALITY, Bank, media_hashes
 from indexes.pdq import from_hex
 from media.decode import DecodedImage, Frame, VideoLimits, decode_image
-from media.sampling import DEFAULT_SAMPLING, Sampling, decode_video, motion_frames
+from media.sampling import Sampling, decode_video, motion_frames
 from media.sniff import sniff_mime
 from safety.errors import FailedPrecondition, InvalidInput
 from safety.job import Clip, DrivingVideo, GenerateJob, OutputSpec, SignableMedia, validate_output
@@ -39,16 +39,17 @@ SIGNABLE = {
 
 @dataclass(frozen=True)
 class Limits:
-    """The ceilings on what one request may carry (the config's max_* settings)."""
+    """The ceilings on what one request may carry (the config's max_* settings, which
+    hold their defaults: `Config.limits`)."""
 
-    max_prompt_chars: int = 2000
-    max_image_pixels: int = 40_000_000
-    max_video_seconds: float = 120.0
-    max_video_side: int = 4096
-    max_output_side: int = 1280
-    max_output_frames: int = 240
-    sampling: Sampling = DEFAULT_SAMPLING
-    sign_refuse_audio: bool = False  # sign no audio the visual checks cannot moderate
+    max_prompt_chars: int
+    max_image_pixels: int
+    max_video_seconds: float
+    max_video_side: int
+    max_output_side: int
+    max_output_frames: int
+    sampling: Sampling
+    sign_refuse_audio: bool  # sign no audio the visual checks cannot moderate
 
     @property
     def video(self) -> VideoLimits:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -170,3 +171,11 @@ def open_index(path: Path, store: IdentityStore, dim: int, flat_max: int = DEFAU
     )
     index.save(path)
     return index
+
+
+def enrolled_names(store: IdentityStore) -> Iterator[tuple[str, str, str]]:
+    """(identity id, name, alias) of everyone enrolled, their name among the aliases: what
+    the prompt check matches, read anew on every prompt."""
+    for identity in store.identities():
+        for alias in [identity.name, *identity.aliases]:
+            yield identity.id, identity.name, alias

@@ -25,7 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from indexes.pdq import pdq_media, to_hex
+from media.decode import Frame
 from safety.likeness.tracking import Box, FaceTrack
+from safety.moderators.protocol import VisualModerator
 from safety.verdict import Finding
 
 AGE_LIMIT = 18.0
@@ -151,3 +153,18 @@ class MinorsCheck:
                 )
             )
         return findings
+
+
+def sexual_scores(moderator: VisualModerator) -> Callable[[list[np.ndarray]], list[float]]:
+    """A visual moderator as the minors check asks it: P(sexual) of each image."""
+
+    def scores(images: list[np.ndarray]) -> list[float]:
+        frames = [Frame(float(i), pixels) for i, pixels in enumerate(images)]
+        best = [0.0] * len(images)
+        for f in moderator.score("minors", frames):
+            if f.category == "sexual":
+                i = int(f.frame_time_s)
+                best[i] = max(best[i], f.score)
+        return best
+
+    return scores

@@ -9,7 +9,6 @@ nothing leaves. Generated videos also carry their manifest id as a watermark (wh
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,7 +26,6 @@ from safety.job import GenerateJob, SignableMedia
 from safety.observability import Metrics
 from safety.verdict import Finding, Verdict
 from signing import watermark
-from signing.embeddable import SignedFile
 from signing.manifest import Ingredient, ManifestSigner, ManifestSpec
 from signing.source_types import generated_source_type
 
@@ -66,21 +64,15 @@ class OutputSigner:
             with self.metrics.stage("watermark", parent):
                 source = self._watermark(source, verdict.decision_id)
         with self.metrics.stage("sign", parent):
-            spec = replace(
-                spec, moderation=self._with_watermark(spec.moderation, verdict.decision_id)
-            )
             fingerprint = fingerprint_frames([(f.time_s, f.pixels) for f in frames])
+            moderation = self._with_watermark(spec.moderation, verdict.decision_id)
+            spec = replace(spec, moderation=moderation, soft_binding=fingerprint.assertion())
             # The watermarked copy is this call's own: signing may turn it into `dest`.
-            signed = self._seal(
-                spec,
-                fingerprint,
-                mime_type,
-                verdict,
-                request_id,
-                tenant,
-                lambda s: self.manifest_signer.sign_file(
-                    s, source, dest, mime_type, move=self.watermarker is not None
-                ),
+            signed = self.manifest_signer.sign_file(
+                spec, source, dest, mime_type, move=self.watermarker is not None
+            )
+            self._keep(
+                verdict, fingerprint, signed.manifest, signed.sha256, mime_type, request_id, tenant
             )
         return signed.sha256
 
@@ -95,33 +87,35 @@ class OutputSigner:
             if media.scope == "video"
             else fingerprint_image(frames[0].pixels)
         )
-        out: list[bytes] = []
+        spec = replace(spec, soft_binding=fingerprint.assertion())
+        signed = self.manifest_signer.sign(spec, media.data, media.mime_type)
+        sha256 = hashlib.sha256(signed.data).hexdigest()
+        self._keep(
+            verdict,
+            fingerprint,
+            signed.manifest,
+            sha256,
+            media.mime_type,
+            verdict.decision_id,
+            tenant,
+        )
+        return signed.data
 
-        def sign(s: ManifestSpec) -> SignedFile:
-            signed = self.manifest_signer.sign(s, media.data, media.mime_type)
-            out.append(signed.data)
-            return SignedFile(signed.manifest, hashlib.sha256(signed.data).hexdigest())
-
-        self._seal(spec, fingerprint, media.mime_type, verdict, verdict.decision_id, tenant, sign)
-        return out[0]
-
-    def _seal(
+    def _keep(
         self,
-        spec: ManifestSpec,
-        fingerprint: Fingerprint,
-        mime_type: str,
         verdict: Verdict,
+        fingerprint: Fingerprint,
+        manifest: bytes,
+        sha256: str,
+        mime_type: str,
         request_id: str,
         tenant: str,
-        sign: Callable[[ManifestSpec], SignedFile],
-    ) -> SignedFile:
-        """The steps every signature takes: the fingerprint declared in the manifest,
-        the manifest kept findable by it, the decision recorded with the signed bytes'
-        hash (strictly: nothing signed leaves without its record)."""
-        signed = sign(replace(spec, soft_binding=fingerprint.assertion()))
-        self.remember(verdict.decision_id, fingerprint, signed.manifest, mime_type)
-        self.recorder.record(verdict, request_id, tenant, output_sha256=signed.sha256, strict=True)
-        return signed
+    ) -> None:
+        """What every signature is followed by: the manifest kept findable by the
+        fingerprint its soft binding declares, and the decision recorded with the signed
+        bytes' hash (strictly: nothing signed leaves without its record)."""
+        self.remember(verdict.decision_id, fingerprint, manifest, mime_type)
+        self.recorder.record(verdict, request_id, tenant, output_sha256=sha256, strict=True)
 
     def remember(
         self, manifest_id: str, fingerprint: Fingerprint, manifest: bytes, mime_type: str

@@ -13,22 +13,18 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import numpy as np
-
 from generator.base import Generator
 from generator.registry import load_generator
 from indexes.hashbank import HashBanks
 from indexes.manifests import ManifestRepository
-from media.decode import Frame
 from safety.auth import Authenticator
 from safety.gate import Gate, ReviewSettings
-from safety.intake import Intake, Limits
+from safety.intake import Intake
 from safety.likeness.checker import DlibFaceEmbedder, LikenessChecker, ProcessEmbedderPool
 from safety.likeness.consent import ConsentRegistry
-from safety.likeness.identities import Enroller, open_index
-from safety.likeness.minors import ApparentAge, MinorsCheck
+from safety.likeness.identities import Enroller, enrolled_names, open_index
+from safety.likeness.minors import ApparentAge, MinorsCheck, sexual_scores
 from safety.moderators.plugins import Moderators, Needs, Plugin, configured
-from safety.moderators.protocol import VisualModerator
 from safety.observability import Metrics
 from safety.policy.allowlist import Allowlist
 from safety.policy.coverage import coverage
@@ -131,21 +127,6 @@ def purge_outputs(
         log.info("forgot %d idempotency key(s) and their outputs past retention", len(gone))
 
 
-def sexual_scores(moderator: VisualModerator) -> Callable[[list[np.ndarray]], list[float]]:
-    """A visual moderator as the minors check asks it: P(sexual) of each image."""
-
-    def scores(images: list[np.ndarray]) -> list[float]:
-        frames = [Frame(float(i), pixels) for i, pixels in enumerate(images)]
-        best = [0.0] * len(images)
-        for f in moderator.score("minors", frames):
-            if f.category == "sexual":
-                i = int(f.frame_time_s)
-                best[i] = max(best[i], f.score)
-        return best
-
-    return scores
-
-
 def builtin_performance(config: Config, metrics: Metrics) -> Generator | None:
     """Beside the built-in generator, the built-in performance transfer takes requests
     with a driving video; another configured backend takes them itself or refuses them."""
@@ -154,19 +135,6 @@ def builtin_performance(config: Config, metrics: Metrics) -> Generator | None:
     from generator.performance import PerformanceTransfer
 
     return metrics.timed_load("performance_transfer", PerformanceTransfer)
-
-
-def intake_limits(config: Config) -> Limits:
-    return Limits(
-        max_prompt_chars=config.max_prompt_chars,
-        max_image_pixels=config.max_image_pixels,
-        max_video_seconds=config.max_video_seconds,
-        max_video_side=config.max_video_side,
-        max_output_side=config.max_output_side,
-        max_output_frames=config.max_output_frames,
-        sampling=config.sampling,
-        sign_refuse_audio=config.sign_refuse_audio,
-    )
 
 
 def build_service(config: Config, generator: Generator | None = None) -> Service:
@@ -215,18 +183,13 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     consent = ConsentRegistry(store, store)
     banks = HashBanks(store)
 
-    def enrolled_names():
-        for identity in store.identities():
-            for alias in [identity.name, *identity.aliases]:
-                yield identity.id, identity.name, alias
-
     def load(plugin: Plugin):
         """A configured moderator: its Ray pool's proxy with `--ray`, else the model here."""
         if pools is not None and plugin.pool:
             return pools.moderator(plugin)
         return metrics.timed_load(plugin.name, lambda: plugin.load(config, needs))
 
-    needs = Needs(enrolled_names=enrolled_names, banks=banks)
+    needs = Needs(enrolled_names=partial(enrolled_names, store), banks=banks)
     moderators = Moderators.build(configured(config), config, needs, load)
     minors = MinorsCheck(
         metrics.timed_load("apparent_age", ApparentAge),
@@ -249,7 +212,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         dtype=config.generator_dtype,
         steps=config.generator_steps,
     )
-    intake = Intake(intake_limits(config), [generator, builtin_performance(config, metrics)])
+    intake = Intake(config.limits, [generator, builtin_performance(config, metrics)])
     gate = Gate(
         prompt_moderators=moderators.text,
         image_moderators=moderators.visual,

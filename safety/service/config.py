@@ -12,6 +12,7 @@ from pathlib import Path
 
 from media.sampling import Sampling
 from reelguard.channel import is_loopback
+from safety.intake import Limits
 from safety.moderators.plugins import plugin, pool_names
 from safety.policy.loading import policy_from_table
 from safety.policy.rules import Policy
@@ -211,6 +212,20 @@ class Config:
     @property
     def sampling(self) -> Sampling:
         return Sampling(fps=self.sample_fps)  # refuses under 1 frame a second
+
+    @property
+    def limits(self) -> Limits:
+        """The ceilings request intake holds every request to."""
+        return Limits(
+            max_prompt_chars=self.max_prompt_chars,
+            max_image_pixels=self.max_image_pixels,
+            max_video_seconds=self.max_video_seconds,
+            max_video_side=self.max_video_side,
+            max_output_side=self.max_output_side,
+            max_output_frames=self.max_output_frames,
+            sampling=self.sampling,
+            sign_refuse_audio=self.sign_refuse_audio,
+        )
 
     def ray_pool(self, name: str) -> dict:
         """One pool's CPUs per replica and autoscaling: its own settings over the shared ones."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from generator.kenburns import KenBurnsGenerator
@@ -16,16 +17,15 @@ from indexes.manifests import ManifestRepository
 from safety import auth as roles
 from safety.auth import ALL_TENANTS, Principal
 from safety.gate import Gate, ReviewSettings
-from safety.intake import Intake, Limits
+from safety.intake import Intake
 from safety.job import OutputSpec
 from safety.likeness.checker import DlibFaceEmbedder, LikenessChecker
 from safety.likeness.consent import ConsentRegistry
-from safety.likeness.identities import Enroller
-from safety.likeness.minors import ApparentAge, MinorsCheck
+from safety.likeness.identities import Enroller, enrolled_names
+from safety.likeness.minors import ApparentAge, MinorsCheck, sexual_scores
 from safety.moderators.plugins import Moderators, Needs, configured
 from safety.policy.allowlist import Allowlist
 from safety.policy.loading import PolicySet
-from safety.service.app import sexual_scores
 from safety.service.config import Config
 from safety.store.memory import MemoryStore
 from safety.store.shared_media import SharedMedia
@@ -91,12 +91,8 @@ def build_domain(tmp: Path, **settings) -> Domain:
     embedder, age, performance = Models.get()
     banks = HashBanks(store)
 
-    def enrolled_names():
-        for identity in store.identities():
-            for alias in [identity.name, *identity.aliases]:
-                yield identity.id, identity.name, alias
-
-    moderators = Moderators.build(configured(config), config, Needs(enrolled_names, banks))
+    needs = Needs(partial(enrolled_names, store), banks)
+    moderators = Moderators.build(configured(config), config, needs)
     index = FaissIdentityIndex.create(embedder.dim)
     minors = MinorsCheck(age, [sexual_scores(m) for m in moderators.sexual_signals])
     likeness = LikenessChecker(embedder, index, store.identity_for_vector, minors)
@@ -123,7 +119,7 @@ def build_domain(tmp: Path, **settings) -> Domain:
         allowlist=allowlist,
     )
     enroller = Enroller(embedder, index, store, tmp / "identities.faiss", config.face_min_size)
-    intake = Intake(Limits(sampling=config.sampling), [KenBurnsGenerator(), performance])
+    intake = Intake(config.limits, [KenBurnsGenerator(), performance])
     return Domain(
         store,
         gate,
