@@ -116,18 +116,25 @@ class HashBanks:
         self._refresh()
 
     def nearest_in_each_bank(
-        self, queries: list[np.ndarray]
+        self, queries: list[list[np.ndarray]]
     ) -> list[tuple[Bank, list[tuple[BankEntry, int]]]]:
-        """For each bank: per query hash, its nearest entry in that bank and the distance."""
+        """For each bank: per query (the hashes of one picture's variants, see
+        `pdq_dihedral`), the entry nearest to any of its variants and the distance."""
         with self._lock:  # a refresh swaps in new indexes; these are never changed
             per_bank, banks = self._per_bank, self._banks
         if not queries:
             return []
-        query_rows = rows([to_hex(q) for q in queries])
+        flat = [variant for variants in queries for variant in variants]
+        query_rows = rows([to_hex(q) for q in flat])
+        owner = np.repeat(np.arange(len(queries)), [len(v) for v in queries])
         out = []
         for name, (entries, index) in per_bank.items():
             found, distances = index.nearest(query_rows)
-            nearest = [(entries[int(i)], int(d)) for i, d in zip(found, distances, strict=True)]
+            best: dict[int, tuple[int, int]] = {}
+            for query, i, d in zip(owner.tolist(), found.tolist(), distances.tolist(), strict=True):
+                if query not in best or d < best[query][1]:
+                    best[query] = (i, d)
+            nearest = [(entries[best[q][0]], best[q][1]) for q in range(len(queries))]
             out.append((banks[name], nearest))
         return out
 

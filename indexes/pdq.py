@@ -50,6 +50,28 @@ def _tent_rows(n: int, full: int) -> np.ndarray:
 
 def pdq(pixels: np.ndarray) -> tuple[np.ndarray, int]:
     """(256 bits as a bool array, quality 0..100) of an RGB (or grey) image."""
+    coeffs, quality = _coefficients(pixels)
+    return _bits(coeffs), quality
+
+
+def pdq_dihedral(pixels: np.ndarray) -> tuple[list[np.ndarray], int]:
+    """The hashes of the picture's eight dihedral variants (itself, turned by 90°, 180°
+    and 270°, and the mirror of each), and its quality, as Meta's reference matcher
+    hashes a query: a banked picture sent mirrored or turned is still found. All eight
+    come from one DCT (a mirror flips the sign of odd cosines; a quarter turn transposes
+    the block), so they cost hardly more than one hash."""
+    coeffs, quality = _coefficients(pixels)
+    flips = [coeffs, coeffs * _ODD[None, :], coeffs * _ODD[:, None], coeffs * _ODD_BOTH]
+    return [_bits(c) for c in flips] + [_bits(c.T) for c in flips], quality
+
+
+# Mirroring the 64 samples maps the cosine of frequency u+1 to (-1)^(u+1) times itself.
+_ODD = np.array([-1.0 if u % 2 == 0 else 1.0 for u in range(16)])
+_ODD_BOTH = np.outer(_ODD, _ODD)
+
+
+def _coefficients(pixels: np.ndarray) -> tuple[np.ndarray, int]:
+    """The 16×16 DCT block of the filtered 64×64 luma, and the quality."""
     if pixels.ndim == 3:
         luma = pixels[..., :3].astype(np.float32) @ _LUMA
     else:
@@ -57,16 +79,28 @@ def pdq(pixels: np.ndarray) -> tuple[np.ndarray, int]:
     rows, cols = luma.shape
     along_rows, along_cols = (cols + 127) // 128, (rows + 127) // 128
     small = _tent_rows(rows, along_cols) @ luma.astype(np.float64) @ _tent_rows(cols, along_rows).T
-    quality = _quality(small)
-    coeffs = _DCT @ small @ _DCT.T  # 16×16
+    return _DCT @ small @ _DCT.T, _quality(small)
+
+
+def _bits(coeffs: np.ndarray) -> np.ndarray:
     median = np.sort(coeffs, axis=None)[127]  # Torben's median: the 128th smallest
-    return (coeffs > median).ravel(), quality
+    return (coeffs > median).ravel()
 
 
 def pdq_media(pixels: np.ndarray, max_side: int = 512) -> tuple[np.ndarray, int]:
     """PDQ of an image or video frame as hashed for banks and soft bindings: larger
     inputs are first reduced to `max_side` (as Meta's Python reference does with its
     512 px thumbnail), which keeps hashing a 720p frame cheap and barely moves the hash."""
+    return pdq(_reduced(pixels, max_side))
+
+
+def pdq_media_dihedral(pixels: np.ndarray, max_side: int = 512) -> tuple[list[np.ndarray], int]:
+    """`pdq_dihedral` of an image or frame reduced as `pdq_media` reduces it: what a
+    query is matched with."""
+    return pdq_dihedral(_reduced(pixels, max_side))
+
+
+def _reduced(pixels: np.ndarray, max_side: int) -> np.ndarray:
     height, width = pixels.shape[:2]
     scale = max_side / max(height, width)
     if scale < 1.0:
@@ -74,7 +108,7 @@ def pdq_media(pixels: np.ndarray, max_side: int = 512) -> tuple[np.ndarray, int]
 
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         pixels = cv2.resize(np.ascontiguousarray(pixels), size, interpolation=cv2.INTER_AREA)
-    return pdq(pixels)
+    return pixels
 
 
 def _quality(small: np.ndarray) -> int:

@@ -15,11 +15,19 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from media import InvalidMedia
 
-IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# MPO: a JPEG with more images after the first (a phone's stereo pair or preview); every
+# one is decoded and checked, past MAX_IMAGES_IN_FILE the file is refused.
+IMAGE_FORMATS = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+}
+MAX_IMAGES_IN_FILE = 4
 
 
 @dataclass(frozen=True)
@@ -29,12 +37,15 @@ class DecodedImage:
     data: bytes  # the original bytes, for ingredients and hashing
     sha256: str
     label: str = "image"
-    # Images the file carries besides the picture (an EXIF thumbnail): what a viewer may
-    # show in its place, so they are moderated too.
+    # Images the file carries besides the picture (an EXIF thumbnail, an MPO's other
+    # images): what a viewer may show in its place, so they are moderated too.
     embedded: tuple[np.ndarray, ...] = ()
+    # The picture as other viewers show it: over a black page when it has transparency
+    # (`pixels` is over white). Checked too; the stricter verdict wins.
+    views: tuple[np.ndarray, ...] = ()
 
     def all_pixels(self) -> list[np.ndarray]:
-        return [self.pixels, *self.embedded]
+        return [self.pixels, *self.views, *self.embedded]
 
 
 def decode_image(
@@ -59,13 +70,21 @@ def decode_image(
                     f"{label} is {width}×{height} = {width * height / 1e6:.1f} megapixels, over "
                     f"the {max_pixels / 1e6:.0f} MP limit; downscale it and retry"
                 )
-            if getattr(img, "n_frames", 1) > 1:
+            frames = getattr(img, "n_frames", 1)
+            if fmt != "MPO" and (frames > 1 or getattr(img, "default_image", False)):
                 raise InvalidMedia(
-                    f"{label} is animated ({img.n_frames} frames); send animations as video"
+                    f"{label} is animated ({frames} frames); send animations as video"
+                )
+            if frames > MAX_IMAGES_IN_FILE:
+                raise InvalidMedia(
+                    f"{label} holds {frames} images; at most {MAX_IMAGES_IN_FILE} are checked"
                 )
             img.load()
             thumbnails = _exif_thumbnails(img, label) if embedded else ()
-            rgb = to_rgb(ImageOps.exif_transpose(img))
+            rgb, *views = as_displayed(ImageOps.exif_transpose(img), img.info.get("icc_profile"))
+            for n in range(1, frames):  # an MPO's other images, each as displayed
+                img.seek(n)
+                thumbnails += tuple(as_displayed(img.copy(), img.info.get("icc_profile")))
     except InvalidMedia:
         raise
     except UnidentifiedImageError:
@@ -85,6 +104,7 @@ def decode_image(
         sha256=hashlib.sha256(data).hexdigest(),
         label=label,
         embedded=thumbnails,
+        views=tuple(views),
     )
 
 
@@ -113,22 +133,50 @@ def _exif_thumbnails(img: Image.Image, label: str) -> tuple[np.ndarray, ...]:
         raise InvalidMedia(f"{label} has an EXIF thumbnail pointing outside its data; strip it")
     where = f"{label}'s EXIF thumbnail"
     decoded = decode_image(thumbnail, max_pixels=MAX_THUMBNAIL_PIXELS, label=where, embedded=False)
-    return (decoded.pixels,)
+    return (decoded.pixels, *decoded.views)
 
 
-def to_rgb(img: Image.Image) -> np.ndarray:
-    """What a viewer sees, as 8-bit RGB: EXIF rotation applied by the caller, transparency
-    composited over white, 16-bit samples scaled down, CMYK/palette/grey converted."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+_WIDE = ("I;16", "I;16B", "I;16L", "I")
+
+
+def as_displayed(img: Image.Image, icc_profile: bytes | None = None) -> list[np.ndarray]:
+    """What a viewer shows, as 8-bit RGB: the colour profile applied (littleCMS, to
+    sRGB), 16-bit samples scaled down, CMYK/palette/grey converted, and — when the
+    picture has transparency — composited over a white page and over a black one (a
+    picture can be blank on one and plain on the other). EXIF rotation is the caller's."""
+    alpha = None
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+        alpha = img.convert("RGBA").getchannel("A")
+        if alpha.getextrema()[0] == 255:
+            alpha = None
+    rgb = _displayed_colour(img, icc_profile)
+    if alpha is None:
+        return [np.asarray(rgb)]
+    return [
+        np.asarray(Image.composite(rgb, Image.new("RGB", rgb.size, background), alpha))
+        for background in ((255, 255, 255), (0, 0, 0))
+    ]
+
+
+def _displayed_colour(img: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    if img.mode in _WIDE:
         wide = np.asarray(img, dtype=np.float64)
         top = 65535.0 if img.mode.startswith("I;16") or wide.max() > 255 else 255.0
-        grey = np.clip(wide / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return np.repeat(grey[..., None], 3, axis=2)
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
-    return np.asarray(img.convert("RGB"))
+        base = Image.fromarray(np.clip(wide / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    elif img.mode == "CMYK":
+        base = img
+    elif img.mode in ("L", "LA", "1"):
+        base = img.convert("L")
+    else:
+        base = img.convert("RGB")
+    if icc_profile:
+        try:
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+            return ImageCms.profileToProfile(base, profile, _SRGB, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            pass  # a profile that cannot be used (wrong colour space, corrupt): viewers skip it
+    return base.convert("RGB")
 
 
 @dataclass(frozen=True)
@@ -200,18 +248,64 @@ def probe_video(source: Path | bytes, limits: VideoLimits, label: str = "video")
     return VideoInfo(width, height, duration, codec, audio_streams)
 
 
-def upright(frame: av.VideoFrame, max_side: int | None = None) -> np.ndarray:
-    """RGB pixels as displayed: the display matrix's rotation (counterclockwise) applied,
-    so a phone video shot sideways shows faces the right way up; scaled by the decoder's
-    scaler to at most `max_side` px a side when given."""
-    turns = round((frame.rotation or 0) / 90) % 4  # read before: reformat drops side data
-    scale = min(1.0, max_side / max(frame.width, frame.height)) if max_side else 1.0
-    if scale < 1.0:
-        width, height = max(2, round(frame.width * scale)), max(2, round(frame.height * scale))
-        pixels = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+def upright(frame: av.VideoFrame, max_side: int | None = None, aspect: float = 1.0) -> np.ndarray:
+    """RGB pixels as a player shows them: at the stream's pixel aspect ratio (`aspect`,
+    from `pixel_aspect`: a frame coded 3× narrower is checked at its display shape), then
+    turned and mirrored as the frame's display matrix says (a phone video shot sideways
+    shows faces the right way up; a mirrored copy shows its displayed side), scaled by the
+    decoder's scaler to at most `max_side` px a side when given."""
+    transpose, flip_rows, flip_cols = display_turn(frame)  # read first: reformat drops it
+    width, height = frame.width * aspect, float(frame.height)
+    scale = min(1.0, max_side / max(width, height)) if max_side else 1.0
+    size = max(2, round(width * scale)), max(2, round(height * scale))
+    if size != (frame.width, frame.height):
+        pixels = frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
     else:
         pixels = frame.to_ndarray(format="rgb24")
-    return np.ascontiguousarray(np.rot90(pixels, k=turns)) if turns else pixels
+    if transpose:
+        pixels = pixels.transpose(1, 0, 2)
+    if flip_rows or flip_cols:
+        pixels = pixels[:: -1 if flip_rows else 1, :: -1 if flip_cols else 1]
+    return np.ascontiguousarray(pixels) if transpose or flip_rows or flip_cols else pixels
+
+
+# A camera's pixels are at most this far from square (anamorphic lenses: 2:1); a stream
+# claiming more is refused rather than blown up to its display width.
+MAX_PIXEL_ASPECT = 4.0
+
+
+def pixel_aspect(stream, label: str = "video") -> float:
+    """The width a stream's pixel is displayed at, its height being 1 (the sample aspect
+    ratio of the container, else of the bitstream)."""
+    sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+    aspect = float(sar) if sar and sar.numerator > 0 and sar.denominator > 0 else 1.0
+    if not 1 / MAX_PIXEL_ASPECT <= aspect <= MAX_PIXEL_ASPECT:
+        raise InvalidMedia(
+            f"{label} has pixels {aspect:.3g} times as wide as they are high; no camera "
+            f"makes that (at most {MAX_PIXEL_ASPECT:g}:1); re-encode it with square pixels"
+        )
+    return aspect
+
+
+def display_turn(frame: av.VideoFrame) -> tuple[bool, bool, bool]:
+    """(transpose, flip rows, flip columns) that show a frame as its display matrix says,
+    read from the matrix itself: a decoder's rotation angle loses the mirror (a flipped
+    copy reads as a 180° turn). The matrix [a b u; c d v; x y w] maps a stored pixel
+    (x, y) to (a·x + c·y, b·x + d·y) on screen, as QuickTime defines it. A matrix that
+    turns by anything but a right angle is refused (no camera writes one)."""
+    matrix = next((bytes(s) for s in frame.side_data if s.type.name == "DISPLAYMATRIX"), None)
+    if matrix is None or len(matrix) != 36:
+        return False, False, False
+    m = np.frombuffer(matrix, "<i4").astype(np.float64) / 65536.0
+    a, b, c, d = m[0], m[1], m[3], m[4]
+    if abs(b) < 1e-6 and abs(c) < 1e-6 and abs(a) > 1e-6 and abs(d) > 1e-6:
+        return False, d < 0, a < 0
+    if abs(a) < 1e-6 and abs(d) < 1e-6 and abs(b) > 1e-6 and abs(c) > 1e-6:
+        return True, b < 0, c < 0
+    raise InvalidMedia(
+        f"the video's display matrix turns it by {np.degrees(np.arctan2(b, a)):.1f}°; "
+        "only right angles and mirrors are shown as a player would, so it is refused"
+    )
 
 
 def count_frames(source: Path | bytes) -> int:

@@ -19,15 +19,20 @@ MAX_DECODE_PIXELS = 4096 * 4096
 
 
 def decode_for_lookup(
-    data: bytes, mime_type: str, max_frames: int = 16, max_decoded: int = 3000
+    data: bytes,
+    mime_type: str,
+    max_frames: int = 16,
+    max_decoded: int = 3000,
+    max_image_pixels: int = MAX_DECODE_PIXELS,
 ) -> list[tuple[float, np.ndarray]] | None:
     """The frames of a copy with no manifest (at most `max_frames`, spread evenly; an
     image is one frame), or None if it is not media we can read within the bounds.
 
-    Bounded work for hostile input: Pillow's decompression-bomb guard for images; for
-    video, frame sizes checked before decoding (the container's claim, then each frame's
-    own), at most `max_decoded` frames decoded, and never more than 2 × `max_frames`
-    kept in memory however many the file holds or claims to hold."""
+    Bounded work for hostile input: an image over `max_image_pixels` (the uploads'
+    ceiling: a 13000² flat PNG is 680 MB decoded) is not decoded at all; for video,
+    frame sizes checked before decoding (the container's claim, then each frame's own),
+    at most `max_decoded` frames decoded, and never more than 2 × `max_frames` kept in
+    memory however many the file holds or claims to hold."""
     try:
         if mime_type.startswith("video/"):
             with av.open(io.BytesIO(data)) as container:
@@ -37,6 +42,8 @@ def decode_for_lookup(
                     return None
                 return _spread_frames(container.decode(stream), max_frames, max_decoded)
         with Image.open(io.BytesIO(data)) as img:
+            if img.width * img.height > max_image_pixels:  # from the header, before decoding
+                return None
             img.thumbnail((1024, 1024))  # PDQ downsamples anyway; images carry no watermark
             return [(0.0, np.asarray(img.convert("RGB")))]
     except Exception:  # not decodable media: there is nothing to look up

@@ -162,7 +162,7 @@ class Gate:
         Returns the verdict and the signed bytes (empty when not allowed)."""
         policy = self.policies.for_tenant(tenant)
         verdict = self.checks.evaluate(
-            Stage.POST_CHECK, None, [media.clip], tenant, media.scope, policy
+            Stage.POST_CHECK, None, [media.clip, *media.carried], tenant, media.scope, policy
         )
         if verdict.action != Action.ALLOW:
             self.recorder.record(verdict, uuid.uuid4().hex, tenant)

@@ -24,6 +24,7 @@ from media.sampling import Sampling, decode_video, motion_frames
 from media.sniff import sniff_mime
 from safety.errors import FailedPrecondition, InvalidInput
 from safety.job import Clip, DrivingVideo, GenerateJob, OutputSpec, SignableMedia, validate_output
+from signing.carried import CarriedError, carried_pictures
 from signing.manifest import Ingredient, ManifestSpec
 from signing.source_types import TRAINED_ALGORITHMIC_MEDIA, generated_source_type
 
@@ -98,8 +99,11 @@ class Intake:
         output = validate_output(
             output, max_side=limits.max_output_side, max_frames=limits.max_output_frames
         )
-        driving = None
+        driving, carried = None, []
+        if image is not None:
+            carried += self.carried(image, "input_image")
         if driving_video is not None:
+            carried += self.carried(driving_video, "driving_video")
             sampled, _ = decode_video(
                 driving_video, limits.video, limits.sampling, label="driving video"
             )
@@ -110,7 +114,7 @@ class Intake:
                 sampled.total,
                 motion_frames(driving_video, output.fps, output.num_frames),
             )
-        job = GenerateJob(request_id, tenant, prompt, decoded, output, driving)
+        job = GenerateJob(request_id, tenant, prompt, decoded, output, driving, tuple(carried))
         return replace(job, backend=self.backend_for(job))
 
     def backend_for(self, job: GenerateJob) -> Generator:
@@ -150,6 +154,29 @@ class Intake:
             return Clip(f"{label}_video", sampled.frames, info.audio_streams, sampled.total)
         image = decode_image(data, max_pixels=limits.max_image_pixels, label=label)
         return Clip(label, [Frame(0.0, pixels) for pixels in image.all_pixels()])
+
+    def media_clips(self, data: bytes, label: str = "media") -> list[Clip]:
+        """`media_clip`, and the pictures riding inside the file (`carried`)."""
+        return [self.media_clip(data, label), *self.carried(data, label)]
+
+    def carried(self, data: bytes, label: str) -> list[Clip]:
+        """What rides inside a file and would ride into our signed output: every picture
+        its C2PA manifest store carries (claim and ingredient thumbnails), decoded like an
+        upload, as a clip "<label>_carried" (none if it has no store). A store that cannot
+        be read, or a picture that cannot be decoded, refuses the request: our signature
+        never covers bytes we did not check."""
+        if b"c2pa" not in data:  # the label of every embedded manifest store's JUMBF box
+            return []
+        try:
+            pictures = carried_pictures(data, sniff_mime(data) or "application/octet-stream")
+        except CarriedError as e:
+            raise InvalidInput(f"{label.replace('_', ' ')} {e}") from None
+        frames = [
+            Frame(0.0, pixels)
+            for where, body in pictures
+            for pixels in self.image(body, f"{label.replace('_', ' ')}'s {where}").all_pixels()
+        ]
+        return [Clip(f"{label}_carried", frames)] if frames else []
 
     def image(self, data: bytes, label: str) -> DecodedImage:
         """One uploaded image (an enrolment's reference photo), within the ceilings."""
@@ -210,10 +237,16 @@ class Intake:
                 f"media has {clip.audio_streams} audio stream(s), and this deployment signs "
                 "no audio it cannot moderate; remove the audio and retry"
             )
-        parts = []
+        parts, carried = [], self.carried(data, "media")
         for i, (filename, declared, body) in enumerate(ingredients):
             if not body:
                 raise InvalidInput(f"ingredient {i + 1} is empty")
+            if not sniff_mime(body).startswith(("image/", "video/")):
+                raise InvalidInput(
+                    f"ingredient {i + 1} is not an image or a video; ingredients are checked "
+                    "like the file they went into, so only media ingredients are signed"
+                )
+            carried += self.media_clips(body, f"ingredient_{i + 1}")
             parts.append(
                 Ingredient(
                     filename or f"ingredient-{i + 1}",
@@ -236,7 +269,7 @@ class Intake:
             "generator_version": spec.generator_version,
             "model_id": spec.model_id,
         }
-        return SignableMedia(data, mime, clip, stated), spec
+        return SignableMedia(data, mime, clip, stated, tuple(carried)), spec
 
 
 def _listed(inputs: set[str]) -> str:

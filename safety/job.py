@@ -51,6 +51,9 @@ class GenerateJob:
     image: DecodedImage | None
     output: OutputSpec
     driving: DrivingVideo | None = None
+    # The pictures riding inside the inputs (their C2PA stores' thumbnails), which their
+    # ingredient records would carry into the signed output: checked like the inputs.
+    carried: tuple[Clip, ...] = ()
     # The backend that makes it: chosen at intake, as the one that uses every input.
     backend: Generator | None = None
     # Set when the client cancels or its deadline passes; generation stops at its next
@@ -73,7 +76,7 @@ class GenerateJob:
             clips.append(
                 Clip("driving_video", self.driving.frames, total_frames=self.driving.total_frames)
             )
-        return clips
+        return clips + list(self.carried)
 
     def generation_input(self) -> GenerationInput:
         """What the backend is given. A driving video goes as the performance at the
@@ -101,6 +104,9 @@ class SignableMedia:
     clip: Clip  # what moderation looks at: the image, or sampled video frames
     # What the client says of the file (source type, generator): recorded as its claim.
     claims: dict = field(default_factory=dict)
+    # The ingredients' pictures, and every picture a C2PA store in the file or in an
+    # ingredient carries: all of it ends up inside the signed file, so all is checked.
+    carried: tuple[Clip, ...] = ()
 
     @property
     def scope(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 
 class Action(enum.IntEnum):
@@ -133,4 +133,34 @@ def combine(pre: Verdict, post: Verdict) -> Verdict:
         checks=pre.checks + post.checks,
         unevaluated=sorted(set(pre.unevaluated) | set(post.unevaluated)),
         frames_checked={**pre.frames_checked, **post.frames_checked},
+    )
+
+
+def for_client(verdict: Verdict, scores: bool = False) -> Verdict:
+    """What a generation client is told: the action, and per finding that acted (or that
+    a consent grant authorized) its check, category, subject, place and person. Never a
+    hash bank's name or distance, a near miss, or the detail that states them: those are
+    an oracle for walking a picture just past a match. Scores and thresholds only when
+    the tenant's policy says so (`disclose_scores`), and never a bank's. The whole
+    verdict stays in the decision record, for reviewers and auditors."""
+
+    def told(f: Finding) -> Finding:
+        shown = scores and f.distance < 0 and not f.bank
+        return replace(
+            f,
+            score=f.score if shown else 0.0,
+            threshold=f.threshold if shown else 0.0,
+            detail=f"{f.category} ({f.action.name.lower()})",
+            bank="",
+            distance=-1,
+            pdq="",
+        )
+
+    def relevant(f: Finding) -> bool:
+        return f.action != Action.ALLOW or f.consent is not None or (scores and not f.bank)
+
+    return replace(
+        verdict,
+        reasons=[told(f) for f in verdict.reasons],
+        findings=[told(f) for f in verdict.findings if relevant(f)],
     )

@@ -180,46 +180,85 @@ def build_report(state: str, store: dict) -> VerifyReport:
             "time": str(sig.get("time") or ""),
             "trusted": "timeStamp.trusted" in codes and "timeStamp.untrusted" not in codes,
         }
-    report.manifest = manifest_tree(store, label)
+    try:
+        report.manifest = manifest_tree(store, label)
+    except ProvenanceTooLarge as e:
+        return VerifyReport(
+            INVALID,
+            f"Invalid: the provenance graph is too large to verify ({e}); not reported",
+            active_manifest=label,
+            error=str(e),
+        )
     return report
 
 
-def manifest_tree(store: dict, label: str, depth: int = 0) -> dict | None:
+# A hostile file can name one manifest as an ingredient many times over many levels (a
+# graph that, expanded as a tree, grows exponentially): each manifest is expanded once,
+# and the report refuses graphs past these bounds rather than grow without them.
+MAX_DEPTH = 16
+MAX_MANIFESTS = 256
+MAX_INGREDIENTS = 4096
+
+
+class ProvenanceTooLarge(ValueError):
+    """The manifest graph is past what a report shows (depth, manifests, ingredients)."""
+
+
+def manifest_tree(store: dict, label: str) -> dict | None:
     """A manifest and, recursively, the manifests of its ingredients.
 
     Each node: label, title, signer, issuer, signed_at, claim_generator, assertions
     (labels; ours, the actions and CAWG training-mining decoded), ingredients (title,
     format, relationship, the validation status recorded when it was ingested, and its
-    own manifest node)."""
+    own manifest node). A manifest met again (named by several ingredients, or in a
+    cycle) is expanded the first time only; later it is its summary with `repeated`
+    set and no assertions or ingredients. ProvenanceTooLarge past MAX_DEPTH levels,
+    MAX_MANIFESTS manifests or MAX_INGREDIENTS ingredient entries."""
     manifests = store.get("manifests") or {}
-    manifest = manifests.get(label)
-    if manifest is None or depth > 16:  # a cycle or absurd depth in a hostile file
-        return None
+    shown: set[str] = set()
+    ingredients_seen = 0
+
+    def node(label: str, depth: int) -> dict | None:
+        nonlocal ingredients_seen
+        manifest = manifests.get(label)
+        if manifest is None:
+            return None
+        summary = _summary(label, manifest)
+        if label in shown:
+            return {**summary, "assertions": [], "ingredients": [], "repeated": True}
+        if depth > MAX_DEPTH:
+            raise ProvenanceTooLarge(f"ingredients nested more than {MAX_DEPTH} levels deep")
+        shown.add(label)
+        if len(shown) > MAX_MANIFESTS:
+            raise ProvenanceTooLarge(f"more than {MAX_MANIFESTS} manifests")
+        listed = manifest.get("ingredients") or []
+        ingredients_seen += len(listed)
+        if ingredients_seen > MAX_INGREDIENTS:
+            raise ProvenanceTooLarge(f"more than {MAX_INGREDIENTS} ingredient entries")
+        ingredients = []
+        for ing in listed:
+            results = ing.get("validation_results") or {}
+            failures = [
+                f.get("code") for f in (results.get("activeManifest") or {}).get("failure") or []
+            ]
+            child = ing.get("active_manifest") or ""
+            ingredients.append(
+                {
+                    "title": ing.get("title", ""),
+                    "format": ing.get("format", ""),
+                    "relationship": ing.get("relationship", ""),
+                    "manifest_label": child,
+                    "failures_at_ingest": failures,
+                    "manifest": node(child, depth + 1) if child else None,
+                }
+            )
+        return {**summary, "assertions": _assertions(manifest), "ingredients": ingredients}
+
+    return node(label, 0)
+
+
+def _summary(label: str, manifest: dict) -> dict:
     sig = manifest.get("signature_info") or {}
-    assertions = []
-    for a in manifest.get("assertions") or []:
-        lbl = str(a.get("label", ""))
-        entry: dict = {"label": lbl}
-        if lbl.startswith("c2pa.actions") or lbl in (MODERATION_LABEL, "cawg.training-mining"):
-            entry["data"] = a.get("data")
-        assertions.append(entry)
-    ingredients = []
-    for ing in manifest.get("ingredients") or []:
-        results = ing.get("validation_results") or {}
-        failures = [
-            f.get("code") for f in (results.get("activeManifest") or {}).get("failure") or []
-        ]
-        child = ing.get("active_manifest") or ""
-        ingredients.append(
-            {
-                "title": ing.get("title", ""),
-                "format": ing.get("format", ""),
-                "relationship": ing.get("relationship", ""),
-                "manifest_label": child,
-                "failures_at_ingest": failures,
-                "manifest": manifest_tree(store, child, depth + 1) if child else None,
-            }
-        )
     generators = manifest.get("claim_generator_info") or []
     return {
         "label": label,
@@ -230,9 +269,18 @@ def manifest_tree(store: dict, label: str, depth: int = 0) -> dict | None:
         "claim_generator": ", ".join(
             f"{g.get('name', '')} {g.get('version', '')}".strip() for g in generators
         ),
-        "assertions": assertions,
-        "ingredients": ingredients,
     }
+
+
+def _assertions(manifest: dict) -> list[dict]:
+    assertions = []
+    for a in manifest.get("assertions") or []:
+        lbl = str(a.get("label", ""))
+        entry: dict = {"label": lbl}
+        if lbl.startswith("c2pa.actions") or lbl in (MODERATION_LABEL, "cawg.training-mining"):
+            entry["data"] = a.get("data")
+        assertions.append(entry)
+    return assertions
 
 
 def _statuses(results: dict) -> list[dict]:

@@ -119,6 +119,15 @@ def terminal(events) -> tuple[str, object]:
     return terminals[0], getattr(events[-1], terminals[0])
 
 
+def banks_in_record(running, decision_id: str) -> set[str]:
+    """The hash banks a decision's reasons name, read from its record as an admin (a
+    generation client is told the category only)."""
+    import json
+
+    record = rpc.DecisionsStub(running.channel).Get(pb.DecisionRef(id=decision_id))
+    return {r["bank"] for r in json.loads(record.evidence_json)["reasons"] if r.get("bank")}
+
+
 def output_bytes(events) -> bytes:
     return b"".join(e.output_chunk.data for e in events if e.WhichOneof("event") == "output_chunk")
 

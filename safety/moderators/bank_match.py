@@ -1,11 +1,12 @@
-"""Hash banks as a moderator: PDQ of every frame against every bank of known media."""
+"""Hash banks as a moderator: PDQ of every frame, in its eight dihedral variants (a
+mirrored or turned copy is the same picture to a viewer), against every bank."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from indexes.hashbank import MIN_QUALITY, HashBanks
-from indexes.pdq import pdq_media
+from indexes.pdq import pdq_media_dihedral
 from media.decode import Frame
 from safety.verdict import Finding
 
@@ -15,7 +16,7 @@ class HashBankModerator:
 
     name = "hashbank"
     model = "pdq"
-    model_version = "reelguard pdq (numpy, bit-exact with Meta's reference)"
+    model_version = "reelguard pdq (numpy, bit-exact with Meta's reference), 8 dihedral variants"
     categories = ("hash_match",)
     calibration = {"hash_match": "each bank's PDQ distance (31 by default: Meta's suggestion)"}
 
@@ -25,7 +26,7 @@ class HashBankModerator:
     def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
         if len(self.banks) == 0:
             return []
-        hashed = [(frame, *pdq_media(frame.pixels)) for frame in frames]
+        hashed = [(frame, *pdq_media_dihedral(frame.pixels)) for frame in frames]
         usable = [(frame, bits) for frame, bits, quality in hashed if quality >= MIN_QUALITY]
         if not usable:
             return []

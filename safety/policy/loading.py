@@ -30,7 +30,7 @@ from safety.policy.rules import (
 )
 from safety.verdict import Action
 
-ALLOWED_TOP = {"name", "categories", "training_mining"}
+ALLOWED_TOP = {"name", "categories", "training_mining", "disclose_scores"}
 ALLOWED_RULE = {"threshold", "action", "required", "review_threshold"}
 
 
@@ -63,7 +63,8 @@ def load_policy_file(path: Path) -> Policy:
         if key not in ALLOWED_TOP:
             line = _line_of(text, _key_line(key) + "|" + r"\[" + re.escape(key))
             raise PolicyError(
-                f"{path}:{line}: unknown key {key!r} (expected name, categories, training_mining)"
+                f"{path}:{line}: unknown key {key!r} (expected name, categories, "
+                "training_mining, disclose_scores)"
             )
     use = data.get("training_mining", "notAllowed")
     if use not in TRAINING_MINING_USES:
@@ -72,6 +73,9 @@ def load_policy_file(path: Path) -> Policy:
             f"{path}:{line}: training_mining must be one of {', '.join(TRAINING_MINING_USES)}, "
             f"got {use!r}"
         )
+    if not isinstance(data.get("disclose_scores", False), bool):
+        line = _line_of(text, _key_line("disclose_scores"))
+        raise PolicyError(f"{path}:{line}: disclose_scores must be true or false")
     return policy_from_table(path, text, {"name": path.stem, **data}, "categories")
 
 

@@ -101,6 +101,10 @@ class Policy:
     rules: dict[str, Rule] = field(default_factory=_default_rules)
     # What every output's CAWG training-and-mining assertion says (per tenant's policy).
     training_mining: str = "notAllowed"
+    # Whether generation clients are told classifier scores and thresholds. Off: a score
+    # beside its threshold is a gauge for nudging content just under it. Bank distances,
+    # near misses and bank names are never told (see safety/verdict.py: for_client).
+    disclose_scores: bool = False
 
     @property
     def version(self) -> str:
@@ -112,6 +116,8 @@ class Policy:
         }
         if self.training_mining != "notAllowed":  # the default leaves old versions as they were
             rules["training_mining"] = self.training_mining
+        if self.disclose_scores:
+            rules["disclose_scores"] = True
         body = json.dumps(rules).encode()
         return f"{self.name}@{hashlib.sha256(body).hexdigest()[:12]}"
 
@@ -148,8 +154,14 @@ class Policy:
                 f"training_mining must be one of {', '.join(TRAINING_MINING_USES)}, "
                 f"not {training_mining!r}"
             )
+        disclose = data.get("disclose_scores", False)
+        if not isinstance(disclose, bool):
+            raise ValueError(f"disclose_scores must be true or false, not {disclose!r}")
         return cls(
-            name=str(data.get("name", "default")), rules=rules, training_mining=training_mining
+            name=str(data.get("name", "default")),
+            rules=rules,
+            training_mining=training_mining,
+            disclose_scores=disclose,
         )
 
     def judge(self, finding: Finding) -> Finding:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from media.decode import VideoLimits, probe_video
 from media.sampling import Sampling, frames_at
 from safety.errors import FailedPrecondition, NotFound
 from safety.moderators.protocol import VisualModerator
@@ -118,8 +119,10 @@ class Rechecker:
         moderators: list[VisualModerator],
         policies: PolicySet,
         sampling: Sampling,
+        limits: VideoLimits | None = None,
     ) -> None:
         self.verifier = verifier
+        self.limits = limits  # the uploads' ceilings: a recheck decodes no more than they
         self.decisions = decisions
         self.moderators = moderators
         self.policies = policies
@@ -143,6 +146,8 @@ class Rechecker:
         record = self.decisions.decision(decision_id)
         if record is None or not sees(record["tenant"]):
             raise NotFound(f"no decision {decision_id!r} here")
+        if self.limits is not None and mime_type.startswith("video/"):
+            probe_video(data, self.limits, "the signed file")  # before decoding any frame
         return recheck(
             data,  # decoded where it lies, as uploads are
             Verdict.from_dict(record["evidence"]),

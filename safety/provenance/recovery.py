@@ -6,7 +6,7 @@ repository (indexes/manifests.py) and the watermark its outputs carry."""
 from __future__ import annotations
 
 from indexes.manifests import ManifestRepository, fingerprint_copy
-from media.lookup import decode_for_lookup
+from media.lookup import MAX_DECODE_PIXELS, decode_for_lookup
 from signing.verify import Recovered
 from signing.watermark import Watermarker
 
@@ -16,13 +16,17 @@ class DurableCredentials:
     fingerprint confirms it, else the nearest fingerprint in the repository."""
 
     def __init__(
-        self, repository: ManifestRepository, watermarker: Watermarker | None = None
+        self,
+        repository: ManifestRepository,
+        watermarker: Watermarker | None = None,
+        max_image_pixels: int = MAX_DECODE_PIXELS,
     ) -> None:
         self.repository = repository
         self.watermarker = watermarker  # None: no watermark is read
+        self.max_image_pixels = max_image_pixels  # the uploads' ceiling
 
     def recover(self, data: bytes, mime_type: str) -> Recovered | None:
-        frames = decode_for_lookup(data, mime_type)
+        frames = decode_for_lookup(data, mime_type, max_image_pixels=self.max_image_pixels)
         if not frames:
             return None
         # Only generated videos are watermarked (signed images are the client's pixels).

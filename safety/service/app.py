@@ -294,7 +294,9 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     if freed:
         log.warning("released %d idempotency claim(s) a previous run left unfinished", freed)
     verifier = make_verifier(config, manifests, watermarker)
-    rechecker = Rechecker(verifier, store, moderators.visual, policies, config.sampling)
+    rechecker = Rechecker(
+        verifier, store, moderators.visual, policies, config.sampling, config.limits.video
+    )
     return Service(
         config,
         intake,

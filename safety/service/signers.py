@@ -82,7 +82,11 @@ def make_verifier(
     marker = watermarker
     if marker is None and watermark_key_path(config).exists():  # else: no watermark reading
         marker = load_watermarker(config.watermark_backend, watermark_key(config))
-    recovery = DurableCredentials(repository, marker) if repository is not None else None
+    recovery = (
+        DurableCredentials(repository, marker, config.max_image_pixels)
+        if repository is not None
+        else None
+    )
     return Verifier(trust_anchors_pem(config), tsa, recovery)
 
 

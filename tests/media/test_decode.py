@@ -1,9 +1,21 @@
+import io
+from fractions import Fraction
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from media import InvalidMedia
 from media.decode import decode_image
 from media.sampling import sample_video_frames
+from tests.displayed import (
+    MIRROR,
+    UPSIDE_DOWN,
+    hidden_on_white,
+    inverting_profile,
+    stored_video,
+    with_profile,
+)
 from tests.support import encode
 
 
@@ -47,11 +59,10 @@ def test_video_limits_are_checked_before_decoding(tmp_path):
 
 def test_sixteen_bit_png_is_scaled_not_clipped():
     ramp = (np.linspace(0, 65535, 64 * 64).reshape(64, 64)).astype(np.uint16)
-    import io as _io
 
     from PIL import Image
 
-    buf = _io.BytesIO()
+    buf = io.BytesIO()
     Image.fromarray(ramp).save(buf, "PNG")
     pixels = decode_image(buf.getvalue(), max_pixels=10**6).pixels
     assert pixels.dtype == np.uint8 and pixels.min() == 0 and pixels.max() == 255
@@ -59,11 +70,10 @@ def test_sixteen_bit_png_is_scaled_not_clipped():
 
 
 def test_cmyk_jpeg_decodes_to_rgb(coffee):
-    import io as _io
 
     from PIL import Image
 
-    buf = _io.BytesIO()
+    buf = io.BytesIO()
     Image.fromarray(coffee).convert("CMYK").save(buf, "JPEG", quality=95)
     pixels = decode_image(buf.getvalue(), max_pixels=10**7).pixels
     assert pixels.shape == coffee.shape
@@ -78,26 +88,21 @@ def test_transparency_is_composited_as_a_viewer_sees_it():
 
 
 def test_exif_orientation_is_applied(astronaut):
-    import io as _io
 
     from PIL import Image
 
     img = Image.fromarray(astronaut[:, :300])  # 512 tall, 300 wide
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 CW to display"
-    buf = _io.BytesIO()
+    buf = io.BytesIO()
     img.save(buf, "JPEG", exif=exif.tobytes())
     assert decode_image(buf.getvalue(), max_pixels=10**7).pixels.shape[:2] == (300, 512)
 
 
 @pytest.mark.parametrize("fmt", ["WEBP", "PNG"])
 def test_animated_images_are_refused(fmt):
-    import io as _io
-
-    from PIL import Image
-
     frames = [Image.fromarray(np.full((32, 32, 3), v, np.uint8)) for v in (0, 128, 255)]
-    buf = _io.BytesIO()
+    buf = io.BytesIO()
     frames[0].save(buf, fmt, save_all=True, append_images=frames[1:], duration=100)
     with pytest.raises(InvalidMedia, match="animated \\(3 frames\\)"):
         decode_image(buf.getvalue(), max_pixels=10**6)
@@ -121,3 +126,54 @@ def test_rotated_video_frames_come_out_upright(tmp_path, astronaut):
     frame = sample_video_frames(path).frames[0].pixels
     assert frame.shape == astronaut.shape
     assert np.abs(frame.astype(int) - astronaut.astype(int)).mean() < 20
+
+
+def test_a_mirrored_track_is_checked_mirrored_not_turned(astronaut):
+    """PyAV reports a mirror matrix as a −180° rotation: turning the frame by it shows an
+    upside-down face (no face to a detector) where a player shows it upright."""
+
+    for matrix, stored in ((MIRROR, astronaut[:, ::-1]), (UPSIDE_DOWN, astronaut[::-1])):
+        frame = sample_video_frames(stored_video([stored] * 2, matrix=matrix)).frames[0].pixels
+        assert np.abs(frame.astype(int) - astronaut.astype(int)).mean() < 8
+
+
+def test_pixels_coded_narrow_are_checked_at_their_display_shape(astronaut):
+
+    squeezed = np.asarray(Image.fromarray(astronaut).resize((170, 512)))
+    video = stored_video([squeezed] * 2, pixel_aspect=Fraction(3, 1))
+    frame = sample_video_frames(video).frames[0].pixels
+    assert frame.shape == (512, 510, 3)
+    assert np.abs(frame.astype(int) - astronaut[:, 1:-1].astype(int)).mean() < 12
+
+
+def test_a_pixel_aspect_no_camera_makes_is_refused(coffee):
+
+    with pytest.raises(InvalidMedia, match="pixels 6 times as wide"):
+        sample_video_frames(stored_video([coffee[:64, :64]] * 2, pixel_aspect=Fraction(6, 1)))
+
+
+def test_a_colour_profile_is_applied_before_any_check(hopper):
+    """Stored as a negative, shown as the positive by its ICC profile."""
+
+    shown = decode_image(with_profile(255 - hopper, inverting_profile()), max_pixels=10**7)
+    assert np.abs(shown.pixels.astype(int) - hopper.astype(int)).mean() < 6
+    broken = decode_image(with_profile(hopper, b"not a profile"), max_pixels=10**7)
+    assert np.array_equal(broken.pixels, hopper)  # what viewers do with one they can't use
+
+
+def test_a_picture_with_transparency_is_checked_over_white_and_over_black(hopper):
+
+    decoded = decode_image(hidden_on_white(hopper), max_pixels=10**7)
+    over_white, over_black = decoded.all_pixels()
+    assert over_white.min() >= 254  # blank on a white page
+    grey = hopper.astype(np.float32) @ [0.299, 0.587, 0.114]
+    assert np.abs(over_black[..., 0] - grey).mean() < 2  # the picture on a black one
+
+
+def test_every_image_of_a_multi_image_file_is_checked(hopper, coffee):
+    buf = io.BytesIO()
+    first, second = Image.fromarray(hopper), Image.fromarray(coffee)
+    first.save(buf, "MPO", save_all=True, append_images=[second])
+    decoded = decode_image(buf.getvalue(), max_pixels=10**7)
+    assert decoded.mime_type == "image/jpeg" and len(decoded.all_pixels()) == 2
+    assert np.abs(decoded.all_pixels()[1].astype(int) - coffee.astype(int)).mean() < 8

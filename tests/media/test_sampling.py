@@ -232,3 +232,78 @@ def test_an_uploaded_video_is_decoded_in_memory_never_written_to_disk(tmp_path):
         opened = _WATCHING[1:]
         _WATCHING.clear()
     assert sampled.frames and opened == []
+
+
+def _marked(on: bool) -> np.ndarray:
+    """A grey frame, with a small bright mark when `on`: the content to be seen. The
+    mark moves the luma thumbnail and histogram too little for the cut and insert passes
+    (1.4 of 10), so only the slots' sampling can see it."""
+    frame = grey()
+    if on:
+        frame[20:26, 30:36] = 255
+    return frame
+
+
+def _slots_seen(video: bytes, slot_s: float = 0.5) -> set[int]:
+    frames = sample_video_frames(video).frames
+    return {int(f.time_s // slot_s) for f in frames if f.pixels[20:26, 30:36].mean() > 180}
+
+
+def test_a_picture_held_behind_a_one_millisecond_decoy_is_seen(tmp_path):
+    """Shown for 0.499 s of every 0.5 s, then a 1 ms decoy at each slot's end: sampling the
+    next frame to *start* after a random instant almost always lands on the decoy (and
+    the file opens on one, so the always-sampled first frame is a decoy too). Sampling
+    the frame *on screen* at that instant sees the picture in 99.8 % of slots."""
+    from tests.displayed import stored_video
+
+    frames, times = [_marked(False)], [0]
+    for k in range(8):
+        frames += [_marked(True), _marked(False)]
+        times += [500 * k + (1 if k == 0 else 0), 500 * k + 499]
+    frames.append(_marked(False))
+    times.append(4000)
+    video = stored_video(frames, times_ms=times)
+    draws = [_slots_seen(video) for _ in range(20)]
+    assert all(draws), "a draw never saw the picture"
+    assert sum(len(seen) for seen in draws) >= 0.95 * 8 * len(draws)
+
+
+@pytest.mark.parametrize("rate", ["constant", "variable"])
+def test_content_on_screen_for_x_of_a_slot_is_seen_with_probability_x_times_fps(rate):
+    """The guarantee stated in docs/fail-closed.md, over many draws: content on screen
+    for 0.1 s of each 0.5 s slot (at a different place in each) is sampled in that slot
+    with probability 0.1 × 2 = 0.2, whether frames last 50 ms each or uneven times."""
+    from tests.displayed import stored_video
+
+    rng = np.random.default_rng(7)
+    frames, times = [], []
+    for k in range(8):
+        start = 500 * k + int(rng.integers(10, 390))  # the mark's 100 ms within the slot
+        if rate == "constant":
+            for t in range(500 * k, 500 * (k + 1), 50):
+                frames.append(_marked(start <= t < start + 100))
+                times.append(t)
+        else:  # frames of 20-150 ms around the mark, which is cut in two uneven frames
+            split = start + int(rng.integers(10, 90))
+            cuts = sorted(
+                {500 * k, start, split, start + 100, *(500 * k + rng.integers(1, 499, 3))}
+            )
+            for a in cuts:
+                frames.append(_marked(start <= a < start + 100))
+                times.append(int(a))
+    frames.append(_marked(False))
+    times.append(4000)
+    video = stored_video(frames, times_ms=times, fps=20)
+    draws = 60
+    seen = sum(len(_slots_seen(video)) for _ in range(draws))
+    rate_seen = seen / (8 * draws)
+    assert 0.2 - 0.07 <= rate_seen <= 0.2 + 0.07, rate_seen
+
+
+def test_the_frame_shown_to_a_reviewer_is_the_one_on_screen(tmp_path):
+    from media.sampling import frame_shown_at
+    from tests.displayed import stored_video
+
+    video = stored_video([_marked(False), _marked(True), _marked(False)], times_ms=[0, 100, 900])
+    assert frame_shown_at(video, 0.5)[20:26, 30:36].mean() > 180  # shown since 0.1 s
+    assert frame_shown_at(video, 0.05)[20:26, 30:36].mean() < 150

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import numpy as np
 import pytest
+import skimage.data
 from PIL import Image
 
 from reelguard.v1 import reelguard_pb2 as pb
@@ -42,8 +43,12 @@ def test_banked_image_and_its_altered_copies_are_blocked_with_bank_and_distance(
     altered = bank_reason(check(svc, encode(smaller, "JPEG", quality=50)))
     assert altered.distance <= 31 and "matches bank 'known-bad'" in altered.detail
 
+    # Turned or mirrored, it is the same picture to a viewer: matched too.
+    for turned in (hopper[:, ::-1], np.rot90(hopper), hopper[::-1, ::-1]):
+        assert bank_reason(check(svc, encode(np.ascontiguousarray(turned)))).distance <= 31
+
     # Unrelated content: evidence shows the nearest distance, and it is allowed.
-    verdict = check(svc, encode(np.asarray(Image.fromarray(hopper).rotate(180)), "PNG"))
+    verdict = check(svc, encode(skimage.data.rocket(), "PNG"))
     nearest = [f for f in verdict.findings if f.category == "hash_match"][0]
     assert nearest.distance > 31 and nearest.action == pb.ALLOW
 
@@ -89,9 +94,9 @@ def test_raw_hashes_removal_and_bad_requests(svc, coffee):
     assert "already exists" in err.value.details()
 
 
-def test_cli_banks(svc, tmp_path, astronaut):
+def test_cli_banks(svc, tmp_path):
     image = tmp_path / "bad.png"
-    image.write_bytes(encode(np.asarray(astronaut)[::-1]))
+    image.write_bytes(encode(skimage.data.camera()))
     assert svc.cli("banks", "create", "cli-bank", "--max-distance", "20").returncode == 0
     added = svc.cli("banks", "add", "cli-bank", image)
     assert added.returncode == 0 and "1 PDQ hash(es)" in added.stdout
@@ -175,6 +180,19 @@ def test_a_known_csam_list_imported_from_a_file_blocks_as_sexual_minors(svc, cof
     assert bank.csam and bank.entries == 1
 
 
+def test_a_known_csam_entry_mirrored_or_turned_is_still_matched(svc, coffee):
+    """Meta's reference hashes a query's eight dihedral variants; a listed picture sent
+    mirrored, upside down or turned a quarter was 120+ bits away and passed."""
+    from tests.displayed import stored_video
+
+    for variant in (coffee[:, ::-1], coffee[::-1], np.rot90(coffee), np.rot90(coffee, -1)):
+        pixels = np.ascontiguousarray(variant)
+        for media in (encode(pixels, "JPEG"), stored_video([pixels] * 3)):
+            verdict = check(svc, media)
+            assert verdict.action == pb.BLOCK
+            assert "sexual_minors" in [r.category for r in verdict.reasons], verdict.reasons
+
+
 def test_a_known_csam_list_takes_hashes_never_media(svc, coffee, tmp_path):
     svc.banks.Create(pb.CreateBankRequest(name="csam-hashes-only", csam=True))
     with pytest.raises(grpc.RpcError) as err:
@@ -192,3 +210,41 @@ def test_a_malformed_hash_list_is_refused_before_anything_is_sent(svc, tmp_path)
     assert r.returncode != 0 and "line 2: not a PDQ hash" in r.stderr
     (bank,) = [b for b in svc.banks.List(pb.ListBanksRequest()).banks if b.name == "partner-list"]
     assert bank.entries == 0
+
+
+def test_a_client_is_told_the_verdict_never_the_distance(svc, hopper):
+    """Check used to return the exact PDQ distance to each bank's nearest entry, match or
+    not: an oracle for walking a picture just past the limit. A generation client gets
+    the verdict and the category; the decision record keeps the rest for auditors."""
+    import json
+
+    from reelguard.v1 import reelguard_pb2_grpc as rpc
+
+    _, channel = svc.client("generator-client", "oracle-tenant")
+    moderation, decisions = rpc.ModerationStub(channel), rpc.DecisionsStub(channel)
+    for pixels in (hopper, skimage.data.rocket()):  # a match, and a near miss
+        verdict = moderation.Check(pb.CheckRequest(media=pb.Media(data=encode(pixels))))
+        for finding in [*verdict.reasons, *verdict.findings]:
+            assert not finding.bank and finding.distance in (0, -1), finding
+            assert not any(ch.isdigit() for ch in finding.detail), finding.detail
+            assert finding.score == 0.0 and finding.threshold == 0.0
+        assert not [
+            f for f in verdict.findings if f.action == pb.ALLOW and f.category == "hash_match"
+        ]
+        told = json.loads(decisions.Get(pb.DecisionRef(id=verdict.decision_id)).evidence_json)
+        evidence = told["reasons"] + told["findings"]
+        assert all(f.get("distance", -1) == -1 and not f.get("bank") for f in evidence)
+        record = svc_decision(svc, verdict.decision_id)
+        assert any(f.get("distance", -1) >= 0 for f in record["findings"])  # kept for auditors
+    assert verdict.action == pb.ALLOW  # the near miss
+    blocked = moderation.Check(pb.CheckRequest(media=pb.Media(data=encode(hopper))))
+    assert blocked.action == pb.BLOCK and blocked.reasons[0].category == "hash_match"
+
+
+def svc_decision(svc, decision_id: str) -> dict:
+    import json
+
+    from reelguard.v1 import reelguard_pb2_grpc as rpc
+
+    decision = rpc.DecisionsStub(svc.channel).Get(pb.DecisionRef(id=decision_id))
+    return json.loads(decision.evidence_json)

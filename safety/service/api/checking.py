@@ -21,11 +21,14 @@ class ModerationServicer(Servicer, rpc.ModerationServicer):
             raise InvalidInput("nothing to check: send a prompt, media, or both")
         tenant = caller.tenant_for(request.tenant)
         if not request.HasField("media"):
-            return verdict_pb(service.gate.check(tenant, prompt, [], "video"))
+            return verdict_pb(
+                self.told(caller, tenant, service.gate.check(tenant, prompt, [], "video"))
+            )
         with service.media_admission.slot(tenant):  # before any decoding
-            clip = service.intake.media_clip(request.media.data)
-            scope = "video" if clip.subject.endswith("_video") else "image"
-            return verdict_pb(service.gate.check(tenant, prompt, [clip], scope))
+            clips = service.intake.media_clips(request.media.data)
+            scope = "video" if clips[0].subject.endswith("_video") else "image"
+            verdict = service.gate.check(tenant, prompt, clips, scope)
+        return verdict_pb(self.told(caller, tenant, verdict))
 
 
 class ProvenanceServicer(Servicer, rpc.ProvenanceServicer):
@@ -45,7 +48,7 @@ class ProvenanceServicer(Servicer, rpc.ProvenanceServicer):
                 [(m.filename, m.mime_type, m.data) for m in request.ingredients],
             )
             verdict, signed = self.service.gate.sign(tenant, media, spec)
-        response = pb.SignResponse(verdict=verdict_pb(verdict))
+        response = pb.SignResponse(verdict=verdict_pb(self.told(caller, tenant, verdict)))
         if signed:
             response.signed.CopyFrom(
                 pb.Media(data=signed, mime_type=media.mime_type, filename=spec.title)

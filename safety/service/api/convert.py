@@ -139,9 +139,10 @@ def report_pb(r: VerifyReport) -> pb.VerifyReport:
     )
 
 
-def review_verdict_pb(item: ReviewItem) -> pb.Verdict:
-    """The final verdict of a reviewed item: the human decision, with the evidence."""
-    verdict = verdict_pb(Verdict.from_dict(item.verdict))
+def review_verdict_pb(item: ReviewItem, evidence: Verdict) -> pb.Verdict:
+    """The final verdict of a reviewed item: the human decision, with the evidence (the
+    item's verdict, as the caller may read it)."""
+    verdict = verdict_pb(evidence)
     verdict.action = pb.ALLOW if item.status == APPROVED else pb.BLOCK
     verdict.reasons.append(
         pb.Finding(

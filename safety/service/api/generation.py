@@ -49,11 +49,11 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
         request_id = uuid.uuid4().hex
         log_context = REQUEST_ID.set(request_id)  # on every log line of this request
         try:
-            yield from self._generate(request, context, tenant, key, request_id)
+            yield from self._generate(request, context, caller, tenant, key, request_id)
         finally:
             REQUEST_ID.reset(log_context)
 
-    def _generate(self, request, context, tenant: str, key: str, request_id: str):
+    def _generate(self, request, context, caller, tenant: str, key: str, request_id: str):
         if key:
             previous = self._claim(tenant, key, request, request_id)
             if previous is not None:
@@ -66,7 +66,7 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
                 job = self._job(request, request_id, tenant)
                 # The RPC ending for any reason (done, cancelled, deadline) stops generating.
                 context.add_callback(job.cancel.set)
-                for event in self._events(job, keep_output=bool(key)):
+                for event in self._events(job, caller, keep_output=bool(key)):
                     final = event.WhichOneof("event") in TERMINAL
                     # A request cut short by its client is not a result to replay.
                     if key and final and not job.cancel.is_set():
@@ -138,7 +138,10 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
             request.driving_video.data if request.HasField("driving_video") else None,
         )
 
-    def _events(self, job: GenerateJob, keep_output: bool = False):
+    def _events(self, job: GenerateJob, caller: Principal, keep_output: bool = False):
+        def told(verdict):
+            return verdict_pb(self.told(caller, job.tenant, verdict))
+
         for event in self.service.gate.generate(job):
             if isinstance(event, Accepted):
                 yield pb.GenerateEvent(accepted=pb.Accepted(request_id=event.request_id))
@@ -160,23 +163,22 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
                         mime_type=event.mime_type,
                         size=event.size,
                         sha256=event.sha256,
-                        verdict=verdict_pb(event.verdict),
+                        verdict=told(event.verdict),
                     )
                 )
             elif isinstance(event, Blocked):
-                yield pb.GenerateEvent(blocked=pb.Blocked(verdict=verdict_pb(event.verdict)))
+                yield pb.GenerateEvent(blocked=pb.Blocked(verdict=told(event.verdict)))
             elif isinstance(event, Failed):
                 yield pb.GenerateEvent(failed=pb.Failed(stage=int(event.stage), error=event.error))
             elif isinstance(event, Held):
                 yield pb.GenerateEvent(
-                    held=pb.Held(
-                        ticket=event.ticket, verdict=verdict_pb(event.verdict), status=PENDING
-                    )
+                    held=pb.Held(ticket=event.ticket, verdict=told(event.verdict), status=PENDING)
                 )
 
     @guarded(*MAY_GENERATE)
     def GetResult(self, request: pb.TicketRef, context, caller: Principal):
         item = self.service.review.get_for(request.ticket, caller)
+        evidence = self.told(caller, item.tenant, Verdict.from_dict(item.verdict))
         yield pb.GenerateEvent(accepted=pb.Accepted(request_id=item.request_id))
         if item.status == APPROVED:
             yield from self._media_events(
@@ -187,15 +189,14 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
                     mime_type=item.mime_type,
                     size=self.service.review.media.size(item.signed_path),
                     sha256=item.signed_sha256,
-                    verdict=review_verdict_pb(item),
+                    verdict=review_verdict_pb(item, evidence),
                 )
             )
         elif item.status == REJECTED:
-            yield pb.GenerateEvent(blocked=pb.Blocked(verdict=review_verdict_pb(item)))
+            yield pb.GenerateEvent(blocked=pb.Blocked(verdict=review_verdict_pb(item, evidence)))
         else:
-            verdict = verdict_pb(Verdict.from_dict(item.verdict))
             yield pb.GenerateEvent(
-                held=pb.Held(ticket=item.ticket, verdict=verdict, status=item.status)
+                held=pb.Held(ticket=item.ticket, verdict=verdict_pb(evidence), status=item.status)
             )
 
 

@@ -34,6 +34,7 @@ from safety.errors import (
 )
 from safety.service.admission import Overloaded
 from safety.service.app import Service
+from safety.verdict import Verdict, for_client
 
 # Who may call what (issue: roles). Reading decisions is tenant-scoped for everyone.
 MAY_GENERATE = (GENERATOR_CLIENT, ADMIN)
@@ -138,3 +139,12 @@ class Servicer:
 
     def __init__(self, service: Service) -> None:
         self.service = service
+
+    def told(self, caller: Principal, tenant: str, verdict: Verdict) -> Verdict:
+        """The verdict as `caller` may read it: a generation client gets `for_client`'s
+        view (its tenant's policy says whether scores are in it); reviewers, auditors and
+        admins, who may read the decision record anyway, get all of it."""
+        if caller.role != GENERATOR_CLIENT:
+            return verdict
+        policy = self.service.policies.for_tenant(tenant)
+        return for_client(verdict, scores=policy.disclose_scores)

@@ -18,6 +18,7 @@ from safety.errors import (
 from safety.review.queue import OPEN
 from safety.service.api.convert import allowlist_entry_pb, decision_pb, review_item_pb
 from safety.service.api.guard import ADMIN_ONLY, MAY_READ, REVIEWERS, Servicer, guarded
+from safety.verdict import Verdict
 
 
 class ReviewServicer(Servicer, rpc.ReviewServicer):
@@ -91,6 +92,9 @@ class DecisionsServicer(Servicer, rpc.DecisionsServicer):
         # Another tenant's record reads exactly like a missing one: ids leak nothing.
         if record is None or not caller.sees(record["tenant"]):
             raise NotFound(f"no decision {request.id!r}")
+        if "evidence" in record:  # the whole verdict: as the caller may read it
+            verdict = self.told(caller, record["tenant"], Verdict.from_dict(record["evidence"]))
+            record = {**record, "evidence": verdict.to_dict()}
         return decision_pb(record)
 
     @guarded(*MAY_READ)

@@ -96,6 +96,8 @@ def _ingredient_lines(node: dict, indent: str) -> list[str]:
     for ing in node["ingredients"]:
         child = ing["manifest"]
         signed = f" — signed by {child['signer']}" if child else " — no manifest"
+        if child and child.get("repeated"):
+            signed += " (its manifest is shown above)"
         problems = (
             f" [at ingest: {', '.join(ing['failures_at_ingest'])}]"
             if (ing["failures_at_ingest"])

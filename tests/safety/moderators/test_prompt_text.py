@@ -9,7 +9,7 @@ import pytest
 
 from reelguard.v1 import reelguard_pb2 as pb
 from safety.moderators.prompt import PromptModerator
-from safety.moderators.prompt_text import PromptText, match_form, windows
+from safety.moderators.prompt_text import PromptText, match_form, phrase_matcher, windows
 
 
 def blocked_for(running, prompt: str) -> set[str]:
@@ -50,9 +50,61 @@ def test_a_blocklist_term_is_found_however_it_is_spelled(running, prompt):
     assert "blocklist" in blocked_for(running, prompt)
 
 
+def _ignorable() -> list[str]:
+    """Every Default_Ignorable_Code_Point, from Unicode's property (not a hand list)."""
+    import regex
+
+    prop = regex.compile(r"\p{Default_Ignorable_Code_Point}")
+    return [chr(c) for c in range(0x110000) if prop.match(chr(c))]
+
+
+def test_every_default_ignorable_code_point_is_read_as_nothing():
+    """What a renderer draws as nothing cannot split a name or a term: U+034F, variation
+    selectors, Hangul fillers and Mongolian free variation selectors are not format
+    characters (Cf), and passed."""
+    ignorable = _ignorable()
+    assert len(ignorable) > 4000 and "\u034f" in ignorable and "\u3164" in ignorable
+    name, term = phrase_matcher("Eileen Collins"), phrase_matcher("forbidden fruit")
+    missed = [
+        f"U+{ord(c):04X}"
+        for c in ignorable
+        if not name(PromptText.of(f"Eileen Coll{c}ins"))
+        or not term(PromptText.of(f"forb{c}idden fruit"))
+    ]
+    assert not missed, missed[:20]
+
+
 @pytest.mark.parametrize(
     "prompt",
-    ["a collie in a field", "a forbidding fortress", "Collinsworth Street at dusk"],
+    [
+        "Eileen Coll\u034fins on the moon",  # combining grapheme joiner
+        "Eileen Coll\ufe0fins on the moon",  # variation selector 16
+        "Eileen Coll\u3164ins on the moon",  # Hangul filler
+        "Eileen Coll\u180bins on the moon",  # Mongolian free variation selector
+        "Collins_ on the moon",  # underscore glued on
+        "#Collins2024 on the moon",  # digits glued on
+        "a portrait of AstronautEileenCollins",  # camel case
+    ],
+    ids=["cgj", "vs16", "hangul-filler", "mongolian-fvs", "underscore", "digits", "camel"],
+)
+def test_a_name_behind_invisible_or_glued_characters_is_found(running, prompt):
+    assert "public_figure_name" in blocked_for(running, prompt)
+
+
+@pytest.mark.parametrize("prompt", ["a basket of ForbiddenFruit", "forbidden_fruit_2024.png"])
+def test_a_term_glued_to_other_word_characters_is_found(running, prompt):
+    assert "blocklist" in blocked_for(running, prompt)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a collie in a field",
+        "a forbidding fortress",
+        "Collinsworth Street at dusk",
+        "McCollinsburg county fair",
+        "a COLLINSVILLE road sign",
+    ],
 )
 def test_ordinary_prompts_stay_allowed(running, prompt):
     assert not blocked_for(running, prompt)

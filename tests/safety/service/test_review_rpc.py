@@ -16,6 +16,7 @@ from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from signing.verify import Verifier
 from tests.support import (
+    banks_in_record,
     encode,
     output_bytes,
     review_service,
@@ -117,7 +118,9 @@ def test_rejection_banks_the_content_and_blocks_it_next_time(svc, scenes):
     # The same content again: blocked by the bank at pre-check, not held for review.
     kind, again = terminal(generate(svc.studio, flipped))
     assert kind == "blocked" and again.verdict.stage == pb.PRE_CHECK
-    assert any(r.bank == "review-rejected" for r in again.verdict.reasons)
+    # The client is told the category; the decision record names the bank.
+    assert "hash_match" in [r.category for r in again.verdict.reasons]
+    assert banks_in_record(svc, again.verdict.decision_id) == {"review-rejected"}
 
 
 def test_tenants_see_only_their_own_tickets(svc, scenes):

@@ -16,6 +16,7 @@ from signing.verify import Verifier
 from tests.support import (
     REVIEW_LIKENESS,
     Running,
+    banks_in_record,
     encode,
     make_config,
     output_bytes,
@@ -163,7 +164,9 @@ def test_a_rejection_in_the_ui_banks_the_content_and_blocks_it_next_time(svc, pa
     assert kind == "blocked"
     request = pb.GenerateRequest(prompt="again", image=pb.Media(data=encode(pixels)))
     kind, again = terminal(list(rpc.GenerationStub(svc.studio).Generate(request, timeout=120)))
-    assert kind == "blocked" and any(r.bank == "review-rejected" for r in again.verdict.reasons)
+    assert kind == "blocked" and banks_in_record(svc, again.verdict.decision_id) == {
+        "review-rejected"
+    }
 
 
 def test_bulk_selection_with_the_keyboard(svc, page):
