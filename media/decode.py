@@ -18,6 +18,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from media import InvalidMedia
+from media.display import check_edits
 
 # MPO: a JPEG with more images after the first (a phone's stereo pair or preview); every
 # one is decoded and checked, past MAX_IMAGES_IN_FILE the file is refused.
@@ -245,67 +246,9 @@ def probe_video(source: Path | bytes, limits: VideoLimits, label: str = "video")
         raise InvalidMedia(
             f"{label} lasts {hms(duration)}, over the {hms(limits.max_seconds)} limit; trim it"
         )
+    if isinstance(source, bytes):
+        check_edits(source, label)
     return VideoInfo(width, height, duration, codec, audio_streams)
-
-
-def upright(frame: av.VideoFrame, max_side: int | None = None, aspect: float = 1.0) -> np.ndarray:
-    """RGB pixels as a player shows them: at the stream's pixel aspect ratio (`aspect`,
-    from `pixel_aspect`: a frame coded 3× narrower is checked at its display shape), then
-    turned and mirrored as the frame's display matrix says (a phone video shot sideways
-    shows faces the right way up; a mirrored copy shows its displayed side), scaled by the
-    decoder's scaler to at most `max_side` px a side when given."""
-    transpose, flip_rows, flip_cols = display_turn(frame)  # read first: reformat drops it
-    width, height = frame.width * aspect, float(frame.height)
-    scale = min(1.0, max_side / max(width, height)) if max_side else 1.0
-    size = max(2, round(width * scale)), max(2, round(height * scale))
-    if size != (frame.width, frame.height):
-        pixels = frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
-    else:
-        pixels = frame.to_ndarray(format="rgb24")
-    if transpose:
-        pixels = pixels.transpose(1, 0, 2)
-    if flip_rows or flip_cols:
-        pixels = pixels[:: -1 if flip_rows else 1, :: -1 if flip_cols else 1]
-    return np.ascontiguousarray(pixels) if transpose or flip_rows or flip_cols else pixels
-
-
-# A camera's pixels are at most this far from square (anamorphic lenses: 2:1); a stream
-# claiming more is refused rather than blown up to its display width.
-MAX_PIXEL_ASPECT = 4.0
-
-
-def pixel_aspect(stream, label: str = "video") -> float:
-    """The width a stream's pixel is displayed at, its height being 1 (the sample aspect
-    ratio of the container, else of the bitstream)."""
-    sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
-    aspect = float(sar) if sar and sar.numerator > 0 and sar.denominator > 0 else 1.0
-    if not 1 / MAX_PIXEL_ASPECT <= aspect <= MAX_PIXEL_ASPECT:
-        raise InvalidMedia(
-            f"{label} has pixels {aspect:.3g} times as wide as they are high; no camera "
-            f"makes that (at most {MAX_PIXEL_ASPECT:g}:1); re-encode it with square pixels"
-        )
-    return aspect
-
-
-def display_turn(frame: av.VideoFrame) -> tuple[bool, bool, bool]:
-    """(transpose, flip rows, flip columns) that show a frame as its display matrix says,
-    read from the matrix itself: a decoder's rotation angle loses the mirror (a flipped
-    copy reads as a 180° turn). The matrix [a b u; c d v; x y w] maps a stored pixel
-    (x, y) to (a·x + c·y, b·x + d·y) on screen, as QuickTime defines it. A matrix that
-    turns by anything but a right angle is refused (no camera writes one)."""
-    matrix = next((bytes(s) for s in frame.side_data if s.type.name == "DISPLAYMATRIX"), None)
-    if matrix is None or len(matrix) != 36:
-        return False, False, False
-    m = np.frombuffer(matrix, "<i4").astype(np.float64) / 65536.0
-    a, b, c, d = m[0], m[1], m[3], m[4]
-    if abs(b) < 1e-6 and abs(c) < 1e-6 and abs(a) > 1e-6 and abs(d) > 1e-6:
-        return False, d < 0, a < 0
-    if abs(a) < 1e-6 and abs(d) < 1e-6 and abs(b) > 1e-6 and abs(c) > 1e-6:
-        return True, b < 0, c < 0
-    raise InvalidMedia(
-        f"the video's display matrix turns it by {np.degrees(np.arctan2(b, a)):.1f}°; "
-        "only right angles and mirrors are shown as a player would, so it is refused"
-    )
 
 
 def count_frames(source: Path | bytes) -> int:

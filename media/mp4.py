@@ -163,3 +163,91 @@ def read_blocks(path: Path, size: int) -> Iterator[tuple[int, bytes]]:
         while block := f.read(size):
             yield offset, block
             offset += len(block)
+
+
+def video_edits(data: bytes) -> list[tuple[int, float]] | None:
+    """The edit list (`elst`) of an MP4/MOV's first video track as (media time, rate)
+    per entry, media time -1 for an empty edit; [] for a track without one; None when
+    the boxes cannot be walked (the demuxer judges such a file)."""
+    try:
+        for trak in _children(data, *_child(data, 0, len(data), b"moov"), b"trak"):
+            mdia = _child(data, *trak, b"mdia")
+            handler = _child(data, *mdia, b"hdlr")
+            if data[handler[0] + 8 : handler[0] + 12] != b"vide":
+                continue
+            edts = _child(data, *trak, b"edts", required=False)
+            elst = _child(data, *edts, b"elst", required=False) if edts else None
+            return _edits(data[elst[0] : elst[1]]) if elst else []
+    except (ValueError, struct.error):
+        return None
+    return None
+
+
+def clean_aperture(data: bytes) -> tuple[float, float, float, float] | None:
+    """The clean aperture (`clap`) of an MP4/MOV's first video sample entry as (width,
+    height, horizontal offset, vertical offset) in pixels, offsets from the centre;
+    None without one, or when the boxes cannot be walked."""
+    try:
+        track = _video_track(data)
+        if track is None:
+            return None
+        stbl = _child(data, *_child(data, *_child(data, *track, b"minf"), b"stbl"), b"stsd")
+        kind = data[stbl[0] + 12 : stbl[0] + 16]
+        (entry,) = _children(data, stbl[0] + 8, stbl[1], kind)[:1]
+        # A visual sample entry's own fields take 78 bytes; its boxes follow.
+        clap = _child(data, entry[0] + 78, entry[1], b"clap", required=False)
+        if clap is None:
+            return None
+        n = struct.unpack_from(">IIIIiIiI", data, clap[0])
+        if 0 in n[1::2]:
+            return None
+        return n[0] / n[1], n[2] / n[3], n[4] / n[5], n[6] / n[7]
+    except (ValueError, struct.error):
+        return None
+
+
+def _video_track(data: bytes) -> tuple[int, int] | None:
+    """(start, end) of the first video track's `mdia` box body."""
+    for trak in _children(data, *_child(data, 0, len(data), b"moov"), b"trak"):
+        mdia = _child(data, *trak, b"mdia")
+        handler = _child(data, *mdia, b"hdlr")
+        if data[handler[0] + 8 : handler[0] + 12] == b"vide":
+            return mdia
+    return None
+
+
+def _edits(body: bytes) -> list[tuple[int, float]]:
+    version, count = body[0], struct.unpack(">I", body[4:8])[0]
+    entry, fmt = (20, ">QqhH") if version == 1 else (12, ">IihH")
+    if 8 + count * entry > len(body):
+        raise ValueError("edit list runs past its box")
+    out = []
+    for i in range(count):
+        _, media_time, whole, fraction = struct.unpack_from(fmt, body, 8 + i * entry)
+        out.append((media_time, whole + fraction / 65536))
+    return out
+
+
+def _children(data: bytes, start: int, end: int, kind: bytes) -> list[tuple[int, int]]:
+    """(body start, end) of each child box of `kind` in data[start:end]."""
+    found, at = [], start
+    while at + 8 <= end:
+        size, name = struct.unpack_from(">I4s", data, at)
+        header = 8
+        if size == 1:
+            size, header = struct.unpack_from(">Q", data, at + 8)[0], 16
+        elif size == 0:
+            size = end - at
+        if size < header or at + size > end:
+            raise ValueError(f"box {name!r} at {at} has no usable size")
+        if name == kind:
+            found.append((at + header, at + size))
+        at += size
+    return found
+
+
+def _child(data: bytes, start: int, end: int, kind: bytes, required: bool = True):
+    found = _children(data, start, end, kind)
+    if not found and required:
+        raise ValueError(f"no {kind!r} box")
+    return found[0] if found else None

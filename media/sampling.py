@@ -39,10 +39,9 @@ from media.decode import (
     count_frames,
     hms,
     open_video,
-    pixel_aspect,
     probe_video,
-    upright,
 )
+from media.display import Display, display_of, upright
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def sample_video_frames(
                 )
             seconds = max(total / rate, 1.0)
             max_extra = math.ceil(seconds * sampling.max_extra_per_s) + 8
-            walk = _Walk(sampling, max_extra, label, pixel_aspect(stream, label))
+            walk = _Walk(sampling, max_extra, label, _display(stream, path, label))
             for i, frame in enumerate(container.decode(stream)):
                 time_s = _display_time(frame, i, rate, walk.last_time)
                 if max_seconds is not None and time_s > max_seconds:
@@ -131,14 +130,14 @@ def frames_at(
         with open_video(source) as container:
             stream = container.streams.video[0]
             rate = float(stream.guessed_rate or stream.average_rate or 0) or 25.0
-            aspect = pixel_aspect(stream)
+            display = _display(stream, source)
             previous = -1.0
             for i, frame in enumerate(container.decode(stream)):
                 time_s = previous = _display_time(frame, i, rate, previous)
                 while wanted and wanted[0] < time_s - 1e-3:
                     wanted.pop(0)  # no frame at that time: skipped
                 if wanted and abs(wanted[0] - round(time_s, 4)) <= 1e-3:
-                    pixels = upright(frame, sampling.max_side, aspect)
+                    pixels = upright(frame, sampling.max_side, display)
                     found.append(Frame(wanted.pop(0), pixels))
                 if not wanted:
                     break
@@ -154,12 +153,12 @@ def frame_shown_at(source: Path | bytes, time_s: float) -> np.ndarray | None:
     try:
         with open_video(source) as container:
             stream = container.streams.video[0]
-            aspect = pixel_aspect(stream)
+            display = _display(stream, source)
             for frame in container.decode(stream):
                 if best is not None and frame.time is not None and frame.time > time_s + 1e-4:
                     break
                 best = frame
-            return upright(best, None, aspect) if best is not None else None
+            return upright(best, None, display) if best is not None else None
     except (av.FFmpegError, OSError, ValueError, IndexError) as e:
         raise InvalidMedia(f"the video cannot be decoded ({e}); is it corrupt?") from None
 
@@ -186,8 +185,8 @@ class _Walk:
     """One pass over the decoded frames, choosing as it goes (holding at most the last
     frame and the insert candidates of the current slot, never the whole video)."""
 
-    def __init__(self, sampling: Sampling, max_extra: int, label: str, aspect: float) -> None:
-        self.s, self.max_extra, self.label, self.aspect = sampling, max_extra, label, aspect
+    def __init__(self, sampling: Sampling, max_extra: int, label: str, display: Display) -> None:
+        self.s, self.max_extra, self.label, self.display = sampling, max_extra, label, display
         self.rng = (
             random.Random(sampling.seed) if sampling.seed is not None else random.SystemRandom()
         )
@@ -243,7 +242,7 @@ class _Walk:
         return [Frame(t, self.out[t]) for t in sorted(self.out)]
 
     def _pixels(self, frame: av.VideoFrame) -> np.ndarray:
-        pixels = upright(frame, self.s.max_side, self.aspect)
+        pixels = upright(frame, self.s.max_side, self.display)
         self.kept_bytes += pixels.nbytes  # samples and candidates (a bound, not a tally)
         if self.kept_bytes > self.s.max_kept_bytes:
             raise InvalidMedia(
@@ -277,6 +276,12 @@ class _Walk:
             f"{self.label} has more than {self.max_extra} scene cuts and inserts for its "
             "length (a strobe?); too many to check, so it is refused"
         )
+
+
+def _display(stream, source: Path | bytes, label: str = "video") -> Display:
+    """How a player shows the stream (the clean aperture is read from uploaded bytes;
+    files on disk are our own outputs, which declare none)."""
+    return display_of(stream, source if isinstance(source, bytes) else None, label)
 
 
 def _display_time(frame: av.VideoFrame, index: int, rate: float, previous: float) -> float:
@@ -325,7 +330,7 @@ def motion_frames(source: Path | bytes, fps: int, count: int, max_side: int = 51
         with open_video(source) as container:
             stream = container.streams.video[0]
             rate = float(stream.guessed_rate or stream.average_rate or 0) or 25.0
-            aspect = pixel_aspect(stream)
+            display = _display(stream, source)
             previous, shown = -1.0, None
             for i, frame in enumerate(container.decode(stream)):
                 time_s = previous = _display_time(frame, i, rate, previous)
@@ -333,7 +338,7 @@ def motion_frames(source: Path | bytes, fps: int, count: int, max_side: int = 51
                     steps.append(shown)  # the frame on screen at that step
                 if len(steps) >= count:
                     break
-                rgb = upright(frame, max_side, aspect).astype(np.float32)
+                rgb = upright(frame, max_side, display).astype(np.float32)
                 shown = (rgb @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.uint8)
             if shown is not None and len(steps) < count:
                 steps.append(shown)

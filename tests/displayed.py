@@ -170,3 +170,47 @@ def with_claim_thumbnail(pixels: np.ndarray, thumbnail: np.ndarray, keys_dir) ->
         builder.add_resource("thumb.jpg", io.BytesIO(jpeg(thumbnail)))
         builder.sign(signer, "image/jpeg", io.BytesIO(jpeg(pixels)), out)
     return out.getvalue()
+
+
+def with_edits(mp4: bytes, entries: list[tuple[int, int, float]]) -> bytes:
+    """`mp4` (moov after mdat, as PyAV writes it) with its video track's edit list
+    replaced by `entries`: (segment duration, media time, rate) each, in the movie's and
+    the media's time scales — what plays, in what order, at what rate."""
+    from media.mp4 import _child
+
+    moov = _child(mp4, 0, len(mp4), b"moov")
+    trak = _child(mp4, *moov, b"trak")
+    edts = _child(mp4, *trak, b"edts")
+    elst = _child(mp4, *edts, b"elst")
+    body = bytes([0, 0, 0, 0]) + struct.pack(">I", len(entries))
+    for duration, media_time, rate in entries:
+        whole = int(rate)
+        body += struct.pack(">IihH", duration, media_time, whole, round((rate - whole) * 65536))
+    delta = len(body) - (elst[1] - elst[0])
+    out = bytearray(mp4[: elst[0]] + body + mp4[elst[1] :])
+    for start, _ in (moov, trak, edts, elst):  # each box's size field: 8 bytes before its body
+        size = struct.unpack_from(">I", out, start - 8)[0]
+        struct.pack_into(">I", out, start - 8, size + delta)
+    return bytes(out)
+
+
+def with_clean_aperture(mp4: bytes, width: int, height: int, dx: int = 0, dy: int = 0) -> bytes:
+    """`mp4` (moov after mdat) with a clean aperture (`clap`) in its video sample entry:
+    a player shows only the `width`×`height` window, offset (`dx`, `dy`) from the
+    centre, of each stored frame."""
+    from media.mp4 import _child
+
+    moov = _child(mp4, 0, len(mp4), b"moov")
+    trak = _child(mp4, *moov, b"trak")
+    mdia = _child(mp4, *trak, b"mdia")
+    minf = _child(mp4, *mdia, b"minf")
+    stbl = _child(mp4, *minf, b"stbl")
+    stsd = _child(mp4, *stbl, b"stsd")
+    entry = stsd[0] + 8
+    entry_end = entry + struct.unpack_from(">I", mp4, entry)[0]
+    clap = struct.pack(">I4sIIIIiIiI", 40, b"clap", width, 1, height, 1, dx, 1, dy, 1)
+    out = bytearray(mp4[:entry_end] + clap + mp4[entry_end:])
+    for start in (moov[0], trak[0], mdia[0], minf[0], stbl[0], stsd[0], entry + 8):
+        size = struct.unpack_from(">I", out, start - 8)[0]
+        struct.pack_into(">I", out, start - 8, size + len(clap))
+    return bytes(out)

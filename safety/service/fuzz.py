@@ -157,6 +157,80 @@ def target_bomb(data: bytes) -> None:
     decode_video(bomb, VideoLimits(120, 4096, 40_000_000), Sampling())
 
 
+def provenance_chain(keys_dir: Path, levels: int, fan_out: int = 4) -> bytes:
+    """A JPEG whose manifest names the previous level's file `fan_out` times, `levels`
+    deep: a dozen manifests that, expanded as a tree, are fan_out^levels (the report's
+    graph bomb)."""
+    from PIL import Image
+
+    from signing.keys import init_dev_chain
+    from signing.manifest import C2paManifestSigner, Ingredient, ManifestSpec
+    from signing.signer import KeyFileSigner
+
+    paths = init_dev_chain(keys_dir, overwrite=True)
+    signer = C2paManifestSigner(KeyFileSigner(paths.key, paths.chain))
+    buf = io.BytesIO()
+    Image.fromarray(np.full((32, 32, 3), 90, np.uint8)).save(buf, "JPEG")
+    data = small = buf.getvalue()
+    for level in range(levels):
+        named = [Ingredient(f"l{level}-{i}.jpg", "image/jpeg", data) for i in range(fan_out)]
+        spec = ManifestSpec(f"level{level}.jpg", "x", "1", "m", {}, named if level else [])
+        data = signer.sign_bytes(spec, small, "image/jpeg")
+    return data
+
+
+def flat_png(width: int, height: int) -> bytes:
+    """A flat grey PNG: a few hundred KB that decode to width × height × 3 bytes; built
+    row by row, never whole in memory."""
+    import struct
+    import zlib
+
+    packer = zlib.compressobj(9)
+    row = b"\x00" + b"\x80" * width
+    body = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
+
+
+_GRAPHS: dict[str, bytes] = {}
+
+
+def provenance_seeds() -> dict[str, bytes]:
+    """Hostile provenance: a manifest named four times over ten levels, a chain past the
+    depth bound, and a picture past the uploads' pixel ceiling for the lookup path."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return {
+            "diamond": provenance_chain(Path(tmp), 10),
+            "deep": provenance_chain(Path(tmp), 18, fan_out=1),
+            "flat": flat_png(7000, 7000),
+        }
+
+
+def target_provenance(data: bytes) -> None:
+    """A hostile manifest graph or oversized picture (picked by the first byte; mutated
+    when the second is odd) through Verify and through what Sign and Generate read of a
+    file's manifest store (its carried pictures)."""
+    from media.sniff import sniff_mime
+    from signing.carried import CarriedError, carried_pictures
+
+    seeds_ = list(_GRAPHS.values())
+    hostile = seeds_[data[0] % len(seeds_)] if data else seeds_[0]
+    if len(data) > 1 and data[1] % 2:
+        hostile = mutate(hostile, random.Random(data))
+    target_c2pa(hostile)
+    try:
+        carried_pictures(hostile, sniff_mime(hostile) or "image/jpeg")
+    except CarriedError:
+        pass
+
+
 def target_request(data: bytes) -> None:
     """Arbitrary bytes as a GenerateRequest: parse failures are what gRPC reports."""
     from google.protobuf.message import DecodeError
@@ -175,6 +249,7 @@ TARGETS: dict[str, tuple[Callable[[bytes], None], tuple[str, ...]]] = {
     "C2PA read": (target_c2pa, ("png", "jpeg", "mp4")),
     "protobuf request": (target_request, ("png",)),
     "compressible bombs": (target_bomb, ("png", "jpeg", "webp", "mp4")),
+    "hostile provenance": (target_provenance, ("png", "jpeg")),
 }
 
 
@@ -182,6 +257,8 @@ def run(name: str, inputs: int, hang_s: float = 5.0, seed: int = 0) -> dict:
     fn, kinds = TARGETS[name]
     if fn is target_bomb and not _BOMBS:
         _BOMBS.update(bomb_seeds())  # made once, before the clock starts
+    if fn is target_provenance and not _GRAPHS:
+        _GRAPHS.update(provenance_seeds())
     corpus = seeds()
     rng = random.Random(seed)
     crashes, hangs, rejected, slowest = [], 0, 0, 0.0

@@ -177,3 +177,31 @@ def test_every_image_of_a_multi_image_file_is_checked(hopper, coffee):
     decoded = decode_image(buf.getvalue(), max_pixels=10**7)
     assert decoded.mime_type == "image/jpeg" and len(decoded.all_pixels()) == 2
     assert np.abs(decoded.all_pixels()[1].astype(int) - coffee.astype(int)).mean() < 8
+
+
+def test_an_edit_list_that_plays_frames_out_of_order_or_held_is_refused():
+    """A player holds frame 12 on screen for a second (rate 0), then plays from the start;
+    the decoder shows it for 83 ms. What is sampled must be what plays."""
+    from media.decode import VideoLimits, probe_video
+    from tests.displayed import with_edits
+
+    limits = VideoLimits(60, 1024, 4_000_000)
+    video = stored_video([np.full((64, 64, 3), 10 * i, np.uint8) for i in range(24)], fps=12)
+    for entries in ([(1000, 12288, 0.0), (1000, 0, 1.0)], [(500, 6144, 1.0), (500, 0, 1.0)]):
+        with pytest.raises(InvalidMedia, match="edit list that plays its frames out of order"):
+            probe_video(with_edits(video, entries), limits)
+    for entries in ([(2000, 0, 1.0)], [(500, -1, 1.0), (2000, 0, 1.0)]):  # as cameras write
+        assert probe_video(with_edits(video, entries), limits).width == 64
+
+
+def test_a_clean_aperture_is_applied_as_a_player_crops():
+    """The decoder hands over the whole stored frame; a player shows the `clap` window."""
+    from tests.displayed import with_clean_aperture
+
+    frame = np.zeros((128, 128, 3), np.uint8)
+    frame[32:96, 32:96] = 255  # the window a player shows: all white
+    cropped = with_clean_aperture(stored_video([frame] * 3), 64, 64)
+    shown = sample_video_frames(cropped).frames[0].pixels
+    assert shown.shape == (64, 64, 3) and shown.mean() > 240
+    with pytest.raises(InvalidMedia, match="clean aperture of 200×64"):
+        sample_video_frames(with_clean_aperture(stored_video([frame] * 3), 200, 64))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import cv2
+import grpc
 import numpy as np
 import pytest
 import skimage.data
@@ -85,5 +86,35 @@ def test_a_banked_picture_stored_as_its_negative_under_a_colour_profile_is_match
 def test_a_banked_picture_hidden_in_transparency_is_matched(running, banked, rocket_bank):
     """White on a white page, the picture on a black one: checked over both."""
     verdict = check(running, hidden_on_white(banked))
+    assert verdict.action == pb.BLOCK
+    assert any(r.category == "hash_match" for r in verdict.reasons)
+
+
+def test_a_video_whose_edit_list_holds_a_frame_on_screen_is_refused(running, astronaut):
+    """The edit list dwells on the enrolled face for two seconds (rate 0): a player shows
+    it, the decoder shows it for one frame among decoys."""
+    from tests.displayed import with_edits
+
+    decoy = cv2.blur(astronaut, (101, 101))
+    video = stored_video([decoy] * 11 + [astronaut] + [decoy] * 12, fps=12)
+    held = with_edits(video, [(2000, 11 * 1024, 0.0), (2000, 0, 1.0)])
+    with pytest.raises(grpc.RpcError) as err:
+        check(running, held)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "edit list" in err.value.details()
+
+
+def test_a_banked_picture_shown_through_a_clean_aperture_is_matched(running, banked, rocket_bank):
+    """Stored small inside a border of other content (the whole frame is far from the
+    bank); the container's clean aperture has a player show only the picture."""
+    from tests.displayed import with_clean_aperture
+
+    height, width = banked.shape[0] // 2 * 2, banked.shape[1] // 2 * 2
+    canvas = cv2.resize(skimage.data.chelsea(), (2 * width, 2 * height))
+    canvas[height // 2 : height // 2 + height, width // 2 : width // 2 + width] = banked[
+        :height, :width
+    ]
+    video = with_clean_aperture(stored_video([canvas] * 3), width, height)
+    verdict = check(running, video)
     assert verdict.action == pb.BLOCK
     assert any(r.category == "hash_match" for r in verdict.reasons)
