@@ -4,8 +4,10 @@ Fail closed: a check that raises or runs past `check_timeout_s` becomes a failed
 `CheckRun`, which the policy always blocks; so does a consent registry that cannot
 answer. A check still running at the deadline is also cancelled, so that it gives back
 its thread and CPU where the model allows (`safety.cancellation`). A decisive block stops
-the checks still queued (likeness excepted: a consent grant may still authorize it). The
-policy then turns the findings into a verdict."""
+the checks still queued — but never a likeness check: a block does not hide a match (a
+consent grant may authorize it, and the person depicted is part of the record whatever
+else blocked). A stopped check is recorded as stopped by that block, its categories
+still counted as configured. The policy then turns the findings into a verdict."""
 
 from __future__ import annotations
 
@@ -82,7 +84,14 @@ class Checks:
         # What was evaluated: the categories of every check that completed, by subject kind.
         covered: dict[str, set[str]] = {"visual": set(), "text": set()}
         decided_by = ""
-        while pending and not decided_by:
+        stopped: list[object] = []
+        while pending:
+            if decided_by:  # stop what a block makes unnecessary; likeness goes on
+                for future in [f for f, m in pending.items() if not _completes_anyway(m)]:
+                    future.cancel()
+                    stopped.append(pending.pop(future))
+                if not pending:
+                    break
             done, _ = wait(
                 pending, timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_COMPLETED
             )
@@ -115,22 +124,23 @@ class Checks:
                     kind = "text" if moderator in self.prompt_moderators else "visual"
                     covered[kind].update(calibrated(moderator))
                     if _decisive(policy, result):
-                        decided_by = moderator.name
+                        decided_by = decided_by or moderator.name
                 runs.append(run)
-        # Stop early on a decisive block: checks still queued or running are not needed.
-        # They are recorded as not run (never as ok); the policy blocks on any check that
-        # did not run unless the verdict is a block anyway.
-        for future, moderator in pending.items():
-            future.cancel()
+        # Checks stopped by a decisive block are recorded as stopped (never as ok); the
+        # policy blocks on any check that did not run unless the verdict is a block
+        # anyway. Their categories were configured, not left unevaluated.
+        for moderator in stopped:
             runs.append(
                 _check_run(
                     moderator,
                     stage,
                     ok=False,
                     ran=False,
-                    error=f"not run: {decided_by} already blocked",
+                    error=f"stopped: another check blocked ({decided_by})",
                 )
             )
+            kind = "text" if moderator in self.prompt_moderators else "visual"
+            covered[kind].update(calibrated(moderator))
         try:
             self.consent.annotate(findings, tenant, scope)
         except Exception as e:  # no consent answer: treat every likeness as unauthorized
@@ -174,6 +184,11 @@ class Checks:
 def _check_run(moderator, stage: Stage, **fields) -> CheckRun:
     """The record of one moderator's run (which model, which version) at a stage."""
     return CheckRun(moderator.name, moderator.model, moderator.model_version, stage, **fields)
+
+
+def _completes_anyway(moderator) -> bool:
+    """A likeness check runs to the end whatever blocked first."""
+    return not set(LIKENESS_CATEGORIES).isdisjoint(getattr(moderator, "categories", ()))
 
 
 def _decisive(policy: Policy, findings: list[Finding]) -> bool:

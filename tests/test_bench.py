@@ -38,3 +38,18 @@ def test_bench_script_runs(script, args, expect):
     )
     assert r.returncode == 0, r.stderr
     assert expect in r.stdout
+
+
+PEOPLE = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata" / "people"
+
+
+@pytest.mark.skipif(not PEOPLE.is_dir(), reason="the shared people set is not beside the repo")
+def test_people_eval_runs():
+    r = subprocess.run(
+        [sys.executable, str(BENCH / "people_eval.py"), "--limit", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "2 of 2 allowed" in r.stdout and "highest image.nudity/sexual" in r.stdout

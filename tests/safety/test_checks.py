@@ -152,3 +152,27 @@ def test_a_cleared_finding_does_not_stop_the_slower_checks(running):
     assert verdict.action == Action.BLOCK
     assert [r.category for r in verdict.reasons] == ["hash_match"]
     assert all(c.ran for c in verdict.checks)
+
+
+def test_a_block_does_not_hide_a_match(tmp_path, astronaut):
+    """A banked input image is blocked by the hash bank long before faces are embedded;
+    the likeness check used to be stopped with the rest, so the decision never said who
+    was depicted. It completes now; the checks that were stopped say why."""
+    from indexes.hashbank import media_hashes
+    from media.decode import decode_image
+    from tests.safety.domain import build_domain
+    from tests.support import encode
+
+    d = build_domain(tmp_path)
+    d.enroller.enroll("Eileen Collins", [], [decode_image(encode(astronaut), max_pixels=10**8)])
+    d.banks.create("known")
+    d.banks.add("known", media_hashes([astronaut]), "m")
+    verdict = d.generate(encode(astronaut)).verdict
+    assert verdict.action == Action.BLOCK and verdict.stage == Stage.PRE_CHECK
+    assert "hash_match" in {r.category for r in verdict.reasons}
+    assert "Eileen Collins" in {f.identity_name for f in verdict.findings}
+    likeness = next(c for c in verdict.checks if c.name == "likeness")
+    assert likeness.ran and likeness.ok
+    for run in verdict.checks:
+        assert run.ran or run.error.startswith("stopped: another check blocked (hashbank")
+    assert not any("no configured model evaluates" in f.detail for f in verdict.findings)
