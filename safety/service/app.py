@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from generator.base import Generator
+from generator.base import Generator, source_type
 from generator.registry import load_generator
 from indexes.hashbank import HashBanks
 from indexes.manifests import ManifestRepository
@@ -42,6 +42,7 @@ from safety.store.opening import open_store
 from safety.store.shared_media import SharedMedia
 from safety.sync import ChangeFollower
 from signing.manifest import C2paManifestSigner
+from signing.source_types import generated_source_type
 from signing.verify import Verifier
 from signing.watermarks import load_watermarker
 
@@ -212,6 +213,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         dtype=config.generator_dtype,
         steps=config.generator_steps,
     )
+    _refuse_undeclared_generation(generator)
     intake = Intake(config.limits, [generator, builtin_performance(config, metrics)])
     gate = Gate(
         prompt_moderators=moderators.text,
@@ -321,3 +323,12 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         claim_owner,
         follower,
     )
+
+
+def _refuse_undeclared_generation(generator: Generator) -> None:
+    """A backend whose output we would sign as a camera capture (or as an edit of one)
+    is refused at start: its declared IPTC source type must be a generated one."""
+    try:
+        generated_source_type(source_type(generator))
+    except ValueError as e:
+        raise RuntimeError(f"generator {getattr(generator, 'name', generator)!r}: {e}") from None

@@ -219,4 +219,4 @@ def test_a_backend_that_declares_its_output_a_capture_gets_nothing_signed(domain
 
     last = run(gate_like(domain.gate), backend=Camera())
     assert isinstance(last, Failed) and last.stage == Stage.SIGNING
-    assert "does not describe generated or edited media" in last.error
+    assert "does not describe generated media" in last.error
