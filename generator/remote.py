@@ -212,22 +212,34 @@ def serve_backend(
     """Serve `generator` as a GeneratorBackend; returns (server, bound port).
 
     The backend makes raw, unmoderated video for whoever calls it, so every call needs
-    the bearer `token`, or a client certificate from `tls_client_ca` (mutual TLS); and it
-    speaks TLS (`tls_cert`, `tls_key`) or listens on loopback, unless `insecure`."""
+    the bearer `token`, or a client certificate from `tls_client_ca` (mutual TLS, which
+    needs TLS: a client CA on a plaintext port checked nothing); and it speaks TLS
+    (`tls_cert`, `tls_key`), or plaintext on loopback only and only when `insecure`
+    says so explicitly."""
     if not token and tls_client_ca is None:
         raise ValueError(
             "a generator backend needs a credential to check: a bearer token "
             "(REELGUARD_BACKEND_TOKEN) or a client CA for mutual TLS"
         )
-    if tls_cert is None and not insecure and not is_loopback(address):
+    if tls_client_ca is not None and tls_cert is None:
+        raise ValueError(
+            "--tls-client-ca checks client certificates, which only TLS carries: give the "
+            "backend its own certificate and key (--tls-cert, --tls-key)"
+        )
+    if tls_cert is None and not is_loopback(address):
         raise ValueError(
             f"{address} is reachable beyond this machine and there is no TLS: give a "
-            "certificate and key, or --insecure on a network you trust"
+            "certificate and key (plaintext is for loopback only)"
+        )
+    if tls_cert is None and not insecure:
+        raise ValueError(
+            f"{address} without TLS speaks plaintext: on loopback that takes --insecure, "
+            "said explicitly; or give a certificate and key"
         )
     interceptors = [BearerTokenCheck(token)] if token else []
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="backend"),
-        options=grpc_options(64 << 20),
+        options=[*grpc_options(64 << 20), ("grpc.so_reuseport", 0)],  # one server per port
         interceptors=interceptors,
     )
     rpc.add_GeneratorBackendServicer_to_server(BackendServicer(generator), server)

@@ -38,7 +38,7 @@ class Backend(KenBurnsGenerator):
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory, enrol_collins):
     backend = Backend()
-    server, port = serve_backend(backend, "127.0.0.1:0", token="front-door-to-gpu")
+    server, port = serve_backend(backend, "127.0.0.1:0", token="front-door-to-gpu", insecure=True)
     r = Running(
         make_config(tmp_path_factory.mktemp("remote"), face_workers=0),
         generator=RemoteGenerator(f"127.0.0.1:{port}", "front-door-to-gpu"),
@@ -94,8 +94,8 @@ def test_a_remote_backend_says_what_it_accepts_and_gets_the_performance(tmp_path
     from generator.base import DRIVING_VIDEO, GenerationInput
     from generator.performance import PerformanceTransfer
 
-    server, port = serve_backend(PerformanceTransfer(), "127.0.0.1:0", token="t")
-    plain, plain_port = serve_backend(KenBurnsGenerator(), "127.0.0.1:0", token="t")
+    server, port = serve_backend(PerformanceTransfer(), "127.0.0.1:0", token="t", insecure=True)
+    plain, plain_port = serve_backend(KenBurnsGenerator(), "127.0.0.1:0", token="t", insecure=True)
     try:
         remote = RemoteGenerator(f"127.0.0.1:{port}", "t")
         assert DRIVING_VIDEO in remote.accepts

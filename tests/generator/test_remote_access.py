@@ -25,7 +25,7 @@ def job() -> GenerationInput:
 
 @pytest.fixture(scope="module")
 def token_backend():
-    server, port = serve_backend(KenBurnsGenerator(), "127.0.0.1:0", token=TOKEN)
+    server, port = serve_backend(KenBurnsGenerator(), "127.0.0.1:0", token=TOKEN, insecure=True)
     yield f"127.0.0.1:{port}"
     server.stop(None)
 
@@ -48,12 +48,22 @@ def test_the_token_holder_generates(token_backend, tmp_path):
     assert (tmp_path / "out.mp4").stat().st_size > 0
 
 
-def test_a_backend_will_not_listen_beyond_loopback_in_clear(tmp_path):
-    with pytest.raises(ValueError, match="insecure"):
-        serve_backend(KenBurnsGenerator(), "0.0.0.0:0", token=TOKEN)
-    server, port = serve_backend(KenBurnsGenerator(), "0.0.0.0:0", token=TOKEN, insecure=True)
-    server.stop(None)
-    assert port > 0
+def test_a_backend_speaks_plaintext_only_on_loopback_and_only_when_told():
+    for insecure in (False, True):
+        with pytest.raises(ValueError, match="plaintext is for loopback only"):
+            serve_backend(KenBurnsGenerator(), "0.0.0.0:0", token=TOKEN, insecure=insecure)
+    with pytest.raises(ValueError, match="takes --insecure, said explicitly"):
+        serve_backend(KenBurnsGenerator(), "127.0.0.1:0", token=TOKEN)
+
+
+def test_a_client_ca_without_a_server_certificate_does_not_start_an_open_port(tls):
+    """`--tls-client-ca` on a plaintext port checked no certificate at all: it served
+    raw generation to anyone who reached it."""
+    paths, _, _ = tls
+    with pytest.raises(ValueError, match="which only TLS carries"):
+        serve_backend(KenBurnsGenerator(), "127.0.0.1:0", tls_client_ca=paths.ca, insecure=True)
+    r = cli("backend", "serve", "--listen", "127.0.0.1:0", "--tls-client-ca", str(paths.ca))
+    assert r.returncode != 0 and "which only TLS carries" in r.stderr
 
 
 def test_a_backend_needs_a_credential_to_check():
@@ -95,7 +105,7 @@ def test_over_mutual_tls_only_a_certified_client_generates(tls, tmp_path):
 
 def test_the_cli_refuses_a_public_backend_without_tls(tmp_path):
     r = cli("backend", "serve", "--listen", "0.0.0.0:0", env={"REELGUARD_BACKEND_TOKEN": TOKEN})
-    assert r.returncode != 0 and "--insecure" in r.stderr
+    assert r.returncode != 0 and "loopback only" in r.stderr
     assert TOKEN not in r.stdout + r.stderr
 
 

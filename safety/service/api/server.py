@@ -49,12 +49,6 @@ SERVICE_NAMES = [
 ]
 
 
-# ---- conversions ----------------------------------------------------------------------
-
-
-# ---- servicers -------------------------------------------------------------------------
-
-
 def _listen(server: grpc.Server, config, address: str) -> int:
     """Bind with TLS when a certificate is configured (mTLS with a client CA), else
     plaintext — on loopback only, unless the config allows insecure transport."""
@@ -82,7 +76,9 @@ def start_server(service: Service, address: str | None = None, max_workers: int 
     workers = max_workers or cfg.max_generations + cfg.max_media_checks + SPARE_RPC_THREADS
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
-        options=grpc_options(service.config.max_message_bytes),
+        # No SO_REUSEPORT (gRPC's default on Linux): a second server on a taken address
+        # would silently share its requests, each on its own database. It fails to bind.
+        options=[*grpc_options(service.config.max_message_bytes), ("grpc.so_reuseport", 0)],
     )
     rpc.add_GenerationServicer_to_server(GenerationServicer(service), server)
     rpc.add_ModerationServicer_to_server(ModerationServicer(service), server)
@@ -104,9 +100,16 @@ def start_server(service: Service, address: str | None = None, max_workers: int 
         ],
         server,
     )
-    port = _listen(server, service.config, address or service.config.grpc_address)
+    where = address or service.config.grpc_address
+    try:
+        port = _listen(server, service.config, where)
+    except RuntimeError:  # grpc: "Failed to bind"
+        port = 0
     if port == 0:
-        raise RuntimeError(f"cannot listen on {address or service.config.grpc_address}")
+        raise RuntimeError(
+            f"cannot listen on {where}: the address is taken (another reelguard serve?) "
+            "or not this machine's"
+        )
     server.start()
     for name in ["", *SERVICE_NAMES]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -247,7 +247,7 @@ def add_operate_commands(sub) -> None:
     bes = be.add_subparsers(dest="sub", required=True)
     bs = bes.add_parser("serve", help="expose a local generator as a GeneratorBackend")
     bs.add_argument("--generator", default="kenburns", help="kenburns, diffusers:DIR, ...")
-    bs.add_argument("--listen", default="127.0.0.1:50061", help="loopback unless TLS or --insecure")
+    bs.add_argument("--listen", default="127.0.0.1:50061", help="loopback unless TLS")
     bs.add_argument(
         "--token-file", help="the bearer token callers must send (or REELGUARD_BACKEND_TOKEN)"
     )
@@ -257,7 +257,7 @@ def add_operate_commands(sub) -> None:
     bs.add_argument(
         "--insecure",
         action="store_true",
-        help="listen beyond loopback without TLS (a network you trust only)",
+        help="plaintext without TLS, on loopback only (a front door on the same machine)",
     )
     bs.set_defaults(func=cmd_backend_serve)
 

@@ -331,3 +331,17 @@ def test_image_decode_is_of_the_sent_bytes_not_a_path(running):
     with pytest.raises(grpc.RpcError) as err:
         running.generate("a lake", b"/etc/passwd")
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_second_server_on_a_taken_address_refuses_to_start(running):
+    """gRPC binds with SO_REUSEPORT by default: a second front door (another data dir,
+    another database) on the same address started and took half the requests."""
+    from safety.service.api.server import start_server
+
+    second = None
+    try:
+        with pytest.raises(RuntimeError, match="the address is taken"):
+            second, _ = start_server(running.service, running.address)
+    finally:
+        if second is not None:
+            second.stop(None)
