@@ -7,6 +7,7 @@ and every RPC pays for the lookup. Revocation is read on every call, so it takes
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import logging
 import os
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safety.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from safety.store.interface import ClientStore
+from safety.store.interface import ClientStore, DuplicateCredential
 from safety.store.records import ClientRecord
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,10 @@ def token_digest(token: str) -> str:
 
 
 class Authenticator:
-    def __init__(self, store: ClientStore) -> None:
+    def __init__(self, store: ClientStore, subject_patterns: dict[str, str] | None = None) -> None:
         self.store = store
+        # tenant -> the client-certificate subjects its admins may bind (shell pattern)
+        self.subject_patterns = subject_patterns or {}
 
     def create_client(
         self,
@@ -99,6 +102,15 @@ class Authenticator:
                 )
             if role in ROLES and ROLES.index(role) > ROLES.index(by.role):
                 raise Forbidden(f"role {by.role!r} cannot create a client with role {role!r}")
+            pattern = self.subject_patterns.get(tenant, "")
+            if cert_subject.strip() and not fnmatch.fnmatchcase(cert_subject.strip(), pattern):
+                raise Forbidden(
+                    f"tenant {tenant!r} may bind only the certificate subjects it owns "
+                    f"({pattern!r} in client_subjects)"
+                    if pattern
+                    else f"tenant {tenant!r} owns no certificate subjects (client_subjects); "
+                    "a platform admin binds them"
+                )
         if not name:
             raise InvalidInput("a client needs a name (who or what it is)")
         if not tenant:
@@ -108,9 +120,17 @@ class Authenticator:
         if not with_token and not cert_subject:
             raise InvalidInput("a client without a token needs a certificate subject")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32) if with_token else ""
-        record = self.store.add_client(
-            name, tenant, role, token_digest(token) if token else None, cert_subject.strip()
-        )
+        try:
+            record = self.store.add_client(
+                name, tenant, role, token_digest(token) if token else None, cert_subject.strip()
+            )
+        except DuplicateCredential:
+            # One client per credential, ever: the newest match used to win, so a copy of
+            # another client's subject took over its certificate.
+            raise InvalidInput(
+                f"certificate subject {cert_subject.strip()!r} is bound to another client "
+                "already (revoked or not); a subject names one client, ever"
+            ) from None
         log.info("client %s (%s, tenant %s, role %s) created", record.id, name, tenant, role)
         return record, token
 

@@ -266,7 +266,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     media_admission = Admission(
         config.max_media_checks, config.max_media_checks_per_tenant, kind="media check"
     )
-    auth = Authenticator(store)
+    auth = Authenticator(store, config.client_subjects)
     auth.bootstrap(config.admin_token_path)
     # Enrolments, removals and bank changes made through other front doors, applied here.
     follower = ChangeFollower(

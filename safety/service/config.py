@@ -141,6 +141,10 @@ class Config:
     # Each pool's own settings over those, e.g. [ray_pools.faces] max_replicas = 16 and
     # target_ongoing_requests = 2 (keys: RAY_POOL_SETTINGS); see ray_pool().
     ray_pools: dict[str, dict] = field(default_factory=dict)
+    # Which client-certificate subjects each tenant's admins may bind to their clients:
+    # [client_subjects] "studio-a" = "*.studio-a.example" (shell-style). A tenant without
+    # a pattern binds none (a platform admin does); nobody binds a subject bound already.
+    client_subjects: dict[str, str] = field(default_factory=dict)
     ray_generator_gpus: float = -1.0  # per generator replica; -1: 1 when the cluster has GPUs
     health_interval_s: float = 5.0
     # Observability: Prometheus /metrics ("" turns it off), OpenTelemetry traces
@@ -293,6 +297,11 @@ def _coerce(name: str, raw, default, is_path: bool = False):
         return Policy.from_dict(raw)
     if name == "ray_pools":
         return _ray_pools(json.loads(raw) if isinstance(raw, str) else raw)
+    if name == "client_subjects":
+        patterns = json.loads(raw) if isinstance(raw, str) else raw
+        if not all(isinstance(v, str) and v for v in patterns.values()):
+            raise ValueError("client_subjects: each tenant's pattern is a non-empty string")
+        return dict(patterns)
     if is_path:  # every field typed Path: a list of names once missed watermark_key_file
         return Path(raw).expanduser() if raw else None
     if name in ("prompt_blocklist", "moderators"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import zlib
 from collections.abc import Callable, Iterator
 
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from safety.store.audit_chain import GENESIS
 from safety.store.schema import (
+    CLIENT_SUBJECT_INDEX,
     allowlist,
     audit_head,
     audit_log,
@@ -115,8 +117,30 @@ def _v4(conn: Connection) -> None:
     )
 
 
+def _v5(conn: Connection) -> None:
+    """A certificate subject names one client. Where several were bound to one subject
+    (the newest then won), the oldest keeps it and the others are revoked."""
+    rows = conn.execute(
+        sa.select(clients.c.id, clients.c.cert_subject)
+        .where(clients.c.cert_subject != "")
+        .order_by(clients.c.created_at)
+    ).all()
+    seen: set[str] = set()
+    for client_id, subject in rows:
+        if subject in seen:
+            log.warning("client %s shared certificate subject %r: revoked", client_id, subject)
+            revoked = sa.func.coalesce(clients.c.revoked_at, time.time())
+            conn.execute(
+                clients.update()
+                .where(clients.c.id == client_id)
+                .values(cert_subject="", revoked_at=revoked)
+            )
+        seen.add(subject)
+    CLIENT_SUBJECT_INDEX.create(conn, checkfirst=True)
+
+
 # Append only; a deployed schema is changed by a new step, never by editing an old one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def open_engine(url: str, migrate_schema: bool = True, read_only: bool = False) -> Engine:

@@ -107,13 +107,19 @@ class GrantStore(Protocol):
         ...
 
 
+class DuplicateCredential(ValueError):
+    """A token hash or certificate subject that another client holds (or held)."""
+
+
 class ClientStore(Protocol):
     """Callers of the service; a bearer token is known only by its SHA-256."""
 
     def add_client(
         self, name: str, tenant: str, role: str, token_sha256: str | None, cert_subject: str
     ) -> ClientRecord:
-        """Register a caller; a token hash is unique across clients."""
+        """Register a caller. A token hash, and a non-empty certificate subject, name one
+        client ever (revoked ones included): DuplicateCredential otherwise, atomically
+        (two front doors adding the same subject at once: one of them gets it)."""
         ...
 
     def client(self, client_id: str) -> ClientRecord | None:
@@ -125,7 +131,7 @@ class ClientStore(Protocol):
         ...
 
     def client_by_subject(self, cert_subject: str) -> ClientRecord | None:
-        """The newest active client bound to this client-certificate subject, if any."""
+        """The active client bound to this client-certificate subject, if any."""
         ...
 
     def clients(self) -> list[ClientRecord]:

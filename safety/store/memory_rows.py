@@ -16,6 +16,7 @@ from pathlib import Path
 
 from indexes.hashbank import Bank, BankEntry
 from indexes.manifests import ManifestRecord, StoredFingerprint
+from safety.store.interface import DuplicateCredential
 from safety.store.records import AuditEntry, Clearance, ClientRecord, ReviewItem
 
 MEDIA_CHUNK = 1 << 20  # what `read_media` yields at a time, as the SQL store does
@@ -149,7 +150,11 @@ class MemoryRows:
             if token_sha256 is not None and any(
                 token == token_sha256 for _, token in self._clients.values()
             ):
-                raise ValueError("a client holds this token already")
+                raise DuplicateCredential("a client holds this token already")
+            if cert_subject and any(
+                r.cert_subject == cert_subject for r, _ in self._clients.values()
+            ):
+                raise DuplicateCredential("a client holds this certificate subject already")
             self._clients[record.id] = (record, token_sha256)
         return record
 

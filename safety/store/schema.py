@@ -202,6 +202,15 @@ clients = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("revoked_at", sa.Float),
 )
+# A certificate subject names one client, ever (the newest match used to win: a copy of
+# another client's subject took over its certificate).
+CLIENT_SUBJECT_INDEX = sa.Index(
+    "ux_clients_cert_subject",
+    clients.c.cert_subject,
+    unique=True,
+    sqlite_where=clients.c.cert_subject != "",
+    postgresql_where=clients.c.cert_subject != "",
+)
 
 heartbeat = sa.Table(
     "heartbeat",

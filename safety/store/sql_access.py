@@ -11,6 +11,7 @@ import uuid
 
 import sqlalchemy as sa
 
+from safety.store.interface import DuplicateCredential
 from safety.store.records import ClientRecord
 from safety.store.schema import clients, shared_secrets, web_sessions
 from safety.store.sql_media import insert_for
@@ -33,18 +34,21 @@ class AccessTables:
 
     def add_client(self, name, tenant, role, token_sha256, cert_subject):
         record = ClientRecord(uuid.uuid4().hex[:12], name, tenant, role, cert_subject, time.time())
-        with self._write() as conn:
-            conn.execute(
-                clients.insert().values(
-                    id=record.id,
-                    name=name,
-                    tenant=tenant,
-                    role=role,
-                    token_sha256=token_sha256,
-                    cert_subject=cert_subject,
-                    created_at=record.created_at,
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    clients.insert().values(
+                        id=record.id,
+                        name=name,
+                        tenant=tenant,
+                        role=role,
+                        token_sha256=token_sha256,
+                        cert_subject=cert_subject,
+                        created_at=record.created_at,
+                    )
                 )
-            )
+        except sa.exc.IntegrityError:  # the unique token hash or certificate subject
+            raise DuplicateCredential("a client holds this token or subject already") from None
         return record
 
     def _clients(self, *where, order=clients.c.created_at) -> list[ClientRecord]:
@@ -66,7 +70,6 @@ class AccessTables:
             clients.c.cert_subject == cert_subject,
             clients.c.cert_subject != "",
             clients.c.revoked_at.is_(None),
-            order=clients.c.created_at.desc(),
         )
         return found[0] if found else None
 

@@ -160,6 +160,7 @@ def tls_service(tmp_path_factory):
         tls_key=paths.server_key,
         tls_client_ca=paths.ca,
         face_workers=0,
+        client_subjects={"studio-a": "*.studio-a.example"},
     )
     running = Running(config)
     yield running, root / "tls", paths
@@ -243,3 +244,42 @@ def test_the_web_ui_serves_https_with_the_same_certificate(tls_service):
             assert "Secure" in page.headers["Set-Cookie"]
     finally:
         web.stop()
+
+
+def test_a_certificate_subject_names_one_client_ever(tls_service):
+    """A tenant admin bound the platform admin's certificate subject to a client of its
+    own; the newest match won, so the platform admin's certificate then authenticated as
+    the tenant's client. Now a subject is bound once, and a tenant binds only its own."""
+    running, tls_dir, paths = tls_service
+    running.service.auth.create_client("ops console", "*", "admin", cert_subject="ops-console")
+    cert, key = issue_client_certificate(tls_dir, "ops-console")
+    studio_token, _ = running.client("admin", "studio-a")
+    # The server demands a client certificate of every caller; a token says who calls.
+    studio = rpc.ClientsStub(connect(running.address, studio_token, paths.ca, cert, key))
+    platform = rpc.ClientsStub(connect(running.address, running.admin_token, paths.ca, cert, key))
+    for subject in ("ops-console", "cam.studio-b.example"):  # another's, or not its own
+        with pytest.raises(grpc.RpcError) as e:
+            studio.Create(
+                pb.CreateClientRequest(
+                    name="copy", role="generator-client", cert_subject=subject, no_token=True
+                )
+            )
+        assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "*.studio-a.example" in e.value.details()
+    own = pb.CreateClientRequest(
+        name="camera", role="generator-client", cert_subject="cam.studio-a.example", no_token=True
+    )
+    assert studio.Create(own).client.tenant == "studio-a"
+    # Nobody binds a subject twice, not even a platform admin; revoked ones stay bound.
+    for subject in ("ops-console", "cam.studio-a.example"):
+        with pytest.raises(grpc.RpcError) as e:
+            platform.Create(
+                pb.CreateClientRequest(
+                    name="dup", tenant="studio-a", role="admin", cert_subject=subject
+                )
+            )
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "a subject names one client, ever" in e.value.details()
+    with connect(running.address, ca=paths.ca, cert=cert, key=key) as channel:
+        listed = rpc.ClientsStub(channel).List(pb.ListClientsRequest()).clients
+        assert {c.tenant for c in listed} >= {"*", "studio-a"}  # still the platform admin

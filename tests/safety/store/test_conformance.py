@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from indexes.hashbank import Bank
 from indexes.manifests import ManifestRecord
+from safety.store.interface import DuplicateCredential
 from safety.store.memory import MemoryStore
 from safety.store.records import AuditEntry, Clearance
 from safety.store.sql import SqlStore
@@ -224,6 +225,11 @@ def test_clients_sessions_and_shared_secrets(store):
     assert store.revoke_client(b.id).revoked_at is not None
     assert store.client_by_subject("CN=door") is None and store.client(b.id).revoked_at
     assert store.revoke_client("nope") is None
+    # A token hash or a certificate subject names one client, ever (revoked ones too).
+    for token, subject in (("t" * 64, ""), (None, "CN=door")):
+        with pytest.raises(DuplicateCredential):
+            store.add_client("copy", "tenant-b", "admin", token, subject)
+    assert [c.id for c in store.clients()] == [a.id, b.id]
     store.add_web_session("s" * 64, a.id, time.time() + 60)
     assert store.web_session("s" * 64, time.time()) == a.id
     assert store.web_session("s" * 64, time.time() + 120) is None  # expired by then

@@ -114,3 +114,26 @@ def test_restarts_of_a_front_door_add_no_heartbeat_rows(database_url):
     with store.engine.connect() as conn:
         doors = conn.execute(sa.text("SELECT id FROM heartbeat ORDER BY id")).scalars().all()
     assert doors == ["host:/data", "other:/data"]
+
+
+def test_clients_that_shared_a_certificate_subject_keep_only_the_oldest(tmp_path):
+    """Before migration 5 the newest client bound to a subject won; the migration
+    leaves the subject to the oldest and revokes the others."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    store = SqlStore(url)
+    first = store.add_client("ops", "*", "admin", None, "CN=ops")
+    with store.engine.begin() as conn:  # as a database before the unique index held it
+        conn.execute(sa.text("DROP INDEX ux_clients_cert_subject"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO clients (id, name, tenant, role, cert_subject, created_at) "
+                "VALUES ('copy', 'copy', 'studio-a', 'generator-client', 'CN=ops', :t)"
+            ),
+            {"t": first.created_at + 1},
+        )
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version = 5"))
+    store.close()
+    store = SqlStore(url)
+    assert store.client_by_subject("CN=ops").id == first.id
+    assert store.client("copy").revoked_at is not None
+    assert len(MIGRATIONS) == 5
