@@ -226,7 +226,7 @@ def consent_bases(verdict: Verdict) -> list[dict]:
     for f in verdict.findings:
         if f.consent:
             basis = {"identity_id": f.identity_id, **f.consent}
-            if basis["expires_at"] is None:
-                del basis["expires_at"]
+            if basis.get("expires_at") is None:  # none, or dropped by a stored verdict
+                basis.pop("expires_at", None)
             bases.setdefault((f.identity_id, f.consent["grant_id"]), basis)
     return list(bases.values())

@@ -39,6 +39,7 @@ APPROVED, REJECTED = "approved", "rejected"
 # in between resumes at start-up instead of signing twice or losing the release.
 RELEASING = "releasing"
 OPEN = (PENDING, ESCALATED, APPEALED)
+STATUSES = (*OPEN, RELEASING, APPROVED, REJECTED)
 DECISIONS = ("approve", "reject", "escalate")
 REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
 # Queue order: the category's weight, then the score; older first among equals.
@@ -150,7 +151,14 @@ class ReviewQueue:
         limit: int = 100,
         older_than_s: float = 0.0,
     ) -> list[ReviewItem]:
-        """Highest priority first, then oldest."""
+        """Highest priority first, then oldest. An unknown status is refused rather than
+        matched by nothing (a typo listed an empty queue)."""
+        unknown = sorted(set(statuses) - set(STATUSES))
+        if unknown:
+            raise InvalidInput(
+                f"unknown review status {', '.join(map(repr, unknown))}; one of "
+                f"{', '.join(STATUSES)}"
+            )
         created_before = time.time() - older_than_s if older_than_s else None
         return self.store.review_items(
             statuses, tenant, category, min_priority, limit, created_before

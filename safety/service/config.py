@@ -262,25 +262,52 @@ class Config:
             key = f"REELGUARD_{name.upper()}"
             if key in env and name != "policy":
                 values[name] = env[key]
-        unknown = set(values) - set(fields)
+        unknown = sorted(set(values) - set(fields))
         if unknown:
-            raise ValueError(f"unknown config keys in {path}: {', '.join(sorted(unknown))}")
+            raise ConfigError(_unknown_keys(unknown, fields, path, text))
         cfg = cls()
         for name, raw in values.items():
             if name == "policy" and isinstance(raw, dict) and path is not None:
                 # Validated with the file's lines, like a policy_dir file.
                 cfg.policy = policy_from_table(Path(path), text, raw, "policy.categories")
                 continue
-            setattr(
-                cfg, name, _coerce(name, raw, getattr(cfg, name), "Path" in str(fields[name].type))
-            )
-        for name in cfg.moderators:
-            plugin(name)  # a typo must not pass unseen (ValueError naming the choices)
+            try:
+                is_path = "Path" in str(fields[name].type)
+                setattr(cfg, name, _coerce(name, raw, getattr(cfg, name), is_path))
+            except (ValueError, TypeError) as e:
+                raise ConfigError(f"{path or 'REELGUARD_' + name.upper()}: {name}: {e}") from None
+        try:
+            for name in cfg.moderators:
+                plugin(name)  # a typo must not pass unseen (ValueError naming the choices)
+        except ValueError as e:
+            raise ConfigError(f"{path or 'REELGUARD_MODERATORS'}: moderators: {e}") from None
         if not cfg.sample_fps >= 1:
-            raise ValueError(
-                f"sample_fps must be at least 1 frame per second of video, not {cfg.sample_fps}"
+            raise ConfigError(
+                f"{path or 'REELGUARD_SAMPLE_FPS'}: sample_fps must be at least 1 frame per "
+                f"second of video, not {cfg.sample_fps}"
             )
         return cfg
+
+
+class ConfigError(ValueError):
+    """The config file (or a REELGUARD_ variable) says something reelguard cannot use;
+    the message names the file, the line and what would be valid."""
+
+
+def _unknown_keys(unknown: list[str], fields, path: Path | None, text: str) -> str:
+    """Each unknown key with its line and the nearest valid key, as policy files do."""
+    import difflib
+    import re
+
+    where = str(path) if path is not None else "the environment (REELGUARD_ variables)"
+    problems = []
+    for key in unknown:
+        found = re.search(rf"^\s*{re.escape(key)}\s*=", text, re.MULTILINE)
+        line = f":{text.count(chr(10), 0, found.start()) + 1}" if found else ""
+        near = difflib.get_close_matches(key, list(fields), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        problems.append(f"{where}{line}: unknown config key {key!r}{hint}")
+    return "; ".join(problems)
 
 
 def _sqlalchemy_url(url: str) -> str:

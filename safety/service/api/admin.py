@@ -11,6 +11,7 @@ from safety.auth import (
     Principal,
 )
 from safety.errors import (
+    FailedPrecondition,
     InvalidInput,
     NotFound,
 )
@@ -142,6 +143,11 @@ class PoliciesServicer(Servicer, rpc.PoliciesServicer):
 
     @guarded(*ADMIN_ONLY, platform=True)
     def Reload(self, request, context, caller: Principal):
+        if self.service.policies.directory is None:  # it "succeeded", re-reading nothing
+            raise FailedPrecondition(
+                "no policy_dir is configured, so there is nothing to reload: set policy_dir "
+                "in the config (<tenant>.toml files) and restart"
+            )
         try:
             versions = self.service.policies.reload()
         except PolicyError as e:

@@ -40,9 +40,10 @@ def finding_pb(f: Finding) -> pb.Finding:
         msg.consent.CopyFrom(
             pb.ConsentBasis(
                 grant_id=f.consent["grant_id"],
-                scope=f.consent["scope"],
-                expires_at=f.consent["expires_at"] or 0.0,
-                grantor=f.consent["grantor"],
+                scope=f.consent.get("scope", ""),
+                # A grant without expiry is valid data: a stored verdict drops the None.
+                expires_at=f.consent.get("expires_at") or 0.0,
+                grantor=f.consent.get("grantor", ""),
             )
         )
     return msg

@@ -11,6 +11,7 @@ from safety.service.cli.connection import (
     EXIT_FAILED,
     EXIT_NOT_TRUSTED,
     EXIT_OK,
+    EXIT_USAGE,
     media_message,
     stubs,
 )
@@ -83,6 +84,9 @@ def cmd_verify(args) -> int:
     import c2pa
 
     target = Path(args.path)
+    if not target.exists():  # a usage error, not a verdict on a file
+        print(f"reelguard: no such file or directory: {target}", file=sys.stderr)
+        return EXIT_USAGE
     if args.crjson and target.is_dir():
         print("--crjson reads one file; name a file, not a directory", file=sys.stderr)
         return EXIT_FAILED

@@ -7,14 +7,20 @@ from pathlib import Path
 
 from safety.service.config import Config
 
-# Exit codes (README): ok / allowed / trusted, not trusted, blocked, failed, refused RPC,
-# held for human review (follow the ticket with `reelguard result`).
+# Exit codes (README, and `reelguard --help`): ok / allowed / trusted, not trusted,
+# blocked, failed, refused RPC, held for human review (follow the ticket with
+# `reelguard result`), and a usage error (a bad option, a file that is not there:
+# sysexits' EX_USAGE, never a verdict's code).
 EXIT_OK = 0
 EXIT_NOT_TRUSTED = 1
 EXIT_BLOCKED = 2
 EXIT_FAILED = 3
 EXIT_RPC = 4
 EXIT_HELD = 5
+EXIT_USAGE = 64
+EXIT_CODES = """exit codes: 0 ok / allowed / trusted, 1 not trusted, 2 blocked, 3 failed,
+4 the RPC was refused (the message says why), 5 held for human review,
+64 usage error (a bad option or argument, a file that is not there)"""
 
 
 def client_token(args) -> str | None:

@@ -9,37 +9,23 @@ from pathlib import Path
 
 import grpc
 
+from safety.policy.loading import PolicyError
 from safety.service.cli.admin_commands import add_admin_commands
 from safety.service.cli.client import add_client_commands
-from safety.service.cli.connection import EXIT_RPC
+from safety.service.cli.connection import EXIT_CODES, EXIT_OK, EXIT_RPC, EXIT_USAGE
 from safety.service.cli.models import add_models_command
 from safety.service.cli.operate import add_operate_commands
 from safety.service.cli.review_commands import add_review_commands
-from safety.service.config import DEFAULT_ADDRESS
+from safety.service.config import DEFAULT_ADDRESS, ConfigError
 from signing.allocator import keep_freed_memory
 
-# ---- serve / keys -----------------------------------------------------------------------
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit EXIT_USAGE, not argparse's 2 (which is BLOCKED here)."""
 
-# ---- admin ------------------------------------------------------------------------------
-
-
-# ---- consent ------------------------------------------------------------------------------
-
-
-# ---- generation client --------------------------------------------------------------------
-
-
-# ---- auditor ----------------------------------------------------------------------------
-
-
-# ---- hash banks -----------------------------------------------------------------------------
-
-
-# ---- policies -------------------------------------------------------------------------------
-
-
-# ---- argument parsing ---------------------------------------------------------------------
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _env_path(name: str) -> Path | None:
@@ -48,7 +34,12 @@ def _env_path(name: str) -> Path | None:
 
 def build_parser() -> argparse.ArgumentParser:
     address = os.environ.get("REELGUARD_ADDRESS", DEFAULT_ADDRESS)
-    p = argparse.ArgumentParser(prog="reelguard", description=__doc__)
+    p = _Parser(
+        prog="reelguard",
+        description=__doc__,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--address", default=address, help=f"service address (default {address})")
     p.add_argument("--config", type=Path, help="TOML config file (or REELGUARD_CONFIG)")
     p.add_argument(
@@ -82,10 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     keep_freed_memory()  # sign and verify reuse asset-sized buffers (signing/allocator.py)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
+        return code
     except grpc.RpcError as e:
         print(f"reelguard: {e.code().name}: {e.details()}", file=sys.stderr)
         return EXIT_RPC
+    except (ConfigError, PolicyError) as e:  # the user's to fix, named: not a traceback
+        print(f"reelguard: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `reelguard verify ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from safety.review.queue import STATUSES
 from safety.service.cli.connection import EXIT_FAILED, EXIT_HELD, EXIT_OK, stubs
 from safety.service.cli.output import format_verdict, when
 from safety.service.cli.results import receive
@@ -166,7 +167,7 @@ def add_review_commands(sub) -> None:
         dest="sub", required=True
     )
     ls = rv.add_parser("list", help="open items, highest priority first, then oldest")
-    ls.add_argument("--status", action="append", help="pending, escalated, appealed, ...")
+    ls.add_argument("--status", action="append", choices=STATUSES, help="default: the open ones")
     ls.add_argument("--tenant")
     ls.add_argument("--category")
     ls.add_argument("--min-priority", type=int, default=0)

@@ -172,3 +172,11 @@ def test_a_tenants_policy_says_what_its_outputs_allow_for_ai_training(tmp_path):
         assert uses("anyone-else") == {"notAllowed"}
     finally:
         r.close()
+
+
+def test_a_reload_with_no_policy_directory_says_so(running):
+    """It answered OK having re-read nothing: an operator believed a file was in force."""
+    with pytest.raises(grpc.RpcError) as err:
+        running.policies.Reload(pb.ReloadPoliciesRequest())
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "no policy_dir is configured" in err.value.details()

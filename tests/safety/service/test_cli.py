@@ -280,3 +280,30 @@ def test_serve_says_which_address_is_taken(tmp_path):
         )
     assert r.returncode == 3
     assert f"review UI on {busy}" in r.stderr and "in use" in r.stderr
+
+
+def test_a_usage_error_never_exits_with_a_verdicts_code(tmp_path):
+    """A bad option exited 2 (= blocked) and a missing file 1 (= not trusted, after an
+    "INVALID — cannot read" verdict): a script could not tell them from answers."""
+    missing = cli("verify", tmp_path / "missing.mp4")
+    assert missing.returncode == 64 and "no such file or directory" in missing.stderr
+    assert "INVALID" not in missing.stdout
+    bogus = cli("review", "list", "--status", "bogus")
+    assert bogus.returncode == 64 and "invalid choice: 'bogus'" in bogus.stderr
+    assert "64 usage error" in cli("--help").stdout
+
+
+def test_verify_piped_into_head_ends_quietly(tmp_path):
+    from tests.support import video
+
+    for i in range(40):
+        (tmp_path / f"clip{i:02}.mp4").write_bytes(video("mp4"))
+    r = subprocess.run(
+        f"{EXE} verify {tmp_path} | head -n 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.stdout.count("\n") == 1
+    assert "Traceback" not in r.stderr and "BrokenPipeError" not in r.stderr

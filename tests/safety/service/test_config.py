@@ -116,3 +116,20 @@ def test_one_database_url_and_its_older_name():
     both = Config(database_url="sqlite:////a.db", review_database_url="postgresql://u@h/r")
     with pytest.raises(ValueError, match="name different databases"):
         _ = both.database
+
+
+def test_a_config_typo_names_the_file_the_line_and_the_nearest_key(tmp_path):
+    """It was a traceback: `ValueError: unknown config keys ... web_adress`."""
+    from safety.service.config import ConfigError
+    from tests.support import cli
+
+    path = tmp_path / "reelguard.toml"
+    path.write_text('data_dir = "d"\nweb_adress = "127.0.0.1:8080"\nsample_fps = "two"\n')
+    with pytest.raises(ConfigError, match=r"reelguard.toml:2: unknown config key 'web_adress' "):
+        Config.load(path)
+    r = cli("--config", path, "models")
+    assert r.returncode == 64 and "Traceback" not in r.stderr
+    assert "(did you mean 'web_address'?)" in r.stderr
+    path.write_text('sample_fps = "two"\n')
+    r = cli("--config", path, "models")
+    assert r.returncode == 64 and "reelguard.toml: sample_fps:" in r.stderr
