@@ -13,7 +13,7 @@ from concurrent import futures
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from reelguard.channel import grpc_options, server_credentials
 from reelguard.v1 import reelguard_pb2 as pb
@@ -62,6 +62,24 @@ def _listen(server: grpc.Server, config, address: str) -> int:
     )
 
 
+# gRPC reflection's stable name (grpcurl and Postman ask it first). grpcio-reflection
+# serves only v1alpha, whose messages are v1's field for field: v1 is the same servicer
+# under the v1 name.
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+
+
+def _enable_reflection_v1(service_names: list[str], server: grpc.Server) -> None:
+    servicer = reflection.ReflectionServicer(service_names)
+    handler = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(REFLECTION_V1, {"ServerReflectionInfo": handler}),)
+    )
+
+
 # Threads for RPCs that hold no slot (admin, review, health probes, refusals).
 SPARE_RPC_THREADS = 8
 
@@ -92,14 +110,14 @@ def start_server(service: Service, address: str | None = None, max_workers: int 
     rpc.add_ReviewServicer_to_server(ReviewServicer(service), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [
-            *SERVICE_NAMES,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ],
-        server,
-    )
+    reflected = [
+        *SERVICE_NAMES,
+        health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+        reflection.SERVICE_NAME,
+        REFLECTION_V1,
+    ]
+    reflection.enable_server_reflection(reflected, server)
+    _enable_reflection_v1(reflected, server)
     where = address or service.config.grpc_address
     try:
         port = _listen(server, service.config, where)

@@ -345,3 +345,25 @@ def test_a_second_server_on_a_taken_address_refuses_to_start(running):
     finally:
         if second is not None:
             second.stop(None)
+
+
+def test_reflection_answers_on_its_stable_v1_name(running):
+    """grpcurl and Postman ask grpc.reflection.v1 first; only v1alpha answered."""
+    ask = running.channel.stream_stream(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )
+    responses = ask(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    names = {s.name for r in responses for s in r.list_services_response.service}
+    assert {"reelguard.v1.Generation", "grpc.reflection.v1.ServerReflection"} <= names
+    symbol = ask(
+        iter(
+            [
+                reflection_pb2.ServerReflectionRequest(
+                    file_containing_symbol="reelguard.v1.Moderation"
+                )
+            ]
+        )
+    )
+    assert next(symbol).file_descriptor_response.file_descriptor_proto
