@@ -154,6 +154,24 @@ def cmd_allowlist_remove(args) -> int:
     return EXIT_OK
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> float:
+    """Seconds from `90`, `30m`, `1h` or `2d` (as the web UI's filters read ages)."""
+    import argparse
+
+    text = text.strip().lower()
+    unit = _UNITS.get(text[-1:], 0)
+    try:
+        value = float(text[:-1] if unit else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an age (90, 30m, 1h, 2d)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: an age is not negative")
+    return value * (unit or 1)
+
+
 def add_review_commands(sub) -> None:
     r = sub.add_parser("result", help="a held request's result: the signed file once approved")
     r.add_argument("ticket")
@@ -171,7 +189,9 @@ def add_review_commands(sub) -> None:
     ls.add_argument("--tenant")
     ls.add_argument("--category")
     ls.add_argument("--min-priority", type=int, default=0)
-    ls.add_argument("--older-than", type=float, default=0.0, help="seconds")
+    ls.add_argument(
+        "--older-than", type=duration, default=0.0, help="an age: 90 (seconds), 30m, 1h, 2d"
+    )
     ls.add_argument("--limit", type=int, default=100)
     ls.set_defaults(func=cmd_review_list)
     sh = rv.add_parser("show", help="one item: prompt, scores against thresholds, decisions")

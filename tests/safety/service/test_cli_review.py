@@ -72,6 +72,10 @@ def test_a_held_request_is_followed_to_its_signed_output(svc, portrait, tmp_path
     assert pending.returncode == 5 and "pending" in pending.stdout
     listing = as_(svc, svc.reviewer_token, "review", "list")
     assert listing.returncode == 0 and ticket in listing.stdout
+    # Ages as the web UI takes them: the item is younger than an hour, older than 0 s.
+    young = as_(svc, svc.reviewer_token, "review", "list", "--older-than", "1h")
+    assert young.returncode == 0 and ticket not in young.stdout
+    assert ticket in as_(svc, svc.reviewer_token, "review", "list", "--older-than", "0s").stdout
     shown = as_(svc, svc.reviewer_token, "review", "show", ticket)
     assert "public_figure" in shown.stdout and "a portrait" in shown.stdout
     decided = as_(
