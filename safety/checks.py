@@ -20,12 +20,12 @@ from functools import partial
 
 from safety.cancellation import Cancellation, run_cancellable
 from safety.job import Clip
-from safety.likeness.consent import LIKENESS_CATEGORIES, ConsentRegistry
+from safety.likeness.consent import ConsentRegistry
 from safety.moderators.protocol import TextModerator, VisualModerator, calibrated
 from safety.policy.allowlist import Allowlist, Cleared
 from safety.policy.rules import Policy
 from safety.policy.taxonomy import unevaluated
-from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
+from safety.verdict import LIKENESS_CATEGORIES, Action, CheckRun, Finding, Stage, Verdict
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import asdict, dataclass, field, replace
 
+# Findings that someone is depicted or named (an enrolled person): only a consent grant
+# (scope, expiry, revocation) authorizes them — never a reviewer's content clearance.
+LIKENESS_CATEGORIES = ("public_figure", "public_figure_name")
+
 
 class Action(enum.IntEnum):
     # Values match reelguard.v1.Action; higher is more severe.

@@ -169,12 +169,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Held for a reviewer: an enrolled likeness (which only a consent grant clears), and an
+# offensive prompt (a content finding a reviewer's clearance can clear).
 REVIEW_LIKENESS = Policy.from_dict(
     {
         "name": "review-likeness",
-        "categories": {"public_figure": {"threshold": 0.92, "action": "review"}},
+        "categories": {
+            "public_figure": {"threshold": 0.92, "action": "review"},
+            "profanity": {"threshold": 0.5, "action": "review"},
+        },
     }
 )
+OFFENSIVE = "a portrait of a fucking moron, slowly zooming"  # profanity 1.0
 
 
 class SlowGenerator:

@@ -12,10 +12,9 @@ import time
 from safety.errors import InvalidInput, NotFound
 from safety.store.interface import GrantStore, IdentityStore
 from safety.store.records import Grant
-from safety.verdict import Finding
+from safety.verdict import LIKENESS_CATEGORIES, Finding
 
 SCOPES = ("image", "video", "performance")
-LIKENESS_CATEGORIES = ("public_figure", "public_figure_name")
 
 
 class ConsentRegistry:

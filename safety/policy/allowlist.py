@@ -17,7 +17,7 @@ from safety.errors import NotFound
 from safety.policy.rules import CHECK_ERROR, always_blocked
 from safety.store.records import AuditEntry, Clearance
 from safety.store.review_interface import AllowlistStore
-from safety.verdict import Finding
+from safety.verdict import LIKENESS_CATEGORIES, Finding
 
 DEFAULT_DAYS = 90
 # A cleared finding may score this much above what the reviewer saw and stay cleared
@@ -41,8 +41,14 @@ def content_clearances(
     bands: dict[tuple[str, str], float] = {}
     for r in item_reasons:
         category = r.get("category", "")
-        # Never cleared: a check that did not run, and what is always blocked.
-        if category == CHECK_ERROR or always_blocked(category) or not r.get("subject"):
+        # Never cleared: a check that did not run, what is always blocked, and a likeness
+        # (who is depicted is authorized by consent grants only).
+        if (
+            category == CHECK_ERROR
+            or always_blocked(category)
+            or category in LIKENESS_CATEGORIES
+            or not r.get("subject")
+        ):
             continue
         key = (r["subject"], r["category"])
         bands[key] = max(bands.get(key, 0.0), float(r.get("score", 1.0)))
@@ -71,8 +77,11 @@ class Cleared:
 
     def annotate(self, findings: list[Finding]) -> None:
         """Mark the findings a review cleared (the policy then allows them, naming the
-        ticket): same category, same subject, a score within the band."""
+        ticket): same category, same subject, a score within the band — never a likeness,
+        whatever a stored row says (consent grants alone authorize those)."""
         for f in findings:
+            if f.category in LIKENESS_CATEGORIES:
+                continue
             for row in self.rows:
                 if (
                     row.category == f.category

@@ -50,12 +50,18 @@ class Domain:
     def review(self):
         return self.gate.review
 
-    def generate(self, image: bytes, tenant: str = "studio-a", driving: bytes | None = None):
+    def generate(
+        self,
+        image: bytes,
+        tenant: str = "studio-a",
+        driving: bytes | None = None,
+        prompt: str = "a portrait, slowly zooming",
+    ):
         """A Generate request's last event (Completed, Blocked, Held or Failed)."""
         job = self.intake.generate_job(
             uuid.uuid4().hex,
             tenant,
-            "a portrait, slowly zooming",
+            prompt,
             image,
             OutputSpec(96, 96, 24, 12, 0),
             driving,

@@ -10,9 +10,9 @@ import pytest
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from tests.support import (
+    OFFENSIVE,
     encode,
     review_service,
-    scene,
     terminal,
 )
 
@@ -24,9 +24,9 @@ def svc(request, tmp_path_factory, enrol_collins):
     r.close()
 
 
-def generate(channel, pixels, driving: bytes | None = None) -> tuple[str, object]:
+def generate(channel, pixels, driving: bytes | None = None, prompt=OFFENSIVE):
     request = pb.GenerateRequest(
-        prompt="a portrait, slowly zooming",
+        prompt=prompt,
         image=pb.Media(data=encode(pixels)),
         output=pb.OutputSpec(width=96, height=96, num_frames=12),
     )
@@ -45,12 +45,12 @@ def entries(channel, **kw):
     return list(rpc.ReviewStub(channel).ListAllowlist(pb.ListAllowlistRequest(**kw)).entries)
 
 
-def test_admins_list_and_remove_clearances_of_their_own_tenant(svc, astronaut):
-    look_alike = scene(astronaut, "coins", (120, 40))
-    kind, held = generate(svc.studio, look_alike)
+def test_admins_list_and_remove_clearances_of_their_own_tenant(svc, coffee):
+    cup = coffee  # with an offensive prompt: held for its words
+    kind, held = generate(svc.studio, cup)
     decide(svc.reviewer, held.ticket, "approve", allowlist_content=True)
     mine = [e for e in entries(svc.channel) if e.ticket == held.ticket]
-    assert mine and {e.subject for e in mine} <= {"input_image", "output_frame"}
+    assert mine and {(e.subject, e.category) for e in mine} == {("prompt", "profanity")}
     # Another tenant's admin sees none of them and cannot remove one.
     other_admin = svc.client("admin", "studio-b")[1]
     assert not [e for e in entries(other_admin) if e.ticket == held.ticket]
@@ -65,6 +65,6 @@ def test_admins_list_and_remove_clearances_of_their_own_tenant(svc, astronaut):
     for entry in mine:
         removed = svc.cli("allowlist", "remove", str(entry.id))
         assert removed.returncode == 0, removed.stderr
-    kind, again = generate(svc.studio, look_alike)
+    kind, again = generate(svc.studio, cup)
     assert kind == "held"  # judged again
     decide(svc.reviewer, again.ticket, "reject")
