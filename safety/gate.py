@@ -141,6 +141,7 @@ class Gate:
             consent=consent,
             unbank=partial(self.holding.unbank, banks=banks),
             allowlist_days=settings.allowlist_days,
+            policy_version=lambda tenant: self.policies.for_tenant(tenant).version,
         )
 
     @property

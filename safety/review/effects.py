@@ -16,6 +16,7 @@ from safety.likeness.consent import ConsentRegistry
 from safety.policy.allowlist import content_clearances
 from safety.store.records import AuditEntry, Clearance, Grant, ReviewItem
 from safety.store.review_interface import ReviewStore
+from safety.verdict import LIKENESS_CATEGORIES
 
 DEFAULT_CONSENT_DAYS, MAX_CONSENT_DAYS = 30, 366  # a consent grant written in review
 
@@ -27,8 +28,10 @@ class DecisionEffects:
         consent: ConsentRegistry | None,
         unbank: Callable[[str], int] | None,
         allowlist_days: float,
+        policy_version: Callable[[str], str] | None = None,
     ) -> None:
         self.store = store
+        self.policy_version = policy_version  # a tenant's policy version now
         self.consent = consent  # where an approval's consent grant is written
         self.unbank = unbank  # removes the bank entries a rejection of a ticket made
         self.allowlist_days = allowlist_days
@@ -69,6 +72,42 @@ class DecisionEffects:
             )
             for identity in identities
         ]
+
+    def changed_since_held(self, item: ReviewItem) -> list[str]:
+        """What the held verdict relied on that no longer holds: a consent grant it cites
+        that was revoked or has expired, a person it matched who was removed. Either one
+        means releasing would sign a decision whose grounds are gone."""
+        if self.consent is None:
+            return []
+        now, problems, seen = time.time(), [], set()
+        cited = [*item.verdict.get("reasons", []), *item.verdict.get("findings", [])]
+        for finding in cited:
+            person = finding.get("identity_id", "")
+            if finding.get("category") not in LIKENESS_CATEGORIES or not person:
+                continue
+            name = finding.get("identity_name") or person
+            if person not in seen:
+                seen.add(person)
+                if self.consent.identities.identity(person) is None:
+                    problems.append(f"{name} was removed from the enrolled people since")
+            basis = finding.get("consent") or {}
+            if basis.get("grant_id") and basis["grant_id"] not in seen:
+                seen.add(basis["grant_id"])
+                grants = self.consent.store.grants(tenant=item.tenant, identity_id=person)
+                grant = next((g for g in grants if g.id == basis["grant_id"]), None)
+                if grant is None or not grant.active(now):
+                    problems.append(
+                        f"consent grant {basis['grant_id']} for {name} was revoked or has "
+                        "expired since"
+                    )
+        return problems
+
+    def state_at_release(self, item: ReviewItem) -> dict:
+        """What a release was checked against (recorded in its manifest): the tenant's
+        policy now, and whether it is the one the item was held under."""
+        held_under = item.verdict.get("policy_version", "")
+        now = self.policy_version(item.tenant) if self.policy_version else held_under
+        return {"policy_version": now, "policy_changed": now != held_under, "at": time.time()}
 
     def revoke(self, grants: list[Grant]) -> None:
         for grant in grants:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from safety import failpoints
 from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
-from safety.errors import Busy, Forbidden, InvalidInput, NotFound
+from safety.errors import Busy, FailedPrecondition, Forbidden, InvalidInput, NotFound
 from safety.likeness.consent import ConsentRegistry
 from safety.policy.allowlist import DEFAULT_DAYS
 from safety.review.effects import DecisionEffects, may_clear
@@ -73,10 +73,12 @@ class ReviewQueue:
         consent: ConsentRegistry | None = None,
         unbank: Callable[[str], int] | None = None,
         allowlist_days: float = DEFAULT_DAYS,
+        policy_version: Callable[[str], str] | None = None,
     ) -> None:
         self.store = store
-        # What a decision changes beyond its item: clearances, consent grants, bank entries.
-        self.effects = DecisionEffects(store, consent, unbank, allowlist_days)
+        # What a decision changes beyond its item (clearances, consent grants, bank
+        # entries), and what a release re-checks.
+        self.effects = DecisionEffects(store, consent, unbank, allowlist_days, policy_version)
         self.media = media  # held outputs and ingredients, reachable from any front door
         self.release = release
         self.bank_rejected = bank_rejected
@@ -227,7 +229,15 @@ class ReviewQueue:
         if decision == "escalate":
             values["status"] = ESCALATED
         elif decision == "approve":
+            # A release re-checks what may have changed while the item waited.
+            changed = self.effects.changed_since_held(item)
+            if changed:
+                raise FailedPrecondition(
+                    f"ticket {ticket} cannot be released: {'; '.join(changed)}. Reject it "
+                    "(the client may ask again once consent is in place)"
+                )
             review["release_decision_id"] = uuid.uuid4().hex
+            review["at_release"] = self.effects.state_at_release(item)
             values.update(status=RELEASING, release_json=json.dumps(review))
         else:
             values["status"] = REJECTED

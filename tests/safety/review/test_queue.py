@@ -125,3 +125,46 @@ def test_every_step_is_in_the_audit_chain(review_domain, pictures):
 def test_an_output_nobody_is_depicted_in_is_not_held(review_domain, coffee):
     last = review_domain.generate(encode(coffee))
     assert isinstance(last, Completed) and last.verdict.action.name == "ALLOW"
+
+
+def test_a_release_rechecks_the_grants_and_people_its_verdict_cites(tmp_path, astronaut):
+    """Held for its words while a consent grant authorized the likeness; the grant was
+    revoked (or the person removed) before a reviewer approved: the release used to sign
+    an "allow" whose grounds were gone. The reviewer is told why; nothing is signed."""
+    from media.decode import decode_image
+    from safety.errors import FailedPrecondition
+    from safety.job import Held
+    from signing.verify import Verifier
+    from tests.safety.domain import REVIEWER, build_domain
+    from tests.support import OFFENSIVE, REVIEW_LIKENESS, encode
+
+    d = build_domain(tmp_path, policy=REVIEW_LIKENESS)
+    collins = d.enroller.enroll(
+        "Eileen Collins", [], [decode_image(encode(astronaut), max_pixels=10**8)]
+    )
+    grant = d.consent.grant("studio-a", collins.id, ["video"], "admin", None)
+
+    def held_with_consent() -> Held:
+        last = d.generate(encode(astronaut), prompt=OFFENSIVE)
+        assert isinstance(last, Held), last
+        cited = [f.consent for f in last.verdict.findings if f.consent]
+        assert cited and cited[0]["grant_id"] == grant.id
+        return last
+
+    revoked, removed = held_with_consent(), held_with_consent()
+    d.consent.revoke(grant.id, "Eileen Collins withdrew consent")
+    with pytest.raises(FailedPrecondition, match=f"consent grant {grant.id} for Eileen Collins"):
+        d.review.claim_and_decide(revoked.ticket, REVIEWER, "approve", "false_positive")
+    assert d.review.get(revoked.ticket).status == "pending"  # nothing recorded, nothing signed
+    d.enroller.remove(collins.id)
+    with pytest.raises(FailedPrecondition, match="Eileen Collins was removed"):
+        d.review.claim_and_decide(removed.ticket, REVIEWER, "approve", "false_positive")
+    # An item whose grounds still hold is released, the state it was checked against kept.
+    fresh = d.generate(encode(astronaut[::-1]), prompt=OFFENSIVE)  # no face: words only
+    assert isinstance(fresh, Held)
+    item = d.review.claim_and_decide(fresh.ticket, REVIEWER, "approve", "false_positive")
+    assert item.status == "approved"
+    signed = d.review.media.path(item.signed_path)
+    at_release = Verifier(d.anchors).verify_file(signed).moderation["human_review"]["at_release"]
+    assert at_release["policy_version"] == fresh.verdict.policy_version
+    assert at_release["policy_changed"] is False
