@@ -170,17 +170,14 @@ def video_edits(data: bytes) -> list[tuple[int, float]] | None:
     per entry, media time -1 for an empty edit; [] for a track without one; None when
     the boxes cannot be walked (the demuxer judges such a file)."""
     try:
-        for trak in _children(data, *_child(data, 0, len(data), b"moov"), b"trak"):
-            mdia = _child(data, *trak, b"mdia")
-            handler = _child(data, *mdia, b"hdlr")
-            if data[handler[0] + 8 : handler[0] + 12] != b"vide":
-                continue
-            edts = _child(data, *trak, b"edts", required=False)
-            elst = _child(data, *edts, b"elst", required=False) if edts else None
-            return _edits(data[elst[0] : elst[1]]) if elst else []
+        track = _video_track(data)
+        if track is None:
+            return None
+        edts = _child(data, *track[0], b"edts", required=False)
+        elst = _child(data, *edts, b"elst", required=False) if edts else None
+        return _edits(data[elst[0] : elst[1]]) if elst else []
     except (ValueError, struct.error):
         return None
-    return None
 
 
 def clean_aperture(data: bytes) -> tuple[float, float, float, float] | None:
@@ -191,7 +188,7 @@ def clean_aperture(data: bytes) -> tuple[float, float, float, float] | None:
         track = _video_track(data)
         if track is None:
             return None
-        stbl = _child(data, *_child(data, *_child(data, *track, b"minf"), b"stbl"), b"stsd")
+        stbl = _child(data, *_child(data, *_child(data, *track[1], b"minf"), b"stbl"), b"stsd")
         kind = data[stbl[0] + 12 : stbl[0] + 16]
         (entry,) = _children(data, stbl[0] + 8, stbl[1], kind)[:1]
         # A visual sample entry's own fields take 78 bytes; its boxes follow.
@@ -206,13 +203,13 @@ def clean_aperture(data: bytes) -> tuple[float, float, float, float] | None:
         return None
 
 
-def _video_track(data: bytes) -> tuple[int, int] | None:
-    """(start, end) of the first video track's `mdia` box body."""
+def _video_track(data: bytes) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """(start, end) of the first video track's `trak` box body and of its `mdia`."""
     for trak in _children(data, *_child(data, 0, len(data), b"moov"), b"trak"):
         mdia = _child(data, *trak, b"mdia")
         handler = _child(data, *mdia, b"hdlr")
         if data[handler[0] + 8 : handler[0] + 12] == b"vide":
-            return mdia
+            return trak, mdia
     return None
 
 

@@ -186,9 +186,14 @@ def with_edits(mp4: bytes, entries: list[tuple[int, int, float]]) -> bytes:
     for duration, media_time, rate in entries:
         whole = int(rate)
         body += struct.pack(">IihH", duration, media_time, whole, round((rate - whole) * 65536))
-    delta = len(body) - (elst[1] - elst[0])
     out = bytearray(mp4[: elst[0]] + body + mp4[elst[1] :])
-    for start, _ in (moov, trak, edts, elst):  # each box's size field: 8 bytes before its body
+    return _grown(out, (moov, trak, edts, elst), len(body) - (elst[1] - elst[0]))
+
+
+def _grown(out: bytearray, boxes, delta: int) -> bytes:
+    """`out` with the size field of each box (8 bytes before its body) grown by `delta`:
+    the boxes that enclose an edit (moov after mdat, so no chunk offset moves)."""
+    for start, _ in boxes:
         size = struct.unpack_from(">I", out, start - 8)[0]
         struct.pack_into(">I", out, start - 8, size + delta)
     return bytes(out)
@@ -210,7 +215,5 @@ def with_clean_aperture(mp4: bytes, width: int, height: int, dx: int = 0, dy: in
     entry_end = entry + struct.unpack_from(">I", mp4, entry)[0]
     clap = struct.pack(">I4sIIIIiIiI", 40, b"clap", width, 1, height, 1, dx, 1, dy, 1)
     out = bytearray(mp4[:entry_end] + clap + mp4[entry_end:])
-    for start in (moov[0], trak[0], mdia[0], minf[0], stbl[0], stsd[0], entry + 8):
-        size = struct.unpack_from(">I", out, start - 8)[0]
-        struct.pack_into(">I", out, start - 8, size + len(clap))
-    return bytes(out)
+    boxes = (moov, trak, mdia, minf, stbl, stsd, (entry + 8, entry_end))
+    return _grown(out, boxes, len(clap))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import logging
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -296,9 +298,6 @@ class ConfigError(ValueError):
 
 def _unknown_keys(unknown: list[str], fields, path: Path | None, text: str) -> str:
     """Each unknown key with its line and the nearest valid key, as policy files do."""
-    import difflib
-    import re
-
     where = str(path) if path is not None else "the environment (REELGUARD_ variables)"
     problems = []
     for key in unknown:
