@@ -9,7 +9,9 @@ per visual model and category, the highest score and its margin to the block thr
 (negative: over it); then the number not allowed, and per model the highest score among
 files showing women and among files showing men (SOURCES.md's "what it shows" column
 starts with F or M), so that a skew is visible. Every file should be ALLOWED with a
-margin of at least 0.1 (issue 26).
+margin of at least 0.1 (issue 26). A score the evidence weighing did not count (a face
+read as nudity: safety/moderators/evidence.py) is shown apart as "raw", and the margins
+are those of the counted scores.
 """
 
 from __future__ import annotations
@@ -68,12 +70,21 @@ def main() -> None:
                 scope = "video" if clips[0].subject.endswith("_video") else "image"
                 verdict = service.gate.check("people", None, clips, scope)
                 top: dict[tuple[str, str], tuple[float, float]] = {}
+                raw: dict[tuple[str, str], float] = {}
                 for f in verdict.findings:
-                    if f.category in VISUAL and f.score >= top.get((f.check, f.category), (-1,))[0]:
-                        top[(f.check, f.category)] = (f.score, f.threshold)
+                    key = (f.check, f.category)
+                    if f.category not in VISUAL:
+                        continue
+                    raw[key] = max(raw.get(key, 0.0), f.score)
+                    counted = f.at_most is None or f.at_most.name != "ALLOW"
+                    if f.score >= top.get(key, (-1,))[0] and counted:
+                        top[key] = (f.score, f.threshold)
+                    top.setdefault(key, (0.0, f.threshold))
                 cells = [
                     f"{check}/{category} {score:.3f} (margin {threshold - score:+.3f})"
-                    for (check, category), (score, threshold) in sorted(top.items())
+                    + (f" raw {raw[key]:.3f}" if raw[key] > score else "")
+                    for key, (score, threshold) in sorted(top.items())
+                    for check, category in [key]
                 ]
                 group = shown.get(path.name, "mixed")
                 for key, (score, _) in top.items():

@@ -21,6 +21,7 @@ from functools import partial
 from safety.cancellation import Cancellation, run_cancellable
 from safety.job import Clip
 from safety.likeness.consent import ConsentRegistry
+from safety.moderators.evidence import Evidence
 from safety.moderators.protocol import TextModerator, VisualModerator, calibrated
 from safety.policy.allowlist import Allowlist, Cleared
 from safety.policy.rules import Policy
@@ -42,6 +43,7 @@ class Checks:
         submit: Callable[..., Future],
         check_timeout_s: float = 60.0,
         allowlist: Allowlist | None = None,
+        evidence: Evidence | None = None,
     ) -> None:
         self.prompt_moderators = prompt_moderators
         self.image_moderators = image_moderators
@@ -49,6 +51,7 @@ class Checks:
         self._submit = submit  # runs a check on the gate's pool, in the caller's context
         self.check_timeout_s = check_timeout_s
         self.allowlist = allowlist
+        self.evidence = evidence  # weighs the nudity classifiers' hits before the policy
 
     def evaluate(
         self,
@@ -123,7 +126,7 @@ class Checks:
                     findings += result
                     kind = "text" if moderator in self.prompt_moderators else "visual"
                     covered[kind].update(calibrated(moderator))
-                    if _decisive(policy, result):
+                    if _decisive(policy, result, self.evidence):
                         decided_by = decided_by or moderator.name
                 runs.append(run)
         # Checks stopped by a decisive block are recorded as stopped (never as ok); the
@@ -141,6 +144,8 @@ class Checks:
             )
             kind = "text" if moderator in self.prompt_moderators else "visual"
             covered[kind].update(calibrated(moderator))
+        if self.evidence is not None:
+            self.evidence.weigh(findings, clips)
         try:
             self.consent.annotate(findings, tenant, scope)
         except Exception as e:  # no consent answer: treat every likeness as unauthorized
@@ -191,11 +196,14 @@ def _completes_anyway(moderator) -> bool:
     return not set(LIKENESS_CATEGORIES).isdisjoint(getattr(moderator, "categories", ()))
 
 
-def _decisive(policy: Policy, findings: list[Finding]) -> bool:
-    """A finding that blocks whatever else is found: over a block threshold, and not a
-    likeness (a consent grant may still authorize those)."""
+def _decisive(policy: Policy, findings: list[Finding], evidence: Evidence | None) -> bool:
+    """A finding that blocks whatever else is found: over a block threshold, not a
+    likeness (a consent grant may still authorize those), and not a classifier's hit the
+    evidence weighing has yet to judge (it may need the other classifier's score)."""
     for finding in findings:
         if finding.category in LIKENESS_CATEGORIES:
+            continue
+        if evidence is not None and evidence.weighs(finding):
             continue
         if policy.judge(replace(finding)).action == Action.BLOCK:
             return True

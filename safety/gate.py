@@ -47,6 +47,7 @@ from safety.job import (
     SignableMedia,
 )
 from safety.likeness.consent import ConsentRegistry
+from safety.moderators.evidence import Evidence
 from safety.moderators.protocol import TextModerator, VisualModerator
 from safety.observability import Metrics, tracer
 from safety.policy.allowlist import DEFAULT_DAYS, Allowlist
@@ -91,6 +92,7 @@ class Gate:
         sampling: Sampling = DEFAULT_SAMPLING,
         review: ReviewSettings | None = None,
         allowlist: Allowlist | None = None,
+        evidence: Evidence | None = None,
         metrics: Metrics | None = None,
         watermarker: watermark.Watermarker | None = None,
         generation_workers: int = 4,
@@ -117,6 +119,7 @@ class Gate:
             submit=self._submit,
             check_timeout_s=check_timeout_s,
             allowlist=allowlist,
+            evidence=evidence,
         )
         self.recorder = DecisionRecorder(store, self.metrics)
         self.output_signer = OutputSigner(

@@ -50,6 +50,9 @@ class Finding:
     # who sees scores and hashes (`pdq`: the frame's PDQ hex), never the media.
     specialist: bool = False
     pdq: str = ""
+    # What the evidence weighing (safety/moderators/evidence.py) lets this finding do at
+    # most: ALLOW for a face read as nudity, REVIEW for one model on one frame.
+    at_most: Action | None = None
 
 
 @dataclass
@@ -105,6 +108,8 @@ class Verdict:
         def finding(f: dict) -> Finding:
             f = dict(f)
             f["action"] = Action[f.get("action", "allow").upper()]
+            if f.get("at_most"):
+                f["at_most"] = Action[f["at_most"].upper()]
             if f.get("box"):
                 f["box"] = tuple(f["box"])
             return Finding(**f)

@@ -82,3 +82,32 @@ def database_url(request, tmp_path):
         return f"sqlite:///{tmp_path / 'reelguard.sqlite3'}"
     server = request.getfixturevalue("postgres")
     return server.fresh_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def body_measure():
+    """The body measure on the default face detector, as the service wires it."""
+    from safety.likeness.checker import DlibFaceEmbedder, face_boxes
+    from safety.moderators.body import BodyMeasure
+
+    return BodyMeasure(face_boxes(DlibFaceEmbedder()))
+
+
+@pytest.fixture(scope="session")
+def astronaut_head(astronaut) -> np.ndarray:
+    """Eileen Collins's head and hair, nothing below the chin: a face, no body."""
+    return np.ascontiguousarray(astronaut[10:250, 140:310])
+
+
+@pytest.fixture(scope="session")
+def exposed_body(astronaut, body_measure) -> np.ndarray:
+    """A stand-in for exposed skin (no harmful media exists here): the astronaut with
+    everything of her below the shoulders painted in her own cheeks' colour, grained."""
+    (x, y, w, h), *_ = body_measure._detect([astronaut])[0]
+    cheeks = astronaut[y + int(0.4 * h) : y + int(0.6 * h), x + int(0.3 * w) : x + int(0.7 * w)]
+    painted = astronaut.copy()
+    region = body_measure.person(astronaut)
+    region[: y + int(1.4 * h)] = False
+    grain = np.random.default_rng(0).normal(0, 6, (int(region.sum()), 3))
+    painted[region] = np.clip(cheeks.reshape(-1, 3).mean(0) + grain, 0, 255).astype(np.uint8)
+    return painted

@@ -359,3 +359,15 @@ class LikenessChecker:
                 )
             )
         return findings
+
+
+def face_boxes(embedder) -> Callable[[list[np.ndarray]], list[list[Box]]]:
+    """Each frame's face boxes, by the cheapest stage the embedder offers (the body
+    measure asks: safety/moderators/body.py)."""
+    detect = getattr(embedder, "detect_frames", None)
+    if detect is not None:
+        return lambda frames: [[box for box, _ in found] for found in detect(frames)]
+    many = getattr(embedder, "faces_of_frames", None)
+    if many is not None:
+        return lambda frames: [[face.box for face in found] for found in many(frames)]
+    return lambda frames: [[face.box for face in embedder.faces(px)] for px in frames]

@@ -10,8 +10,12 @@ specialist who sees scores and hashes, never the media: `sexual_minors` is never
 to the review queue.
 
 Faces are not detected again: the likeness check hands over its tracks. A track's age is
-read on its largest faces (at most `FACES_PER_TRACK`); only the frames that show a face
-under the margin are scored for sexual content again, by the same sexual models.
+the median of its largest faces' readings (at most `FACES_PER_TRACK`, their range kept in
+the finding): one crop read adults as 4 and 16 on real talking-head clips, a track's
+median did not. Only the frames that show a face under the margin are scored for sexual
+content again, by the same sexual models, and a frame's signal counts only where it
+shows a body (`safety/moderators/body.py`: exposed skin beside the faces), never for a
+face alone.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import numpy as np
 from indexes.pdq import pdq_media, to_hex
 from media.decode import Frame
 from safety.likeness.tracking import Box, FaceTrack
+from safety.moderators.body import BodyMeasure
 from safety.moderators.protocol import VisualModerator
 from safety.verdict import Finding
 
@@ -36,7 +41,7 @@ AGE_MARGIN = 21.0
 # every safe frame measured (bench/moderation_eval.py: 907, highest 0.307), far below
 # the 0.70 at which sexual content blocks for anyone.
 SEXUAL_FLOOR = 0.4
-FACES_PER_TRACK = 3
+FACES_PER_TRACK = 9
 CHIP, PADDING = 64, 0.2
 
 SexualScorer = Callable[[list[np.ndarray]], list[float]]  # P(sexual) per image
@@ -102,9 +107,11 @@ class MinorsCheck:
         age_limit: float = AGE_LIMIT,
         age_margin: float = AGE_MARGIN,
         sexual_floor: float = SEXUAL_FLOOR,
+        body: BodyMeasure | None = None,
     ) -> None:
         self.ages = ages
         self.sexual = sexual
+        self.body = body  # None: every frame's signal counts (nothing discounted)
         self.age_limit, self.age_margin, self.sexual_floor = age_limit, age_margin, sexual_floor
         self.model_version = ages.model_version
 
@@ -112,17 +119,19 @@ class MinorsCheck:
         self, subject: str, at: dict[float, np.ndarray], tracks: list[FaceTrack]
     ) -> list[Finding]:
         """`at`: each sampled frame's pixels by its time (the tracks' times)."""
-        young: list[tuple[FaceTrack, float]] = []
+        young: list[tuple[FaceTrack, float, str]] = []
         for track in tracks:
             largest = sorted(
                 range(len(track.times)), key=lambda i: -track.boxes[i][2] * track.boxes[i][3]
             )[:FACES_PER_TRACK]
-            age = min(self.ages.ages([(at[track.times[i]], track.boxes[i]) for i in largest]))
+            read = self.ages.ages([(at[track.times[i]], track.boxes[i]) for i in largest])
+            age = float(np.median(read))
             if age < self.age_margin:
-                young.append((track, age))
+                spread = f" (median of {len(read)}: {min(read):.0f}-{max(read):.0f})"
+                young.append((track, age, spread if len(read) > 1 else ""))
         if not young:
             return []
-        times = sorted({t for track, _ in young for t in track.times})
+        times = sorted({t for track, _, _ in young for t in track.times})
         images = [at[t] for t in times]
         per_model = [scorer(images) for scorer in self.sexual]
         findings = []
@@ -130,7 +139,16 @@ class MinorsCheck:
             signal = max(scores[i] for scores in per_model)
             if signal < self.sexual_floor:
                 continue
-            track, age = min(((tr, a) for tr, a in young if t in tr.times), key=lambda p: p[1])
+            body = ""
+            if self.body is not None:
+                boxes = [tr.boxes[tr.times.index(t)] for tr in tracks if t in tr.times]
+                exposure = self.body.exposure(at[t], boxes)
+                if not exposure.body:
+                    continue  # a face is not a sexual signal
+                body = f", {exposure.describe()}"
+            track, age, spread = min(
+                ((tr, a, s) for tr, a, s in young if t in tr.times), key=lambda p: p[1]
+            )
             band = (
                 f"under {self.age_limit:g}"
                 if age < self.age_limit
@@ -143,8 +161,8 @@ class MinorsCheck:
                     category="sexual_minors",
                     subject=subject,
                     score=1.0,
-                    detail=f"a face reads {age:.0f} ({band}) in a frame with sexual signal "
-                    f"{signal:.2f}",
+                    detail=f"a face reads {age:.0f}{spread} ({band}) in a frame with sexual "
+                    f"signal {signal:.2f}{body}",
                     frame_time_s=t,
                     box=track.boxes[track.times.index(t)],
                     track_id=track.id,

@@ -202,6 +202,8 @@ class Policy:
         elif finding.action != Action.ALLOW and finding.allowlisted:
             finding.action = Action.ALLOW
             finding.detail += f"; cleared by human review {finding.allowlisted}"
+        if finding.at_most is not None and finding.action > finding.at_most:
+            finding.action = finding.at_most  # the weighing's reason is in the detail
         return finding
 
     def decide(

@@ -20,10 +20,17 @@ from indexes.manifests import ManifestRepository
 from safety.auth import Authenticator
 from safety.gate import Gate, ReviewSettings
 from safety.intake import Intake
-from safety.likeness.checker import DlibFaceEmbedder, LikenessChecker, ProcessEmbedderPool
+from safety.likeness.checker import (
+    DlibFaceEmbedder,
+    LikenessChecker,
+    ProcessEmbedderPool,
+    face_boxes,
+)
 from safety.likeness.consent import ConsentRegistry
 from safety.likeness.identities import Enroller, enrolled_names, open_index
 from safety.likeness.minors import ApparentAge, MinorsCheck, sexual_scores
+from safety.moderators.body import BodyMeasure
+from safety.moderators.evidence import Evidence
 from safety.moderators.plugins import Moderators, Needs, Plugin, configured
 from safety.observability import Metrics
 from safety.policy.allowlist import Allowlist
@@ -192,9 +199,14 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
 
     needs = Needs(enrolled_names=partial(enrolled_names, store), banks=banks)
     moderators = Moderators.build(configured(config), config, needs, load)
+    # How much body a frame shows, beside the faces the likeness detector finds: the
+    # nudity classifiers' hits and the minors check's signal count only on a body.
+    body = metrics.timed_load("body", lambda: BodyMeasure(face_boxes(embedder)))
+    evidence = Evidence(body, [m.name for m in moderators.sexual_signals])
     minors = MinorsCheck(
         metrics.timed_load("apparent_age", ApparentAge),
         [sexual_scores(m) for m in moderators.sexual_signals],
+        body=body,
     )
     likeness = LikenessChecker(embedder, index, store.identity_for_vector, minors)
     moderators = moderators.with_visual(likeness)
@@ -234,6 +246,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             allowlist_days=config.review_allowlist_days,
         ),
         allowlist=allowlist,
+        evidence=evidence,
         metrics=metrics,
         watermarker=watermarker if config.watermark else None,
         generation_workers=config.max_generations,

@@ -19,10 +19,12 @@ from safety.auth import ALL_TENANTS, Principal
 from safety.gate import Gate, ReviewSettings
 from safety.intake import Intake
 from safety.job import OutputSpec
-from safety.likeness.checker import DlibFaceEmbedder, LikenessChecker
+from safety.likeness.checker import DlibFaceEmbedder, LikenessChecker, face_boxes
 from safety.likeness.consent import ConsentRegistry
 from safety.likeness.identities import Enroller, enrolled_names
 from safety.likeness.minors import ApparentAge, MinorsCheck, sexual_scores
+from safety.moderators.body import BodyMeasure
+from safety.moderators.evidence import Evidence
 from safety.moderators.plugins import Moderators, Needs, configured
 from safety.policy.allowlist import Allowlist
 from safety.policy.loading import PolicySet
@@ -88,6 +90,14 @@ class Models:
             cls._loaded = (embedder, ApparentAge(), PerformanceTransfer())
         return cls._loaded
 
+    _body: BodyMeasure | None = None
+
+    @classmethod
+    def body(cls) -> BodyMeasure:
+        if cls._body is None:
+            cls._body = BodyMeasure(face_boxes(cls.get()[0]))
+        return cls._body
+
 
 def build_domain(tmp: Path, **settings) -> Domain:
     """A fresh domain: an empty store, nobody enrolled, the default moderators; `settings`
@@ -100,7 +110,9 @@ def build_domain(tmp: Path, **settings) -> Domain:
     needs = Needs(partial(enrolled_names, store), banks)
     moderators = Moderators.build(configured(config), config, needs)
     index = FaissIdentityIndex.create(embedder.dim)
-    minors = MinorsCheck(age, [sexual_scores(m) for m in moderators.sexual_signals])
+    body = Models.body()
+    evidence = Evidence(body, [m.name for m in moderators.sexual_signals])
+    minors = MinorsCheck(age, [sexual_scores(m) for m in moderators.sexual_signals], body=body)
     likeness = LikenessChecker(embedder, index, store.identity_for_vector, minors)
     chain = init_dev_chain(tmp / "keys")
     consent = ConsentRegistry(store, store)
@@ -123,6 +135,7 @@ def build_domain(tmp: Path, **settings) -> Domain:
             lease_s=config.review_lease_s,
         ),
         allowlist=allowlist,
+        evidence=evidence,
     )
     enroller = Enroller(embedder, index, store, tmp / "identities.faiss", config.face_min_size)
     intake = Intake(config.limits, [KenBurnsGenerator(), performance])

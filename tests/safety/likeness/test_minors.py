@@ -14,7 +14,7 @@ from PIL import Image
 from media.decode import Frame
 from reelguard.v1 import reelguard_pb2 as pb
 from safety.likeness.checker import DlibFaceEmbedder, LikenessChecker
-from safety.likeness.minors import AGE_MARGIN, ApparentAge, MinorsCheck
+from safety.likeness.minors import AGE_MARGIN, FACES_PER_TRACK, ApparentAge, MinorsCheck
 from safety.policy.rules import Policy
 from safety.verdict import Action, Stage
 from tests.support import encode
@@ -39,11 +39,11 @@ def says(score: float):
     return lambda images: [score] * len(images)
 
 
-def checker(embedder, ages, sexual: float, **limits) -> LikenessChecker:
+def checker(embedder, ages, sexual: float, body=None, **limits) -> LikenessChecker:
     from indexes.identity import FaissIdentityIndex, build_index
 
     empty = build_index(embedder.dim, np.zeros(0, np.int64), np.zeros((0, embedder.dim)), "flat")
-    minors = MinorsCheck(ages, [says(0.0), says(sexual)], **limits)
+    minors = MinorsCheck(ages, [says(0.0), says(sexual)], body=body, **limits)
     return LikenessChecker(embedder, FaissIdentityIndex(empty), lambda v: None, minors)
 
 
@@ -94,7 +94,38 @@ def test_ages_are_read_on_a_few_faces_per_track_not_every_frame(embedder, astron
     ages = Counting()
     frames = [Frame(t / 2, astronaut) for t in range(12)]
     checker(embedder, ages, sexual=0.0).score("output_frame", frames)
-    assert ages.calls == [3]  # one track, its three largest faces
+    assert ages.calls == [FACES_PER_TRACK]  # one track, its largest faces
+
+
+def test_a_tracks_age_is_the_median_of_its_faces_not_its_youngest(embedder, astronaut):
+    """One crop read an adult actor as 4 on a real clip; one misreading in a track of
+    many faces no longer makes the track a child's."""
+
+    class OneMisread(ApparentAge):
+        def ages(self, faces):
+            return [4.0] + [40.0] * (len(faces) - 1)
+
+    frames = [Frame(t / 2, astronaut) for t in range(12)]
+    adult = checker(embedder, OneMisread(), sexual=0.95)
+    assert not [f for f in adult.score("output_frame", frames) if f.category == "sexual_minors"]
+
+
+def test_a_young_face_alone_is_not_a_sexual_signal(ages, embedder, body_measure, astronaut_head):
+    """The sexual signal counts only on a body: a head read as sexual and as young (the
+    most serious label the service has, on the most innocent input) is no finding."""
+    young = checker(embedder, ages, sexual=0.9, body=body_measure, age_limit=99, age_margin=100)
+    frames = [Frame(0.0, astronaut_head)]
+    assert not [f for f in young.score("output_frame", frames) if f.category == "sexual_minors"]
+
+
+def test_a_young_face_beside_an_exposed_body_blocks(ages, embedder, body_measure, exposed_body):
+    young = checker(embedder, ages, sexual=0.9, body=body_measure, age_limit=99, age_margin=100)
+    (finding,) = [
+        f
+        for f in young.score("output_frame", [Frame(0.0, exposed_body)])
+        if f.category == "sexual_minors"
+    ]
+    assert "face areas of exposed skin" in finding.detail
 
 
 def test_the_service_evaluates_visual_sexual_minors(running, astronaut):
