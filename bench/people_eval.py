@@ -1,6 +1,6 @@
 """Ordinary people through the default checks: what would be refused, and how close.
 
-    python bench/people_eval.py [--dir ../shared/testdata/people] [--limit N]
+    python bench/people_eval.py [--dir ../shared/testdata/people] [--limit N] [--file NAME ...]
 
 Every photo and video of the people set (real actors, talking heads, portraits; see
 its SOURCES.md) goes through intake and the pre-check's checks as a Check request
@@ -49,10 +49,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", type=Path, default=PEOPLE)
     ap.add_argument("--limit", type=int, default=0, help="only the first N files")
+    ap.add_argument("--file", action="append", default=[], help="only this file (repeatable)")
     args = ap.parse_args()
     if not args.dir.is_dir():
         sys.exit(f"no people set at {args.dir}")
     files = sorted(p for p in args.dir.iterdir() if p.suffix.lower() in MEDIA)
+    files = [p for p in files if p.name in args.file] if args.file else files
     files = files[: args.limit] if args.limit else files
     shown = who(args.dir / "SOURCES.md") if (args.dir / "SOURCES.md").exists() else {}
     highest: dict[tuple[str, str], dict[str, float]] = {}  # (model, category) -> group -> score

@@ -87,7 +87,8 @@ def database_url(request, tmp_path):
 @pytest.fixture(scope="session")
 def body_measure():
     """The body measure on the default face detector, as the service wires it."""
-    from safety.likeness.checker import DlibFaceEmbedder, face_boxes
+    from safety.likeness.checker import DlibFaceEmbedder
+    from safety.likeness.known_faces import face_boxes
     from safety.moderators.body import BodyMeasure
 
     return BodyMeasure(face_boxes(DlibFaceEmbedder()))

@@ -21,6 +21,7 @@ from indexes.identity import IdentityIndex
 from media.decode import Frame
 from safety.cancellation import current_cancellation
 from safety.likeness.face_images import cv2_resize, embedding_crop, face_look
+from safety.likeness.known_faces import FaceMemory
 from safety.likeness.minors import MinorsCheck
 from safety.likeness.tracking import Box, Detection, Face, FaceTrack, plan_embeddings, track_faces
 from safety.moderators.protocol import package_version
@@ -260,8 +261,10 @@ class LikenessChecker:
         index: IdentityIndex,
         identity_of: Callable[[int], tuple[str, str] | None],
         minors: MinorsCheck | None = None,
+        memory: FaceMemory | None = None,
     ) -> None:
         self.embedder = embedder
+        self.memory = memory  # the boxes found, for the body measure
         self.index = index
         self._identity_of = identity_of  # vector id -> (identity id, name)
         self.minors = minors
@@ -281,6 +284,10 @@ class LikenessChecker:
 
     def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
         per_frame = self._faces(frames)
+        if self.memory is not None:
+            self.memory.remember(
+                [f.pixels for f in frames], [[face.box for face in found] for found in per_frame]
+            )
         tracks = track_faces(
             [(f.time_s, faces) for f, faces in zip(frames, per_frame, strict=True)]
         )
@@ -361,13 +368,3 @@ class LikenessChecker:
         return findings
 
 
-def face_boxes(embedder) -> Callable[[list[np.ndarray]], list[list[Box]]]:
-    """Each frame's face boxes, by the cheapest stage the embedder offers (the body
-    measure asks: safety/moderators/body.py)."""
-    detect = getattr(embedder, "detect_frames", None)
-    if detect is not None:
-        return lambda frames: [[box for box, _ in found] for found in detect(frames)]
-    many = getattr(embedder, "faces_of_frames", None)
-    if many is not None:
-        return lambda frames: [[face.box for face in found] for found in many(frames)]
-    return lambda frames: [[face.box for face in embedder.faces(px)] for px in frames]

@@ -49,8 +49,8 @@ class GraphicModerator:
         "violence": "907 safe images: none at 0.90, 13 frames of 96 px outputs from 0.35 "
         "(bench/moderation_eval.py); graphic violence only",
         "sexual": "907 safe images, none at 0.70 (bench/moderation_eval.py); 46 files of real "
-        "people: 1 talking-head video over 0.70 (0.79-0.85), highest for men 0.60 "
-        "(bench/people_eval.py)",
+        "people: raw up to 0.85 on a clothed talking head, not counted (judged on the body); "
+        "counted highest 0.55, women 0.55, men 0.54 (bench/people_eval.py)",
     }
 
     def __init__(self, path: Path | None = None) -> None:

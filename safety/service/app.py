@@ -20,14 +20,10 @@ from indexes.manifests import ManifestRepository
 from safety.auth import Authenticator
 from safety.gate import Gate, ReviewSettings
 from safety.intake import Intake
-from safety.likeness.checker import (
-    DlibFaceEmbedder,
-    LikenessChecker,
-    ProcessEmbedderPool,
-    face_boxes,
-)
+from safety.likeness.checker import DlibFaceEmbedder, LikenessChecker, ProcessEmbedderPool
 from safety.likeness.consent import ConsentRegistry
 from safety.likeness.identities import Enroller, enrolled_names, open_index
+from safety.likeness.known_faces import FaceMemory, face_boxes
 from safety.likeness.minors import ApparentAge, MinorsCheck, sexual_scores
 from safety.moderators.body import BodyMeasure
 from safety.moderators.evidence import Evidence
@@ -201,14 +197,15 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     moderators = Moderators.build(configured(config), config, needs, load)
     # How much body a frame shows, beside the faces the likeness detector finds: the
     # nudity classifiers' hits and the minors check's signal count only on a body.
-    body = metrics.timed_load("body", lambda: BodyMeasure(face_boxes(embedder)))
+    faces = FaceMemory(face_boxes(embedder))  # the likeness check's boxes, for the body
+    body = metrics.timed_load("body", lambda: BodyMeasure(faces))
     evidence = Evidence(body, [m.name for m in moderators.sexual_signals])
     minors = MinorsCheck(
         metrics.timed_load("apparent_age", ApparentAge),
         [sexual_scores(m) for m in moderators.sexual_signals],
         body=body,
     )
-    likeness = LikenessChecker(embedder, index, store.identity_for_vector, minors)
+    likeness = LikenessChecker(embedder, index, store.identity_for_vector, minors, faces)
     moderators = moderators.with_visual(likeness)
     allowlist = Allowlist(store)
     # Held, released and kept outputs: in the database, so any front door can serve them.

@@ -19,9 +19,10 @@ from safety.auth import ALL_TENANTS, Principal
 from safety.gate import Gate, ReviewSettings
 from safety.intake import Intake
 from safety.job import OutputSpec
-from safety.likeness.checker import DlibFaceEmbedder, LikenessChecker, face_boxes
+from safety.likeness.checker import DlibFaceEmbedder, LikenessChecker
 from safety.likeness.consent import ConsentRegistry
 from safety.likeness.identities import Enroller, enrolled_names
+from safety.likeness.known_faces import FaceMemory, face_boxes
 from safety.likeness.minors import ApparentAge, MinorsCheck, sexual_scores
 from safety.moderators.body import BodyMeasure
 from safety.moderators.evidence import Evidence
@@ -90,12 +91,13 @@ class Models:
             cls._loaded = (embedder, ApparentAge(), PerformanceTransfer())
         return cls._loaded
 
-    _body: BodyMeasure | None = None
+    _body: tuple[FaceMemory, BodyMeasure] | None = None
 
     @classmethod
-    def body(cls) -> BodyMeasure:
+    def body(cls) -> tuple[FaceMemory, BodyMeasure]:
         if cls._body is None:
-            cls._body = BodyMeasure(face_boxes(cls.get()[0]))
+            memory = FaceMemory(face_boxes(cls.get()[0]))
+            cls._body = (memory, BodyMeasure(memory))
         return cls._body
 
 
@@ -110,10 +112,10 @@ def build_domain(tmp: Path, **settings) -> Domain:
     needs = Needs(partial(enrolled_names, store), banks)
     moderators = Moderators.build(configured(config), config, needs)
     index = FaissIdentityIndex.create(embedder.dim)
-    body = Models.body()
+    faces, body = Models.body()
     evidence = Evidence(body, [m.name for m in moderators.sexual_signals])
     minors = MinorsCheck(age, [sexual_scores(m) for m in moderators.sexual_signals], body=body)
-    likeness = LikenessChecker(embedder, index, store.identity_for_vector, minors)
+    likeness = LikenessChecker(embedder, index, store.identity_for_vector, minors, faces)
     chain = init_dev_chain(tmp / "keys")
     consent = ConsentRegistry(store, store)
     allowlist = Allowlist(store)

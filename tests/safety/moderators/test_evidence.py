@@ -115,3 +115,16 @@ def test_pasting_faces_does_not_shrink_the_body(pool, body_measure, exposed_body
     assert len(body_measure._detect([crowded])[0]) > 1
     verdict = judged(pool, body_measure, crowded, Says("a", 0.95, 0.95), Says("b", 0.9, 0.9))
     assert verdict.action == Action.BLOCK
+
+
+def test_a_weighing_that_fails_leaves_every_hit_counted(pool, astronaut_head, caplog):
+    """Fail closed: a body measure whose face detector raises discounts nothing."""
+    from safety.moderators.body import BodyMeasure
+
+    def broken(frames):
+        raise RuntimeError("face detector down")
+
+    body = BodyMeasure(broken)
+    verdict = judged(pool, body, astronaut_head, Says("a", 0.95, 0.95), Says("b", 0.9, 0.9))
+    assert verdict.action == Action.BLOCK
+    assert "weighing the sexual classifiers' evidence failed" in caplog.text
