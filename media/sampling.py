@@ -146,6 +146,36 @@ def frames_at(
     return found
 
 
+def frames_within(
+    source: Path | bytes,
+    windows: list[tuple[float, float]],
+    sampling: Sampling = DEFAULT_SAMPLING,
+    limit: int = 48,
+) -> list[Frame]:
+    """Every frame shown within the `windows` (start, end in seconds), at the video's
+    full rate, decoded and scaled as the sampled frames are: in one pass, stopping after
+    the last window or `limit` frames. What corroborates a hit is looked for around it."""
+    spans = sorted(windows)
+    if not spans:
+        return []
+    found: list[Frame] = []
+    try:
+        with open_video(source) as container:
+            stream = container.streams.video[0]
+            rate = float(stream.guessed_rate or stream.average_rate or 0) or 25.0
+            display = _display(stream, source)
+            previous = -1.0
+            for i, frame in enumerate(container.decode(stream)):
+                time_s = previous = _display_time(frame, i, rate, previous)
+                if time_s > spans[-1][1] or len(found) >= limit:
+                    break
+                if any(start <= time_s <= end for start, end in spans):
+                    found.append(Frame(time_s, upright(frame, sampling.max_side, display)))
+    except (av.FFmpegError, OSError, ValueError, IndexError) as e:
+        raise InvalidMedia(f"the video cannot be decoded ({e}); is it corrupt?") from None
+    return found
+
+
 def frame_shown_at(source: Path | bytes, time_s: float) -> np.ndarray | None:
     """The frame on screen at `time_s` (the last to start at or before it; the first
     if none does), as displayed: what a reviewer is shown beside a finding at that time."""

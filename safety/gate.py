@@ -31,7 +31,7 @@ from pathlib import Path
 from indexes.hashbank import HashBanks
 from indexes.manifests import ManifestRepository
 from media.decode import Frame
-from media.sampling import DEFAULT_SAMPLING, Sampling, sample_video_frames
+from media.sampling import DEFAULT_SAMPLING, Sampling, frames_within, sample_video_frames
 from safety.checks import Checks
 from safety.decisions import DecisionRecorder
 from safety.job import (
@@ -338,7 +338,14 @@ class Gate:
         verdict = self.checks.evaluate(
             Stage.POST_CHECK,
             None,
-            [Clip("output_frame", frames, total_frames=sampled.total)],
+            [
+                Clip(
+                    "output_frame",
+                    frames,
+                    total_frames=sampled.total,
+                    neighbours=partial(frames_within, video, sampling=self.sampling),
+                )
+            ],
             job.tenant,
             job.consent_scope,
             policy,

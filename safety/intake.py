@@ -15,12 +15,13 @@ not an input lost.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 from generator.base import DRIVING_VIDEO, IMAGE, TEXT, Generator, capabilities
 from indexes.hashbank import MIN_QUALITY, Bank, media_hashes
 from indexes.pdq import from_hex
 from media.decode import DecodedImage, Frame, VideoLimits, decode_image
-from media.sampling import Sampling, decode_video, motion_frames
+from media.sampling import Sampling, decode_video, frames_within, motion_frames
 from media.sniff import sniff_mime
 from safety.errors import FailedPrecondition, InvalidInput
 from safety.job import Clip, DrivingVideo, GenerateJob, OutputSpec, SignableMedia, validate_output
@@ -113,6 +114,7 @@ class Intake:
                 sampled.frames,
                 sampled.total,
                 motion_frames(driving_video, output.fps, output.num_frames),
+                partial(frames_within, driving_video, sampling=limits.sampling),
             )
         job = GenerateJob(request_id, tenant, prompt, decoded, output, driving, tuple(carried))
         return replace(job, backend=self.backend_for(job))
@@ -151,7 +153,10 @@ class Intake:
         limits = self.limits
         if sniff_mime(data).startswith("video/"):
             sampled, info = decode_video(data, limits.video, limits.sampling, label=label)
-            return Clip(f"{label}_video", sampled.frames, info.audio_streams, sampled.total)
+            around = partial(frames_within, data, sampling=limits.sampling)
+            return Clip(
+                f"{label}_video", sampled.frames, info.audio_streams, sampled.total, around
+            )
         image = decode_image(data, max_pixels=limits.max_image_pixels, label=label)
         return Clip(label, [Frame(0.0, pixels) for pixels in image.all_pixels()])
 

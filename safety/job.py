@@ -6,6 +6,7 @@ Plain data, no behaviour beyond validation: `Intake.generate_job` builds a
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class DrivingVideo:
     frames: list[Frame]
     total_frames: int = 0
     motion: list[np.ndarray] = field(default_factory=list)
+    neighbours: Callable[[list[tuple[float, float]]], list[Frame]] | None = None  # see Clip
 
 
 class Cancelled(Exception):
@@ -74,7 +76,12 @@ class GenerateJob:
             )
         if self.driving:
             clips.append(
-                Clip("driving_video", self.driving.frames, total_frames=self.driving.total_frames)
+                Clip(
+                    "driving_video",
+                    self.driving.frames,
+                    total_frames=self.driving.total_frames,
+                    neighbours=self.driving.neighbours,
+                )
             )
         return clips + list(self.carried)
 
@@ -121,6 +128,9 @@ class Clip:
     frames: list[Frame]
     audio_streams: int = 0  # what the visual checks did not look at (recorded as such)
     total_frames: int = 0  # a video's: how many frames it holds (`frames` are those checked)
+    # A video's frames within time windows at full rate (media/sampling.py: frames_within),
+    # for corroborating a hit with its neighbours; None for a still image.
+    neighbours: Callable[[list[tuple[float, float]]], list[Frame]] | None = None
 
 
 @dataclass(frozen=True)

@@ -199,7 +199,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     # nudity classifiers' hits and the minors check's signal count only on a body.
     faces = FaceMemory(face_boxes(embedder))  # the likeness check's boxes, for the body
     body = metrics.timed_load("body", lambda: BodyMeasure(faces))
-    evidence = Evidence(body, [m.name for m in moderators.sexual_signals])
+    evidence = Evidence(body, moderators.sexual_signals)
     minors = MinorsCheck(
         metrics.timed_load("apparent_age", ApparentAge),
         [sexual_scores(m) for m in moderators.sexual_signals],

@@ -12,7 +12,7 @@ import pytest
 from media import InvalidMedia
 from media.decode import MAX_FPS, VideoLimits
 from media.mp4 import write_mp4
-from media.sampling import Sampling, decode_video, sample_video_frames
+from media.sampling import Sampling, decode_video, frames_within, sample_video_frames
 
 SIDE = 64
 
@@ -307,3 +307,14 @@ def test_the_frame_shown_to_a_reviewer_is_the_one_on_screen(tmp_path):
     video = stored_video([_marked(False), _marked(True), _marked(False)], times_ms=[0, 100, 900])
     assert frame_shown_at(video, 0.5)[20:26, 30:36].mean() > 180  # shown since 0.1 s
     assert frame_shown_at(video, 0.05)[20:26, 30:36].mean() < 150
+
+
+def test_the_frames_around_a_time_are_decoded_at_full_rate_within_a_bound(tmp_path):
+    ramp = [np.full((SIDE, SIDE, 3), i, np.uint8) for i in range(72)]  # 3 s, 24 fps
+    path = clip(tmp_path, ramp)
+    frames = frames_within(path, [(2.0, 2.1), (0.5, 0.6)])
+    times = [round(f.time_s * 24) for f in frames]
+    assert times == [12, 13, 14, 48, 49, 50]  # every frame of both windows, in order
+    assert frames[0].pixels.shape == (SIDE, SIDE, 3)
+    assert len(frames_within(path, [(0.0, 3.0)], limit=10)) == 10
+    assert frames_within(path, []) == []

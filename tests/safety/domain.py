@@ -113,7 +113,7 @@ def build_domain(tmp: Path, **settings) -> Domain:
     moderators = Moderators.build(configured(config), config, needs)
     index = FaissIdentityIndex.create(embedder.dim)
     faces, body = Models.body()
-    evidence = Evidence(body, [m.name for m in moderators.sexual_signals])
+    evidence = Evidence(body, moderators.sexual_signals)
     minors = MinorsCheck(age, [sexual_scores(m) for m in moderators.sexual_signals], body=body)
     likeness = LikenessChecker(embedder, index, store.identity_for_vector, minors, faces)
     chain = init_dev_chain(tmp / "keys")

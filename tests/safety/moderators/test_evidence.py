@@ -6,19 +6,24 @@ exists here); the faces, the body measure, the checks and the default policy are
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
+import numpy as np
 import pytest
 
 from media.decode import Frame
+from media.sampling import frames_at, frames_within
 from safety.checks import Checks
 from safety.job import Clip
 from safety.moderators.evidence import Evidence
 from safety.policy.rules import Policy
 from safety.verdict import Action, Finding, Stage
+from tests.displayed import stored_video
 
 
 class Says:
-    """A whole-frame sexual classifier that reads frame `i` at `scores[i]`."""
+    """A whole-frame sexual classifier that reads the clip's frame `i` at `scores[i]`
+    (and any other frames, a hit's neighbours, at 0)."""
 
     categories = ("sexual",)
     model, model_version = "stand-in", "1"
@@ -28,9 +33,10 @@ class Says:
         self.calibration = {"sexual": "a test's own scores"}
 
     def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
+        scores = self.scores if len(frames) == len(self.scores) else [0.0] * len(frames)
         return [
             Finding(self.name, "sexual", subject, s, f"{self.name} {s}", frame_time_s=f.time_s)
-            for f, s in zip(frames, self.scores, strict=True)
+            for f, s in zip(frames, scores, strict=True)
         ]
 
 
@@ -51,7 +57,7 @@ def judged(pool, body_measure, pixels, *classifiers, times=(0.0, 0.5)):
         image_moderators=list(classifiers),
         consent=NoConsent(),
         submit=pool.submit,
-        evidence=Evidence(body_measure, [c.name for c in classifiers]),
+        evidence=Evidence(body_measure, list(classifiers)),
     )
     clip = Clip("driving_video", [Frame(t, pixels) for t in times])
     return checks.evaluate(Stage.PRE_CHECK, None, [clip], "t", "", Policy())
@@ -128,3 +134,64 @@ def test_a_weighing_that_fails_leaves_every_hit_counted(pool, astronaut_head, ca
     verdict = judged(pool, body, astronaut_head, Says("a", 0.95, 0.95), Says("b", 0.9, 0.9))
     assert verdict.action == Action.BLOCK
     assert "weighing the sexual classifiers' evidence failed" in caplog.text
+
+
+class Looks:
+    """A whole-frame classifier that reads a frame as `score` when it shows `picture`."""
+
+    categories = ("sexual",)
+    model, model_version = "stand-in", "1"
+
+    def __init__(self, name: str, picture, score: float = 0.95) -> None:
+        self.name, self.picture, self.hit = name, picture.astype(np.int16), score
+        self.calibration = {"sexual": "a test's own scores"}
+
+    def score(self, subject: str, frames: list[Frame]) -> list[Finding]:
+        return [
+            Finding(self.name, "sexual", subject, self._score(f.pixels), frame_time_s=f.time_s)
+            for f in frames
+        ]
+
+    def _score(self, pixels) -> float:
+        close = np.abs(pixels.astype(np.int16) - self.picture).mean() < 12
+        return self.hit if close else 0.05
+
+
+def clip_of(mp4: bytes, times) -> Clip:
+    """A clip as intake builds one: the frames at `times`, and the video's full rate."""
+    return Clip(
+        "driving_video", frames_at(mp4, list(times)), neighbours=partial(frames_within, mp4)
+    )
+
+
+def full_rate(pool, body_measure, clip, *classifiers):
+    checks = Checks(
+        prompt_moderators=[],
+        image_moderators=list(classifiers),
+        consent=NoConsent(),
+        submit=pool.submit,
+        evidence=Evidence(body_measure, list(classifiers)),
+    )
+    return checks.evaluate(Stage.PRE_CHECK, None, [clip], "t", "", Policy())
+
+
+def test_a_hit_the_frames_around_it_show_again_at_full_rate_blocks(
+    pool, body_measure, astronaut, exposed_body
+):
+    """The body is on screen 0.9-1.4 s; only the sampled frame at 1.0 s shows it, and one
+    model reads it. The frames around it, decoded at 12 fps, show it again: a block."""
+    frames = [exposed_body if 11 <= i <= 16 else astronaut for i in range(36)]
+    clip = clip_of(stored_video(frames, fps=12), (0.0, 1.0, 2.0))
+    a = Looks("a", clip.frames[1].pixels)
+    verdict = full_rate(pool, body_measure, clip, a, Says("b", 0.0, 0.0, 0.0))
+    assert verdict.action == Action.BLOCK
+    (reason,) = verdict.reasons
+    assert reason.frame_time_s == 1.0 and "corroborated at full rate: a 0.95" in reason.detail
+
+
+def test_one_flashed_frame_goes_to_review(pool, body_measure, astronaut, exposed_body):
+    frames = [exposed_body if i == 12 else astronaut for i in range(36)]
+    clip = clip_of(stored_video(frames, fps=12), (0.0, 1.0, 2.0))
+    verdict = full_rate(pool, body_measure, clip, Looks("a", clip.frames[1].pixels))
+    assert verdict.action == Action.REVIEW
+    assert "nothing within 0.5 s of it at full rate" in verdict.reasons[0].detail
