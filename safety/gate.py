@@ -123,7 +123,7 @@ class Gate:
         )
         self.recorder = DecisionRecorder(store, self.metrics)
         self.output_signer = OutputSigner(
-            manifest_signer, manifests, self.recorder, self.metrics, watermarker
+            manifest_signer, manifests, self.recorder, self.metrics, watermarker, store
         )
         self.holding = Holding(self.output_signer, self.recorder, sampling)
         # Without a review queue a "review" verdict blocks: nothing waits for nobody.

@@ -1,14 +1,17 @@
 """Signing an allowed output: what its C2PA manifest says, and the steps around it.
 
 `OutputSigner` is the one path by which anything leaves signed — a generated output, a
-held output a reviewer approved, media a client had signed: its fingerprint declared in
-the manifest and the manifest kept findable by it, then the decision recorded — or
-nothing leaves. Generated videos also carry their manifest id as a watermark (when on).
+held output a reviewer approved, media a client had signed: the decision to sign these
+bytes under this manifest recorded first (the signer refuses anything else:
+signing/authorization.py), its fingerprint declared in the manifest and the manifest
+kept findable by it, then the decision recorded with the signed bytes' hash — or nothing
+leaves. Generated videos also carry their manifest id as a watermark (when on).
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,8 +27,11 @@ from media.decode import Frame
 from safety.decisions import DecisionRecorder
 from safety.job import GenerateJob, SignableMedia
 from safety.observability import Metrics
-from safety.verdict import Finding, Verdict
+from safety.store.interface import SigningAuthorizationStore
+from safety.store.records import SigningAuthorization
+from safety.verdict import Action, Finding, Verdict
 from signing import watermark
+from signing.authorization import file_sha256, spec_digest
 from signing.manifest import Ingredient, ManifestSigner, ManifestSpec
 from signing.source_types import generated_source_type
 
@@ -38,8 +44,12 @@ class OutputSigner:
         recorder: DecisionRecorder,
         metrics: Metrics,
         watermarker: watermark.Watermarker | None = None,
+        authorizations: SigningAuthorizationStore | None = None,
     ) -> None:
         self.manifest_signer = manifest_signer
+        # Where the decision to sign is recorded for the signer to check (None: a
+        # signer that checks nothing, as in a library use without a store).
+        self.authorizations = authorizations
         self.manifests = manifests
         self.recorder = recorder
         self.metrics = metrics
@@ -67,6 +77,7 @@ class OutputSigner:
             fingerprint = fingerprint_frames([(f.time_s, f.pixels) for f in frames])
             moderation = self._with_watermark(spec.moderation, verdict.decision_id)
             spec = replace(spec, moderation=moderation, soft_binding=fingerprint.assertion())
+            self._authorize(verdict, tenant, file_sha256(source), spec)
             # The watermarked copy is this call's own: signing may turn it into `dest`.
             signed = self.manifest_signer.sign_file(
                 spec, source, dest, mime_type, move=self.watermarker is not None
@@ -88,6 +99,7 @@ class OutputSigner:
             else fingerprint_image(frames[0].pixels)
         )
         spec = replace(spec, soft_binding=fingerprint.assertion())
+        self._authorize(verdict, tenant, hashlib.sha256(media.data).hexdigest(), spec)
         signed = self.manifest_signer.sign(spec, media.data, media.mime_type)
         sha256 = hashlib.sha256(signed.data).hexdigest()
         self._keep(
@@ -100,6 +112,19 @@ class OutputSigner:
             tenant,
         )
         return signed.data
+
+    def _authorize(
+        self, verdict: Verdict, tenant: str, content_sha256: str, spec: ManifestSpec
+    ) -> None:
+        """Record the decision to sign exactly this (the signer checks it and uses it up)."""
+        if verdict.action != Action.ALLOW or spec.moderation.get("action") != "allow":
+            raise ValueError(f"decision {verdict.decision_id} is not an allow: nothing to sign")
+        if self.authorizations is not None:
+            self.authorizations.authorize_signing(
+                SigningAuthorization(
+                    verdict.decision_id, tenant, content_sha256, spec_digest(spec), time.time()
+                )
+            )
 
     def _keep(
         self,

@@ -44,6 +44,7 @@ from safety.store.interface import Store
 from safety.store.opening import open_store
 from safety.store.shared_media import SharedMedia
 from safety.sync import ChangeFollower
+from signing.authorization import AuthorizedSigner
 from signing.manifest import C2paManifestSigner
 from signing.source_types import generated_source_type
 from signing.verify import Verifier
@@ -177,11 +178,16 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         )
         if hasattr(embedder, "close"):
             closers.append(embedder.close)
-        manifest_signer = C2paManifestSigner(
-            make_signer(config),
-            thumbnails=config.thumbnails,
-            tsa_url=config.tsa_url,
-            trust_anchors_pem=trust_anchors_pem(config),
+        # It signs only what a decision recorded in the store authorizes, as the Ray
+        # signer pool does (signing/authorization.py).
+        manifest_signer = AuthorizedSigner(
+            C2paManifestSigner(
+                make_signer(config),
+                thumbnails=config.thumbnails,
+                tsa_url=config.tsa_url,
+                trust_anchors_pem=trust_anchors_pem(config),
+            ),
+            store,
         )
     index = open_index(config.index_path, store, embedder.dim, config.index_flat_max)
     consent = ConsentRegistry(store, store)

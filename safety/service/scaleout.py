@@ -41,7 +41,9 @@ from safety.moderators import plugins
 from safety.moderators.plugins import Plugin
 from safety.observability import batch_span, remote_span, setup_tracing, trace_carrier
 from safety.service.config import RAY_POOLS, Config
+from safety.store.sql_signing import SignerAuthorizations
 from signing.allocator import keep_freed_memory
+from signing.authorization import AuthorizedSigner
 from signing.manifest import C2paManifestSigner, ManifestSpec, Signed, SignedFile
 
 log = logging.getLogger(__name__)
@@ -154,11 +156,17 @@ class SignerPool:
 
         setup_tracing(config.tracing, config.otlp_endpoint)
         keep_freed_memory()
-        self.signer = C2paManifestSigner(
-            make_signer(config),
-            thumbnails=config.thumbnails,
-            tsa_url=config.tsa_url,
-            trust_anchors_pem=trust_anchors_pem(config),
+        # Nothing is signed here that the store does not show a decision for: a caller
+        # holding the cluster token (a compromised media worker) cannot have its own
+        # bytes or manifest signed (signing/authorization.py).
+        self.signer = AuthorizedSigner(
+            C2paManifestSigner(
+                make_signer(config),
+                thumbnails=config.thumbnails,
+                tsa_url=config.tsa_url,
+                trust_anchors_pem=trust_anchors_pem(config),
+            ),
+            SignerAuthorizations(config.database),
         )
 
     def sign(

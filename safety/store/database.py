@@ -41,6 +41,7 @@ from safety.store.schema import (
     review_items,
     schema_version,
     shared_secrets,
+    signing_authorizations,
     web_sessions,
 )
 
@@ -139,8 +140,13 @@ def _v5(conn: Connection) -> None:
     CLIENT_SUBJECT_INDEX.create(conn, checkfirst=True)
 
 
+def _v6(conn: Connection) -> None:
+    """The signer signs only what a recorded decision authorizes (signing/authorization.py)."""
+    metadata.create_all(conn, tables=[signing_authorizations])
+
+
 # Append only; a deployed schema is changed by a new step, never by editing an old one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 
 
 def open_engine(url: str, migrate_schema: bool = True, read_only: bool = False) -> Engine:

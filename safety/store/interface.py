@@ -25,6 +25,7 @@ from safety.store.records import (
     Grant,
     IdempotencyRecord,
     IdentityRecord,
+    SigningAuthorization,
 )
 from safety.store.review_interface import AllowlistStore, AuditTrail, ReviewStore
 from safety.verdict import Verdict
@@ -177,6 +178,22 @@ class DecisionStore(Protocol):
         ...
 
 
+class SigningAuthorizationStore(Protocol):
+    """The decisions to sign: recorded by the front door, used up by the signer."""
+
+    def authorize_signing(self, authorization: SigningAuthorization) -> None:
+        """Record (or, for a resumed release of the same decision, replace) the decision
+        to sign these bytes under this manifest; durable when this returns."""
+        ...
+
+    def use_signing_authorization(
+        self, decision_id: str, content_sha256: str, spec_sha256: str
+    ) -> bool:
+        """True once, atomically across front doors and signers: an unused authorization
+        of `decision_id` names exactly these bytes and this manifest (it is now used)."""
+        ...
+
+
 class IdempotencyStore(Protocol):
     """Generate requests' idempotency keys, per tenant."""
 
@@ -288,6 +305,7 @@ class Store(
     GrantStore,
     ClientStore,
     DecisionStore,
+    SigningAuthorizationStore,
     IdempotencyStore,
     BankStore,
     ManifestStore,

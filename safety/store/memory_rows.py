@@ -17,7 +17,13 @@ from pathlib import Path
 from indexes.hashbank import Bank, BankEntry
 from indexes.manifests import ManifestRecord, StoredFingerprint
 from safety.store.interface import DuplicateCredential
-from safety.store.records import AuditEntry, Clearance, ClientRecord, ReviewItem
+from safety.store.records import (
+    AuditEntry,
+    Clearance,
+    ClientRecord,
+    ReviewItem,
+    SigningAuthorization,
+)
 
 MEDIA_CHUNK = 1 << 20  # what `read_media` yields at a time, as the SQL store does
 REVIEW_DEFAULTS = dict(  # the columns a new review item leaves unset
@@ -50,6 +56,27 @@ class MemoryRows:
         self._secrets: dict[str, bytes] = {}
         self._review: dict[str, ReviewItem] = {}
         self._clearances: dict[int, Clearance] = {}
+        self._authorizations: dict[str, SigningAuthorization] = {}
+
+    # ---- signing authorizations ----------------------------------------------------------
+
+    def authorize_signing(self, authorization: SigningAuthorization) -> None:
+        with self._lock:
+            self._authorizations[authorization.decision_id] = authorization
+
+    def use_signing_authorization(
+        self, decision_id: str, content_sha256: str, spec_sha256: str
+    ) -> bool:
+        with self._lock:
+            found = self._authorizations.get(decision_id)
+            if (
+                found is None
+                or found.used_at is not None
+                or (found.content_sha256, found.spec_sha256) != (content_sha256, spec_sha256)
+            ):
+                return False
+            self._authorizations[decision_id] = replace(found, used_at=time.time())
+            return True
 
     # ---- manifest repository -------------------------------------------------------------
 

@@ -151,3 +151,16 @@ class Change:
     origin: str  # the front door that made it (which applied it already)
     body: dict
     at: float
+
+
+@dataclass(frozen=True)
+class SigningAuthorization:
+    """The decision to sign: these bytes (SHA-256) under this manifest (its digest), once
+    (signing/authorization.py; the signer checks it where the key is)."""
+
+    decision_id: str
+    tenant: str
+    content_sha256: str
+    spec_sha256: str
+    created_at: float
+    used_at: float | None = None

@@ -138,6 +138,18 @@ decisions = sa.Table(
     sa.Index("decisions_tenant", "tenant", "created_at"),
 )
 
+# The decision to sign, recorded before the signer is asked; the signer uses it up.
+signing_authorizations = sa.Table(
+    "signing_authorizations",
+    metadata,
+    sa.Column("decision_id", sa.String(64), primary_key=True),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("spec_sha256", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("used_at", sa.Float),
+)
+
 manifest_repository = sa.Table(
     "manifest_repository",
     metadata,

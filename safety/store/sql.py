@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import asdict
 
 import numpy as np
 import sqlalchemy as sa
@@ -31,10 +32,12 @@ from safety.store.schema import (
     heartbeat,
     identities,
     identity_references,
+    signing_authorizations,
 )
 from safety.store.sql_access import AccessTables
 from safety.store.sql_media import MediaTables, upsert
 from safety.store.sql_review import ReviewTables
+from safety.store.sql_signing import grant_signer, use_authorization
 
 refs = identity_references
 
@@ -49,6 +52,9 @@ class SqlStore(AccessTables, MediaTables, ReviewTables):
         self.origin = origin
         self.url = url
         self._listener = None  # PostgreSQL: the connection LISTENing to the change feed
+        if not read_only and self.dialect == "postgresql":
+            with self._write() as conn:  # the signer's narrow credential, if there is one
+                grant_signer(conn)
 
     @property
     def dialect(self) -> str:
@@ -279,6 +285,14 @@ class SqlStore(AccessTables, MediaTables, ReviewTables):
             conn.execute(decisions.insert().values(**row))
             if entry is not None:
                 self._append(conn, entry)
+
+    def authorize_signing(self, authorization):
+        with self._write() as conn:
+            upsert(conn, signing_authorizations, asdict(authorization), ["decision_id"])
+
+    def use_signing_authorization(self, decision_id, content_sha256, spec_sha256):
+        with self._write() as conn:
+            return use_authorization(conn, decision_id, content_sha256, spec_sha256)
 
     def decision(self, decision_id):
         rows = self._rows(sa.select(decisions).where(decisions.c.id == decision_id))

@@ -143,6 +143,41 @@ def test_only_the_signer_group_holds_the_signing_key():
         assert "reelguard-signer" not in pools[other]["ray_actor_options"].get("resources", {})
 
 
+def test_only_the_front_door_and_the_signers_hold_database_credentials():
+    """A face or nudity worker (which parses hostile media) holds no database credential:
+    it cannot record a decision to sign. The signer group's is its own narrow role."""
+    (service,) = documents("rayservice.yaml")
+    cluster = service["spec"]["rayClusterConfig"]
+    groups = {"head": cluster["headGroupSpec"]} | {
+        g["groupName"]: g for g in cluster["workerGroupSpecs"]
+    }
+    secrets = {
+        name: {
+            e["valueFrom"]["secretKeyRef"]["name"]
+            for c in group["template"]["spec"]["containers"]
+            for e in c.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})
+        }
+        - {"reelguard-ray-token"}
+        for name, group in groups.items()
+    }
+    assert secrets == {
+        "head": set(),
+        "cpu-workers": set(),
+        "gpu-workers": set(),
+        "signer-workers": {"reelguard-db-signer"},
+    }
+    (cluster_db,) = documents("postgres.yaml")
+    (role,) = cluster_db["spec"]["managed"]["roles"]
+    assert (
+        role["name"] == "reelguard_signer"
+        and role["passwordSecret"]["name"] == "reelguard-db-signer"
+    )
+    from safety.store.sql_signing import SIGNER_ROLE
+
+    assert role["name"] == SIGNER_ROLE
+
+
 def test_only_the_front_door_reaches_the_ray_client_port():
     head, workers = documents("networkpolicy.yaml")
     assert head["spec"]["podSelector"]["matchLabels"]["ray.io/node-type"] == "head"

@@ -32,6 +32,7 @@ from safety.policy.loading import PolicySet
 from safety.service.config import Config
 from safety.store.memory import MemoryStore
 from safety.store.shared_media import SharedMedia
+from signing.authorization import AuthorizedSigner
 from signing.keys import init_dev_chain
 from signing.manifest import C2paManifestSigner
 from signing.signer import KeyFileSigner
@@ -125,7 +126,9 @@ def build_domain(tmp: Path, **settings) -> Domain:
         image_moderators=moderators.with_visual(likeness).visual,
         policies=policies,
         consent=consent,
-        manifest_signer=C2paManifestSigner(KeyFileSigner(chain.key, chain.chain)),
+        manifest_signer=AuthorizedSigner(
+            C2paManifestSigner(KeyFileSigner(chain.key, chain.chain)), store
+        ),
         manifests=ManifestRepository(store),
         store=store,
         work_dir=tmp / "work",

@@ -126,7 +126,7 @@ def test_a_front_door_that_cannot_follow_the_change_feed_stops_matching(svc, mon
 
 
 def test_an_unusable_signer_fails_closed_and_reports_not_serving(svc):
-    signer = svc.service.gate.manifest_signer
+    signer = svc.service.gate.manifest_signer.inner  # under the authorization check
     working = signer.signer
 
     def hsm_unreachable(data: bytes) -> bytes:

@@ -73,3 +73,24 @@ def test_the_signer_pool_signs_no_bytes_of_a_callers_choosing(on_ray):
     with pytest.raises(TypeError):
         pool.probe.remote(b"a COSE Sig_structure of the attacker's making").result()
     assert pool.probe.remote().result() is None  # signed inside, nothing handed back
+
+
+def test_the_signer_pool_signs_only_what_a_recorded_decision_authorizes(on_ray, coffee):
+    """Every Ray pod holds the cluster token, the workers that parse hostile media
+    included: one of them could have its own bytes signed "allow" by the pool. The pool
+    now asks the store for the decision first; the outputs the gate allowed still sign
+    (test_generate_end_to_end_through_the_pools)."""
+    from ray import serve
+
+    from signing.manifest import ManifestSpec
+
+    pool = serve.get_app_handle("reelguard-signer")
+    forged = ManifestSpec(
+        title="forged.png",
+        generator_name="reelguard/kenburns",
+        generator_version="1",
+        model_id="m",
+        moderation={"decision_id": "a-decision-nobody-made", "action": "allow"},
+    )
+    with pytest.raises(Exception, match="no recorded decision authorizes this signature"):
+        pool.sign.remote(forged, encode(coffee), "image/png").result()

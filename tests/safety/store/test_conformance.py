@@ -291,3 +291,23 @@ def test_review_items_are_claimed_decided_and_audited_together(store):
     subjects = [e["subject"] for e in store.audit.entries()]
     assert subjects == ["low", "high", "other", "claim", "late", "approve", "undo"]
     assert store.audit.verify().ok
+
+
+def test_a_signing_authorization_is_used_once_for_exactly_what_it_names(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from safety.store.records import SigningAuthorization
+
+    store.authorize_signing(SigningAuthorization("d1", "t", "bytes", "spec", time.time()))
+    assert not store.use_signing_authorization("d1", "other bytes", "spec")
+    assert not store.use_signing_authorization("d1", "bytes", "another manifest")
+    assert not store.use_signing_authorization("d2", "bytes", "spec")
+    with ThreadPoolExecutor(max_workers=4) as pool:  # racing signers: one signature
+        used = list(
+            pool.map(lambda _: store.use_signing_authorization("d1", "bytes", "spec"), [0] * 4)
+        )
+    assert used.count(True) == 1
+    # A resumed release authorizes its decision again, for the bytes it signs now.
+    store.authorize_signing(SigningAuthorization("d1", "t", "bytes 2", "spec", time.time()))
+    assert store.use_signing_authorization("d1", "bytes 2", "spec")
+    assert not store.use_signing_authorization("d1", "bytes 2", "spec")

@@ -137,3 +137,38 @@ def test_clients_that_shared_a_certificate_subject_keep_only_the_oldest(tmp_path
     assert store.client_by_subject("CN=ops").id == first.id
     assert store.client("copy").revoked_at is not None
     assert len(MIGRATIONS) == 5
+
+
+def test_the_signers_database_role_uses_an_authorization_and_can_do_nothing_else(postgres):
+    """A signer replica's credential (the `reelguard_signer` role of deploy/kuberay):
+    it uses up an authorization; it can neither write one, nor change what one names,
+    nor read the decisions."""
+    import time
+
+    from safety.store.records import SigningAuthorization
+    from safety.store.sql_signing import SIGNER_ROLE, SignerAuthorizations
+
+    admin = sa.create_engine(postgres.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(sa.text(f"SELECT 1 FROM pg_roles WHERE rolname = '{SIGNER_ROLE}'"))
+        if not exists.first():
+            conn.execute(sa.text(f"CREATE ROLE {SIGNER_ROLE} LOGIN"))
+    admin.dispose()
+    url = postgres.fresh_database(f"signer_{time.time_ns()}")
+    store = SqlStore(url)  # a front door starts: the role gets its grants
+    store.authorize_signing(SigningAuthorization("d1", "t", "bytes", "spec", time.time()))
+    signer = SignerAuthorizations(url.replace("://postgres@", f"://{SIGNER_ROLE}@"))
+    try:
+        assert signer.use_signing_authorization("d1", "bytes", "spec")
+        assert not signer.use_signing_authorization("d1", "bytes", "spec")
+        for forbidden in (
+            "INSERT INTO signing_authorizations VALUES ('d2', 't', 'mine', 'mine', 0, NULL)",
+            "UPDATE signing_authorizations SET content_sha256 = 'mine', used_at = NULL",
+            "SELECT evidence FROM decisions",
+        ):
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                with signer.engine.begin() as conn:
+                    conn.execute(sa.text(forbidden))
+    finally:
+        signer.close()
+        store.close()
