@@ -131,12 +131,12 @@ def test_clients_that_shared_a_certificate_subject_keep_only_the_oldest(tmp_path
             ),
             {"t": first.created_at + 1},
         )
-        conn.execute(sa.text("DELETE FROM schema_version WHERE version = 5"))
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version >= 5"))
     store.close()
     store = SqlStore(url)
     assert store.client_by_subject("CN=ops").id == first.id
     assert store.client("copy").revoked_at is not None
-    assert len(MIGRATIONS) == 5
+    assert MIGRATIONS[4].__name__ == "_v5"
 
 
 def test_the_signers_database_role_uses_an_authorization_and_can_do_nothing_else(postgres):
