@@ -50,8 +50,8 @@ class GraphicModerator:
         "(bench/moderation_eval.py); graphic violence only",
         "sexual": "907 safe images, none at 0.70 (bench/moderation_eval.py); 46 files of real "
         "people: raw up to 0.85 on a clothed talking head, not counted (judged on the body); "
-        "counted highest women 0.55, men 0.54-0.60 (bare arms and legs; 0.66 on the worst "
-        "frame) (bench/people_eval.py)",
+        "counted highest women 0.55, men 0.39 (bare arms and legs judged clothed) "
+        "(bench/people_eval.py)",
     }
 
     def __init__(self, path: Path | None = None) -> None:

@@ -21,7 +21,7 @@ class NudityModerator:
     # Where each category's threshold was measured: a model counts as coverage only with it.
     calibration = {
         "sexual": "907 safe images, none at 0.70 (bench/moderation_eval.py); 46 files of real "
-        "people, highest 0.17, women 0.15, men 0.17 (bench/people_eval.py)"
+        "people, highest 0.26, women 0.16, men 0.26 (bench/people_eval.py)"
     }
 
     def __init__(self) -> None:
