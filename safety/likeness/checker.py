@@ -276,8 +276,9 @@ class LikenessChecker:
         }
         if minors is not None:
             self.calibration["sexual_minors"] = (
-                "125 adult faces: none read under 18, one under 21; sexual floor 0.4 above "
-                "907 safe frames (bench/moderation_eval.py)"
+                "125 adult faces: none read under 18, one under 21; a track's age the median of "
+                "up to 9 faces; sexual floor 0.4 above 907 safe frames, counted only on a bare "
+                "body (bench/moderation_eval.py, bench/people_eval.py)"
             )
             self.model_version += f", {minors.ages.model} ({minors.model_version})"
             self.categories += ("sexual_minors",)
