@@ -13,6 +13,7 @@ from safety.policy.loading import PolicyError
 from safety.service.cli.admin_commands import add_admin_commands
 from safety.service.cli.client import add_client_commands
 from safety.service.cli.connection import EXIT_CODES, EXIT_OK, EXIT_RPC, EXIT_USAGE
+from safety.service.cli.decision_commands import add_decision_commands
 from safety.service.cli.models import add_models_command
 from safety.service.cli.operate import add_operate_commands
 from safety.service.cli.review_commands import add_review_commands
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_commands(sub)
     add_client_commands(sub)
     add_review_commands(sub)
+    add_decision_commands(sub)
     add_models_command(sub)
     return p
 
