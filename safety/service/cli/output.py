@@ -74,6 +74,7 @@ def format_report(report) -> str:
                 f"  moderation: {m.get('action')} (decision {m.get('decision_id')}, "
                 f"policy {m.get('policy_version')}, {len(m.get('checks', []))} checks)"
             )
+            lines += _review_lines(m.get("human_review"))
             for basis in m.get("consent") or []:
                 lines.append(
                     f"  consent:    identity {basis['identity_id']} by grant {basis['grant_id']} "
@@ -89,6 +90,26 @@ def format_report(report) -> str:
     if report.tampered:
         lines.append(f"  tampered:   {', '.join(report.tampered)}")
     return "\n".join(lines)
+
+
+def _review_lines(review: dict | None) -> list[str]:
+    """The human review that released an output, as the manifest records it."""
+    if not review:
+        return []
+    appeal = f", on appeal of {review['appeal_of']}" if review.get("appeal_of") else ""
+    lines = [
+        f"  human review: {review.get('decision')} ({review.get('reason_code') or '-'}) by "
+        f"{review.get('reviewer')} ({review.get('reviewer_role')}) at "
+        f"{when(review.get('at') or 0)}, ticket {review.get('ticket')}{appeal}"
+    ]
+    release = review.get("at_release")
+    if release:
+        changed = "changed since it was held" if release.get("policy_changed") else "unchanged"
+        lines.append(
+            f"  at release:   policy {release.get('policy_version')} ({changed}), "
+            f"{when(release.get('at') or 0)}"
+        )
+    return lines
 
 
 def _ingredient_lines(node: dict, indent: str) -> list[str]:

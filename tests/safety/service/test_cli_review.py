@@ -93,6 +93,13 @@ def test_a_held_request_is_followed_to_its_signed_output(svc, portrait, tmp_path
     done = as_(svc, svc.studio_token, "result", ticket, "--out", str(tmp_path / "out.mp4"))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out.mp4").stat().st_size > 0 and "C2PA-signed" in done.stdout
+    # The text report says who released it, as the JSON does (human_review).
+    anchors = (svc.config.keys_dir / "root.pem").read_text()
+    (tmp_path / "anchors.pem").write_text(anchors)
+    report = as_(svc, svc.studio_token, "verify", tmp_path / "out.mp4", "--trust-anchors",
+                 tmp_path / "anchors.pem")  # fmt: skip
+    assert "human review: approve (false_positive) by " in report.stdout
+    assert f"ticket {ticket}" in report.stdout and "at release:   policy" in report.stdout
 
 
 def test_result_wait_returns_once_a_reviewer_decides(svc, portrait, tmp_path):
