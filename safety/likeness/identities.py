@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,15 @@ log = logging.getLogger(__name__)
 # (astronaut, Grace Hopper, cameraman): sharp 196-1337; Gaussian blur radius 2: 9-66;
 # radius 3: 7-22.
 MIN_SHARPNESS = 25.0
+# A reference this close to someone enrolled is likely the same person (the default
+# policy's public_figure threshold, safety/policy/rules.py): enrolled, with a warning.
+SAME_PERSON = 0.92
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    record: IdentityRecord
+    warnings: list[str]  # references that resemble someone already enrolled
 
 
 class Enroller:
@@ -52,6 +62,14 @@ class Enroller:
     def enroll(
         self, name: str, aliases: list[str], images: list[DecodedImage], external_id: str = ""
     ) -> IdentityRecord:
+        return self.enroll_checked(name, aliases, images, external_id).record
+
+    def enroll_checked(
+        self, name: str, aliases: list[str], images: list[DecodedImage], external_id: str = ""
+    ) -> Enrolled:
+        """Enrol, and say which references look like someone already enrolled (another
+        photo of the same person, a mirrored copy): a second identity for one person
+        splits their consent grants and their matches."""
         name = name.strip()
         if not name:
             raise InvalidInput("an identity needs a name")
@@ -68,6 +86,7 @@ class Enroller:
         faces = [self._reference_face(img) for img in images]
         vectors = [f.embedding for f in faces]
         with self._write:
+            warnings = self._resembling(images, vectors)
             record, vector_ids = self.store.add_identity(
                 name,
                 [a.strip() for a in aliases if a.strip()],
@@ -79,7 +98,23 @@ class Enroller:
         # Reviewers compare a detected face with the enrolled one: keep a crop of each.
         for vector_id, img, face in zip(vector_ids, images, faces, strict=True):
             self.store.set_reference_face(vector_id, face_crop_jpeg(img.pixels, face.box))
-        return record
+        for warning in warnings:
+            log.warning("enrolling %s (%s): %s", record.id, name, warning)
+        return Enrolled(record, warnings)
+
+    def _resembling(self, images: list[DecodedImage], vectors: list[np.ndarray]) -> list[str]:
+        if len(self.index) == 0:
+            return []
+        sims, ids = self.index.search(np.stack(vectors), k=1)
+        warnings = []
+        for img, sim, vector_id in zip(images, sims[:, 0], ids[:, 0], strict=True):
+            who = self.store.identity_for_vector(int(vector_id)) if vector_id >= 0 else None
+            if who is not None and sim >= SAME_PERSON:
+                warnings.append(
+                    f"{img.label} resembles enrolled {who[1]!r} ({who[0]}, cosine {sim:.3f}): "
+                    "the same person enrolled twice?"
+                )
+        return warnings
 
     def remove(self, identity_id: str) -> IdentityRecord:
         with self._write:

@@ -426,7 +426,7 @@ class Reference(_message.Message):
     def __init__(self, vector_id: _Optional[int] = ..., image_sha256: _Optional[str] = ..., created_at: _Optional[float] = ...) -> None: ...
 
 class Identity(_message.Message):
-    __slots__ = ("id", "name", "aliases", "reference_count", "external_id", "created_at", "references", "grants")
+    __slots__ = ("id", "name", "aliases", "reference_count", "external_id", "created_at", "references", "grants", "warnings")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALIASES_FIELD_NUMBER: _ClassVar[int]
@@ -435,6 +435,7 @@ class Identity(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     REFERENCES_FIELD_NUMBER: _ClassVar[int]
     GRANTS_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     aliases: _containers.RepeatedScalarFieldContainer[str]
@@ -443,7 +444,8 @@ class Identity(_message.Message):
     created_at: float
     references: _containers.RepeatedCompositeFieldContainer[Reference]
     grants: _containers.RepeatedCompositeFieldContainer[ConsentGrant]
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., reference_count: _Optional[int] = ..., external_id: _Optional[str] = ..., created_at: _Optional[float] = ..., references: _Optional[_Iterable[_Union[Reference, _Mapping]]] = ..., grants: _Optional[_Iterable[_Union[ConsentGrant, _Mapping]]] = ...) -> None: ...
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., reference_count: _Optional[int] = ..., external_id: _Optional[str] = ..., created_at: _Optional[float] = ..., references: _Optional[_Iterable[_Union[Reference, _Mapping]]] = ..., grants: _Optional[_Iterable[_Union[ConsentGrant, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class IdentityRef(_message.Message):
     __slots__ = ("id",)

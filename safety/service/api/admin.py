@@ -29,10 +29,12 @@ class IdentitiesServicer(Servicer, rpc.IdentitiesServicer):
             intake.image(m.data, m.filename or f"image {i + 1}")
             for i, m in enumerate(request.images)
         ]
-        record = self.service.enroller.enroll(
+        enrolled = self.service.enroller.enroll_checked(
             request.name, list(request.aliases), images, request.external_id
         )
-        return identity_pb(record)
+        identity = identity_pb(enrolled.record)
+        identity.warnings.extend(enrolled.warnings)
+        return identity
 
     @guarded(*ADMIN_ONLY, platform=True)
     def List(self, request, context, caller: Principal):

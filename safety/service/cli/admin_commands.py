@@ -26,6 +26,8 @@ def cmd_identities_enroll(args) -> int:
     )
     identity = rpc.IdentitiesStub(channel).Enroll(request)
     print(f"enrolled {identity.name} (id {identity.id}, {identity.reference_count} reference(s))")
+    for warning in identity.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 
