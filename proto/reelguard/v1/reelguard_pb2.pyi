@@ -800,7 +800,7 @@ class ListClientsResponse(_message.Message):
     def __init__(self, clients: _Optional[_Iterable[_Union[Client, _Mapping]]] = ...) -> None: ...
 
 class ReviewItem(_message.Message):
-    __slots__ = ("ticket", "request_id", "tenant", "prompt", "category", "priority", "status", "claimed_by", "claim_expires", "verdict", "decision", "reason_code", "notes", "decided_by", "created_at", "appeal_reason")
+    __slots__ = ("ticket", "request_id", "tenant", "prompt", "category", "priority", "status", "claimed_by", "claim_expires", "verdict", "decision", "reason_code", "notes", "decided_by", "created_at", "appeal_reason", "claimed_by_name", "decided_by_name")
     TICKET_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
@@ -817,6 +817,8 @@ class ReviewItem(_message.Message):
     DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     APPEAL_REASON_FIELD_NUMBER: _ClassVar[int]
+    CLAIMED_BY_NAME_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_NAME_FIELD_NUMBER: _ClassVar[int]
     ticket: str
     request_id: str
     tenant: str
@@ -833,7 +835,9 @@ class ReviewItem(_message.Message):
     decided_by: str
     created_at: float
     appeal_reason: str
-    def __init__(self, ticket: _Optional[str] = ..., request_id: _Optional[str] = ..., tenant: _Optional[str] = ..., prompt: _Optional[str] = ..., category: _Optional[str] = ..., priority: _Optional[int] = ..., status: _Optional[str] = ..., claimed_by: _Optional[str] = ..., claim_expires: _Optional[float] = ..., verdict: _Optional[_Union[Verdict, _Mapping]] = ..., decision: _Optional[str] = ..., reason_code: _Optional[str] = ..., notes: _Optional[str] = ..., decided_by: _Optional[str] = ..., created_at: _Optional[float] = ..., appeal_reason: _Optional[str] = ...) -> None: ...
+    claimed_by_name: str
+    decided_by_name: str
+    def __init__(self, ticket: _Optional[str] = ..., request_id: _Optional[str] = ..., tenant: _Optional[str] = ..., prompt: _Optional[str] = ..., category: _Optional[str] = ..., priority: _Optional[int] = ..., status: _Optional[str] = ..., claimed_by: _Optional[str] = ..., claim_expires: _Optional[float] = ..., verdict: _Optional[_Union[Verdict, _Mapping]] = ..., decision: _Optional[str] = ..., reason_code: _Optional[str] = ..., notes: _Optional[str] = ..., decided_by: _Optional[str] = ..., created_at: _Optional[float] = ..., appeal_reason: _Optional[str] = ..., claimed_by_name: _Optional[str] = ..., decided_by_name: _Optional[str] = ...) -> None: ...
 
 class ListReviewRequest(_message.Message):
     __slots__ = ("statuses", "tenant", "category", "min_priority", "limit", "older_than_s")

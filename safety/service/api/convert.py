@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 from reelguard.v1 import reelguard_pb2 as pb
 from safety.policy.coverage import CoverageRow
@@ -140,11 +141,13 @@ def report_pb(r: VerifyReport) -> pb.VerifyReport:
     )
 
 
-def review_verdict_pb(item: ReviewItem, evidence: Verdict) -> pb.Verdict:
+def review_verdict_pb(item: ReviewItem, evidence: Verdict, reviewer: str = "") -> pb.Verdict:
     """The final verdict of a reviewed item: the human decision, with the evidence (the
-    item's verdict, as the caller may read it)."""
+    item's verdict, as the caller may read it). `reviewer` names who decided, for callers
+    who may know (a generation client is told that a person decided, not which one)."""
     verdict = verdict_pb(evidence)
     verdict.action = pb.ALLOW if item.status == APPROVED else pb.BLOCK
+    who = f" by reviewer {reviewer}" if reviewer else " in human review"
     verdict.reasons.append(
         pb.Finding(
             check="human_review",
@@ -152,14 +155,17 @@ def review_verdict_pb(item: ReviewItem, evidence: Verdict) -> pb.Verdict:
             subject="review",
             score=1.0,
             action=verdict.action,
-            detail=f"{item.decision} by reviewer {item.decided_by}: {item.reason_code}",
+            detail=f"{item.decision}{who}: {item.reason_code}",
         )
     )
     return verdict
 
 
-def review_item_pb(item: ReviewItem) -> pb.ReviewItem:
+def review_item_pb(item: ReviewItem, name_of: Callable[[str], str] = str) -> pb.ReviewItem:
+    """`name_of`: a client id as people know it (the reviewers' names)."""
     return pb.ReviewItem(
+        claimed_by_name=name_of(item.claimed_by) if item.claimed_by else "",
+        decided_by_name=name_of(item.decided_by) if item.decided_by else "",
         ticket=item.ticket,
         request_id=item.request_id,
         tenant=item.tenant,
@@ -177,6 +183,19 @@ def review_item_pb(item: ReviewItem) -> pb.ReviewItem:
         created_at=item.created_at,
         appeal_reason=item.appeal_reason or "",
     )
+
+
+def client_names(store) -> Callable[[str], str]:
+    """A client id -> "name (id)" (the id alone when the client is gone), looked up once."""
+    known: dict[str, str] = {}
+
+    def name_of(client_id: str) -> str:
+        if client_id not in known:
+            client = store.client(client_id)
+            known[client_id] = f"{client.name} ({client_id})" if client else client_id
+        return known[client_id]
+
+    return name_of
 
 
 def decision_pb(record: dict) -> pb.Decision:

@@ -10,9 +10,7 @@ from pathlib import Path
 
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from safety.auth import (
-    Principal,
-)
+from safety.auth import GENERATOR_CLIENT, Principal
 from safety.errors import (
     Busy,
     InvalidInput,
@@ -30,7 +28,7 @@ from safety.job import (
 )
 from safety.observability import REQUEST_ID
 from safety.review.queue import APPROVED, PENDING, REJECTED
-from safety.service.api.convert import review_verdict_pb, verdict_pb
+from safety.service.api.convert import client_names, review_verdict_pb, verdict_pb
 from safety.service.api.guard import MAY_GENERATE, Servicer, guarded
 from safety.store.shared_media import MediaGone
 from safety.verdict import Verdict
@@ -179,6 +177,12 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
     def GetResult(self, request: pb.TicketRef, context, caller: Principal):
         item = self.service.review.get_for(request.ticket, caller)
         evidence = self.told(caller, item.tenant, Verdict.from_dict(item.verdict))
+        # Reviewers and auditors see who decided; a generation client, that a person did.
+        reviewer = (
+            client_names(self.service.store)(item.decided_by)
+            if item.decided_by and caller.role != GENERATOR_CLIENT
+            else ""
+        )
         yield pb.GenerateEvent(accepted=pb.Accepted(request_id=item.request_id))
         if item.status == APPROVED:
             yield from self._media_events(
@@ -189,11 +193,13 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
                     mime_type=item.mime_type,
                     size=self.service.review.media.size(item.signed_path),
                     sha256=item.signed_sha256,
-                    verdict=review_verdict_pb(item, evidence),
+                    verdict=review_verdict_pb(item, evidence, reviewer),
                 )
             )
         elif item.status == REJECTED:
-            yield pb.GenerateEvent(blocked=pb.Blocked(verdict=review_verdict_pb(item, evidence)))
+            yield pb.GenerateEvent(
+                blocked=pb.Blocked(verdict=review_verdict_pb(item, evidence, reviewer))
+            )
         else:
             yield pb.GenerateEvent(
                 held=pb.Held(ticket=item.ticket, verdict=verdict_pb(evidence), status=item.status)

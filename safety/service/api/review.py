@@ -16,7 +16,12 @@ from safety.errors import (
     NotFound,
 )
 from safety.review.queue import OPEN
-from safety.service.api.convert import allowlist_entry_pb, decision_pb, review_item_pb
+from safety.service.api.convert import (
+    allowlist_entry_pb,
+    client_names,
+    decision_pb,
+    review_item_pb,
+)
 from safety.service.api.guard import ADMIN_ONLY, MAY_READ, REVIEWERS, Servicer, guarded
 from safety.verdict import Verdict
 
@@ -32,16 +37,19 @@ class ReviewServicer(Servicer, rpc.ReviewServicer):
             min(request.limit or 100, 1000),
             request.older_than_s,
         )
-        return pb.ListReviewResponse(items=[review_item_pb(i) for i in items])
+        names = client_names(self.service.store)
+        return pb.ListReviewResponse(items=[review_item_pb(i, names) for i in items])
 
     @guarded(*REVIEWERS)
     def Get(self, request: pb.TicketRef, context, caller: Principal):
-        return review_item_pb(self.service.review.get_for(request.ticket, caller))
+        item = self.service.review.get_for(request.ticket, caller)
+        return review_item_pb(item, client_names(self.service.store))
 
     @guarded(*REVIEWERS)
     def Claim(self, request: pb.TicketRef, context, caller: Principal):
         self.service.review.get_for(request.ticket, caller)
-        return review_item_pb(self.service.review.claim(request.ticket, caller))
+        item = self.service.review.claim(request.ticket, caller)
+        return review_item_pb(item, client_names(self.service.store))
 
     @guarded(*REVIEWERS)
     def Decide(self, request: pb.DecideRequest, context, caller: Principal):
@@ -60,7 +68,8 @@ class ReviewServicer(Servicer, rpc.ReviewServicer):
                     request.grant_consent,
                     request.consent_days,
                 )
-                results.append(pb.DecideResult(ticket=ticket, ok=True, item=review_item_pb(item)))
+                named = review_item_pb(item, client_names(self.service.store))
+                results.append(pb.DecideResult(ticket=ticket, ok=True, item=named))
             except (InvalidInput, NotFound, Busy, Forbidden) as e:
                 if len(request.tickets) == 1:
                     raise  # one ticket: its error is the call's status
@@ -70,7 +79,8 @@ class ReviewServicer(Servicer, rpc.ReviewServicer):
     @guarded(*REVIEWERS, GENERATOR_CLIENT)
     def Appeal(self, request: pb.AppealRequest, context, caller: Principal):
         self.service.review.get_for(request.ticket, caller)
-        return review_item_pb(self.service.review.appeal(request.ticket, caller, request.reason))
+        item = self.service.review.appeal(request.ticket, caller, request.reason)
+        return review_item_pb(item, client_names(self.service.store))
 
     @guarded(*ADMIN_ONLY)
     def ListAllowlist(self, request: pb.ListAllowlistRequest, context, caller: Principal):

@@ -31,6 +31,9 @@ def format_verdict(verdict) -> str:
         f"(decision {verdict.decision_id}, policy {verdict.policy_version})"
     ]
     for r in verdict.reasons:
+        if r.check == "human_review":  # the decision itself, not a score against a threshold
+            lines.append(f"  - human review: {r.detail}")
+            continue
         who = f" identity={r.identity_name!r} ({r.identity_id})" if r.identity_id else ""
         when = f" t={r.frame_time_s:.2f}s" if r.subject != "prompt" and r.frame_time_s else ""
         if r.HasField("track_id"):

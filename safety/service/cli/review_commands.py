@@ -45,8 +45,9 @@ def cmd_result(args) -> int:
 
 
 def format_item(i) -> str:
-    claim = f"  claimed by {i.claimed_by}" if i.claimed_by else ""
-    decided = f"  {i.decision} by {i.decided_by} ({i.reason_code})" if i.decision else ""
+    claimer, decider = i.claimed_by_name or i.claimed_by, i.decided_by_name or i.decided_by
+    claim = f"  claimed by {claimer}" if i.claimed_by else ""
+    decided = f"  {i.decision} by {decider} ({i.reason_code})" if i.decision else ""
     return (
         f"{i.ticket}  {i.status:<9} priority {i.priority:<4} {i.category:<16} tenant "
         f"{i.tenant}  {when(i.created_at)}{claim}{decided}"
@@ -127,7 +128,8 @@ def cmd_review_appeal(args) -> int:
 
     rpc, channel = stubs(args)
     item = rpc.ReviewStub(channel).Appeal(pb.AppealRequest(ticket=args.ticket, reason=args.reason))
-    print(f"{item.ticket}: {item.status}, for a senior reviewer other than {item.decided_by}")
+    decider = item.decided_by_name or item.decided_by
+    print(f"{item.ticket}: {item.status}, for a senior reviewer other than {decider}")
     return EXIT_OK
 
 

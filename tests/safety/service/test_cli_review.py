@@ -93,6 +93,14 @@ def test_a_held_request_is_followed_to_its_signed_output(svc, portrait, tmp_path
     done = as_(svc, svc.studio_token, "result", ticket, "--out", str(tmp_path / "out.mp4"))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out.mp4").stat().st_size > 0 and "C2PA-signed" in done.stdout
+    # The approval reads as a decision, not as a finding scored 1.000 against 0.000; the
+    # generation client is told a person decided, not which one.
+    assert "  - human review: approve in human review: false_positive" in done.stdout
+    assert "score 1.000 >= threshold 0.000" not in done.stdout
+    # Reviewers see one another by name (the id beside it, for the record).
+    approved = as_(svc, svc.reviewer_token, "review", "list", "--status", "approved")
+    assert f"{ticket}  approved" in approved.stdout
+    assert "approve by test reviewer (" in approved.stdout
     # The text report says who released it, as the JSON does (human_review).
     anchors = (svc.config.keys_dir / "root.pem").read_text()
     (tmp_path / "anchors.pem").write_text(anchors)
