@@ -630,16 +630,18 @@ class GetPolicyRequest(_message.Message):
     def __init__(self, tenant: _Optional[str] = ...) -> None: ...
 
 class PolicyRule(_message.Message):
-    __slots__ = ("category", "threshold", "action", "required")
+    __slots__ = ("category", "threshold", "action", "required", "review_threshold")
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     category: str
     threshold: float
     action: Action
     required: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, category: _Optional[str] = ..., threshold: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., required: _Optional[_Iterable[str]] = ...) -> None: ...
+    review_threshold: float
+    def __init__(self, category: _Optional[str] = ..., threshold: _Optional[float] = ..., action: _Optional[_Union[Action, str]] = ..., required: _Optional[_Iterable[str]] = ..., review_threshold: _Optional[float] = ...) -> None: ...
 
 class GetPolicyResponse(_message.Message):
     __slots__ = ("name", "version", "rules")

@@ -170,6 +170,7 @@ class PoliciesServicer(Servicer, rpc.PoliciesServicer):
                     threshold=r.threshold,
                     action=int(r.action),
                     required=list(r.required),
+                    review_threshold=r.review_threshold or 0.0,
                 )
                 for c, r in sorted(policy.rules.items())
             ],

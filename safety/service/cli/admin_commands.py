@@ -270,9 +270,10 @@ def cmd_policies_show(args) -> int:
     print(f"{r.name} ({r.version})")
     for rule in r.rules:
         required = f"  required on {', '.join(rule.required)}" if rule.required else ""
+        band = f", REVIEW from {rule.review_threshold:.3f}" if rule.review_threshold else ""
         print(
             f"  {rule.category:<20} {pb.Action.Name(rule.action):<6} at {rule.threshold:.3f}"
-            f"{required}"
+            f"{band}{required}"
         )
     return EXIT_OK
 

@@ -1,4 +1,4 @@
-"""`reelguard decisions list|show`: an auditor reads the decision record from a terminal."""
+"""Reading the record from a terminal: decisions (auditors), the policy in force (operators)."""
 
 from __future__ import annotations
 
@@ -52,3 +52,12 @@ def test_an_auditor_lists_the_decisions_and_reads_one(running, blocked_decision)
 def test_a_decision_that_does_not_exist_is_the_services_answer(running):
     r = cli("--address", running.address, "decisions", "show", "no-such-decision")
     assert r.returncode == EXIT_RPC and "NOT_FOUND" in r.stderr
+
+
+def test_policies_show_names_the_review_bands(running):
+    """`violence` reviews from 0.35 and blocks from 0.9: `policies show` says both, as
+    `models` does (it used to print only "BLOCK at 0.900")."""
+    r = cli("--address", running.address, "policies", "show")
+    assert r.returncode == EXIT_OK, r.stderr
+    (violence,) = [line for line in r.stdout.splitlines() if line.split()[:1] == ["violence"]]
+    assert "BLOCK  at 0.900, REVIEW from 0.350" in violence
