@@ -145,6 +145,16 @@ def combine(pre: Verdict, post: Verdict) -> Verdict:
     )
 
 
+def lifted_by(f: Finding) -> str:
+    """What a client may be told would lift a block: for a likeness, a consent grant."""
+    if f.category in LIKENESS_CATEGORIES and f.consent is None and f.action != Action.ALLOW:
+        return (
+            "; a consent grant from this person for your tenant and this kind of media "
+            "would authorize it (a platform admin records one)"
+        )
+    return ""
+
+
 def for_client(verdict: Verdict, scores: bool = False) -> Verdict:
     """What a generation client is told: the action, and per finding that acted (or that
     a consent grant authorized) its check, category, subject, place and person. Never a
@@ -159,7 +169,7 @@ def for_client(verdict: Verdict, scores: bool = False) -> Verdict:
             f,
             score=f.score if shown else 0.0,
             threshold=f.threshold if shown else 0.0,
-            detail=f"{f.category} ({f.action.name.lower()})",
+            detail=f"{f.category} ({f.action.name.lower()}){lifted_by(f)}",
             bank="",
             distance=-1,
             pdq="",

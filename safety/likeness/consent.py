@@ -61,7 +61,8 @@ class ConsentRegistry:
         return None
 
     def annotate(self, findings: list[Finding], tenant: str, scope: str) -> None:
-        """Attach the consent basis to every likeness finding the tenant is authorized for."""
+        """Attach the consent basis to every likeness finding the tenant is authorized for;
+        every other one says which grant would authorize it."""
         for finding in findings:
             if finding.category in LIKENESS_CATEGORIES and finding.identity_id:
                 grant = self.basis(tenant, finding.identity_id, scope)
@@ -72,3 +73,11 @@ class ConsentRegistry:
                         "expires_at": grant.expires_at,
                         "grantor": grant.grantor,
                     }
+                else:  # what would lift the block, named for whoever reads it
+                    finding.detail += (
+                        f"; no consent grant lets tenant {tenant!r} depict "
+                        f"{finding.identity_name or finding.identity_id} in {scope!r} media: a "
+                        "platform admin can record one (reelguard consent grant --tenant "
+                        f"{tenant} --identity {finding.identity_id} --scope {scope} "
+                        "--grantor WHO)"
+                    )

@@ -50,3 +50,25 @@ def test_a_policy_file_says_whether_scores_are_disclosed(tmp_path):
     (tmp_path / "bad.toml").write_text('name = "x"\ndisclose_scores = "yes"\n')
     with pytest.raises(PolicyError, match="bad.toml:2: disclose_scores must be true or false"):
         load_policy_file(tmp_path / "bad.toml")
+
+
+def test_a_client_is_told_what_would_lift_a_likeness_block():
+    """The client learns that a consent grant would authorize the match (no score, no
+    threshold); a consented match, or any other block, says nothing of the kind."""
+    blocked = Finding(
+        "likeness", "public_figure", "input_image", 0.97, "resembles 'X'", 0.92, Action.BLOCK,
+        identity_id="i1", identity_name="X",
+    )  # fmt: skip
+    consented = Finding(
+        "likeness", "public_figure", "input_image", 0.97, "", 0.92, Action.ALLOW,
+        identity_id="i2", identity_name="Y", consent={"grant_id": "g"},
+    )  # fmt: skip
+    other = Finding("hashbank", "hash_match", "media", 1.0, "", 0.5, Action.BLOCK, bank="b")
+    verdict = Verdict(
+        Action.BLOCK, Stage.PRE_CHECK, "p", reasons=[blocked, other],
+        findings=[blocked, consented, other],
+    )  # fmt: skip
+    told = {f.identity_id or f.check: f.detail for f in for_client(verdict).findings}
+    assert told["i1"].startswith("public_figure (block); a consent grant from this person")
+    assert "consent grant" not in told["i2"] and "consent grant" not in told["hashbank"]
+    assert "0.97" not in told["i1"] and "0.92" not in told["i1"]

@@ -99,6 +99,9 @@ def test_blocked_generate_prints_reasons_and_exits_non_zero(running, files, tmp_
     assert r.returncode == 2
     assert "BLOCKED" in r.stdout and "Eileen Collins" in r.stdout
     assert "public_figure: score" in r.stdout and "threshold" in r.stdout
+    # What would lift it: a grant for this tenant, scope and person, and who records one.
+    assert "no consent grant lets tenant" in r.stdout and "in 'video' media" in r.stdout
+    assert "reelguard consent grant --tenant" in r.stdout and "--scope video" in r.stdout
     assert not (tmp_path / "x.mp4").exists()
 
 
