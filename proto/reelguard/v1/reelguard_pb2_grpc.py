@@ -1443,6 +1443,11 @@ class ReviewStub:
                 request_serializer=reelguard_dot_v1_dot_reelguard__pb2.AppealRequest.SerializeToString,
                 response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
                 _registered_method=True)
+        self.Media = channel.unary_stream(
+                '/reelguard.v1.Review/Media',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.TicketRef.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.OutputChunk.FromString,
+                _registered_method=True)
         self.ListAllowlist = channel.unary_unary(
                 '/reelguard.v1.Review/ListAllowlist',
                 request_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListAllowlistRequest.SerializeToString,
@@ -1490,6 +1495,13 @@ class ReviewServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Media(self, request, context):
+        """Reviewers: the held media of an item they may see, as the web UI shows it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListAllowlist(self, request, context):
         """Admins: the content clearances reviewers made (a tenant admin: its own tenant's),
         and removing one.
@@ -1531,6 +1543,11 @@ def add_ReviewServicer_to_server(servicer, server):
                     servicer.Appeal,
                     request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.AppealRequest.FromString,
                     response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.SerializeToString,
+            ),
+            'Media': grpc.unary_stream_rpc_method_handler(
+                    servicer.Media,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.TicketRef.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.OutputChunk.SerializeToString,
             ),
             'ListAllowlist': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAllowlist,
@@ -1678,6 +1695,33 @@ class Review:
             '/reelguard.v1.Review/Appeal',
             reelguard_dot_v1_dot_reelguard__pb2.AppealRequest.SerializeToString,
             reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Media(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/reelguard.v1.Review/Media',
+            reelguard_dot_v1_dot_reelguard__pb2.TicketRef.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.OutputChunk.FromString,
             options,
             channel_credentials,
             insecure,

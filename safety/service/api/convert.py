@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from reelguard.v1 import reelguard_pb2 as pb
 from safety.policy.coverage import CoverageRow
@@ -139,6 +140,18 @@ def report_pb(r: VerifyReport) -> pb.VerifyReport:
         ],
         report_json=r.to_json(),
     )
+
+
+CHUNK_BYTES = 1 << 20
+
+
+def output_chunks(path: Path) -> Iterator[pb.OutputChunk]:
+    """A file as chunks, a block at a time (never a whole video in memory)."""
+    with open(path, "rb") as f:
+        offset = 0
+        while block := f.read(CHUNK_BYTES):
+            yield pb.OutputChunk(data=block, offset=offset)
+            offset += len(block)
 
 
 def review_verdict_pb(item: ReviewItem, evidence: Verdict, reviewer: str = "") -> pb.Verdict:

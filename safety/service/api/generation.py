@@ -28,12 +28,16 @@ from safety.job import (
 )
 from safety.observability import REQUEST_ID
 from safety.review.queue import APPROVED, PENDING, REJECTED
-from safety.service.api.convert import client_names, review_verdict_pb, verdict_pb
+from safety.service.api.convert import (
+    client_names,
+    output_chunks,
+    review_verdict_pb,
+    verdict_pb,
+)
 from safety.service.api.guard import MAY_GENERATE, Servicer, guarded
 from safety.store.shared_media import MediaGone
 from safety.verdict import Verdict
 
-CHUNK_BYTES = 1 << 20
 CLAIM_MARGIN_S = 60.0  # an idempotency claim's lease past max_generation_s
 
 
@@ -208,8 +212,5 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
 
 def _chunks(path: Path):
     """A file as output chunks, a block at a time (never the whole video in memory)."""
-    with open(path, "rb") as f:
-        offset = 0
-        while block := f.read(CHUNK_BYTES):
-            yield pb.GenerateEvent(output_chunk=pb.OutputChunk(data=block, offset=offset))
-            offset += len(block)
+    for chunk in output_chunks(path):
+        yield pb.GenerateEvent(output_chunk=chunk)

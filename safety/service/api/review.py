@@ -20,9 +20,11 @@ from safety.service.api.convert import (
     allowlist_entry_pb,
     client_names,
     decision_pb,
+    output_chunks,
     review_item_pb,
 )
 from safety.service.api.guard import ADMIN_ONLY, MAY_READ, REVIEWERS, Servicer, guarded
+from safety.store.shared_media import MediaGone
 from safety.verdict import Verdict
 
 
@@ -75,6 +77,16 @@ class ReviewServicer(Servicer, rpc.ReviewServicer):
                     raise  # one ticket: its error is the call's status
                 results.append(pb.DecideResult(ticket=ticket, ok=False, error=str(e)))
         return pb.DecideResponse(results=results)
+
+    @guarded(*REVIEWERS)
+    def Media(self, request: pb.TicketRef, context, caller: Principal):
+        """The held media, a block at a time, to a reviewer who may see the item."""
+        item = self.service.review.get_for(request.ticket, caller)
+        try:
+            path = self.service.review.media.path(item.held_path)
+        except (MediaGone, ValueError):
+            raise NotFound("the held media was deleted after the retention period") from None
+        yield from output_chunks(path)
 
     @guarded(*REVIEWERS, GENERATOR_CLIENT)
     def Appeal(self, request: pb.AppealRequest, context, caller: Principal):

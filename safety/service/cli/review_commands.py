@@ -89,6 +89,25 @@ def cmd_review_show(args) -> int:
     return EXIT_OK
 
 
+def cmd_review_media(args) -> int:
+    """Write a held item's media to --out, as it streams (never whole in memory)."""
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = stubs(args)
+    partial = args.out.with_name(args.out.name + ".part")
+    size = 0
+    try:
+        with open(partial, "wb") as f:
+            for chunk in rpc.ReviewStub(channel).Media(pb.TicketRef(ticket=args.ticket)):
+                f.write(chunk.data)
+                size += len(chunk.data)
+        partial.replace(args.out)
+    finally:
+        partial.unlink(missing_ok=True)
+    print(f"{args.ticket}: {size} bytes of held media written to {args.out}")
+    return EXIT_OK
+
+
 def cmd_review_claim(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
@@ -199,6 +218,10 @@ def add_review_commands(sub) -> None:
     sh = rv.add_parser("show", help="one item: prompt, scores against thresholds, decisions")
     sh.add_argument("ticket")
     sh.set_defaults(func=cmd_review_show)
+    me = rv.add_parser("media", help="save an item's held media (what the web UI plays)")
+    me.add_argument("ticket")
+    me.add_argument("--out", type=Path, required=True, help="where to write it")
+    me.set_defaults(func=cmd_review_media)
     cl = rv.add_parser("claim", help="take an item (a lease: it expires if abandoned)")
     cl.add_argument("ticket")
     cl.set_defaults(func=cmd_review_claim)

@@ -78,6 +78,13 @@ def test_a_held_request_is_followed_to_its_signed_output(svc, portrait, tmp_path
     assert ticket in as_(svc, svc.reviewer_token, "review", "list", "--older-than", "0s").stdout
     shown = as_(svc, svc.reviewer_token, "review", "show", ticket)
     assert "public_figure" in shown.stdout and "a portrait" in shown.stdout
+    # The held media, to a reviewer who may see the item; never to the generation client.
+    saved = as_(svc, svc.reviewer_token, "review", "media", ticket, "--out", tmp_path / "h.mp4")
+    assert saved.returncode == 0, saved.stderr
+    assert (tmp_path / "h.mp4").read_bytes()[4:8] == b"ftyp"
+    refused = as_(svc, svc.studio_token, "review", "media", ticket, "--out", tmp_path / "x.mp4")
+    assert refused.returncode == 4 and "PERMISSION_DENIED" in refused.stderr
+    assert not (tmp_path / "x.mp4").exists()
     decided = as_(
         svc,
         svc.reviewer_token,
