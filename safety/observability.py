@@ -177,6 +177,9 @@ class _RequestId(logging.Filter):
         return True
 
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # with the zone: lines from several hosts line up
+
+
 def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:
     """Text for people at a terminal, or JSON lines (with the request id) for collectors."""
     handler = logging.StreamHandler()
@@ -188,10 +191,16 @@ def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:
             JsonFormatter(
                 "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                datefmt=TIME_FORMAT,
             )
         )
     elif fmt == "text":
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+                datefmt=TIME_FORMAT,
+            )
+        )
     else:
         raise ValueError(f"log_format must be 'text' or 'json', not {fmt!r}")
     root = logging.getLogger()

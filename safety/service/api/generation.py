@@ -5,6 +5,7 @@ Idempotency keys live here: a retry with the same key replays the first result."
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from safety.service.api.guard import MAY_GENERATE, Servicer, guarded
 from safety.store.shared_media import MediaGone
 from safety.verdict import Verdict
 
+log = logging.getLogger("reelguard.requests")
 CLAIM_MARGIN_S = 60.0  # an idempotency claim's lease past max_generation_s
 
 
@@ -48,12 +50,10 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
     @guarded(*MAY_GENERATE)
     def Generate(self, request: pb.GenerateRequest, context, caller: Principal):
         tenant, key = caller.tenant_for(request.tenant), request.idempotency_key
-        request_id = uuid.uuid4().hex
-        log_context = REQUEST_ID.set(request_id)  # on every log line of this request
-        try:
-            yield from self._generate(request, context, caller, tenant, key, request_id)
-        finally:
-            REQUEST_ID.reset(log_context)
+        # The call's request id (the client's x-request-id, or minted by the guard): the
+        # one Accepted returns and every log line of this request carries.
+        request_id = REQUEST_ID.get() or uuid.uuid4().hex
+        yield from self._generate(request, context, caller, tenant, key, request_id)
 
     def _generate(self, request, context, caller, tenant: str, key: str, request_id: str):
         if key:
@@ -70,6 +70,8 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
                 context.add_callback(job.cancel.set)
                 for event in self._events(job, caller, keep_output=bool(key)):
                     final = event.WhichOneof("event") in TERMINAL
+                    if final:
+                        _log_outcome(event, tenant, caller.client_id)
                     # A request cut short by its client is not a result to replay.
                     if key and final and not job.cancel.is_set():
                         self.service.store.finish_idempotency(
@@ -208,6 +210,25 @@ class GenerationServicer(Servicer, rpc.GenerationServicer):
             yield pb.GenerateEvent(
                 held=pb.Held(ticket=item.ticket, verdict=verdict_pb(evidence), status=item.status)
             )
+
+
+def _log_outcome(event: pb.GenerateEvent, tenant: str, client: str) -> None:
+    """One line per request's outcome, found by its request id (on every line): the
+    verdict, its stage and decision; never the prompt or the media."""
+    kind = event.WhichOneof("event")
+    body = getattr(event, kind)
+    has = "verdict" in body.DESCRIPTOR.fields_by_name and body.HasField("verdict")
+    verdict = body.verdict if has else None
+    stage = pb.Stage.Name(verdict.stage if verdict else getattr(body, "stage", 0)).lower()
+    decision = verdict.decision_id if verdict else ""
+    log.info(
+        "request %s at %s (decision %s)",
+        kind,
+        stage,
+        decision or "-",
+        extra={"event": "outcome", "outcome": kind, "stage": stage, "decision_id": decision,
+               "tenant": tenant, "client": client, "request_id": REQUEST_ID.get()},
+    )  # fmt: skip
 
 
 def _chunks(path: Path):

@@ -9,7 +9,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import logging
+import re
 import time
+import uuid
 
 import grpc
 
@@ -32,9 +35,14 @@ from safety.errors import (
     Unauthenticated,
     Unavailable,
 )
+from safety.observability import REQUEST_ID
 from safety.service.admission import Overloaded
 from safety.service.app import Service
 from safety.verdict import Verdict, for_client
+
+log = logging.getLogger("reelguard.requests")
+REQUEST_ID_HEADER = "x-request-id"
+_TOKEN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 # Who may call what (issue: roles). Reading decisions is tenant-scoped for everyone.
 MAY_GENERATE = (GENERATOR_CLIENT, ADMIN)
@@ -94,9 +102,10 @@ def guarded(*roles: str, platform: bool = False):
     def decorate(method):
         name = method.__qualname__.replace("Servicer.", ".")  # e.g. "Generation.Generate"
 
-        def principal(self, context) -> Principal:
+        def principal(self, context, seen: dict) -> Principal:
             auth = self.service.auth
             caller = auth.authenticate(context.invocation_metadata(), _peer_cn(context))
+            seen["client"], seen["tenant"] = caller.client_id, caller.tenant
             auth.authorize(caller, allowed, name)
             if platform:
                 caller.require_platform(name)
@@ -105,33 +114,57 @@ def guarded(*roles: str, platform: bool = False):
 
         @contextlib.contextmanager
         def measured(self, context):
-            t0 = time.perf_counter()
+            """Metrics, and one log line per call that its request id finds: the id the
+            client sent (`x-request-id`) or one minted here, sent back either way."""
+            t0, seen = time.perf_counter(), {}
+            request_id = _request_id(context)
+            context.send_initial_metadata(((REQUEST_ID_HEADER, request_id),))
+            token = REQUEST_ID.set(request_id)
             try:
-                yield
+                yield seen
             finally:
                 code = context.code() or grpc.StatusCode.OK
+                seconds = time.perf_counter() - t0
                 metrics = self.service.metrics
                 metrics.requests.labels(name, code.name).inc()
-                metrics.rpc_seconds.labels(name).observe(time.perf_counter() - t0)
+                metrics.rpc_seconds.labels(name).observe(seconds)
+                log.info(
+                    "%s %s in %.0f ms",
+                    name,
+                    code.name,
+                    seconds * 1000,
+                    extra={"event": "rpc", "rpc": name, "code": code.name, "request_id": request_id,
+                           "latency_ms": round(seconds * 1000, 1), **seen},
+                )  # fmt: skip
+                REQUEST_ID.reset(token)
 
         if inspect.isgeneratorfunction(method):
 
             @functools.wraps(method)
             def wrapper(self, request, context):
-                with measured(self, context), domain_errors(context):
-                    yield from method(self, request, context, principal(self, context))
+                with measured(self, context) as seen, domain_errors(context):
+                    yield from method(self, request, context, principal(self, context, seen))
         else:
 
             @functools.wraps(method)
             def wrapper(self, request, context):
-                with measured(self, context), domain_errors(context):
-                    return method(self, request, context, principal(self, context))
+                with measured(self, context) as seen, domain_errors(context):
+                    return method(self, request, context, principal(self, context, seen))
 
         wrapper.roles = allowed
         wrapper.platform_only = platform
         return wrapper
 
     return decorate
+
+
+def _request_id(context) -> str:
+    """The caller's `x-request-id` when it is a plain token (letters, digits, ._-; at most
+    64), else a new one: what goes into logs is never the caller's arbitrary text."""
+    for key, value in context.invocation_metadata() or ():
+        if key == REQUEST_ID_HEADER and _TOKEN.fullmatch(str(value)):
+            return str(value)
+    return uuid.uuid4().hex
 
 
 class Servicer:
