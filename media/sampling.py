@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,20 +128,13 @@ def frames_at(
     wanted = sorted(times_s)
     found: list[Frame] = []
     try:
-        with open_video(source) as container:
-            stream = container.streams.video[0]
-            rate = float(stream.guessed_rate or stream.average_rate or 0) or 25.0
-            display = _display(stream, source)
-            previous = -1.0
-            for i, frame in enumerate(container.decode(stream)):
-                time_s = previous = _display_time(frame, i, rate, previous)
-                while wanted and wanted[0] < time_s - 1e-3:
-                    wanted.pop(0)  # no frame at that time: skipped
-                if wanted and abs(wanted[0] - round(time_s, 4)) <= 1e-3:
-                    pixels = upright(frame, sampling.max_side, display)
-                    found.append(Frame(wanted.pop(0), pixels))
-                if not wanted:
-                    break
+        for time_s, frame, display in _frames_shown(source):
+            while wanted and wanted[0] < time_s - 1e-3:
+                wanted.pop(0)  # no frame at that time: skipped
+            if wanted and abs(wanted[0] - round(time_s, 4)) <= 1e-3:
+                found.append(Frame(wanted.pop(0), upright(frame, sampling.max_side, display)))
+            if not wanted:
+                break
     except (av.FFmpegError, OSError, ValueError, IndexError) as e:
         raise InvalidMedia(f"the video cannot be decoded ({e}); is it corrupt?") from None
     return found
@@ -160,20 +154,26 @@ def frames_within(
         return []
     found: list[Frame] = []
     try:
-        with open_video(source) as container:
-            stream = container.streams.video[0]
-            rate = float(stream.guessed_rate or stream.average_rate or 0) or 25.0
-            display = _display(stream, source)
-            previous = -1.0
-            for i, frame in enumerate(container.decode(stream)):
-                time_s = previous = _display_time(frame, i, rate, previous)
-                if time_s > spans[-1][1] or len(found) >= limit:
-                    break
-                if any(start <= time_s <= end for start, end in spans):
-                    found.append(Frame(time_s, upright(frame, sampling.max_side, display)))
+        for time_s, frame, display in _frames_shown(source):
+            if time_s > spans[-1][1] or len(found) >= limit:
+                break
+            if any(start <= time_s <= end for start, end in spans):
+                found.append(Frame(time_s, upright(frame, sampling.max_side, display)))
     except (av.FFmpegError, OSError, ValueError, IndexError) as e:
         raise InvalidMedia(f"the video cannot be decoded ({e}); is it corrupt?") from None
     return found
+
+
+def _frames_shown(source: Path | bytes) -> Iterator[tuple[float, av.VideoFrame, Display]]:
+    """Each frame with its display time and how it is shown, in one decoding pass."""
+    with open_video(source) as container:
+        stream = container.streams.video[0]
+        rate = float(stream.guessed_rate or stream.average_rate or 0) or 25.0
+        display = _display(stream, source)
+        previous = -1.0
+        for i, frame in enumerate(container.decode(stream)):
+            time_s = previous = _display_time(frame, i, rate, previous)
+            yield time_s, frame, display
 
 
 def frame_shown_at(source: Path | bytes, time_s: float) -> np.ndarray | None:

@@ -52,6 +52,13 @@ def pool():
 
 
 def judged(pool, body_measure, pixels, *classifiers, times=(0.0, 0.5)):
+    """`pixels` as every frame of a clip sampled at `times` (no full-rate decoder)."""
+    clip = Clip("driving_video", [Frame(t, pixels) for t in times])
+    return evaluated(pool, body_measure, clip, *classifiers)
+
+
+def evaluated(pool, body_measure, clip, *classifiers):
+    """The verdict of the real checks with these classifiers and the real weighing."""
     checks = Checks(
         prompt_moderators=[],
         image_moderators=list(classifiers),
@@ -59,7 +66,6 @@ def judged(pool, body_measure, pixels, *classifiers, times=(0.0, 0.5)):
         submit=pool.submit,
         evidence=Evidence(body_measure, list(classifiers)),
     )
-    clip = Clip("driving_video", [Frame(t, pixels) for t in times])
     return checks.evaluate(Stage.PRE_CHECK, None, [clip], "t", "", Policy())
 
 
@@ -164,17 +170,6 @@ def clip_of(mp4: bytes, times) -> Clip:
     )
 
 
-def full_rate(pool, body_measure, clip, *classifiers):
-    checks = Checks(
-        prompt_moderators=[],
-        image_moderators=list(classifiers),
-        consent=NoConsent(),
-        submit=pool.submit,
-        evidence=Evidence(body_measure, list(classifiers)),
-    )
-    return checks.evaluate(Stage.PRE_CHECK, None, [clip], "t", "", Policy())
-
-
 def test_a_hit_the_frames_around_it_show_again_at_full_rate_blocks(
     pool, body_measure, astronaut, exposed_body
 ):
@@ -183,7 +178,7 @@ def test_a_hit_the_frames_around_it_show_again_at_full_rate_blocks(
     frames = [exposed_body if 11 <= i <= 16 else astronaut for i in range(36)]
     clip = clip_of(stored_video(frames, fps=12), (0.0, 1.0, 2.0))
     a = Looks("a", clip.frames[1].pixels)
-    verdict = full_rate(pool, body_measure, clip, a, Says("b", 0.0, 0.0, 0.0))
+    verdict = evaluated(pool, body_measure, clip, a, Says("b", 0.0, 0.0, 0.0))
     assert verdict.action == Action.BLOCK
     (reason,) = verdict.reasons
     assert reason.frame_time_s == 1.0 and "corroborated at full rate: a 0.95" in reason.detail
@@ -192,6 +187,6 @@ def test_a_hit_the_frames_around_it_show_again_at_full_rate_blocks(
 def test_one_flashed_frame_goes_to_review(pool, body_measure, astronaut, exposed_body):
     frames = [exposed_body if i == 12 else astronaut for i in range(36)]
     clip = clip_of(stored_video(frames, fps=12), (0.0, 1.0, 2.0))
-    verdict = full_rate(pool, body_measure, clip, Looks("a", clip.frames[1].pixels))
+    verdict = evaluated(pool, body_measure, clip, Looks("a", clip.frames[1].pixels))
     assert verdict.action == Action.REVIEW
     assert "nothing within 0.5 s of it at full rate" in verdict.reasons[0].detail
