@@ -12,10 +12,11 @@ to the review queue.
 Faces are not detected again: the likeness check hands over its tracks. A track's age is
 the median of its largest faces' readings (at most `FACES_PER_TRACK`, their range kept in
 the finding): one crop read adults as 4 and 16 on real talking-head clips, a track's
-median did not. Only the frames that show a face under the margin are scored for sexual
-content again, by the same sexual models, and a frame's signal counts only where it
-shows a body (`safety/moderators/body.py`: exposed skin beside the faces), never for a
-face alone.
+median did not; a reading within the margin (18-21) is settled by the same person's other
+faces in the clip (another shot, another track), one under 18 never is. Only the frames
+that show a face under the margin are scored for sexual content again, by the same
+sexual models, and a frame's signal counts only where it shows a bare body
+(`safety/moderators/body.py`), never for a face alone.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ AGE_MARGIN = 21.0
 # the 0.70 at which sexual content blocks for anyone.
 SEXUAL_FLOOR = 0.4
 FACES_PER_TRACK = 9
+# Tracks this alike are one person (cosine of mean dlib embeddings; stricter than the
+# likeness check's 0.92, so that relatives are not pooled): the same adult in three shots
+# of one photo read 19, 26 and 28 (people set, img_3ddfa_emma.jpg).
+SAME_PERSON = 0.95
 CHIP, PADDING = 64, 0.2
 
 SexualScorer = Callable[[list[np.ndarray]], list[float]]  # P(sexual) per image
@@ -119,16 +124,28 @@ class MinorsCheck:
         self, subject: str, at: dict[float, np.ndarray], tracks: list[FaceTrack]
     ) -> list[Finding]:
         """`at`: each sampled frame's pixels by its time (the tracks' times)."""
-        young: list[tuple[FaceTrack, float, str]] = []
+        readings = []
         for track in tracks:
             largest = sorted(
                 range(len(track.times)), key=lambda i: -track.boxes[i][2] * track.boxes[i][3]
             )[:FACES_PER_TRACK]
-            read = self.ages.ages([(at[track.times[i]], track.boxes[i]) for i in largest])
+            readings.append(
+                self.ages.ages([(at[track.times[i]], track.boxes[i]) for i in largest])
+            )
+        young: list[tuple[FaceTrack, float, str]] = []
+        for track, read, same in zip(tracks, readings, same_person(tracks), strict=True):
             age = float(np.median(read))
+            spread = f" (median of {len(read)}: {min(read):.0f}-{max(read):.0f})"
+            if self.age_limit <= age < self.age_margin and len(same) > 1:
+                # In the margin the model's doubt, not a child's face: the same person's
+                # other faces in the clip settle it. A reading under the limit never is.
+                pooled = [a for j in same for a in readings[j]]
+                age = float(np.median(pooled))
+                spread = f" (median of {len(pooled)} of this person's faces: " + (
+                    f"{min(pooled):.0f}-{max(pooled):.0f})"
+                )
             if age < self.age_margin:
-                spread = f" (median of {len(read)}: {min(read):.0f}-{max(read):.0f})"
-                young.append((track, age, spread if len(read) > 1 else ""))
+                young.append((track, age, spread if len(read) > 1 or len(same) > 1 else ""))
         if not young:
             return []
         times = sorted({t for track, _, _ in young for t in track.times})
@@ -171,6 +188,15 @@ class MinorsCheck:
                 )
             )
         return findings
+
+
+def same_person(tracks: list[FaceTrack]) -> list[list[int]]:
+    """For each track, the tracks (itself included) whose mean identity embeddings are at
+    least SAME_PERSON alike: one person seen in several shots of a picture or clip."""
+    means = np.stack([np.mean(np.stack(t.embeddings), axis=0) for t in tracks])
+    means /= np.linalg.norm(means, axis=1, keepdims=True) + 1e-12
+    alike = means @ means.T >= SAME_PERSON
+    return [list(np.flatnonzero(row)) for row in alike]
 
 
 def sexual_scores(moderator: VisualModerator) -> Callable[[list[np.ndarray]], list[float]]:

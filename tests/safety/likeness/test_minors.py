@@ -159,3 +159,40 @@ def test_a_decision_for_a_specialist_is_listed_with_scores_and_hashes_not_media(
     (seen,) = [f for f in evidence["findings"] if f["category"] == "sexual_minors"]
     assert seen["pdq"] == "ab" * 32 and seen["specialist"] is True
     assert isinstance(Verdict.from_dict(evidence), Verdict)
+
+
+class ReadsInTurn(ApparentAge):
+    """The real model's plumbing, but each track's faces read as the next age given."""
+
+    def __init__(self, *ages: float) -> None:
+        super().__init__()
+        self.turns = iter(ages)
+
+    def ages(self, faces):
+        age = next(self.turns)
+        return [age] * len(faces)
+
+
+def three_shots(astronaut) -> list[Frame]:
+    """One picture holding the same person three times (three tracks, one person)."""
+    return [Frame(0.0, np.ascontiguousarray(np.concatenate([astronaut] * 3, axis=1)))]
+
+
+def test_a_margin_reading_is_settled_by_the_same_persons_other_faces(embedder, astronaut):
+    """A real photo of one adult in three shots read 19, 26 and 28 (people set): with
+    sexual signal on it, it was `sexual_minors` for a specialist. The same person's other
+    faces settle the model's doubt within the margin."""
+    adult = checker(embedder, ReadsInTurn(19.0, 26.0, 28.0), sexual=0.9)
+    findings = adult.score("input_image", three_shots(astronaut))
+    assert not [f for f in findings if f.category == "sexual_minors"]
+
+
+def test_a_reading_under_the_limit_is_never_averaged_away(embedder, astronaut):
+    """A face read under 18 blocks whatever the same person's other faces read."""
+    child = checker(embedder, ReadsInTurn(8.0, 30.0, 30.0), sexual=0.9)
+    (finding,) = [
+        f
+        for f in child.score("input_image", three_shots(astronaut))
+        if f.category == "sexual_minors"
+    ]
+    assert "reads 8" in finding.detail and not finding.specialist
