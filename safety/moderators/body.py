@@ -94,8 +94,6 @@ class Exposure:
 class BodyMeasure:
     """Person segmentation plus skin colour, beside the faces `detect` finds."""
 
-    model = "MediaPipe selfie segmentation + skin chroma"
-
     def __init__(
         self,
         detect: Callable[[list[np.ndarray]], list[list[Box]]],
@@ -111,7 +109,6 @@ class BodyMeasure:
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._lock = threading.Lock()  # one interpreter, one invocation at a time
-        self.model_version = "selfie_segmentation (mediapipe 0.10.21)"
 
     def exposures(
         self, frames: list[np.ndarray], faces: list[list[Box]] | None = None

