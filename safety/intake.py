@@ -154,9 +154,7 @@ class Intake:
         if sniff_mime(data).startswith("video/"):
             sampled, info = decode_video(data, limits.video, limits.sampling, label=label)
             around = partial(frames_within, data, sampling=limits.sampling)
-            return Clip(
-                f"{label}_video", sampled.frames, info.audio_streams, sampled.total, around
-            )
+            return Clip(f"{label}_video", sampled.frames, info.audio_streams, sampled.total, around)
         image = decode_image(data, max_pixels=limits.max_image_pixels, label=label)
         return Clip(label, [Frame(0.0, pixels) for pixels in image.all_pixels()])
 

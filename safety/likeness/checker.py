@@ -367,5 +367,3 @@ class LikenessChecker:
                 )
             )
         return findings
-
-

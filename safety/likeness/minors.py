@@ -129,9 +129,7 @@ class MinorsCheck:
             largest = sorted(
                 range(len(track.times)), key=lambda i: -track.boxes[i][2] * track.boxes[i][3]
             )[:FACES_PER_TRACK]
-            readings.append(
-                self.ages.ages([(at[track.times[i]], track.boxes[i]) for i in largest])
-            )
+            readings.append(self.ages.ages([(at[track.times[i]], track.boxes[i]) for i in largest]))
         young: list[tuple[FaceTrack, float, str]] = []
         for track, read, same in zip(tracks, readings, same_person(tracks), strict=True):
             age = float(np.median(read))

@@ -304,7 +304,15 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         log.warning("released %d idempotency claim(s) a previous run left unfinished", freed)
     verifier = make_verifier(config, manifests, watermarker)
     rechecker = Rechecker(
-        verifier, store, moderators.visual, policies, config.sampling, config.limits.video
+        verifier,
+        store,
+        moderators.visual,
+        policies,
+        config.sampling,
+        grants=store,
+        reviews=store,
+        limits=config.limits.video,
+        evidence=evidence,
     )
     return Service(
         config,

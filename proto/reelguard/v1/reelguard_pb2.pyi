@@ -386,7 +386,7 @@ class ScoreRecheck(_message.Message):
     def __init__(self, check: _Optional[str] = ..., category: _Optional[str] = ..., recorded: _Optional[float] = ..., rechecked: _Optional[float] = ..., reproduces: _Optional[bool] = ...) -> None: ...
 
 class RecheckReport(_message.Message):
-    __slots__ = ("decision_id", "recorded_action", "rechecked_action", "reproduces", "frames", "scores", "refused")
+    __slots__ = ("decision_id", "recorded_action", "rechecked_action", "reproduces", "frames", "scores", "refused", "replayed", "held_action", "held_rechecked_action")
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     RECORDED_ACTION_FIELD_NUMBER: _ClassVar[int]
     RECHECKED_ACTION_FIELD_NUMBER: _ClassVar[int]
@@ -394,6 +394,9 @@ class RecheckReport(_message.Message):
     FRAMES_FIELD_NUMBER: _ClassVar[int]
     SCORES_FIELD_NUMBER: _ClassVar[int]
     REFUSED_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    HELD_ACTION_FIELD_NUMBER: _ClassVar[int]
+    HELD_RECHECKED_ACTION_FIELD_NUMBER: _ClassVar[int]
     decision_id: str
     recorded_action: str
     rechecked_action: str
@@ -401,7 +404,10 @@ class RecheckReport(_message.Message):
     frames: int
     scores: _containers.RepeatedCompositeFieldContainer[ScoreRecheck]
     refused: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, decision_id: _Optional[str] = ..., recorded_action: _Optional[str] = ..., rechecked_action: _Optional[str] = ..., reproduces: _Optional[bool] = ..., frames: _Optional[int] = ..., scores: _Optional[_Iterable[_Union[ScoreRecheck, _Mapping]]] = ..., refused: _Optional[_Iterable[str]] = ...) -> None: ...
+    replayed: _containers.RepeatedScalarFieldContainer[str]
+    held_action: str
+    held_rechecked_action: str
+    def __init__(self, decision_id: _Optional[str] = ..., recorded_action: _Optional[str] = ..., rechecked_action: _Optional[str] = ..., reproduces: _Optional[bool] = ..., frames: _Optional[int] = ..., scores: _Optional[_Iterable[_Union[ScoreRecheck, _Mapping]]] = ..., refused: _Optional[_Iterable[str]] = ..., replayed: _Optional[_Iterable[str]] = ..., held_action: _Optional[str] = ..., held_rechecked_action: _Optional[str] = ...) -> None: ...
 
 class EnrollRequest(_message.Message):
     __slots__ = ("name", "aliases", "images", "external_id")

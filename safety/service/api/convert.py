@@ -272,6 +272,9 @@ def recheck_pb(r: Recheck) -> pb.RecheckReport:
             for s in r.scores
         ],
         refused=r.refused,
+        replayed=r.replayed,
+        held_action=r.held_action,
+        held_rechecked_action=r.held_rechecked_action,
     )
 
 

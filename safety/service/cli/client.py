@@ -176,6 +176,10 @@ def cmd_recheck(args) -> int:
             print(
                 f"  {mark} {s.check}/{s.category}: recorded {s.recorded:.4f}, now {s.rechecked:.4f}"
             )
+        if r.held_action:
+            print(f"  held: recorded {r.held_action}, rechecked {r.held_rechecked_action or '-'}")
+        for line in r.replayed:
+            print(f"  replayed: {line}")
         for why in r.refused:
             print(f"  not rechecked: {why}")
         print("REPRODUCES" if r.reproduces else "DOES NOT REPRODUCE")

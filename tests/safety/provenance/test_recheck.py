@@ -98,3 +98,40 @@ def test_the_cli_says_whether_it_reproduces(running, generated):
     r = running.cli("recheck", str(path))
     assert r.returncode == 0, r.stderr
     assert "REPRODUCES" in r.stdout and "image.nudity/sexual" in r.stdout
+
+
+def test_a_consented_output_reproduces_with_the_grant_it_cites(running, astronaut, tmp_path):
+    """The decision allowed Collins because a grant authorized her: the recheck applies
+    that grant as it stood then, and still does after it is revoked."""
+    collins = next(
+        i
+        for i in running.identities.List(pb.ListIdentitiesRequest()).identities
+        if i.name == "Eileen Collins"
+    )
+    grant = running.consent.Grant(
+        pb.GrantRequest(
+            tenant="recheck-studio", identity_id=collins.id, scopes=["video"], grantor="agency"
+        )
+    )
+    _, studio = running.client("generator-client", "recheck-studio")
+    try:
+        request = pb.GenerateRequest(
+            prompt="a portrait, slowly zooming",
+            image=pb.Media(data=encode(astronaut)),
+            output=pb.OutputSpec(width=128, height=128, num_frames=12),
+        )
+        events = list(rpc.GenerationStub(studio).Generate(request, timeout=120))
+        kind, done = terminal(events)
+        assert kind == "completed", done
+        path = tmp_path / "consented.mp4"
+        path.write_bytes(output_bytes(events))
+    finally:
+        running.consent.Revoke(pb.RevokeRequest(grant_id=grant.id, revoked_by="agency"))
+    report = ask(running.provenance, path)
+    assert report.reproduces, report
+    assert report.recorded_action == report.rechecked_action == "allow"
+    assert any(s.category == "public_figure" and s.reproduces for s in report.scores)
+    assert any(grant.id in line and "revoked since" in line for line in report.replayed)
+    r = running.cli("recheck", str(path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"replayed: consent grant {grant.id}" in r.stdout and "REPRODUCES" in r.stdout

@@ -102,6 +102,14 @@ def test_approval_signs_and_releases_with_the_review_in_the_manifest(svc, scenes
     assert review["reason_code"] == "false_positive" and review["reviewer_role"] == "reviewer"
     # Released after review, it is labelled like any output of its generator.
     assert [t.rsplit("/", 1)[-1] for t in report.digital_source_types] == ["algorithmicMedia"]
+    # An auditor's recheck replays the hold on the signed file and the review that released it.
+    recheck = svc.provenance.Recheck(pb.RecheckRequest(media=pb.Media(data=signed)))
+    assert recheck.reproduces, recheck
+    assert recheck.decision_id == report.moderation["decision_id"] != recheck.held_action
+    assert recheck.recorded_action == recheck.rechecked_action == "allow"
+    assert recheck.held_action == recheck.held_rechecked_action == "review"
+    assert recheck.scores and all(s.reproduces for s in recheck.scores)
+    assert any(f"ticket {ticket}" in line and "released by" in line for line in recheck.replayed)
 
 
 def test_rejection_banks_the_content_and_blocks_it_next_time(svc, scenes):
