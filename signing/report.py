@@ -6,7 +6,7 @@ manifest store as JSON and its validation state) and never touches the file."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from signing.manifest import MODERATION_LABEL
 
@@ -110,6 +110,14 @@ class VerifyReport:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> VerifyReport:
+        """The inverse of `to_json` (a service's report, read by the CLI); keys this
+        version does not know are left out, so a newer server's report still reads."""
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def build_report(state: str, store: dict) -> VerifyReport:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import c2pa
+from cryptography import x509
 
 from media.sniff import sniff_mime
 from signing.report import INVALID, NO_MANIFEST, VerifyReport, build_report
@@ -50,6 +51,9 @@ class Verifier:
         tsa_anchors_pem: str | None = None,
         recovery: ManifestRecovery | None = None,
     ) -> None:
+        # Kept to be handed out: an auditor's own verifier trusts what this one does.
+        self.trust_anchors_pem = trust_anchors_pem or ""
+        self.tsa_anchors_pem = tsa_anchors_pem or ""
         self._settings = _settings(trust_anchors_pem)
         self._tsa_settings = _settings(tsa_anchors_pem) if tsa_anchors_pem else None
         # Finds the manifest of a copy that lost it; None: a stripped copy stays unknown.
@@ -166,3 +170,10 @@ def _settings(anchors_pem: str | None) -> str:
         # Replace the SDK's built-in anchors: trust exactly what this deployment configures.
         settings["trust"] = {"trust_anchors": anchors_pem}
     return json.dumps(settings)
+
+
+def anchor_subjects(pem: str) -> list[str]:
+    """Each certificate's subject in a PEM bundle, for a person comparing trust lists."""
+    if not pem.strip():
+        return []
+    return [c.subject.rfc4514_string() for c in x509.load_pem_x509_certificates(pem.encode())]

@@ -342,3 +342,14 @@ def review_service(request, tmp_path_factory, enrol_collins, name: str) -> Runni
     r.senior = r.client("senior-reviewer")[1]
     r.senior2 = r.client("senior-reviewer")[1]
     return r
+
+
+def reencode(mp4: bytes, tmp_path, scale: float = 0.75, crf: int = 30) -> bytes:
+    """What a re-upload does: decode, resize, encode again — the manifest is gone."""
+    with av.open(io.BytesIO(mp4)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    h, w = frames[0].shape[:2]
+    size = (int(w * scale) // 2 * 2, int(h * scale) // 2 * 2)
+    small = [np.asarray(Image.fromarray(f).resize(size)) for f in frames]
+    write_mp4(small, tmp_path / "reupload.mp4", fps=24, crf=crf)
+    return (tmp_path / "reupload.mp4").read_bytes()

@@ -82,10 +82,12 @@ def make_verifier(
     config: Config,
     repository: ManifestRepository | None = None,
     watermarker: Watermarker | None = None,
+    anchors: str | None = None,
 ) -> Verifier:
-    """A verifier with the configured anchors; with a manifest repository it can also
-    recover stripped manifests (the CLI opens the service's store, read-only, if there
-    is one: an auditor needs no write access to it)."""
+    """A verifier with the configured anchors (or the PEM `anchors`: a service's trust
+    list); with a manifest repository it can also recover stripped manifests (the CLI
+    opens the service's store, read-only, if there is one: an auditor needs no write
+    access to it)."""
     tsa = config.tsa_trust_anchors.read_text() if config.tsa_trust_anchors else None
     kept = not config.uses_embedded_database or config.embedded_database_path.exists()
     if repository is None and kept:
@@ -104,7 +106,7 @@ def make_verifier(
         if repository is not None
         else None
     )
-    return Verifier(trust_anchors_pem(config), tsa, recovery)
+    return Verifier(anchors or trust_anchors_pem(config), tsa, recovery)
 
 
 def watermark_key_path(config: Config) -> Path:

@@ -409,6 +409,22 @@ class RecheckReport(_message.Message):
     held_rechecked_action: str
     def __init__(self, decision_id: _Optional[str] = ..., recorded_action: _Optional[str] = ..., rechecked_action: _Optional[str] = ..., reproduces: _Optional[bool] = ..., frames: _Optional[int] = ..., scores: _Optional[_Iterable[_Union[ScoreRecheck, _Mapping]]] = ..., refused: _Optional[_Iterable[str]] = ..., replayed: _Optional[_Iterable[str]] = ..., held_action: _Optional[str] = ..., held_rechecked_action: _Optional[str] = ...) -> None: ...
 
+class TrustListRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TrustAnchors(_message.Message):
+    __slots__ = ("trust_anchors_pem", "tsa_anchors_pem", "subjects", "sha256")
+    TRUST_ANCHORS_PEM_FIELD_NUMBER: _ClassVar[int]
+    TSA_ANCHORS_PEM_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    trust_anchors_pem: str
+    tsa_anchors_pem: str
+    subjects: _containers.RepeatedScalarFieldContainer[str]
+    sha256: str
+    def __init__(self, trust_anchors_pem: _Optional[str] = ..., tsa_anchors_pem: _Optional[str] = ..., subjects: _Optional[_Iterable[str]] = ..., sha256: _Optional[str] = ...) -> None: ...
+
 class EnrollRequest(_message.Message):
     __slots__ = ("name", "aliases", "images", "external_id")
     NAME_FIELD_NUMBER: _ClassVar[int]

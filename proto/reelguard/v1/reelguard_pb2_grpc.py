@@ -238,6 +238,11 @@ class ProvenanceStub:
                 request_serializer=reelguard_dot_v1_dot_reelguard__pb2.RecheckRequest.SerializeToString,
                 response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.RecheckReport.FromString,
                 _registered_method=True)
+        self.TrustList = channel.unary_unary(
+                '/reelguard.v1.Provenance/TrustList',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.TrustListRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.TrustAnchors.FromString,
+                _registered_method=True)
 
 
 class ProvenanceServicer:
@@ -261,6 +266,12 @@ class ProvenanceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TrustList(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProvenanceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -278,6 +289,11 @@ def add_ProvenanceServicer_to_server(servicer, server):
                     servicer.Recheck,
                     request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.RecheckRequest.FromString,
                     response_serializer=reelguard_dot_v1_dot_reelguard__pb2.RecheckReport.SerializeToString,
+            ),
+            'TrustList': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrustList,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.TrustListRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.TrustAnchors.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +377,33 @@ class Provenance:
             '/reelguard.v1.Provenance/Recheck',
             reelguard_dot_v1_dot_reelguard__pb2.RecheckRequest.SerializeToString,
             reelguard_dot_v1_dot_reelguard__pb2.RecheckReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TrustList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Provenance/TrustList',
+            reelguard_dot_v1_dot_reelguard__pb2.TrustListRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.TrustAnchors.FromString,
             options,
             channel_credentials,
             insecure,

@@ -8,7 +8,7 @@ from safety.auth import Principal
 from safety.errors import InvalidInput
 from safety.intake import ClientClaims
 from safety.provenance.recheck import DEFAULT_TOLERANCE
-from safety.service.api.convert import recheck_pb, report_pb, verdict_pb
+from safety.service.api.convert import recheck_pb, report_pb, trust_anchors_pb, verdict_pb
 from safety.service.api.guard import MAY_GENERATE, MAY_READ, Servicer, guarded
 
 
@@ -76,3 +76,8 @@ class ProvenanceServicer(Servicer, rpc.ProvenanceServicer):
                 request.tolerance or DEFAULT_TOLERANCE,
             )
         return recheck_pb(result)
+
+    @guarded(*MAY_READ)
+    def TrustList(self, request: pb.TrustListRequest, context, caller: Principal):
+        """The roots this deployment's verifier trusts, for an auditor's verifier elsewhere."""
+        return trust_anchors_pb(self.service.verifier)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from safety.review.queue import APPROVED
 from safety.store.records import Clearance, Grant, IdentityRecord, ReviewItem
 from safety.verdict import Finding, Verdict
 from signing.report import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED, VerifyReport
+from signing.verify import Verifier, anchor_subjects
 
 
 def finding_pb(f: Finding) -> pb.Finding:
@@ -251,6 +253,16 @@ def allowlist_entry_pb(c: Clearance) -> pb.AllowlistEntry:
         ticket=c.ticket,
         created_by=c.created_by,
         created_at=c.created_at,
+    )
+
+
+def trust_anchors_pb(verifier: Verifier) -> pb.TrustAnchors:
+    pem = verifier.trust_anchors_pem
+    return pb.TrustAnchors(
+        trust_anchors_pem=pem,
+        tsa_anchors_pem=verifier.tsa_anchors_pem,
+        subjects=anchor_subjects(pem),
+        sha256=hashlib.sha256(pem.encode()).hexdigest(),
     )
 
 

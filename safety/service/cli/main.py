@@ -16,6 +16,7 @@ from safety.service.cli.connection import EXIT_CODES, EXIT_OK, EXIT_RPC, EXIT_US
 from safety.service.cli.decision_commands import add_decision_commands
 from safety.service.cli.models import add_models_command
 from safety.service.cli.operate import add_operate_commands
+from safety.service.cli.provenance_commands import add_provenance_commands
 from safety.service.cli.review_commands import add_review_commands
 from safety.service.config import DEFAULT_ADDRESS, ConfigError
 from signing.allocator import keep_freed_memory
@@ -34,14 +35,14 @@ def _env_path(name: str) -> Path | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    address = os.environ.get("REELGUARD_ADDRESS", DEFAULT_ADDRESS)
+    address = os.environ.get("REELGUARD_ADDRESS") or DEFAULT_ADDRESS
     p = _Parser(
         prog="reelguard",
         description=__doc__,
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--address", default=address, help=f"service address (default {address})")
+    p.add_argument("--address", help=f"service address (default {address})")
     p.add_argument("--config", type=Path, help="TOML config file (or REELGUARD_CONFIG)")
     p.add_argument(
         "--token-file",
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_operate_commands(sub)
     add_admin_commands(sub)
     add_client_commands(sub)
+    add_provenance_commands(sub)
     add_review_commands(sub)
     add_decision_commands(sub)
     add_models_command(sub)
@@ -73,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Named (flag or environment) rather than assumed: `verify` then asks that service.
+    args.address_configured = bool(args.address or os.environ.get("REELGUARD_ADDRESS"))
+    args.address = args.address or os.environ.get("REELGUARD_ADDRESS") or DEFAULT_ADDRESS
     keep_freed_memory()  # sign and verify reuse asset-sized buffers (signing/allocator.py)
     try:
         code = args.func(args)

@@ -5,24 +5,11 @@ from __future__ import annotations
 import io
 import json
 
-import av
 import numpy as np
 from PIL import Image
 
-from media.mp4 import write_mp4
 from reelguard.v1 import reelguard_pb2 as pb
-from tests.support import cli, encode, output_bytes, terminal
-
-
-def reencode(mp4: bytes, tmp_path, scale: float = 0.75, crf: int = 30) -> bytes:
-    """What a re-upload does: decode, resize, encode again — the manifest is gone."""
-    with av.open(io.BytesIO(mp4)) as c:
-        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-    h, w = frames[0].shape[:2]
-    size = (int(w * scale) // 2 * 2, int(h * scale) // 2 * 2)
-    small = [np.asarray(Image.fromarray(f).resize(size)) for f in frames]
-    write_mp4(small, tmp_path / "reupload.mp4", fps=24, crf=crf)
-    return (tmp_path / "reupload.mp4").read_bytes()
+from tests.support import cli, encode, output_bytes, reencode, terminal
 
 
 def verify(running, data: bytes):
