@@ -1,129 +1,15 @@
-"""An admin's commands over gRPC: identities, consent, clients, hash banks, policies."""
+"""An admin's commands over gRPC: clients, hash banks, policies."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
-import time
 from pathlib import Path
 
 from safety.service.cli.connection import EXIT_FAILED, EXIT_OK, media_message, stubs
-from safety.service.cli.output import format_client, format_grant, when
+from safety.service.cli.output import as_plain, emitted, format_client, json_option
 
 IMPORT_BATCH = 10_000  # hashes per Add call
-
-
-def cmd_identities_enroll(args) -> int:
-    from reelguard.v1 import reelguard_pb2 as pb
-
-    rpc, channel = stubs(args)
-    request = pb.EnrollRequest(
-        name=args.name,
-        aliases=args.alias or [],
-        images=[media_message(Path(p)) for p in args.images],
-        external_id=args.external_id or "",
-    )
-    identity = rpc.IdentitiesStub(channel).Enroll(request)
-    print(f"enrolled {identity.name} (id {identity.id}, {identity.reference_count} reference(s))")
-    for warning in identity.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    return EXIT_OK
-
-
-def cmd_identities_list(args) -> int:
-    from reelguard.v1 import reelguard_pb2 as pb
-
-    rpc, channel = stubs(args)
-    for i in rpc.IdentitiesStub(channel).List(pb.ListIdentitiesRequest()).identities:
-        aliases = f"  aliases: {', '.join(i.aliases)}" if i.aliases else ""
-        external = f"  external id: {i.external_id}" if i.external_id else ""
-        print(f"{i.id}  {i.name}  ({i.reference_count} reference(s)){aliases}{external}")
-    return EXIT_OK
-
-
-def cmd_identities_show(args) -> int:
-    from reelguard.v1 import reelguard_pb2 as pb
-
-    rpc, channel = stubs(args)
-    i = rpc.IdentitiesStub(channel).Show(pb.IdentityRef(id=args.id))
-    print(f"{i.id}  {i.name}")
-    print(f"  aliases:     {', '.join(i.aliases) or '-'}")
-    print(f"  external id: {i.external_id or '-'}")
-    print(f"  enrolled:    {when(i.created_at)}")
-    for ref in i.references:
-        print(f"  reference:   vector {ref.vector_id}  sha256 {ref.image_sha256}")
-    for g in i.grants:
-        print(f"  consent:     {format_grant(g)}")
-    return EXIT_OK
-
-
-def cmd_identities_remove(args) -> int:
-    from reelguard.v1 import reelguard_pb2 as pb
-
-    rpc, channel = stubs(args)
-    i = rpc.IdentitiesStub(channel).Remove(pb.IdentityRef(id=args.id))
-    print(f"removed {i.name} ({i.id}, {i.reference_count} reference(s)); its grants are revoked")
-    return EXIT_OK
-
-
-def cmd_identities_reindex(args) -> int:
-    from reelguard.v1 import reelguard_pb2 as pb
-
-    rpc, channel = stubs(args)
-    r = rpc.IdentitiesStub(channel).ReloadIndex(pb.ReloadIndexRequest(rebuild=not args.from_disk))
-    source = "the index file" if args.from_disk else "the store"
-    print(f"identity index reloaded from {source}: {r.vectors} vectors ({r.kind})")
-    return EXIT_OK
-
-
-def _expiry(args) -> float:
-    if args.expires:
-        when = dt.datetime.fromisoformat(args.expires.replace("Z", "+00:00"))
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        return when.timestamp()
-    if args.days:
-        return time.time() + args.days * 86400
-    return 0.0
-
-
-def cmd_consent_grant(args) -> int:
-    from reelguard.v1 import reelguard_pb2 as pb
-
-    rpc, channel = stubs(args)
-    g = rpc.ConsentStub(channel).Grant(
-        pb.GrantRequest(
-            tenant=args.tenant,
-            identity_id=args.identity,
-            scopes=args.scope,
-            expires_at=_expiry(args),
-            grantor=args.grantor,
-        )
-    )
-    print(f"granted {format_grant(g)}")
-    return EXIT_OK
-
-
-def cmd_consent_revoke(args) -> int:
-    from reelguard.v1 import reelguard_pb2 as pb
-
-    rpc, channel = stubs(args)
-    g = rpc.ConsentStub(channel).Revoke(pb.RevokeRequest(grant_id=args.grant, revoked_by=args.by))
-    print(f"revoked {format_grant(g)}")
-    return EXIT_OK
-
-
-def cmd_consent_list(args) -> int:
-    from reelguard.v1 import reelguard_pb2 as pb
-
-    rpc, channel = stubs(args)
-    response = rpc.ConsentStub(channel).List(
-        pb.ListGrantsRequest(tenant=args.tenant or "", identity_id=args.identity or "")
-    )
-    for g in response.grants:
-        print(format_grant(g))
-    return EXIT_OK
 
 
 def cmd_clients_create(args) -> int:
@@ -140,23 +26,35 @@ def cmd_clients_create(args) -> int:
         )
     )
     print(f"created {format_client(r.client)}", file=sys.stderr)
+    if args.json:  # the token too, unless it went to --token-out: it is shown only once
+        body = {"client": as_plain(r.client), "token": "" if args.token_out else r.token}
+        if r.token and args.token_out:
+            _write_token(args.token_out, r.token)
+        emitted(args, body)
+        return EXIT_OK
     if r.token:
         if args.token_out:
-            fd = os.open(args.token_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(r.token + "\n")
+            _write_token(args.token_out, r.token)
             print(f"token written to {args.token_out} (mode 0600); it is not shown again")
         else:  # shown once, on stdout only, for the operator to hand over
             print(r.token)
     return EXIT_OK
 
 
+def _write_token(path: Path, token: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+
+
 def cmd_clients_list(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
     rpc, channel = stubs(args)
-    for c in rpc.ClientsStub(channel).List(pb.ListClientsRequest()).clients:
-        print(format_client(c))
+    response = rpc.ClientsStub(channel).List(pb.ListClientsRequest())
+    if not emitted(args, response):
+        for c in response.clients:
+            print(format_client(c))
     return EXIT_OK
 
 
@@ -164,7 +62,9 @@ def cmd_clients_revoke(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
     rpc, channel = stubs(args)
-    print(f"revoked {format_client(rpc.ClientsStub(channel).Revoke(pb.ClientRef(id=args.id)))}")
+    client = rpc.ClientsStub(channel).Revoke(pb.ClientRef(id=args.id))
+    if not emitted(args, client):
+        print(f"revoked {format_client(client)}")
     return EXIT_OK
 
 
@@ -180,8 +80,9 @@ def cmd_banks_create(args) -> int:
             csam=args.csam,
         )
     )
-    kind = "known-CSAM list" if b.csam else "bank"
-    print(f"created {kind} {b.name} (match within {b.max_distance} bits)")
+    if not emitted(args, b):
+        kind = "known-CSAM list" if b.csam else "bank"
+        print(f"created {kind} {b.name} (match within {b.max_distance} bits)")
     return EXIT_OK
 
 
@@ -201,7 +102,9 @@ def cmd_banks_import(args) -> int:
         return EXIT_FAILED
     rpc, channel = stubs(args)
     stub, added = rpc.HashBanksStub(channel), 0
-    with tqdm(total=len(hashes), desc="importing", unit="hash", file=sys.stderr) as bar:
+    with tqdm(
+        total=len(hashes), desc="importing", unit="hash", file=sys.stderr, disable=args.json
+    ) as bar:
         for start in range(0, len(hashes), IMPORT_BATCH):
             batch = hashes[start : start + IMPORT_BATCH]
             r = stub.Add(
@@ -209,7 +112,8 @@ def cmd_banks_import(args) -> int:
             )
             added += len(r.entry_ids)
             bar.update(len(batch))
-    print(f"{len(hashes)} hash(es) read, {added} new in bank {args.bank}")
+    if not emitted(args, {"bank": args.bank, "read": len(hashes), "added": added}):
+        print(f"{len(hashes)} hash(es) read, {added} new in bank {args.bank}")
     return EXIT_OK
 
 
@@ -217,17 +121,22 @@ def cmd_banks_add(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
     rpc, channel = stubs(args)
-    stub = rpc.HashBanksStub(channel)
+    stub, added = rpc.HashBanksStub(channel), []
     for path in args.files:
         r = stub.Add(
             pb.AddToBankRequest(
                 bank=args.bank, media=media_message(Path(path)), note=args.note or path
             )
         )
-        print(f"{path}: {len(r.pdq_hex)} PDQ hash(es), entries {list(r.entry_ids)}")
+        added.append({"file": str(path), **as_plain(r)})
+        if not args.json:
+            print(f"{path}: {len(r.pdq_hex)} PDQ hash(es), entries {list(r.entry_ids)}")
     if args.pdq:
         r = stub.Add(pb.AddToBankRequest(bank=args.bank, pdq_hex=args.pdq, note=args.note or ""))
-        print(f"{len(r.entry_ids)} hash(es) added, entries {list(r.entry_ids)}")
+        added.append({"file": "", **as_plain(r)})
+        if not args.json:
+            print(f"{len(r.entry_ids)} hash(es) added, entries {list(r.entry_ids)}")
+    emitted(args, {"bank": args.bank, "added": added})
     return EXIT_OK
 
 
@@ -236,7 +145,8 @@ def cmd_banks_remove(args) -> int:
 
     rpc, channel = stubs(args)
     rpc.HashBanksStub(channel).Remove(pb.RemoveFromBankRequest(entry_id=args.entry))
-    print(f"removed entry {args.entry}")
+    if not emitted(args, {"removed": args.entry}):
+        print(f"removed entry {args.entry}")
     return EXIT_OK
 
 
@@ -244,7 +154,10 @@ def cmd_banks_list(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
     rpc, channel = stubs(args)
-    for b in rpc.HashBanksStub(channel).List(pb.ListBanksRequest()).banks:
+    response = rpc.HashBanksStub(channel).List(pb.ListBanksRequest())
+    if emitted(args, response):
+        return EXIT_OK
+    for b in response.banks:
         kind = "  known-CSAM list" if b.csam else ""
         print(
             f"{b.name}  {b.entries} hash(es)  match <= {b.max_distance} bits{kind}  {b.description}"
@@ -257,6 +170,8 @@ def cmd_policies_reload(args) -> int:
 
     rpc, channel = stubs(args)
     r = rpc.PoliciesStub(channel).Reload(pb.ReloadPoliciesRequest())
+    if emitted(args, r):
+        return EXIT_OK
     for p in r.policies:
         print(f"{p.tenant}: {p.version}")
     return EXIT_OK
@@ -267,6 +182,8 @@ def cmd_policies_show(args) -> int:
 
     rpc, channel = stubs(args)
     r = rpc.PoliciesStub(channel).Get(pb.GetPolicyRequest(tenant=args.tenant))
+    if emitted(args, r):
+        return EXIT_OK
     print(f"{r.name} ({r.version})")
     for rule in r.rules:
         required = f"  required on {', '.join(rule.required)}" if rule.required else ""
@@ -293,57 +210,15 @@ def add_admin_commands(sub) -> None:
     cc.add_argument("--cert-subject", help="mTLS: the CN of the client's certificate")
     cc.add_argument("--no-token", action="store_true", help="certificate-only client")
     cc.add_argument("--token-out", type=Path, help="write the token to this new file (0600)")
+    json_option(cc, "reelguard.client-created/1")
     cc.set_defaults(func=cmd_clients_create)
-    cls.add_parser("list", help="list clients").set_defaults(func=cmd_clients_list)
+    cl = cls.add_parser("list", help="list clients")
+    json_option(cl, "reelguard.clients/1")
+    cl.set_defaults(func=cmd_clients_list)
     cv = cls.add_parser("revoke", help="revoke a client; its next call is refused")
     cv.add_argument("id")
+    json_option(cv, "reelguard.client/1")
     cv.set_defaults(func=cmd_clients_revoke)
-
-    ids = sub.add_parser("identities", help="enrolled public figures").add_subparsers(
-        dest="sub", required=True
-    )
-    e = ids.add_parser("enroll", help="enrol a person from reference photos")
-    e.add_argument("--name", required=True)
-    e.add_argument("--alias", action="append", help="another name to match in prompts")
-    e.add_argument("--external-id", help="an id in another system, e.g. Wikidata")
-    e.add_argument("images", nargs="+")
-    e.set_defaults(func=cmd_identities_enroll)
-    ids.add_parser("list", help="list enrolled identities").set_defaults(func=cmd_identities_list)
-    sh = ids.add_parser("show", help="one identity, its references and consent grants")
-    sh.add_argument("id")
-    sh.set_defaults(func=cmd_identities_show)
-    rm = ids.add_parser("remove", help="remove an identity (and revoke its grants)")
-    rm.add_argument("id")
-    rm.set_defaults(func=cmd_identities_remove)
-    rx = ids.add_parser("reindex", help="rebuild the FAISS index from the store, live")
-    rx.add_argument(
-        "--from-disk",
-        action="store_true",
-        help="load the index file instead (e.g. one built offline)",
-    )
-    rx.set_defaults(func=cmd_identities_reindex)
-
-    con = sub.add_parser("consent", help="who may depict whom").add_subparsers(
-        dest="sub", required=True
-    )
-    cg = con.add_parser("grant", help="authorize a tenant to depict an identity")
-    cg.add_argument("--tenant", required=True)
-    cg.add_argument("--identity", required=True, help="identity id (see identities list)")
-    cg.add_argument(
-        "--scope", action="append", required=True, choices=["image", "video", "performance"]
-    )
-    cg.add_argument("--grantor", required=True, help="who gave the consent")
-    cg.add_argument("--expires", help="ISO 8601 time, e.g. 2027-01-01T00:00:00Z")
-    cg.add_argument("--days", type=float, help="or: expires in this many days")
-    cg.set_defaults(func=cmd_consent_grant)
-    cr = con.add_parser("revoke", help="revoke a grant; takes effect on the next request")
-    cr.add_argument("grant")
-    cr.add_argument("--by", default=os.environ.get("USER", "cli"))
-    cr.set_defaults(func=cmd_consent_revoke)
-    cl = con.add_parser("list", help="list grants")
-    cl.add_argument("--tenant")
-    cl.add_argument("--identity")
-    cl.set_defaults(func=cmd_consent_list)
 
     hb = sub.add_parser("banks", help="hash banks of known-bad media").add_subparsers(
         dest="sub", required=True
@@ -357,6 +232,7 @@ def add_admin_commands(sub) -> None:
         action="store_true",
         help="a known-CSAM hash list: matches always block (sexual_minors); hashes only",
     )
+    json_option(bc, "reelguard.bank/1")
     bc.set_defaults(func=cmd_banks_create)
     bi = hb.add_parser(
         "import", help="import a hash list: PDQ hex per line, or an HMA/ThreatExchange CSV"
@@ -364,24 +240,30 @@ def add_admin_commands(sub) -> None:
     bi.add_argument("bank")
     bi.add_argument("file")
     bi.add_argument("--note")
+    json_option(bi, "reelguard.bank-import/1")
     bi.set_defaults(func=cmd_banks_import)
     ba = hb.add_parser("add", help="add images/videos (their PDQ hashes) or raw hashes")
     ba.add_argument("bank")
     ba.add_argument("files", nargs="*")
     ba.add_argument("--pdq", action="append", help="a PDQ hash in hex from another matcher")
     ba.add_argument("--note")
+    json_option(ba, "reelguard.bank-add/1")
     ba.set_defaults(func=cmd_banks_add)
     br = hb.add_parser("remove", help="remove one entry")
     br.add_argument("entry", type=int)
+    json_option(br, "reelguard.bank-remove/1")
     br.set_defaults(func=cmd_banks_remove)
-    hb.add_parser("list", help="list banks").set_defaults(func=cmd_banks_list)
+    bl = hb.add_parser("list", help="list banks")
+    json_option(bl, "reelguard.banks/1")
+    bl.set_defaults(func=cmd_banks_list)
 
     po = sub.add_parser("policies", help="per-tenant policies").add_subparsers(
         dest="sub", required=True
     )
-    po.add_parser("reload", help="re-read the policy directory, live").set_defaults(
-        func=cmd_policies_reload
-    )
+    pr = po.add_parser("reload", help="re-read the policy directory, live")
+    json_option(pr, "reelguard.policies/1")
+    pr.set_defaults(func=cmd_policies_reload)
     ps = po.add_parser("show", help="the policy a tenant gets")
     ps.add_argument("tenant", nargs="?", default="default")
+    json_option(ps, "reelguard.policy/1")
     ps.set_defaults(func=cmd_policies_show)

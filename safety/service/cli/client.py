@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from safety.service.cli.connection import (
     EXIT_BLOCKED,
-    EXIT_FAILED,
     EXIT_OK,
+    EXIT_USAGE,
     media_message,
     stubs,
 )
-from safety.service.cli.output import format_verdict
+from safety.service.cli.output import (
+    as_plain,
+    emitted,
+    format_findings,
+    format_verdict,
+    json_option,
+)
 from safety.service.cli.results import receive
 
 
@@ -35,7 +42,7 @@ def cmd_generate(args) -> int:
         request.image.CopyFrom(media_message(Path(args.image)))
     if args.driving_video:
         request.driving_video.CopyFrom(media_message(Path(args.driving_video)))
-    return receive(rpc.GenerationStub(channel).Generate(request), Path(args.out))
+    return receive(rpc.GenerationStub(channel).Generate(request), Path(args.out), args)
 
 
 def cmd_check(args) -> int:
@@ -43,16 +50,18 @@ def cmd_check(args) -> int:
 
     if not args.file and not args.prompt:
         print("reelguard check: give a FILE, --prompt TEXT, or both", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE
     rpc, channel = stubs(args)
     request = pb.CheckRequest(prompt=args.prompt or "", tenant=args.tenant)
+    label = "checking the prompt"
     if args.file:
         request.media.CopyFrom(media_message(Path(args.file)))
-    verdict = rpc.ModerationStub(channel).Check(request)
+        label = f"checking {Path(args.file).name}"
+    verdict = waiting(label, rpc.ModerationStub(channel).Check, request, quiet=args.json)
+    if emitted(args, verdict):
+        return EXIT_OK if verdict.action == pb.ALLOW else EXIT_BLOCKED
     print(format_verdict(verdict))
-    for f in verdict.findings:
-        if f not in verdict.reasons:
-            print(f"    {f.category}: {f.score:.3f} (threshold {f.threshold:.3f}) [{f.check}]")
+    print("\n".join(format_findings(verdict, args.verbose)))
     if verdict.unevaluated_categories:
         print(
             f"  not evaluated by this deployment's models: "
@@ -72,13 +81,35 @@ def cmd_sign(args) -> int:
         generator_name=args.generator,
         model_id=args.model_id or "",
     )
-    response = rpc.ProvenanceStub(channel).Sign(request)
+    label = f"checking and signing {Path(args.file).name}"
+    response = waiting(label, rpc.ProvenanceStub(channel).Sign, request, quiet=args.json)
+    allowed = response.verdict.action == pb.ALLOW
+    if allowed:
+        Path(args.out).write_bytes(response.signed.data)
+    body = {"out": str(args.out) if allowed else "", "size": len(response.signed.data)}
+    if emitted(args, {**body, "verdict": as_plain(response.verdict)}):
+        return EXIT_OK if allowed else EXIT_BLOCKED
     print(format_verdict(response.verdict))
-    if response.verdict.action != pb.ALLOW:
+    print("\n".join(format_findings(response.verdict, args.verbose)))
+    if not allowed:
         return EXIT_BLOCKED
-    Path(args.out).write_bytes(response.signed.data)
     print(f"wrote {args.out} ({len(response.signed.data)} bytes, C2PA-signed)")
     return EXIT_OK
+
+
+def waiting(label: str, call, request, quiet: bool = False):
+    """A unary call with a live line on stderr while the service works (a 10 s clip
+    takes about that long to check), then its answer; its error raises as usual."""
+    from tqdm import tqdm
+
+    future = call.future(request)
+    form = "{desc}: {elapsed}"
+    with tqdm(desc=label, bar_format=form, file=sys.stderr, disable=quiet, mininterval=0.5) as bar:
+        while not future.done():
+            time.sleep(0.1)
+            bar.update(0)
+        bar.set_description_str(f"{label}: done")
+    return future.result()
 
 
 def add_client_commands(sub) -> None:
@@ -93,12 +124,15 @@ def add_client_commands(sub) -> None:
     g.add_argument("--fps", type=int, default=0)
     g.add_argument("--width", type=int, default=0)
     g.add_argument("--height", type=int, default=0)
+    json_option(g, "reelguard.result/1")
     g.set_defaults(func=cmd_generate)
 
     c = sub.add_parser("check", help="moderate a file and/or a prompt without generating")
     c.add_argument("file", nargs="?")
     c.add_argument("--prompt")
     c.add_argument("--tenant", default="", help="default: the client's own tenant")
+    c.add_argument("--verbose", "-v", action="store_true", help="every frame's scores")
+    json_option(c, "reelguard.verdict/1")
     c.set_defaults(func=cmd_check)
 
     si = sub.add_parser("sign", help="moderate and sign media made elsewhere")
@@ -108,4 +142,6 @@ def add_client_commands(sub) -> None:
     si.add_argument("--generator", default="unspecified", help="software that made it")
     si.add_argument("--model-id")
     si.add_argument("--tenant", default="", help="default: the client's own tenant")
+    si.add_argument("--verbose", "-v", action="store_true", help="every frame's scores")
+    json_option(si, "reelguard.sign/1")
     si.set_defaults(func=cmd_sign)

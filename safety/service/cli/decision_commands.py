@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from safety.service.cli.connection import EXIT_OK, stubs
-from safety.service.cli.output import when
+from safety.service.cli.output import emitted, json_option, when
 
 LIST_SCHEMA = "reelguard.decisions/1"
 SHOW_SCHEMA = "reelguard.decision/1"
@@ -48,8 +48,7 @@ def cmd_decisions_list(args) -> int:
         pb.ListDecisionsRequest(tenant=args.tenant, limit=args.limit, specialist=args.specialist)
     )
     decisions = [_plain(d) for d in r.decisions]
-    if args.json:
-        print(json.dumps({"schema": LIST_SCHEMA, "decisions": decisions}, indent=2))
+    if emitted(args, {"decisions": decisions}):
         return EXIT_OK
     for d in decisions:
         print(_line(d))
@@ -63,8 +62,7 @@ def cmd_decisions_show(args) -> int:
 
     rpc, channel = stubs(args)
     d = _plain(rpc.DecisionsStub(channel).Get(pb.DecisionRef(id=args.decision_id)))
-    if args.json:
-        print(json.dumps({"schema": SHOW_SCHEMA, **d}, indent=2))
+    if emitted(args, d):
         return EXIT_OK
     print(_line(d))
     evidence = d.get("evidence", {})
@@ -92,9 +90,9 @@ def add_decision_commands(sub) -> None:
     ls.add_argument("--tenant", default="", help="one tenant's (platform-wide callers)")
     ls.add_argument("--limit", type=int, default=100, help="at most this many (<= 1000)")
     ls.add_argument("--specialist", action="store_true", help="only those for a specialist")
-    ls.add_argument("--json", action="store_true", help=f"machine-readable ({LIST_SCHEMA})")
+    json_option(ls, LIST_SCHEMA)
     ls.set_defaults(func=cmd_decisions_list)
     sh = dc.add_parser("show", help="one decision with its evidence")
     sh.add_argument("decision_id")
-    sh.add_argument("--json", action="store_true", help=f"machine-readable ({SHOW_SCHEMA})")
+    json_option(sh, SHOW_SCHEMA)
     sh.set_defaults(func=cmd_decisions_show)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from safety.service.cli.connection import EXIT_FAILED, EXIT_OK
+from safety.service.cli.output import emitted, json_option
 
 
 def cmd_keys_csr(args) -> int:
@@ -111,9 +112,12 @@ def cmd_keys_check(args) -> int:
     points = check_leaf(chain[0]) + [links(chain)]
     if anchors:
         points.append(chains_to(chain, anchors))
+    missed = [p for p in points if not p.ok]
+    body = {"points": [{"name": p.name, "ok": p.ok, "detail": p.detail} for p in points]}
+    if emitted(args, {**body, "met": len(points) - len(missed), "of": len(points)}):
+        return EXIT_OK if not missed else EXIT_FAILED
     for p in points:
         print(f"{'ok  ' if p.ok else 'MISS'} {p.name}" + (f"  ({p.detail})" if p.detail else ""))
-    missed = [p for p in points if not p.ok]
     print(f"{len(points) - len(missed)} of {len(points)} profile points met")
     return EXIT_OK if not missed else EXIT_FAILED
 
@@ -139,4 +143,5 @@ def add_key_commands(keys) -> None:
     k = keys.add_parser("check", help="which claim-signing profile points a chain misses")
     k.add_argument("chain", help="PEM chain, leaf first")
     k.add_argument("--trust-anchors", help="PEM bundle the chain should reach")
+    json_option(k, "reelguard.key-profile/1")
     k.set_defaults(func=cmd_keys_check)

@@ -14,6 +14,7 @@ from safety.service.cli.admin_commands import add_admin_commands
 from safety.service.cli.client import add_client_commands
 from safety.service.cli.connection import EXIT_CODES, EXIT_OK, EXIT_RPC, EXIT_USAGE
 from safety.service.cli.decision_commands import add_decision_commands
+from safety.service.cli.likeness_commands import add_likeness_commands
 from safety.service.cli.models import add_models_command
 from safety.service.cli.operate import add_operate_commands
 from safety.service.cli.provenance_commands import add_provenance_commands
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     add_operate_commands(sub)
     add_admin_commands(sub)
+    add_likeness_commands(sub)
     add_client_commands(sub)
     add_provenance_commands(sub)
     add_review_commands(sub)

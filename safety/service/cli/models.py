@@ -4,17 +4,15 @@ measured, or NOT EVALUATED (Policies.Coverage; admins)."""
 from __future__ import annotations
 
 from safety.service.cli.connection import EXIT_OK, stubs
+from safety.service.cli.output import emitted, json_option
 
 
 def cmd_models(args) -> int:
-    from google.protobuf.json_format import MessageToJson
-
     from reelguard.v1 import reelguard_pb2 as pb
 
     rpc, channel = stubs(args)
     r = rpc.PoliciesStub(channel).Coverage(pb.CoverageRequest(tenant=args.tenant))
-    if args.json:
-        print(MessageToJson(r, always_print_fields_with_no_presence=True))
+    if emitted(args, r):
         return EXIT_OK
     print(f"policy {r.policy_version}")
     for row in r.categories:
@@ -36,5 +34,5 @@ def cmd_models(args) -> int:
 def add_models_command(sub) -> None:
     m = sub.add_parser("models", help="which model covers each category, or NOT EVALUATED")
     m.add_argument("--tenant", default="", help="whose policy (default: your own)")
-    m.add_argument("--json", action="store_true", help="machine-readable")
+    json_option(m, "reelguard.models/1")
     m.set_defaults(func=cmd_models)

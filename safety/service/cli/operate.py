@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from safety.service.cli.connection import EXIT_FAILED, EXIT_NOT_TRUSTED, EXIT_OK
 from safety.service.cli.key_commands import add_key_commands
+from safety.service.cli.output import emitted, json_option
 from safety.service.config import Config
 
 log = logging.getLogger(__name__)
@@ -130,6 +132,9 @@ def cmd_audit_verify(args) -> int:
     store = _read_only_store(args)
     try:
         result = store.audit.verify()
+        if not result.ok and args.json:
+            emitted(args, {"intact": False, **dataclasses.asdict(result)})
+            return EXIT_NOT_TRUSTED
         if not result.ok:
             print(
                 f"audit log BROKEN at entry {result.broken_seq}: {result.why} "
@@ -137,12 +142,16 @@ def cmd_audit_verify(args) -> int:
                 file=sys.stderr,
             )
             return EXIT_NOT_TRUSTED
-        print(f"audit log intact: {result.entries} entries, head {result.head_hash}")
+        if not args.json:
+            print(f"audit log intact: {result.entries} entries, head {result.head_hash}")
         decided = store.decision_ids()
         entered = {e["subject"] for e in store.audit.entries() if e["kind"] == "decision"}
     finally:
         store.close()
     missing = [d for d in decided if d not in entered]
+    body = {"intact": not missing, **dataclasses.asdict(result), "decisions": len(decided)}
+    if emitted(args, {**body, "decisions_without_entry": missing}):
+        return EXIT_NOT_TRUSTED if missing else EXIT_OK
     if missing:
         print(
             f"{len(missing)} of {len(decided)} decision(s) have no audit entry: "
@@ -266,9 +275,9 @@ def add_operate_commands(sub) -> None:
         "--database", help="the service's database URL, opened read-only (default: config)"
     )
     aus = au.add_subparsers(dest="sub", required=True)
-    aus.add_parser(
-        "verify", help="check the chain; names the first edited or deleted entry"
-    ).set_defaults(func=cmd_audit_verify)
+    av = aus.add_parser("verify", help="check the chain; names the first edited or deleted entry")
+    json_option(av, "reelguard.audit-verify/1")
+    av.set_defaults(func=cmd_audit_verify)
     ae = aus.add_parser("export", help="write the log as JSON Lines, for regulators")
     ae.add_argument("--out", default="-", help="file (default: stdout)")
     ae.add_argument("--tenant", help="only this tenant's entries")

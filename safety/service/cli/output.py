@@ -1,8 +1,11 @@
-"""What the CLI prints: verdicts, reports, grants and clients in words."""
+"""What the CLI prints: verdicts, reports, grants and clients in words, and every
+command's `--json` in one style (snake_case keys, enums by lower-case name, a schema name
+and version first)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 
 def when(ts: float) -> str:
@@ -45,6 +48,29 @@ def format_verdict(verdict) -> str:
             f"[{r.check} on {r.subject}{when}]{who} — {r.detail}"
         )
     return "\n".join(lines)
+
+
+def format_findings(verdict, verbose: bool = False) -> list[str]:
+    """The scores under the decision: per check, category and subject, how many frames
+    scored, the highest score and when; with `verbose`, every frame's score, labelled."""
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    groups: dict[tuple[str, str, str], list] = {}
+    for f in verdict.findings:
+        groups.setdefault((f.check, f.category, f.subject), []).append(f)
+    lines = ["  scores (highest per check, category and subject):"] if groups else []
+    for (check, category, subject), found in sorted(groups.items()):
+        top = max(found, key=lambda f: f.score)
+        at = f" at t={top.frame_time_s:.2f}s" if subject != "prompt" and len(found) > 1 else ""
+        frames = f", {len(found)} frames" if len(found) > 1 else ""
+        lines.append(
+            f"    {check}/{category} on {subject}: {top.score:.3f}{at} (threshold "
+            f"{top.threshold:.3f}{frames}) -> {pb.Action.Name(top.action).lower()}"
+        )
+        if verbose:
+            for f in sorted(found, key=lambda f: f.frame_time_s):
+                lines.append(f"      t={f.frame_time_s:7.2f}s  {f.score:.3f}  {f.detail}")
+    return lines
 
 
 def format_report(report) -> str:
@@ -134,3 +160,52 @@ def _ingredient_lines(node: dict, indent: str) -> list[str]:
         if child:
             lines += _ingredient_lines(child, indent + "  ")
     return lines
+
+
+def json_option(parser, schema: str) -> None:
+    """`--json` for a command whose result is printed as `schema` ("reelguard.NAME/1")."""
+    parser.add_argument("--json", action="store_true", help=f"machine-readable: {schema!r}")
+    parser.set_defaults(schema=schema)
+
+
+def emitted(args, body) -> bool:
+    """With --json: print `body` (a protobuf message or a dict) under the command's schema
+    and say so; without it, print nothing (the caller prints words)."""
+    if not getattr(args, "json", False):
+        return False
+    plain = body if isinstance(body, dict) else as_plain(body)
+    print(json.dumps({"schema": args.schema, **plain}, indent=2, default=str))
+    return True
+
+
+def as_plain(message) -> dict:
+    """A protobuf message as the CLI's JSON: proto field names, every field present,
+    enums by lower-case name, and the JSON documents it carries (`*_json`) parsed."""
+    from google.protobuf.json_format import MessageToDict
+
+    return _lowered(
+        message,
+        MessageToDict(
+            message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        ),
+    )
+
+
+def _lowered(message, plain: dict) -> dict:
+    for field in message.DESCRIPTOR.fields:
+        name, value = field.name, plain.get(field.name)
+        if value is None:
+            continue
+        repeated = field.is_repeated
+        if field.enum_type is not None:
+            plain[name] = [v.lower() for v in value] if repeated else value.lower()
+        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
+            inner = getattr(message, name)
+            if repeated:
+                plain[name] = [_lowered(m, v) for m, v in zip(inner, value, strict=True)]
+            elif message.HasField(name):
+                plain[name] = _lowered(inner, value)
+        elif name.endswith("_json") and isinstance(value, str):
+            plain[name.removesuffix("_json")] = json.loads(value) if value else None
+            del plain[name]
+    return plain

@@ -23,7 +23,7 @@ from safety.service.cli.connection import (
     media_message,
     stubs,
 )
-from safety.service.cli.output import format_report
+from safety.service.cli.output import emitted, format_report, json_option
 from safety.service.config import Config
 from signing.report import VerifyReport
 
@@ -148,15 +148,7 @@ def cmd_trust_list(args) -> int:
         Path(args.out).write_text(listed.trust_anchors_pem)
     if args.tsa_out and listed.tsa_anchors_pem:
         Path(args.tsa_out).write_text(listed.tsa_anchors_pem)
-    if args.json:
-        body = {
-            "schema": TRUST_LIST_SCHEMA,
-            "subjects": list(listed.subjects),
-            "sha256": listed.sha256,
-            "trust_anchors_pem": listed.trust_anchors_pem,
-            "tsa_anchors_pem": listed.tsa_anchors_pem,
-        }
-        print(json.dumps(body, indent=2))
+    if emitted(args, listed):
         return EXIT_OK
     for subject in listed.subjects:
         print(f"trusted root: {subject}")
@@ -169,18 +161,12 @@ def cmd_trust_list(args) -> int:
 
 def cmd_recheck(args) -> int:
     """An auditor's question: does the recorded verdict reproduce on this file?"""
-    from google.protobuf.json_format import MessageToDict
-
     from reelguard.v1 import reelguard_pb2 as pb
 
     rpc, channel = stubs(args)
     request = pb.RecheckRequest(media=media_message(Path(args.file)), tolerance=args.tolerance)
     r = rpc.ProvenanceStub(channel).Recheck(request)
-    if args.json:
-        body = MessageToDict(
-            r, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-        )
-        print(json.dumps({"schema": RECHECK_SCHEMA, **body}, indent=2))
+    if emitted(args, r):
         return EXIT_OK if r.reproduces else EXIT_FAILED
     print(
         f"decision {r.decision_id}: recorded {r.recorded_action}, rechecked "
@@ -203,7 +189,7 @@ def add_provenance_commands(sub) -> None:
     v = sub.add_parser("verify", help="verify C2PA manifests (exit 0 only if all Trusted)")
     v.add_argument("path", help="a file, or a directory of files")
     v.add_argument("--recursive", "-r", action="store_true", help="walk subdirectories")
-    v.add_argument("--json", action="store_true", help='machine-readable: "reelguard.verify/1"')
+    json_option(v, "reelguard.verify/1")  # a directory: "reelguard.verify-batch/1"
     v.add_argument(
         "--crjson", action="store_true", help="print the validator's crJSON (conformance tools)"
     )
@@ -226,7 +212,7 @@ def add_provenance_commands(sub) -> None:
     t = sub.add_parser("trust-list", help="the roots the service's verifier trusts")
     t.add_argument("--out", help="write the signers' roots (PEM) here")
     t.add_argument("--tsa-out", help="write the timestamp authorities' roots (PEM) here")
-    t.add_argument("--json", action="store_true", help=f'machine-readable: "{TRUST_LIST_SCHEMA}"')
+    json_option(t, TRUST_LIST_SCHEMA)
     t.set_defaults(func=cmd_trust_list)
 
     rc = sub.add_parser(
@@ -239,5 +225,5 @@ def add_provenance_commands(sub) -> None:
         default=0.0,
         help="largest score difference that still reproduces (default 0.05)",
     )
-    rc.add_argument("--json", action="store_true", help=f'machine-readable: "{RECHECK_SCHEMA}"')
+    json_option(rc, RECHECK_SCHEMA)
     rc.set_defaults(func=cmd_recheck)

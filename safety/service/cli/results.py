@@ -9,23 +9,34 @@ import sys
 from pathlib import Path
 
 from safety.service.cli.connection import EXIT_BLOCKED, EXIT_FAILED, EXIT_HELD, EXIT_OK
-from safety.service.cli.output import format_verdict
+from safety.service.cli.output import as_plain, emitted, format_verdict
+
+RESULT_SCHEMA = "reelguard.result/1"  # generate --json, result --json
 
 
-def receive(events, out: Path | None, quiet_progress: bool = False) -> int:
+def receive(events, out: Path | None, args=None, quiet_progress: bool = False) -> int:
     """Consume one result stream; the output is written to `out` only once its SHA-256
-    matches what the service says it sent."""
+    matches what the service says it sent. With `args.json`, the outcome is printed as
+    one JSON document (RESULT_SCHEMA) instead of words; progress stays on stderr."""
     from tqdm import tqdm
 
     from reelguard.v1 import reelguard_pb2 as pb
 
+    quiet = bool(getattr(args, "json", False))
     tmp = out.with_name(out.name + ".part") if out is not None else None
-    bar, digest, f = None, hashlib.sha256(), None
+    bar, digest, f, request_id = None, hashlib.sha256(), None, ""
+
+    def outcome(name: str, message, **more) -> bool:
+        body = {"outcome": name, "request_id": request_id, **more, **as_plain(message)}
+        return emitted(args, body) if args is not None else False
+
     try:
         for event in events:
             kind = event.WhichOneof("event")
-            if kind == "accepted" and not quiet_progress:
-                print(f"accepted: request {event.accepted.request_id}", file=sys.stderr)
+            if kind == "accepted":
+                request_id = event.accepted.request_id
+                if not quiet_progress and not quiet:
+                    print(f"accepted: request {request_id}", file=sys.stderr)
             elif kind == "progress":
                 p = event.progress
                 if p.stage == pb.GENERATING:
@@ -58,18 +69,23 @@ def receive(events, out: Path | None, quiet_progress: bool = False) -> int:
                     f = open(tmp, "wb")
                 f.close()
                 os.replace(tmp, out)
-                print(format_verdict(c.verdict))
-                print(f"wrote {out} ({c.size} bytes, C2PA-signed, sha256 {c.sha256})")
+                if not outcome("completed", c, out=str(out)):
+                    print(format_verdict(c.verdict))
+                    print(f"wrote {out} ({c.size} bytes, C2PA-signed, sha256 {c.sha256})")
                 return EXIT_OK
             elif kind == "blocked":
-                print("BLOCKED")
-                print(format_verdict(event.blocked.verdict))
+                if not outcome("blocked", event.blocked):
+                    print("BLOCKED")
+                    print(format_verdict(event.blocked.verdict))
                 return EXIT_BLOCKED
             elif kind == "failed":
-                print(f"FAILED at {pb.Stage.Name(event.failed.stage)}: {event.failed.error}")
+                if not outcome("failed", event.failed):
+                    print(f"FAILED at {pb.Stage.Name(event.failed.stage)}: {event.failed.error}")
                 return EXIT_FAILED
             elif kind == "held":
                 h = event.held
+                if outcome("held", h):
+                    return EXIT_HELD
                 print(f"HELD for human review: ticket {h.ticket} ({h.status})")
                 print(format_verdict(h.verdict))
                 print(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from safety.review.queue import STATUSES
 from safety.service.cli.connection import EXIT_FAILED, EXIT_HELD, EXIT_OK, stubs
-from safety.service.cli.output import format_verdict, when
+from safety.service.cli.output import emitted, format_verdict, json_option, when
 from safety.service.cli.results import receive
 
 DECISIONS = ("approve", "reject", "escalate")
@@ -33,9 +33,9 @@ def cmd_result(args) -> int:
                 break
         held = head[-1].held if head and head[-1].WhichOneof("event") == "held" else None
         if held is None or not args.wait:  # the output streams on, chunk by chunk
-            return receive(itertools.chain(head, stream), out, quiet_progress=True)
+            return receive(itertools.chain(head, stream), out, args, quiet_progress=True)
         stream.cancel()
-        if held.status != last_status:
+        if held.status != last_status and not args.json:
             last_status = held.status
             print(f"ticket {args.ticket}: {last_status}, waiting for a reviewer", file=sys.stderr)
         if args.timeout and time.monotonic() - started > args.timeout:
@@ -66,8 +66,10 @@ def cmd_review_list(args) -> int:
         limit=args.limit,
         older_than_s=args.older_than,
     )
-    for item in rpc.ReviewStub(channel).List(request).items:
-        print(format_item(item))
+    response = rpc.ReviewStub(channel).List(request)
+    if not emitted(args, response):
+        for item in response.items:
+            print(format_item(item))
     return EXIT_OK
 
 
@@ -85,7 +87,9 @@ def cmd_review_show(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
     rpc, channel = stubs(args)
-    _show(rpc.ReviewStub(channel).Get(pb.TicketRef(ticket=args.ticket)))
+    item = rpc.ReviewStub(channel).Get(pb.TicketRef(ticket=args.ticket))
+    if not emitted(args, item):
+        _show(item)
     return EXIT_OK
 
 
@@ -104,7 +108,8 @@ def cmd_review_media(args) -> int:
         partial.replace(args.out)
     finally:
         partial.unlink(missing_ok=True)
-    print(f"{args.ticket}: {size} bytes of held media written to {args.out}")
+    if not emitted(args, {"ticket": args.ticket, "out": str(args.out), "size": size}):
+        print(f"{args.ticket}: {size} bytes of held media written to {args.out}")
     return EXIT_OK
 
 
@@ -113,7 +118,8 @@ def cmd_review_claim(args) -> int:
 
     rpc, channel = stubs(args)
     item = rpc.ReviewStub(channel).Claim(pb.TicketRef(ticket=args.ticket))
-    print(f"claimed {item.ticket} until {when(item.claim_expires)}")
+    if not emitted(args, item):
+        print(f"claimed {item.ticket} until {when(item.claim_expires)}")
     return EXIT_OK
 
 
@@ -132,12 +138,13 @@ def cmd_review_decide(args) -> int:
             consent_days=args.consent_days,
         )
     )
-    failed = 0
+    failed = sum(not r.ok for r in response.results)
+    if emitted(args, response):
+        return EXIT_FAILED if failed else EXIT_OK
     for r in response.results:
         if r.ok:
             print(f"{r.ticket}: {r.item.status}")
         else:
-            failed += 1
             print(f"{r.ticket}: not decided: {r.error}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -148,7 +155,8 @@ def cmd_review_appeal(args) -> int:
     rpc, channel = stubs(args)
     item = rpc.ReviewStub(channel).Appeal(pb.AppealRequest(ticket=args.ticket, reason=args.reason))
     decider = item.decided_by_name or item.decided_by
-    print(f"{item.ticket}: {item.status}, for a senior reviewer other than {decider}")
+    if not emitted(args, item):
+        print(f"{item.ticket}: {item.status}, for a senior reviewer other than {decider}")
     return EXIT_OK
 
 
@@ -157,7 +165,10 @@ def cmd_allowlist_list(args) -> int:
 
     rpc, channel = stubs(args)
     request = pb.ListAllowlistRequest(tenant=args.tenant or "", limit=args.limit)
-    for e in rpc.ReviewStub(channel).ListAllowlist(request).entries:
+    response = rpc.ReviewStub(channel).ListAllowlist(request)
+    if emitted(args, response):
+        return EXIT_OK
+    for e in response.entries:
         print(
             f"{e.id}  {e.tenant}  {e.subject}/{e.category} <= {e.max_score:.3f}  "
             f"input {e.content_sha256[:12]}  until {when(e.expires_at)}  "
@@ -171,7 +182,8 @@ def cmd_allowlist_remove(args) -> int:
 
     rpc, channel = stubs(args)
     e = rpc.ReviewStub(channel).RemoveAllowlist(pb.AllowlistRef(id=args.id))
-    print(f"removed {e.id}: {e.tenant} {e.subject}/{e.category} (ticket {e.ticket})")
+    if not emitted(args, e):
+        print(f"removed {e.id}: {e.tenant} {e.subject}/{e.category} (ticket {e.ticket})")
     return EXIT_OK
 
 
@@ -200,6 +212,7 @@ def add_review_commands(sub) -> None:
     r.add_argument("--wait", action="store_true", help="wait while it is held")
     r.add_argument("--interval", type=float, default=5.0, help="seconds between asks")
     r.add_argument("--timeout", type=float, default=0.0, help="give up after this (0: never)")
+    json_option(r, "reelguard.result/1")
     r.set_defaults(func=cmd_result)
 
     rv = sub.add_parser("review", help="the human review queue (reviewers)").add_subparsers(
@@ -214,16 +227,20 @@ def add_review_commands(sub) -> None:
         "--older-than", type=duration, default=0.0, help="an age: 90 (seconds), 30m, 1h, 2d"
     )
     ls.add_argument("--limit", type=int, default=100)
+    json_option(ls, "reelguard.review-items/1")
     ls.set_defaults(func=cmd_review_list)
     sh = rv.add_parser("show", help="one item: prompt, scores against thresholds, decisions")
     sh.add_argument("ticket")
+    json_option(sh, "reelguard.review-item/1")
     sh.set_defaults(func=cmd_review_show)
     me = rv.add_parser("media", help="save an item's held media (what the web UI plays)")
     me.add_argument("ticket")
     me.add_argument("--out", type=Path, required=True, help="where to write it")
+    json_option(me, "reelguard.review-media/1")
     me.set_defaults(func=cmd_review_media)
     cl = rv.add_parser("claim", help="take an item (a lease: it expires if abandoned)")
     cl.add_argument("ticket")
+    json_option(cl, "reelguard.review-item/1")
     cl.set_defaults(func=cmd_review_claim)
     de = rv.add_parser("decide", help="approve, reject or escalate (claims the item first)")
     de.add_argument("tickets", nargs="+")
@@ -237,10 +254,12 @@ def add_review_commands(sub) -> None:
         help="approve: grant the tenant consent to depict the matched person (senior reviewers)",
     )
     de.add_argument("--consent-days", type=int, default=0, help="the grant's expiry (default 30)")
+    json_option(de, "reelguard.review-decisions/1")
     de.set_defaults(func=cmd_review_decide)
     ap = rv.add_parser("appeal", help="ask for a decided item to be reviewed again")
     ap.add_argument("ticket")
     ap.add_argument("--reason", required=True)
+    json_option(ap, "reelguard.review-item/1")
     ap.set_defaults(func=cmd_review_appeal)
 
     al = sub.add_parser("allowlist", help="reviewers' content clearances (admins)")
@@ -248,7 +267,9 @@ def add_review_commands(sub) -> None:
     li = als.add_parser("list", help="clearances, newest first")
     li.add_argument("--tenant", help="platform admins: one tenant's")
     li.add_argument("--limit", type=int, default=100)
+    json_option(li, "reelguard.clearances/1")
     li.set_defaults(func=cmd_allowlist_list)
     rm = als.add_parser("remove", help="remove a clearance: the content is judged again")
     rm.add_argument("id", type=int)
+    json_option(rm, "reelguard.clearance/1")
     rm.set_defaults(func=cmd_allowlist_remove)
