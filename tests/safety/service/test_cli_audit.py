@@ -59,7 +59,9 @@ def test_verify_from_another_machine_agrees_with_the_server(running, outputs, el
     assert theirs["recovered"]["manifest_id"] == decision_id
     words = cli("verify", d / "signed.mp4", env=configured)
     assert words.returncode == 0 and "TRUSTED" in words.stdout, words.stdout + words.stderr
-    flagged = cli("--address", running.address, "verify", "--remote", d / "signed.mp4", env=elsewhere)
+    flagged = cli(
+        "--address", running.address, "verify", "--remote", d / "signed.mp4", env=elsewhere
+    )
     assert flagged.returncode == 0, flagged.stderr
 
 

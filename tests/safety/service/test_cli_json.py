@@ -10,7 +10,6 @@ import re
 import pytest
 
 from safety.service.cli.main import build_parser
-from tests.support import cli
 
 # Commands that print no result of their own: they run, write files, or stream JSON Lines.
 NO_RESULT = {
