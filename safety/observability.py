@@ -172,8 +172,12 @@ def setup_tracing(kind: str, endpoint: str = "") -> None:
 
 
 class _RequestId(logging.Filter):
+    """The current call's request id, on a line that names no request of its own (a
+    review action names the held request's, which its client got back)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = REQUEST_ID.get()
+        if not getattr(record, "request_id", ""):
+            record.request_id = REQUEST_ID.get()
         return True
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.auth import (
@@ -15,6 +17,7 @@ from safety.errors import (
     InvalidInput,
     NotFound,
 )
+from safety.observability import REQUEST_ID
 from safety.review.queue import OPEN
 from safety.service.api.convert import (
     allowlist_entry_pb,
@@ -26,6 +29,8 @@ from safety.service.api.convert import (
 from safety.service.api.guard import ADMIN_ONLY, MAY_READ, REVIEWERS, Servicer, guarded
 from safety.store.shared_media import MediaGone
 from safety.verdict import Verdict
+
+log = logging.getLogger("reelguard.requests")
 
 
 class ReviewServicer(Servicer, rpc.ReviewServicer):
@@ -51,6 +56,7 @@ class ReviewServicer(Servicer, rpc.ReviewServicer):
     def Claim(self, request: pb.TicketRef, context, caller: Principal):
         self.service.review.get_for(request.ticket, caller)
         item = self.service.review.claim(request.ticket, caller)
+        _log_review("claim", item, caller)
         return review_item_pb(item, client_names(self.service.store))
 
     @guarded(*REVIEWERS)
@@ -70,6 +76,7 @@ class ReviewServicer(Servicer, rpc.ReviewServicer):
                     request.grant_consent,
                     request.consent_days,
                 )
+                _log_review(request.decision, item, caller)
                 named = review_item_pb(item, client_names(self.service.store))
                 results.append(pb.DecideResult(ticket=ticket, ok=True, item=named))
             except (InvalidInput, NotFound, Busy, Forbidden) as e:
@@ -92,6 +99,7 @@ class ReviewServicer(Servicer, rpc.ReviewServicer):
     def Appeal(self, request: pb.AppealRequest, context, caller: Principal):
         self.service.review.get_for(request.ticket, caller)
         item = self.service.review.appeal(request.ticket, caller, request.reason)
+        _log_review("appeal", item, caller)
         return review_item_pb(item, client_names(self.service.store))
 
     @guarded(*ADMIN_ONLY)
@@ -129,3 +137,18 @@ class DecisionsServicer(Servicer, rpc.DecisionsServicer):
                 for r in self.service.store.decisions(tenant, limit, specialist=request.specialist)
             ]
         )
+
+
+def _log_review(action: str, item, caller: Principal) -> None:
+    """One line per review action, found by the held request's id (the one its client
+    got back); the reviewer's own call is `call_id`. No prompt, no notes."""
+    log.info(
+        "review %s of ticket %s: now %s",
+        action,
+        item.ticket,
+        item.status,
+        extra={"event": "review", "action": action, "ticket": item.ticket,
+               "status": item.status, "tenant": item.tenant, "client": caller.client_id,
+               "decision_id": item.decision_id, "request_id": item.request_id,
+               "call_id": REQUEST_ID.get()},
+    )  # fmt: skip

@@ -210,3 +210,28 @@ def test_a_tenant_admin_cannot_clear_its_own_tenant_to_depict_someone(svc, scene
     assert kind == "held"  # nothing was cleared: the next likeness still waits for review
     for t in (ticket, again.ticket):
         decide(svc.reviewer, t, "reject", "likeness_no_consent")
+
+
+def test_review_actions_log_under_the_request_id_the_client_got_back(svc, scenes, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="reelguard.requests")
+    events = generate(svc.studio, scenes())
+    request_id = events[0].accepted.request_id
+    kind, held = terminal(events)
+    assert kind == "held"
+    decide(svc.reviewer, held.ticket, "reject", code="not_consented", notes="private remark")
+    found = [
+        r
+        for r in caplog.records
+        if getattr(r, "request_id", "") == request_id
+        and getattr(r, "event", "") in ("outcome", "review")
+    ]
+    assert [(r.event, getattr(r, "action", r.__dict__.get("outcome"))) for r in found] == [
+        ("outcome", "held"),
+        ("review", "reject"),
+    ]
+    review = found[1]
+    assert review.ticket == held.ticket and review.status == "rejected" and review.call_id
+    assert review.tenant == "studio-a" and review.client and review.call_id != request_id
+    assert "private remark" not in caplog.text
