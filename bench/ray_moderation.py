@@ -81,7 +81,7 @@ def main() -> None:
     local.faces(batch[0])
     in_process = _util.timed(lambda: local.faces(batch[0]), args.repeat)
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     serve.start(proxy_location="Disabled")
 
     def deploy(replicas: int):

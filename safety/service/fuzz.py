@@ -109,8 +109,14 @@ def encode_h264(path: Path, frames, width: int, height: int, container: str = "m
         stream = out.add_stream("libx264", rate=24)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"preset": "ultrafast", "crf": "51"}
-        for pixels in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+        last = None  # (array, its frame): a run of one array is converted once
+        for i, pixels in enumerate(frames):
+            if last is None or last[0] is not pixels:
+                rgb = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                last = (pixels, rgb.reformat(format="yuv420p"))
+            frame = last[1]
+            frame.pts = i
+            for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)

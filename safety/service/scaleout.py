@@ -360,7 +360,9 @@ class RayPools:
             os.environ.setdefault("RAY_gcs_server_port_wait_time_s", str(LOCAL_GCS_WAIT_S))
         if started:
             ray.init(
-                address=config.ray_address or None,
+                # No address: an instance of our own ("local"), never a cluster that
+                # someone else's `ray start` left running on this machine.
+                address=config.ray_address or "local",
                 num_cpus=config.ray_local_cpus or None,
                 include_dashboard=False,
                 log_to_driver=False,

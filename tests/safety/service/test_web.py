@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 import shutil
 from pathlib import Path
 
@@ -106,8 +107,13 @@ def get_result(svc, ticket):
     return list(rpc.GenerationStub(svc.studio).GetResult(pb.TicketRef(ticket=ticket), timeout=60))
 
 
-def filter_of(page, selector):
-    return page.eval_on_selector(selector, "el => getComputedStyle(el).filter")
+def shows(page, selector, shielded: bool) -> None:
+    """The element's computed filter, waited for (the stylesheet may load after the click
+    that navigated): blurred and grey while shielded, none once revealed."""
+    from playwright.sync_api import expect
+
+    look = re.compile(r"blur.*grayscale") if shielded else re.compile(r"^none$")
+    expect(page.locator(selector)).to_have_css("filter", look)
 
 
 def test_a_reviewer_reveals_and_approves_and_the_client_gets_signed_output(svc, page):
@@ -118,11 +124,11 @@ def test_a_reviewer_reveals_and_approves_and_the_client_gets_signed_output(svc, 
     assert SCRIPT_PROMPT in row.locator("td.prompt").inner_text()
     assert page.evaluate("window.pwned") is None
     row.locator("a").click()
-    assert "blur" in filter_of(page, "#media") and "grayscale" in filter_of(page, "#media")
+    shows(page, "#media", shielded=True)
     page.keyboard.press("v")  # the reveal shortcut
-    assert filter_of(page, "#media") == "none"
+    shows(page, "#media", shielded=False)
     page.click("#reveal")  # and the button hides it again
-    assert "blur" in filter_of(page, "#media")
+    shows(page, "#media", shielded=True)
     # The detected face beside the enrolled reference, both loaded.
     sizes = page.eval_on_selector_all(".faces img", "imgs => imgs.map(i => i.naturalWidth)")
     assert len(sizes) >= 2 and all(w > 0 for w in sizes)
