@@ -1,12 +1,20 @@
-"""Performance transfer: frames per second of the built-in backend at 512² on one core.
+"""Performance transfer: speed at 512² on one core, and quality on real actors.
 
-    taskset -c 0 python bench/performance.py [--frames 48]   # one core (x264 threads too)
+    taskset -c 0 python bench/performance.py [--frames 48]          # speed only
+    taskset -c 0 python bench/performance.py --people [--frames 96] [--strips docs/]
 
-An actor clip is made from a real photo (tests/support.py `talking_clip`: Grace
-Hopper's mouth opening and closing), the character is the astronaut photo. Reported:
-the whole transfer (landmark tracking of every driving frame, the warp, H.264 encoding)
-and its parts, and as a baseline in the same run the encoding alone of as many frames
-(`write_mp4`), so the ratio says what the transfer costs beyond writing the video.
+Speed: an actor clip made from a real photo (tests/support.py `talking_clip`) animates
+the astronaut photo; the whole transfer (tracking every driving frame, the warp, the
+mouth, H.264) against, as a baseline in the same run, encoding as many frames alone.
+
+Quality (`--people`): each actor video of ../shared/testdata/people/ drives one of its
+portraits, as the service gives it frames (`motion_frames`, 24 fps). Both clips are read
+with dlib's 68-point landmarks (tests/landmarks68.py: not the Face Mesh that drives the
+transfer): per signal, the correlation between actor and character over the clip, and
+for the eyes the character's movement over the actor's (std ratio); every actor blink
+(eyes under 60 % of their median opening) and whether the character's eyes close with
+it; the share of output frames where a face is found; the identity distance (the
+service's dlib ResNet embedding) from the output to the character and to the actor.
 """
 
 from __future__ import annotations
@@ -28,60 +36,180 @@ from matplotlib import cbook  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from generator.base import GenerationInput  # noqa: E402
-from generator.performance import (  # noqa: E402
-    MeshWarp,
-    PerformanceTransfer,
-    anchors,
-    cover,
-    retarget,
+from generator.performance import PerformanceTransfer  # noqa: E402
+from media.mp4 import write_mp4  # noqa: E402
+from media.sampling import motion_frames  # noqa: E402
+from tests.landmarks68 import (  # noqa: E402
+    Landmarks,
+    eye_aperture,
+    gaze,
+    head_roll,
+    mouth_opening,
+    smile_width,
 )
-from media.mp4 import write_mp4
-from tests.support import decoded, mouth_series, talking_clip  # noqa: E402
+from tests.support import decoded, talking_clip  # noqa: E402
+
+PEOPLE = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata" / "people"
+ACTORS = [
+    "vid_retalking_face1.mp4", "vid_retalking_face2.mp4", "vid_retalking_face3.mp4",
+    "vid_retalking_face4.mp4", "vid_retalking_face5.mp4", "vid_sadtalker_WDA_AOC.mp4",
+    "vid_sadtalker_WDA_KatieHill.mp4", "vid_edtalk_expression_source.mp4",
+    "vid_edtalk_mouth_source.mp4", "vid_edtalk_pose_source1.mp4",
+    "vid_edtalk_pose_source2.mp4", "vid_edtalk_uncrop_Obama.mp4",
+    "vid_xportrait_driving_video.mp4", "vid_tpsmm_driving.mp4", "vid_dpe_d.mp4",
+    "vid_dpe_s.mp4", "vid_real3dportrait_May_5s.mp4",
+]  # fmt: skip
+CHARACTERS = [
+    "img_facenet_paul_rudd.jpg", "img_hallo_ref3.jpg", "img_edtalk_leijun.png",
+    "img_ghost_beckham.jpg", "img_ghost_mark.jpg", "img_hallo_ref6.jpg",
+    "img_real3dportrait_Macron.png", "img_tpsmm_source.png", "img_facenet_angelina_jolie.jpg",
+    "img_edtalk_uncrop_face.jpg", "img_ghost_murakami.jpg", "img_3ddfa_JianzhuGuo.jpg",
+]  # fmt: skip
+SIGNALS = {"mouth": mouth_opening, "smile": smile_width, "eyes": eye_aperture, "roll": head_roll}
+
+
+def speed(frames: int, side: int) -> None:
+    hopper = np.asarray(Image.open(cbook.get_sample_data("grace_hopper.jpg")).convert("RGB"))
+    actor = cv2.resize(hopper[60:560, 6:506], (side, side))
+    _, driving = talking_clip(actor, frames=frames)
+    transfer = PerformanceTransfer()
+    job = GenerationInput("bench", skimage.data.astronaut(), side, side, 24, frames, 1,
+                          driving_frames=driving)  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        transfer.generate(job, Path(tmp) / "out.mp4", lambda d, t: None)
+        whole = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        transfer.actor(driving, 24)
+        tracking = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        write_mp4(driving, Path(tmp) / "plain.mp4", 24)
+        encoding = time.perf_counter() - t0
+    print(f"{frames} frames at {side}x{side}, one core")
+    ms, ratio = whole * 1000 / frames, whole / encoding
+    print(f"transfer, whole      : {frames / whole:6.1f} fps  ({ms:6.1f} ms/frame)")
+    print(f"  face mesh + irises : {frames / tracking:6.1f} fps")
+    print(f"baseline: encode only: {frames / encoding:6.1f} fps   transfer/encode {ratio:.1f}x")
+
+
+def read(frames: list[np.ndarray], landmarks: Landmarks) -> dict[str, np.ndarray]:
+    """Each signal per frame (NaN where dlib finds no face)."""
+    out = {name: [] for name in [*SIGNALS, "gaze"]}
+    for rgb in frames:
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        points = landmarks.detect(grey)
+        for name, fn in SIGNALS.items():
+            out[name].append(np.nan if points is None else fn(points))
+        out["gaze"].append(np.nan if points is None else gaze(grey, points))
+    return {k: np.array(v, np.float64) for k, v in out.items()}
+
+
+def relate(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Correlation, and b's spread over a's, where both are known."""
+    keep = ~(np.isnan(a) | np.isnan(b))
+    if keep.sum() < 5 or np.std(a[keep]) < 1e-9 or np.std(b[keep]) < 1e-9:
+        return float("nan"), float("nan")
+    return float(np.corrcoef(a[keep], b[keep])[0, 1]), float(np.std(b[keep]) / np.std(a[keep]))
+
+
+def blinks(actor: np.ndarray, character: np.ndarray) -> tuple[int, int]:
+    """The actor's blinks (runs of eyes under 60 % of their median), and how many the
+    character's eyes close with (under 60 % of theirs, within a frame of the run)."""
+    closed = actor < 0.6 * np.nanmedian(actor)
+    shut = character < 0.6 * np.nanmedian(character)
+    runs, caught, i = 0, 0, 0
+    while i < len(closed):
+        if closed[i]:
+            j = i
+            while j + 1 < len(closed) and closed[j + 1]:
+                j += 1
+            runs += 1
+            caught += bool(shut[max(0, i - 1) : j + 2].any())
+            i = j + 1
+        else:
+            i += 1
+    return runs, caught
+
+
+def distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    return float(np.linalg.norm(a - b)) if a is not None and b is not None else float("nan")
+
+
+def identity(embedder, image: np.ndarray) -> np.ndarray | None:
+    faces = embedder.faces(image)
+    return max(faces, key=lambda f: f.box[2] * f.box[3]).embedding if faces else None
+
+
+def quality(frames: int, strips: Path | None) -> None:
+    from safety.likeness.checker import DlibFaceEmbedder
+
+    transfer, landmarks, embedder = PerformanceTransfer(), Landmarks(), DlibFaceEmbedder()
+    rows = []
+    print(f"{'actor':<34} {'character':<28} mouth smile  eyes(x)  gaze(x)  roll blinks "
+          "found  id:char/actor")  # fmt: skip
+    for n, video in enumerate(ACTORS):
+        if not (PEOPLE / video).exists():
+            continue
+        name = CHARACTERS[n % len(CHARACTERS)]
+        character = np.asarray(Image.open(PEOPLE / name).convert("RGB"))
+        driving = motion_frames(PEOPLE / video, 24, frames)
+        job = GenerationInput("q", character, 512, 512, 24, len(driving), 1, driving_frames=driving)
+        with tempfile.TemporaryDirectory() as tmp:
+            transfer.generate(job, Path(tmp) / "out.mp4", lambda d, t: None)
+            output = decoded(Path(tmp) / "out.mp4")
+        a, c = read(driving, landmarks), read(output, landmarks)
+        rel = {k: relate(a[k], c[k]) for k in a}
+        runs, caught = blinks(a["eyes"], c["eyes"])
+        found = float(np.mean(~np.isnan(c["mouth"])))
+        out_id = [identity(embedder, f) for f in output[:: max(1, len(output) // 6)]]
+        out_id = [e for e in out_id if e is not None]
+        me = np.mean(out_id, axis=0) if out_id else None
+        d_char = distance(me, identity(embedder, character))
+        d_actor = distance(me, identity(embedder, driving[0]))
+        rows.append((rel, runs, caught, found, d_char, d_actor))
+        eyes, look = rel["eyes"], rel["gaze"]
+        print(
+            f"{video:<34} {name:<28} {rel['mouth'][0]:5.2f} {rel['smile'][0]:5.2f} "
+            f"{eyes[0]:5.2f}({eyes[1]:3.1f}) {look[0]:5.2f}({look[1]:3.1f}) "
+            f"{rel['roll'][0]:5.2f} {caught:>2}/{runs:<2} {found:6.0%}  {d_char:.2f}/{d_actor:.2f}"
+        )
+        if strips is not None and n < 2:
+            strip(driving, output, strips / f"performance-{Path(video).stem}.jpg")
+    if rows:
+        for k in ("mouth", "smile", "eyes", "gaze", "roll"):
+            values = [r[0][k][0] for r in rows if not np.isnan(r[0][k][0])]
+            print(f"{k:>6}: median correlation {np.median(values):.2f}, lowest {min(values):.2f}")
+        nearer = sum(r[4] < r[5] for r in rows)
+        print(
+            f"blinks caught {sum(r[2] for r in rows)} of {sum(r[1] for r in rows)}; "
+            f"faces found in >= {min(r[3] for r in rows):.0%} of output frames; "
+            f"nearer the character in {nearer} of {len(rows)}"
+        )
+
+
+def strip(actor: list[np.ndarray], character: list[np.ndarray], path: Path) -> None:
+    """Five moments: the actor above, the character below."""
+    picks = np.linspace(0, min(len(actor), len(character)) - 1, 5).astype(int)
+    top = np.hstack([cv2.resize(actor[i], (256, 256)) for i in picks])
+    bottom = np.hstack([cv2.resize(character[i], (256, 256)) for i in picks])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(np.vstack([top, bottom]), cv2.COLOR_RGB2BGR),
+                [cv2.IMWRITE_JPEG_QUALITY, 85])  # fmt: skip
+    print(f"wrote {path}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--side", type=int, default=512)
+    parser.add_argument("--people", action="store_true", help="the quality report")
+    parser.add_argument("--strips", type=Path, help="write two frame strips here")
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    hopper = np.asarray(Image.open(cbook.get_sample_data("grace_hopper.jpg")).convert("RGB"))
-    actor = cv2.resize(hopper[60:560, 6:506], (args.side, args.side))
-    _, frames = talking_clip(actor, frames=args.frames)
-    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
-    character = skimage.data.astronaut()
-    side = args.side
-    transfer = PerformanceTransfer()
-    job = GenerationInput("bench", character, side, side, 24, args.frames, 1, driving_frames=grey)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out.mp4"
-        t0 = time.perf_counter()
-        transfer.generate(job, out, lambda d, t: None)
-        whole = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        tracked = transfer.landmarks.track(grey)
-        tracking = time.perf_counter() - t0
-        canvas, _, _ = cover(character, side, side)
-        face = transfer.landmarks.detect(cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY))
-        fixed = anchors(face, side, side)
-        warp = MeshWarp(canvas, np.concatenate([face, fixed]))
-        t0 = time.perf_counter()
-        warped = [warp(np.concatenate([retarget(face, tracked[0], p), fixed])) for p in tracked]
-        warping = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        write_mp4(warped, Path(tmp) / "plain.mp4", 24)
-        encoding = time.perf_counter() - t0
-        output = decoded(out.read_bytes())
-    n = args.frames
-    print(f"{n} frames at {side}x{side}, one core")
-    print(f"transfer, whole      : {n / whole:6.1f} fps  ({whole * 1000 / n:6.1f} ms/frame)")
-    print(f"  landmark tracking  : {n / tracking:6.1f} fps")
-    print(f"  retarget + warp    : {n / warping:6.1f} fps")
-    print(
-        f"baseline: encode only: {n / encoding:6.1f} fps   transfer/encode {whole / encoding:.1f}x"
-    )
-    corr = np.corrcoef(mouth_series(frames), mouth_series(output))[0, 1]
-    print(f"mouth opening, actor vs character (dlib landmarks): correlation {corr:.3f}")
+    if args.people:
+        quality(args.frames, args.strips)
+    else:
+        speed(args.frames, args.side)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """Performance transfer: an actor's driving video animates the character image's face.
 
-No trained generator: dlib's 68 landmarks are tracked through the driving video, each
-frame is read relative to the first (neutral) one as a head pose (a similarity fitted
-on points expression does not move) plus the expression left once that pose is undone;
-the expression, scaled to the character's face, moves the character's landmarks, the
-pose turns, scales and shifts them; and the character image is warped piecewise-affine
-over a Delaunay mesh of its landmarks, held still by a ring around the face and the
-image border. A mouth that opens shows a dark mouth interior between the inner lips.
+No trained generator: MediaPipe's Face Mesh and Iris (generator/face_mesh.py) follow the
+actor's face, each frame is read as head pose plus expression and put on the
+character's landmarks (generator/retarget.py), and the character image is warped
+piecewise-affine over a Delaunay mesh of those landmarks, held still by a ring around the
+face and the image border. Irises are mesh points of their own, so the eyes look where
+the actor looks; lids close when the actor's do. An open mouth shows the actor's own
+mouth (teeth, tongue), warped into the character's lips and matched to the character's
+skin tone, never a flat fill.
 """
 
 from __future__ import annotations
@@ -18,14 +19,24 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from generator.base import DRIVING_VIDEO, IMAGE, PLAIN_ALGORITHM, GenerationInput, ProgressFn
-from generator.landmarks import INNER_MOUTH, STABLE, Landmarks, interocular, mouth_opening
+from generator.face_mesh import INNER_MOUTH, Face, FaceMesh, mouth_opening
+from generator.retarget import fill_gaps, rest_index, retarget, smooth
 from media.mp4 import write_mp4
 
 MAX_TRACK_SIDE = 512  # driving frames are tracked at most this large
-MAX_SHIFT = 0.35  # head translation, at most this much of the face's width
-MAX_TURN, MAX_ZOOM = np.radians(35), 1.3  # head roll and scale, at most
 RING_POINTS = 20
-MOUTH_COLOUR = np.array([46, 18, 22], np.float32)  # the dark of an open mouth
+OPEN_FROM = 0.03  # inner-lip gap over interocular distance: below it the lips are closed
+# The mesh points the warp moves: face oval, brows, eyes' contours, nose, outer and inner
+# lips (MediaPipe's canonical indices); each iris is added as its own point.
+WARP_POINTS = np.array(sorted({
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
+    377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67,
+    109, 70, 63, 105, 66, 107, 46, 53, 52, 65, 55, 300, 293, 334, 296, 336, 276, 283, 282,
+    295, 285, 33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,
+    263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466, 6,
+    197, 195, 5, 4, 1, 98, 327, 2, 61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 146,
+    91, 181, 84, 17, 314, 405, 321, 375, *INNER_MOUTH.tolist(),
+}))  # fmt: skip
 
 
 class NoFaceToAnimate(ValueError):
@@ -43,13 +54,21 @@ def cover(image: np.ndarray, width: int, height: int) -> tuple[np.ndarray, float
     return canvas, scale, np.array([x0, y0], np.float32)
 
 
-def grey_for_tracking(frame: np.ndarray) -> tuple[np.ndarray, float]:
-    """A frame as uint8 grey at most MAX_TRACK_SIDE, and the scale it was shrunk by."""
-    grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-    scale = min(1.0, MAX_TRACK_SIDE / max(grey.shape[:2]))
+def for_tracking(frame: np.ndarray) -> tuple[np.ndarray, float]:
+    """A frame as RGB at most MAX_TRACK_SIDE, and the scale it was shrunk by."""
+    rgb = np.stack([frame] * 3, axis=-1) if frame.ndim == 2 else frame
+    scale = min(1.0, MAX_TRACK_SIDE / max(rgb.shape[:2]))
     if scale < 1.0:
-        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return grey, scale
+        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(rgb), scale
+
+
+def scaled(face: Face, factor: float, corner: np.ndarray | None = None) -> Face:
+    """The face's points and irises times `factor`, less `corner` (onto another canvas)."""
+    shift = np.zeros(2, np.float32) if corner is None else corner
+    points = face.points * factor
+    points[:, :2] -= shift
+    return Face(points.astype(np.float32), (face.irises * factor - shift).astype(np.float32), 1)
 
 
 def anchors(points: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -66,34 +85,9 @@ def anchors(points: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.concatenate([ring, np.array(border, np.float32)]).astype(np.float32)
 
 
-def head_pose(neutral: np.ndarray, current: np.ndarray) -> np.ndarray:
-    """The 2×3 similarity (rotation, scale, shift) taking the neutral face's stable
-    points to the current frame's; turning at most MAX_TURN, scaling within MAX_ZOOM
-    (a landmark fit gone astray must not fold the face)."""
-    matrix, _ = cv2.estimateAffinePartial2D(neutral[STABLE], current[STABLE], method=cv2.LMEDS)
-    if matrix is None:
-        return np.array([[1, 0, 0], [0, 1, 0]], np.float64)
-    zoom = float(np.hypot(matrix[0, 0], matrix[1, 0]))
-    turn = float(np.arctan2(matrix[1, 0], matrix[0, 0]))
-    zoom, turn = np.clip(zoom, 1 / MAX_ZOOM, MAX_ZOOM), np.clip(turn, -MAX_TURN, MAX_TURN)
-    c, s = zoom * np.cos(turn), zoom * np.sin(turn)
-    return np.array([[c, -s, matrix[0, 2]], [s, c, matrix[1, 2]]], np.float64)
-
-
-def retarget(character: np.ndarray, neutral: np.ndarray, current: np.ndarray) -> np.ndarray:
-    """Where the character's landmarks go for one driving frame."""
-    pose = head_pose(neutral, current)
-    inverse = cv2.invertAffineTransform(pose)
-    undone = current @ inverse[:, :2].T + inverse[:, 2]  # the expression, pose removed
-    scale = interocular(character) / max(interocular(neutral), 1e-6)
-    expressed = character + (undone - neutral) * scale
-    # The head's motion about the face centre, its shift in the character's units.
-    rotation_scale = pose[:, :2]
-    centre_d, centre_c = neutral.mean(axis=0), character.mean(axis=0)
-    shift = (centre_d @ rotation_scale.T + pose[:, 2] - centre_d) * scale
-    limit = MAX_SHIFT * (character[:, 0].max() - character[:, 0].min())
-    shift = np.clip(shift, -limit, limit)
-    return ((expressed - centre_c) @ rotation_scale.T + centre_c + shift).astype(np.float32)
+def warp_points(face: Face) -> np.ndarray:
+    """The 2-D points the warp moves, in a fixed order: WARP_POINTS, then the irises."""
+    return np.concatenate([face.points[WARP_POINTS, :2], face.irises]).astype(np.float32)
 
 
 class MeshWarp:
@@ -101,8 +95,11 @@ class MeshWarp:
 
     def __init__(self, image: np.ndarray, points: np.ndarray) -> None:
         self.image = image
-        self.source = points
-        self.triangles = Delaunay(points).simplices
+        # Closed lips put upper and lower inner-lip points on top of each other; apart by
+        # a pixel, each keeps its own triangles (and can open).
+        self.source = points + np.random.default_rng(0).uniform(-0.4, 0.4, points.shape)
+        self.source = self.source.astype(np.float32)
+        self.triangles = Delaunay(self.source).simplices
         height, width = image.shape[:2]
         self.xy1 = np.stack(
             [*np.meshgrid(np.arange(width), np.arange(height)), np.ones((height, width))],
@@ -130,83 +127,124 @@ class MeshWarp:
         )
 
 
-def open_mouth(frame: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Darken the inner-lip polygon as far as the mouth is open."""
-    opening = mouth_opening(points)
-    if opening < 0.04:
+def skin_tone(rgb: np.ndarray, face: Face) -> np.ndarray:
+    """The mean Lab colour of the cheeks (around mesh points 50 and 280)."""
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    size = max(2, int(np.ptp(face.points[:, 0]) * 0.06))
+    patches = []
+    for index in (50, 280):
+        x, y = np.round(face.points[index, :2]).astype(int)
+        patch = lab[max(0, y - size) : y + size, max(0, x - size) : x + size]
+        if patch.size:
+            patches.append(patch.reshape(-1, 3))
+    return np.concatenate(patches).mean(axis=0) if patches else np.array([128, 128, 128.0])
+
+
+def mouth_inside(
+    frame: np.ndarray,
+    target: Face,
+    actor_rgb: np.ndarray,
+    actor: Face,
+    tones: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """The actor's open mouth (its inside: teeth, tongue) warped into the character's
+    inner lips, its colour moved from the actor's skin tone to the character's."""
+    if mouth_opening(target.points) < OPEN_FROM or mouth_opening(actor.points) < OPEN_FROM:
+        return frame  # closed lips stay closed
+    src = actor.points[INNER_MOUTH, :2].astype(np.float32)
+    dst = target.points[INNER_MOUTH, :2].astype(np.float32)
+    height, width = frame.shape[:2]
+    x0, y0 = np.maximum(np.floor(dst.min(axis=0)).astype(int) - 2, 0)
+    x1, y1 = np.minimum(np.ceil(dst.max(axis=0)).astype(int) + 3, [width, height])
+    if x1 - x0 < 2 or y1 - y0 < 2:
         return frame
-    mask = np.zeros(frame.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(points[INNER_MOUTH]).astype(np.int32)], 255, cv2.LINE_AA)
-    alpha = (cv2.GaussianBlur(mask, (5, 5), 0) / 255.0)[..., None] * min(1.0, opening * 6)
-    return (frame * (1 - alpha) + MOUTH_COLOUR * alpha).astype(np.uint8)
+    size, corner = (int(x1 - x0), int(y1 - y0)), np.array([x0, y0], np.float32)
+    dst = dst - corner  # in the patch
+    inside = np.zeros((size[1], size[0], 3), np.uint8)
+    centre_s, centre_d = src.mean(axis=0), dst.mean(axis=0)
+    for i in range(len(src)):  # a fan of triangles about the mouth's centre
+        j = (i + 1) % len(src)
+        tri_s = np.array([centre_s, src[i], src[j]], np.float32)
+        tri_d = np.array([centre_d, dst[i], dst[j]], np.float32)
+        piece = cv2.warpAffine(actor_rgb, cv2.getAffineTransform(tri_s, tri_d), size)
+        mask = np.zeros(inside.shape[:2], np.uint8)
+        cv2.fillConvexPoly(mask, np.round(tri_d).astype(np.int32), 1)
+        inside[mask > 0] = piece[mask > 0]
+    actor_tone, character_tone = tones
+    lab = cv2.cvtColor(inside, cv2.COLOR_RGB2LAB).astype(np.float32)
+    # Brightness in proportion; the tint as far as a pixel is lit (a dark mouth stays dark,
+    # not tinted), teeth and tongue keep their contrast.
+    lit = np.clip(lab[..., :1] / max(actor_tone[0], 1.0), 0.0, 1.0)
+    lab[..., 0] *= character_tone[0] / max(actor_tone[0], 1.0)
+    lab[..., 1:] += (character_tone[1:] - actor_tone[1:]) * lit
+    inside = cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+    mask = np.zeros(inside.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(dst).astype(np.int32)], 255, cv2.LINE_AA)
+    alpha = (cv2.GaussianBlur(mask, (3, 3), 0) / 255.0)[..., None]
+    out = frame.copy()
+    region = out[y0:y1, x0:x1]
+    out[y0:y1, x0:x1] = (region * (1 - alpha) + inside * alpha).astype(np.uint8)
+    return out
 
 
-def pose_series(tracked: list[np.ndarray | None], count: int) -> list[np.ndarray]:
-    """`count` landmark sets spread over the tracked clip (linearly interpolated), frames
-    before the first face holding the first one found."""
-    known = [t for t in tracked if t is not None]
-    if not known:
-        raise NoFaceToAnimate("the driving video shows no face to follow")
-    filled, last = [], known[0]
-    for t in tracked:
-        last = t if t is not None else last
-        filled.append(last)
-    # A centred 1-2-1 filter: landmark jitter smoothed, the motion not delayed.
-    padded = [filled[0], *filled, filled[-1]]
-    filled = [
-        0.25 * padded[i - 1] + 0.5 * padded[i] + 0.25 * padded[i + 1]
-        for i in range(1, len(padded) - 1)
-    ]
-    positions = np.linspace(0, len(filled) - 1, count)
-    series = []
-    for p in positions:
-        lo, hi = int(np.floor(p)), int(np.ceil(p))
-        w = p - lo
-        series.append(filled[lo] * (1 - w) + filled[hi] * w)
-    return series
+def series(faces: list[Face], frames: list[np.ndarray], count: int):
+    """`count` (face, frame) pairs spread over the tracked clip, nearest in time."""
+    positions = np.round(np.linspace(0, len(faces) - 1, count)).astype(int)
+    return [(faces[p], frames[p]) for p in positions]
 
 
 class PerformanceTransfer:
     name = "performance"
-    version = "1"
-    model_id = "reelguard/performance-transfer-v1 (dlib shape_predictor_68)"
+    version = "2"
+    model_id = "reelguard/performance-transfer-v2 (MediaPipe Face Mesh + Iris)"
     # A warp computed from landmarks: no trained generator made these pixels.
     digital_source_type = PLAIN_ALGORITHM
     accepts = frozenset({IMAGE, DRIVING_VIDEO})
     needs = frozenset({IMAGE, DRIVING_VIDEO})  # a character to animate, a performance
 
     def __init__(self) -> None:
-        self.landmarks = Landmarks()
+        self.mesh = FaceMesh()
+
+    def character(self, image: np.ndarray, width: int, height: int) -> tuple[np.ndarray, Face]:
+        """The canvas and the character's face on it (found in the image as given, at
+        most MAX_TRACK_SIDE, where a small canvas could make it too few pixels)."""
+        canvas, scale, corner = cover(image, width, height)
+        rgb, shrunk = for_tracking(image)
+        found = self.mesh.detect(rgb)
+        if found is None:
+            raise NoFaceToAnimate("the character image shows no face to animate")
+        return canvas, scaled(found, scale / shrunk, corner)
+
+    def actor(self, frames: list[np.ndarray], fps: float) -> tuple[list[Face], list[np.ndarray]]:
+        """The actor's face in every driving frame (smoothed, gaps held), and the frames
+        at the size it was tracked in (a clip's frames share one size)."""
+        rgbs = [for_tracking(f)[0] for f in frames]
+        tracked = self.mesh.track(rgbs)
+        try:
+            held = fill_gaps(tracked)
+        except ValueError:
+            raise NoFaceToAnimate("the driving video shows no face to follow") from None
+        # A face lost for some frames holds its last pose (and that frame's mouth).
+        return smooth([tracked[i] for i in held], fps), [rgbs[i] for i in held]
 
     def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
         if job.image is None or not job.driving_frames:
             raise NoFaceToAnimate(
                 "performance transfer needs a character image and a driving video"
             )
-        character, scale, corner = cover(job.image, job.width, job.height)
-        # Found in the image as given (at most MAX_TRACK_SIDE), not on a small canvas
-        # where the face may be too few pixels to detect; then mapped onto the canvas.
-        grey, shrunk = grey_for_tracking(job.image)
-        found = self.landmarks.detect(grey)
-        if found is None:
-            raise NoFaceToAnimate("the character image shows no face to animate")
-        face = (found / shrunk * scale - corner).astype(np.float32)
-        greys, scales = zip(*(grey_for_tracking(f) for f in job.driving_frames), strict=True)
-        points = self.landmarks.track(list(greys))
-        series = pose_series(
-            [None if p is None else p / s for p, s in zip(points, scales, strict=True)],
-            job.num_frames,
-        )
-        neutral = series[0]
-        fixed = anchors(face, job.width, job.height)
-        warp = MeshWarp(character, np.concatenate([face, fixed]))
+        canvas, face = self.character(job.image, job.width, job.height)
+        faces, frames = self.actor(job.driving_frames, job.fps)
+        pose, rest = faces[0], faces[rest_index(faces)]
+        fixed = anchors(warp_points(face), job.width, job.height)
+        warp = MeshWarp(canvas, np.concatenate([warp_points(face), fixed]))
+        tones = (skin_tone(frames[0], pose), skin_tone(canvas, face))
 
-        def frames():
-            for i, current in enumerate(series):
-                target = retarget(face, neutral, current)
-                frame = warp(np.concatenate([target, fixed]))
-                yield open_mouth(frame, target)
+        def rendered():
+            for i, (current, rgb) in enumerate(series(faces, frames, job.num_frames)):
+                target = retarget(face, pose, rest, current)
+                frame = warp(np.concatenate([warp_points(target), fixed]))
+                yield mouth_inside(frame, target, rgb, current, tones)
                 progress(i + 1, job.num_frames)
 
-        write_mp4(frames(), out_path, job.fps)
+        write_mp4(rendered(), out_path, job.fps)
         return "video/mp4"

@@ -353,8 +353,9 @@ def _distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def motion_frames(source: Path | bytes, fps: int, count: int, max_side: int = 512) -> list:
     """A performance as a backend animates with it: the frame shown at each 1/fps step,
-    `count` of them at most (the last one held past the clip's end), greyscale and at
-    most `max_side`. Called after the clip passed `decode_video`'s limits."""
+    `count` of them at most (the last one held past the clip's end), RGB (the mouth's
+    inside and the eyes are read in colour) and at most `max_side`. Called after the
+    clip passed `decode_video`'s limits."""
     steps: list[np.ndarray] = []
     try:
         with open_video(source) as container:
@@ -368,8 +369,7 @@ def motion_frames(source: Path | bytes, fps: int, count: int, max_side: int = 51
                     steps.append(shown)  # the frame on screen at that step
                 if len(steps) >= count:
                     break
-                rgb = upright(frame, max_side, display).astype(np.float32)
-                shown = (rgb @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.uint8)
+                shown = np.ascontiguousarray(upright(frame, max_side, display), np.uint8)
             if shown is not None and len(steps) < count:
                 steps.append(shown)
     except (av.FFmpegError, OSError, ValueError, IndexError) as e:

@@ -220,7 +220,7 @@ def talking_clip(
     import cv2
     from skimage.transform import PiecewiseAffineTransform, warp
 
-    from generator.landmarks import Landmarks, interocular
+    from tests.landmarks68 import Landmarks, interocular
 
     base = Landmarks().detect(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY))
     h, w = photo.shape[:2]
@@ -252,7 +252,7 @@ def mouth_series(frames: list[np.ndarray]) -> np.ndarray:
     """The landmark mouth opening of each frame (NaN where no face is found)."""
     import cv2
 
-    from generator.landmarks import Landmarks, mouth_opening
+    from tests.landmarks68 import Landmarks, mouth_opening
 
     landmarks = Landmarks()
     found = [landmarks.detect(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)) for f in frames]

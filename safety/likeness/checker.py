@@ -7,16 +7,17 @@ face-recognition-models; 99.38 % on LFW) for a 128-d identity embedding.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from generator.landmarks import dlib_models_dir
 from indexes.identity import IdentityIndex
 from media.decode import Frame
 from safety.cancellation import current_cancellation
@@ -41,6 +42,15 @@ class FaceEmbedder(Protocol):
 
 
 DETECT_SIDE = 640
+
+
+def dlib_models_dir() -> Path:
+    """Where face-recognition-models keeps dlib's model files. Its __init__ imports
+    pkg_resources (gone from new setuptools), so its data is located without importing it."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("face-recognition-models is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 
 class DlibFaceEmbedder:

@@ -15,9 +15,12 @@ import cv2
 import grpc
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
 from generator.base import TEXT, GenerationInput
-from generator.performance import NoFaceToAnimate, PerformanceTransfer, head_pose
+from generator.face_mesh import Face
+from generator.performance import NoFaceToAnimate, PerformanceTransfer
+from generator.retarget import head_pose, smooth
 from reelguard.v1 import reelguard_pb2 as pb
 from tests.support import (
     Running,
@@ -71,10 +74,28 @@ def test_a_still_actor_leaves_the_character_still(transfer, hopper, astronaut, t
 
 
 def test_a_head_pose_gone_astray_cannot_fold_the_face():
-    neutral = np.random.default_rng(0).uniform(100, 200, (68, 2)).astype(np.float32)
+    neutral = np.random.default_rng(0).uniform(100, 200, (468, 3)).astype(np.float32)
     wild = (neutral - 150) * 4 + 150  # a fit four times the size
-    pose = head_pose(neutral, wild)
-    assert np.hypot(pose[0, 0], pose[1, 0]) <= 1.3 + 1e-6
+    turned = neutral @ Rotation.from_euler("y", 80, degrees=True).as_matrix().T
+    scale, _, _ = head_pose(neutral, wild)
+    assert scale <= 1.3 + 1e-6
+    _, rotation, _ = head_pose(neutral, turned)  # a turn of 80 degrees, held to 35
+    assert np.degrees(np.arccos((np.trace(rotation) - 1) / 2)) <= 35 + 1e-3
+
+
+def test_landmarks_are_smoothed_without_lag():
+    """A still face's jitter is damped; a fast move is followed within a frame or two."""
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0, 100, (468, 3)).astype(np.float32)
+    base[33, :2], base[263, :2] = (30, 50), (70, 50)  # 40 px between the eyes
+    still = [base + rng.normal(0, 0.8, base.shape).astype(np.float32) for _ in range(30)]
+    faces = smooth([Face(p, p[[33, 263], :2], 1.0) for p in still], fps=24)
+    jitter_in = np.std([p[1, 0] for p in still])
+    jitter_out = np.std([f.points[1, 0] for f in faces[10:]])
+    assert jitter_out < 0.5 * jitter_in
+    step = [base] * 10 + [base + np.float32(20)] * 10  # a 20 px jump
+    moved = smooth([Face(p, p[[33, 263], :2], 1.0) for p in step], fps=24)
+    assert moved[12].points[1, 0] - base[1, 0] > 15  # caught up within two frames
 
 
 def test_no_face_to_animate_or_follow_is_a_clear_error(transfer, coffee, astronaut, tmp_path):
@@ -170,7 +191,7 @@ def test_a_cancelled_transfer_stops_at_the_next_frame(transfer, actor, astronaut
 
 
 def eye_line_degrees(frames: list[np.ndarray]) -> np.ndarray:
-    from generator.landmarks import Landmarks
+    from tests.landmarks68 import Landmarks
 
     landmarks = Landmarks()
     found = [landmarks.detect(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)) for f in frames]
@@ -195,3 +216,38 @@ def test_the_characters_head_turns_with_the_actors(transfer, hopper, astronaut, 
     actor_roll, character_roll = eye_line_degrees(turned), eye_line_degrees(out)
     assert np.nanmax(character_roll) - np.nanmin(character_roll) > 8  # it visibly turns
     assert correlation(actor_roll, character_roll) >= 0.8
+
+
+def test_a_face_lost_for_some_frames_holds_its_pose_and_recovers(
+    transfer, actor, astronaut, tmp_path
+):
+    _, frames = actor
+    lost = [*frames[:10], *[np.full_like(frames[0], 128)] * 3, *frames[13:]]
+    job = GenerationInput("gap", astronaut, 256, 256, 12, len(lost), 1, driving_frames=lost)
+    transfer.generate(job, tmp_path / "out.mp4", lambda d, t: None)
+    out = decoded(tmp_path / "out.mp4")
+    held = [np.abs(out[i].astype(np.int16) - out[9]).mean() for i in (10, 11, 12)]
+    assert max(held) < 2.0  # the last pose, held (not a jump, not a grey mouth)
+    mouth = mouth_series(out)
+    assert np.nanmax(mouth[13:]) - np.nanmin(mouth[13:]) > 0.1  # and moving again after
+
+
+def test_the_output_stays_the_character_not_the_actor(transfer, actor, hopper, astronaut, tmp_path):
+    """Performance transfer must not put the actor's face on someone else: the output's
+    identity embedding (the service's own) is nearer the character's than the actor's."""
+    from safety.likeness.checker import DlibFaceEmbedder
+
+    _, frames = actor
+    job = GenerationInput("id", astronaut, 256, 256, 12, len(frames), 1, driving_frames=frames)
+    transfer.generate(job, tmp_path / "out.mp4", lambda d, t: None)
+    out = decoded(tmp_path / "out.mp4")
+    embedder = DlibFaceEmbedder()
+
+    def identity(pixels):
+        (face,) = sorted(embedder.faces(pixels), key=lambda f: -f.box[2] * f.box[3])[:1]
+        return face.embedding
+
+    character, performer = identity(astronaut), identity(frames[0])
+    for frame in out[:: len(out) // 4]:
+        me = identity(frame)
+        assert np.linalg.norm(me - character) < 0.6 < np.linalg.norm(me - performer)

@@ -1,5 +1,8 @@
-"""dlib's 68-point face landmarks (the model ships in `face-recognition-models`), and a
-tracker that follows one face through a clip without detecting it on every frame.
+"""dlib's 68-point face landmarks, for measuring only: the tests and benches read an
+output's face with a landmark model other than the one that drives the transfer
+(MediaPipe's Face Mesh, generator/face_mesh.py). The 68-point model was trained on iBUG
+300-W, whose terms forbid commercial use: nothing the product runs loads it. The file
+comes with `face-recognition-models`, installed for the likeness encoder's other models.
 
 Landmark indices follow iBUG 300-W: jaw 0-16, brows 17-26, nose 27-35, eyes 36-47,
 outer lips 48-59, inner lips 60-67.
@@ -7,26 +10,17 @@ outer lips 48-59, inner lips 60-67.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
-from pathlib import Path
 
 import numpy as np
+
+from safety.likeness.checker import dlib_models_dir
 
 # Points that move with the head but not with expression: the nose bridge and tip, and
 # the eyes' outer and inner corners. Head pose is fitted on these alone.
 STABLE = np.array([27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45])
 INNER_LIPS_TOP, INNER_LIPS_BOTTOM = np.array([61, 62, 63]), np.array([67, 66, 65])
 INNER_MOUTH = np.arange(60, 68)
-
-
-def dlib_models_dir() -> Path:
-    """Where face-recognition-models keeps dlib's model files. Its __init__ imports
-    pkg_resources (gone from new setuptools), so its data is located without importing it."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("face-recognition-models is not installed")
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 
 def interocular(points: np.ndarray) -> float:
@@ -38,6 +32,48 @@ def mouth_opening(points: np.ndarray) -> float:
     """Inner-lip gap over the interocular distance (0: closed)."""
     gap = np.linalg.norm(points[INNER_LIPS_TOP] - points[INNER_LIPS_BOTTOM], axis=1).mean()
     return float(gap / max(interocular(points), 1e-6))
+
+
+def smile_width(points: np.ndarray) -> float:
+    """Mouth corners apart over the interocular distance."""
+    return float(np.linalg.norm(points[54] - points[48]) / max(interocular(points), 1e-6))
+
+
+def eye_aperture(points: np.ndarray) -> float:
+    """Both eyes' lid gap over their width, averaged (about 0.3 open, under 0.15 shut)."""
+    out = []
+    for corners, upper, lower in (((36, 39), (37, 38), (41, 40)), ((42, 45), (43, 44), (47, 46))):
+        width = np.linalg.norm(points[corners[1]] - points[corners[0]])
+        gap = np.linalg.norm(points[list(upper)] - points[list(lower)], axis=1).mean()
+        out.append(gap / max(width, 1e-6))
+    return float(np.mean(out))
+
+
+def head_roll(points: np.ndarray) -> float:
+    """The eye line's angle, in degrees."""
+    return float(np.degrees(np.arctan2(*(points[45] - points[36])[::-1])))
+
+
+def gaze(grey: np.ndarray, points: np.ndarray) -> float:
+    """Where the eyes look, left to right: the darkest fifth of each eye's pixels (the
+    iris and pupil) as a place between its corners (0 to 1), averaged. Read off the
+    pixels, not off a landmark model's iris."""
+    import cv2
+
+    out = []
+    for eye in (points[36:42], points[42:48]):
+        mask = np.zeros(grey.shape, np.uint8)
+        cv2.fillConvexPoly(mask, np.round(eye).astype(np.int32), 1)
+        ys, xs = np.nonzero(mask)
+        if len(xs) < 6:
+            continue
+        values = grey[ys, xs]
+        dark = values <= np.percentile(values, 20)
+        centre = np.array([xs[dark].mean(), ys[dark].mean()])
+        a, b = eye[0], eye[3]
+        axis = b - a
+        out.append(float(np.dot(centre - a, axis) / max(np.dot(axis, axis), 1e-6)))
+    return float(np.mean(out)) if out else float("nan")
 
 
 class Landmarks:

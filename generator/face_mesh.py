@@ -1,0 +1,184 @@
+"""MediaPipe Face Mesh and Iris on LiteRT: 468 face landmarks in 3-D, and each iris.
+
+Both models are vendored (generator/models/, Apache-2.0). A face is found once by dlib's
+HOG detector (part of dlib's code, not a trained landmark file); after that each frame's
+crop comes from the landmarks of the frame before, turned upright by the eye line, as
+MediaPipe's own tracking does. Points are in image pixels; z is depth in the same units
+(smaller is nearer the camera), relative to the face's centre.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+MODELS = Path(__file__).resolve().parent / "models"
+MESH_SIDE, IRIS_SIDE = 192, 64
+CROP_SCALE = 1.6  # the face crop: this much larger than the face
+EYE_SCALE = 2.3  # an eye crop: this much wider than the eye's corners apart
+MIN_SCORE = 0.5  # the mesh's own "a face is here" probability
+
+# Canonical Face Mesh indices (the image's left eye is the subject's right).
+EYES = ((33, 133), (263, 362))  # (outer, inner) corners, image-left eye first
+LIDS = ((159, 145), (386, 374))  # (upper, lower) lid centres
+MOUTH_CORNERS = (61, 291)
+INNER_LIPS_TOP, INNER_LIPS_BOTTOM = (82, 13, 312), (87, 14, 317)
+# Points expression hardly moves: the nose's bridge and back, the eyes' corners, the
+# temples. The head's pose is fitted on these.
+STABLE = np.array([6, 168, 197, 195, 5, 4, 33, 133, 263, 362, 127, 356, 234, 454])
+INNER_MOUTH = np.array([78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
+                        324, 318, 402, 317, 14, 87, 178, 88, 95])  # fmt: skip
+
+
+@dataclass
+class Face:
+    points: np.ndarray  # (468, 3) float32: x, y in pixels, z in the same units
+    irises: np.ndarray  # (2, 2) float32: each iris centre, image-left eye first
+    score: float
+
+
+def interocular(points: np.ndarray) -> float:
+    """Distance between the eyes' outer corners: the face's scale."""
+    return float(np.linalg.norm(points[EYES[1][0], :2] - points[EYES[0][0], :2]))
+
+
+def mouth_opening(points: np.ndarray) -> float:
+    """Inner-lip gap over the interocular distance (0: closed)."""
+    gap = points[list(INNER_LIPS_BOTTOM), :2] - points[list(INNER_LIPS_TOP), :2]
+    return float(np.linalg.norm(gap, axis=1).mean() / max(interocular(points), 1e-6))
+
+
+def mouth_width(points: np.ndarray) -> float:
+    """Mouth corners apart over the interocular distance (a smile widens it)."""
+    left, right = MOUTH_CORNERS
+    return float(
+        np.linalg.norm(points[right, :2] - points[left, :2]) / max(interocular(points), 1e-6)
+    )
+
+
+def eye_openings(points: np.ndarray) -> np.ndarray:
+    """Each eye's lid gap over its width (about 0.3 open, under 0.1 shut)."""
+    out = []
+    for (outer, inner), (upper, lower) in zip(EYES, LIDS, strict=True):
+        width = np.linalg.norm(points[inner, :2] - points[outer, :2])
+        out.append(np.linalg.norm(points[lower, :2] - points[upper, :2]) / max(width, 1e-6))
+    return np.array(out, np.float32)
+
+
+def gazes(points: np.ndarray, irises: np.ndarray) -> np.ndarray:
+    """Each iris's place between its eye's corners, from the outer (0) to the inner (1),
+    along the corners' line: about 0.5 looking ahead."""
+    out = []
+    for (outer, inner), iris in zip(EYES, irises, strict=True):
+        axis = points[inner, :2] - points[outer, :2]
+        out.append(float(np.dot(iris - points[outer, :2], axis) / max(np.dot(axis, axis), 1e-6)))
+    return np.array(out, np.float32)
+
+
+def _crop(center: np.ndarray, side: float, angle: float, out: int, flip: bool = False):
+    """The 2x3 map from the image to an `out`-pixel square of `side` pixels about
+    `center`, turned by `angle` (and mirrored, for the other eye)."""
+    c, s = np.cos(angle), np.sin(angle)
+    rotation = (out / side) * np.array([[c, s], [-s, c]])
+    if flip:
+        rotation = np.diag([-1.0, 1.0]) @ rotation
+    shift = np.array([out / 2, out / 2]) - rotation @ center
+    return np.hstack([rotation, shift[:, None]]).astype(np.float64)
+
+
+class FaceMesh:
+    """The face mesh and iris models, one LiteRT thread each; thread-safe."""
+
+    def __init__(self) -> None:
+        import dlib
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._detector = dlib.get_frontal_face_detector()
+        self._mesh = Interpreter(model_path=str(MODELS / "face_landmark.tflite"), num_threads=1)
+        self._iris = Interpreter(model_path=str(MODELS / "iris_landmark.tflite"), num_threads=1)
+        for model in (self._mesh, self._iris):
+            model.allocate_tensors()
+        self._lock = threading.Lock()
+
+    def detect(self, rgb: np.ndarray) -> Face | None:
+        """The largest face in the image, or None."""
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        with self._lock:
+            boxes = self._detector(grey, 1)
+        if not boxes:
+            return None
+        box = max(boxes, key=lambda b: b.area())
+        centre = np.array([(box.left() + box.right()) / 2, (box.top() + box.bottom()) / 2])
+        first = self._landmarks(rgb, centre, max(box.width(), box.height()) * CROP_SCALE, 0.0)
+        if first is None:
+            return None
+        return self.follow(rgb, first) or first  # once more, in a crop the mesh placed
+
+    def follow(self, rgb: np.ndarray, previous: Face) -> Face | None:
+        """The face in a crop placed by its landmarks on the frame before; None if lost."""
+        points = previous.points[:, :2]
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        (ox, oy), (ix, iy) = points[EYES[0][0]], points[EYES[1][0]]
+        angle = float(np.arctan2(iy - oy, ix - ox))
+        return self._landmarks(rgb, (lo + hi) / 2, float(max(hi - lo)) * CROP_SCALE, angle)
+
+    def _landmarks(self, rgb, centre, side: float, angle: float) -> Face | None:
+        crop_map = _crop(np.asarray(centre, np.float64), side, angle, MESH_SIDE)
+        crop = cv2.warpAffine(rgb, crop_map, (MESH_SIDE, MESH_SIDE), flags=cv2.INTER_LINEAR)
+        raw, logit = self._run(self._mesh, crop)
+        score = float(1 / (1 + np.exp(-logit.ravel()[0])))
+        if score < MIN_SCORE:
+            return None
+        mesh = raw.reshape(468, 3)
+        back = cv2.invertAffineTransform(crop_map)
+        points = np.empty((468, 3), np.float32)
+        points[:, :2] = mesh[:, :2] @ back[:, :2].T + back[:, 2]
+        points[:, 2] = mesh[:, 2] * side / MESH_SIDE
+        return Face(points, self._irises(rgb, points), score)
+
+    def _irises(self, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Each iris centre, from a crop of the eye laid level (the image-right eye
+        mirrored, as the model was trained on one kind of eye)."""
+        out = np.empty((2, 2), np.float32)
+        for k, (outer, inner) in enumerate(EYES):
+            a, b = points[outer, :2].astype(np.float64), points[inner, :2].astype(np.float64)
+            angle = (
+                float(np.arctan2(b[1] - a[1], b[0] - a[0]))
+                if k == 0
+                else float(np.arctan2(a[1] - b[1], a[0] - b[0]))
+            )
+            side = float(np.linalg.norm(b - a)) * EYE_SCALE
+            crop_map = _crop((a + b) / 2, side, angle, IRIS_SIDE, flip=k == 1)
+            crop = cv2.warpAffine(rgb, crop_map, (IRIS_SIDE, IRIS_SIDE), flags=cv2.INTER_LINEAR)
+            _, iris = self._run(self._iris, crop)
+            back = cv2.invertAffineTransform(crop_map)
+            out[k] = iris.reshape(5, 3)[0, :2] @ back[:, :2].T + back[:, 2]
+        return out
+
+    def _run(self, model, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The model's two outputs, in the order of their names (mesh: landmarks, score;
+        iris: contours, iris)."""
+        with self._lock:
+            model.set_tensor(
+                model.get_input_details()[0]["index"], (crop / 255.0)[None].astype(np.float32)
+            )
+            model.invoke()
+            outputs = sorted(model.get_output_details(), key=lambda d: d["name"])
+            return tuple(model.get_tensor(o["index"]).copy() for o in outputs)
+
+    def track(self, frames: list[np.ndarray]) -> list[Face | None]:
+        """Each RGB frame's face: followed from the frame before, looked for anew when
+        lost; None where no face is found."""
+        out: list[Face | None] = []
+        last: Face | None = None
+        for rgb in frames:
+            face = self.follow(rgb, last) if last is not None else None
+            if face is None:
+                face = self.detect(rgb)
+            out.append(face)
+            last = face or last
+        return out

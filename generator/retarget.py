@@ -1,0 +1,196 @@
+"""An actor's face, frame by frame, read as motion and put on a character's face.
+
+Each tracked frame is read against the actor's first (neutral) one as a head pose, a 3-D
+similarity (turn, nod, roll, scale, shift) fitted on points expression hardly moves, plus
+the expression left once that pose is undone. The expression, scaled to the character's
+face, moves the character's own 3-D landmarks; the pose turns them (yaw and pitch
+foreshorten the face as a turned head does), and the eyes' irises move across their eyes
+as the actor's do. Landmarks are smoothed in time by a One-Euro filter (Casiez et al.,
+CHI 2012): still faces do not jitter, fast motion is not delayed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from generator.face_mesh import (
+    EYES,
+    STABLE,
+    Face,
+    eye_openings,
+    interocular,
+    mouth_opening,
+    mouth_width,
+)
+
+MAX_TURN = np.radians(35)  # yaw, pitch and roll, each at most
+MAX_ZOOM = 1.3
+MAX_SHIFT = 0.35  # head translation, at most this much of the face's width
+GAZE_LIMIT = 0.25  # an iris moves at most this much of its eye's width
+# The Face Mesh reads a mouth's opening at about half what dlib's 68 points read on the
+# same frames (bench/performance.py --people: mesh 0.02-0.07 where dlib reads 0.01-0.16
+# of the interocular distance); the lips' expression is scaled back up by this much.
+LIP_GAIN = 2.0
+# Likewise the lids: a blink the mesh reads closes the eyes about half way (the same
+# bench: the character's eye opening moved 0.4-0.5 of the actor's).
+LID_GAIN = 2.0
+LIDS = np.array([7, 163, 144, 145, 153, 154, 155, 173, 157, 158, 159, 160, 161, 246,
+                 249, 390, 373, 374, 380, 381, 382, 398, 384, 385, 386, 387, 388, 466])  # fmt: skip
+LIPS = np.array(sorted({61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 146, 91, 181, 84,
+                        17, 314, 405, 321, 375, 78, 191, 80, 81, 82, 13, 312, 311, 310,
+                        415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95}))  # fmt: skip
+
+
+class OneEuro:
+    """A One-Euro low-pass filter over arrays: cut-off `min_cutoff` Hz when still, rising
+    by `beta` per unit of speed (units: the values' own per second)."""
+
+    def __init__(self, fps: float, min_cutoff: float = 1.0, beta: float = 8.0) -> None:
+        self.rate, self.min_cutoff, self.beta = fps, min_cutoff, beta
+        self.value: np.ndarray | None = None
+        self.speed: np.ndarray | None = None
+
+    def _alpha(self, cutoff):
+        tau = 1.0 / (2 * np.pi * cutoff)
+        return 1.0 / (1.0 + tau * self.rate)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.value is None:
+            self.value, self.speed = x.copy(), np.zeros_like(x)
+            return x
+        speed = (x - self.value) * self.rate
+        self.speed = self.speed + self._alpha(1.0) * (speed - self.speed)
+        alpha = self._alpha(self.min_cutoff + self.beta * np.abs(self.speed))
+        self.value = self.value + alpha * (x - self.value)
+        return self.value.copy()
+
+
+def smooth(faces: list[Face], fps: float) -> list[Face]:
+    """The faces' landmarks and irises through a One-Euro filter, in units of the face's
+    size (so the same settings suit a close-up and a wide shot)."""
+    if not faces:
+        return []
+    unit = max(interocular(faces[0].points), 1e-6)
+    points, irises = OneEuro(fps), OneEuro(fps)
+    return [
+        Face(points(f.points / unit) * unit, irises(f.irises / unit) * unit, f.score) for f in faces
+    ]
+
+
+def fill_gaps(tracked: list[Face | None]) -> list[int]:
+    """For each frame, the frame whose face stands for it: its own, or while the face is
+    lost the last one found (before the first face, the first); no face at all raises
+    ValueError."""
+    found = [i for i, f in enumerate(tracked) if f is not None]
+    if not found:
+        raise ValueError("no face")
+    out, last = [], found[0]
+    for i, face in enumerate(tracked):
+        last = i if face is not None else last
+        out.append(last)
+    return out
+
+
+def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    cy, sy, cp, sp, cr, sr = (np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch),
+                              np.cos(roll), np.sin(roll))  # fmt: skip
+    about_y = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    about_x = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
+    about_z = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
+    return about_z @ about_y @ about_x
+
+
+def _angles(rotation: np.ndarray) -> tuple[float, float, float]:
+    """yaw, pitch, roll of a rotation made as `_rotation` makes it."""
+    pitch = float(np.arctan2(rotation[2, 1], rotation[2, 2]))
+    yaw = float(np.arcsin(np.clip(-rotation[2, 0], -1.0, 1.0)))
+    roll = float(np.arctan2(rotation[1, 0], rotation[0, 0]))
+    return yaw, pitch, roll
+
+
+def head_pose(neutral: np.ndarray, current: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """The 3-D similarity (scale, rotation, shift) taking the neutral face's stable points
+    to the current frame's (Umeyama's least squares), each angle at most MAX_TURN and the
+    scale within MAX_ZOOM: a fit gone astray must not fold the face."""
+    a, b = neutral[STABLE].astype(np.float64), current[STABLE].astype(np.float64)
+    ca, cb = a.mean(axis=0), b.mean(axis=0)
+    u, sigma, vt = np.linalg.svd((b - cb).T @ (a - ca))
+    d = np.sign(np.linalg.det(u @ vt))
+    fix = np.diag([1.0, 1.0, d])
+    rotation = u @ fix @ vt
+    scale = float(np.trace(np.diag(sigma) @ fix) / max(((a - ca) ** 2).sum(), 1e-9))
+    yaw, pitch, roll = (float(np.clip(v, -MAX_TURN, MAX_TURN)) for v in _angles(rotation))
+    rotation = _rotation(yaw, pitch, roll)
+    scale = float(np.clip(scale, 1 / MAX_ZOOM, MAX_ZOOM))
+    shift = cb - scale * rotation @ ca
+    return scale, rotation, shift
+
+
+def rest_index(faces: list[Face]) -> int:
+    """The actor's most neutral frame, what expressions are read against: the mouth
+    most closed and least wide, among frames with the eyes open (a clip may start on a
+    smile or a blink)."""
+    eyes = np.array([eye_openings(f.points).mean() for f in faces])
+    open_eyes = eyes >= 0.8 * np.median(eyes)
+    width = np.array([mouth_width(f.points) for f in faces])
+    score = np.array([mouth_opening(f.points) for f in faces]) + width - width.min()
+    score[~open_eyes] = np.inf
+    return int(np.argmin(score))
+
+
+def unposed(reference: Face, face: Face) -> np.ndarray:
+    """`face`'s landmarks with its head pose relative to `reference` undone."""
+    scale, rotation, shift = head_pose(reference.points, face.points)
+    return ((face.points - shift) @ rotation) / scale
+
+
+def retarget(character: Face, pose: Face, rest: Face, current: Face) -> Face:
+    """Where the character's landmarks and irises go for one frame of the actor's: the
+    head posed as the actor's is relative to `pose` (the first frame), the expression as
+    the actor's differs from `rest` (the most neutral frame)."""
+    scale, rotation, shift = head_pose(pose.points, current.points)
+    undone = ((current.points - shift) @ rotation) / scale  # the expression, pose removed
+    size = interocular(character.points) / max(interocular(pose.points), 1e-6)
+    expression = (undone - unposed(pose, rest)) * size
+    expression[LIPS, 1] *= LIP_GAIN  # openings only: up and down in the face's own frame
+    expression[LIDS, 1] *= LID_GAIN
+    expressed = character.points + expression
+    centre_n = pose.points[STABLE].mean(axis=0)
+    centre_c = character.points[STABLE].mean(axis=0)
+    moved = (scale * rotation @ centre_n + shift - centre_n)[:2] * size
+    width = np.ptp(character.points[:, 0])
+    moved = np.clip(moved, -MAX_SHIFT * width, MAX_SHIFT * width)
+    posed = (expressed - centre_c) @ rotation.T * scale + centre_c
+    posed[:, :2] += moved
+    return Face(posed.astype(np.float32), _irises(character, rest, current, posed), 1.0)
+
+
+def _irises(character: Face, neutral: Face, current: Face, posed: np.ndarray) -> np.ndarray:
+    """Each character iris where the actor's is, relative to its eye: along the eye (its
+    corners' line) and across it, in units of the eye's width, from the neutral frame."""
+    out = np.empty((2, 2), np.float32)
+    for k, (outer, inner) in enumerate(EYES):
+        moved = []
+        for face, iris in ((neutral, neutral.irises[k]), (current, current.irises[k])):
+            a, b = face.points[outer, :2], face.points[inner, :2]
+            along = b - a
+            width = max(float(np.linalg.norm(along)), 1e-6)
+            across = np.array([-along[1], along[0]]) / width
+            moved.append(
+                np.array([np.dot(iris - a, along) / width**2, np.dot(iris - a, across) / width])
+            )
+        delta = np.clip(moved[1] - moved[0], -GAZE_LIMIT, GAZE_LIMIT)
+        a, b = posed[outer, :2], posed[inner, :2]
+        along = b - a
+        width = max(float(np.linalg.norm(along)), 1e-6)
+        across = np.array([-along[1], along[0]]) / width
+        # The character's own iris in the posed eye, then moved as the actor's moved.
+        ca, cb = character.points[outer, :2], character.points[inner, :2]
+        c_along = cb - ca
+        c_width = max(float(np.linalg.norm(c_along)), 1e-6)
+        c_across = np.array([-c_along[1], c_along[0]]) / c_width
+        rest = character.irises[k] - ca
+        place = np.array([np.dot(rest, c_along) / c_width**2, np.dot(rest, c_across) / c_width])
+        place = place + delta
+        out[k] = a + along * place[0] + across * place[1] * width
+    return out
