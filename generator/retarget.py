@@ -31,11 +31,15 @@ GAZE_LIMIT = 0.25  # an iris moves at most this much of its eye's width
 # same frames (bench/performance.py --people: mesh 0.02-0.07 where dlib reads 0.01-0.16
 # of the interocular distance); the lips' expression is scaled back up by this much.
 LIP_GAIN = 2.0
-# Likewise the lids: a blink the mesh reads closes the eyes about half way (the same
-# bench: the character's eye opening moved 0.4-0.5 of the actor's).
-LID_GAIN = 2.0
-LIDS = np.array([7, 163, 144, 145, 153, 154, 155, 173, 157, 158, 159, 160, 161, 246,
-                 249, 390, 373, 374, 380, 381, 382, 398, 384, 385, 386, 387, 388, 466])  # fmt: skip
+# Likewise the lids, more: the mesh reads a blink as closing the eyes about half way, and
+# the One-Euro filter takes a little more off a blink's 2-4 frames (the same bench: the
+# character's eye opening moved 0.4-0.5 of the actor's unscaled).
+LID_GAIN = 3.0
+UPPER_LIDS = (np.array([246, 161, 160, 159, 158, 157, 173]),
+              np.array([466, 388, 387, 386, 385, 384, 398]))  # fmt: skip
+LOWER_LIDS = (np.array([7, 163, 144, 145, 153, 154, 155]),
+              np.array([249, 390, 373, 374, 380, 381, 382]))  # fmt: skip
+LIDS = np.concatenate([*UPPER_LIDS, *LOWER_LIDS])
 LIPS = np.array(sorted({61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 146, 91, 181, 84,
                         17, 314, 405, 321, 375, 78, 191, 80, 81, 82, 13, 312, 311, 310,
                         415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95}))  # fmt: skip
@@ -154,6 +158,7 @@ def retarget(character: Face, pose: Face, rest: Face, current: Face) -> Face:
     expression = (undone - unposed(pose, rest)) * size
     expression[LIPS, 1] *= LIP_GAIN  # openings only: up and down in the face's own frame
     expression[LIDS, 1] *= LID_GAIN
+    _keep_lids_apart(character.points, expression)
     expressed = character.points + expression
     centre_n = pose.points[STABLE].mean(axis=0)
     centre_c = character.points[STABLE].mean(axis=0)
@@ -163,6 +168,17 @@ def retarget(character: Face, pose: Face, rest: Face, current: Face) -> Face:
     posed = (expressed - centre_c) @ rotation.T * scale + centre_c
     posed[:, :2] += moved
     return Face(posed.astype(np.float32), _irises(character, rest, current, posed), 1.0)
+
+
+def _keep_lids_apart(character: np.ndarray, expression: np.ndarray) -> None:
+    """A blink closes the character's eye, never past shut: each eye's lid motion is
+    scaled down (in place) where it would bring the lids nearer than a tenth of their
+    rest gap."""
+    for upper, lower in zip(UPPER_LIDS, LOWER_LIDS, strict=True):
+        gap = float(character[lower, 1].mean() - character[upper, 1].mean())
+        change = float(expression[lower, 1].mean() - expression[upper, 1].mean())
+        if gap > 0 and change < 0 and gap + change < 0.1 * gap:
+            expression[np.concatenate([upper, lower]), 1] *= 0.9 * gap / -change
 
 
 def _irises(character: Face, neutral: Face, current: Face, posed: np.ndarray) -> np.ndarray:

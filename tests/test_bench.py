@@ -25,6 +25,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ),
         ("manifest_lookup.py", ["--videos", "300", "--repeat", "2"], "FAISS lookup"),
         ("pdq.py", ["--repeat", "3"], "indexes/pdq.py"),
+        ("performance.py", ["--frames", "8", "--side", "192"], "transfer/encode"),
         (
             "identity_search.py",
             ["--n", "5000", "--queries", "64", "--flat-queries", "64"],
