@@ -1,8 +1,9 @@
 """An actor's face, frame by frame, read as motion and put on a character's face.
 
-Each tracked frame is read against the actor's first (neutral) one as a head pose, a 3-D
+Each tracked frame is read as a head pose relative to the actor's first frame, a 3-D
 similarity (turn, nod, roll, scale, shift) fitted on points expression hardly moves, plus
-the expression left once that pose is undone. The expression, scaled to the character's
+the expression left once that pose is undone, relative to the clip's most neutral frame
+(`rest_index`). The expression, scaled to the character's
 face, moves the character's own 3-D landmarks; the pose turns them (yaw and pitch
 foreshorten the face as a turned head does), and the eyes' irises move across their eyes
 as the actor's do. Landmarks are smoothed in time by a One-Euro filter (Casiez et al.,
@@ -181,32 +182,30 @@ def _keep_lids_apart(character: np.ndarray, expression: np.ndarray) -> None:
             expression[np.concatenate([upper, lower]), 1] *= 0.9 * gap / -change
 
 
-def _irises(character: Face, neutral: Face, current: Face, posed: np.ndarray) -> np.ndarray:
-    """Each character iris where the actor's is, relative to its eye: along the eye (its
-    corners' line) and across it, in units of the eye's width, from the neutral frame."""
+def _irises(character: Face, rest: Face, current: Face, posed: np.ndarray) -> np.ndarray:
+    """Each character iris where the actor's is, relative to its eye: moved along the eye
+    (its corners' line) and across it, in units of the eye's width, as far as the actor's
+    moved from the rest frame."""
     out = np.empty((2, 2), np.float32)
     for k, (outer, inner) in enumerate(EYES):
-        moved = []
-        for face, iris in ((neutral, neutral.irises[k]), (current, current.irises[k])):
-            a, b = face.points[outer, :2], face.points[inner, :2]
-            along = b - a
-            width = max(float(np.linalg.norm(along)), 1e-6)
-            across = np.array([-along[1], along[0]]) / width
-            moved.append(
-                np.array([np.dot(iris - a, along) / width**2, np.dot(iris - a, across) / width])
-            )
-        delta = np.clip(moved[1] - moved[0], -GAZE_LIMIT, GAZE_LIMIT)
+        actor_moved = _in_eye(current.points, k, current.irises[k]) - _in_eye(
+            rest.points, k, rest.irises[k]
+        )
+        place = _in_eye(character.points, k, character.irises[k])
+        place += np.clip(actor_moved, -GAZE_LIMIT, GAZE_LIMIT)
         a, b = posed[outer, :2], posed[inner, :2]
         along = b - a
-        width = max(float(np.linalg.norm(along)), 1e-6)
-        across = np.array([-along[1], along[0]]) / width
-        # The character's own iris in the posed eye, then moved as the actor's moved.
-        ca, cb = character.points[outer, :2], character.points[inner, :2]
-        c_along = cb - ca
-        c_width = max(float(np.linalg.norm(c_along)), 1e-6)
-        c_across = np.array([-c_along[1], c_along[0]]) / c_width
-        rest = character.irises[k] - ca
-        place = np.array([np.dot(rest, c_along) / c_width**2, np.dot(rest, c_across) / c_width])
-        place = place + delta
-        out[k] = a + along * place[0] + across * place[1] * width
+        across = np.array([-along[1], along[0]])
+        out[k] = a + along * place[0] + across * place[1]
     return out
+
+
+def _in_eye(points: np.ndarray, eye: int, xy: np.ndarray) -> np.ndarray:
+    """`xy` in the eye's own frame: along its corners' line (0 outer, 1 inner) and across
+    it, both in units of the eye's width."""
+    outer, inner = EYES[eye]
+    a = points[outer, :2]
+    along = points[inner, :2] - a
+    width2 = max(float(np.dot(along, along)), 1e-12)
+    across = np.array([-along[1], along[0]])
+    return np.array([np.dot(xy - a, along) / width2, np.dot(xy - a, across) / width2])
