@@ -59,10 +59,11 @@ def connect(address: str, env: dict) -> subprocess.CompletedProcess:
 
 
 def test_a_client_without_the_token_is_refused(head):
-    # Ray retries a refused connection for 20 s (one try a second) before it gives up;
-    # two tries say the same.
+    # Ray retries a refused connection once a second, 20 times by default and as many as
+    # RAY_gcs_server_port_wait_time_s says when it is set (RayPools.start sets it to 120
+    # in this process when another test started pools here): two tries say the same.
     env = {**without_auth(), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "w" * 32}
-    wrong = connect(head, {**env, "RAY_NUM_REDIS_GET_RETRIES": "2"})
+    wrong = connect(head, {**env, "RAY_gcs_server_port_wait_time_s": "2"})
     assert wrong.returncode != 0 and "connected" not in wrong.stdout
     assert TOKEN not in wrong.stdout + wrong.stderr
 
