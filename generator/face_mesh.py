@@ -98,10 +98,18 @@ class FaceMesh:
         from ai_edge_litert.interpreter import Interpreter
 
         self._detector = dlib.get_frontal_face_detector()
-        self._mesh = Interpreter(model_path=str(MODELS / "face_landmark.tflite"), num_threads=1)
-        self._iris = Interpreter(model_path=str(MODELS / "iris_landmark.tflite"), num_threads=1)
-        for model in (self._mesh, self._iris):
+        # Each model, its input tensor, and its two outputs in the order of their names
+        # (mesh: landmarks, score; iris: contours, iris), looked up once.
+        self._models = {}
+        for name, file in (("mesh", "face_landmark.tflite"), ("iris", "iris_landmark.tflite")):
+            model = Interpreter(model_path=str(MODELS / file), num_threads=1)
             model.allocate_tensors()
+            outputs = sorted(model.get_output_details(), key=lambda d: d["name"])
+            self._models[name] = (
+                model,
+                model.get_input_details()[0]["index"],
+                [o["index"] for o in outputs],
+            )
         self._lock = threading.Lock()
 
     def detect(self, rgb: np.ndarray) -> Face | None:
@@ -129,7 +137,7 @@ class FaceMesh:
     def _landmarks(self, rgb, centre, side: float, angle: float) -> Face | None:
         crop_map = _crop(np.asarray(centre, np.float64), side, angle, MESH_SIDE)
         crop = cv2.warpAffine(rgb, crop_map, (MESH_SIDE, MESH_SIDE), flags=cv2.INTER_LINEAR)
-        raw, logit = self._run(self._mesh, crop)
+        raw, logit = self._run("mesh", crop)
         score = float(1 / (1 + np.exp(-logit.ravel()[0])))
         if score < MIN_SCORE:
             return None
@@ -156,21 +164,18 @@ class FaceMesh:
             side = float(np.linalg.norm(b - a)) * EYE_SCALE
             crop_map = _crop((a + b) / 2, side, angle, IRIS_SIDE, flip=True)
             crop = cv2.warpAffine(rgb, crop_map, (IRIS_SIDE, IRIS_SIDE), flags=cv2.INTER_LINEAR)
-            _, iris = self._run(self._iris, crop)
+            _, iris = self._run("iris", crop)
             back = cv2.invertAffineTransform(crop_map)
             out[k] = iris.reshape(5, 3)[0, :2] @ back[:, :2].T + back[:, 2]
         return out
 
-    def _run(self, model, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The model's two outputs, in the order of their names (mesh: landmarks, score;
-        iris: contours, iris)."""
+    def _run(self, name: str, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The model's two outputs for one crop (see `_models` for their order)."""
+        model, source, outputs = self._models[name]
         with self._lock:
-            model.set_tensor(
-                model.get_input_details()[0]["index"], (crop / 255.0)[None].astype(np.float32)
-            )
+            model.set_tensor(source, (crop / 255.0)[None].astype(np.float32))
             model.invoke()
-            outputs = sorted(model.get_output_details(), key=lambda d: d["name"])
-            return tuple(model.get_tensor(o["index"]).copy() for o in outputs)
+            return tuple(model.get_tensor(o).copy() for o in outputs)
 
     def track(self, frames: list[np.ndarray]) -> list[Face | None]:
         """Each RGB frame's face: followed from the frame before, looked for anew when

@@ -63,12 +63,11 @@ def for_tracking(frame: np.ndarray) -> tuple[np.ndarray, float]:
     return np.ascontiguousarray(rgb), scale
 
 
-def scaled(face: Face, factor: float, corner: np.ndarray | None = None) -> Face:
+def scaled(face: Face, factor: float, corner: np.ndarray) -> Face:
     """The face's points and irises times `factor`, less `corner` (onto another canvas)."""
-    shift = np.zeros(2, np.float32) if corner is None else corner
     points = face.points * factor
-    points[:, :2] -= shift
-    return Face(points.astype(np.float32), (face.irises * factor - shift).astype(np.float32), 1)
+    points[:, :2] -= corner
+    return Face(points.astype(np.float32), (face.irises * factor - corner).astype(np.float32), 1)
 
 
 def anchors(points: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -145,7 +145,7 @@ class Checks:
             kind = "text" if moderator in self.prompt_moderators else "visual"
             covered[kind].update(calibrated(moderator))
         if self.evidence is not None:
-            self.evidence.weigh(findings, clips, partial(_acts, policy))
+            self.evidence.weigh(findings, clips, policy.acts)
         try:
             self.consent.annotate(findings, tenant, scope)
         except Exception as e:  # no consent answer: treat every likeness as unauthorized
@@ -194,11 +194,6 @@ def _check_run(moderator, stage: Stage, **fields) -> CheckRun:
 def _completes_anyway(moderator) -> bool:
     """A likeness check runs to the end whatever blocked first."""
     return not set(LIKENESS_CATEGORIES).isdisjoint(getattr(moderator, "categories", ()))
-
-
-def _acts(policy: Policy, finding: Finding) -> bool:
-    """Would the policy review or block this finding as it stands?"""
-    return policy.judge(replace(finding)).action != Action.ALLOW
 
 
 def _decisive(policy: Policy, findings: list[Finding], evidence: Evidence | None) -> bool:

@@ -16,11 +16,7 @@ import numpy as np
 
 from safety.likeness.checker import dlib_models_dir
 
-# Points that move with the head but not with expression: the nose bridge and tip, and
-# the eyes' outer and inner corners. Head pose is fitted on these alone.
-STABLE = np.array([27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45])
 INNER_LIPS_TOP, INNER_LIPS_BOTTOM = np.array([61, 62, 63]), np.array([67, 66, 65])
-INNER_MOUTH = np.arange(60, 68)
 
 
 def interocular(points: np.ndarray) -> float:
@@ -82,7 +78,6 @@ class Landmarks:
     def __init__(self) -> None:
         import dlib
 
-        self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
         self._predictor = dlib.shape_predictor(
             str(dlib_models_dir() / "shape_predictor_68_face_landmarks.dat")
@@ -98,32 +93,6 @@ class Landmarks:
             rect = max(rects, key=lambda r: r.width() * r.height())
             return self._shape(grey, rect)
 
-    def refit(self, grey: np.ndarray, previous: np.ndarray) -> np.ndarray:
-        """Landmarks again inside the box of the previous ones (tracking: no detection)."""
-        x0, y0 = previous.min(axis=0)
-        x1, y1 = previous.max(axis=0)
-        pad_x, pad_y = 0.1 * (x1 - x0), 0.15 * (y1 - y0)
-        rect = self._dlib.rectangle(
-            int(x0 - pad_x), int(y0 - 2 * pad_y), int(x1 + pad_x), int(y1 + pad_y)
-        )
-        with self._lock:
-            return self._shape(grey, rect)
-
     def _shape(self, grey: np.ndarray, rect) -> np.ndarray:
         shape = self._predictor(grey, rect)
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
-
-    def track(self, frames: list[np.ndarray]) -> list[np.ndarray | None]:
-        """Landmarks of each greyscale frame: the face detected anew on every frame (the
-        detector's box is what the landmark model was trained on: a box carried over
-        from the frame before reads a moving jaw late), refitted in the box of the
-        frame before where detection misses it; None until a face was found."""
-        out: list[np.ndarray | None] = []
-        last = None
-        for grey in frames:
-            found = self.detect(grey)
-            if found is None and last is not None:
-                found = self.refit(grey, last)
-            last = found if found is not None else last
-            out.append(None if last is None else last.copy())
-        return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from safety.policy.taxonomy import ALWAYS_BLOCK, KINDS
 from safety.verdict import Action, CheckRun, Finding, Stage, Verdict
@@ -163,6 +163,11 @@ class Policy:
             training_mining=training_mining,
             disclose_scores=disclose,
         )
+
+    def acts(self, finding: Finding) -> bool:
+        """Would this policy review or block `finding` as it stands? (Judged on a copy:
+        the finding itself is not filled in.)"""
+        return self.judge(replace(finding)).action != Action.ALLOW
 
     def judge(self, finding: Finding) -> Finding:
         """Fill the finding's threshold and action from the rules."""

@@ -15,7 +15,7 @@ name rather than compared: a different model's score says nothing about the reco
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -115,7 +115,7 @@ def recheck(
     if evidence is not None:
         around = partial(frames_within, source, sampling=sampling)
         clip = Clip(OUTPUT, frames, total_frames=sampled.get("total", 0), neighbours=around)
-        evidence.weigh(findings, [clip], lambda f: policy.judge(replace(f)).action != Action.ALLOW)
+        evidence.weigh(findings, [clip], policy.acts)
     verdict = policy.decide(Stage.POST_CHECK, findings, [])
     # The prompt and the inputs are not in the file: what the decision found there stands.
     inputs = max((f.action for f in recorded.findings if f.subject != OUTPUT), default=Action.ALLOW)

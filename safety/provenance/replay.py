@@ -49,7 +49,7 @@ def replay(
         basis = f.consent or {}
         person = f.identity_name or f.identity_id
         if basis.get("grant_id") and f.identity_id not in out.consents:
-            grant = _grant(grants, tenant, f.identity_id, basis["grant_id"])
+            grant = _grant(grants, f.identity_id, basis["grant_id"])
             why_not = _invalid(grant, tenant, basis.get("scope", ""), decided_at)
             if why_not:
                 out.notes.append(
@@ -89,7 +89,8 @@ def release(review: dict, held_decision_id: str, tenant: str, reviews: ReviewSto
     return ""
 
 
-def _grant(grants: GrantStore, tenant: str, identity_id: str, grant_id: str) -> Grant | None:
+def _grant(grants: GrantStore, identity_id: str, grant_id: str) -> Grant | None:
+    """Any tenant's: a grant cited for another tenant is refused by name, not as missing."""
     return next((g for g in grants.grants(identity_id=identity_id) if g.id == grant_id), None)
 
 
@@ -120,5 +121,6 @@ def _approved_before(item: ReviewItem | None, tenant: str, at: float) -> bool:
         item is not None
         and item.tenant == tenant
         and item.decision == "approve"
-        and (item.decided_at or at + 1) <= at
+        and item.decided_at is not None
+        and item.decided_at <= at
     )

@@ -191,13 +191,11 @@ def test_a_cancelled_transfer_stops_at_the_next_frame(transfer, actor, astronaut
 
 
 def eye_line_degrees(frames: list[np.ndarray]) -> np.ndarray:
-    from tests.landmarks68 import Landmarks
+    from tests.landmarks68 import Landmarks, head_roll
 
     landmarks = Landmarks()
     found = [landmarks.detect(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)) for f in frames]
-    return np.array(
-        [np.nan if p is None else np.degrees(np.arctan2(*(p[45] - p[36])[::-1])) for p in found]
-    )
+    return np.array([np.nan if p is None else head_roll(p) for p in found])
 
 
 def test_the_characters_head_turns_with_the_actors(transfer, hopper, astronaut, tmp_path):
