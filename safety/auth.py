@@ -27,7 +27,10 @@ AUDITOR = "auditor"
 REVIEWER = "reviewer"
 SENIOR_REVIEWER = "senior-reviewer"
 ADMIN = "admin"
-ROLES = (GENERATOR_CLIENT, AUDITOR, REVIEWER, SENIOR_REVIEWER, ADMIN)
+# A person whose likeness is enrolled, or an agent acting for several (owners.py): sees
+# the matches of those people, grants and revokes their consent, files takedowns.
+LIKENESS_OWNER = "likeness_owner"
+ROLES = (LIKENESS_OWNER, GENERATOR_CLIENT, AUDITOR, REVIEWER, SENIOR_REVIEWER, ADMIN)
 ALL_TENANTS = "*"
 TOKEN_PREFIX = "rg_"
 

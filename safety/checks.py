@@ -21,12 +21,21 @@ from functools import partial
 from safety.cancellation import Cancellation, run_cancellable
 from safety.job import Clip
 from safety.likeness.consent import ConsentRegistry
+from safety.likeness.face_images import face_crop_jpeg
 from safety.moderators.evidence import Evidence
 from safety.moderators.protocol import TextModerator, VisualModerator, calibrated
 from safety.policy.allowlist import Allowlist, Cleared
 from safety.policy.rules import Policy
 from safety.policy.taxonomy import unevaluated
-from safety.verdict import LIKENESS_CATEGORIES, Action, CheckRun, Finding, Stage, Verdict
+from safety.verdict import (
+    LIKENESS_CATEGORIES,
+    Action,
+    CheckRun,
+    Finding,
+    Stage,
+    Verdict,
+    crop_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +183,7 @@ class Checks:
             }
             for c in clips
         }
+        verdict.face_crops = _face_crops(findings, clips)
         return verdict
 
     def _cleared(self, tenant: str, content_sha256: str) -> Cleared:
@@ -184,6 +194,23 @@ class Checks:
         except Exception:  # no answer: nothing is cleared, the policy decides as usual
             log.exception("allowlist lookup failed")
             return Cleared([])
+
+
+def _face_crops(findings: list[Finding], clips: list[Clip]) -> dict[str, bytes]:
+    """The face each likeness match was found on, cropped from the frame it was found in:
+    the evidence the depicted person sees on their own door (never the whole frame)."""
+    crops: dict[str, bytes] = {}
+    by_subject = {c.subject: c for c in clips}
+    for f in findings:
+        clip = by_subject.get(f.subject)
+        if not f.identity_id or f.box is None or clip is None or not clip.frames:
+            continue
+        frame = min(clip.frames, key=lambda fr: abs(fr.time_s - f.frame_time_s))
+        try:
+            crops[crop_key(f)] = face_crop_jpeg(frame.pixels, f.box)
+        except Exception:  # evidence for the owner's view; the decision stands without it
+            log.exception("could not crop the face of a likeness match")
+    return crops
 
 
 def _check_run(moderator, stage: Stage, **fields) -> CheckRun:

@@ -74,6 +74,7 @@ class ReviewSettings:
     reject_bank: str = "review-rejected"
     lease_s: float = 600.0
     allowlist_days: float = DEFAULT_DAYS
+    double_review_share: float = 0.0  # of first decisions, to a second reviewer
 
 
 class Gate:
@@ -145,6 +146,7 @@ class Gate:
             unbank=partial(self.holding.unbank, banks=banks),
             allowlist_days=settings.allowlist_days,
             policy_version=lambda tenant: self.policies.for_tenant(tenant).version,
+            double_review_share=settings.double_review_share,
         )
 
     @property

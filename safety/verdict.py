@@ -84,6 +84,9 @@ class Verdict:
     # {"checked": 21, "total": 240, "times_s": [0.0, 0.31, ...]}); objects, not pairs
     # (c2pa's CBOR turns a list of small ints into bytes).
     frames_checked: dict[str, dict] = field(default_factory=dict)
+    # The face crop of each likeness finding (`crop_key`), kept for the person's own door
+    # with the decision's match rows; never part of the evidence JSON or the manifest.
+    face_crops: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         """A JSON-ready summary (enums as names) for the store and the C2PA assertion."""
@@ -99,7 +102,9 @@ class Verdict:
                 return round(obj, 4)
             return obj
 
-        return plain(asdict(self))
+        summary = asdict(self)
+        summary.pop("face_crops")
+        return plain(summary)
 
     @classmethod
     def from_dict(cls, d: dict) -> Verdict:
@@ -130,6 +135,11 @@ class Verdict:
         )
 
 
+def crop_key(f: Finding) -> str:
+    """Which face crop in `Verdict.face_crops` belongs to a likeness finding."""
+    return f"{f.subject}|{f.identity_id}|{f.frame_time_s:.3f}"
+
+
 def combine(pre: Verdict, post: Verdict) -> Verdict:
     """A request's verdict from both checks: the stricter action, all the evidence."""
     decider = post if post.action >= pre.action else pre
@@ -142,6 +152,7 @@ def combine(pre: Verdict, post: Verdict) -> Verdict:
         checks=pre.checks + post.checks,
         unevaluated=sorted(set(pre.unevaluated) | set(post.unevaluated)),
         frames_checked={**pre.frames_checked, **post.frames_checked},
+        face_crops={**pre.face_crops, **post.face_crops},
     )
 
 

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import secrets
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from safety import failpoints
@@ -25,41 +23,29 @@ from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
 from safety.errors import Busy, FailedPrecondition, Forbidden, InvalidInput, NotFound
 from safety.likeness.consent import ConsentRegistry
 from safety.policy.allowlist import DEFAULT_DAYS
+from safety.review import double_review
 from safety.review.effects import DecisionEffects, may_clear
+from safety.review.states import (
+    APPEALED,
+    APPROVED,
+    DECISIONS,
+    ESCALATED,
+    OPEN,
+    PENDING,
+    REASON_CODE,
+    REJECTED,
+    RELEASING,
+    SECOND_REVIEW,
+    STATUSES,
+    Released,
+    priority_of,
+)
 from safety.store.records import AuditEntry, ReviewItem
 from safety.store.review_interface import ReviewStore
 from safety.store.shared_media import SharedMedia
 from safety.verdict import Verdict
 
 log = logging.getLogger(__name__)
-
-PENDING, ESCALATED, APPEALED = "pending", "escalated", "appealed"
-APPROVED, REJECTED = "approved", "rejected"
-# An approval is recorded first (releasing), then signed, then marked approved: a crash
-# in between resumes at start-up instead of signing twice or losing the release.
-RELEASING = "releasing"
-OPEN = (PENDING, ESCALATED, APPEALED)
-STATUSES = (*OPEN, RELEASING, APPROVED, REJECTED)
-DECISIONS = ("approve", "reject", "escalate")
-REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
-# Queue order: the category's weight, then the score; older first among equals.
-CATEGORY_WEIGHT = {"sexual_minors": 9, "sexual": 5, "public_figure": 4, "violence": 4}
-
-
-@dataclass(frozen=True)
-class Released:
-    signed_path: str
-    signed_sha256: str
-    decision_id: str
-
-
-def priority_of(verdict: Verdict) -> tuple[str, int]:
-    """(leading category, priority) of a held verdict."""
-    reasons = sorted(verdict.reasons, key=lambda f: f.score, reverse=True)
-    if not reasons:
-        return "unknown", 0
-    top = reasons[0]
-    return top.category, CATEGORY_WEIGHT.get(top.category, 1) * 100 + round(top.score * 100)
 
 
 class ReviewQueue:
@@ -74,8 +60,10 @@ class ReviewQueue:
         unbank: Callable[[str], int] | None = None,
         allowlist_days: float = DEFAULT_DAYS,
         policy_version: Callable[[str], str] | None = None,
+        double_review_share: float = 0.0,
     ) -> None:
         self.store = store
+        self.double_review_share = double_review_share  # of first decisions (double_review.py)
         # What a decision changes beyond its item (clearances, consent grants, bank
         # entries), and what a release re-checks.
         self.effects = DecisionEffects(store, consent, unbank, allowlist_days, policy_version)
@@ -208,6 +196,18 @@ class ReviewQueue:
         now = time.time()
         if item.claimed_by != who.client_id or (item.claim_expires or 0) < now:
             raise Busy(f"claim ticket {ticket} first (or again: claims expire after a while)")
+        first = double_review.first_review(item) if item.status == SECOND_REVIEW else None
+        if decision != "escalate" and item.status == PENDING:
+            if double_review.picked(self.double_review_share):
+                double_review.hold_for_second(
+                    self.store, item, who, decision, reason_code, notes, now
+                )
+                return self.get(ticket)
+        elif decision != "escalate" and first and decision != first["decision"]:
+            double_review.escalate_disagreement(
+                self.store, item, who, decision, reason_code, notes, now
+            )
+            return self.get(ticket)
         review = {
             "ticket": ticket,
             "reviewer": who.client_id,
@@ -216,6 +216,7 @@ class ReviewQueue:
             "reason_code": reason_code,
             "at": now,
             **({"appeal_of": item.previous_decider} if item.status == APPEALED else {}),
+            **({"first_review": first, "double_review": "agreed"} if first else {}),
         }
         values: dict = {
             "decision": decision,
@@ -394,3 +395,4 @@ class ReviewQueue:
             raise Forbidden(f"you decided ticket {item.ticket}; its appeal goes to someone else")
         if who.role not in (REVIEWER, SENIOR_REVIEWER, ADMIN):
             raise Forbidden(f"role {who.role!r} does not review")
+        double_review.refuse_first_reviewer(item, who)

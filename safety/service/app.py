@@ -25,6 +25,7 @@ from safety.likeness.consent import ConsentRegistry
 from safety.likeness.identities import Enroller, enrolled_names, open_index
 from safety.likeness.known_faces import FaceMemory, face_boxes
 from safety.likeness.minors import ApparentAge, MinorsCheck, sexual_scores
+from safety.likeness.owners import LikenessOwners, verified_by
 from safety.moderators.body import BodyMeasure
 from safety.moderators.evidence import Evidence
 from safety.moderators.plugins import Moderators, Needs, Plugin, configured
@@ -79,6 +80,7 @@ class Service:
     # Who holds this run's idempotency claims: "<host>:<data dir>#<run>".
     claim_owner: str = ""
     follower: ChangeFollower | None = None  # keeps the index and bank caches in step
+    owners: LikenessOwners | None = None  # the depicted people's own door
 
     def close(self) -> None:
         self.health.close()
@@ -238,6 +240,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
             reject_bank=config.review_reject_bank,
             lease_s=config.review_lease_s,
             allowlist_days=config.review_allowlist_days,
+            double_review_share=config.review_double_share,
         ),
         allowlist=allowlist,
         evidence=evidence,
@@ -337,6 +340,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         closers,
         claim_owner,
         follower,
+        LikenessOwners(store, consent, banks, verified_by(verifier), config.max_image_pixels),
     )
 
 

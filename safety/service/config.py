@@ -124,6 +124,9 @@ class Config:
     sync_stale_s: float = 5.0
     review_lease_s: float = 600.0  # a claim expires after this; someone else may take it
     review_reject_bank: str = "review-rejected"  # rejected content is banked here
+    # This share of first decisions goes, blind, to a second reviewer; disagreement goes
+    # to a senior (safety/review/double_review.py). 0 turns double review off.
+    review_double_share: float = 0.0
     web_address: str = "127.0.0.1:8080"  # the reviewer web UI; "" turns it off
     web_session_s: float = 8 * 3600.0  # a reviewer's login lasts this long at most
     # Held and rejected media are deleted this long after the decision (0: kept forever).

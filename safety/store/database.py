@@ -34,14 +34,18 @@ from safety.store.schema import (
     idempotency,
     identities,
     identity_references,
+    likeness_matches,
+    likeness_owners,
     manifest_repository,
     media,
     media_chunks,
     metadata,
     review_items,
+    reviewer_settings,
     schema_version,
     shared_secrets,
     signing_authorizations,
+    takedown_notices,
     web_sessions,
 )
 
@@ -145,8 +149,18 @@ def _v6(conn: Connection) -> None:
     metadata.create_all(conn, tables=[signing_authorizations])
 
 
+def _v7(conn: Connection) -> None:
+    """The people in the loop: double review, reviewers' settings, and the depicted
+    person's own door (who owns which likeness, every match of it, takedown notices)."""
+    if "first_review" not in {c["name"] for c in sa.inspect(conn).get_columns("review_items")}:
+        conn.execute(sa.text("ALTER TABLE review_items ADD COLUMN first_review TEXT"))
+    metadata.create_all(
+        conn, tables=[reviewer_settings, likeness_owners, likeness_matches, takedown_notices]
+    )
+
+
 # Append only; a deployed schema is changed by a new step, never by editing an old one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 
 
 def open_engine(url: str, migrate_schema: bool = True, read_only: bool = False) -> Engine:

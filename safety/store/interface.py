@@ -18,6 +18,7 @@ import numpy as np
 
 from indexes.hashbank import BankStorage
 from indexes.manifests import ManifestStorage
+from safety.store.people_interface import LikenessOwnerStore, ReviewerSettingsStore
 from safety.store.records import (
     AuditEntry,
     Change,
@@ -314,6 +315,8 @@ class Store(
     ChangeFeed,
     MediaStore,
     WebSessionStore,
+    ReviewerSettingsStore,
+    LikenessOwnerStore,
     Protocol,
 ):
     """Everything the service keeps in one database."""

@@ -26,7 +26,9 @@ from safety.store.audit_chain import (
     export_entries,
     verify_chain,
 )
+from safety.store.memory_people import MemoryPeople
 from safety.store.memory_rows import MemoryRows
+from safety.store.people_interface import match_rows
 from safety.store.records import (
     AuditEntry,
     Change,
@@ -95,7 +97,7 @@ class _Claim:
     lease_until: float
 
 
-class MemoryStore(MemoryRows):
+class MemoryStore(MemoryRows, MemoryPeople):
     def __init__(self, origin: str = "") -> None:
         """`origin` names this front door in the change feed, as for `SqlStore`."""
         self._lock = threading.RLock()
@@ -111,6 +113,7 @@ class MemoryStore(MemoryRows):
         self._heartbeats: dict[str, float] = {}
         self._ids = 0  # vector ids, bank entry ids, clearance ids, manifest seqs
         MemoryRows.__init__(self)
+        MemoryPeople.__init__(self)
 
     def _next_id(self) -> int:
         self._ids += 1
@@ -290,6 +293,7 @@ class MemoryStore(MemoryRows):
             if entry is not None:
                 self.audit.append(entry)
             self._decisions[decision_id] = row
+            self._add_matches(match_rows(decision_id, request_id, tenant, verdict))
 
     def decision(self, decision_id):
         with self._lock:

@@ -39,6 +39,7 @@ REVIEW_DEFAULTS = dict(  # the columns a new review item leaves unset
     signed_path=None,
     signed_sha256=None,
     release_json=None,
+    first_review=None,
 )
 
 

@@ -109,6 +109,8 @@ class ReviewItem:
     signed_sha256: str | None
     created_at: float
     release_json: str | None = None  # while releasing: the review and its decision id
+    # Picked for double review: the first reviewer's decision, kept from the second (JSON).
+    first_review: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,3 +166,43 @@ class SigningAuthorization:
     spec_sha256: str
     created_at: float
     used_at: float | None = None
+
+
+@dataclass(frozen=True)
+class LikenessMatch:
+    """One finding of an enrolled person in a request's media, as its decision recorded
+    it: what the person's own door lists (never the media itself)."""
+
+    id: int
+    decision_id: str
+    request_id: str
+    identity_id: str
+    tenant: str
+    action: str  # the request's: allow, review or block
+    stage: str
+    subject: str  # input_image, driving_video, output_frame
+    score: float
+    grant_id: str  # the consent grant that authorized it, if any
+    frame_time_s: float
+    created_at: float
+    has_evidence: bool  # a face crop was kept (the evidence frame)
+
+
+@dataclass(frozen=True)
+class TakedownNotice:
+    """A depicted person's notice against a signed output, and what was done about it:
+    the record a designated agent keeps (notice, removal, repeat offences per tenant)."""
+
+    id: str
+    identity_id: str
+    filed_by: str  # the likeness owner's (or agent's) client id
+    tenant: str  # who made the output
+    manifest_id: str
+    output_sha256: str
+    fingerprints: dict  # {"manifest_id", "watermark", "pdq": [...], "bank"}
+    reason: str
+    status: str  # removed (fingerprints banked), acknowledged (the tenant saw it)
+    filed_at: float
+    removed_at: float | None = None
+    acknowledged_at: float | None = None
+    acknowledged_by: str = ""

@@ -40,6 +40,7 @@ review_items = sa.Table(
     sa.Column("signed_path", sa.Text),  # the released output's media key
     sa.Column("signed_sha256", sa.String(64)),
     sa.Column("release_json", sa.Text),  # an approval being released: the review, its decision id
+    sa.Column("first_review", sa.Text),  # double review: the first decision, hidden (JSON)
     sa.Column("created_at", sa.Float, nullable=False, index=True),
 )
 
@@ -280,6 +281,63 @@ shared_secrets = sa.Table(
     metadata,
     sa.Column("name", sa.String(100), primary_key=True),
     sa.Column("value", sa.LargeBinary, nullable=False),
+)
+
+# A reviewer's viewing settings (blur, greyscale, mute), kept across logins.
+reviewer_settings = sa.Table(
+    "reviewer_settings",
+    metadata,
+    sa.Column("client_id", sa.String(64), primary_key=True),
+    sa.Column("settings", sa.Text, nullable=False),  # JSON
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+# Which enrolled people a likeness owner (or an agent acting for several) speaks for.
+likeness_owners = sa.Table(
+    "likeness_owners",
+    metadata,
+    sa.Column("client_id", sa.String(64), primary_key=True),
+    sa.Column("identity_id", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+# Every match of an enrolled person, written with its decision: the owner's door.
+likeness_matches = sa.Table(
+    "likeness_matches",
+    metadata,
+    sa.Column("id", SerialId, primary_key=True),
+    sa.Column("decision_id", sa.String(64), nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("identity_id", sa.String(64), nullable=False),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("subject", sa.String(100), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("grant_id", sa.String(64), nullable=False, default=""),
+    sa.Column("frame_time_s", sa.Float, nullable=False, default=0.0),
+    sa.Column("evidence_jpeg", sa.LargeBinary),  # the face crop, never the whole frame
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("likeness_matches_identity", "identity_id", "created_at"),
+    sqlite_autoincrement=True,
+)
+
+takedown_notices = sa.Table(
+    "takedown_notices",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("identity_id", sa.String(64), nullable=False, index=True),
+    sa.Column("filed_by", sa.String(64), nullable=False),
+    sa.Column("tenant", sa.String(200), nullable=False, index=True),
+    sa.Column("manifest_id", sa.String(64), nullable=False),
+    sa.Column("output_sha256", sa.String(64), nullable=False),
+    sa.Column("fingerprints", sa.Text, nullable=False),  # JSON
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("filed_at", sa.Float, nullable=False),
+    sa.Column("removed_at", sa.Float),
+    sa.Column("acknowledged_at", sa.Float),
+    sa.Column("acknowledged_by", sa.String(64), nullable=False, default=""),
 )
 
 schema_version = sa.Table(

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from safety.store.audit import AuditLog
 from safety.store.database import open_engine, serialize, write_transaction
+from safety.store.people_interface import match_rows
 from safety.store.records import Change, Grant, IdentityRecord, Reference
 from safety.store.schema import (
     CHANGES_CHANNEL,
@@ -36,13 +37,14 @@ from safety.store.schema import (
 )
 from safety.store.sql_access import AccessTables
 from safety.store.sql_media import MediaTables, upsert
+from safety.store.sql_people import PeopleTables
 from safety.store.sql_review import ReviewTables
 from safety.store.sql_signing import grant_signer, use_authorization
 
 refs = identity_references
 
 
-class SqlStore(AccessTables, MediaTables, ReviewTables):
+class SqlStore(AccessTables, MediaTables, ReviewTables, PeopleTables):
     def __init__(self, url: str, *, read_only: bool = False, origin: str = "") -> None:
         """`read_only` is for readers beside the service (an auditor's `reelguard verify`):
         the database refuses every write, and nothing is created or migrated. `origin`
@@ -283,6 +285,7 @@ class SqlStore(AccessTables, MediaTables, ReviewTables):
         # The decision and its entry, or neither (an audited write holds the append lock).
         with self._write() if entry is None else self.audit.transaction() as conn:
             conn.execute(decisions.insert().values(**row))
+            self._add_matches(conn, match_rows(decision_id, request_id, tenant, verdict))
             if entry is not None:
                 self._append(conn, entry)
 

@@ -5,32 +5,14 @@ step is chained in the audit log. (The RPCs over it: tests/safety/service/test_r
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from safety.errors import Busy, Forbidden, InvalidInput
 from safety.job import Blocked, Completed, Held
 from signing.verify import Verifier
 from tests.safety.domain import OTHER_REVIEWER, OTHER_SENIOR, REVIEWER, SENIOR
-from tests.support import encode, scene
-
-BACKGROUNDS = ["camera", "coins", "cat", "coffee", "chelsea", "rocket", "logo", "page", "text"]
-
-
-@pytest.fixture(scope="module")
-def pictures(astronaut):
-    """A distinct picture of the enrolled person per call (a rejection banks what it shows)."""
-    corners = [(0, 0), (0, 400), (400, 0), (400, 400)]
-    looks = itertools.cycle(zip(BACKGROUNDS, corners * 3, strict=False))
-    return lambda: encode(scene(astronaut, *next(looks)))
-
-
-def held_ticket(domain, image: bytes) -> str:
-    held = domain.generate(image)
-    assert isinstance(held, Held), held
-    assert domain.review.get(held.ticket).status == "pending"
-    return held.ticket
+from tests.safety.review.conftest import held_ticket
+from tests.support import encode
 
 
 def test_approval_signs_the_held_output_with_the_review_in_its_manifest(review_domain, pictures):

@@ -14,26 +14,11 @@ import sqlalchemy as sa
 from indexes.hashbank import Bank
 from indexes.manifests import ManifestRecord
 from safety.store.interface import DuplicateCredential
-from safety.store.memory import MemoryStore
 from safety.store.records import AuditEntry, Clearance
-from safety.store.sql import SqlStore
 from safety.verdict import Action, Finding, Stage, Verdict
 
 # What a write that breaks a uniqueness rule raises (and changes nothing).
 REFUSED = (ValueError, sa.exc.IntegrityError)
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "memory":
-        s = MemoryStore(origin="door#run")
-    elif request.param == "sqlite":
-        s = SqlStore(f"sqlite:///{tmp_path / 'store.sqlite3'}", origin="door#run")
-    else:
-        server = request.getfixturevalue("postgres")
-        s = SqlStore(server.fresh_database(f"c_{time.time_ns()}"), origin="door#run")
-    yield s
-    s.close()
 
 
 def entry(subject: str, **body) -> AuditEntry:

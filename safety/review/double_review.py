@@ -1,0 +1,110 @@
+"""Double review: a share of first decisions is held back for a second reviewer, who
+does not see the first. Agreement applies the decision as usual (the record names both
+reviewers); disagreement sends the item to a senior reviewer with both decisions.
+
+This is how a review team measures itself (agreement rate, on the oversight page) and
+catches one reviewer's drift before it reaches users."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from safety.auth import Principal
+from safety.errors import Busy, Forbidden
+from safety.review.states import ESCALATED, PENDING, SECOND_REVIEW
+from safety.store.records import AuditEntry, ReviewItem
+from safety.store.review_interface import ReviewStore
+
+DISAGREED = "reviewers_disagreed"
+
+
+def picked(share: float) -> bool:
+    """Whether this first decision goes to a second reviewer (`share` of them, at random:
+    a reviewer cannot tell which of their decisions will be checked)."""
+    return share > 0 and secrets.randbelow(1_000_000) < share * 1_000_000
+
+
+def first_review(item: ReviewItem) -> dict | None:
+    return json.loads(item.first_review) if item.first_review else None
+
+
+def refuse_first_reviewer(item: ReviewItem, who: Principal) -> None:
+    first = first_review(item)
+    if item.status == SECOND_REVIEW and first and first["reviewer"] == who.client_id:
+        raise Forbidden(
+            f"you made ticket {item.ticket}'s first decision; its second review goes to "
+            "someone else"
+        )
+
+
+def hold_for_second(
+    store: ReviewStore,
+    item: ReviewItem,
+    who: Principal,
+    decision: str,
+    reason_code: str,
+    notes: str,
+    now: float,
+) -> None:
+    """Record the first decision out of sight and put the item back for someone else."""
+    first = {
+        "reviewer": who.client_id,
+        "decision": decision,
+        "reason_code": reason_code,
+        "notes": notes,
+        "at": now,
+    }
+    values = {
+        "status": SECOND_REVIEW,
+        "first_review": json.dumps(first),
+        "claimed_by": None,
+        "claim_expires": None,
+    }
+    entry = AuditEntry(who.client_id, "review.first", item.tenant, item.ticket, first)
+    if not store.update_review_item(item.ticket, PENDING, values, entry, claimed_by=who.client_id):
+        raise Busy(f"ticket {item.ticket} changed while you decided; reload it")
+
+
+def escalate_disagreement(
+    store: ReviewStore,
+    item: ReviewItem,
+    who: Principal,
+    decision: str,
+    reason_code: str,
+    notes: str,
+    now: float,
+) -> None:
+    """Two reviewers differ: a senior decides, seeing both decisions."""
+    first = first_review(item) or {}
+    second = {
+        "reviewer": who.client_id,
+        "decision": decision,
+        "reason_code": reason_code,
+        "notes": notes,
+        "at": now,
+    }
+    values = {
+        "status": ESCALATED,
+        "decision": "escalate",
+        "reason_code": DISAGREED,
+        "notes": (
+            f"first: {first.get('decision')} ({first.get('reason_code')}); "
+            f"second: {decision} ({reason_code}). {notes}".strip()
+        ),
+        "decided_by": who.client_id,
+        "decided_at": now,
+        "claimed_by": None,
+        "claim_expires": None,
+    }
+    entry = AuditEntry(
+        who.client_id,
+        "review.disagreed",
+        item.tenant,
+        item.ticket,
+        {"first": first, "second": second, "double_review": "disagreed"},
+    )
+    if not store.update_review_item(
+        item.ticket, SECOND_REVIEW, values, entry, claimed_by=who.client_id
+    ):
+        raise Busy(f"ticket {item.ticket} changed while you decided; reload it")

@@ -1,0 +1,105 @@
+"""A reviewer's day: the queues at a glance, "start reviewing" (the next item, claimed),
+and the oversight figures senior reviewers watch (per-reviewer counts, agreement in
+double review, median handling time), read from the audit log."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from safety.auth import ADMIN, SENIOR_REVIEWER, Principal
+from safety.errors import Busy, Forbidden, InvalidInput
+from safety.review.queue import ReviewQueue
+from safety.review.states import APPEALED, ESCALATED, OPEN
+from safety.store.review_interface import AuditTrail
+
+SUMMARY_LIMIT = 10_000  # open items read for the counts; a bigger backlog shows "10000+"
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    name: str  # a category or a tenant
+    count: int
+    oldest_s: float  # age of the oldest open item
+
+
+def summary(queue: ReviewQueue, who: Principal) -> dict[str, list[QueueCount]]:
+    """Open items per category and per tenant (this reviewer's tenants), oldest age."""
+    tenant = "" if who.is_platform else who.tenant
+    items = queue.list(OPEN, tenant, limit=SUMMARY_LIMIT)
+    now = time.time()
+    out: dict[str, list[QueueCount]] = {}
+    for key in ("category", "tenant"):
+        groups: dict[str, list[float]] = defaultdict(list)
+        for item in items:
+            groups[getattr(item, key)].append(item.created_at)
+        out[key] = [
+            QueueCount(name, len(times), now - min(times)) for name, times in sorted(groups.items())
+        ]
+    return out
+
+
+def next_item(queue: ReviewQueue, who: Principal, category: str = "", tenant: str = ""):
+    """Claim and return the first open item this reviewer may decide (highest priority,
+    then oldest), skipping those another reviewer holds; None when the queue is empty."""
+    statuses = tuple(
+        s for s in OPEN if who.role in (SENIOR_REVIEWER, ADMIN) or s not in (ESCALATED, APPEALED)
+    )
+    scope = tenant if who.is_platform else who.tenant
+    for item in queue.list(statuses, scope, category, limit=200):
+        if item.claimed_by not in (None, who.client_id) and (item.claim_expires or 0) > time.time():
+            continue
+        try:
+            return queue.claim(item.ticket, who)
+        except (Busy, Forbidden, InvalidInput):
+            continue  # taken meanwhile, or one this reviewer may not decide (their own first)
+    return None
+
+
+@dataclass(frozen=True)
+class ReviewerFigures:
+    reviewer: str
+    decisions: int
+    double_reviewed: int  # second reviews this reviewer's decisions met (or made)
+    agreed: int
+    median_handling_s: float | None  # claim to decision
+
+
+def oversight(audit: AuditTrail, tenant: str | None = None) -> list[ReviewerFigures]:
+    """Per reviewer: decisions, agreement in double review, median claim-to-decision."""
+    claimed_at: dict[tuple[str, str], float] = {}
+    handling: dict[str, list[float]] = defaultdict(list)
+    decisions: dict[str, int] = defaultdict(int)
+    double: dict[str, int] = defaultdict(int)
+    agreed: dict[str, int] = defaultdict(int)
+    for e in audit.entries(tenant):
+        actor, kind, at = e["actor"], e["kind"], e["at_us"] / 1e6
+        if kind == "claimed":
+            claimed_at.setdefault((actor, e["subject"]), at)
+            continue
+        if not kind.startswith("review."):
+            continue
+        decisions[actor] += 1
+        start = claimed_at.pop((actor, e["subject"]), None)
+        if start is not None:
+            handling[actor].append(at - start)
+        body = json.loads(e["body"]) if isinstance(e["body"], str) else e["body"]
+        outcome = body.get("double_review")
+        if outcome:
+            first = (body.get("first_review") or body.get("first") or {}).get("reviewer", "")
+            for reviewer in {actor, first} - {""}:
+                double[reviewer] += 1
+                agreed[reviewer] += outcome == "agreed"
+    return [
+        ReviewerFigures(
+            r,
+            decisions[r],
+            double[r],
+            agreed[r],
+            statistics.median(handling[r]) if handling[r] else None,
+        )
+        for r in sorted(decisions)
+    ]
