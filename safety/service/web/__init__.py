@@ -1,6 +1,7 @@
 """The reviewer web UI: server-rendered pages beside the gRPC port, no build step.
 
-Reviewers log in with their client token; the session cookie (signed, HttpOnly,
+Reviewers (review_pages.py) and the people whose likeness is protected (owner_pages.py)
+log in with their client token, each to their own pages; the session cookie (signed, HttpOnly,
 SameSite=Strict, Secure under TLS) holds only a server-side session id (sessions.py:
 logout ends it everywhere, it expires after web_session_s), and the client behind it is
 re-checked on every request so a revoked token logs them out at once. Every form
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import errno
 import hmac
-import io
 import logging
 import os
 import secrets
@@ -21,27 +21,27 @@ import time
 
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
-from flask import Flask, abort, g, redirect, render_template, request, send_file, session, url_for
+from flask import Flask, abort, g, redirect, render_template, request, session, url_for
 
-from media.decode import decode_image
-from media.sampling import frame_shown_at
-from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
-from safety.errors import Busy, Forbidden, InvalidInput, NotFound, Unauthenticated
-from safety.likeness.face_images import face_crop_jpeg
-from safety.review.queue import APPROVED, ESCALATED, OPEN, REJECTED
+from safety.auth import ADMIN, LIKENESS_OWNER, REVIEWER, SENIOR_REVIEWER, Principal
+from safety.errors import (
+    Busy,
+    FailedPrecondition,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
+from safety.review import wellness
+from safety.service.web.owner_pages import TAKEDOWN_UPLOAD, add_owner_pages
+from safety.service.web.review_pages import add_review_pages
 from safety.service.web.sessions import WebSessions
-from safety.store.records import ReviewItem
-from safety.store.shared_media import MediaGone, SharedMedia
 
 log = logging.getLogger(__name__)
 
 REVIEW_ROLES = (REVIEWER, SENIOR_REVIEWER, ADMIN)
-STATUSES = (*OPEN, APPROVED, REJECTED)
-REASON_CODES = {
-    "approve": ["false_positive", "consent_on_file", "newsworthy", "not_violating"],
-    "reject": ["likeness_no_consent", "sexual", "violence", "hate", "other_policy"],
-    "escalate": ["needs_senior", "legal_question", "unclear_policy"],
-}
+WEB_ROLES = (*REVIEW_ROLES, LIKENESS_OWNER)  # who may log in
+OPEN_ENDPOINTS = ("login", "static")
 
 
 def create_app(service) -> Flask:
@@ -54,18 +54,20 @@ def create_app(service) -> Flask:
         SESSION_COOKIE_SECURE=bool(service.config.tls_cert),
         MAX_CONTENT_LENGTH=1 << 20,  # forms only; media is never uploaded here
     )
-    queue = service.review
     sessions = WebSessions(service.store, lambda: service.config.web_session_s)
+    app.jinja_env.filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
 
     @app.before_request
     def _authenticate():
         g.user = None
+        if request.endpoint == "owner_takedown":  # a signed output is filed with the form
+            request.max_content_length = TAKEDOWN_UPLOAD
         client_id = sessions.client_of(session.get("sid", ""))
         if session.get("sid") and client_id is None:
             session.clear()  # logged out, expired, or from before a restart
         if client_id:
             record = service.store.client(client_id)
-            if record is None or record.revoked_at is not None or record.role not in REVIEW_ROLES:
+            if record is None or record.revoked_at is not None or record.role not in WEB_ROLES:
                 sessions.end(session["sid"])
                 session.clear()
             else:
@@ -76,8 +78,14 @@ def create_app(service) -> Flask:
             sent = request.form.get("csrf", "")
             if not hmac.compare_digest(sent, session["csrf"]):
                 abort(403, "the form's CSRF token is missing or stale; reload the page")
-        if g.user is None and request.endpoint not in ("login", "static"):
+        if g.user is None and request.endpoint not in OPEN_ENDPOINTS:
             return redirect(url_for("login"))
+        if g.user is not None and request.endpoint not in (*OPEN_ENDPOINTS, "logout"):
+            owner_page = (request.endpoint or "").startswith("owner")
+            if owner_page != (g.user.role == LIKENESS_OWNER):
+                if request.method == "GET" and request.endpoint == "queue_page":
+                    return redirect(url_for("owner_page"))
+                abort(403, "this page is not for your role")
         return None
 
     @app.after_request
@@ -94,20 +102,32 @@ def create_app(service) -> Flask:
     @app.errorhandler(Busy)
     @app.errorhandler(InvalidInput)
     @app.errorhandler(Forbidden)
+    @app.errorhandler(FailedPrecondition)
     def _domain_error(e):
-        status = 403 if isinstance(e, Forbidden) else 409 if isinstance(e, Busy) else 400
+        status = (
+            403
+            if isinstance(e, Forbidden)
+            else 409
+            if isinstance(e, Busy | FailedPrecondition)
+            else 400
+        )
         return render_template("error.html", message=str(e)), status
 
     @app.errorhandler(NotFound)
     def _not_found(e):
         return render_template("error.html", message=str(e)), 404
 
-    def visible(ticket: str) -> ReviewItem:
-        return queue.get_for(ticket, g.user)
-
     @app.context_processor
     def _globals():
-        return {"user": g.get("user"), "csrf": session.get("csrf", ""), "now": time.time()}
+        user = g.get("user")
+        reviewing = user is not None and user.role in REVIEW_ROLES
+        return {
+            "user": user,
+            "csrf": session.get("csrf", ""),
+            "now": time.time(),
+            "since": session.get("since", time.time()),
+            "settings": wellness.settings_of(service.store, user.client_id) if reviewing else {},
+        }
 
     @app.route("/login", methods=["GET", "POST"])
     def login():
@@ -119,11 +139,13 @@ def create_app(service) -> Flask:
             except Unauthenticated as e:
                 error = str(e)
             else:
-                if who.role in REVIEW_ROLES:
+                if who.role in WEB_ROLES:
                     session.clear()
                     session["sid"] = sessions.start(who.client_id)
                     session["csrf"] = secrets.token_urlsafe(32)  # a new session, a new token
-                    return redirect(url_for("queue_page"))
+                    session["since"] = time.time()  # the break reminder counts from here
+                    home = "owner_page" if who.role == LIKENESS_OWNER else "queue_page"
+                    return redirect(url_for(home))
                 error = f"role {who.role!r} does not review; use a reviewer's token"
         return render_template("login.html", error=error), 401 if error else 200
 
@@ -133,139 +155,9 @@ def create_app(service) -> Flask:
         session.clear()
         return redirect(url_for("login"))
 
-    @app.get("/")
-    def queue_page():
-        status = request.args.get("status", "open")
-        statuses = OPEN if status == "open" else (status,) if status in STATUSES else OPEN
-        tenant = request.args.get("tenant", "")
-        items = queue.list(
-            statuses,
-            tenant if g.user.tenant == "*" else g.user.tenant,
-            request.args.get("category", ""),
-            _number(request.args.get("min_priority")),
-            200,
-            60 * _number(request.args.get("older_than_min")),
-        )
-        return render_template(
-            "queue.html",
-            items=items,
-            status=status,
-            statuses=("open", *STATUSES),
-            tenant=tenant,
-            category=request.args.get("category", ""),
-            reason_codes=REASON_CODES,
-        )
-
-    @app.get("/items/<ticket>")
-    def item_page(ticket):
-        item = visible(ticket)
-        findings = item.verdict.get("findings", [])
-        return render_template(
-            "item.html",
-            item=item,
-            findings=findings,
-            faces=[i for i, f in enumerate(findings) if f.get("box") and f.get("identity_id")],
-            reason_codes=REASON_CODES,
-            senior_only=item.status in (ESCALATED, "appealed"),
-        )
-
-    @app.get("/items/<ticket>/media")
-    def item_media(ticket):
-        item = visible(ticket)
-        try:
-            held = queue.media.path(item.held_path)
-        except (MediaGone, ValueError):
-            abort(410, "the media was deleted after the retention period")
-        return send_file(held, mimetype=item.mime_type, conditional=True)
-
-    @app.get("/items/<ticket>/face/<int:index>.jpg")
-    def item_face(ticket, index):
-        """The detected face of finding `index`, cropped from the content it was found in."""
-        item = visible(ticket)
-        findings = item.verdict.get("findings", [])
-        if not 0 <= index < len(findings) or not findings[index].get("box"):
-            abort(404)
-        f = findings[index]
-        pixels = _subject_pixels(
-            queue.media,
-            item,
-            f.get("subject", ""),
-            f.get("frame_time_s", 0.0),
-            service.config.max_image_pixels,
-        )
-        if pixels is None:
-            abort(404)
-        return send_file(io.BytesIO(face_crop_jpeg(pixels, tuple(f["box"]))), "image/jpeg")
-
-    @app.get("/identities/<identity_id>/face.jpg")
-    def reference_face(identity_id):
-        jpeg = service.store.reference_face(identity_id)
-        if jpeg is None:
-            abort(404)
-        return send_file(io.BytesIO(jpeg), "image/jpeg")
-
-    @app.post("/items/<ticket>/claim")
-    def claim(ticket):
-        visible(ticket)
-        queue.claim(ticket, g.user)
-        return redirect(url_for("item_page", ticket=ticket))
-
-    @app.post("/items/<ticket>/decide")
-    def decide(ticket):
-        form = request.form
-        queue.claim_and_decide(
-            ticket,
-            g.user,
-            form.get("decision", ""),
-            form.get("reason_code", ""),
-            form.get("notes", ""),
-            allowlist_content=form.get("allowlist_content") == "on",
-            grant_consent=form.get("grant_consent") == "on",
-        )
-        return redirect(url_for("item_page", ticket=ticket))
-
-    @app.post("/bulk")
-    def bulk():
-        form = request.form
-        failures = []
-        for ticket in form.getlist("tickets"):
-            try:
-                queue.claim_and_decide(
-                    ticket, g.user, form.get("decision", ""), form.get("reason_code", "")
-                )
-            except (Busy, InvalidInput, Forbidden, NotFound) as e:
-                failures.append(f"{ticket}: {e}")
-        if failures:
-            return render_template("error.html", message="; ".join(failures)), 409
-        return redirect(url_for("queue_page"))
-
+    add_review_pages(app, service)
+    add_owner_pages(app, service)
     return app
-
-
-def _number(text: str | None) -> int:
-    try:
-        return max(0, int(text or 0))
-    except ValueError:
-        raise InvalidInput(f"not a whole number: {text!r}") from None
-
-
-def _subject_pixels(
-    media: SharedMedia, item: ReviewItem, subject: str, time_s: float, max_pixels: int
-):
-    """What the check looked at: the input image as decoded at intake, or the output's
-    frame shown at `time_s` (media/ decodes both, upright as a viewer sees them)."""
-    try:
-        if subject == "input_image":
-            for ing in item.spec.get("ingredients", []):
-                if ing["mime_type"].startswith("image/") and media.exists(ing["path"]):
-                    data = media.read_bytes(ing["path"])
-                    return decode_image(data, max_pixels=max_pixels, label="input image").pixels
-            return None
-        if subject == "output_frame":
-            return frame_shown_at(media.path(item.held_path), time_s)
-    except (MediaGone, ValueError):
-        return None  # deleted after the retention period, or unreadable
-    return None
 
 
 class WebServer:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import re
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -14,6 +11,7 @@ from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.service.web import WebServer
 from signing.verify import Verifier
+from tests.safety.service.browser import login, needs_chromium, shows
 from tests.support import (
     REVIEW_LIKENESS,
     Running,
@@ -25,22 +23,7 @@ from tests.support import (
     terminal,
 )
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason="Debian's chromium is not installed (apt-get install chromium)",
-)
-# Flags for a machine with no network and no GPU (the probe's set; see the env notes).
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = needs_chromium
 SCRIPT_PROMPT = "a portrait <script>window.pwned = 1</script> & friends"
 
 
@@ -66,31 +49,6 @@ def svc(tmp_path_factory, astronaut, enrol_collins):
     r.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, svc):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
-
-
-def login(page, svc, token):
-    page.goto(f"{svc.base}/login")
-    page.fill("input[name=token]", token)
-    page.click("button[type=submit]")
-
-
 def hold(svc, pixels, prompt="a portrait, slowly zooming"):
     request = pb.GenerateRequest(
         prompt=prompt,
@@ -107,15 +65,6 @@ def get_result(svc, ticket):
     return list(rpc.GenerationStub(svc.studio).GetResult(pb.TicketRef(ticket=ticket), timeout=60))
 
 
-def shows(page, selector, shielded: bool) -> None:
-    """The element's computed filter, waited for (the stylesheet may load after the click
-    that navigated): blurred and grey while shielded, none once revealed."""
-    from playwright.sync_api import expect
-
-    look = re.compile(r"blur.*grayscale") if shielded else re.compile(r"^none$")
-    expect(page.locator(selector)).to_have_css("filter", look)
-
-
 def test_a_reviewer_reveals_and_approves_and_the_client_gets_signed_output(svc, page):
     ticket = hold(svc, svc.scene(), SCRIPT_PROMPT)
     login(page, svc, svc.reviewer_token)
@@ -124,21 +73,29 @@ def test_a_reviewer_reveals_and_approves_and_the_client_gets_signed_output(svc, 
     assert SCRIPT_PROMPT in row.locator("td.prompt").inner_text()
     assert page.evaluate("window.pwned") is None
     row.locator("a").click()
-    shows(page, "#media", shielded=True)
-    page.keyboard.press("v")  # the reveal shortcut
-    shows(page, "#media", shielded=False)
-    page.click("#reveal")  # and the button hides it again
-    shows(page, "#media", shielded=True)
-    # The detected face beside the enrolled reference, both loaded.
-    sizes = page.eval_on_selector_all(".faces img", "imgs => imgs.map(i => i.naturalWidth)")
+    output = ".subject[data-subject=output_frame] .media"
+    shows(page, output, shielded=True)
+    shows(page, ".why img.reference", shielded=True)
+    page.keyboard.press("v")  # the reveal shortcut: the reason's faces first
+    shows(page, ".why img.reference", shielded=False)
+    shows(page, output, shielded=True)  # one thing at a time, never everything
+    page.click(".subject[data-subject=output_frame] .reveal")
+    shows(page, output, shielded=False)
+    shows(page, ".why img.reference", shielded=True)
+    page.click(".subject[data-subject=output_frame] .reveal")  # and hidden again
+    shows(page, output, shielded=True)
+    # The detected face beside the enrolled reference, both loaded, at the top.
+    sizes = page.eval_on_selector_all(".why img", "imgs => imgs.map(i => i.naturalWidth)")
     assert len(sizes) >= 2 and all(w > 0 for w in sizes)
-    assert page.locator("table.evidence").inner_text().count("public_figure") >= 1
+    assert "Eileen Collins" in page.locator(".why").inner_text()
+    assert page.locator("table.evidence").text_content().count("public_figure") >= 1
     page.keyboard.press("c")  # claim
     page.wait_for_selector("text=Claimed by")
-    page.keyboard.press("a")  # approve; the reason select takes the first approve code
+    page.keyboard.press("a")  # approve: the first approve reason, the confirm focused
     page.select_option("#reason", "false_positive")
     page.click("#submit-decision")
-    assert page.locator("#status").inner_text() == "approved"
+    page.wait_for_selector(f"text=Ticket {ticket}: approved")
+    assert svc.service.review.get(ticket).status == "approved"
 
     events = get_result(svc, ticket)
     kind, completed = terminal(events)
@@ -162,6 +119,7 @@ def test_a_rejection_in_the_ui_banks_the_content_and_blocks_it_next_time(svc, pa
     page.check("#decision-reject")
     page.select_option("#reason", "likeness_no_consent")
     page.fill("textarea[name=notes]", "no release on file")
+    page.check("input[name=then]")  # stay on the item afterwards
     page.click("#submit-decision")
     assert page.locator("#status").inner_text() == "rejected"
     after = {b.name: b.entries for b in svc.banks.List(pb.ListBanksRequest()).banks}
@@ -182,7 +140,11 @@ def test_bulk_selection_with_the_keyboard(svc, page):
         page.check(f"input[value='{ticket}']")
     page.select_option("select[name=decision]", "reject")
     page.select_option("#bulk select[name=reason_code]", "likeness_no_consent")
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.accept()))  # bulk confirms
     page.click("#bulk button[type=submit]")
+    page.wait_for_url(f"{svc.base}/")
+    assert asked == ["Apply 'reject' to 2 item(s)?"]
     for ticket in tickets:
         assert svc.service.review.get(ticket).status == "rejected"
 
@@ -207,8 +169,8 @@ def test_login_csrf_and_headers(svc, page):
     )
     assert forged.status == 403 and "CSRF" in forged.text()
     assert svc.service.review.get(ticket).status == "pending"
-    media = page.request.get(f"{svc.base}/items/{ticket}/media")
+    media = page.request.get(f"{svc.base}/items/{ticket}/media/0")
     assert media.status == 200 and media.headers["content-type"] == "video/mp4"
     page.click("text=Log out")
     assert page.url.endswith("/login")
-    assert page.request.get(f"{svc.base}/items/{ticket}/media").url.endswith("/login")
+    assert page.request.get(f"{svc.base}/items/{ticket}/media/0").url.endswith("/login")
