@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 
 from safety.auth import Principal
 from safety.errors import Busy, Forbidden
@@ -38,73 +39,67 @@ def refuse_first_reviewer(item: ReviewItem, who: Principal) -> None:
         )
 
 
-def hold_for_second(
-    store: ReviewStore,
-    item: ReviewItem,
-    who: Principal,
-    decision: str,
-    reason_code: str,
-    notes: str,
-    now: float,
-) -> None:
+@dataclass(frozen=True)
+class Decision:
+    """One reviewer's decision on an item, as double review records it."""
+
+    who: Principal
+    decision: str
+    reason_code: str
+    notes: str
+    at: float
+
+    def record(self) -> dict:
+        return {
+            "reviewer": self.who.client_id,
+            "decision": self.decision,
+            "reason_code": self.reason_code,
+            "notes": self.notes,
+            "at": self.at,
+        }
+
+
+def hold_for_second(store: ReviewStore, item: ReviewItem, d: Decision) -> None:
     """Record the first decision out of sight and put the item back for someone else."""
-    first = {
-        "reviewer": who.client_id,
-        "decision": decision,
-        "reason_code": reason_code,
-        "notes": notes,
-        "at": now,
-    }
+    first = d.record()
     values = {
         "status": SECOND_REVIEW,
         "first_review": json.dumps(first),
         "claimed_by": None,
         "claim_expires": None,
     }
-    entry = AuditEntry(who.client_id, "review.first", item.tenant, item.ticket, first)
-    if not store.update_review_item(item.ticket, PENDING, values, entry, claimed_by=who.client_id):
+    entry = AuditEntry(d.who.client_id, "review.first", item.tenant, item.ticket, first)
+    if not store.update_review_item(
+        item.ticket, PENDING, values, entry, claimed_by=d.who.client_id
+    ):
         raise Busy(f"ticket {item.ticket} changed while you decided; reload it")
 
 
-def escalate_disagreement(
-    store: ReviewStore,
-    item: ReviewItem,
-    who: Principal,
-    decision: str,
-    reason_code: str,
-    notes: str,
-    now: float,
-) -> None:
+def escalate_disagreement(store: ReviewStore, item: ReviewItem, d: Decision) -> None:
     """Two reviewers differ: a senior decides, seeing both decisions."""
     first = first_review(item) or {}
-    second = {
-        "reviewer": who.client_id,
-        "decision": decision,
-        "reason_code": reason_code,
-        "notes": notes,
-        "at": now,
-    }
+    second = d.record()
     values = {
         "status": ESCALATED,
         "decision": "escalate",
         "reason_code": DISAGREED,
         "notes": (
             f"first: {first.get('decision')} ({first.get('reason_code')}); "
-            f"second: {decision} ({reason_code}). {notes}".strip()
+            f"second: {d.decision} ({d.reason_code}). {d.notes}".strip()
         ),
-        "decided_by": who.client_id,
-        "decided_at": now,
+        "decided_by": d.who.client_id,
+        "decided_at": d.at,
         "claimed_by": None,
         "claim_expires": None,
     }
     entry = AuditEntry(
-        who.client_id,
+        d.who.client_id,
         "review.disagreed",
         item.tenant,
         item.ticket,
         {"first": first, "second": second, "double_review": "disagreed"},
     )
     if not store.update_review_item(
-        item.ticket, SECOND_REVIEW, values, entry, claimed_by=who.client_id
+        item.ticket, SECOND_REVIEW, values, entry, claimed_by=d.who.client_id
     ):
         raise Busy(f"ticket {item.ticket} changed while you decided; reload it")

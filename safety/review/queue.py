@@ -200,12 +200,12 @@ class ReviewQueue:
         if decision != "escalate" and item.status == PENDING:
             if double_review.picked(self.double_review_share):
                 double_review.hold_for_second(
-                    self.store, item, who, decision, reason_code, notes, now
+                    self.store, item, double_review.Decision(who, decision, reason_code, notes, now)
                 )
                 return self.get(ticket)
         elif decision != "escalate" and first and decision != first["decision"]:
             double_review.escalate_disagreement(
-                self.store, item, who, decision, reason_code, notes, now
+                self.store, item, double_review.Decision(who, decision, reason_code, notes, now)
             )
             return self.get(ticket)
         review = {

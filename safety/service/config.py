@@ -291,6 +291,11 @@ class Config:
                 f"{path or 'REELGUARD_SAMPLE_FPS'}: sample_fps must be at least 1 frame per "
                 f"second of video, not {cfg.sample_fps}"
             )
+        if not 0.0 <= cfg.review_double_share <= 1.0:
+            raise ConfigError(
+                f"{path or 'REELGUARD_REVIEW_DOUBLE_SHARE'}: review_double_share is a share of "
+                f"first decisions, 0 to 1, not {cfg.review_double_share}"
+            )
         return cfg
 
 

@@ -13,7 +13,7 @@ from safety.errors import Busy, Forbidden, InvalidInput, NotFound
 from safety.likeness.face_images import face_crop_jpeg
 from safety.review import double_review, serving, wellness
 from safety.review.states import APPEALED, APPROVED, ESCALATED, OPEN, REJECTED, STATUSES
-from safety.service.web import evidence
+from safety.service.web import item_view
 from safety.store.shared_media import MediaGone
 
 SENIORS = (SENIOR_REVIEWER, ADMIN)
@@ -51,7 +51,7 @@ def add_review_pages(app: Flask, service) -> None:
 
     def shown(ticket: str):
         item = visible(ticket)
-        if evidence.never_shown(item):
+        if item_view.never_shown(item):
             abort(403, "this item is flagged sexual_minors: it is never shown")
         return item
 
@@ -94,12 +94,12 @@ def add_review_pages(app: Flask, service) -> None:
     @app.get("/items/<ticket>")
     def item_page(ticket):
         item = visible(ticket)
-        hidden = evidence.never_shown(item)
+        hidden = item_view.never_shown(item)
         return render_template(
             "item.html",
             item=item,
-            reasons=evidence.reasons(item),
-            subjects=[] if hidden else evidence.subjects(item),
+            reasons=item_view.reasons(item),
+            subjects=[] if hidden else item_view.subjects(item),
             findings=item.verdict.get("findings", []),
             never_shown=hidden,
             reason_codes=REASON_CODES,
@@ -111,7 +111,7 @@ def add_review_pages(app: Flask, service) -> None:
     def item_media(ticket, index):
         item = shown(ticket)
         try:
-            key, mime = evidence.medium(item, index)
+            key, mime = item_view.medium(item, index)
             return send_file(queue.media.path(key), mimetype=mime, conditional=True)
         except LookupError:
             abort(404)
@@ -126,7 +126,7 @@ def add_review_pages(app: Flask, service) -> None:
         if not 0 <= index < len(findings) or not findings[index].get("box"):
             abort(404)
         f = findings[index]
-        pixels = evidence.subject_pixels(
+        pixels = item_view.subject_pixels(
             queue.media,
             item,
             f.get("subject", ""),

@@ -84,6 +84,14 @@ def test_sampling_under_one_frame_a_second_is_refused(tmp_path: Path):
         Config.load(env={"REELGUARD_SAMPLE_FPS": "0.5"})
 
 
+def test_a_double_review_share_outside_zero_to_one_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="review_double_share is a share"):
+        Config.load(env={"REELGUARD_REVIEW_DOUBLE_SHARE": "10"})
+    assert Config.load(env={"REELGUARD_REVIEW_DOUBLE_SHARE": "0.1"}).review_double_share == 0.1
+
+
 def test_every_path_setting_is_a_path_from_the_file_and_the_environment(tmp_path):
     """A hand-kept list of path fields once missed one (watermark_key_file stayed a str
     and `serve` crashed on it): every field typed Path comes back a Path."""
