@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 from indexes.hashbank import DEFAULT_MAX_DISTANCE, HashBanks, media_hashes
 from media.lookup import decode_for_lookup
+from media.sniff import sniff_mime
 from safety.auth import ADMIN, LIKENESS_OWNER, Principal
 from safety.errors import FailedPrecondition, Forbidden, InvalidInput, NotFound
 from safety.likeness.consent import ConsentRegistry
 from safety.store.interface import Store
-from safety.store.records import AuditEntry, ClientRecord, Grant, LikenessMatch, TakedownNotice
+from safety.store.records import AuditEntry, Grant, LikenessMatch, TakedownNotice
 
 TAKEDOWN_BANK = "likeness-takedown"
 WATERMARK_HEX = 16  # the manifest-id prefix the invisible watermark carries
@@ -55,11 +56,14 @@ class LikenessOwners:
 
     # ---- who speaks for whom -----------------------------------------------------------
 
-    def bind(self, admin: Principal, client: ClientRecord, identity_ids: list[str]) -> list[str]:
+    def bind(self, admin: Principal, client_id: str, identity_ids: list[str]) -> list[str]:
         """A platform admin, after verifying the person (or the agency's mandate), lets a
         likeness-owner client speak for these enrolled people."""
         if admin.role != ADMIN or not admin.is_platform:
             raise Forbidden("only a platform admin binds a likeness owner to a person")
+        client = self.store.client(client_id)
+        if client is None:
+            raise NotFound(f"no client {client_id!r}")
         if client.role != LIKENESS_OWNER or client.revoked_at is not None:
             raise InvalidInput(
                 f"client {client.id} is not an active {LIKENESS_OWNER} (create one with "
@@ -144,6 +148,7 @@ class LikenessOwners:
         owned = self.identities(who)
         frames = None
         if data:
+            mime_type = sniff_mime(data) or mime_type  # the content says what it is
             signed = self.identify(data, mime_type)
             if not signed.manifest_id:
                 raise FailedPrecondition(

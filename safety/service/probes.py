@@ -26,6 +26,7 @@ WRITES = (
     "Consent",
     "HashBanks",
     "Clients",
+    "Likeness",
 )
 
 

@@ -561,6 +561,156 @@ class ListGrantsResponse(_message.Message):
     grants: _containers.RepeatedCompositeFieldContainer[ConsentGrant]
     def __init__(self, grants: _Optional[_Iterable[_Union[ConsentGrant, _Mapping]]] = ...) -> None: ...
 
+class LikenessMatch(_message.Message):
+    __slots__ = ("id", "request_id", "decision_id", "identity_id", "tenant", "action", "stage", "subject", "score", "grant_id", "frame_time_s", "created_at", "has_evidence")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    GRANT_ID_FIELD_NUMBER: _ClassVar[int]
+    FRAME_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    HAS_EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    request_id: str
+    decision_id: str
+    identity_id: str
+    tenant: str
+    action: Action
+    stage: str
+    subject: str
+    score: float
+    grant_id: str
+    frame_time_s: float
+    created_at: float
+    has_evidence: bool
+    def __init__(self, id: _Optional[int] = ..., request_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., tenant: _Optional[str] = ..., action: _Optional[_Union[Action, str]] = ..., stage: _Optional[str] = ..., subject: _Optional[str] = ..., score: _Optional[float] = ..., grant_id: _Optional[str] = ..., frame_time_s: _Optional[float] = ..., created_at: _Optional[float] = ..., has_evidence: _Optional[bool] = ...) -> None: ...
+
+class ListMatchesRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class ListMatchesResponse(_message.Message):
+    __slots__ = ("matches", "identity_ids")
+    MATCHES_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_IDS_FIELD_NUMBER: _ClassVar[int]
+    matches: _containers.RepeatedCompositeFieldContainer[LikenessMatch]
+    identity_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, matches: _Optional[_Iterable[_Union[LikenessMatch, _Mapping]]] = ..., identity_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class MatchRef(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    def __init__(self, id: _Optional[int] = ...) -> None: ...
+
+class OwnerGrantRequest(_message.Message):
+    __slots__ = ("identity_id", "tenant", "scopes", "days")
+    IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    identity_id: str
+    tenant: str
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    days: float
+    def __init__(self, identity_id: _Optional[str] = ..., tenant: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., days: _Optional[float] = ...) -> None: ...
+
+class OwnerRevokeRequest(_message.Message):
+    __slots__ = ("grant_id",)
+    GRANT_ID_FIELD_NUMBER: _ClassVar[int]
+    grant_id: str
+    def __init__(self, grant_id: _Optional[str] = ...) -> None: ...
+
+class OwnerGrantsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TakedownRequest(_message.Message):
+    __slots__ = ("media", "manifest_id", "reason")
+    MEDIA_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    media: Media
+    manifest_id: str
+    reason: str
+    def __init__(self, media: _Optional[_Union[Media, _Mapping]] = ..., manifest_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class TakedownNotice(_message.Message):
+    __slots__ = ("id", "identity_id", "filed_by", "tenant", "manifest_id", "output_sha256", "pdq_hex", "watermark", "bank", "reason", "status", "filed_at", "removed_at", "acknowledged_at", "acknowledged_by", "repeat_offences")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    FILED_BY_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    PDQ_HEX_FIELD_NUMBER: _ClassVar[int]
+    WATERMARK_FIELD_NUMBER: _ClassVar[int]
+    BANK_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FILED_AT_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_BY_FIELD_NUMBER: _ClassVar[int]
+    REPEAT_OFFENCES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    identity_id: str
+    filed_by: str
+    tenant: str
+    manifest_id: str
+    output_sha256: str
+    pdq_hex: _containers.RepeatedScalarFieldContainer[str]
+    watermark: str
+    bank: str
+    reason: str
+    status: str
+    filed_at: float
+    removed_at: float
+    acknowledged_at: float
+    acknowledged_by: str
+    repeat_offences: int
+    def __init__(self, id: _Optional[str] = ..., identity_id: _Optional[str] = ..., filed_by: _Optional[str] = ..., tenant: _Optional[str] = ..., manifest_id: _Optional[str] = ..., output_sha256: _Optional[str] = ..., pdq_hex: _Optional[_Iterable[str]] = ..., watermark: _Optional[str] = ..., bank: _Optional[str] = ..., reason: _Optional[str] = ..., status: _Optional[str] = ..., filed_at: _Optional[float] = ..., removed_at: _Optional[float] = ..., acknowledged_at: _Optional[float] = ..., acknowledged_by: _Optional[str] = ..., repeat_offences: _Optional[int] = ...) -> None: ...
+
+class ListTakedownsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class ListTakedownsResponse(_message.Message):
+    __slots__ = ("notices",)
+    NOTICES_FIELD_NUMBER: _ClassVar[int]
+    notices: _containers.RepeatedCompositeFieldContainer[TakedownNotice]
+    def __init__(self, notices: _Optional[_Iterable[_Union[TakedownNotice, _Mapping]]] = ...) -> None: ...
+
+class TakedownRef(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class BindOwnerRequest(_message.Message):
+    __slots__ = ("client_id", "identity_ids")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_IDS_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    identity_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, client_id: _Optional[str] = ..., identity_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BindOwnerResponse(_message.Message):
+    __slots__ = ("identity_ids",)
+    IDENTITY_IDS_FIELD_NUMBER: _ClassVar[int]
+    identity_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, identity_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class HashBank(_message.Message):
     __slots__ = ("name", "max_distance", "description", "entries", "csam")
     NAME_FIELD_NUMBER: _ClassVar[int]

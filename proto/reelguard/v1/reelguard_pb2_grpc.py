@@ -817,6 +817,423 @@ class Consent:
             _registered_method=True)
 
 
+class LikenessStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListMatches = channel.unary_unary(
+                '/reelguard.v1.Likeness/ListMatches',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListMatchesRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListMatchesResponse.FromString,
+                _registered_method=True)
+        self.MatchEvidence = channel.unary_unary(
+                '/reelguard.v1.Likeness/MatchEvidence',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.MatchRef.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.Media.FromString,
+                _registered_method=True)
+        self.GrantConsent = channel.unary_unary(
+                '/reelguard.v1.Likeness/GrantConsent',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.OwnerGrantRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ConsentGrant.FromString,
+                _registered_method=True)
+        self.RevokeConsent = channel.unary_unary(
+                '/reelguard.v1.Likeness/RevokeConsent',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.OwnerRevokeRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ConsentGrant.FromString,
+                _registered_method=True)
+        self.ListConsent = channel.unary_unary(
+                '/reelguard.v1.Likeness/ListConsent',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.OwnerGrantsRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListGrantsResponse.FromString,
+                _registered_method=True)
+        self.FileTakedown = channel.unary_unary(
+                '/reelguard.v1.Likeness/FileTakedown',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.TakedownRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.TakedownNotice.FromString,
+                _registered_method=True)
+        self.ListTakedowns = channel.unary_unary(
+                '/reelguard.v1.Likeness/ListTakedowns',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListTakedownsRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListTakedownsResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeTakedown = channel.unary_unary(
+                '/reelguard.v1.Likeness/AcknowledgeTakedown',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.TakedownRef.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.TakedownNotice.FromString,
+                _registered_method=True)
+        self.BindOwner = channel.unary_unary(
+                '/reelguard.v1.Likeness/BindOwner',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.BindOwnerRequest.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.BindOwnerResponse.FromString,
+                _registered_method=True)
+
+
+class LikenessServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def ListMatches(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MatchEvidence(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GrantConsent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeConsent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConsent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FileTakedown(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTakedowns(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeTakedown(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BindOwner(self, request, context):
+        """platform admins
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_LikenessServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListMatches': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMatches,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListMatchesRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListMatchesResponse.SerializeToString,
+            ),
+            'MatchEvidence': grpc.unary_unary_rpc_method_handler(
+                    servicer.MatchEvidence,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.MatchRef.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.Media.SerializeToString,
+            ),
+            'GrantConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.GrantConsent,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.OwnerGrantRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ConsentGrant.SerializeToString,
+            ),
+            'RevokeConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeConsent,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.OwnerRevokeRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ConsentGrant.SerializeToString,
+            ),
+            'ListConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConsent,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.OwnerGrantsRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListGrantsResponse.SerializeToString,
+            ),
+            'FileTakedown': grpc.unary_unary_rpc_method_handler(
+                    servicer.FileTakedown,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.TakedownRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.TakedownNotice.SerializeToString,
+            ),
+            'ListTakedowns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTakedowns,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ListTakedownsRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ListTakedownsResponse.SerializeToString,
+            ),
+            'AcknowledgeTakedown': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeTakedown,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.TakedownRef.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.TakedownNotice.SerializeToString,
+            ),
+            'BindOwner': grpc.unary_unary_rpc_method_handler(
+                    servicer.BindOwner,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.BindOwnerRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.BindOwnerResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'reelguard.v1.Likeness', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('reelguard.v1.Likeness', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Likeness:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def ListMatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Likeness/ListMatches',
+            reelguard_dot_v1_dot_reelguard__pb2.ListMatchesRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ListMatchesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MatchEvidence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Likeness/MatchEvidence',
+            reelguard_dot_v1_dot_reelguard__pb2.MatchRef.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.Media.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GrantConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Likeness/GrantConsent',
+            reelguard_dot_v1_dot_reelguard__pb2.OwnerGrantRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ConsentGrant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Likeness/RevokeConsent',
+            reelguard_dot_v1_dot_reelguard__pb2.OwnerRevokeRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ConsentGrant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Likeness/ListConsent',
+            reelguard_dot_v1_dot_reelguard__pb2.OwnerGrantsRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ListGrantsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FileTakedown(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Likeness/FileTakedown',
+            reelguard_dot_v1_dot_reelguard__pb2.TakedownRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.TakedownNotice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTakedowns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Likeness/ListTakedowns',
+            reelguard_dot_v1_dot_reelguard__pb2.ListTakedownsRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ListTakedownsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeTakedown(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Likeness/AcknowledgeTakedown',
+            reelguard_dot_v1_dot_reelguard__pb2.TakedownRef.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.TakedownNotice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BindOwner(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Likeness/BindOwner',
+            reelguard_dot_v1_dot_reelguard__pb2.BindOwnerRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.BindOwnerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
 class HashBanksStub:
     """Missing associated documentation comment in .proto file."""
 

@@ -12,8 +12,15 @@ from reelguard.v1 import reelguard_pb2 as pb
 from safety.policy.coverage import CoverageRow
 from safety.provenance.recheck import Recheck
 from safety.review.queue import APPROVED
-from safety.store.records import Clearance, Grant, IdentityRecord, ReviewItem
-from safety.verdict import Finding, Verdict
+from safety.store.records import (
+    Clearance,
+    Grant,
+    IdentityRecord,
+    LikenessMatch,
+    ReviewItem,
+    TakedownNotice,
+)
+from safety.verdict import Action, Finding, Verdict
 from signing.report import INVALID, NO_MANIFEST, TRUSTED, VALID_UNTRUSTED, VerifyReport
 from signing.verify import Verifier, anchor_subjects
 
@@ -310,4 +317,43 @@ def coverage_pb(row: CoverageRow) -> pb.CategoryCoverage:
             for m in row.models
         ],
         uncalibrated=row.uncalibrated,
+    )
+
+
+def match_pb(m: LikenessMatch) -> pb.LikenessMatch:
+    return pb.LikenessMatch(
+        id=m.id,
+        request_id=m.request_id,
+        decision_id=m.decision_id,
+        identity_id=m.identity_id,
+        tenant=m.tenant,
+        action=int(Action[m.action.upper()]),
+        stage=m.stage,
+        subject=m.subject,
+        score=m.score,
+        grant_id=m.grant_id,
+        frame_time_s=m.frame_time_s,
+        created_at=m.created_at,
+        has_evidence=m.has_evidence,
+    )
+
+
+def notice_pb(n: TakedownNotice, repeat_offences: int = 0) -> pb.TakedownNotice:
+    return pb.TakedownNotice(
+        id=n.id,
+        identity_id=n.identity_id,
+        filed_by=n.filed_by,
+        tenant=n.tenant,
+        manifest_id=n.manifest_id,
+        output_sha256=n.output_sha256,
+        pdq_hex=n.fingerprints.get("pdq", []),
+        watermark=n.fingerprints.get("watermark", ""),
+        bank=n.fingerprints.get("bank", ""),
+        reason=n.reason,
+        status=n.status,
+        filed_at=n.filed_at,
+        removed_at=n.removed_at or 0.0,
+        acknowledged_at=n.acknowledged_at or 0.0,
+        acknowledged_by=n.acknowledged_by,
+        repeat_offences=repeat_offences,
     )

@@ -27,6 +27,7 @@ from safety.service.api.admin import (
 )
 from safety.service.api.checking import ModerationServicer, ProvenanceServicer
 from safety.service.api.generation import GenerationServicer
+from safety.service.api.likeness import LikenessServicer
 from safety.service.api.review import DecisionsServicer, ReviewServicer
 from safety.service.app import Service
 
@@ -45,6 +46,7 @@ SERVICE_NAMES = [
         "Decisions",
         "Clients",
         "Review",
+        "Likeness",
     )
 ]
 
@@ -108,6 +110,7 @@ def start_server(service: Service, address: str | None = None, max_workers: int 
     rpc.add_DecisionsServicer_to_server(DecisionsServicer(service), server)
     rpc.add_ClientsServicer_to_server(ClientsServicer(service), server)
     rpc.add_ReviewServicer_to_server(ReviewServicer(service), server)
+    rpc.add_LikenessServicer_to_server(LikenessServicer(service), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflected = [

@@ -6,8 +6,10 @@ import os
 import sys
 from pathlib import Path
 
+from safety.auth import ROLES
 from safety.service.cli.connection import EXIT_FAILED, EXIT_OK, media_message, stubs
 from safety.service.cli.output import as_plain, emitted, format_client, json_option
+from safety.service.cli.owner_commands import add_bind_owner_command
 
 IMPORT_BATCH = 10_000  # hashes per Add call
 
@@ -199,13 +201,14 @@ def add_admin_commands(sub) -> None:
     cls = sub.add_parser("clients", help="who may call the service (admin)").add_subparsers(
         dest="sub", required=True
     )
+    add_bind_owner_command(cls)
     cc = cls.add_parser("create", help="register a client; prints its token once")
     cc.add_argument("--name", required=True)
     cc.add_argument("--tenant", required=True, help="the tenant it acts for, or '*' for all")
     cc.add_argument(
         "--role",
         required=True,
-        choices=["generator-client", "auditor", "reviewer", "senior-reviewer", "admin"],
+        choices=list(ROLES),
     )
     cc.add_argument("--cert-subject", help="mTLS: the CN of the client's certificate")
     cc.add_argument("--no-token", action="store_true", help="certificate-only client")

@@ -17,6 +17,7 @@ from safety.service.cli.decision_commands import add_decision_commands
 from safety.service.cli.likeness_commands import add_likeness_commands
 from safety.service.cli.models import add_models_command
 from safety.service.cli.operate import add_operate_commands
+from safety.service.cli.owner_commands import add_owner_commands
 from safety.service.cli.provenance_commands import add_provenance_commands
 from safety.service.cli.review_commands import add_review_commands
 from safety.service.config import DEFAULT_ADDRESS, ConfigError
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_operate_commands(sub)
     add_admin_commands(sub)
     add_likeness_commands(sub)
+    add_owner_commands(sub)
     add_client_commands(sub)
     add_provenance_commands(sub)
     add_review_commands(sub)

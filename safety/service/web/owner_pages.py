@@ -4,7 +4,6 @@ was found on, never the whole output), their consent grants, and takedown notice
 from __future__ import annotations
 
 import io
-import mimetypes
 
 from flask import Flask, flash, g, redirect, render_template, request, send_file, url_for
 
@@ -61,14 +60,10 @@ def add_owner_pages(app: Flask, service) -> None:
     def owner_takedown():
         upload = request.files.get("file")
         data = upload.read() if upload and upload.filename else b""
-        mime = (upload.mimetype if upload else "") or ""
-        if data and mime in ("", "application/octet-stream"):
-            mime = mimetypes.guess_type(upload.filename)[0] or ""
         notice = owners.takedown(
             g.user,
             manifest_id=request.form.get("manifest_id", ""),
             data=data,
-            mime_type=mime,
             reason=request.form.get("reason", ""),
         )
         flash(

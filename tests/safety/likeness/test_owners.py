@@ -22,7 +22,7 @@ def owners(review_domain):
     other, _ = d.store.add_identity("Someone Else", [], "", [])
     o = LikenessOwners(d.store, d.consent, d.banks, lambda data, mime: Signed("", False), 10**8)
     owner_record = _client(d, "Collins herself", LIKENESS_OWNER)
-    o.bind(ADMIN_, owner_record, [collins])
+    o.bind(ADMIN_, owner_record.id, [collins])
     who = Principal(owner_record.id, owner_record.name, owner_record.tenant, LIKENESS_OWNER)
     return o, who, collins, other.id, d
 
@@ -37,9 +37,9 @@ def test_only_a_platform_admin_binds_and_only_to_a_likeness_owner(owners):
     o, _, collins, _, d = owners
     target = _client(d, "someone", LIKENESS_OWNER)
     with pytest.raises(Forbidden):
-        o.bind(TENANT_ADMIN, target, [collins])
+        o.bind(TENANT_ADMIN, target.id, [collins])
     with pytest.raises(InvalidInput, match="likeness_owner"):
-        o.bind(ADMIN_, _client(d, "a reviewer", "reviewer"), [collins])
+        o.bind(ADMIN_, _client(d, "a reviewer", "reviewer").id, [collins])
     with pytest.raises(Forbidden):
         o.identities(REVIEWER)
 

@@ -26,7 +26,7 @@ def svc(tmp_path_factory, enrol_collins):
     r.studio = r.client("generator-client", "studio-a")[1]
     owner, r.owner_token = r.service.auth.create_client("Eileen Collins", "owners", LIKENESS_OWNER)
     admin = Principal("platform-admin", "admin", ALL_TENANTS, ADMIN)
-    r.service.owners.bind(admin, owner, [r.collins])
+    r.service.owners.bind(admin, owner.id, [r.collins])
     yield r
     r.web.stop()
     r.close()
