@@ -103,3 +103,19 @@ def escalate_disagreement(store: ReviewStore, item: ReviewItem, d: Decision) -> 
         item.ticket, SECOND_REVIEW, values, entry, claimed_by=d.who.client_id
     ):
         raise Busy(f"ticket {item.ticket} changed while you decided; reload it")
+
+
+def divert(store: ReviewStore, item: ReviewItem, d: Decision, share: float) -> bool:
+    """Whether double review takes this decision instead of applying it: a picked first
+    decision is held for a second reviewer; a second that differs goes to a senior.
+    Escalations always go straight through."""
+    if d.decision == "escalate":
+        return False
+    if item.status == PENDING and picked(share):
+        hold_for_second(store, item, d)
+        return True
+    first = first_review(item) if item.status == SECOND_REVIEW else None
+    if first and d.decision != first["decision"]:
+        escalate_disagreement(store, item, d)
+        return True
+    return False

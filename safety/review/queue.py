@@ -23,7 +23,7 @@ from safety.auth import ADMIN, REVIEWER, SENIOR_REVIEWER, Principal
 from safety.errors import Busy, FailedPrecondition, Forbidden, InvalidInput, NotFound
 from safety.likeness.consent import ConsentRegistry
 from safety.policy.allowlist import DEFAULT_DAYS
-from safety.review import double_review
+from safety.review import double_review, golden
 from safety.review.effects import DecisionEffects, may_clear
 from safety.review.states import (
     APPEALED,
@@ -197,16 +197,11 @@ class ReviewQueue:
         if item.claimed_by != who.client_id or (item.claim_expires or 0) < now:
             raise Busy(f"claim ticket {ticket} first (or again: claims expire after a while)")
         first = double_review.first_review(item) if item.status == SECOND_REVIEW else None
-        if decision != "escalate" and item.status == PENDING:
-            if double_review.picked(self.double_review_share):
-                double_review.hold_for_second(
-                    self.store, item, double_review.Decision(who, decision, reason_code, notes, now)
-                )
-                return self.get(ticket)
-        elif decision != "escalate" and first and decision != first["decision"]:
-            double_review.escalate_disagreement(
-                self.store, item, double_review.Decision(who, decision, reason_code, notes, now)
-            )
+        mine = double_review.Decision(who, decision, reason_code, notes, now)
+        if golden.is_golden(item):  # scored against the known answer, nothing else
+            golden.score(self.store, item, mine)
+            return self.get(ticket)
+        if double_review.divert(self.store, item, mine, self.double_review_share):
             return self.get(ticket)
         review = {
             "ticket": ticket,
@@ -356,6 +351,10 @@ class ReviewQueue:
             grant_consent,
             consent_days,
         )
+
+    def add_golden(self, ticket: str, who: Principal) -> ReviewItem:
+        """Mix a copy of a decided item into the queue as a known answer (golden.py)."""
+        return golden.add(self.store, self.media, self.get_for(ticket, who), who)
 
     def appeal(self, ticket: str, who: Principal, reason: str) -> ReviewItem:
         """Reopen a decided item for a senior reviewer other than the one who decided."""

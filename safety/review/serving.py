@@ -66,6 +66,8 @@ class ReviewerFigures:
     double_reviewed: int  # second reviews this reviewer's decisions met (or made)
     agreed: int
     median_handling_s: float | None  # claim to decision
+    golden_answered: int = 0  # golden items (golden.py) this reviewer decided
+    golden_correct: int = 0
 
 
 def oversight(audit: AuditTrail, tenant: str | None = None) -> list[ReviewerFigures]:
@@ -75,6 +77,7 @@ def oversight(audit: AuditTrail, tenant: str | None = None) -> list[ReviewerFigu
     decisions: dict[str, int] = defaultdict(int)
     double: dict[str, int] = defaultdict(int)
     agreed: dict[str, int] = defaultdict(int)
+    golden: dict[str, list[bool]] = defaultdict(list)
     for e in audit.entries(tenant):
         actor, kind, at = e["actor"], e["kind"], e["at_us"] / 1e6
         if kind == "claimed":
@@ -87,6 +90,8 @@ def oversight(audit: AuditTrail, tenant: str | None = None) -> list[ReviewerFigu
         if start is not None:
             handling[actor].append(at - start)
         body = json.loads(e["body"]) if isinstance(e["body"], str) else e["body"]
+        if kind == "review.golden":
+            golden[actor].append(bool(body.get("correct")))
         outcome = body.get("double_review")
         if outcome:
             first = (body.get("first_review") or body.get("first") or {}).get("reviewer", "")
@@ -100,6 +105,8 @@ def oversight(audit: AuditTrail, tenant: str | None = None) -> list[ReviewerFigu
             double[r],
             agreed[r],
             statistics.median(handling[r]) if handling[r] else None,
+            len(golden[r]),
+            sum(golden[r]),
         )
         for r in sorted(decisions)
     ]

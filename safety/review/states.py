@@ -16,8 +16,10 @@ APPROVED, REJECTED = "approved", "rejected"
 # An approval is recorded first (releasing), then signed, then marked approved: a crash
 # in between resumes at start-up instead of signing twice or losing the release.
 RELEASING = "releasing"
+# A golden item (golden.py) once a reviewer answered it: scored, nothing else changed.
+GOLDEN_SCORED = "golden_scored"
 OPEN = (PENDING, SECOND_REVIEW, ESCALATED, APPEALED)
-STATUSES = (*OPEN, RELEASING, APPROVED, REJECTED)
+STATUSES = (*OPEN, RELEASING, APPROVED, REJECTED, GOLDEN_SCORED)
 DECISIONS = ("approve", "reject", "escalate")
 REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
 # Queue order: the category's weight, then the score; older first among equals.

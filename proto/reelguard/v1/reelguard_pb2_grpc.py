@@ -1903,6 +1903,11 @@ class ReviewStub:
                 request_serializer=reelguard_dot_v1_dot_reelguard__pb2.AppealRequest.SerializeToString,
                 response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
                 _registered_method=True)
+        self.AddGolden = channel.unary_unary(
+                '/reelguard.v1.Review/AddGolden',
+                request_serializer=reelguard_dot_v1_dot_reelguard__pb2.TicketRef.SerializeToString,
+                response_deserializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
+                _registered_method=True)
         self.Media = channel.unary_stream(
                 '/reelguard.v1.Review/Media',
                 request_serializer=reelguard_dot_v1_dot_reelguard__pb2.TicketRef.SerializeToString,
@@ -1955,6 +1960,14 @@ class ReviewServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddGolden(self, request, context):
+        """Senior reviewers: mix a copy of a decided item into the queue as a known answer
+        (the golden set); a reviewer's decision on it is scored and changes nothing else.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Media(self, request, context):
         """Reviewers: the held media of an item they may see, as the web UI shows it.
         """
@@ -2002,6 +2015,11 @@ def add_ReviewServicer_to_server(servicer, server):
             'Appeal': grpc.unary_unary_rpc_method_handler(
                     servicer.Appeal,
                     request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.AppealRequest.FromString,
+                    response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.SerializeToString,
+            ),
+            'AddGolden': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddGolden,
+                    request_deserializer=reelguard_dot_v1_dot_reelguard__pb2.TicketRef.FromString,
                     response_serializer=reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.SerializeToString,
             ),
             'Media': grpc.unary_stream_rpc_method_handler(
@@ -2154,6 +2172,33 @@ class Review:
             target,
             '/reelguard.v1.Review/Appeal',
             reelguard_dot_v1_dot_reelguard__pb2.AppealRequest.SerializeToString,
+            reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddGolden(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/reelguard.v1.Review/AddGolden',
+            reelguard_dot_v1_dot_reelguard__pb2.TicketRef.SerializeToString,
             reelguard_dot_v1_dot_reelguard__pb2.ReviewItem.FromString,
             options,
             channel_credentials,

@@ -7,8 +7,10 @@ import logging
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.auth import (
+    ADMIN,
     ALL_TENANTS,
     GENERATOR_CLIENT,
+    SENIOR_REVIEWER,
     Principal,
 )
 from safety.errors import (
@@ -100,6 +102,12 @@ class ReviewServicer(Servicer, rpc.ReviewServicer):
         self.service.review.get_for(request.ticket, caller)
         item = self.service.review.appeal(request.ticket, caller, request.reason)
         _log_review("appeal", item, caller)
+        return review_item_pb(item, client_names(self.service.store))
+
+    @guarded(SENIOR_REVIEWER, ADMIN)
+    def AddGolden(self, request: pb.TicketRef, context, caller: Principal):
+        item = self.service.review.add_golden(request.ticket, caller)
+        _log_review("golden", item, caller)
         return review_item_pb(item, client_names(self.service.store))
 
     @guarded(*ADMIN_ONLY)

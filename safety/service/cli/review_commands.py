@@ -160,6 +160,16 @@ def cmd_review_appeal(args) -> int:
     return EXIT_OK
 
 
+def cmd_review_golden(args) -> int:
+    from reelguard.v1 import reelguard_pb2 as pb
+
+    rpc, channel = stubs(args)
+    item = rpc.ReviewStub(channel).AddGolden(pb.TicketRef(ticket=args.ticket))
+    if not emitted(args, item):
+        print(f"{item.ticket}: a golden copy of {args.ticket}, in the queue as {item.status}")
+    return EXIT_OK
+
+
 def cmd_allowlist_list(args) -> int:
     from reelguard.v1 import reelguard_pb2 as pb
 
@@ -261,6 +271,10 @@ def add_review_commands(sub) -> None:
     ap.add_argument("--reason", required=True)
     json_option(ap, "reelguard.review-item/1")
     ap.set_defaults(func=cmd_review_appeal)
+    gd = rv.add_parser("golden", help="mix a decided item into the queue as a known answer")
+    gd.add_argument("ticket")
+    json_option(gd, "reelguard.review-item/1")
+    gd.set_defaults(func=cmd_review_golden)
 
     al = sub.add_parser("allowlist", help="reviewers' content clearances (admins)")
     als = al.add_subparsers(dest="sub", required=True)

@@ -105,6 +105,7 @@ def add_review_pages(app: Flask, service) -> None:
             reason_codes=REASON_CODES,
             may_decide=may_decide(item, g.user),
             may_grant=g.user.is_platform and g.user.role in SENIORS,
+            may_add_golden=g.user.role in SENIORS and item.status in (APPROVED, REJECTED),
         )
 
     @app.get("/items/<ticket>/media/<int:index>")
@@ -167,6 +168,12 @@ def add_review_pages(app: Flask, service) -> None:
             return redirect(url_for("item_page", ticket=ticket))
         return redirect(url_for("next_item", category=form.get("queue_category", "")))
 
+    @app.post("/items/<ticket>/golden")
+    def add_golden(ticket):
+        item = queue.add_golden(ticket, g.user)
+        flash(f"Ticket {ticket} is in the golden set as {item.ticket}.")
+        return redirect(url_for("item_page", ticket=ticket))
+
     @app.post("/bulk")
     def bulk():
         form = request.form
@@ -198,5 +205,4 @@ def add_review_pages(app: Flask, service) -> None:
         return render_template(
             "oversight.html",
             figures=serving.oversight(service.store.audit, tenant),
-            decided=queue.list((APPROVED, REJECTED), "" if tenant is None else tenant, limit=1),
         )

@@ -74,3 +74,22 @@ def test_start_reviewing_claims_the_next_item_and_the_summary_counts_queues(
                 break
             except Exception:
                 continue
+
+
+def test_a_golden_item_is_scored_and_changes_nothing_else(review_domain, pictures):
+    d = review_domain
+    ticket = held_ticket(d, pictures())
+    d.review.claim_and_decide(ticket, SENIOR, "reject", "likeness_no_consent")
+    with pytest.raises(Forbidden, match="senior"):
+        d.review.add_golden(ticket, REVIEWER)
+    gold = d.review.add_golden(ticket, SENIOR)
+    assert gold.status == "pending" and gold.ticket != ticket and gold.decision is None
+    banked = {b.name: len(list(d.banks.storage.bank_entries())) for b in d.banks.storage.banks()}
+    # Served like any other item: the reviewer cannot tell it is a known answer.
+    answered = d.review.claim_and_decide(gold.ticket, OTHER_REVIEWER, "approve", "false_positive")
+    assert answered.status == "golden_scored" and answered.signed_path is None
+    after = {b.name: len(list(d.banks.storage.bank_entries())) for b in d.banks.storage.banks()}
+    assert after == banked  # not released, not banked
+    figures = {f.reviewer: f for f in serving.oversight(d.store.audit)}
+    mine = figures[OTHER_REVIEWER.client_id]
+    assert mine.golden_answered == 1 and mine.golden_correct == 0  # the answer was reject

@@ -156,6 +156,13 @@ def test_double_review_sends_a_disagreement_to_a_senior(svc, page, browser):
         login(other, svc, svc.senior)
         other.goto(f"{svc.base}/items/{ticket}")
         assert "first: approve" in other.locator(".facts").text_content()
+        other.check("#decision-reject")  # the senior's decision is final ...
+        other.check("input[name=then]")
+        other.click("#submit-decision")
+        assert other.locator("#status").inner_text() == "rejected"
+        other.click("#golden button")  # ... and a known answer for the golden set
+        gold = other.locator(".flashes").inner_text().rsplit(" ", 1)[-1].rstrip(".")
+        assert svc.service.review.get(gold).status == "pending"
         other.goto(f"{svc.base}/oversight")
         table = other.locator("#oversight").inner_text()
         assert "0%" in table  # the two reviewers disagreed
