@@ -47,16 +47,21 @@ def face_crop_jpeg(
     pixels: np.ndarray, box: tuple[int, int, int, int], margin: float = 0.25
 ) -> bytes:
     """The face in `box` with some margin, as a JPEG (for reviewers, not for matching)."""
-    import io
-
-    from PIL import Image
-
     x, y, w, h = box
     mx, my = int(w * margin), int(h * margin)
     height, width = pixels.shape[:2]
     crop = pixels[max(0, y - my) : min(height, y + h + my), max(0, x - mx) : min(width, x + w + mx)]
+    return jpeg(crop)
+
+
+def jpeg(pixels: np.ndarray) -> bytes:
+    """RGB pixels as a JPEG, for people's eyes (reviewers, the depicted person)."""
+    import io
+
+    from PIL import Image
+
     out = io.BytesIO()
-    Image.fromarray(crop).save(out, "JPEG", quality=85)
+    Image.fromarray(np.ascontiguousarray(pixels)).save(out, "JPEG", quality=85)
     return out.getvalue()
 
 

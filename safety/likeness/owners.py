@@ -123,15 +123,29 @@ class LikenessOwners:
         if days <= 0:
             raise InvalidInput("a grant from its owner runs for a number of days (1 or more)")
         expires = time.time() + days * 86400
-        return self.consent.grant(
+        grant = self.consent.grant(
             tenant, identity_id, scopes, f"owner {who.client_id}", expires, "the person's own"
         )
+        self._audit(who, "consent.granted_by_owner", grant)
+        return grant
 
     def revoke(self, who: Principal, grant_id: str) -> Grant:
         mine = {g.id for g in self.grants(who)}
         if grant_id not in mine:
             raise NotFound(f"no consent grant {grant_id!r} of yours")
-        return self.consent.revoke(grant_id, f"owner {who.client_id}")
+        grant = self.consent.revoke(grant_id, f"owner {who.client_id}")
+        self._audit(who, "consent.revoked_by_owner", grant)
+        return grant
+
+    def _audit(self, who: Principal, kind: str, grant: Grant) -> None:
+        """The owner's consent changes in the audit chain (the grant row records who
+        and when too; this entry is what an auditor verifies)."""
+        body = {
+            "identity_id": grant.identity_id,
+            "scopes": grant.scopes,
+            "expires_at": grant.expires_at,
+        }
+        self.store.append_audit(AuditEntry(who.client_id, kind, grant.tenant, grant.id, body))
 
     # ---- takedowns -----------------------------------------------------------------------
 

@@ -8,9 +8,10 @@ import io
 
 from flask import Flask, abort, flash, g, redirect, render_template, request, send_file, url_for
 
+from media.sampling import frame_shown_at
 from safety.auth import ADMIN, SENIOR_REVIEWER
 from safety.errors import Busy, Forbidden, InvalidInput, NotFound
-from safety.likeness.face_images import face_crop_jpeg
+from safety.likeness.face_images import face_crop_jpeg, jpeg
 from safety.review import double_review, serving, wellness
 from safety.review.states import APPEALED, APPROVED, ESCALATED, OPEN, REJECTED, STATUSES
 from safety.service.web import item_view
@@ -118,6 +119,21 @@ def add_review_pages(app: Flask, service) -> None:
             abort(404)
         except (MediaGone, ValueError):
             abort(410, "the media was deleted after the retention period")
+
+    @app.get("/items/<ticket>/frame/<int:index>.jpg")
+    def item_frame(ticket, index):
+        """One frame of a video subject, as shown at `t` seconds: what a reviewer reveals
+        instead of the whole video."""
+        item = shown(ticket)
+        try:
+            key, mime = item_view.medium(item, index)
+            time_s = float(request.args.get("t", "0"))
+            pixels = frame_shown_at(queue.media.path(key), time_s) if "video" in mime else None
+        except (LookupError, ValueError, MediaGone):
+            abort(404)
+        if pixels is None:
+            abort(404)
+        return send_file(io.BytesIO(jpeg(pixels)), "image/jpeg")
 
     @app.get("/items/<ticket>/face/<int:index>.jpg")
     def item_face(ticket, index):

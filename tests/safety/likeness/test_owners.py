@@ -64,3 +64,12 @@ def test_an_owner_cannot_act_for_someone_else(owners):
     other_match = d.store.likeness_matches([other])[0]
     with pytest.raises(NotFound):
         o.evidence(who, other_match.id)
+
+
+def test_an_owners_consent_changes_are_in_the_audit_chain(owners):
+    o, who, collins, _, d = owners
+    grant = o.grant(who, collins, "studio-z", ["image"], 2)
+    o.revoke(who, grant.id)
+    kinds = [e["kind"] for e in d.store.audit.entries() if e["subject"] == grant.id]
+    assert kinds == ["consent.granted_by_owner", "consent.revoked_by_owner"]
+    assert d.store.audit.verify().ok

@@ -79,10 +79,10 @@ def test_a_reviewer_reveals_and_approves_and_the_client_gets_signed_output(svc, 
     page.keyboard.press("v")  # the reveal shortcut: the reason's faces first
     shows(page, ".why img.reference", shielded=False)
     shows(page, output, shielded=True)  # one thing at a time, never everything
-    page.click(".subject[data-subject=output_frame] .reveal")
+    page.click(".subject[data-subject=output_frame] .player > .reveal")
     shows(page, output, shielded=False)
     shows(page, ".why img.reference", shielded=True)
-    page.click(".subject[data-subject=output_frame] .reveal")  # and hidden again
+    page.click(".subject[data-subject=output_frame] .player > .reveal")  # and hidden again
     shows(page, output, shielded=True)
     # The detected face beside the enrolled reference, both loaded, at the top.
     sizes = page.eval_on_selector_all(".why img", "imgs => imgs.map(i => i.naturalWidth)")

@@ -12,6 +12,7 @@ import pytest
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.service.web import WebServer
+from safety.verdict import Action, Finding, Stage, Verdict
 from tests.safety.service.browser import login, needs_chromium, screenshot, shows
 from tests.support import (
     REVIEW_LIKENESS,
@@ -88,9 +89,15 @@ def test_a_held_driving_video_shows_its_flagged_frames_and_the_face_beside_the_r
     shown = section.locator(".marker-findings:not([hidden])")
     assert shown.count() == 1 and f"at {target.get_attribute('data-time')} s" in shown.inner_text()
     assert "Eileen Collins" in shown.inner_text()
+    # Reveal that one frame, not the whole video.
+    shown.locator(".frame-reveal").click()
+    shows(page, ".marker-findings:not([hidden]) img.frame", shielded=False)
+    shows(page, ".subject[data-subject=driving_video] video", shielded=True)
+    frame = shown.locator("img.frame").element_handle()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=frame)
     # The reviewer's controls, and only those: no consent grant for a plain reviewer.
     assert page.locator("input[name=grant_consent]").count() == 0
-    section.locator(".reveal").click()  # revealed for the picture in docs/
+    section.locator(".player > .reveal").click()  # revealed for the picture in docs/
     screenshot(page, "review-item.png")
 
 
@@ -169,3 +176,28 @@ def test_double_review_sends_a_disagreement_to_a_senior(svc, page, browser):
         other.context.close()
     finally:
         svc.service.review.double_review_share = 0.0
+
+
+def test_an_item_flagged_sexual_minors_is_never_shown(svc, page, astronaut, tmp_path):
+    """Such content is blocked, never held; should one reach the queue all the same (a
+    policy bug, a hand-made item), no page or route shows its media."""
+    clip = tmp_path / "held.mp4"
+    clip.write_bytes(performance(astronaut))
+    flagged = Finding("age", "sexual_minors", "output_frame", 0.9, action=Action.BLOCK)
+    verdict = Verdict(Action.REVIEW, Stage.POST_CHECK, "p", reasons=[flagged], findings=[flagged])
+    ticket = svc.service.review.hold(
+        request_id="r-minors",
+        tenant="studio-a",
+        prompt="",
+        verdict=verdict,
+        output=clip,
+        mime_type="video/mp4",
+        spec={"ingredients": []},
+        content_sha256="0" * 64,
+    )
+    login(page, svc, svc.reviewer)
+    page.goto(f"{svc.base}/items/{ticket}")
+    assert page.locator("#never-shown").is_visible()
+    assert page.locator("video, img.media, img.frame").count() == 0
+    for route in ("media/0", "frame/0.jpg?t=0", "face/0.jpg"):
+        assert page.request.get(f"{svc.base}/items/{ticket}/{route}").status == 403

@@ -10,15 +10,20 @@
       el.classList.toggle("shielded", !reveal);
       el.classList.toggle("revealed", reveal);
     });
-    const button = container.querySelector(".reveal");
+    const button = container.querySelector(":scope > .reveal, :scope .at > .reveal");
     if (button) {
       button.setAttribute("aria-pressed", String(reveal));
-      button.textContent = reveal ? "Hide (v)" : "Reveal (v)";
+      if (button.classList.contains("frame-reveal")) {
+        button.textContent = reveal ? "Hide this frame" : "Reveal this frame only";
+      } else {
+        button.textContent = reveal ? "Hide (v)" : "Reveal (v)";
+      }
     }
   }
 
+  // What reveals as one: the reason's faces, a subject's player, one flagged frame.
   function hideAllBut(container) {
-    document.querySelectorAll(".subject, .why").forEach((c) => { if (c !== container) setRevealed(c, false); });
+    document.querySelectorAll(".revealable").forEach((c) => { if (c !== container) setRevealed(c, false); });
   }
 
   function toggle(container) {
@@ -28,9 +33,9 @@
   }
 
   function currentContainer() {
-    const open = document.querySelector(".subject .revealed, .why .revealed");
-    if (open) return open.closest(".subject, .why");
-    return document.querySelector(".why .shielded") ? document.querySelector(".why") : document.querySelector(".subject");
+    const open = document.querySelector(".revealable .revealed");
+    if (open) return open.closest(".revealable");
+    return document.querySelector(".revealable");
   }
 
   // A marker seeks its player to the flagged frame and shows that frame's findings.
@@ -92,7 +97,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll(".reveal").forEach((b) =>
-      b.addEventListener("click", () => toggle(b.closest(".subject, .why"))));
+      b.addEventListener("click", () => toggle(b.closest(".revealable"))));
     document.querySelectorAll(".marker").forEach((m) => m.addEventListener("click", () => seek(m)));
     document.querySelectorAll(".subject").forEach((section) => {
       const video = section.querySelector("video");
