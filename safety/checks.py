@@ -35,6 +35,7 @@ from safety.verdict import (
     Stage,
     Verdict,
     crop_key,
+    likeness_match,
 )
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,7 @@ def _face_crops(findings: list[Finding], clips: list[Clip]) -> dict[str, bytes]:
     by_subject = {c.subject: c for c in clips}
     for f in findings:
         clip = by_subject.get(f.subject)
-        if not f.identity_id or f.box is None or clip is None or not clip.frames:
+        if not likeness_match(f) or f.box is None or clip is None or not clip.frames:
             continue
         frame = min(clip.frames, key=lambda fr: abs(fr.time_s - f.frame_time_s))
         try:

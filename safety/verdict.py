@@ -135,6 +135,13 @@ class Verdict:
         )
 
 
+def likeness_match(f: Finding) -> bool:
+    """A likeness finding the policy counted as the person (at or over its threshold). A
+    near miss is someone else's face: never shown to, or kept for, the person it
+    resembled."""
+    return bool(f.identity_id) and f.category in LIKENESS_CATEGORIES and f.score >= f.threshold
+
+
 def crop_key(f: Finding) -> str:
     """Which face crop in `Verdict.face_crops` belongs to a likeness finding."""
     return f"{f.subject}|{f.identity_id}|{f.frame_time_s:.3f}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from safety.store.records import AuditEntry, LikenessMatch, TakedownNotice
-from safety.verdict import LIKENESS_CATEGORIES, Verdict, crop_key
+from safety.verdict import Verdict, crop_key, likeness_match
 
 
 class ReviewerSettingsStore(Protocol):
@@ -63,7 +63,7 @@ def match_rows(decision_id: str, request_id: str, tenant: str, verdict: Verdict)
     decision's own transaction, so the owner's list never misses a recorded decision."""
     rows = []
     for f in verdict.findings:
-        if not f.identity_id or f.category not in LIKENESS_CATEGORIES:
+        if not likeness_match(f):
             continue
         rows.append(
             dict(

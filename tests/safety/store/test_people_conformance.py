@@ -24,8 +24,15 @@ def likeness_verdict(identity_id: str, crop: bytes | None) -> Verdict:
         box=(1, 2, 3, 4),
         consent={"grant_id": "g1"},
     )
+    face.threshold = 0.9
     other = Finding("nudity", "sexual", "driving_video", 0.1)
-    v = Verdict(Action.BLOCK, Stage.PRE_CHECK, "p@1", reasons=[face], findings=[face, other])
+    # A near miss: someone who resembles the person, never listed as them.
+    lookalike = Finding(
+        "likeness", "public_figure", "input_image", 0.85, threshold=0.9, identity_id=identity_id
+    )
+    v = Verdict(
+        Action.BLOCK, Stage.PRE_CHECK, "p@1", reasons=[face], findings=[face, other, lookalike]
+    )
     if crop is not None:
         v.face_crops[crop_key(face)] = crop
     return v
@@ -56,6 +63,7 @@ def test_a_decision_writes_its_likeness_matches_with_the_face_crop(store):
     store.record_decision("d3", "r3", "studio-b", likeness_verdict("id-z", None))
     found = store.likeness_matches(["id-a"])
     assert [m.decision_id for m in found] == ["d2", "d1"]  # newest first, only id-a's
+    assert {m.subject for m in found} == {"driving_video"}  # not the lookalike's near miss
     first = found[1]
     assert (first.tenant, first.action, first.stage, first.subject) == (
         "studio-a",
