@@ -25,6 +25,11 @@ MIN_SCORE = 0.5  # the mesh's own "a face is here" probability
 # Canonical Face Mesh indices (the image's left eye is the subject's right).
 EYES = ((33, 133), (263, 362))  # (outer, inner) corners, image-left eye first
 LIDS = ((159, 145), (386, 374))  # (upper, lower) lid centres
+# Each eye's lids, from the outer corner to the inner (the iris model refines them).
+UPPER_LIDS = (np.array([246, 161, 160, 159, 158, 157, 173]),
+              np.array([466, 388, 387, 386, 385, 384, 398]))  # fmt: skip
+LOWER_LIDS = (np.array([7, 163, 144, 145, 153, 154, 155]),
+              np.array([249, 390, 373, 374, 380, 381, 382]))  # fmt: skip
 MOUTH_CORNERS = (61, 291)
 INNER_LIPS_TOP, INNER_LIPS_BOTTOM = (82, 13, 312), (87, 14, 317)
 # Points expression hardly moves: the nose's bridge and back, the eyes' corners, the
@@ -77,6 +82,22 @@ def gazes(points: np.ndarray, irises: np.ndarray) -> np.ndarray:
         axis = points[inner, :2] - points[outer, :2]
         out.append(float(np.dot(iris - points[outer, :2], axis) / max(np.dot(axis, axis), 1e-6)))
     return np.array(out, np.float32)
+
+
+def _refine_lids(points: np.ndarray, k: int, eye: np.ndarray) -> None:
+    """Put the iris model's eye contour (`eye`: 16 points, corner 0, one lid 1-7, corner
+    8, the other lid 9-15) on eye `k`'s mesh lids. Which end is the outer corner and
+    which lid is the upper one are read from the points (the crop was mirrored)."""
+    outer, inner = points[EYES[k][0], :2], points[EYES[k][1], :2]
+    first, second = eye[1:8], eye[9:16]
+    if np.linalg.norm(eye[0] - outer) > np.linalg.norm(eye[0] - inner):
+        first, second = first[::-1], second[::-1]
+    along = inner - outer
+    down = np.array([-along[1], along[0]]) * (1 if along[0] >= 0 else -1)
+    if float((first.mean(axis=0) - second.mean(axis=0)) @ down) < 0:
+        first, second = second, first  # `first` is the lower lid
+    points[LOWER_LIDS[k], :2] = first
+    points[UPPER_LIDS[k], :2] = second
 
 
 def _crop(center: np.ndarray, side: float, angle: float, out: int, flip: bool = False):
@@ -146,13 +167,16 @@ class FaceMesh:
         points = np.empty((468, 3), np.float32)
         points[:, :2] = mesh[:, :2] @ back[:, :2].T + back[:, 2]
         points[:, 2] = mesh[:, 2] * side / MESH_SIDE
-        return Face(points, self._irises(rgb, points), score)
+        return Face(points, self._eyes(rgb, points), score)
 
-    def _irises(self, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
-        """Each iris centre, from a crop of the eye laid level and mirrored. Mirrored
-        crops of both eyes are what follows gaze: on real actors (bench/performance.py
-        --people, vid_edtalk_pose_source1) the character's irises then move with the
-        actor's at correlation 0.60 and 0.62 per eye; unmirrored, -0.56 and 0.25."""
+    def _eyes(self, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Each iris centre, from a crop of the eye laid level and mirrored; the mesh's
+        lids (in `points`, in place) replaced by the iris model's, read from that 64²
+        eye crop rather than the 192² face: the mesh reads a blink as half closed.
+        Mirrored crops of both eyes are what follows gaze: on real actors
+        (bench/performance.py --people, vid_edtalk_pose_source1) the character's irises
+        then move with the actor's at correlation 0.60 and 0.62 per eye; unmirrored,
+        -0.56 and 0.25."""
         out = np.empty((2, 2), np.float32)
         for k, (outer, inner) in enumerate(EYES):
             a, b = points[outer, :2].astype(np.float64), points[inner, :2].astype(np.float64)
@@ -164,9 +188,11 @@ class FaceMesh:
             side = float(np.linalg.norm(b - a)) * EYE_SCALE
             crop_map = _crop((a + b) / 2, side, angle, IRIS_SIDE, flip=True)
             crop = cv2.warpAffine(rgb, crop_map, (IRIS_SIDE, IRIS_SIDE), flags=cv2.INTER_LINEAR)
-            _, iris = self._run("iris", crop)
+            contour, iris = self._run("iris", crop)
             back = cv2.invertAffineTransform(crop_map)
             out[k] = iris.reshape(5, 3)[0, :2] @ back[:, :2].T + back[:, 2]
+            eye = contour.reshape(71, 3)[:16, :2] @ back[:, :2].T + back[:, 2]
+            _refine_lids(points, k, eye)
         return out
 
     def _run(self, name: str, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,13 +19,25 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from generator.base import DRIVING_VIDEO, IMAGE, PLAIN_ALGORITHM, GenerationInput, ProgressFn
-from generator.face_mesh import INNER_MOUTH, Face, FaceMesh, mouth_opening
+from generator.face_mesh import (
+    EYES,
+    INNER_MOUTH,
+    LOWER_LIDS,
+    UPPER_LIDS,
+    Face,
+    FaceMesh,
+    eye_openings,
+    mouth_opening,
+)
 from generator.retarget import fill_gaps, rest_index, retarget, smooth
 from media.mp4 import write_mp4
 
 MAX_TRACK_SIDE = 512  # driving frames are tracked at most this large
 RING_POINTS = 20
 OPEN_FROM = 0.03  # inner-lip gap over interocular distance: below it the lips are closed
+# An eye's opening over the character's own: from CLOSE_FROM the lids cover it, fully
+# at SHUT_AT (a blink; a squint stays a squint).
+CLOSE_FROM, SHUT_AT = 0.6, 0.3
 # The mesh points the warp moves: face oval, brows, eyes' contours, nose, outer and inner
 # lips (MediaPipe's canonical indices); each iris is added as its own point.
 WARP_POINTS = np.array(sorted({
@@ -186,6 +198,44 @@ def mouth_inside(
     return out
 
 
+def lids_over(frame: np.ndarray, target: Face, character: Face) -> np.ndarray:
+    """Each eye closing as far as the target's lids say: a warp only squeezes the eye
+    (the iris stays in sight between lids a pixel apart), so as the opening falls below
+    CLOSE_FROM of the character's own, the eye is covered by the skin just above its
+    upper lid, a darker line where the lids meet; fully at SHUT_AT."""
+    out = frame
+    now, rest = eye_openings(target.points), eye_openings(character.points)
+    height, width = frame.shape[:2]
+    for k, (outer, inner) in enumerate(EYES):
+        shut = (CLOSE_FROM - now[k] / max(rest[k], 1e-6)) / (CLOSE_FROM - SHUT_AT)
+        shut = float(np.clip(shut, 0.0, 1.0))
+        if shut <= 0:
+            continue
+        pts = target.points[:, :2]
+        upper, lower = pts[UPPER_LIDS[k]], pts[LOWER_LIDS[k]]
+        outline = np.concatenate([pts[[outer]], upper, pts[[inner]], lower[::-1]])
+        eye_width = float(np.linalg.norm(pts[inner] - pts[outer]))
+        along = (pts[inner] - pts[outer]) / max(eye_width, 1e-6)
+        up = np.array([along[1], -along[0]]) * (1 if along[0] >= 0 else -1)
+        samples = np.round(upper + up * 0.3 * eye_width).astype(int)
+        samples = samples[(samples >= 0).all(axis=1) & (samples < [width, height]).all(axis=1)]
+        if not len(samples):
+            continue
+        skin = frame[samples[:, 1], samples[:, 0]].astype(np.float32).mean(axis=0)
+        cover = np.zeros_like(frame)
+        cover[:] = skin.astype(np.uint8)
+        meeting = np.concatenate([pts[[outer]], (upper + lower) / 2, pts[[inner]]])
+        cv2.polylines(cover, [np.round(meeting).astype(np.int32)], False,
+                      (skin * 0.55).astype(np.uint8).tolist(),
+                      max(1, round(eye_width * 0.05)), cv2.LINE_AA)  # fmt: skip
+        mask = np.zeros((height, width), np.uint8)
+        cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 255, cv2.LINE_AA)
+        mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+        alpha = (cv2.GaussianBlur(mask, (5, 5), 0) / 255.0 * shut)[..., None]
+        out = (out * (1 - alpha) + cover * alpha).astype(np.uint8)
+    return out
+
+
 def series(faces: list[Face], frames: list[np.ndarray], count: int):
     """`count` (face, frame) pairs spread over the tracked clip, nearest in time."""
     positions = np.round(np.linspace(0, len(faces) - 1, count)).astype(int)
@@ -242,6 +292,7 @@ class PerformanceTransfer:
             for i, (current, rgb) in enumerate(series(faces, frames, job.num_frames)):
                 target = retarget(face, pose, rest, current)
                 frame = warp(np.concatenate([warp_points(target), fixed]))
+                frame = lids_over(frame, target, face)
                 yield mouth_inside(frame, target, rgb, current, tones)
                 progress(i + 1, job.num_frames)
 

@@ -16,7 +16,9 @@ import numpy as np
 
 from generator.face_mesh import (
     EYES,
+    LOWER_LIDS,
     STABLE,
+    UPPER_LIDS,
     Face,
     eye_openings,
     interocular,
@@ -36,10 +38,6 @@ LIP_GAIN = 2.0
 # the One-Euro filter takes a little more off a blink's 2-4 frames (the same bench: the
 # character's eye opening moved 0.4-0.5 of the actor's unscaled).
 LID_GAIN = 3.0
-UPPER_LIDS = (np.array([246, 161, 160, 159, 158, 157, 173]),
-              np.array([466, 388, 387, 386, 385, 384, 398]))  # fmt: skip
-LOWER_LIDS = (np.array([7, 163, 144, 145, 153, 154, 155]),
-              np.array([249, 390, 373, 374, 380, 381, 382]))  # fmt: skip
 LIDS = np.concatenate([*UPPER_LIDS, *LOWER_LIDS])
 LIPS = np.array(sorted({61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 146, 91, 181, 84,
                         17, 314, 405, 321, 375, 78, 191, 80, 81, 82, 13, 312, 311, 310,
@@ -133,10 +131,12 @@ def head_pose(neutral: np.ndarray, current: np.ndarray) -> tuple[float, np.ndarr
 
 def rest_index(faces: list[Face]) -> int:
     """The actor's most neutral frame, what expressions are read against: the mouth
-    most closed and least wide, among frames with the eyes open (a clip may start on a
-    smile or a blink)."""
+    most closed and least wide, among frames with the eyes as open as they usually are
+    (a clip may start on a smile or a blink; a rest frame with half-closed eyes made
+    every ordinary frame a stare, with the lids' gain)."""
     eyes = np.array([eye_openings(f.points).mean() for f in faces])
-    open_eyes = eyes >= 0.8 * np.median(eyes)
+    typical = np.median(eyes)
+    open_eyes = np.abs(eyes - typical) <= 0.1 * typical
     width = np.array([mouth_width(f.points) for f in faces])
     score = np.array([mouth_opening(f.points) for f in faces]) + width - width.min()
     score[~open_eyes] = np.inf

@@ -60,8 +60,6 @@ def create_app(service) -> Flask:
     @app.before_request
     def _authenticate():
         g.user = None
-        if request.endpoint == "owner_takedown":  # a signed output is filed with the form
-            request.max_content_length = TAKEDOWN_UPLOAD
         client_id = sessions.client_of(session.get("sid", ""))
         if session.get("sid") and client_id is None:
             session.clear()  # logged out, expired, or from before a restart
@@ -72,6 +70,10 @@ def create_app(service) -> Flask:
                 session.clear()
             else:
                 g.user = Principal(record.id, record.name, record.tenant, record.role)
+        if request.endpoint == "owner_takedown" and g.user and g.user.role == LIKENESS_OWNER:
+            # A signed output is filed with this form: larger, for a logged-in owner only
+            # (read before the CSRF check parses the form).
+            request.max_content_length = TAKEDOWN_UPLOAD
         if "csrf" not in session:
             session["csrf"] = secrets.token_urlsafe(32)
         if request.method == "POST":

@@ -94,3 +94,11 @@ def test_an_owner_sees_the_attempt_grants_consent_and_takes_the_output_down(
     assert [n.id for n in svc.service.owners.notices(studio)] == [notice.id]
     assert svc.service.owners.acknowledge(studio, notice.id).status == "acknowledged"
     assert svc.service.owners.repeat_offences("studio-a") == 1
+
+
+def test_only_a_logged_in_owner_may_send_a_large_takedown_upload(svc, page):
+    """The takedown form takes a whole signed output; anyone else's POST keeps the 1 MB
+    form limit, refused before its body is read into a form."""
+    big = {"name": "x.mp4", "mimeType": "video/mp4", "buffer": b"\0" * (2 << 20)}
+    response = page.request.post(f"{svc.base}/owner/takedown", multipart={"file": big})
+    assert response.status == 413
