@@ -21,6 +21,7 @@ MESH_SIDE, IRIS_SIDE = 192, 64
 CROP_SCALE = 1.6  # the face crop: this much larger than the face
 EYE_SCALE = 2.3  # an eye crop: this much wider than the eye's corners apart
 MIN_SCORE = 0.5  # the mesh's own "a face is here" probability
+LID_TRUST = 0.25  # the iris model's lids replace the mesh's when within this many eye widths
 
 # Canonical Face Mesh indices (the image's left eye is the subject's right).
 EYES = ((33, 133), (263, 362))  # (outer, inner) corners, image-left eye first
@@ -84,7 +85,7 @@ def gazes(points: np.ndarray, irises: np.ndarray) -> np.ndarray:
     return np.array(out, np.float32)
 
 
-def _refine_lids(points: np.ndarray, k: int, eye: np.ndarray) -> None:
+def refine_lids(points: np.ndarray, k: int, eye: np.ndarray) -> None:
     """Put the iris model's eye contour (`eye`: 16 points, corner 0, one lid 1-7, corner
     8, the other lid 9-15) on eye `k`'s mesh lids. Which end is the outer corner and
     which lid is the upper one are read from the points (the crop was mirrored)."""
@@ -96,6 +97,15 @@ def _refine_lids(points: np.ndarray, k: int, eye: np.ndarray) -> None:
     down = np.array([-along[1], along[0]]) * (1 if along[0] >= 0 else -1)
     if float((first.mean(axis=0) - second.mean(axis=0)) @ down) < 0:
         first, second = second, first  # `first` is the lower lid
+    # A contour far from the mesh's lids is the iris model misreading the crop (a face
+    # turned away, an eye at the face's edge): the mesh's own lids stay.
+    width = float(np.linalg.norm(along))
+    moved = max(
+        float(np.abs(first - points[LOWER_LIDS[k], :2]).max()),
+        float(np.abs(second - points[UPPER_LIDS[k], :2]).max()),
+    )
+    if moved > LID_TRUST * width:
+        return
     points[LOWER_LIDS[k], :2] = first
     points[UPPER_LIDS[k], :2] = second
 
@@ -192,7 +202,7 @@ class FaceMesh:
             back = cv2.invertAffineTransform(crop_map)
             out[k] = iris.reshape(5, 3)[0, :2] @ back[:, :2].T + back[:, 2]
             eye = contour.reshape(71, 3)[:16, :2] @ back[:, :2].T + back[:, 2]
-            _refine_lids(points, k, eye)
+            refine_lids(points, k, eye)
         return out
 
     def _run(self, name: str, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -183,11 +183,16 @@ def mouth_inside(
         inside[mask > 0] = piece[mask > 0]
     actor_tone, character_tone = tones
     lab = cv2.cvtColor(inside, cv2.COLOR_RGB2LAB).astype(np.float32)
-    # Brightness in proportion; the tint as far as a pixel is lit (a dark mouth stays dark,
-    # not tinted), teeth and tongue keep their contrast.
+    # Brightness in proportion; saturation as the character's skin is to the actor's (a
+    # black-and-white portrait gets a grey mouth); the tint as far as a pixel is lit (a
+    # dark mouth stays dark, not tinted); teeth and tongue keep their contrast.
     lit = np.clip(lab[..., :1] / max(actor_tone[0], 1.0), 0.0, 1.0)
     lab[..., 0] *= character_tone[0] / max(actor_tone[0], 1.0)
-    lab[..., 1:] += (character_tone[1:] - actor_tone[1:]) * lit
+    chroma_a = float(np.linalg.norm(actor_tone[1:] - 128))
+    chroma_c = float(np.linalg.norm(character_tone[1:] - 128))
+    saturation = float(np.clip(chroma_c / max(chroma_a, 4.0), 0.0, 1.5))
+    shift = character_tone[1:] - 128 - (actor_tone[1:] - 128) * saturation
+    lab[..., 1:] = 128 + (lab[..., 1:] - 128) * saturation + shift * lit
     inside = cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
     mask = np.zeros(inside.shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(dst).astype(np.int32)], 255, cv2.LINE_AA)

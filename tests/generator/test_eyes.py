@@ -1,0 +1,64 @@
+"""The eyes of the performance transfer: the iris model's lids replace the mesh's only
+where they agree with it, and a closing eye is covered by its lid's skin."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from generator.face_mesh import EYES, LOWER_LIDS, UPPER_LIDS, eye_openings, refine_lids
+from generator.performance import PerformanceTransfer, lids_over
+
+
+@pytest.fixture(scope="module")
+def character(astronaut):
+    canvas, face = PerformanceTransfer().character(astronaut, 256, 256)
+    return canvas, face
+
+
+def contour(points: np.ndarray, k: int, lift: float = 0.0, mirrored: bool = False):
+    """The iris model's 16-point contour for eye k as the mesh has it (corner, one lid,
+    the other corner, the other lid), its upper lid raised by `lift` pixels; from a
+    mirrored crop it starts at the inner corner."""
+    outer, inner = EYES[k]
+    lower, upper = points[LOWER_LIDS[k], :2], points[UPPER_LIDS[k], :2] - [0, lift]
+    if mirrored:
+        return np.concatenate([points[[inner], :2], lower[::-1], points[[outer], :2], upper[::-1]])
+    return np.concatenate([points[[outer], :2], lower, points[[inner], :2], upper])
+
+
+def test_the_iris_models_lids_are_taken_only_where_they_agree_with_the_mesh(character):
+    _, face = character
+    points = face.points.copy()
+    width = float(np.linalg.norm(points[EYES[0][1], :2] - points[EYES[0][0], :2]))
+    # Read from a mirrored crop: the same contour back to front still lands lid on lid.
+    refine_lids(points, 0, contour(face.points, 0, lift=0.1 * width, mirrored=True))
+    assert np.allclose(points[UPPER_LIDS[0], 1], face.points[UPPER_LIDS[0], 1] - 0.1 * width)
+    assert np.allclose(points[LOWER_LIDS[0], :2], face.points[LOWER_LIDS[0], :2])
+    # A contour half an eye away from the mesh's lids is a misread: nothing changes.
+    wild = face.points.copy()
+    refine_lids(wild, 1, contour(face.points, 1, lift=0.5 * width))
+    assert np.array_equal(wild, face.points)
+
+
+def test_a_shut_eye_is_covered_and_an_open_one_left_alone(character):
+    canvas, face = character
+    assert lids_over(canvas, face, face) is canvas  # eyes as open as the character's own
+    shut = face.points.copy()
+    for upper, lower in zip(UPPER_LIDS, LOWER_LIDS, strict=True):
+        middle = (shut[upper, 1].mean() + shut[lower, 1].mean()) / 2
+        shut[upper, 1] = middle - 0.5
+        shut[lower, 1] = middle + 0.5
+        shut[lower, 0] = shut[upper, 0]  # each lower point under its upper one
+    target = replace(face, points=shut)
+    assert (eye_openings(shut) < 0.3 * eye_openings(face.points)).all()
+    covered = lids_over(canvas, target, face)
+    for k, (outer, inner) in enumerate(EYES):
+        x0, x1 = sorted(int(face.points[i, 0]) for i in (outer, inner))
+        y = int(face.points[UPPER_LIDS[k], 1].mean() + face.points[LOWER_LIDS[k], 1].mean()) // 2
+        before = canvas[y - 1 : y + 2, x0 + 2 : x1 - 2].astype(float)
+        after = covered[y - 1 : y + 2, x0 + 2 : x1 - 2].astype(float)
+        assert np.abs(after - before).mean() > 10  # the eye's inside is painted over
+        assert after.std(axis=(0, 1)).mean() < before.std(axis=(0, 1)).mean()  # evenly
