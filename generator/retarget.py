@@ -34,9 +34,10 @@ GAZE_LIMIT = 0.25  # an iris moves at most this much of its eye's width
 # same frames (bench/performance.py --people: mesh 0.02-0.07 where dlib reads 0.01-0.16
 # of the interocular distance); the lips' expression is scaled back up by this much.
 LIP_GAIN = 2.0
-# Likewise the lids, more: the mesh reads a blink as closing the eyes about half way, and
-# the One-Euro filter takes a little more off a blink's 2-4 frames (the same bench: the
-# character's eye opening moved 0.4-0.5 of the actor's unscaled).
+# Likewise the lids, more: even with the iris model's lids (face_mesh.refine_lids) a
+# blink's 2-4 frames lose depth in the One-Euro filter. Measured (bench/performance.py
+# --people --frames 96): gain 3 gives eye-opening correlation 0.67 and 19 of 51 blinks,
+# gain 2 gives 0.64 and 17; the lids never pass shut (_keep_lids_apart).
 LID_GAIN = 3.0
 LIDS = np.concatenate([*UPPER_LIDS, *LOWER_LIDS])
 LIPS = np.array(sorted({61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 146, 91, 181, 84,
