@@ -25,6 +25,7 @@ from safety.errors import FailedPrecondition, Forbidden, InvalidInput, NotFound
 from safety.likeness.consent import ConsentRegistry
 from safety.store.interface import Store
 from safety.store.records import AuditEntry, Grant, LikenessMatch, TakedownNotice
+from safety.verdict import LIKENESS_CATEGORIES
 
 TAKEDOWN_BANK = "likeness-takedown"
 WATERMARK_HEX = 16  # the manifest-id prefix the invisible watermark carries
@@ -169,7 +170,13 @@ class LikenessOwners:
                     "this file carries no manifest this service signed, and none was "
                     "recovered from its watermark or fingerprint; file the manifest id"
                 )
-            manifest_id = manifest_id or signed.manifest_id
+            if manifest_id.strip() and manifest_id.strip() != signed.manifest_id:
+                # The file's frames are what get banked: they must be that output's.
+                raise InvalidInput(
+                    f"this file was signed under manifest {signed.manifest_id}, not "
+                    f"{manifest_id.strip()}; file one or the other"
+                )
+            manifest_id = signed.manifest_id
             frames = decode_for_lookup(data, mime_type, max_image_pixels=self.max_image_pixels)
         manifest_id = manifest_id.strip()
         if not manifest_id:
@@ -178,9 +185,11 @@ class LikenessOwners:
         if decision is None:
             raise NotFound(f"no output signed under manifest {manifest_id!r}")
         matched = {
-            f.get("identity_id")
+            f["identity_id"]
             for f in decision["evidence"].get("findings", [])
             if f.get("identity_id") in owned
+            and f.get("category") in LIKENESS_CATEGORIES
+            and f.get("score", 0.0) >= f.get("threshold", 0.0)  # not a lookalike's near miss
         }
         if not matched:
             raise Forbidden(
@@ -259,7 +268,9 @@ def verified_by(verifier) -> Callable[[bytes, str], Signed]:
         report = verifier.verify_bytes(data, mime_type)
         if report.trusted and (report.moderation or {}).get("decision_id"):
             return Signed(str(report.moderation["decision_id"]), True)
-        recovered = (report.recovered or {}).get("manifest_id", "")
-        return Signed(str(recovered), False)
+        recovered = report.recovered or {}
+        if not recovered.get("confirmed"):  # a candidate only: nothing is claimed
+            return Signed("", False)
+        return Signed(str(recovered.get("manifest_id", "")), False)
 
     return identify

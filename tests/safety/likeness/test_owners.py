@@ -27,6 +27,10 @@ def owners(review_domain):
     return o, who, collins, other.id, d
 
 
+def who_identity(o, who) -> str:
+    return o.identities(who)[0]
+
+
 def _client(d, name, role):
     from safety.auth import Authenticator
 
@@ -57,6 +61,30 @@ def test_an_owner_cannot_act_for_someone_else(owners):
     )
     with pytest.raises(Forbidden, match="no match of a person you speak for"):
         o.takedown(who, manifest_id="d-other")
+    # A lookalike: the owner's own person, but under the threshold, is not them.
+    near = Finding(
+        "likeness",
+        "public_figure",
+        "input_image",
+        0.8,
+        threshold=0.9,
+        identity_id=who_identity(o, who),
+    )
+    d.store.record_decision(
+        "d-near",
+        "r-near",
+        "studio-a",
+        Verdict(Action.ALLOW, Stage.POST_CHECK, "p", findings=[near]),
+    )
+    with pytest.raises(Forbidden):
+        o.takedown(who, manifest_id="d-near")
+    # A file signed under one manifest cannot be filed under another (its frames would
+    # be banked in that output's name).
+    signed_as = LikenessOwners(
+        d.store, d.consent, d.banks, lambda data, mime: Signed("d-x", True), 10**8
+    )
+    with pytest.raises(InvalidInput, match="signed under manifest d-x"):
+        signed_as.takedown(who, manifest_id="d-near", data=b"\x00" * 64, mime_type="video/mp4")
     with pytest.raises(NotFound):
         o.takedown(who, manifest_id="no-such-output")
     # A match of the other person is not in this owner's list, nor its evidence.
