@@ -99,6 +99,18 @@ class HashBanks:
         self._refresh()
         return bank
 
+    def ensure(self, name: str, description: str, filled_by: str) -> Bank:
+        """The bank `name`, created (at the default distance) if missing, for content this
+        service banks itself; never a known-CSAM list, which takes hash lists only."""
+        existing = {b.name: b for b in self.storage.banks()}.get(name)
+        if existing is None:
+            return self.create(name, DEFAULT_MAX_DISTANCE, description)
+        if existing.csam:
+            raise IndexInputError(
+                f"bank {name!r} is a known-CSAM list: it is filled from hash lists, not {filled_by}"
+            )
+        return existing
+
     def bank(self, name: str) -> Bank:
         if name not in self._banks:
             raise IndexEntryNotFound(f"no hash bank {name!r}; create it first")

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from indexes.hashbank import DEFAULT_MAX_DISTANCE, HashBanks, media_hashes
+from indexes.hashbank import HashBanks, media_hashes
 from media.lookup import decode_for_lookup
 from media.sniff import sniff_mime
 from safety.auth import ADMIN, LIKENESS_OWNER, Principal
@@ -202,10 +202,9 @@ class LikenessOwners:
             hashes += media_hashes([pixels for _, pixels in frames])
         hashes = sorted(set(hashes))
         notice_id = secrets.token_hex(8)
-        if TAKEDOWN_BANK not in {b.name for b in self.banks.storage.banks()}:
-            self.banks.create(
-                TAKEDOWN_BANK, DEFAULT_MAX_DISTANCE, "outputs taken down by the people in them"
-            )
+        self.banks.ensure(
+            TAKEDOWN_BANK, "outputs taken down by the people in them", filled_by="takedowns"
+        )
         if hashes:
             self.banks.add(TAKEDOWN_BANK, hashes, f"takedown:{notice_id}", f"notice {notice_id}")
         now = time.time()
@@ -231,7 +230,7 @@ class LikenessOwners:
             "identity_id": notice.identity_id,
             "manifest_id": manifest_id,
             "hashes_banked": len(hashes),
-            "repeat_offences": len(self.store.takedowns(tenant=notice.tenant, limit=10_000)) + 1,
+            "repeat_offences": self.repeat_offences(notice.tenant) + 1,
         }
         self.store.add_takedown(
             notice, AuditEntry(who.client_id, "takedown.filed", notice.tenant, notice_id, body)

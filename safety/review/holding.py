@@ -11,8 +11,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from indexes.hashbank import DEFAULT_MAX_DISTANCE, HashBanks, media_hashes
-from indexes.index_errors import IndexInputError
+from indexes.hashbank import HashBanks, media_hashes
 from media.decode import decode_image
 from media.sampling import Sampling, sample_video_frames
 from safety.decisions import DecisionRecorder
@@ -139,13 +138,7 @@ class Holding:
             if ing["mime_type"].startswith("image/"):
                 data = media.read_bytes(ing["path"])
                 frames.append(decode_image(data, max_pixels=MAX_BANKED_PIXELS).pixels)
-        known = {b.name: b for b in banks.storage.banks()}
-        if bank not in known:
-            banks.create(bank, DEFAULT_MAX_DISTANCE, "content rejected in human review")
-        elif known[bank].csam:
-            raise IndexInputError(
-                f"bank {bank!r} is a known-CSAM list: it is filled from hash lists, not review"
-            )
+        banks.ensure(bank, "content rejected in human review", filled_by="review")
         hashes = media_hashes(frames)  # none if every frame is featureless: nothing to bank
         if not hashes:
             return 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexes.hashbank import read_hash_list
+from indexes.hashbank import HashBanks, read_hash_list
 from indexes.index_errors import IndexInputError
+from safety.store.memory import MemoryStore
 
 A, B = "f" * 64, "0123456789abcdef" * 4
 
@@ -39,3 +40,12 @@ def test_a_malformed_line_stops_the_import_with_its_number(text, line):
 def test_a_csv_without_a_hash_column_is_refused():
     with pytest.raises(IndexInputError, match="no hash column"):
         read_hash_list(f"id,value\n1,{A}\n")
+
+
+def test_a_bank_we_fill_ourselves_is_made_once_and_never_a_csam_list():
+    banks = HashBanks(MemoryStore())  # the bank storage the service's tests stand on
+    made = banks.ensure("review-rejected", "rejected in review", filled_by="review")
+    assert banks.ensure("review-rejected", "again", filled_by="review") == made
+    banks.create("known-csam", csam=True)
+    with pytest.raises(IndexInputError, match="known-CSAM list.*not takedowns"):
+        banks.ensure("known-csam", "taken down", filled_by="takedowns")
