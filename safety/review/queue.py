@@ -162,7 +162,7 @@ class ReviewQueue:
     def claim(self, ticket: str, who: Principal) -> ReviewItem:
         """Take the item for `lease_s`; refused while another reviewer's lease runs."""
         item = self.get(ticket)
-        self._may_work_on(item, who)
+        self.check_may_work_on(item, who)
         now = time.time()
         entry = AuditEntry(who.client_id, "claimed", item.tenant, ticket, {})
         if not self.store.claim_review_item(
@@ -192,7 +192,7 @@ class ReviewQueue:
             )
         may_clear(who, decision, grant_consent)
         item = self.get(ticket)
-        self._may_work_on(item, who)
+        self.check_may_work_on(item, who)
         now = time.time()
         if item.claimed_by != who.client_id or (item.claim_expires or 0) < now:
             raise Busy(f"claim ticket {ticket} first (or again: claims expire after a while)")
@@ -383,11 +383,14 @@ class ReviewQueue:
         )
         return self.get(ticket)
 
-    def _may_work_on(self, item: ReviewItem, who: Principal) -> None:
+    def check_may_work_on(self, item: ReviewItem, who: Principal) -> None:
+        """Raise (InvalidInput, Forbidden) unless `who` may claim and decide `item` now."""
         if item.status == RELEASING:
             raise InvalidInput(f"ticket {item.ticket} is approved and being released")
         if item.status in (APPROVED, REJECTED):
             raise InvalidInput(f"ticket {item.ticket} is already {item.status}; appeal it instead")
+        if item.status not in OPEN:  # a scored golden item, say: answered once
+            raise InvalidInput(f"ticket {item.ticket} is {item.status}: nothing is left to decide")
         if item.status in (ESCALATED, APPEALED) and who.role not in (SENIOR_REVIEWER, ADMIN):
             raise Forbidden(f"ticket {item.ticket} is {item.status}: a senior reviewer decides it")
         if item.status == APPEALED and who.client_id == item.previous_decider:

@@ -59,6 +59,15 @@ def next_item(queue: ReviewQueue, who: Principal, category: str = "", tenant: st
     return None
 
 
+def may_decide(queue: ReviewQueue, item, who: Principal) -> bool:
+    """Whether the reviewer's controls are shown at all: the queue's own rule, asked."""
+    try:
+        queue.check_may_work_on(item, who)
+    except (Forbidden, InvalidInput):
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class ReviewerFigures:
     reviewer: str

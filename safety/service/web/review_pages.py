@@ -12,8 +12,8 @@ from media.sampling import frame_shown_at
 from safety.auth import ADMIN, SENIOR_REVIEWER
 from safety.errors import Busy, Forbidden, InvalidInput, NotFound
 from safety.likeness.face_images import face_crop_jpeg, jpeg
-from safety.review import double_review, serving, wellness
-from safety.review.states import APPEALED, APPROVED, ESCALATED, OPEN, REJECTED, STATUSES
+from safety.review import serving, wellness
+from safety.review.states import APPROVED, OPEN, REJECTED, STATUSES
 from safety.service.web import item_view
 from safety.store.shared_media import MediaGone
 
@@ -30,18 +30,6 @@ def _number(text: str | None) -> int:
         return max(0, int(text or 0))
     except ValueError:
         raise InvalidInput(f"not a whole number: {text!r}") from None
-
-
-def may_decide(item, who) -> bool:
-    """Whether this reviewer's controls are shown at all (the queue enforces it too)."""
-    if item.status not in OPEN:
-        return False
-    if item.status in (ESCALATED, APPEALED) and who.role not in SENIORS:
-        return False
-    if item.status == APPEALED and item.previous_decider == who.client_id:
-        return False
-    first = double_review.first_review(item)
-    return not (item.status == "second_review" and first and first["reviewer"] == who.client_id)
 
 
 def add_review_pages(app: Flask, service) -> None:
@@ -104,7 +92,7 @@ def add_review_pages(app: Flask, service) -> None:
             findings=item.verdict.get("findings", []),
             never_shown=hidden,
             reason_codes=REASON_CODES,
-            may_decide=may_decide(item, g.user),
+            may_decide=serving.may_decide(queue, item, g.user),
             may_grant=g.user.is_platform and g.user.role in SENIORS,
             may_add_golden=g.user.role in SENIORS and item.status in (APPROVED, REJECTED),
         )

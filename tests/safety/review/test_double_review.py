@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from safety.errors import Forbidden
+from safety.errors import Forbidden, InvalidInput
 from safety.review import serving
 from tests.safety.domain import OTHER_REVIEWER, REVIEWER, SENIOR
 from tests.safety.review.conftest import held_ticket
@@ -88,6 +88,8 @@ def test_a_golden_item_is_scored_and_changes_nothing_else(review_domain, picture
     # Served like any other item: the reviewer cannot tell it is a known answer.
     answered = d.review.claim_and_decide(gold.ticket, OTHER_REVIEWER, "approve", "false_positive")
     assert answered.status == "golden_scored" and answered.signed_path is None
+    with pytest.raises(InvalidInput, match="nothing is left to decide"):
+        d.review.claim(gold.ticket, REVIEWER)  # answered once: not again
     after = {b.name: len(list(d.banks.storage.bank_entries())) for b in d.banks.storage.banks()}
     assert after == banked  # not released, not banked
     figures = {f.reviewer: f for f in serving.oversight(d.store.audit)}
