@@ -16,8 +16,6 @@ from safety.review.queue import ReviewQueue
 from safety.review.states import APPEALED, ESCALATED, OPEN
 from safety.store.review_interface import AuditTrail
 
-SUMMARY_LIMIT = 10_000  # open items read for the counts; a bigger backlog shows "10000+"
-
 
 @dataclass(frozen=True)
 class QueueCount:
@@ -27,18 +25,17 @@ class QueueCount:
 
 
 def summary(queue: ReviewQueue, who: Principal) -> dict[str, list[QueueCount]]:
-    """Open items per category and per tenant (this reviewer's tenants), oldest age."""
-    tenant = "" if who.is_platform else who.tenant
-    items = queue.list(OPEN, tenant, limit=SUMMARY_LIMIT)
+    """Open items per category and per tenant (this reviewer's tenants), oldest age:
+    counted by the store, not read item by item."""
+    rows = queue.store.review_item_counts(OPEN, "" if who.is_platform else who.tenant)
     now = time.time()
     out: dict[str, list[QueueCount]] = {}
-    for key in ("category", "tenant"):
-        groups: dict[str, list[float]] = defaultdict(list)
-        for item in items:
-            groups[getattr(item, key)].append(item.created_at)
-        out[key] = [
-            QueueCount(name, len(times), now - min(times)) for name, times in sorted(groups.items())
-        ]
+    for key, column in (("category", 0), ("tenant", 1)):
+        groups: dict[str, tuple[int, float]] = {}
+        for row in rows:
+            count, oldest = groups.get(row[column], (0, now))
+            groups[row[column]] = (count + row[2], min(oldest, row[3]))
+        out[key] = [QueueCount(name, n, now - t) for name, (n, t) in sorted(groups.items())]
     return out
 
 

@@ -294,6 +294,16 @@ class MemoryRows:
         with self._lock:
             return sum(i.status in statuses for i in self._review.values())
 
+    def review_item_counts(
+        self, statuses: tuple[str, ...], tenant: str = ""
+    ) -> list[tuple[str, str, int, float]]:
+        groups: dict[tuple[str, str], list[float]] = {}
+        with self._lock:
+            for i in self._review.values():
+                if i.status in statuses and (not tenant or i.tenant == tenant):
+                    groups.setdefault((i.category, i.tenant), []).append(i.created_at)
+        return [(cat, ten, len(times), min(times)) for (cat, ten), times in groups.items()]
+
     def claim_review_item(
         self, ticket: str, status: str, client_id: str, until: float, now: float, entry: AuditEntry
     ) -> bool:

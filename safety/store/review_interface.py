@@ -47,6 +47,13 @@ class ReviewStore(Protocol):
         """How many items are in these statuses."""
         ...
 
+    def review_item_counts(
+        self, statuses: tuple[str, ...], tenant: str = ""
+    ) -> list[tuple[str, str, int, float]]:
+        """(category, tenant, how many, oldest created_at) of the items in these
+        statuses (of one tenant, or all), one row per category and tenant."""
+        ...
+
     def claim_review_item(
         self, ticket: str, status: str, client_id: str, until: float, now: float, entry: AuditEntry
     ) -> bool:

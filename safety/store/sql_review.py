@@ -94,6 +94,20 @@ class ReviewTables:
                 sa.select(sa.func.count()).where(review_items.c.status.in_(statuses))
             ).scalar_one()
 
+    def review_item_counts(
+        self, statuses: tuple[str, ...], tenant: str = ""
+    ) -> list[tuple[str, str, int, float]]:
+        c = review_items.c
+        query = (
+            sa.select(c.category, c.tenant, sa.func.count(), sa.func.min(c.created_at))
+            .where(c.status.in_(statuses))
+            .group_by(c.category, c.tenant)
+        )
+        if tenant:
+            query = query.where(c.tenant == tenant)
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(query)]
+
     def claim_review_item(
         self, ticket: str, status: str, client_id: str, until: float, now: float, entry: AuditEntry
     ) -> bool:

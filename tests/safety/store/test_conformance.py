@@ -255,6 +255,16 @@ def test_review_items_are_claimed_decided_and_audited_together(store):
         "other",
     ]
     assert store.count_review_items(("pending",)) == 3
+    # The queues at a glance, counted by the store: per category and tenant, oldest.
+    counts = sorted(store.review_item_counts(("pending",)))
+    assert [(c, t, n) for c, t, n, _ in counts] == [
+        ("public_figure", "t", 2),
+        ("public_figure", "u", 1),
+    ]
+    oldest_t = min(store.review_item("low").created_at, store.review_item("high").created_at)
+    assert counts[0][3] == pytest.approx(oldest_t)
+    assert [r[1] for r in store.review_item_counts(("pending",), tenant="u")] == ["u"]
+    assert store.review_item_counts(("approved",)) == []
     now = time.time()
     assert store.claim_review_item("high", "pending", "rev-1", now + 60, now, entry("claim"))
     assert not store.claim_review_item("high", "pending", "rev-2", now + 60, now, entry("no"))
