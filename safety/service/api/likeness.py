@@ -60,9 +60,8 @@ class LikenessServicer(Servicer, rpc.LikenessServicer):
     def ListTakedowns(self, request: pb.ListTakedownsRequest, context, caller: Principal):
         owners = self.service.owners
         notices = owners.notices(caller, request.limit or 100)
-        return pb.ListTakedownsResponse(
-            notices=[notice_pb(n, owners.repeat_offences(n.tenant)) for n in notices]
-        )
+        offences = {t: owners.repeat_offences(t) for t in {n.tenant for n in notices}}
+        return pb.ListTakedownsResponse(notices=[notice_pb(n, offences[n.tenant]) for n in notices])
 
     @guarded(*TENANTS)
     def AcknowledgeTakedown(self, request: pb.TakedownRef, context, caller: Principal):
