@@ -16,7 +16,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from scipy.spatial import Delaunay
 
 from generator.base import DRIVING_VIDEO, IMAGE, PLAIN_ALGORITHM, GenerationInput, ProgressFn
 from generator.face_mesh import (
@@ -101,6 +100,27 @@ def warp_points(face: Face) -> np.ndarray:
     return np.concatenate([face.points[WARP_POINTS, :2], face.irises]).astype(np.float32)
 
 
+def delaunay(points: np.ndarray) -> np.ndarray:
+    """The Delaunay triangles of distinct 2-D points, as (n, 3) indices into `points`.
+
+    OpenCV's Subdiv2D rather than SciPy's Qhull: importing scipy.spatial cost 0.3 s of
+    every start. Subdiv2D starts from a triangle around its rectangle; a rectangle 100
+    extents wide keeps those virtual vertices out of the hull's circles, and the
+    triangles that reach them are dropped: SciPy's triangles, less hull slivers no pixel
+    lies in (tests/generator/test_mesh_warp.py)."""
+    low, high = points.min(axis=0), points.max(axis=0)
+    extent = float((high - low).max()) + 1
+    x0, y0 = (low - 100 * extent).astype(int)
+    subdiv = cv2.Subdiv2D((int(x0), int(y0), int(201 * extent) + 2, int(201 * extent) + 2))
+    for x, y in points:
+        subdiv.insert((float(x), float(y)))
+    corners = subdiv.getTriangleList().reshape(-1, 3, 2)
+    # Each corner is one of the inserted points (a float32 round trip) or a virtual one.
+    distance = np.linalg.norm(corners[:, :, None, :] - points[None, None], axis=-1)
+    inside = (distance.min(axis=-1) < 1e-3).all(axis=1)
+    return distance.argmin(axis=-1)[inside].astype(np.int32)
+
+
 class MeshWarp:
     """A piecewise-affine warp of one image over a fixed triangulation of its points."""
 
@@ -110,7 +130,7 @@ class MeshWarp:
         # a pixel, each keeps its own triangles (and can open).
         self.source = points + np.random.default_rng(0).uniform(-0.4, 0.4, points.shape)
         self.source = self.source.astype(np.float32)
-        self.triangles = Delaunay(self.source).simplices
+        self.triangles = delaunay(self.source)
         height, width = image.shape[:2]
         self.xy1 = np.stack(
             [*np.meshgrid(np.arange(width), np.arange(height)), np.ones((height, width))],

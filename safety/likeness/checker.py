@@ -11,7 +11,7 @@ import importlib.util
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Protocol
@@ -183,16 +183,31 @@ class ProcessEmbedderPool:
         self.restarts = 0
         self._closed = False
         self._pool = self._new_pool()
-        # Start every worker now (models load at start-up, not on the first request).
-        list(self._pool.map(_worker_faces, [np.zeros((16, 16, 3), np.uint8)] * workers))
+        # Start every worker now (models load at start-up, not on the first request), from
+        # a thread: ready() waits for them, so the service's other models load meanwhile.
+        starter = ThreadPoolExecutor(1, thread_name_prefix="face-workers-start")
+        self._starting = starter.submit(self._start_workers, self._pool)
+        starter.shutdown(wait=False)
+
+    def _start_workers(self, pool: ProcessPoolExecutor) -> None:
+        blank = np.zeros((16, 16, 3), np.uint8)
+        list(pool.map(_worker_faces, [blank] * self._workers))
+
+    def ready(self) -> None:
+        """Block until every worker has loaded its models (raises what a worker raised)."""
+        self._starting.result()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         import multiprocessing
 
-        # spawn, not fork: the parent runs gRPC threads, which fork does not copy safely.
+        # Not fork: the parent runs gRPC threads, which fork does not copy safely. Not
+        # spawn: each worker would import the program's __main__ again (the CLI, 0.5 s of
+        # a start). Workers fork from a single-threaded server that imported this module.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
         return ProcessPoolExecutor(
             max_workers=self._workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=_start_worker,
             initargs=self._initargs,
         )

@@ -11,6 +11,7 @@ same entry. The likeness check is not a plugin: it is the identity system's (lik
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -144,8 +145,11 @@ class Moderators:
         load: Callable[[Plugin], Any] | None = None,
     ) -> Moderators:
         """Each plugin loaded by `load` (default: `plugin.load(settings, needs)`; the
-        service times it, or hands a pooled one to its Ray proxy)."""
-        built = [(p, load(p) if load is not None else p.load(settings, needs)) for p in plugins]
+        service times it, or hands a pooled one to its Ray proxy), two at a time: model
+        files are read and sessions built in native code that lets the other run."""
+        load = load or (lambda plugin: plugin.load(settings, needs))
+        with ThreadPoolExecutor(2, thread_name_prefix="moderator-load") as loading:
+            built = list(zip(plugins, loading.map(load, plugins), strict=True))
         return cls(
             text=[m for p, m in built if p.kind == "text"],
             visual=[m for p, m in built if p.kind == "visual"],

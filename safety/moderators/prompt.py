@@ -10,8 +10,8 @@ import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
+from safety.moderators.profanity import ProfanityModel
 from safety.moderators.prompt_text import PromptText, match_form, phrase_matcher, windows
-from safety.moderators.protocol import package_version
 from safety.verdict import Finding
 
 
@@ -98,21 +98,18 @@ class PromptModerator:
         blocklist: Iterable[str] = (),
         names: Callable[[], Iterable[tuple[str, str, str]]] = lambda: (),
     ) -> None:
-        from profanity_check import predict_prob  # linear SVM, weights shipped in the wheel
-
         self._minors = MinorsTerms()
+        self._classifier = ProfanityModel()  # the package's weights, read without sklearn
         self.model_version = (
-            f"alt-profanity-check {package_version('alt-profanity-check')}, "
-            f"minors terms {self._minors.version}"
+            f"alt-profanity-check {self._classifier.version}, minors terms {self._minors.version}"
         )
-        self._predict = predict_prob
         self._blocklist = [(term, *blocklist_rule(term)) for term in blocklist if term.strip()]
         self._names = names  # yields (identity_id, identity_name, alias)
 
     def score(self, prompt: str) -> list[Finding]:
         text = PromptText.of(prompt)
         # The highest of the whole prompt and its windows: padding cannot dilute a phrase.
-        probability = float(max(self._predict(windows(text.readable))))
+        probability = float(max(self._classifier.predict_prob(windows(text.readable))))
         findings = [
             Finding(
                 check="prompt.classifier",

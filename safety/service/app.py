@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -169,19 +170,23 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         pools = None
         # Face models in worker processes (frames of a clip embedded on every core), or
         # in this process with face_workers = 0.
-        embedder = metrics.timed_load(
-            "face_models",
-            lambda: (
-                ProcessEmbedderPool(config.face_workers, config.face_detect_min_size)
-                if config.face_workers > 0
-                else DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
-            ),
+        # The workers load their models while this process loads the rest; the load
+        # time recorded for them runs until they are ready (below).
+        faces_started = time.perf_counter()
+        embedder = (
+            ProcessEmbedderPool(config.face_workers, config.face_detect_min_size)
+            if config.face_workers > 0
+            else DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
         )
         if hasattr(embedder, "close"):
             closers.append(embedder.close)
         # It signs only what a decision recorded in the store authorizes, as the Ray
         # signer pool does (signing/authorization.py).
         manifest_signer = make_manifest_signer(config, store)
+    # The performance transfer's models load on a thread of their own meanwhile.
+    loader = ThreadPoolExecutor(1, thread_name_prefix="performance-load")
+    performance = loader.submit(builtin_performance, config, metrics)
+    loader.shutdown(wait=False)
     index = open_index(config.index_path, store, embedder.dim, config.index_flat_max)
     consent = ConsentRegistry(store, store)
     banks = HashBanks(store)
@@ -222,7 +227,7 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         steps=config.generator_steps,
     )
     _refuse_undeclared_generation(generator)
-    intake = Intake(config.limits, [generator, builtin_performance(config, metrics)])
+    intake = Intake(config.limits, [generator, performance.result()])
     gate = Gate(
         prompt_moderators=moderators.text,
         image_moderators=moderators.visual,
@@ -306,6 +311,9 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     if freed:
         log.warning("released %d idempotency claim(s) a previous run left unfinished", freed)
     verifier = make_verifier(config, manifests, watermarker)
+    if pools is None:  # SERVING only once the face workers have loaded their models
+        getattr(embedder, "ready", lambda: None)()
+        metrics.model_load_seconds.labels("face_models").set(time.perf_counter() - faces_started)
     rechecker = Rechecker(
         verifier,
         store,
