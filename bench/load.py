@@ -5,8 +5,9 @@
 The service runs in this process on a real port with the built-in defaults, except the
 generator: it sleeps `--seconds` (a stand-in for a GPU job, so that the slots stay busy)
 and then encodes a small clip. Baseline: a plain gRPC health check on the same channel.
-Reports outcomes, how fast refusals come back (as a ratio to the baseline RPC), and
-peak RSS before and after the flood.
+Reports outcomes, how fast refusals come back (as a ratio to the baseline RPC, and to
+the same flood of health RPCs: the cost of any burst on one server), and peak RSS before
+and after the flood.
 """
 
 from __future__ import annotations
@@ -95,6 +96,16 @@ def main() -> None:
                 kind = e.code().name
             return kind, time.perf_counter() - start
 
+        def health_one(_):
+            barrier.wait()
+            start = time.perf_counter()
+            health.Check(health_pb2.HealthCheckRequest())
+            return time.perf_counter() - start
+
+        # The same flood of the cheapest call: what any burst costs on one server.
+        with futures.ThreadPoolExecutor(args.streams) as pool:
+            health_flood = list(pool.map(health_one, range(args.streams)))
+
         t0 = time.perf_counter()
         with futures.ThreadPoolExecutor(args.streams) as pool:
             results = list(pool.map(one, range(args.streams)))
@@ -108,6 +119,9 @@ def main() -> None:
             ratio = _util.percentile(refused, 99) / _util.percentile(baseline, 99)
             print(f"refusal (RESOURCE_EXHAUSTED): {_util.summary(refused)}")
             print(f"refusal p99 = {ratio:.1f}x the baseline p99")
+            flood_ratio = _util.percentile(refused, 99) / _util.percentile(health_flood, 99)
+            print(f"{args.streams} health RPCs at once: {_util.summary(health_flood)}")
+            print(f"refusal p99 = {flood_ratio:.1f}x the same flood of health RPCs")
         print(f"whole flood: {wall:.2f} s; slots busy after: {service.admission.running()}")
 
         # Refusal alone, without a burst's queueing: fill the slots, then ask one at a time.

@@ -11,8 +11,6 @@ import importlib.util
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Protocol
 
@@ -20,7 +18,6 @@ import numpy as np
 
 from indexes.identity import IdentityIndex
 from media.decode import Frame
-from safety.cancellation import current_cancellation
 from safety.likeness.face_images import cv2_resize, embedding_crop, face_look
 from safety.likeness.known_faces import FaceMemory
 from safety.likeness.minors import MinorsCheck
@@ -114,163 +111,6 @@ class DlibFaceEmbedder:
 
     def embed_faces(self, crops: list[tuple[np.ndarray, Box]]) -> list[np.ndarray]:
         return [self.embed(pixels, box) for pixels, box in crops]
-
-
-# The face model of a worker process (see ProcessEmbedderPool).
-_WORKER_EMBEDDER: FaceEmbedder | None = None
-
-
-def _start_worker(make_embedder: Callable[[int], FaceEmbedder], min_face_size: int) -> None:
-    global _WORKER_EMBEDDER
-    _die_with_parent()
-    _WORKER_EMBEDDER = make_embedder(min_face_size)
-
-
-def _die_with_parent() -> None:
-    """Linux: the kernel ends this worker when the service dies, even by SIGKILL (a pool
-    worker would otherwise wait forever on its queue, holding its models in memory)."""
-    import ctypes
-    import signal
-    import sys
-
-    if sys.platform.startswith("linux"):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def _worker_faces(pixels: np.ndarray) -> list[Face]:
-    return _WORKER_EMBEDDER.faces(pixels)
-
-
-def _worker_detect(pixels: np.ndarray) -> list[Detection]:
-    return _WORKER_EMBEDDER.detect(pixels)
-
-
-def _worker_embed(crop: tuple[np.ndarray, Box]) -> np.ndarray:
-    return _WORKER_EMBEDDER.embed(*crop)
-
-
-def _processes(pool: ProcessPoolExecutor) -> list:
-    # ProcessPoolExecutor names its processes only here (Python 3.14 adds kill_workers).
-    return list((getattr(pool, "_processes", None) or {}).values())
-
-
-def _dlib_embedder(min_face_size: int) -> FaceEmbedder:
-    return DlibFaceEmbedder(min_face_size=min_face_size)
-
-
-class ProcessEmbedderPool:
-    """The default embedder in worker processes, so frames of a clip are embedded on every
-    core: dlib holds the GIL while it embeds, so threads would take turns.
-
-    Processes can be stopped, threads cannot: a check cancelled at its deadline kills the
-    workers and the pool starts fresh ones, so an overrunning face model gives its CPU back.
-    Other checks that had frames on the killed workers run them again on the new ones."""
-
-    model = DlibFaceEmbedder.model
-    dim = DlibFaceEmbedder.dim
-
-    def __init__(
-        self,
-        workers: int,
-        min_face_size: int = 20,
-        make_embedder: Callable[[int], FaceEmbedder] = _dlib_embedder,
-    ) -> None:
-        self.model_version = DlibFaceEmbedder.version_string()
-        self._workers = workers
-        self._initargs = (make_embedder, min_face_size)
-        self._lock = threading.Lock()
-        self.restarts = 0
-        self._closed = False
-        self._pool = self._new_pool()
-        # Start every worker now (models load at start-up, not on the first request), from
-        # a thread: ready() waits for them, so the service's other models load meanwhile.
-        starter = ThreadPoolExecutor(1, thread_name_prefix="face-workers-start")
-        self._starting = starter.submit(self._start_workers, self._pool)
-        starter.shutdown(wait=False)
-
-    def _start_workers(self, pool: ProcessPoolExecutor) -> None:
-        blank = np.zeros((16, 16, 3), np.uint8)
-        list(pool.map(_worker_faces, [blank] * self._workers))
-
-    def ready(self) -> None:
-        """Block until every worker has loaded its models (raises what a worker raised)."""
-        self._starting.result()
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        import multiprocessing
-
-        # Not fork: the parent runs gRPC threads, which fork does not copy safely. Not
-        # spawn: each worker would import the program's __main__ again (the CLI, 0.5 s of
-        # a start). Workers fork from a single-threaded server that imported this module.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        return ProcessPoolExecutor(
-            max_workers=self._workers,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=self._initargs,
-        )
-
-    def worker_pids(self) -> list[int]:
-        return [p.pid for p in _processes(self._pool)]
-
-    def _restart(self, broken: ProcessPoolExecutor) -> None:
-        """Kill `broken`'s workers and put a fresh pool in its place (once, however many
-        checks ask)."""
-        with self._lock:
-            if self._pool is not broken or self._closed:
-                return
-            for process in _processes(broken):
-                process.kill()
-            broken.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
-            self.restarts += 1
-        log.warning("face workers killed and restarted after a check overran its deadline")
-
-    def faces(self, pixels: np.ndarray) -> list[Face]:
-        return self.faces_of_frames([pixels])[0]
-
-    def faces_of_frames(self, frames: list[np.ndarray]) -> list[list[Face]]:
-        return self._map(_worker_faces, frames)
-
-    def detect_frames(self, frames: list[np.ndarray]) -> list[list[Detection]]:
-        return self._map(_worker_detect, frames)
-
-    def embed_faces(self, crops: list[tuple[np.ndarray, Box]]) -> list[np.ndarray]:
-        return self._map(_worker_embed, crops)
-
-    def _map(self, fn: Callable, items: list) -> list:
-        """`fn` over `items` on the workers; stopped (the workers killed) if the check is
-        cancelled, run again once if another check's cancellation killed them."""
-        cancellation = current_cancellation()
-        for attempt in (1, 2):
-            pool = self._pool
-            stop = cancellation.on_cancel(lambda pool=pool: self._restart(pool))
-            try:
-                futures = [pool.submit(fn, item) for item in items]
-                return [f.result() for f in futures]
-            except RuntimeError as e:  # BrokenProcessPool is one
-                cancellation.raise_if_cancelled()
-                replaced = pool is not self._pool  # submitted while another check restarted it
-                retry = replaced or isinstance(e, BrokenProcessPool)
-                if attempt == 2 or self._closed or not retry:
-                    raise  # the model's own error (a crash twice running) fails the check
-                self._restart(pool)  # another check's overrun killed these workers: again
-            finally:
-                stop()
-        raise AssertionError("unreachable")
-
-    def close(self, grace_s: float = 5.0) -> None:
-        """Stop the workers; one still busy after `grace_s` (a stuck model) is killed."""
-        with self._lock:
-            self._closed = True  # no restarts from here on
-        processes = _processes(self._pool)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.join(grace_s)
-            if process.is_alive():
-                process.kill()
 
 
 class LikenessChecker:

@@ -24,6 +24,13 @@ class Admission:
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}
 
+    def full(self) -> str | None:
+        """Why no request can be admitted now (every slot busy), or None: what load
+        shedding asks before a request is authenticated or decoded."""
+        if self.running() >= self.max_total:
+            return f"all {self.max_total} {self.kind} slots are busy; retry shortly"
+        return None
+
     @contextmanager
     def slot(self, tenant: str) -> Iterator[None]:
         with self._lock:

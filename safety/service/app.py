@@ -21,8 +21,9 @@ from indexes.manifests import ManifestRepository
 from safety.auth import Authenticator
 from safety.gate import Gate, ReviewSettings
 from safety.intake import Intake
-from safety.likeness.checker import DlibFaceEmbedder, LikenessChecker, ProcessEmbedderPool
+from safety.likeness.checker import DlibFaceEmbedder, LikenessChecker
 from safety.likeness.consent import ConsentRegistry
+from safety.likeness.face_pool import ProcessEmbedderPool
 from safety.likeness.identities import Enroller, enrolled_names, open_index
 from safety.likeness.known_faces import FaceMemory, face_boxes
 from safety.likeness.minors import ApparentAge, MinorsCheck, sexual_scores

@@ -14,7 +14,8 @@ from indexes.identity import FaissIdentityIndex
 from media.decode import Frame
 from safety.checks import Checks
 from safety.job import Clip
-from safety.likeness.checker import LikenessChecker, ProcessEmbedderPool
+from safety.likeness.checker import LikenessChecker
+from safety.likeness.face_pool import ProcessEmbedderPool
 from safety.verdict import Action, Stage
 from tests.safety.likeness.stuck_faces import StuckOnRed
 

@@ -29,6 +29,7 @@ from safety.service.api.checking import ModerationServicer, ProvenanceServicer
 from safety.service.api.generation import GenerationServicer
 from safety.service.api.likeness import LikenessServicer
 from safety.service.api.review import DecisionsServicer, ReviewServicer
+from safety.service.api.shedding import ShedWhenFull
 from safety.service.app import Service
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,12 @@ def start_server(service: Service, address: str | None = None, max_workers: int 
     filling every slot never leave a Check or an admin call waiting for a thread."""
     cfg = service.config
     workers = max_workers or cfg.max_generations + cfg.max_media_checks + SPARE_RPC_THREADS
+    shedding = ShedWhenFull(
+        {"generation": service.admission, "media": service.media_admission}, service.metrics
+    )
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
+        interceptors=[shedding],  # on the polling thread: refusals before a worker's work
         # No SO_REUSEPORT (gRPC's default on Linux): a second server on a taken address
         # would silently share its requests, each on its own database. It fails to bind.
         options=[*grpc_options(service.config.max_message_bytes), ("grpc.so_reuseport", 0)],
