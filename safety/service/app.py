@@ -171,13 +171,16 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         pools = None
         # Face models in worker processes (frames of a clip embedded on every core), or
         # in this process with face_workers = 0.
-        # The workers load their models while this process loads the rest; the load
-        # time recorded for them runs until they are ready (below).
+        # Workers load their models while this process loads the rest; the load time
+        # recorded for them runs until they are ready (below).
         faces_started = time.perf_counter()
         embedder = (
             ProcessEmbedderPool(config.face_workers, config.face_detect_min_size)
             if config.face_workers > 0
-            else DlibFaceEmbedder(min_face_size=config.face_detect_min_size)
+            else metrics.timed_load(
+                "face_models",
+                lambda: DlibFaceEmbedder(min_face_size=config.face_detect_min_size),
+            )
         )
         if hasattr(embedder, "close"):
             closers.append(embedder.close)
@@ -312,8 +315,8 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
     if freed:
         log.warning("released %d idempotency claim(s) a previous run left unfinished", freed)
     verifier = make_verifier(config, manifests, watermarker)
-    if pools is None:  # SERVING only once the face workers have loaded their models
-        getattr(embedder, "ready", lambda: None)()
+    if isinstance(embedder, ProcessEmbedderPool):  # SERVING only once the workers are ready
+        embedder.ready()
         metrics.model_load_seconds.labels("face_models").set(time.perf_counter() - faces_started)
     rechecker = Rechecker(
         verifier,
