@@ -28,6 +28,7 @@ from generator.face_mesh import (
     eye_openings,
     mouth_opening,
 )
+from generator.irises import Irises
 from generator.retarget import fill_gaps, rest_index, retarget, smooth
 from media.mp4 import write_mp4
 
@@ -310,14 +311,15 @@ class PerformanceTransfer:
         faces, frames = self.actor(job.driving_frames, job.fps)
         pose, rest = faces[0], faces[rest_index(faces)]
         fixed = anchors(warp_points(face), job.width, job.height)
-        warp = MeshWarp(canvas, np.concatenate([warp_points(face), fixed]))
+        irises = Irises(canvas, face)  # warped without them, drawn whole where they look
+        warp = MeshWarp(irises.bare, np.concatenate([warp_points(face), fixed]))
         tones = (skin_tone(frames[0], pose), skin_tone(canvas, face))
 
         def rendered():
             for i, (current, rgb) in enumerate(series(faces, frames, job.num_frames)):
                 target = retarget(face, pose, rest, current)
                 frame = warp(np.concatenate([warp_points(target), fixed]))
-                frame = lids_over(frame, target, face)
+                frame = lids_over(irises.draw(frame, target), target, face)
                 yield mouth_inside(frame, target, rgb, current, tones)
                 progress(i + 1, job.num_frames)
 

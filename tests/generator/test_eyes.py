@@ -1,15 +1,19 @@
 """The eyes of the performance transfer: the iris model's lids replace the mesh's only
-where they agree with it, and a closing eye is covered by its lid's skin."""
+where they agree with it, a closing eye is covered by its lid's skin, and an iris moves
+whole across its eye."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
 from generator.face_mesh import EYES, LOWER_LIDS, UPPER_LIDS, eye_openings, refine_lids
-from generator.performance import PerformanceTransfer, lids_over
+from generator.irises import Irises
+from generator.performance import MeshWarp, PerformanceTransfer, anchors, lids_over, warp_points
+from tests.landmarks68 import Landmarks, gaze
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +66,45 @@ def test_a_shut_eye_is_covered_and_an_open_one_left_alone(character):
         after = covered[y - 1 : y + 2, x0 + 2 : x1 - 2].astype(float)
         assert np.abs(after - before).mean() > 10  # the eye's inside is painted over
         assert after.std(axis=(0, 1)).mean() < before.std(axis=(0, 1)).mean()  # evenly
+
+
+def glancing(canvas, face, along: float):
+    """The character rendered with both irises moved `along` eye widths to image-right."""
+    irises = Irises(canvas, face)
+    height, width = canvas.shape[:2]
+    fixed = anchors(warp_points(face), width, height)
+    warp = MeshWarp(irises.bare, np.concatenate([warp_points(face), fixed]))
+    moved = face.irises.copy()
+    for k, (outer, inner) in enumerate(EYES):
+        ends = sorted([face.points[outer, :2], face.points[inner, :2]], key=lambda p: p[0])
+        moved[k] += (ends[1] - ends[0]) * along
+    target = replace(face, irises=moved.astype(np.float32))
+    return irises.draw(warp(np.concatenate([warp_points(target), fixed])), target)
+
+
+def test_an_iris_moved_across_its_eye_is_seen_there(astronaut):
+    """Read by dlib's 68 points and the darkest pixels of each eye, not by the mesh that
+    placed it: a warp alone only sheared the iris between its lids."""
+    canvas, face = PerformanceTransfer().character(astronaut, 512, 512)
+    marks = Landmarks()
+
+    def seen(rgb):
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        return gaze(grey, marks.detect(grey))
+
+    left, ahead, right = (seen(glancing(canvas, face, a)) for a in (-0.15, 0.0, 0.15))
+    assert left < ahead < right
+    assert right - left >= 0.15  # at least half of the 0.3 the irises were moved
+
+
+def test_the_bare_canvas_keeps_no_copy_of_the_iris(astronaut):
+    canvas, face = PerformanceTransfer().character(astronaut, 512, 512)
+    bare = Irises(canvas, face).bare
+    for k in range(2):
+        x, y = np.round(face.irises[k]).astype(int)
+        grey = cv2.cvtColor(bare, cv2.COLOR_RGB2GRAY).astype(float)
+        before = cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY).astype(float)
+        assert (
+            grey[y - 2 : y + 3, x - 2 : x + 3].mean()
+            > before[y - 2 : y + 3, x - 2 : x + 3].mean() + 15
+        )
