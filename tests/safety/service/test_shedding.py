@@ -3,6 +3,8 @@ anything a flood could multiply — no authentication, no decoding of its body."
 
 from __future__ import annotations
 
+import contextlib
+
 import grpc
 import pytest
 
@@ -61,3 +63,26 @@ def test_with_a_slot_free_the_caller_is_authenticated_as_ever(full, tmp_path):
         stranger.close()
     finally:
         other.close()
+
+
+def test_media_calls_are_shed_while_every_media_slot_is_busy(full):
+    admission = full.service.media_admission
+    stranger = connect(full.address, "not-a-token")
+    with contextlib.ExitStack() as held:
+        for n in range(admission.max_total):
+            held.enter_context(admission.slot(f"tenant-{n}"))
+        for method in ("Sign", "Verify", "Recheck"):
+            call = stranger.unary_unary(
+                f"/reelguard.v1.Provenance/{method}", request_serializer=None
+            )
+            with pytest.raises(grpc.RpcError) as err:
+                call(b"\x00 not a protobuf", timeout=10)
+            assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, method
+            assert "media check slots are busy" in err.value.details()
+        # Check takes a slot only with media, which its body would have to be decoded to
+        # know: it is never shed, so a caller is authenticated as ever.
+        check = stranger.unary_unary("/reelguard.v1.Moderation/Check", request_serializer=None)
+        with pytest.raises(grpc.RpcError) as err:
+            check(b"", timeout=10)
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    stranger.close()
