@@ -19,6 +19,7 @@ import grpc
 
 from safety.observability import Metrics
 from safety.service.admission import Admission
+from safety.service.api.guard import REQUEST_ID_HEADER
 
 log = logging.getLogger("reelguard.requests")
 
@@ -49,8 +50,9 @@ class ShedWhenFull(grpc.ServerInterceptor):
     def _refusal(self, name: str, reason: str, streaming: bool) -> grpc.RpcMethodHandler:
         def refuse(_body: bytes, context: grpc.ServicerContext) -> None:
             t0 = time.perf_counter()
-            request_id = uuid.uuid4().hex  # the caller's own is not read: nothing is
-            context.send_initial_metadata((("x-request-id", request_id),))
+            # Minted: while shedding, nothing the caller sent is read, its metadata included.
+            request_id = uuid.uuid4().hex
+            context.send_initial_metadata(((REQUEST_ID_HEADER, request_id),))
             self._metrics.requests.labels(name, "RESOURCE_EXHAUSTED").inc()
             log.info(
                 "%s RESOURCE_EXHAUSTED (shed: %s)",
