@@ -89,7 +89,8 @@ def test_a_reviewer_reveals_and_approves_and_the_client_gets_signed_output(svc, 
     assert len(sizes) >= 2 and all(w > 0 for w in sizes)
     assert "Eileen Collins" in page.locator(".why").inner_text()
     assert page.locator("table.evidence").text_content().count("public_figure") >= 1
-    page.keyboard.press("c")  # claim
+    with page.expect_navigation():  # the claimed page loaded, its shortcuts with it
+        page.keyboard.press("c")  # claim
     page.wait_for_selector("text=Claimed by")
     page.keyboard.press("a")  # approve: the first approve reason, the confirm focused
     page.select_option("#reason", "false_positive")

@@ -128,7 +128,9 @@ def test_start_reviewing_and_the_next_item_loads_after_a_decision(svc, page):
     first, second = (generate(svc, encode(svc.scene())) for _ in range(2))
     login(page, svc, svc.reviewer)
     assert page.locator("#queues-category").inner_text().count("public_figure") == 1
-    page.click("#start button")
+    # The shortcuts below need the item page's script: wait for that page to load.
+    with page.expect_navigation():
+        page.click("#start button")
     opened = page.locator("h1").inner_text().split()[1]
     assert "Claimed by" in page.locator(".claimed").inner_text()
     page.keyboard.press("r")  # reject: one key, then confirm
