@@ -66,6 +66,21 @@ def mouth_width(points: np.ndarray) -> float:
     )
 
 
+def eye_width(points: np.ndarray, k: int) -> float:
+    """Eye `k`'s corners apart, in pixels."""
+    outer, inner = EYES[k]
+    return float(np.linalg.norm(points[inner, :2] - points[outer, :2]))
+
+
+def eye_outline(points: np.ndarray, k: int) -> np.ndarray:
+    """Eye `k`'s opening: outer corner, upper lid, inner corner, lower lid back."""
+    outer, inner = EYES[k]
+    xy = points[:, :2]
+    return np.concatenate(
+        [xy[[outer]], xy[UPPER_LIDS[k]], xy[[inner]], xy[LOWER_LIDS[k]][::-1]]
+    ).astype(np.float32)
+
+
 def eye_openings(points: np.ndarray) -> np.ndarray:
     """Each eye's lid gap over its width (about 0.3 open, under 0.1 shut)."""
     out = []

@@ -13,26 +13,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from generator.face_mesh import EYES, LOWER_LIDS, UPPER_LIDS, Face
+from generator.face_mesh import Face, eye_outline, eye_width
 
 IRIS_RADIUS = 0.2  # of the eye's width: an iris is ~12 mm across, an eye ~30 mm wide
 
 
-def eye_outline(points: np.ndarray, k: int) -> np.ndarray:
-    """Eye `k`'s opening: outer corner, upper lid, inner corner, lower lid back."""
-    outer, inner = EYES[k]
-    xy = points[:, :2]
-    return np.concatenate(
-        [xy[[outer]], xy[UPPER_LIDS[k]], xy[[inner]], xy[LOWER_LIDS[k]][::-1]]
-    ).astype(np.float32)
-
-
-def _eye_width(points: np.ndarray, k: int) -> float:
-    outer, inner = EYES[k]
-    return float(np.linalg.norm(points[inner, :2] - points[outer, :2]))
-
-
-def _opening_mask(shape: tuple[int, int], outline: np.ndarray) -> np.ndarray:
+def opening_mask(shape: tuple[int, int], outline: np.ndarray) -> np.ndarray:
+    """An eye's opening (its outline, `eye_outline`) filled in: 255 inside, 0 outside."""
     mask = np.zeros(shape, np.uint8)
     cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 255, cv2.LINE_AA)
     return mask
@@ -47,8 +34,8 @@ class Irises:
         lift = np.zeros((height, width), np.uint8)
         self._patches = []
         for k in range(2):
-            eye_width = _eye_width(face.points, k)
-            radius = max(2, round(IRIS_RADIUS * eye_width))
+            span = eye_width(face.points, k)
+            radius = max(2, round(IRIS_RADIUS * span))
             cx, cy = np.round(face.irises[k]).astype(int)
             x0, y0 = max(cx - radius - 1, 0), max(cy - radius - 1, 0)
             x1, y1 = min(cx + radius + 2, width), min(cy + radius + 2, height)
@@ -57,11 +44,11 @@ class Irises:
                 continue
             disc = np.zeros((height, width), np.uint8)
             cv2.circle(disc, (int(cx), int(cy)), radius, 255, -1, cv2.LINE_AA)
-            seen = cv2.min(disc, _opening_mask((height, width), eye_outline(face.points, k)))
+            seen = cv2.min(disc, opening_mask((height, width), eye_outline(face.points, k)))
             lift = cv2.max(lift, seen)
             alpha = cv2.GaussianBlur(seen, (3, 3), 0)[y0:y1, x0:x1].astype(np.float32) / 255
             corner = np.array([x0, y0], np.float32) - face.irises[k]
-            self._patches.append((canvas[y0:y1, x0:x1].copy(), alpha, corner, eye_width))
+            self._patches.append((canvas[y0:y1, x0:x1].copy(), alpha, corner, span))
         # The whites fill the irises' places, so a moved iris leaves no copy behind.
         self.bare = cv2.inpaint(canvas, lift, 3, cv2.INPAINT_TELEA) if lift.any() else canvas
 
@@ -74,7 +61,7 @@ class Irises:
             if patch is None:
                 continue
             pixels, alpha, corner, rest_width = patch
-            scale = _eye_width(target.points, k) / max(rest_width, 1e-6)
+            scale = eye_width(target.points, k) / max(rest_width, 1e-6)
             outline = eye_outline(target.points, k)
             x0, y0 = np.maximum(np.floor(outline.min(axis=0)).astype(int) - 2, 0)
             x1, y1 = np.minimum(np.ceil(outline.max(axis=0)).astype(int) + 3, [width, height])
@@ -86,7 +73,7 @@ class Irises:
             size = (int(x1 - x0), int(y1 - y0))
             moved = cv2.warpAffine(pixels, place, size, flags=cv2.INTER_LINEAR)
             cover = cv2.warpAffine(alpha, place, size, flags=cv2.INTER_LINEAR)
-            opening = _opening_mask((size[1], size[0]), outline - [x0, y0]) / 255.0
+            opening = opening_mask((size[1], size[0]), outline - [x0, y0]) / 255.0
             cover = (cover * opening)[..., None]
             box = out[y0:y1, x0:x1]
             out[y0:y1, x0:x1] = (box * (1 - cover) + moved * cover).astype(np.uint8)

@@ -26,9 +26,11 @@ from generator.face_mesh import (
     Face,
     FaceMesh,
     eye_openings,
+    eye_outline,
+    eye_width,
     mouth_opening,
 )
-from generator.irises import Irises
+from generator.irises import Irises, opening_mask
 from generator.retarget import fill_gaps, rest_index, retarget, smooth
 from media.mp4 import write_mp4
 
@@ -239,11 +241,10 @@ def lids_over(frame: np.ndarray, target: Face, character: Face) -> np.ndarray:
             continue
         pts = target.points[:, :2]
         upper, lower = pts[UPPER_LIDS[k]], pts[LOWER_LIDS[k]]
-        outline = np.concatenate([pts[[outer]], upper, pts[[inner]], lower[::-1]])
-        eye_width = float(np.linalg.norm(pts[inner] - pts[outer]))
-        along = (pts[inner] - pts[outer]) / max(eye_width, 1e-6)
+        span = eye_width(target.points, k)
+        along = (pts[inner] - pts[outer]) / max(span, 1e-6)
         up = np.array([along[1], -along[0]]) * (1 if along[0] >= 0 else -1)
-        samples = np.round(upper + up * 0.3 * eye_width).astype(int)
+        samples = np.round(upper + up * 0.3 * span).astype(int)
         samples = samples[(samples >= 0).all(axis=1) & (samples < [width, height]).all(axis=1)]
         if not len(samples):
             continue
@@ -253,9 +254,8 @@ def lids_over(frame: np.ndarray, target: Face, character: Face) -> np.ndarray:
         meeting = np.concatenate([pts[[outer]], (upper + lower) / 2, pts[[inner]]])
         cv2.polylines(cover, [np.round(meeting).astype(np.int32)], False,
                       (skin * 0.55).astype(np.uint8).tolist(),
-                      max(1, round(eye_width * 0.05)), cv2.LINE_AA)  # fmt: skip
-        mask = np.zeros((height, width), np.uint8)
-        cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 255, cv2.LINE_AA)
+                      max(1, round(span * 0.05)), cv2.LINE_AA)  # fmt: skip
+        mask = opening_mask(frame.shape[:2], eye_outline(target.points, k))
         mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
         alpha = (cv2.GaussianBlur(mask, (5, 5), 0) / 255.0 * shut)[..., None]
         out = (out * (1 - alpha) + cover * alpha).astype(np.uint8)

@@ -27,16 +27,18 @@ class Admission:
     def full(self) -> str | None:
         """Why no request can be admitted now (every slot busy), or None: what load
         shedding asks before a request is authenticated or decoded."""
-        if self.running() >= self.max_total:
+        return self._over_total(self.running())
+
+    def _over_total(self, running: int) -> str | None:
+        if running >= self.max_total:
             return f"all {self.max_total} {self.kind} slots are busy; retry shortly"
         return None
 
     @contextmanager
     def slot(self, tenant: str) -> Iterator[None]:
         with self._lock:
-            total = sum(self._running.values())
-            if total >= self.max_total:
-                raise Overloaded(f"all {self.max_total} {self.kind} slots are busy; retry shortly")
+            if reason := self._over_total(sum(self._running.values())):
+                raise Overloaded(reason)
             if self._running.get(tenant, 0) >= self.max_per_tenant:
                 raise Overloaded(
                     f"tenant {tenant!r} already runs {self.max_per_tenant} {self.kind}(s), "
