@@ -325,25 +325,6 @@ def serve_process(data_dir: Path, port: int, env: dict | None = None) -> subproc
     raise AssertionError("server did not start")
 
 
-def review_service(request, tmp_path_factory, enrol_collins, name: str) -> Running:
-    """A service that holds likeness for review (its database on SQLite, or on
-    PostgreSQL when the fixture's param says so), Eileen Collins enrolled, and the
-    clients the review tests act as."""
-    url = ""
-    if request.param == "postgresql":
-        url = request.getfixturevalue("postgres").fresh_database(name)
-    config = make_config(tmp_path_factory.mktemp(name), policy=REVIEW_LIKENESS, database_url=url)
-    r = Running(config)
-    enrol_collins(r.identities)
-    r.studio = r.client("generator-client", "studio-a")[1]
-    r.other_tenant = r.client("generator-client", "studio-b")[1]
-    r.reviewer = r.client("reviewer")[1]
-    r.reviewer2 = r.client("reviewer")[1]
-    r.senior = r.client("senior-reviewer")[1]
-    r.senior2 = r.client("senior-reviewer")[1]
-    return r
-
-
 def reencode(mp4: bytes, tmp_path, scale: float = 0.75, crf: int = 30) -> bytes:
     """What a re-upload does: decode, resize, encode again — the manifest is gone."""
     with av.open(io.BytesIO(mp4)) as c:

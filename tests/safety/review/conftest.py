@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from safety.job import Held
-from tests.support import encode, scene
-
-BACKGROUNDS = ["camera", "coins", "cat", "coffee", "chelsea", "rocket", "logo", "page", "text"]
+from tests.review_support import distinct_scenes
+from tests.support import encode
 
 
 @pytest.fixture(scope="module")
 def pictures(astronaut):
     """A distinct picture of the enrolled person per call (a rejection banks what it shows)."""
-    corners = [(0, 0), (0, 400), (400, 0), (400, 400)]
-    looks = itertools.cycle(zip(BACKGROUNDS, corners * 3, strict=False))
-    return lambda: encode(scene(astronaut, *next(looks)))
+    next_scene = distinct_scenes(astronaut)
+    return lambda: encode(next_scene())
 
 
 def held_ticket(domain, image: bytes) -> str:

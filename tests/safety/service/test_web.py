@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 
 import pytest
 
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
-from safety.service.web import WebServer
 from signing.verify import Verifier
+from tests.review_support import distinct_scenes, held, serving_web
 from tests.safety.service.browser import login, needs_chromium, shows
 from tests.support import (
     REVIEW_LIKENESS,
-    Running,
     banks_in_record,
     encode,
     make_config,
     output_bytes,
-    scene,
     terminal,
 )
 
@@ -29,36 +26,18 @@ SCRIPT_PROMPT = "a portrait <script>window.pwned = 1</script> & friends"
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory, astronaut, enrol_collins):
-    r = Running(make_config(tmp_path_factory.mktemp("web"), policy=REVIEW_LIKENESS))
-    enrol_collins(r.identities)
-    r.web = WebServer(r.service, "127.0.0.1:0").start()
-    r.base = f"http://127.0.0.1:{r.web.port}"
-    r.studio = r.client("generator-client", "studio-a")[1]
-    r.reviewer_token = r.client("reviewer")[0]
-    r.studio_token = r.client("generator-client", "studio-a")[0]
-    looks = itertools.cycle(
-        zip(
-            ["camera", "coins", "page", "text", "clock"],
-            [(0, 0), (0, 400), (400, 0), (400, 400), (200, 200)],
-            strict=True,
-        )
-    )
-    r.scene = lambda: scene(astronaut, *next(looks))
-    yield r
-    r.web.stop()
-    r.close()
+    config = make_config(tmp_path_factory.mktemp("web"), policy=REVIEW_LIKENESS)
+    with serving_web(config) as r:
+        enrol_collins(r.identities)
+        r.studio = r.client("generator-client", "studio-a")[1]
+        r.reviewer_token = r.client("reviewer")[0]
+        r.studio_token = r.client("generator-client", "studio-a")[0]
+        r.scene = distinct_scenes(astronaut)
+        yield r
 
 
 def hold(svc, pixels, prompt="a portrait, slowly zooming"):
-    request = pb.GenerateRequest(
-        prompt=prompt,
-        image=pb.Media(data=encode(pixels)),
-        output=pb.OutputSpec(width=96, height=96, num_frames=12),
-    )
-    events = list(rpc.GenerationStub(svc.studio).Generate(request, timeout=120))
-    kind, held = terminal(events)
-    assert kind == "held", held
-    return held.ticket
+    return held(svc.studio, encode(pixels), prompt=prompt)
 
 
 def get_result(svc, ticket):

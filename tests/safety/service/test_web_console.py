@@ -5,62 +5,31 @@ after a decision; double review routes a disagreement to a senior."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-from reelguard.v1 import reelguard_pb2 as pb
-from reelguard.v1 import reelguard_pb2_grpc as rpc
-from safety.service.web import WebServer
 from safety.verdict import Action, Finding, Stage, Verdict
+from tests.review_support import distinct_scenes, held, serving_web
 from tests.safety.service.browser import login, needs_chromium, screenshot, shows
-from tests.support import (
-    REVIEW_LIKENESS,
-    Running,
-    encode,
-    make_config,
-    performance,
-    scene,
-    terminal,
-)
+from tests.support import REVIEW_LIKENESS, encode, make_config, performance
 
 pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory, astronaut, enrol_collins):
-    r = Running(make_config(tmp_path_factory.mktemp("console"), policy=REVIEW_LIKENESS))
-    enrol_collins(r.identities)
-    r.web = WebServer(r.service, "127.0.0.1:0").start()
-    r.base = f"http://127.0.0.1:{r.web.port}"
-    r.studio = r.client("generator-client", "studio-a")[1]
-    r.reviewer, r.second, r.senior = (
-        r.client(role)[0] for role in ("reviewer", "reviewer", "senior-reviewer")
-    )
-    looks = itertools.cycle(
-        zip(
-            ["camera", "coins", "page", "text"],
-            [(0, 0), (0, 400), (400, 0), (400, 400)],
-            strict=True,
+    config = make_config(tmp_path_factory.mktemp("console"), policy=REVIEW_LIKENESS)
+    with serving_web(config) as r:
+        enrol_collins(r.identities)
+        r.studio = r.client("generator-client", "studio-a")[1]
+        r.reviewer, r.second, r.senior = (
+            r.client(role)[0] for role in ("reviewer", "reviewer", "senior-reviewer")
         )
-    )
-    r.scene = lambda: scene(astronaut, *next(looks))
-    yield r
-    r.web.stop()
-    r.close()
+        r.scene = distinct_scenes(astronaut)
+        yield r
 
 
 def generate(svc, image: bytes, driving: bytes | None = None) -> str:
-    request = pb.GenerateRequest(
-        prompt="a portrait",
-        image=pb.Media(data=image),
-        output=pb.OutputSpec(width=96, height=96, num_frames=12),
-    )
-    if driving is not None:
-        request.driving_video.CopyFrom(pb.Media(data=driving))
-    kind, held = terminal(list(rpc.GenerationStub(svc.studio).Generate(request, timeout=120)))
-    assert kind == "held", held
-    return held.ticket
+    return held(svc.studio, image, prompt="a portrait", driving=driving)
 
 
 def test_a_held_driving_video_shows_its_flagged_frames_and_the_face_beside_the_reference(

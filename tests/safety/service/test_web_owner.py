@@ -10,35 +10,28 @@ import pytest
 from reelguard.v1 import reelguard_pb2 as pb
 from reelguard.v1 import reelguard_pb2_grpc as rpc
 from safety.auth import ADMIN, ALL_TENANTS, LIKENESS_OWNER, Principal
-from safety.service.web import WebServer
+from tests.review_support import generate_events, serving_web
 from tests.safety.service.browser import login, needs_chromium, screenshot
-from tests.support import Running, banks_in_record, encode, make_config, output_bytes, terminal
+from tests.support import banks_in_record, encode, make_config, output_bytes, terminal
 
 pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory, enrol_collins):
-    r = Running(make_config(tmp_path_factory.mktemp("owner")))  # the default policy
-    r.collins = enrol_collins(r.identities).id
-    r.web = WebServer(r.service, "127.0.0.1:0").start()
-    r.base = f"http://127.0.0.1:{r.web.port}"
-    r.studio = r.client("generator-client", "studio-a")[1]
-    owner, r.owner_token = r.service.auth.create_client("Eileen Collins", "owners", LIKENESS_OWNER)
-    admin = Principal("platform-admin", "admin", ALL_TENANTS, ADMIN)
-    r.service.owners.bind(admin, owner.id, [r.collins])
-    yield r
-    r.web.stop()
-    r.close()
+    with serving_web(make_config(tmp_path_factory.mktemp("owner"))) as r:  # default policy
+        r.collins = enrol_collins(r.identities).id
+        r.studio = r.client("generator-client", "studio-a")[1]
+        owner, r.owner_token = r.service.auth.create_client(
+            "Eileen Collins", "owners", LIKENESS_OWNER
+        )
+        admin = Principal("platform-admin", "admin", ALL_TENANTS, ADMIN)
+        r.service.owners.bind(admin, owner.id, [r.collins])
+        yield r
 
 
 def generate(svc, image: bytes):
-    request = pb.GenerateRequest(
-        prompt="a portrait, slowly zooming",
-        image=pb.Media(data=image),
-        output=pb.OutputSpec(width=96, height=96, num_frames=12),
-    )
-    return list(rpc.GenerationStub(svc.studio).Generate(request, timeout=120))
+    return generate_events(svc.studio, image)
 
 
 def sign(svc, data: bytes) -> pb.SignResponse:

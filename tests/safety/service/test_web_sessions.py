@@ -9,19 +9,15 @@ import time
 import pytest
 import requests
 
-from safety.service.web import WebServer
-from tests.support import Running, make_config
+from tests.review_support import serving_web
+from tests.support import make_config
 
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
-    r = Running(make_config(tmp_path_factory.mktemp("web-sessions"), face_workers=0))
-    r.web = WebServer(r.service, "127.0.0.1:0").start()
-    r.base = f"http://127.0.0.1:{r.web.port}"
-    r.reviewer_token = r.client("reviewer")[0]
-    yield r
-    r.web.stop()
-    r.close()
+    with serving_web(make_config(tmp_path_factory.mktemp("web-sessions"), face_workers=0)) as r:
+        r.reviewer_token = r.client("reviewer")[0]
+        yield r
 
 
 def logged_in(web) -> requests.Session:
