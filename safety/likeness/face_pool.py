@@ -1,5 +1,5 @@
 """The face models in worker processes, so the frames of a clip are embedded on every
-core (dlib holds the GIL while it embeds), and a model that overruns its check's
+core (dlib's landmarks and chips hold the GIL), and a model that overruns its check's
 deadline can be killed and replaced (a thread cannot be)."""
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ def _worker_detect(pixels: np.ndarray) -> list[Detection]:
     return _WORKER_EMBEDDER.detect(pixels)
 
 
-def _worker_embed(crop: tuple[np.ndarray, Box]) -> np.ndarray:
-    return _WORKER_EMBEDDER.embed(*crop)
+def _worker_embed(crops: list[tuple[np.ndarray, Box]]) -> list[np.ndarray]:
+    return _WORKER_EMBEDDER.embed_faces(crops)
 
 
 def _processes(pool: ProcessPoolExecutor) -> list:
@@ -90,7 +90,7 @@ def _dlib_embedder(min_face_size: int) -> FaceEmbedder:
 
 class ProcessEmbedderPool:
     """The default embedder in worker processes, so frames of a clip are embedded on every
-    core: dlib holds the GIL while it embeds, so threads would take turns.
+    core: dlib holds the GIL while it aligns faces, so threads would take turns.
 
     Processes can be stopped, threads cannot: a check cancelled at its deadline kills the
     workers and the pool starts fresh ones, so an overrunning face model gives its CPU back.
@@ -168,7 +168,12 @@ class ProcessEmbedderPool:
         return self._map(_worker_detect, frames)
 
     def embed_faces(self, crops: list[tuple[np.ndarray, Box]]) -> list[np.ndarray]:
-        return self._map(_worker_embed, crops)
+        """In one batch a worker, the network's cost a face being lower in a batch."""
+        if not crops:
+            return []
+        share = -(-len(crops) // self._workers)
+        batches = [crops[i : i + share] for i in range(0, len(crops), share)]
+        return [e for batch in self._map(_worker_embed, batches) for e in batch]
 
     def _map(self, fn: Callable, items: list) -> list:
         """`fn` over `items` on the workers; stopped (the workers killed) if the check is
