@@ -30,19 +30,18 @@ MAX_TURN = np.radians(35)  # yaw, pitch and roll, each at most
 MAX_ZOOM = 1.3
 MAX_SHIFT = 0.35  # head translation, at most this much of the face's width
 GAZE_LIMIT = 0.25  # an iris moves at most this much of its eye's width
-# The Face Mesh reads a mouth's opening at about half what dlib's 68 points read on the
-# same frames (bench/performance.py --people: mesh 0.02-0.07 where dlib reads 0.01-0.16
-# of the interocular distance); the lips' expression is scaled back up by this much.
-LIP_GAIN = 2.0
-# Likewise the lids, more: even with the iris model's lids (face_mesh.refine_lids) a
-# blink's 2-4 frames lose depth in the One-Euro filter. Measured (bench/performance.py
-# --people --frames 96): gain 3 gives eye-opening correlation 0.67 and 19 of 51 blinks,
-# gain 2 gives 0.64 and 17; the lids never pass shut (_keep_lids_apart).
+# The lips' expression is the actor's, unscaled: on the people set's 17 actor clips the
+# Face Mesh and dlib's 68 points read the same mouth openings (least squares of dlib's
+# on the mesh's, all frames: slope 0.96; per clip 0.78-1.26, one 2.2). A gain of 2, set
+# on an earlier reading, doubled wide openings into a gape dlib could not read back
+# (bench/performance.py --people: mouth median 0.77 -> 0.81, smile 0.70 -> 0.79 without).
+# The lids' expression is scaled up: even with the iris model's lids
+# (face_mesh.refine_lids) a blink's 2-4 frames lose depth in the One-Euro filter.
+# Measured (bench/performance.py --people --frames 96): gain 3 gives eye-opening
+# correlation 0.67 and 19 of 51 blinks, gain 2 gives 0.64 and 17; the lids never pass
+# shut (_keep_lids_apart).
 LID_GAIN = 3.0
 LIDS = np.concatenate([*UPPER_LIDS, *LOWER_LIDS])
-LIPS = np.array(sorted({61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 146, 91, 181, 84,
-                        17, 314, 405, 321, 375, 78, 191, 80, 81, 82, 13, 312, 311, 310,
-                        415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95}))  # fmt: skip
 
 
 class OneEuro:
@@ -158,8 +157,7 @@ def retarget(character: Face, pose: Face, rest: Face, current: Face) -> Face:
     undone = ((current.points - shift) @ rotation) / scale  # the expression, pose removed
     size = interocular(character.points) / max(interocular(pose.points), 1e-6)
     expression = (undone - unposed(pose, rest)) * size
-    expression[LIPS, 1] *= LIP_GAIN  # openings only: up and down in the face's own frame
-    expression[LIDS, 1] *= LID_GAIN
+    expression[LIDS, 1] *= LID_GAIN  # openings only: up and down in the face's own frame
     _keep_lids_apart(character.points, expression)
     expressed = character.points + expression
     centre_n = pose.points[STABLE].mean(axis=0)

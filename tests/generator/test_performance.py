@@ -18,9 +18,9 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from generator.base import TEXT, GenerationInput
-from generator.face_mesh import Face
+from generator.face_mesh import INNER_LIPS_BOTTOM, Face, interocular, mouth_opening
 from generator.performance import NoFaceToAnimate, PerformanceTransfer
-from generator.retarget import head_pose, smooth
+from generator.retarget import head_pose, retarget, smooth
 from reelguard.v1 import reelguard_pb2 as pb
 from tests.support import (
     Running,
@@ -249,3 +249,18 @@ def test_the_output_stays_the_character_not_the_actor(transfer, actor, hopper, a
     for frame in out[:: len(out) // 4]:
         me = identity(frame)
         assert np.linalg.norm(me - character) < 0.6 < np.linalg.norm(me - performer)
+
+
+def test_the_character_opens_its_mouth_as_far_as_the_actor(transfer, hopper, astronaut):
+    """As far in units of each face's size: the Face Mesh reads real actors' openings as
+    dlib does (slope 0.96 on the people set), so a gain on the lips doubled a wide
+    opening into a gape no landmark model could read back."""
+    _, character = transfer.character(astronaut, 256, 256)
+    actor = transfer.mesh.detect(hopper)
+    opened = actor.points.copy()
+    lower = [*INNER_LIPS_BOTTOM, 178, 88, 95, 402, 318, 324]  # the lower inner lip
+    opened[lower, 1] += 0.15 * interocular(actor.points)
+    target = retarget(character, actor, actor, Face(opened, actor.irises, 1.0))
+    asked = mouth_opening(opened) - mouth_opening(actor.points)
+    given = mouth_opening(target.points) - mouth_opening(character.points)
+    assert asked > 0.1 and given == pytest.approx(asked, rel=0.15)
