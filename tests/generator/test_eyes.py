@@ -13,7 +13,7 @@ import pytest
 from generator.face_mesh import EYES, LOWER_LIDS, UPPER_LIDS, eye_openings, refine_lids
 from generator.irises import Irises
 from generator.performance import MeshWarp, PerformanceTransfer, anchors, lids_over, warp_points
-from tests.landmarks68 import Landmarks, gaze
+from tests.landmarks68 import Landmarks, eye_aperture, gaze
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +108,25 @@ def test_the_bare_canvas_keeps_no_copy_of_the_iris(astronaut):
             grey[y - 2 : y + 3, x - 2 : x + 3].mean()
             > before[y - 2 : y + 3, x - 2 : x + 3].mean() + 15
         )
+
+
+def test_a_shut_eye_reads_shut_to_another_landmark_model(astronaut):
+    """Rendered as the transfer renders it (warp, irises, lids) and read by dlib's 68
+    points, not the mesh: under half the open eye's aperture. With a pale, thin line
+    where the lids meet, dlib read the squeezed eye at 0.56 of open."""
+    canvas, face = PerformanceTransfer().character(astronaut, 512, 512)
+    irises = Irises(canvas, face)
+    fixed = anchors(warp_points(face), 512, 512)
+    warp = MeshWarp(irises.bare, np.concatenate([warp_points(face), fixed]))
+    shut = face.points.copy()
+    for upper, lower in zip(UPPER_LIDS, LOWER_LIDS, strict=True):
+        middle = (shut[upper, 1].mean() + shut[lower, 1].mean()) / 2
+        shut[upper, 1], shut[lower, 1] = middle - 0.5, middle + 0.5
+        shut[lower, 0] = shut[upper, 0]  # each lower point under its upper one
+
+    def aperture(target) -> float:
+        frame = warp(np.concatenate([warp_points(target), fixed]))
+        frame = lids_over(irises.draw(frame, target), target, face)
+        return eye_aperture(Landmarks().detect(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)))
+
+    assert aperture(replace(face, points=shut)) < 0.5 * aperture(face)
