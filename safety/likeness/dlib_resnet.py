@@ -8,13 +8,14 @@ runs the same network in a fraction of that, and a batch of faces in one call.
 
 The file is dlib's own serialization (dlib/serialize.h, dlib/dnn/*.h): nested layers,
 each written as its version, its sub-network, then its own details, and tensors as raw
-little-endian float32. It is parsed with numpy and the ONNX graph is written at load
-(safety/likeness/onnx_subset.proto);
-the network it must describe (dlib's dnn_face_recognition_ex.cpp) is checked layer by layer.
+little-endian float32. It is parsed with numpy, checked layer by layer against the
+network dlib's dnn_face_recognition_ex.cpp defines, and written as an ONNX graph at load
+(safety/likeness/onnx_subset.proto).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,7 @@ class _Reader:
         self.pos = 0
 
     def _take(self, n: int) -> bytes:
-        if self.pos + n > len(self.data):
+        if n < 0 or self.pos + n > len(self.data):
             raise ModelFormatError("the model file ends early")
         chunk = self.data[self.pos : self.pos + n]
         self.pos += n
@@ -75,8 +76,9 @@ class _Reader:
         if self.int() != 2:
             raise ModelFormatError("unexpected tensor version")
         shape = tuple(self.int() for _ in range(4))
-        count = int(np.prod(shape))
-        raw = self._take(4 * count)
+        if min(shape) < 0:
+            raise ModelFormatError(f"a tensor of shape {shape}")
+        raw = self._take(4 * math.prod(shape))  # Python ints: a hostile size cannot wrap
         return np.frombuffer(raw, "<f4").reshape(shape).astype(np.float32)
 
     def peek_string(self, prefix: bytes) -> bool:
@@ -85,7 +87,7 @@ class _Reader:
 
 @dataclass
 class Layer:
-    kind: str  # con, affine, relu, max_pool, avg_pool, add_prev, fc, tag
+    kind: str  # con, affine, relu, max_pool, avg_pool, add_prev, fc, tag, skip
     params: dict = field(default_factory=dict)
 
 
