@@ -168,7 +168,7 @@ class ProcessEmbedderPool:
         return self._map(_worker_detect, frames)
 
     def embed_faces(self, crops: list[tuple[np.ndarray, Box]]) -> list[np.ndarray]:
-        """In one batch a worker, the network's cost a face being lower in a batch."""
+        """One batch a worker: the network costs less a face in a batch."""
         if not crops:
             return []
         share = -(-len(crops) // self._workers)

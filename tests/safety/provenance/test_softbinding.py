@@ -6,6 +6,7 @@ import io
 import json
 
 import numpy as np
+import skimage.data
 from PIL import Image
 
 from reelguard.v1 import reelguard_pb2 as pb
@@ -24,8 +25,10 @@ def test_outputs_declare_their_fingerprint(running, coffee):
     assert "c2pa.soft-binding" in labels
 
 
-def test_a_reencoded_video_recovers_its_manifest(running, coffee, tmp_path):
-    events = running.generate("steam over the cup", encode(coffee, "JPEG"), seed=11)
+def test_a_reencoded_video_recovers_its_manifest(running, tmp_path):
+    # A picture no other test signs: the session's repository holds a dozen outputs made
+    # from the coffee cup, and a re-encode of one may lie as near another's fingerprint.
+    events = running.generate("a cat at rest", encode(skimage.data.chelsea(), "JPEG"), seed=11)
     kind, done = terminal(events)
     original = verify(running, output_bytes(events))
     stripped = reencode(output_bytes(events), tmp_path)
