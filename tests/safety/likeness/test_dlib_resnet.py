@@ -81,3 +81,26 @@ def test_another_dlib_network_is_refused():
 def test_chips_of_the_wrong_shape_are_refused():
     with pytest.raises(ValueError, match="chips must be"):
         DlibResnetOnnx(MODEL).embed(np.zeros((1, 64, 64, 3), np.uint8))
+
+
+def test_a_tensor_claiming_a_negative_size_is_refused(tmp_path: Path, monkeypatch):
+    """A size read from the file is never trusted to allocate or to move the reader."""
+    from safety.likeness import dlib_resnet
+
+    starts = []  # where each tensor begins in the file
+
+    class Spy(dlib_resnet._Reader):
+        def tensor(self):
+            starts.append(self.pos)
+            return super().tensor()
+
+    monkeypatch.setattr(dlib_resnet, "_Reader", Spy)
+    dlib_resnet.read_layers(MODEL)
+    monkeypatch.undo()
+    data = bytearray(MODEL.read_bytes())
+    first_dimension = starts[0] + 2  # after the tensor's version, one length byte and one
+    data[first_dimension] |= 0x80  # dlib's sign bit: the same number, negative
+    bad = tmp_path / "negative.dat"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ModelFormatError, match="a tensor of shape"):
+        DlibResnetOnnx(bad)
