@@ -50,14 +50,8 @@ def test_the_iris_models_lids_are_taken_only_where_they_agree_with_the_mesh(char
 def test_a_shut_eye_is_covered_and_an_open_one_left_alone(character):
     canvas, face = character
     assert lids_over(canvas, face, face) is canvas  # eyes as open as the character's own
-    shut = face.points.copy()
-    for upper, lower in zip(UPPER_LIDS, LOWER_LIDS, strict=True):
-        middle = (shut[upper, 1].mean() + shut[lower, 1].mean()) / 2
-        shut[upper, 1] = middle - 0.5
-        shut[lower, 1] = middle + 0.5
-        shut[lower, 0] = shut[upper, 0]  # each lower point under its upper one
-    target = replace(face, points=shut)
-    assert (eye_openings(shut) < 0.3 * eye_openings(face.points)).all()
+    target = shut_eyes(face)
+    assert (eye_openings(target.points) < 0.3 * eye_openings(face.points)).all()
     covered = lids_over(canvas, target, face)
     for k, (outer, inner) in enumerate(EYES):
         x0, x1 = sorted(int(face.points[i, 0]) for i in (outer, inner))
@@ -68,18 +62,39 @@ def test_a_shut_eye_is_covered_and_an_open_one_left_alone(character):
         assert after.std(axis=(0, 1)).mean() < before.std(axis=(0, 1)).mean()  # evenly
 
 
-def glancing(canvas, face, along: float):
-    """The character rendered with both irises moved `along` eye widths to image-right."""
+def shut_eyes(face):
+    """`face` with both eyes shut: each lid pair a pixel apart at its middle, each lower
+    point under its upper one."""
+    shut = face.points.copy()
+    for upper, lower in zip(UPPER_LIDS, LOWER_LIDS, strict=True):
+        middle = (shut[upper, 1].mean() + shut[lower, 1].mean()) / 2
+        shut[upper, 1], shut[lower, 1] = middle - 0.5, middle + 0.5
+        shut[lower, 0] = shut[upper, 0]
+    return replace(face, points=shut)
+
+
+def renderer(canvas, face):
+    """The transfer's frame for a target face, as it renders one: the canvas warped
+    without its irises, the irises drawn whole, the lids over them."""
     irises = Irises(canvas, face)
     height, width = canvas.shape[:2]
     fixed = anchors(warp_points(face), width, height)
     warp = MeshWarp(irises.bare, np.concatenate([warp_points(face), fixed]))
+
+    def render(target):
+        frame = warp(np.concatenate([warp_points(target), fixed]))
+        return lids_over(irises.draw(frame, target), target, face)
+
+    return render
+
+
+def glancing(canvas, face, along: float):
+    """The character rendered with both irises moved `along` eye widths to image-right."""
     moved = face.irises.copy()
     for k, (outer, inner) in enumerate(EYES):
         ends = sorted([face.points[outer, :2], face.points[inner, :2]], key=lambda p: p[0])
         moved[k] += (ends[1] - ends[0]) * along
-    target = replace(face, irises=moved.astype(np.float32))
-    return irises.draw(warp(np.concatenate([warp_points(target), fixed])), target)
+    return renderer(canvas, face)(replace(face, irises=moved.astype(np.float32)))
 
 
 def test_an_iris_moved_across_its_eye_is_seen_there(astronaut):
@@ -115,18 +130,9 @@ def test_a_shut_eye_reads_shut_to_another_landmark_model(astronaut):
     points, not the mesh: under half the open eye's aperture. With a pale, thin line
     where the lids meet, dlib read the squeezed eye at 0.56 of open."""
     canvas, face = PerformanceTransfer().character(astronaut, 512, 512)
-    irises = Irises(canvas, face)
-    fixed = anchors(warp_points(face), 512, 512)
-    warp = MeshWarp(irises.bare, np.concatenate([warp_points(face), fixed]))
-    shut = face.points.copy()
-    for upper, lower in zip(UPPER_LIDS, LOWER_LIDS, strict=True):
-        middle = (shut[upper, 1].mean() + shut[lower, 1].mean()) / 2
-        shut[upper, 1], shut[lower, 1] = middle - 0.5, middle + 0.5
-        shut[lower, 0] = shut[upper, 0]  # each lower point under its upper one
+    render, marks = renderer(canvas, face), Landmarks()
 
     def aperture(target) -> float:
-        frame = warp(np.concatenate([warp_points(target), fixed]))
-        frame = lids_over(irises.draw(frame, target), target, face)
-        return eye_aperture(Landmarks().detect(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)))
+        return eye_aperture(marks.detect(cv2.cvtColor(render(target), cv2.COLOR_RGB2GRAY)))
 
-    assert aperture(replace(face, points=shut)) < 0.5 * aperture(face)
+    assert aperture(shut_eyes(face)) < 0.5 * aperture(face)
