@@ -7,7 +7,9 @@ be added and removed without a rebuild.
 Index kind follows gallery size behind one API: exact `flat` search while small;
 past `flat_max` vectors an `ivf` index (IVF with full vectors in the lists, so the
 similarities it returns are exact and only the probed lists are scanned — recall is
-set by `nprobe` and measured in bench/identity_search.py). With CUDA present
+set by `nprobe` and measured in bench/identity_search.py); past `IVF_MAX` an `ivfpq`
+index (compressed codes in memory, the short list re-ranked exactly from the full
+vectors on disk: `identity_compressed.py`). With CUDA present
 (`faiss.get_num_gpus()`), searches run on a GPU replica; the CPU index stays the
 master for updates and persistence.
 """
@@ -15,7 +17,6 @@ master for updates and persistence.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 from pathlib import Path
@@ -24,9 +25,20 @@ from typing import Protocol
 import faiss
 import numpy as np
 
+from indexes.identity_compressed import (
+    CompressedIndex,
+    is_compressed,
+    ivf_list_ids,
+    lists_for,
+    read_compressed,
+)
+
 log = logging.getLogger(__name__)
 
 DEFAULT_FLAT_MAX = 200_000
+# Past a million references the full vectors of an ivf index pass 512 MB: compress.
+IVF_MAX = 1_000_000
+KINDS = ("flat", "ivf", "ivfpq")
 # nprobe = nlist / 32: on 1M gallery-like vectors this reached recall@1 >= 0.99 against
 # exact search (bench/identity_search.py; figures in the README).
 NPROBE_DIVISOR = 32
@@ -59,19 +71,25 @@ def normalize(vectors: np.ndarray) -> np.ndarray:
 
 
 def kind_for(count: int, flat_max: int = DEFAULT_FLAT_MAX) -> str:
-    return "flat" if count <= flat_max else "ivf"
+    if count <= flat_max:
+        return "flat"
+    return "ivf" if count <= max(flat_max, IVF_MAX) else "ivfpq"
 
 
-def build_index(dim: int, ids: np.ndarray, vectors: np.ndarray, kind: str) -> faiss.Index:
-    """A new index of `kind` holding `vectors` under `ids` (trained on them for `ivf`)."""
+def build_index(
+    dim: int, ids: np.ndarray, vectors: np.ndarray, kind: str, vectors_path: Path | None = None
+) -> faiss.Index | CompressedIndex:
+    """A new index of `kind` holding `vectors` under `ids` (trained on them for `ivf` and
+    `ivfpq`; an `ivfpq` index writes the full vectors to `vectors_path`)."""
     vectors = normalize(vectors) if len(vectors) else np.zeros((0, dim), np.float32)
-    if kind == "flat":
+    if kind == "ivfpq":
+        if vectors_path is None:
+            raise ValueError("an ivfpq index keeps its full vectors in a file: give vectors_path")
+        index = CompressedIndex.train(vectors, vectors_path)
+    elif kind == "flat":
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
     elif kind == "ivf":
-        # ~4·sqrt(n) lists, trained on 40 points per list: k-means stays fast.
-        nlist = max(16, min(65536, int(4 * math.sqrt(max(len(vectors), 1)))))
-        if len(vectors) < nlist:
-            raise ValueError(f"an ivf index needs at least {nlist} vectors to train")
+        nlist = lists_for(len(vectors), "ivf")
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
         sample = vectors[np.random.default_rng(0).permutation(len(vectors))[: 40 * nlist]]
@@ -79,20 +97,24 @@ def build_index(dim: int, ids: np.ndarray, vectors: np.ndarray, kind: str) -> fa
         index.nprobe = max(8, nlist // NPROBE_DIVISOR)
         index.set_direct_map_type(faiss.DirectMap.Hashtable)  # remove_ids by arbitrary id
     else:
-        raise ValueError(f"unknown index kind {kind!r}; use 'flat' or 'ivf'")
+        raise ValueError(f"unknown index kind {kind!r}; use one of {', '.join(KINDS)}")
     if len(vectors):
         index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
     return index
 
 
-def index_kind(index: faiss.Index) -> str:
+def index_kind(index: faiss.Index | CompressedIndex) -> str:
+    if isinstance(index, CompressedIndex):
+        return "ivfpq"
     return "ivf" if isinstance(faiss.downcast_index(index), faiss.IndexIVF) else "flat"
 
 
 class FaissIdentityIndex:
     """Thread-safe: searches run beside enrolments; swaps and saves are atomic."""
 
-    def __init__(self, index: faiss.Index, flat_max: int = DEFAULT_FLAT_MAX) -> None:
+    def __init__(
+        self, index: faiss.Index | CompressedIndex, flat_max: int = DEFAULT_FLAT_MAX
+    ) -> None:
         self.dim = index.d
         self.flat_max = flat_max
         self._lock = threading.RLock()
@@ -102,8 +124,8 @@ class FaissIdentityIndex:
 
     @classmethod
     def create(cls, dim: int, kind: str = "flat", flat_max: int = DEFAULT_FLAT_MAX):
-        if kind == "ivf":
-            raise ValueError("an ivf index is built from vectors: use FaissIdentityIndex.build")
+        if kind != "flat":
+            raise ValueError(f"an {kind} index is built from vectors: use FaissIdentityIndex.build")
         return cls(build_index(dim, np.zeros(0, np.int64), np.zeros((0, dim)), kind), flat_max)
 
     @classmethod
@@ -114,13 +136,16 @@ class FaissIdentityIndex:
         vectors: np.ndarray,
         kind: str | None = None,
         flat_max: int = DEFAULT_FLAT_MAX,
+        vectors_path: Path | None = None,
     ) -> FaissIdentityIndex:
-        return cls(build_index(dim, ids, vectors, kind or kind_for(len(ids), flat_max)), flat_max)
+        kind = kind or kind_for(len(ids), flat_max)
+        return cls(build_index(dim, ids, vectors, kind, vectors_path), flat_max)
 
     @classmethod
     def load(cls, path: Path, flat_max: int = DEFAULT_FLAT_MAX) -> FaissIdentityIndex:
         try:
-            return cls(faiss.read_index(str(path)), flat_max)
+            index = faiss.read_index(str(path))
+            return cls(read_compressed(index, path) if is_compressed(index) else index, flat_max)
         except RuntimeError as e:
             raise RuntimeError(f"identity index {path} is unreadable or corrupt: {e}") from None
 
@@ -173,7 +198,10 @@ class FaissIdentityIndex:
         """Write to a temporary file, then rename: a crash never leaves a half-written index."""
         tmp = path.with_suffix(path.suffix + ".tmp")
         with self._lock:
-            faiss.write_index(self._cpu, str(tmp))
+            if isinstance(self._cpu, CompressedIndex):
+                self._cpu.write(tmp)
+            else:
+                faiss.write_index(self._cpu, str(tmp))
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -184,19 +212,12 @@ class FaissIdentityIndex:
     def ids(self) -> np.ndarray:
         """Every vector id held, ascending (what a start compares with the store's)."""
         with self._lock:
-            index = faiss.downcast_index(self._cpu)
-            if isinstance(index, faiss.IndexIDMap2):
+            if isinstance(self._cpu, CompressedIndex):
+                found = self._cpu.ids()
+            elif isinstance(index := faiss.downcast_index(self._cpu), faiss.IndexIDMap2):
                 found = faiss.vector_to_array(index.id_map)
             else:
-                lists = index.invlists
-                found = np.concatenate(
-                    [np.zeros(0, np.int64)]
-                    + [
-                        faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
-                        for i in range(lists.nlist)
-                        if lists.list_size(i)
-                    ]
-                )
+                found = ivf_list_ids(index)
         return np.sort(found.astype(np.int64))
 
     # ---- internals ---------------------------------------------------------------------
@@ -208,13 +229,15 @@ class FaissIdentityIndex:
             return ids, index.index.reconstruct_n(0, index.ntotal)
         raise RuntimeError("only a flat index can be regrown in place; rebuild from the store")
 
-    def _swap(self, cpu_index: faiss.Index) -> None:
+    def _swap(self, cpu_index: faiss.Index | CompressedIndex) -> None:
         self._cpu = cpu_index
         self._refresh_replica()
 
     def _refresh_replica(self) -> None:
         # Untested here (no GPU in CI); the CPU path is the tested one.
-        if faiss.get_num_gpus() > 0 and hasattr(faiss, "index_cpu_to_all_gpus"):
+        # The compressed index re-ranks from disk on the CPU; its codes stay there too.
+        on_gpu = not isinstance(self._cpu, CompressedIndex) and faiss.get_num_gpus() > 0
+        if on_gpu and hasattr(faiss, "index_cpu_to_all_gpus"):
             self._searcher = faiss.index_cpu_to_all_gpus(self._cpu)
         else:
             self._searcher = self._cpu

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from indexes.identity import DEFAULT_FLAT_MAX, FaissIdentityIndex
+from indexes.identity_compressed import vectors_path_for
 from media.decode import DecodedImage
 from safety.errors import FailedPrecondition, InvalidInput, NotFound
 from safety.likeness.checker import FaceEmbedder
@@ -135,6 +136,7 @@ class Enroller:
                 ids,
                 vectors if len(ids) else np.zeros((0, self.index.dim)),
                 flat_max=self.index.flat_max,
+                vectors_path=vectors_path_for(self.index_path),
             )
             fresh.save(self.index_path)
             self.index.replace(fresh)
@@ -202,7 +204,11 @@ def open_index(path: Path, store: IdentityStore, dim: int, flat_max: int = DEFAU
     except RuntimeError as e:
         log.warning("%s: rebuilding from the store", e)
     index = FaissIdentityIndex.build(
-        dim, ids, vectors if len(ids) else np.zeros((0, dim)), flat_max=flat_max
+        dim,
+        ids,
+        vectors if len(ids) else np.zeros((0, dim)),
+        flat_max=flat_max,
+        vectors_path=vectors_path_for(path),
     )
     index.save(path)
     return index

@@ -35,6 +35,8 @@ class HashBankModerator:
             distances = [d for _, d in nearest]
             best = int(np.argmin(distances))
             entry, distance = nearest[best]
+            if entry is None:  # a large bank's index: nothing within its distance
+                continue
             matched = sum(d <= bank.max_distance for d in distances)
             finding = Finding(
                 check=self.name,
@@ -58,5 +60,7 @@ class HashBankModerator:
                 distance=distance,
             )
             (findings if matched else near_misses).append((distance - bank.max_distance, finding))
-        # Every bank that matched; if none did, the nearest miss (as evidence).
-        return [f for _, f in findings] or [min(near_misses, key=lambda m: m[0])[1]]
+        # Every bank that matched; if none did, the nearest miss (as evidence), if known.
+        if findings or not near_misses:
+            return [f for _, f in findings]
+        return [min(near_misses, key=lambda m: m[0])[1]]

@@ -49,3 +49,28 @@ def test_a_bank_we_fill_ourselves_is_made_once_and_never_a_csam_list():
     banks.create("known-csam", csam=True)
     with pytest.raises(IndexInputError, match="known-CSAM list.*not takedowns"):
         banks.ensure("known-csam", "taken down", filled_by="takedowns")
+
+
+def test_a_large_bank_is_searched_exactly_at_its_distance(monkeypatch):
+    # Past MIH_MIN entries a bank is looked up by multi-index hashing, which finds what
+    # lies within the bank's distance and nothing beyond (no nearest miss to show).
+    import numpy as np
+
+    import indexes.hashbank as hashbank
+    from indexes.pdq import from_hex, to_hex
+
+    monkeypatch.setattr(hashbank, "MIH_MIN", 1000)
+    rng = np.random.default_rng(0)
+    hashes = [to_hex(bits) for bits in rng.integers(0, 2, (2000, 256)).astype(bool)]
+    banks = HashBanks(MemoryStore())
+    banks.create("large")
+    banks.add("large", hashes, media_id="m")
+    assert isinstance(banks._per_bank["large"][1], hashbank.MultiIndexHamming)
+
+    near = from_hex(hashes[7]).copy()
+    near[:31] ^= True  # 31 bits off: the default distance
+    stranger = rng.integers(0, 2, 256).astype(bool)
+    ((bank, nearest),) = banks.nearest_in_each_bank([[stranger, near], [stranger]])
+    entry, distance = nearest[0]
+    assert entry.hash == hashes[7] and distance == 31
+    assert nearest[1] == (None, 32)  # nothing within 31 bits
