@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -27,9 +28,11 @@ import numpy as np
 
 from indexes.identity_compressed import (
     CompressedIndex,
+    build_compressed,
     is_compressed,
     ivf_list_ids,
     lists_for,
+    normalize,
     read_compressed,
 )
 
@@ -62,14 +65,6 @@ class IdentityIndex(Protocol):
     def __len__(self) -> int: ...
 
 
-def normalize(vectors: np.ndarray) -> np.ndarray:
-    v = np.ascontiguousarray(vectors, dtype=np.float32)
-    if v.ndim == 1:
-        v = v[None, :]
-    norms = np.linalg.norm(v, axis=1, keepdims=True)
-    return v / np.maximum(norms, 1e-12)
-
-
 def kind_for(count: int, flat_max: int = DEFAULT_FLAT_MAX) -> str:
     if count <= flat_max:
         return "flat"
@@ -77,16 +72,22 @@ def kind_for(count: int, flat_max: int = DEFAULT_FLAT_MAX) -> str:
 
 
 def build_index(
-    dim: int, ids: np.ndarray, vectors: np.ndarray, kind: str, vectors_path: Path | None = None
+    dim: int,
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    kind: str,
+    vectors_path: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> faiss.Index | CompressedIndex:
     """A new index of `kind` holding `vectors` under `ids` (trained on them for `ivf` and
-    `ivfpq`; an `ivfpq` index writes the full vectors to `vectors_path`)."""
-    vectors = normalize(vectors) if len(vectors) else np.zeros((0, dim), np.float32)
+    `ivfpq`; an `ivfpq` index writes the full vectors to `vectors_path`, a million at a
+    time, calling `progress(done, total)` after each)."""
     if kind == "ivfpq":
         if vectors_path is None:
             raise ValueError("an ivfpq index keeps its full vectors in a file: give vectors_path")
-        index = CompressedIndex.train(vectors, vectors_path)
-    elif kind == "flat":
+        return build_compressed(np.asarray(ids, np.int64), vectors, vectors_path, progress)
+    vectors = normalize(vectors) if len(vectors) else np.zeros((0, dim), np.float32)
+    if kind == "flat":
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
     elif kind == "ivf":
         nlist = lists_for(len(vectors), "ivf")
@@ -137,9 +138,10 @@ class FaissIdentityIndex:
         kind: str | None = None,
         flat_max: int = DEFAULT_FLAT_MAX,
         vectors_path: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> FaissIdentityIndex:
         kind = kind or kind_for(len(ids), flat_max)
-        return cls(build_index(dim, ids, vectors, kind, vectors_path), flat_max)
+        return cls(build_index(dim, ids, vectors, kind, vectors_path, progress), flat_max)
 
     @classmethod
     def load(cls, path: Path, flat_max: int = DEFAULT_FLAT_MAX) -> FaissIdentityIndex:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,18 +130,12 @@ class Enroller:
     def rebuild(self) -> int:
         """Rebuild the index from the store's embeddings and swap it in; searches go on."""
         with self._write:
-            ids, vectors = self.store.reference_vectors()
-            fresh = FaissIdentityIndex.build(
-                self.index.dim,
-                ids,
-                vectors if len(ids) else np.zeros((0, self.index.dim)),
-                flat_max=self.index.flat_max,
-                vectors_path=vectors_path_for(self.index_path),
+            fresh = build_from_store(
+                self.store, self.index_path, self.index.dim, self.index.flat_max
             )
-            fresh.save(self.index_path)
             self.index.replace(fresh)
-        log.info("identity index rebuilt from the store: %d vectors (%s)", len(ids), fresh.kind)
-        return len(ids)
+        log.info("identity index rebuilt from the store: %d vectors (%s)", len(fresh), fresh.kind)
+        return len(fresh)
 
     def reload(self) -> int:
         """Swap in the index file on disk (e.g. one built offline); searches go on."""
@@ -187,13 +181,13 @@ class Enroller:
 
 def open_index(path: Path, store: IdentityStore, dim: int, flat_max: int = DEFAULT_FLAT_MAX):
     """The persisted index, rebuilt from the store when missing, corrupt or holding
-    other vector ids than the store."""
-    ids, vectors = store.reference_vectors()
+    other vector ids than the store (only then are the embeddings read)."""
+    ids = store.reference_vector_ids()
     try:
         index = FaissIdentityIndex.open(path, dim, flat_max)
         # The same ids, not only as many: another front door on the same database may
         # have removed one identity and enrolled another while this one was down.
-        if np.array_equal(index.ids(), np.sort(ids)):
+        if np.array_equal(index.ids(), ids):
             return index
         log.warning(
             "identity index %s holds other vectors (%d) than the store (%d): rebuilding",
@@ -203,12 +197,28 @@ def open_index(path: Path, store: IdentityStore, dim: int, flat_max: int = DEFAU
         )
     except RuntimeError as e:
         log.warning("%s: rebuilding from the store", e)
+    return build_from_store(store, path, dim, flat_max)
+
+
+def build_from_store(
+    store: IdentityStore,
+    path: Path,
+    dim: int,
+    flat_max: int = DEFAULT_FLAT_MAX,
+    kind: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> FaissIdentityIndex:
+    """Every reference embedding in the store, indexed (as `kind`, or by their count) and
+    saved at `path`: a start's or a reindex's rebuild, or `identities build-index` offline."""
+    ids, vectors = store.reference_vectors()
     index = FaissIdentityIndex.build(
         dim,
         ids,
         vectors if len(ids) else np.zeros((0, dim)),
-        flat_max=flat_max,
-        vectors_path=vectors_path_for(path),
+        kind,
+        flat_max,
+        vectors_path_for(path),
+        progress,
     )
     index.save(path)
     return index

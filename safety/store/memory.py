@@ -231,6 +231,10 @@ class MemoryStore(MemoryRows, MemoryPeople):
             ids = np.array([r.vector_id for r in refs], dtype=np.int64)
             return ids, np.stack([r.embedding for r in refs]).astype(np.float32)
 
+    def reference_vector_ids(self):
+        with self._lock:
+            return np.array(sorted(r.vector_id for r in self._references.values()), np.int64)
+
     def set_reference_face(self, vector_id, jpeg):
         with self._lock:
             if vector_id in self._references:

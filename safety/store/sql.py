@@ -219,6 +219,10 @@ class SqlStore(AccessTables, MediaTables, ReviewTables, PeopleTables):
         vectors = np.stack([np.frombuffer(r[1], "<f4") for r in rows]).astype(np.float32)
         return ids, vectors
 
+    def reference_vector_ids(self):
+        query = sa.select(refs.c.vector_id).where(refs.c.embedding.is_not(None))
+        return np.array([r[0] for r in self._rows(query.order_by(refs.c.vector_id))], np.int64)
+
     def set_reference_face(self, vector_id, jpeg):
         with self._write() as conn:
             conn.execute(refs.update().where(refs.c.vector_id == vector_id).values(face_jpeg=jpeg))

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from safety.service.cli.connection import EXIT_OK, media_message, stubs
+from safety.service.cli.connection import EXIT_FAILED, EXIT_OK, media_message, stubs
 from safety.service.cli.output import emitted, format_grant, json_option, when
 
 
@@ -84,6 +84,39 @@ def cmd_identities_reindex(args) -> int:
     if not emitted(args, r):
         source = "the index file" if args.from_disk else "the store"
         print(f"identity index reloaded from {source}: {r.vectors} vectors ({r.kind})")
+    return EXIT_OK
+
+
+def cmd_identities_build_index(args) -> int:
+    """Offline: the index built from the store the config names, written where the service
+    reads it (a 10 M-reference rebuild is minutes of work the front door need not do)."""
+    from tqdm import tqdm
+
+    from safety.likeness.identities import build_from_store
+    from safety.service.config import Config
+    from safety.store.opening import open_store
+
+    config = Config.load(args.config)
+    store = open_store(config.database, data_dir=config.data_dir, read_only=True)
+    ids = store.reference_vector_ids()
+    if not len(ids):
+        print("reelguard: no reference is enrolled: nothing to index", file=sys.stderr)
+        return EXIT_FAILED
+    dim = store.reference_vectors(ids[:1].tolist())[1].shape[1]
+    with tqdm(total=len(ids), desc="indexing", unit="vector", file=sys.stderr) as bar:
+        index = build_from_store(
+            store,
+            config.index_path,
+            dim,
+            config.index_flat_max,
+            args.kind,
+            progress=lambda done, _total: bar.update(done - bar.n),
+        )
+        bar.update(len(ids) - bar.n)
+    print(
+        f"wrote {config.index_path}: {len(index)} vectors ({index.kind}); serve it with "
+        "`reelguard identities reindex --from-disk`"
+    )
     return EXIT_OK
 
 
@@ -169,6 +202,13 @@ def add_likeness_commands(sub) -> None:
     )
     json_option(rx, "reelguard.identity-index/1")
     rx.set_defaults(func=cmd_identities_reindex)
+    bx = ids.add_parser(
+        "build-index",
+        help="offline: build the index file from the database the config names (then "
+        "`reindex --from-disk`)",
+    )
+    bx.add_argument("--kind", choices=["flat", "ivf", "ivfpq"], help="default: by gallery size")
+    bx.set_defaults(func=cmd_identities_build_index)
 
     con = sub.add_parser("consent", help="who may depict whom").add_subparsers(
         dest="sub", required=True

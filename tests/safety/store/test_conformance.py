@@ -78,6 +78,7 @@ def test_identities_references_and_removal(store):
     assert [i.name for i in store.identities()] == ["Ada"]
     ids, vectors = store.reference_vectors()
     assert list(ids) == vector_ids and np.array_equal(vectors[1], e2)
+    assert list(store.reference_vector_ids()) == vector_ids
     assert list(store.reference_vectors([vector_ids[0]])[0]) == vector_ids[:1]
     store.set_reference_face(vector_ids[0], b"jpeg")
     assert store.reference_face(record.id) == b"jpeg"
@@ -85,7 +86,7 @@ def test_identities_references_and_removal(store):
     grant = store.add_grant("t", record.id, ["video"], "agent", None)
     assert sorted(store.remove_identity(record.id)) == sorted(vector_ids)
     assert store.identity(record.id) is None and store.identities() == []
-    assert len(store.reference_vectors()[0]) == 0
+    assert len(store.reference_vectors()[0]) == 0 and len(store.reference_vector_ids()) == 0
     revoked = store.grants(identity_id=record.id)[0]
     assert revoked.id == grant.id and revoked.revoked_by == "identity removed"
 
