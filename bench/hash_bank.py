@@ -1,6 +1,12 @@
 """A hash bank of millions of PDQ hashes: multi-index hashing vs FAISS's flat scan.
 
     python bench/hash_bank.py [--n 10000000] [--pictures 2000] [--distance 31]
+    python bench/hash_bank.py --through-store    # the same bank in SQLite, as served
+
+With --through-store the bank is written to a SQLite store first; then a fresh process
+opens it as a front door does (HashBanks over the store: entry ids and hashes read a
+chunk at a time) and looks pictures up through `nearest_in_each_bank`, which also fetches
+the entry each match names.
 
 One process, one thread, as a front door holds a bank: it makes n random 256-bit hashes
 (the bank), builds the multi-index tables, and prints the memory it really holds (RSS,
@@ -16,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -58,13 +66,84 @@ def rate(mih: MultiIndexHamming, queries: np.ndarray, per_call: int) -> float:
     return len(queries) / (time.perf_counter() - t0)
 
 
+def fill_store(path: Path, n: int, rng: np.random.Generator) -> np.ndarray:
+    """A SQLite store holding one bank of n random hashes; returns the hashes."""
+    from indexes.hashbank import Bank
+    from safety.store.opening import open_store
+    from safety.store.schema import bank_entries
+
+    store = open_store(f"sqlite:///{path}")
+    store.add_bank(Bank("large", 31, "bench"))
+    bank = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+    t0 = time.perf_counter()
+    with store.engine.begin() as conn:
+        for start in range(0, n, 100_000):
+            chunk = bank[start : start + 100_000]
+            conn.execute(
+                bank_entries.insert(),
+                [
+                    {"bank": "large", "hash": row.tobytes().hex(), "media_id": f"m{start + i}"}
+                    | {"note": "", "added_at": 0.0}
+                    for i, row in enumerate(chunk)
+                ],
+            )
+    print(f"wrote {n:,} entries to SQLite in {time.perf_counter() - t0:.0f} s")
+    return bank
+
+
+def serve_from_store(path: Path, pictures_count: int, distance: int) -> None:
+    """The child: HashBanks over the store, as a front door opens it."""
+    from indexes.hashbank import HashBanks
+    from indexes.pdq import from_hex
+    from safety.store.opening import open_store
+
+    before = rss_mb()[0]
+    store = open_store(f"sqlite:///{path}", read_only=True)
+    t0 = time.perf_counter()
+    banks = HashBanks(store)
+    load = time.perf_counter() - t0
+    gc.collect()
+    rss, peak = rss_mb()
+    print(
+        f"HashBanks over the store: {len(banks):,} entries read and indexed in {load:.0f} s; "
+        f"RSS {rss:.0f} MB (peak {peak:.0f} MB; {before:.0f} MB before)"
+    )
+    sample = store.bank_hashes()["large"][1][: pictures_count // 2]
+    queries, planted = pictures(sample, pictures_count, distance, np.random.default_rng(2))
+    bits = [from_hex(row.tobytes().hex()) for row in queries]
+    as_pictures = [bits[i : i + VARIANTS] for i in range(0, len(bits), VARIANTS)]
+    t0 = time.perf_counter()
+    found = 0
+    for p, variants in enumerate(as_pictures):
+        ((_, nearest),) = banks.nearest_in_each_bank([variants])
+        found += planted[p] >= 0 and nearest[0][0] is not None
+    lookups = len(bits) / (time.perf_counter() - t0)
+    print(
+        f"  one picture a call, entries fetched: {lookups:8,.0f} lookups/s  "
+        f"{lookups / VARIANTS:7,.0f} pictures/s; planted copies found {found}/"
+        f"{int((planted >= 0).sum())}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10_000_000)
     ap.add_argument("--pictures", type=int, default=2000)
     ap.add_argument("--distance", type=int, default=31)
     ap.add_argument("--flat-pictures", type=int, default=10, help="the flat scan is slow")
+    ap.add_argument("--through-store", action="store_true")
+    ap.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the child's half
     args = ap.parse_args()
+    if args.serve:
+        serve_from_store(args.serve, args.pictures, args.distance)
+        return
+    if args.through_store:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "bank.sqlite3"
+            fill_store(path, args.n, np.random.default_rng(0))
+            child = [sys.executable, __file__, "--serve", str(path)]
+            subprocess.run([*child, "--pictures", str(args.pictures)], check=True)
+        return
     faiss.omp_set_num_threads(1)
     rng = np.random.default_rng(0)
     before = rss_mb()[0]

@@ -75,8 +75,22 @@ class BankStorage(Protocol):
         """Delete one entry; False if there was none."""
         ...
 
-    def bank_entries(self) -> list[BankEntry]:
-        """Every entry of every bank, oldest first: what the matcher is built from."""
+    def bank_entries(self, media_id: str | None = None) -> list[BankEntry]:
+        """Every entry of every bank (or those of one media id), oldest first."""
+        ...
+
+    def bank_entry(self, entry_id: int) -> BankEntry | None:
+        """One entry (what a match names), or None if it was removed."""
+        ...
+
+    def bank_counts(self) -> dict[str, int]:
+        """Entries per bank (banks without entries are absent)."""
+        ...
+
+    def bank_hashes(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per bank, (entry ids, hashes as (n, 32) bytes: `hamming.rows`), oldest first:
+        what the matcher is built from, read without an object per entry (10 M entries as
+        Python objects would be gigabytes)."""
         ...
 
 
@@ -148,38 +162,41 @@ class HashBanks:
         query_rows = rows([to_hex(q) for q in flat])
         owner = np.repeat(np.arange(len(queries)), [len(v) for v in queries])
         out = []
-        for name, (entries, index) in per_bank.items():
+        for name, (entry_ids, index) in per_bank.items():
             found, distances = index.nearest(query_rows)
             best: dict[int, tuple[int, int]] = {}
             for query, i, d in zip(owner.tolist(), found.tolist(), distances.tolist(), strict=True):
                 if query not in best or d < best[query][1]:
                     best[query] = (i, d)
+            # An entry removed since the last refresh reads None: no longer banked.
             nearest = [
-                (entries[best[q][0]] if best[q][0] >= 0 else None, best[q][1])
-                for q in range(len(queries))
+                (self.storage.bank_entry(int(entry_ids[i])) if i >= 0 else None, d)
+                for i, d in (best[q] for q in range(len(queries)))
             ]
             out.append((banks[name], nearest))
         return out
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return self._count
 
     def reload(self) -> None:
         """Read the banks again (another front door changed them)."""
         self._refresh()
 
     def _refresh(self) -> None:
-        entries = self.storage.bank_entries()
-        by_bank: dict[str, list[BankEntry]] = {}
-        for entry in entries:
-            by_bank.setdefault(entry.bank, []).append(entry)
         banks = {b.name: b for b in self.storage.banks()}
         per_bank = {
-            name: (banked, bank_index(rows([e.hash for e in banked]), banks[name].max_distance))
-            for name, banked in by_bank.items()
+            name: (compact(ids), bank_index(hashes, banks[name].max_distance))
+            for name, (ids, hashes) in self.storage.bank_hashes().items()
         }
         with self._lock:
-            self._entries, self._per_bank, self._banks = entries, per_bank, banks
+            self._per_bank, self._banks = per_bank, banks
+            self._count = sum(len(ids) for ids, _ in per_bank.values())
+
+
+def compact(ids: np.ndarray) -> np.ndarray:
+    """Entry ids in 4 bytes each while they fit (40 MB, not 80, at 10 M entries)."""
+    return ids.astype(np.uint32) if len(ids) and 0 <= ids.min() and ids.max() < 2**32 else ids
 
 
 def bank_index(stored: np.ndarray, max_distance: int) -> HammingIndex | MultiIndexHamming:

@@ -147,7 +147,7 @@ class Holding:
     @staticmethod
     def unbank(ticket: str, banks: HashBanks) -> int:
         """Remove the bank entries a rejection of `ticket` added (an appeal reversed it)."""
-        entries = [e for e in banks.storage.bank_entries() if e.media_id == ticket]
+        entries = banks.storage.bank_entries(media_id=ticket)
         for entry in entries:
             banks.remove(entry.id)
         return len(entries)

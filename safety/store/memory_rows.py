@@ -10,10 +10,14 @@ import secrets
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
+from indexes.hamming import rows
 from indexes.hashbank import Bank, BankEntry
 from indexes.manifests import ManifestRecord, StoredFingerprint
 from safety.store.interface import DuplicateCredential
@@ -143,9 +147,26 @@ class MemoryRows:
                 self._changed("banks", {"entry": entry_id})
         return gone
 
-    def bank_entries(self) -> list[BankEntry]:
+    def bank_entries(self, media_id=None) -> list[BankEntry]:
         with self._lock:
-            return [self._entries[i] for i in sorted(self._entries)]
+            every = [self._entries[i] for i in sorted(self._entries)]
+        return [e for e in every if media_id is None or e.media_id == media_id]
+
+    def bank_entry(self, entry_id):
+        with self._lock:
+            return self._entries.get(int(entry_id))
+
+    def bank_counts(self):
+        return dict(Counter(e.bank for e in self.bank_entries()))
+
+    def bank_hashes(self):
+        by_bank: dict[str, list[BankEntry]] = {}
+        for entry in self.bank_entries():
+            by_bank.setdefault(entry.bank, []).append(entry)
+        return {
+            bank: (np.array([e.id for e in got], np.int64), rows([e.hash for e in got]))
+            for bank, got in by_bank.items()
+        }
 
     # ---- media ---------------------------------------------------------------------------
 

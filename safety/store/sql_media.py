@@ -8,15 +8,18 @@ in its own file so each file stays readable.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from indexes.hamming import rows
 from indexes.hashbank import Bank, BankEntry
 from indexes.manifests import ManifestRecord, StoredFingerprint
 from safety.store.database import serialize
@@ -29,6 +32,9 @@ from safety.store.schema import (
     media,
     media_chunks,
 )
+
+# Bank entries read per round trip when the matcher is built (see `bank_hashes`).
+BANK_READ_CHUNK = 100_000
 
 MEDIA_CHUNK = 1 << 20  # bytes per row: neither side holds a whole video in memory
 repo = manifest_repository
@@ -144,10 +150,39 @@ class MediaTables:
                 self._changed(conn, "banks", {"entry": entry_id})
         return gone > 0
 
-    def bank_entries(self) -> list[BankEntry]:
+    def bank_entries(self, media_id=None) -> list[BankEntry]:
         c = bank_entries.c
-        rows = self._rows(sa.select(c.id, c.bank, c.hash, c.media_id, c.note).order_by(c.id))
-        return [BankEntry(*r) for r in rows]
+        query = sa.select(c.id, c.bank, c.hash, c.media_id, c.note).order_by(c.id)
+        if media_id is not None:
+            query = query.where(c.media_id == media_id)
+        return [BankEntry(*r) for r in self._rows(query)]
+
+    def bank_entry(self, entry_id):
+        c = bank_entries.c
+        query = sa.select(c.id, c.bank, c.hash, c.media_id, c.note).where(c.id == int(entry_id))
+        rows = self._rows(query)
+        return BankEntry(*rows[0]) if rows else None
+
+    def bank_counts(self):
+        c = bank_entries.c
+        return dict(self._rows(sa.select(c.bank, sa.func.count()).group_by(c.bank)))
+
+    def bank_hashes(self):
+        c = bank_entries.c
+        parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        query = sa.select(c.bank, c.id, c.hash).order_by(c.bank, c.id)
+        with self.engine.connect() as conn:
+            # A chunk at a time: no Python object per entry outlives its chunk.
+            result = conn.execution_options(yield_per=BANK_READ_CHUNK).execute(query)
+            for chunk in result.partitions():
+                for bank, group in itertools.groupby(chunk, key=lambda r: r[0]):
+                    got = list(group)
+                    ids = np.fromiter((r[1] for r in got), np.int64, len(got))
+                    parts.setdefault(bank, []).append((ids, rows([r[2] for r in got])))
+        return {
+            bank: (np.concatenate([i for i, _ in got]), np.concatenate([h for _, h in got]))
+            for bank, got in parts.items()
+        }
 
     # ---- idempotency keys ----------------------------------------------------------------
 

@@ -116,9 +116,7 @@ class HashBanksServicer(Servicer, rpc.HashBanksServicer):
 
     @guarded(*ADMIN_ONLY, platform=True)
     def List(self, request, context, caller: Principal):
-        counts: dict[str, int] = {}
-        for entry in self.service.store.bank_entries():
-            counts[entry.bank] = counts.get(entry.bank, 0) + 1
+        counts = self.service.store.bank_counts()
         return pb.ListBanksResponse(
             banks=[
                 pb.HashBank(

@@ -173,6 +173,21 @@ def test_hash_banks_keep_each_hash_once(store):
     assert [e.id for e in store.bank_entries()] == ids[1:]
 
 
+def test_bank_entries_are_read_as_arrays_counted_and_looked_up_one_at_a_time(store):
+    store.add_bank(Bank("known", 31, "", csam=False))
+    store.add_bank(Bank("other", 20, "", csam=False))
+    known = store.add_bank_entries("known", ["0" * 64, "f" * 64], "m1", "n")
+    other = store.add_bank_entries("other", ["1" * 64], "m2", "")
+    hashes = store.bank_hashes()
+    assert sorted(hashes) == ["known", "other"]
+    ids, rows = hashes["known"]
+    assert list(ids) == known and rows.shape == (2, 32) and rows.dtype == np.uint8
+    assert rows[0].sum() == 0 and (rows[1] == 255).all()
+    assert store.bank_counts() == {"known": 2, "other": 1}
+    assert store.bank_entry(other[0]).media_id == "m2" and store.bank_entry(10**9) is None
+    assert [e.id for e in store.bank_entries(media_id="m1")] == known
+
+
 def test_manifests_are_found_by_id_prefix_and_followed_by_sequence(store):
     first = ManifestRecord("ab12" + "0" * 28, "com.meta.pdq", ["f" * 64], b"m1", "video/mp4")
     second = ManifestRecord("cd34" + "0" * 28, "com.meta.pdq", ["e" * 64], b"m2", "image/png")
