@@ -160,12 +160,11 @@ class MemoryRows:
         return dict(Counter(e.bank for e in self.bank_entries()))
 
     def bank_hashes(self):
-        by_bank: dict[str, list[BankEntry]] = {}
-        for entry in self.bank_entries():
-            by_bank.setdefault(entry.bank, []).append(entry)
+        every = self.bank_entries()
         return {
-            bank: (np.array([e.id for e in got], np.int64), rows([e.hash for e in got]))
-            for bank, got in by_bank.items()
+            bank: (np.array([e.id for e in mine], np.int64), rows([e.hash for e in mine]))
+            for bank in {e.bank for e in every}
+            if (mine := [e for e in every if e.bank == bank])
         }
 
     # ---- media ---------------------------------------------------------------------------
