@@ -153,19 +153,15 @@ class MemoryRows:
         return [e for e in every if media_id is None or e.media_id == media_id]
 
     def bank_entry(self, entry_id):
-        with self._lock:
-            return self._entries.get(int(entry_id))
+        return self._entries.get(int(entry_id))  # one dict read: atomic under the GIL
 
     def bank_counts(self):
         return dict(Counter(e.bank for e in self.bank_entries()))
 
     def bank_hashes(self):
         every = self.bank_entries()
-        return {
-            bank: (np.array([e.id for e in mine], np.int64), rows([e.hash for e in mine]))
-            for bank in {e.bank for e in every}
-            if (mine := [e for e in every if e.bank == bank])
-        }
+        by = {bank: [e for e in every if e.bank == bank] for bank in {e.bank for e in every}}
+        return {b: (np.array([e.id for e in m]), rows([e.hash for e in m])) for b, m in by.items()}
 
     # ---- media ---------------------------------------------------------------------------
 
