@@ -113,10 +113,12 @@ def cmd_identities_build_index(args) -> int:
             progress=lambda done, _total: bar.update(done - bar.n),
         )
         bar.update(len(ids) - bar.n)
-    print(
-        f"wrote {config.index_path}: {len(index)} vectors ({index.kind}); serve it with "
-        "`reelguard identities reindex --from-disk`"
-    )
+    body = {"path": str(config.index_path), "vectors": len(index), "kind": index.kind}
+    if not emitted(args, body):
+        print(
+            f"wrote {config.index_path}: {len(index)} vectors ({index.kind}); serve it with "
+            "`reelguard identities reindex --from-disk`"
+        )
     return EXIT_OK
 
 
@@ -208,6 +210,7 @@ def add_likeness_commands(sub) -> None:
         "`reindex --from-disk`)",
     )
     bx.add_argument("--kind", choices=["flat", "ivf", "ivfpq"], help="default: by gallery size")
+    json_option(bx, "reelguard.identity-index-file/1")
     bx.set_defaults(func=cmd_identities_build_index)
 
     con = sub.add_parser("consent", help="who may depict whom").add_subparsers(

@@ -3,6 +3,8 @@ served: a gallery too large for the front door to rebuild on its own time."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from safety.likeness.identities import open_index
@@ -26,6 +28,14 @@ def test_build_index_writes_a_compressed_index_the_service_opens_without_rebuild
     assert "2000 vectors (ivfpq)" in built.stdout and "reindex --from-disk" in built.stdout
     assert "indexing" in built.stderr  # the progress bar
 
+    again = cli("--config", toml, "identities", "build-index", "--json")
+    assert json.loads(again.stdout) == {
+        "schema": "reelguard.identity-index-file/1",
+        "path": str(config.index_path),
+        "vectors": 2000,
+        "kind": "flat",  # 2,000 references: by their count, exact search
+    }
+    cli("--config", toml, "identities", "build-index", "--kind", "ivfpq")
     before = config.index_path.stat().st_mtime_ns
     index = open_index(config.index_path, store, 128, config.index_flat_max)
     assert config.index_path.stat().st_mtime_ns == before  # the same ids: not rebuilt
