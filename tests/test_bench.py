@@ -28,8 +28,14 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ("performance.py", ["--frames", "8", "--side", "192"], "transfer/encode"),
         (
             "identity_search.py",
-            ["--n", "5000", "--queries", "64", "--flat-queries", "64"],
-            "recall@1 1.0000",
+            ["--n", "5000", "--queries", "64", "--flat-queries", "8", "--kind", "ivfpq"],
+            "recall@1 vs exact 1.0000",
+        ),
+        ("hash_bank.py", ["--n", "20000", "--pictures", "64"], "same matches as the tables: True"),
+        (
+            "hash_bank.py",
+            ["--n", "20000", "--pictures", "64", "--through-store"],
+            "planted copies found 32/32",
         ),
     ],
 )
