@@ -5,9 +5,9 @@ and it matches when any checked frame is within the bank's distance of a banked 
 Each bank is judged by its own distance, so each has its own index (one nearest entry
 across all banks would let a strict bank's near miss hide a loose bank's match): FAISS's
 binary flat scan while small, exact multi-index hashing at its distance past `MIH_MIN`
-entries (`hamming_mih.py`; a flat scan of 10 M hashes reads 320 MB a lookup). The indexes
-are rebuilt from the store on every change, so a hash added by a reviewer blocks the next
-request.
+entries (`bank_matcher.py`, `hamming_mih.py`; a flat scan of 10 M hashes reads 320 MB a
+lookup). A hash added by a reviewer blocks the next request: a small bank is rebuilt from
+the store on every change, a large one takes the change on beside its index.
 
 Frames whose PDQ quality is under 50 (flat, dark, featureless: a fade-in, a black frame)
 are neither banked nor matched, the reference implementation's rule: their hashes say
@@ -24,16 +24,13 @@ from typing import Protocol
 
 import numpy as np
 
-from indexes.hamming import HammingIndex, rows
-from indexes.hamming_mih import MultiIndexHamming, probe_cost
+from indexes.bank_matcher import COMPACT_AT, BankMatcher
+from indexes.hamming import rows
 from indexes.index_errors import IndexEntryNotFound, IndexInputError
 from indexes.pdq import pdq_media, to_hex
 
 DEFAULT_MAX_DISTANCE = 31  # Meta's suggested PDQ threshold
 MIN_QUALITY = 50  # below it, a PDQ hash is not trusted (Meta's reference implementation)
-# Multi-index hashing past this many entries: at 200k it looked up a picture's 8 variants
-# ~3x faster than the flat scan (bench/hash_bank.py), below it numpy's per-call cost wins.
-MIH_MIN = 100_000
 
 
 @dataclass(frozen=True)
@@ -87,8 +84,9 @@ class BankStorage(Protocol):
         """Entries per bank (banks without entries are absent)."""
         ...
 
-    def bank_hashes(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per bank, (entry ids, hashes as (n, 32) bytes: `hamming.rows`), oldest first:
+    def bank_hashes(self, bank: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per bank (or for one), (entry ids, hashes as (n, 32) bytes: `hamming.rows`),
+        oldest first:
         what the matcher is built from, read without an object per entry (10 M entries as
         Python objects would be gigabytes)."""
         ...
@@ -97,7 +95,8 @@ class BankStorage(Protocol):
 class HashBanks:
     def __init__(self, storage: BankStorage) -> None:
         self.storage = storage
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the swap of `_matchers`
+        self._write = threading.Lock()  # one change at a time: none is lost
         self._refresh()
 
     def create(
@@ -115,8 +114,10 @@ class HashBanks:
         if any(b.name == name for b in self.storage.banks()):
             raise IndexInputError(f"bank {name!r} already exists")
         bank = Bank(name, max_distance, description, csam)
-        self.storage.add_bank(bank)
-        self._refresh()
+        with self._write:
+            self.storage.add_bank(bank)
+            with self._lock:
+                self._banks = {**self._banks, name: bank}
         return bank
 
     def ensure(self, name: str, description: str, filled_by: str) -> Bank:
@@ -138,14 +139,32 @@ class HashBanks:
 
     def add(self, bank: str, hashes: list[str], media_id: str, note: str = "") -> list[int]:
         self.bank(bank)
-        ids = self.storage.add_bank_entries(bank, hashes, media_id, note)
-        self._refresh()
+        with self._write:
+            ids = self.storage.add_bank_entries(bank, hashes, media_id, note)
+            matcher = self._matchers.get(bank)
+            if ids and matcher is not None and matcher.incremental:
+                added = [self.storage.bank_entry(i) for i in ids]
+                live = [e for e in added if e is not None]
+                self._changed(
+                    bank,
+                    matcher.with_added(
+                        np.array([e.id for e in live], np.int64), rows([e.hash for e in live])
+                    ),
+                )
+            elif ids:
+                self._rebuild(bank)
         return ids
 
     def remove(self, entry_id: int) -> None:
-        if not self.storage.remove_bank_entry(entry_id):
-            raise IndexEntryNotFound(f"no bank entry {entry_id}")
-        self._refresh()
+        with self._write:
+            entry = self.storage.bank_entry(entry_id)
+            if entry is None or not self.storage.remove_bank_entry(entry_id):
+                raise IndexEntryNotFound(f"no bank entry {entry_id}")
+            matcher = self._matchers.get(entry.bank)
+            if matcher is not None and matcher.incremental:
+                self._changed(entry.bank, matcher.without(entry_id))
+            else:
+                self._rebuild(entry.bank)
 
     def nearest_in_each_bank(
         self, queries: list[list[np.ndarray]]
@@ -154,58 +173,67 @@ class HashBanks:
         `pdq_dihedral`), the entry nearest to any of its variants and the distance; the
         entry is None when the bank's index looks no further than its distance and
         nothing lies within it."""
-        with self._lock:  # a refresh swaps in new indexes; these are never changed
-            per_bank, banks = self._per_bank, self._banks
+        with self._lock:  # a change swaps in new matchers; these are never changed
+            matchers, banks = self._matchers, self._banks
         if not queries:
             return []
         flat = [variant for variants in queries for variant in variants]
         query_rows = rows([to_hex(q) for q in flat])
         owner = np.repeat(np.arange(len(queries)), [len(v) for v in queries])
         out = []
-        for name, (entry_ids, index) in per_bank.items():
-            found, distances = index.nearest(query_rows)
+        for name, matcher in matchers.items():
+            found, distances = matcher.nearest(query_rows)
             best: dict[int, tuple[int, int]] = {}
             for query, i, d in zip(owner.tolist(), found.tolist(), distances.tolist(), strict=True):
                 if query not in best or d < best[query][1]:
                     best[query] = (i, d)
-            # An entry removed since the last refresh reads None: no longer banked.
+            # An entry removed by another front door since the last reload reads None.
             nearest = [
-                (self.storage.bank_entry(int(entry_ids[i])) if i >= 0 else None, d)
+                (self.storage.bank_entry(i) if i >= 0 else None, d)
                 for i, d in (best[q] for q in range(len(queries)))
             ]
             out.append((banks[name], nearest))
         return out
 
     def __len__(self) -> int:
-        return self._count
+        with self._lock:
+            return sum(len(m) for m in self._matchers.values())
 
     def reload(self) -> None:
         """Read the banks again (another front door changed them)."""
-        self._refresh()
+        with self._write:
+            self._refresh()
 
     def _refresh(self) -> None:
         banks = {b.name: b for b in self.storage.banks()}
-        per_bank = {
-            name: (compact(ids), bank_index(hashes, banks[name].max_distance))
+        matchers = {
+            name: BankMatcher(ids, hashes, banks[name].max_distance)
             for name, (ids, hashes) in self.storage.bank_hashes().items()
         }
         with self._lock:
-            self._per_bank, self._banks = per_bank, banks
-            self._count = sum(len(ids) for ids, _ in per_bank.values())
+            self._matchers, self._banks = matchers, banks
 
+    def _rebuild(self, bank: str) -> None:
+        """One bank read from the store again (the others are left as they are)."""
+        ids, hashes = self.storage.bank_hashes(bank).get(bank, (np.zeros(0, np.int64), None))
+        matcher = None
+        if len(ids):
+            matcher = BankMatcher(ids, hashes, self._banks[bank].max_distance)
+        with self._lock:
+            matchers = dict(self._matchers)
+            if matcher is None:
+                matchers.pop(bank, None)
+            else:
+                matchers[bank] = matcher
+            self._matchers = matchers
 
-def compact(ids: np.ndarray) -> np.ndarray:
-    """Entry ids in 4 bytes each while they fit (40 MB, not 80, at 10 M entries)."""
-    return ids.astype(np.uint32) if len(ids) and 0 <= ids.min() and ids.max() < 2**32 else ids
-
-
-def bank_index(stored: np.ndarray, max_distance: int) -> HammingIndex | MultiIndexHamming:
-    """The flat scan, or multi-index hashing where it looks up less than a scan would read
-    (large banks at a modest distance)."""
-    n = len(stored)
-    if n >= MIH_MIN and probe_cost(n, max_distance) < n / 4:
-        return MultiIndexHamming(stored, max_distance)
-    return HammingIndex(stored)
+    def _changed(self, bank: str, matcher: BankMatcher) -> None:
+        """Swap in a bank's changed matcher, or rebuild it once changes have piled up."""
+        if matcher.changes >= COMPACT_AT:
+            self._rebuild(bank)
+            return
+        with self._lock:
+            self._matchers = {**self._matchers, bank: matcher}
 
 
 def media_hashes(frames: list[np.ndarray]) -> list[str]:

@@ -158,8 +158,8 @@ class MemoryRows:
     def bank_counts(self):
         return dict(Counter(e.bank for e in self.bank_entries()))
 
-    def bank_hashes(self):
-        every = self.bank_entries()
+    def bank_hashes(self, bank=None):
+        every = [e for e in self.bank_entries() if bank is None or e.bank == bank]
         by = {bank: [e for e in every if e.bank == bank] for bank in {e.bank for e in every}}
         return {b: (np.array([e.id for e in m]), rows([e.hash for e in m])) for b, m in by.items()}
 

@@ -167,10 +167,12 @@ class MediaTables:
         c = bank_entries.c
         return dict(self._rows(sa.select(c.bank, sa.func.count()).group_by(c.bank)))
 
-    def bank_hashes(self):
+    def bank_hashes(self, bank=None):
         c = bank_entries.c
         parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         query = sa.select(c.bank, c.id, c.hash).order_by(c.bank, c.id)
+        if bank is not None:
+            query = query.where(c.bank == bank)
         with self.engine.connect() as conn:
             # A chunk at a time: no Python object per entry outlives its chunk.
             result = conn.execution_options(yield_per=BANK_READ_CHUNK).execute(query)

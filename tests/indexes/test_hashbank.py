@@ -56,16 +56,16 @@ def test_a_large_bank_is_searched_exactly_at_its_distance(monkeypatch):
     # lies within the bank's distance and nothing beyond (no nearest miss to show).
     import numpy as np
 
-    import indexes.hashbank as hashbank
+    import indexes.bank_matcher as bank_matcher
     from indexes.pdq import from_hex, to_hex
 
-    monkeypatch.setattr(hashbank, "MIH_MIN", 1000)
+    monkeypatch.setattr(bank_matcher, "MIH_MIN", 1000)
     rng = np.random.default_rng(0)
     hashes = [to_hex(bits) for bits in rng.integers(0, 2, (2000, 256)).astype(bool)]
     banks = HashBanks(MemoryStore())
     banks.create("large")
     banks.add("large", hashes, media_id="m")
-    assert isinstance(banks._per_bank["large"][1], hashbank.MultiIndexHamming)
+    assert banks._matchers["large"].incremental  # multi-index hashing
 
     near = from_hex(hashes[7]).copy()
     near[:31] ^= True  # 31 bits off: the default distance

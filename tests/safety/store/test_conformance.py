@@ -183,6 +183,7 @@ def test_bank_entries_are_read_as_arrays_counted_and_looked_up_one_at_a_time(sto
     ids, rows = hashes["known"]
     assert list(ids) == known and rows.shape == (2, 32) and rows.dtype == np.uint8
     assert rows[0].sum() == 0 and (rows[1] == 255).all()
+    assert list(store.bank_hashes("other")) == ["other"] and store.bank_hashes("none") == {}
     assert store.bank_counts() == {"known": 2, "other": 1}
     assert store.bank_entry(other[0]).media_id == "m2" and store.bank_entry(10**9) is None
     assert [e.id for e in store.bank_entries(media_id="m1")] == known
