@@ -6,6 +6,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 # 1 intra-op thread per worker (2 threads ran 4x slower on 2 cores); set before numpy loads.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -31,3 +32,9 @@ def summary(samples: list[float]) -> str:
     return (
         f"median {statistics.median(ms):8.2f} ms   p99 {percentile(ms, 99):8.2f} ms   n={len(ms)}"
     )
+
+
+def rss_mb() -> tuple[float, float]:
+    """(resident, peak resident) MB of this process: what it really holds."""
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return tuple(int(status[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))

@@ -39,12 +39,6 @@ from indexes.hamming_mih import MultiIndexHamming, plan  # noqa: E402
 VARIANTS = 8
 
 
-def rss_mb() -> tuple[float, float]:
-    """(resident, peak resident) MB of this process."""
-    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
-    return tuple(int(status[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
-
-
 def pictures(bank: np.ndarray, count: int, distance: int, rng: np.random.Generator):
     """(count·8, 32) query rows, and which bank row each picture's first variant copies
     (-1 for a stranger)."""
@@ -97,13 +91,13 @@ def serve_from_store(path: Path, pictures_count: int, distance: int) -> None:
     from indexes.pdq import from_hex
     from safety.store.opening import open_store
 
-    before = rss_mb()[0]
+    before = _util.rss_mb()[0]
     store = open_store(f"sqlite:///{path}", read_only=True)
     t0 = time.perf_counter()
     banks = HashBanks(store)
     load = time.perf_counter() - t0
     gc.collect()
-    rss, peak = rss_mb()
+    rss, peak = _util.rss_mb()
     print(
         f"HashBanks over the store: {len(banks):,} entries read and indexed in {load:.0f} s; "
         f"RSS {rss:.0f} MB (peak {peak:.0f} MB; {before:.0f} MB before)"
@@ -146,7 +140,7 @@ def main() -> None:
         return
     faiss.omp_set_num_threads(1)
     rng = np.random.default_rng(0)
-    before = rss_mb()[0]
+    before = _util.rss_mb()[0]
     bank = rng.integers(0, 256, (args.n, 32), dtype=np.uint8)
     t0 = time.perf_counter()
     mih = MultiIndexHamming(bank, args.distance)
@@ -154,7 +148,7 @@ def main() -> None:
     queries, planted = pictures(bank, args.pictures, args.distance, rng)
     del bank  # the tables keep their own copy of the hashes
     gc.collect()
-    rss, peak = rss_mb()
+    rss, peak = _util.rss_mb()
     m, bits, radii = plan(args.n, args.distance)
     print(
         f"{args.n:,} PDQ hashes, distance {args.distance}: {m} tables of {bits} bits "

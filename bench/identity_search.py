@@ -80,12 +80,6 @@ def build(args, workdir: Path) -> tuple[Path, np.ndarray, np.ndarray]:
     return path, queries, truth
 
 
-def rss_mb() -> tuple[float, float]:
-    """(resident, peak resident) MB of this process."""
-    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
-    return tuple(int(status[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
-
-
 def latencies(index: FaissIdentityIndex, queries: np.ndarray, batch: int) -> list[float]:
     """Seconds per query, measured one batch at a time."""
     out = []
@@ -100,7 +94,7 @@ def latencies(index: FaissIdentityIndex, queries: np.ndarray, batch: int) -> lis
 def serve(workdir: Path, flat_queries: int) -> None:
     """What a front door holds: the saved index, loaded; searched on one thread."""
     faiss.omp_set_num_threads(1)
-    before = rss_mb()[0]
+    before = _util.rss_mb()[0]
     t0 = time.perf_counter()
     index = FaissIdentityIndex.load(workdir / "identities.faiss")
     load = time.perf_counter() - t0
@@ -109,7 +103,7 @@ def serve(workdir: Path, flat_queries: int) -> None:
     recall = float((found == truth).mean())
     same_person = float((found // REFS == truth // REFS).mean())
     rows = [(f"{index.kind}", latencies(index, queries, 1), latencies(index, queries, 64))]
-    rss, peak = rss_mb()
+    rss, peak = _util.rss_mb()
     print(
         f"{index.kind}: {len(index):,} vectors, loaded in {load:.1f} s; "
         f"RSS {rss:.0f} MB (peak {peak:.0f} MB; {before:.0f} MB before loading)"

@@ -13,7 +13,6 @@ and after the flood.
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import tempfile
 import threading
@@ -50,17 +49,6 @@ class SleepyGenerator:
         return "video/mp4"
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--streams", type=int, default=100)
@@ -83,7 +71,7 @@ def main() -> None:
         list(generation.Generate(request))  # warm: lazy imports, pools
         health = health_pb2_grpc.HealthStub(channel)
         baseline = _util.timed(lambda: health.Check(health_pb2.HealthCheckRequest()), 200)
-        rss_before, peak_before = rss_mb(), peak_rss_mb()
+        rss_before, peak_before = _util.rss_mb()
 
         barrier = threading.Barrier(args.streams)
 
@@ -146,8 +134,8 @@ def main() -> None:
         print(f"refusal one at a time, slots full: {_util.summary(alone)}")
         print(f"refusal median = {ratio:.1f}x the baseline median")
         print(
-            f"RSS before {rss_before:.0f} MB, after {rss_mb():.0f} MB; "
-            f"peak before {peak_before:.0f} MB, peak after {peak_rss_mb():.0f} MB"
+            f"RSS before {rss_before:.0f} MB, after {_util.rss_mb()[0]:.0f} MB; "
+            f"peak before {peak_before:.0f} MB, peak after {_util.rss_mb()[1]:.0f} MB"
         )
         channel.close()
         server.stop(None).wait()
