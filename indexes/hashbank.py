@@ -27,7 +27,7 @@ import numpy as np
 from indexes.bank_matcher import COMPACT_AT, BankMatcher
 from indexes.hamming import rows
 from indexes.index_errors import IndexEntryNotFound, IndexInputError
-from indexes.pdq import pdq_media, to_hex
+from indexes.pdq import pdq_media, to_hex, to_rows
 
 DEFAULT_MAX_DISTANCE = 31  # Meta's suggested PDQ threshold
 MIN_QUALITY = 50  # below it, a PDQ hash is not trusted (Meta's reference implementation)
@@ -177,8 +177,7 @@ class HashBanks:
             matchers, banks = self._matchers, self._banks
         if not queries:
             return []
-        flat = [variant for variants in queries for variant in variants]
-        query_rows = rows([to_hex(q) for q in flat])
+        query_rows = to_rows(np.stack([variant for variants in queries for variant in variants]))
         owner = np.repeat(np.arange(len(queries)), [len(v) for v in queries])
         out = []
         for name, matcher in matchers.items():

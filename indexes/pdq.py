@@ -124,6 +124,13 @@ def to_hex(bits: np.ndarray) -> str:
     return "".join(f"{w:04x}" for w in words[::-1])
 
 
+def to_rows(bits: np.ndarray) -> np.ndarray:
+    """(n, 256) hash bits -> (n, 32) bytes of their `to_hex` form (the index row format),
+    without going through text."""
+    words = np.packbits(np.asarray(bits, bool).reshape(-1, 16, 16)[:, :, ::-1], axis=2)
+    return np.ascontiguousarray(words[:, ::-1].reshape(-1, 32))
+
+
 def from_hex(text: str) -> np.ndarray:
     if len(text) != 64:
         raise ValueError(f"a PDQ hash is 64 hex digits, got {len(text)}")

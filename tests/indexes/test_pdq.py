@@ -58,3 +58,11 @@ def test_robust_to_re_encoding_and_resizing_but_not_to_other_content():
     other, _ = pdq(skimage.data.coffee())
     assert hamming(base, jpeg) <= 10 and hamming(base, small) <= 16
     assert hamming(base, other) > 80
+
+
+def test_rows_from_bits_are_the_bytes_of_the_hex_form():
+    from indexes.hamming import rows
+    from indexes.pdq import to_hex, to_rows
+
+    bits = np.random.default_rng(3).integers(0, 2, (5, 256)).astype(bool)
+    assert np.array_equal(to_rows(bits), rows([to_hex(b) for b in bits]))
