@@ -86,9 +86,8 @@ class BankStorage(Protocol):
 
     def bank_hashes(self, bank: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per bank (or for one), (entry ids, hashes as (n, 32) bytes: `hamming.rows`),
-        oldest first:
-        what the matcher is built from, read without an object per entry (10 M entries as
-        Python objects would be gigabytes)."""
+        oldest first: what the matcher is built from, read without an object per entry
+        (10 M entries as Python objects would be gigabytes)."""
         ...
 
 
