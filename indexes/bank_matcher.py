@@ -25,13 +25,10 @@ MIH_MIN = 100_000
 COMPACT_AT = 100_000
 
 
-def bank_index(stored: np.ndarray, max_distance: int) -> HammingIndex | MultiIndexHamming:
-    """The flat scan, or multi-index hashing where it looks up less than a scan would read
-    (large banks at a modest distance)."""
-    n = len(stored)
-    if n >= MIH_MIN and probe_cost(n, max_distance) < n / 4:
-        return MultiIndexHamming(stored, max_distance)
-    return HammingIndex(stored)
+def uses_tables(count: int, max_distance: int) -> bool:
+    """Multi-index hashing where it looks up less than a flat scan would read (large banks
+    at a modest distance)."""
+    return count >= MIH_MIN and probe_cost(count, max_distance) < count / 4
 
 
 def compact(ids: np.ndarray) -> np.ndarray:
@@ -42,7 +39,13 @@ def compact(ids: np.ndarray) -> np.ndarray:
 class BankMatcher:
     def __init__(self, ids: np.ndarray, hashes: np.ndarray, max_distance: int) -> None:
         self.max_distance = max_distance
-        self._ids, self._index = compact(ids), bank_index(hashes, max_distance)
+        self._size = len(ids)
+        # The tables answer with entry ids (they keep them in their own order); the flat
+        # scan with row numbers, mapped through `_ids`.
+        if uses_tables(len(ids), max_distance):
+            self._ids, self._index = None, MultiIndexHamming(hashes, max_distance, compact(ids))
+        else:
+            self._ids, self._index = compact(ids), HammingIndex(hashes)
         self._added_ids, self._added_rows = np.zeros(0, np.int64), np.zeros((0, 32), np.uint8)
         self._added = HammingIndex()
         self._removed: frozenset[int] = frozenset()
@@ -58,7 +61,7 @@ class BankMatcher:
         return len(self._added_ids) + len(self._removed)
 
     def __len__(self) -> int:
-        return len(self._ids) + len(self._added_ids) - len(self._removed)
+        return self._size + len(self._added_ids) - len(self._removed)
 
     def with_added(self, ids: np.ndarray, hashes: np.ndarray) -> BankMatcher:
         new = self._copy()
@@ -76,15 +79,14 @@ class BankMatcher:
     def nearest(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per query row: the nearest entry id and its distance. A large bank looks only
         within its distance (entry -1, distance max_distance + 1 when nothing is)."""
-        if not self._removed:
-            rows, distances = (
-                self._index.nearest(queries) if len(self._ids) else self._none(queries)
-            )
-            found = np.where(rows >= 0, self._ids[np.maximum(rows, 0)].astype(np.int64), -1)
+        if self._ids is not None:  # the flat scan: never has removals (rebuilt instead)
+            rows, distances = self._index.nearest(queries)
+            found = self._ids[rows].astype(np.int64)
+        elif not self._removed:
+            found, distances = self._index.nearest(queries)
         else:  # every match within the distance, the removed ones skipped
             found, distances = self._none(queries)
-            who, rows, d = self._index.within(queries)
-            ids = self._ids[rows].astype(np.int64)
+            who, ids, d = self._index.within(queries)
             live = ~np.isin(ids, self._removed_ids)
             _keep_nearest(found, distances, who[live], ids[live], d[live])
         if len(self._added_ids):

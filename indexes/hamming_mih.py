@@ -86,27 +86,39 @@ class _Offsets:
 
 
 class MultiIndexHamming:
-    """Stored rows (PDQ hashes as 32 bytes), searched for all rows within `radius` bits."""
+    """Stored rows (PDQ hashes as 32 bytes), searched for all rows within `radius` bits.
 
-    def __init__(self, stored: np.ndarray, radius: int) -> None:
+    Results name each stored row by its label (default: its row number; a bank passes its
+    entry ids). The hashes are kept ordered by the first substring, so the first table
+    needs no row numbers of its own (40 MB fewer at 10 M)."""
+
+    def __init__(self, stored: np.ndarray, radius: int, labels: np.ndarray | None = None) -> None:
         self.radius = radius
-        self._words = _words(stored)
+        words = _words(stored)
         self.m, self.bits, radii = plan(len(stored), radius)
-        self._tables = []
-        for k, r in enumerate(radii):
+        first = _substring(words, 0, self.bits)
+        order = np.argsort(first, kind="stable")
+        self._words = words[order]
+        del words
+        if labels is None:
+            labels = np.arange(len(stored), dtype=np.uint32 if len(stored) < 2**32 else np.int64)
+        self._labels = np.asarray(labels)[order]
+        self._tables = [(0, None, _Offsets(np.bincount(first, minlength=2**self.bits)), radii[0])]
+        for k, r in enumerate(radii[1:], start=1):
             if r < 0:  # this substring needs no probe: the others catch every match
                 continue
             keys = _substring(self._words, k * self.bits, self.bits)
             rows = np.argsort(keys, kind="stable").astype(np.uint32)
             offsets = _Offsets(np.bincount(keys, minlength=2**self.bits))
-            self._tables.append((k * self.bits, rows, offsets, _flips(self.bits, r)))
+            self._tables.append((k * self.bits, rows, offsets, r))
+        self._tables = [(at, rows, off, _flips(self.bits, r)) for at, rows, off, r in self._tables]
 
     def __len__(self) -> int:
         return len(self._words)
 
     def within(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(query numbers, stored rows, distances) of every stored row within the radius of
-        a query, each pair once, ordered by query and row."""
+        """(query numbers, labels, distances) of every stored row within the radius of a
+        query, each pair once, ordered by query."""
         q = _words(queries)
         found_q, found_rows = [], []
         for start, rows, offsets, flips in self._tables:
@@ -117,8 +129,8 @@ class MultiIndexHamming:
             if not total:
                 continue
             # The positions begin..end of every probed bucket, flattened.
-            shift = np.repeat(begin - (np.cumsum(counts) - counts), counts)
-            found_rows.append(np.take(rows, np.arange(total) + shift))
+            positions = np.arange(total) + np.repeat(begin - (np.cumsum(counts) - counts), counts)
+            found_rows.append(positions if rows is None else np.take(rows, positions))
             found_q.append(np.repeat(np.arange(probes.size) // flips.size, counts))
         if not found_rows:
             empty = np.zeros(0, np.int64)
@@ -127,7 +139,7 @@ class MultiIndexHamming:
         keep = self._distances(who, rows, q) <= self.radius
         pairs = np.unique(who[keep] * len(self._words) + rows[keep])  # a row found twice
         who, rows = pairs // len(self._words), pairs % len(self._words)
-        return who, rows, self._distances(who, rows, q)
+        return who, self._labels[rows].astype(np.int64), self._distances(who, rows, q)
 
     def _distances(self, who: np.ndarray, rows: np.ndarray, q: np.ndarray) -> np.ndarray:
         # np.take: a fast path, ~3x quicker than fancy indexing for random rows.
@@ -135,13 +147,13 @@ class MultiIndexHamming:
         return differ[:, 0].astype(np.int32) + differ[:, 1] + differ[:, 2] + differ[:, 3]
 
     def nearest(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per query row: the nearest stored row within the radius and its distance, or
-        row -1 and distance radius + 1 when none is (how far the nearest lies beyond the
-        radius is not looked for)."""
+        """Per query row: the label of the nearest stored row within the radius and its
+        distance, or -1 and distance radius + 1 when none is (how far the nearest lies
+        beyond the radius is not looked for)."""
         found = np.full(len(queries), -1, np.int64)
         distance = np.full(len(queries), self.radius + 1, np.int32)
-        who, rows, d = self.within(queries)
-        order = np.lexsort((rows, d, who))  # per query, the nearest (then lowest row) first
+        who, labels, d = self.within(queries)
+        order = np.lexsort((labels, d, who))  # per query, the nearest (then lowest label)
         first = order[np.r_[True, who[order][1:] != who[order][:-1]]] if len(order) else order
-        found[who[first]], distance[who[first]] = rows[first], d[first]
+        found[who[first]], distance[who[first]] = labels[first], d[first]
         return found, distance
