@@ -35,6 +35,13 @@ from safety.store.schema import (
 
 # Bank entries read per round trip when the matcher is built (see `bank_hashes`).
 BANK_READ_CHUNK = 100_000
+_ENTRY_BY_ID = sa.select(
+    bank_entries.c.id,
+    bank_entries.c.bank,
+    bank_entries.c.hash,
+    bank_entries.c.media_id,
+    bank_entries.c.note,
+).where(bank_entries.c.id == sa.bindparam("id"))
 
 MEDIA_CHUNK = 1 << 20  # bytes per row: neither side holds a whole video in memory
 repo = manifest_repository
@@ -158,10 +165,9 @@ class MediaTables:
         return [BankEntry(*r) for r in self._rows(query)]
 
     def bank_entry(self, entry_id):
-        c = bank_entries.c
-        query = sa.select(c.id, c.bank, c.hash, c.media_id, c.note).where(c.id == int(entry_id))
-        rows = self._rows(query)
-        return BankEntry(*rows[0]) if rows else None
+        with self.engine.connect() as conn:  # one statement, built once: a match's lookup
+            row = conn.execute(_ENTRY_BY_ID, {"id": int(entry_id)}).first()
+        return BankEntry(*row) if row else None
 
     def bank_counts(self):
         c = bank_entries.c
