@@ -63,6 +63,12 @@ class BankMatcher:
     def __len__(self) -> int:
         return self._size + len(self._added_ids) - len(self._removed)
 
+    def holds(self, entry_ids: np.ndarray) -> np.ndarray:
+        """Which of these entry ids the bank holds (removed ones not)."""
+        built = self._ids if self._ids is not None else self._index.labels
+        held = np.isin(entry_ids, built) | np.isin(entry_ids, self._added_ids)
+        return held & ~np.isin(entry_ids, self._removed_ids)
+
     def with_added(self, ids: np.ndarray, hashes: np.ndarray) -> BankMatcher:
         new = self._copy()
         new._added_ids = np.concatenate([self._added_ids, np.asarray(ids, np.int64)])

@@ -116,6 +116,10 @@ class MultiIndexHamming:
     def __len__(self) -> int:
         return len(self._words)
 
+    @property
+    def labels(self) -> np.ndarray:
+        return self._labels
+
     def within(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(query numbers, labels, distances) of every stored row within the radius of a
         query, each pair once, ordered by query."""

@@ -140,30 +140,15 @@ class HashBanks:
         self.bank(bank)
         with self._write:
             ids = self.storage.add_bank_entries(bank, hashes, media_id, note)
-            matcher = self._matchers.get(bank)
-            if ids and matcher is not None and matcher.incremental:
-                added = [self.storage.bank_entry(i) for i in ids]
-                live = [e for e in added if e is not None]
-                self._changed(
-                    bank,
-                    matcher.with_added(
-                        np.array([e.id for e in live], np.int64), rows([e.hash for e in live])
-                    ),
-                )
-            elif ids:
-                self._rebuild(bank)
+            if ids:
+                self._took(bank, np.asarray(ids, np.int64))
         return ids
 
     def remove(self, entry_id: int) -> None:
         with self._write:
-            entry = self.storage.bank_entry(entry_id)
-            if entry is None or not self.storage.remove_bank_entry(entry_id):
+            if not self.storage.remove_bank_entry(entry_id):
                 raise IndexEntryNotFound(f"no bank entry {entry_id}")
-            matcher = self._matchers.get(entry.bank)
-            if matcher is not None and matcher.incremental:
-                self._changed(entry.bank, matcher.without(entry_id))
-            else:
-                self._rebuild(entry.bank)
+            self._lost(entry_id)
 
     def nearest_in_each_bank(
         self, queries: list[list[np.ndarray]]
@@ -201,6 +186,41 @@ class HashBanks:
         """Read the banks again (another front door changed them)."""
         with self._write:
             self._refresh()
+
+    def apply(self, changes: list[dict]) -> None:
+        """Another front door's bank changes, as the change feed tells them: a bank made,
+        entries added (their ids), an entry removed. Only what changed is read; a large
+        bank takes the change on beside its tables."""
+        with self._write:
+            banks = {b.name: b for b in self.storage.banks()}
+            with self._lock:
+                self._banks = banks
+            for change in changes:
+                if "entries" in change and change["bank"] in banks:
+                    self._took(change["bank"], np.asarray(change["entries"], np.int64))
+                elif "entry" in change:
+                    self._lost(int(change["entry"]))
+
+    def _took(self, bank: str, entry_ids: np.ndarray) -> None:
+        """Entries added to `bank` (by this front door or another)."""
+        matcher = self._matchers.get(bank)
+        if matcher is None or not matcher.incremental:
+            self._rebuild(bank)
+            return
+        new = entry_ids[~matcher.holds(entry_ids)]  # a change read twice adds nothing
+        entries = [e for e in map(self.storage.bank_entry, new.tolist()) if e is not None]
+        if entries:
+            ids = np.array([e.id for e in entries], np.int64)
+            self._changed(bank, matcher.with_added(ids, rows([e.hash for e in entries])))
+
+    def _lost(self, entry_id: int) -> None:
+        """An entry removed, from whichever bank holds it."""
+        for bank, matcher in list(self._matchers.items()):
+            if matcher.holds(np.array([entry_id]))[0]:
+                if matcher.incremental:
+                    self._changed(bank, matcher.without(entry_id))
+                else:
+                    self._rebuild(bank)
 
     def _refresh(self) -> None:
         banks = {b.name: b for b in self.storage.banks()}

@@ -74,20 +74,21 @@ class ChangeFollower:
         """Apply every change after the cursor; returns how many were read."""
         read = 0
         while batch := self.feed.changes_after(self.cursor):
-            banks_changed = False
+            bank_changes = []
             for change in batch:
                 if change.origin != self.origin:
-                    banks_changed |= self._apply(change)
+                    if self._apply(change):
+                        bank_changes.append(change.body)
                     self.applied += 1
                 self.cursor = change.seq
-            if banks_changed:
-                self.banks.reload()
+            if bank_changes:
+                self.banks.apply(bank_changes)
             read += len(batch)
         self.last_synced = time.monotonic()
         return read
 
     def _apply(self, change: Change) -> bool:
-        """Apply one change to the index; True if the bank caches must reload."""
+        """Apply one change to the index; True if it is the bank caches' to apply."""
         if change.kind == "identity_added":
             ids, vectors = self.identities.reference_vectors(change.body["vectors"])
             if len(ids):

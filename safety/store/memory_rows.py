@@ -137,7 +137,7 @@ class MemoryRows:
                 held.add((bank, digest))
                 ids.append(entry_id)
             if ids:
-                self._changed("banks", {"bank": bank})
+                self._changed("banks", {"bank": bank, "entries": ids})
         return ids
 
     def remove_bank_entry(self, entry_id: int) -> bool:

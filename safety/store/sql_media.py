@@ -147,7 +147,7 @@ class MediaTables:
                 if found is not None:
                     ids.append(int(found))
             if ids:
-                self._changed(conn, "banks", {"bank": bank})
+                self._changed(conn, "banks", {"bank": bank, "entries": ids})
         return ids
 
     def remove_bank_entry(self, entry_id: int) -> bool:

@@ -84,6 +84,39 @@ def test_bank_changes_elsewhere_reload_the_bank_caches(two_doors):
     assert banks_b.bank("known-bad").max_distance == 31 and len(banks_b) == 1
 
 
+def test_a_large_bank_follows_changes_elsewhere_without_a_rebuild(two_doors, monkeypatch):
+    import indexes.bank_matcher as bank_matcher
+    from indexes.pdq import from_hex
+
+    monkeypatch.setattr(bank_matcher, "MIH_MIN", 1000)
+    a, _, _, banks_b, follower = two_doors
+    a.add_bank(Bank("large", 31, ""))
+    rng = np.random.default_rng(0)
+    a.add_bank_entries(
+        "large",
+        [r.tobytes().hex() for r in rng.integers(0, 256, (1500, 32), dtype=np.uint8)],
+        "m",
+        "",
+    )
+    follower.sync()
+    tables = banks_b._matchers["large"]._index
+    assert banks_b._matchers["large"].incremental and len(banks_b) == 1500
+
+    new = bytes(rng.integers(0, 256, 32).astype(np.uint8)).hex()
+    (entry_id,) = a.add_bank_entries("large", [new], "reviewed", "")
+    follower.sync()
+    ((_, found),) = banks_b.nearest_in_each_bank([[from_hex(new)]])
+    assert found[0][0].id == entry_id and len(banks_b) == 1501
+    assert banks_b._matchers["large"]._index is tables  # taken on, not rebuilt
+    banks_b.apply([{"bank": "large", "entries": [entry_id]}])  # a change read twice
+    assert len(banks_b) == 1501
+
+    a.remove_bank_entry(entry_id)
+    follower.sync()
+    ((_, found),) = banks_b.nearest_in_each_bank([[from_hex(new)]])
+    assert found[0][0] is None and len(banks_b) == 1500
+
+
 def test_the_running_follower_applies_a_change_within_two_seconds(two_doors):
     a, _, index_b, _, follower = two_doors
     follower.start()
