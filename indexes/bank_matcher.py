@@ -2,10 +2,11 @@
 
 Building a 10 M-entry bank's tables takes ~40 s (reading the store included), so a large
 bank is not rebuilt for each hash a reviewer adds or removes: entries added since are
-scanned flat beside it, and entries removed since are skipped, until the changes pass
-`COMPACT_AT` and the bank is rebuilt. A small bank (a flat scan anyway) is rebuilt on
-every change. Matchers are immutable: a change makes a new one, swapped in whole, so a
-search never sees half of a change.
+scanned flat beside it, frozen into tables of their own every `SEGMENT` of them, and
+entries removed since are skipped, until `MAX_SEGMENTS` or `COMPACT_AT` say the bank is
+read again. A small bank (a flat scan anyway) is rebuilt on every change. Matchers are
+immutable: a change makes a new one, swapped in whole, so a search never sees half of a
+change.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from indexes.hamming_mih import MultiIndexHamming, probe_cost
 # Multi-index hashing past this many entries: at 200k it looked up a picture's 8 variants
 # ~3x faster than the flat scan (bench/hash_bank.py), below it numpy's per-call cost wins.
 MIH_MIN = 100_000
-# A large bank is rebuilt once this many entries were added or removed since it was built.
-# The added ones are scanned flat: ~0.26 ms a lookup at 100k (the scan did 25.7 lookups/s
-# over 10 M in bench/hash_bank.py), about what the tables take for the rest. So a 10 M
-# list imported in batches is indexed again every 100k entries, ~40 s each at 10 M.
+# Entries added to a large bank since it was built are scanned flat up to SEGMENT of them
+# (~0.26 ms a lookup at 100k: the scan did 25.7 lookups/s over 10 M in bench/hash_bank.py),
+# then frozen into tables of their own; past MAX_SEGMENTS of those, or COMPACT_AT removed
+# entries, the bank is read from the store again (~40 s at 10 M). A 10 M list imported in
+# batches is so indexed again every ~800k entries, not every batch.
+SEGMENT = 100_000
+MAX_SEGMENTS = 8
 COMPACT_AT = 100_000
 
 
@@ -46,8 +50,9 @@ class BankMatcher:
             self._ids, self._index = None, MultiIndexHamming(hashes, max_distance, compact(ids))
         else:
             self._ids, self._index = compact(ids), HammingIndex(hashes)
-        self._added_ids, self._added_rows = np.zeros(0, np.int64), np.zeros((0, 32), np.uint8)
-        self._added = HammingIndex()
+        self._segments: tuple[MultiIndexHamming, ...] = ()  # added since, frozen
+        self._tail_ids, self._tail_rows = np.zeros(0, np.int64), np.zeros((0, 32), np.uint8)
+        self._tail = HammingIndex()  # added since, scanned flat
         self._removed: frozenset[int] = frozenset()
         self._removed_ids = np.zeros(0, np.int64)
 
@@ -58,22 +63,35 @@ class BankMatcher:
 
     @property
     def changes(self) -> int:
-        return len(self._added_ids) + len(self._removed)
+        return self._added() + len(self._removed)
+
+    @property
+    def needs_rebuild(self) -> bool:
+        return len(self._segments) >= MAX_SEGMENTS or len(self._removed) >= COMPACT_AT
+
+    def _added(self) -> int:
+        return len(self._tail_ids) + sum(len(seg) for seg in self._segments)
 
     def __len__(self) -> int:
-        return self._size + len(self._added_ids) - len(self._removed)
+        return self._size + self._added() - len(self._removed)
 
     def holds(self, entry_ids: np.ndarray) -> np.ndarray:
         """Which of these entry ids the bank holds (removed ones not)."""
         built = self._ids if self._ids is not None else self._index.labels
-        held = np.isin(entry_ids, built) | np.isin(entry_ids, self._added_ids)
+        held = np.isin(entry_ids, built) | np.isin(entry_ids, self._tail_ids)
+        for seg in self._segments:
+            held |= np.isin(entry_ids, seg.labels)
         return held & ~np.isin(entry_ids, self._removed_ids)
 
     def with_added(self, ids: np.ndarray, hashes: np.ndarray) -> BankMatcher:
         new = self._copy()
-        new._added_ids = np.concatenate([self._added_ids, np.asarray(ids, np.int64)])
-        new._added_rows = np.concatenate([self._added_rows, hashes])
-        new._added = HammingIndex(new._added_rows)
+        tail_ids = np.concatenate([self._tail_ids, np.asarray(ids, np.int64)])
+        tail_rows = np.concatenate([self._tail_rows, hashes])
+        if len(tail_ids) >= SEGMENT:
+            frozen = MultiIndexHamming(tail_rows, self.max_distance, compact(tail_ids))
+            new._segments = (*self._segments, frozen)
+            tail_ids, tail_rows = tail_ids[:0], tail_rows[:0]
+        new._tail_ids, new._tail_rows, new._tail = tail_ids, tail_rows, HammingIndex(tail_rows)
         return new
 
     def without(self, entry_id: int) -> BankMatcher:
@@ -92,16 +110,21 @@ class BankMatcher:
             found, distances = self._index.nearest(queries)
         else:  # every match within the distance, the removed ones skipped
             found, distances = self._none(queries)
-            who, ids, d = self._index.within(queries)
-            live = ~np.isin(ids, self._removed_ids)
-            _keep_nearest(found, distances, who[live], ids[live], d[live])
-        if len(self._added_ids):
-            hits = self._added.within(queries, self.max_distance)
-            for q, (rows, d) in enumerate(hits):
-                ids = self._added_ids[rows]
-                live = ~np.isin(ids, self._removed_ids)
-                _keep_nearest(found, distances, np.full(live.sum(), q), ids[live], d[live])
+            self._keep(found, distances, *self._index.within(queries))
+        for seg in self._segments:
+            self._keep(found, distances, *seg.within(queries))
+        if len(self._tail_ids):
+            for q, (rows, d) in enumerate(self._tail.within(queries, self.max_distance)):
+                self._keep(found, distances, np.full(len(rows), q), self._tail_ids[rows], d)
         return found, distances
+
+    def _keep(self, found, distances, who, ids, d) -> None:
+        """Where a live match (query `who`, entry `ids`, distance `d`) is nearer, keep it."""
+        live = ~np.isin(ids, self._removed_ids)
+        who, ids, d = who[live].tolist(), ids[live].tolist(), d[live].tolist()
+        for q, entry, dist in zip(who, ids, d, strict=True):
+            if dist < distances[q]:
+                found[q], distances[q] = entry, dist
 
     def _none(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.full(len(queries), -1, np.int64), np.full(
@@ -112,10 +135,3 @@ class BankMatcher:
         new = object.__new__(BankMatcher)
         new.__dict__.update(self.__dict__)
         return new
-
-
-def _keep_nearest(found, distances, who, ids, d) -> None:
-    """Where a candidate (query `who`, entry `ids`, distance `d`) is nearer, keep it."""
-    for q, entry, dist in zip(who.tolist(), ids.tolist(), d.tolist(), strict=True):
-        if dist < distances[q]:
-            found[q], distances[q] = entry, dist

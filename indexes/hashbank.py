@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from indexes.bank_matcher import COMPACT_AT, BankMatcher
+from indexes.bank_matcher import BankMatcher
 from indexes.hamming import rows
 from indexes.index_errors import IndexEntryNotFound, IndexInputError
 from indexes.pdq import pdq_media, to_hex, to_rows
@@ -247,7 +247,7 @@ class HashBanks:
 
     def _changed(self, bank: str, matcher: BankMatcher) -> None:
         """Swap in a bank's changed matcher, or rebuild it once changes have piled up."""
-        if matcher.changes >= COMPACT_AT:
+        if matcher.needs_rebuild:
             self._rebuild(bank)
             return
         with self._lock:

@@ -60,14 +60,22 @@ def test_a_removed_entry_stops_matching_and_a_farther_match_shows_through(large)
     assert nearest(large, query) == (None, 32)  # nothing within 31 bits now
 
 
-def test_changes_past_the_limit_rebuild_the_bank(large, monkeypatch):
-    monkeypatch.setattr(bank_matcher, "COMPACT_AT", 3)
-    monkeypatch.setattr("indexes.hashbank.COMPACT_AT", 3)
-    for h in random_hashes(2, 5):
-        large.add("large", [h], media_id="m")
-    assert large._matchers["large"].changes == 2
-    large.add("large", random_hashes(1, 6), media_id="m")
-    assert large._matchers["large"].changes == 0 and len(large) == 2003
+def test_added_entries_are_frozen_into_tables_and_the_bank_rebuilt_past_the_limit(
+    large, monkeypatch
+):
+    monkeypatch.setattr(bank_matcher, "SEGMENT", 2)
+    monkeypatch.setattr(bank_matcher, "MAX_SEGMENTS", 2)
+    first = random_hashes(2, 5)
+    ids = large.add("large", first, media_id="m")
+    matcher = large._matchers["large"]
+    assert len(matcher._segments) == 1 and len(matcher._tail_ids) == 0 and len(large) == 2002
+    entry, distance = nearest(large, off_by(first[1], 30))  # found in the frozen tables
+    assert entry.id == ids[1] and distance == 30
+    large.remove(ids[1])  # and removed from them
+    assert nearest(large, off_by(first[1], 30)) == (None, 32)
+    large.add("large", random_hashes(2, 6), media_id="m")  # a second segment: rebuilt
+    matcher = large._matchers["large"]
+    assert matcher.changes == 0 and not matcher._segments and len(large) == 2003
 
 
 def test_additions_from_many_threads_are_all_kept(large):
