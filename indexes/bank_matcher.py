@@ -22,11 +22,12 @@ MIH_MIN = 100_000
 # Entries added to a large bank since it was built are scanned flat up to SEGMENT of them
 # (~0.26 ms a lookup at 100k: the scan did 25.7 lookups/s over 10 M in bench/hash_bank.py),
 # then frozen into tables of their own; past MAX_SEGMENTS of those, or COMPACT_AT removed
-# entries, the bank is read from the store again (~40 s at 10 M). A 10 M list imported in
-# batches is so indexed again every ~800k entries, not every batch.
+# entries (each removal copies the set skipped), the bank is read from the store again
+# (~40 s at 10 M). A 10 M list imported in batches is so indexed again every ~800k
+# entries, not every batch.
 SEGMENT = 100_000
 MAX_SEGMENTS = 8
-COMPACT_AT = 100_000
+COMPACT_AT = 10_000
 
 
 def uses_tables(count: int, max_distance: int) -> bool:
@@ -94,9 +95,9 @@ class BankMatcher:
         new._tail_ids, new._tail_rows, new._tail = tail_ids, tail_rows, HammingIndex(tail_rows)
         return new
 
-    def without(self, entry_id: int) -> BankMatcher:
+    def without(self, entry_ids: np.ndarray) -> BankMatcher:
         new = self._copy()
-        new._removed = self._removed | {int(entry_id)}
+        new._removed = self._removed | {int(i) for i in entry_ids}
         new._removed_ids = np.fromiter(new._removed, np.int64)
         return new
 

@@ -148,7 +148,7 @@ class HashBanks:
         with self._write:
             if not self.storage.remove_bank_entry(entry_id):
                 raise IndexEntryNotFound(f"no bank entry {entry_id}")
-            self._lost(entry_id)
+            self._lost(np.array([entry_id], np.int64))
 
     def nearest_in_each_bank(
         self, queries: list[list[np.ndarray]]
@@ -195,11 +195,15 @@ class HashBanks:
             banks = {b.name: b for b in self.storage.banks()}
             with self._lock:
                 self._banks = banks
+            added: dict[str, list[int]] = {}
             for change in changes:
                 if "entries" in change and change["bank"] in banks:
-                    self._took(change["bank"], np.asarray(change["entries"], np.int64))
-                elif "entry" in change:
-                    self._lost(int(change["entry"]))
+                    added.setdefault(change["bank"], []).extend(change["entries"])
+            for bank, ids in added.items():
+                self._took(bank, np.asarray(ids, np.int64))
+            removed = [int(c["entry"]) for c in changes if "entry" in c]
+            if removed:
+                self._lost(np.asarray(removed, np.int64))
 
     def _took(self, bank: str, entry_ids: np.ndarray) -> None:
         """Entries added to `bank` (by this front door or another)."""
@@ -213,14 +217,16 @@ class HashBanks:
             ids = np.array([e.id for e in entries], np.int64)
             self._changed(bank, matcher.with_added(ids, rows([e.hash for e in entries])))
 
-    def _lost(self, entry_id: int) -> None:
-        """An entry removed, from whichever bank holds it."""
+    def _lost(self, entry_ids: np.ndarray) -> None:
+        """Entries removed, from whichever banks hold them (one look a bank)."""
         for bank, matcher in list(self._matchers.items()):
-            if matcher.holds(np.array([entry_id]))[0]:
-                if matcher.incremental:
-                    self._changed(bank, matcher.without(entry_id))
-                else:
-                    self._rebuild(bank)
+            held = entry_ids[matcher.holds(entry_ids)]
+            if not len(held):
+                continue
+            if matcher.incremental:
+                self._changed(bank, matcher.without(held))
+            else:
+                self._rebuild(bank)
 
     def _refresh(self) -> None:
         banks = {b.name: b for b in self.storage.banks()}

@@ -90,3 +90,18 @@ def test_additions_from_many_threads_are_all_kept(large):
         t.join()
     assert len(large) == 2040
     assert all(nearest(large, from_hex(b[0]))[1] == 0 for b in batches)
+
+
+def test_a_batch_of_changes_from_elsewhere_is_applied_with_one_look_a_bank(large):
+    # Another front door's store adds two entries and removes one of the base's.
+    hashes = random_hashes(2, 42)
+    ids = large.storage.add_bank_entries("large", hashes, "elsewhere", "")
+    first = large.storage.bank_entries()[0]
+    large.storage.remove_bank_entry(first.id)
+    large.apply(
+        [{"bank": "large", "entries": ids[:1]}, {"bank": "large", "entries": ids[1:]}]
+        + [{"entry": first.id}, {"entry": 10**9}]  # one this front door never held
+    )
+    assert len(large) == 2001 and large._matchers["large"].changes == 3
+    assert nearest(large, from_hex(hashes[1]))[0].id == ids[1]
+    assert nearest(large, from_hex(first.hash)) == (None, 32)
