@@ -196,9 +196,18 @@ class HashBanks:
             with self._lock:
                 self._banks = banks
             added: dict[str, list[int]] = {}
+            # A bank made, or entries added by a front door that did not name them (an
+            # older version): that bank is read again.
+            unspecified = set()
             for change in changes:
-                if "entries" in change and change["bank"] in banks:
+                if change.get("bank") not in banks:
+                    continue
+                if "entries" in change:
                     added.setdefault(change["bank"], []).extend(change["entries"])
+                else:
+                    unspecified.add(change["bank"])
+            for bank in unspecified:
+                self._rebuild(bank)
             for bank, ids in added.items():
                 self._took(bank, np.asarray(ids, np.int64))
             removed = [int(c["entry"]) for c in changes if "entry" in c]

@@ -105,3 +105,13 @@ def test_a_batch_of_changes_from_elsewhere_is_applied_with_one_look_a_bank(large
     assert len(large) == 2001 and large._matchers["large"].changes == 3
     assert nearest(large, from_hex(hashes[1]))[0].id == ids[1]
     assert nearest(large, from_hex(first.hash)) == (None, 32)
+
+
+def test_a_change_that_does_not_name_its_entries_reads_that_bank_again(large):
+    # As an older front door writes it: {"bank": name} for entries added.
+    (new,) = random_hashes(1, 77)
+    large.storage.add_bank_entries("large", [new], "older", "")
+    built = large._matchers["large"]._index
+    large.apply([{"bank": "large"}])
+    assert large._matchers["large"]._index is not built and len(large) == 2001
+    assert nearest(large, from_hex(new))[1] == 0
