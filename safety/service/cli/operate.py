@@ -8,7 +8,8 @@ import logging
 import os
 import signal
 import sys
-import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from safety.service.cli.connection import EXIT_FAILED, EXIT_NOT_TRUSTED, EXIT_OK
@@ -49,16 +50,29 @@ def cmd_serve(args) -> int:
     host = config.grpc_address.rsplit(":", 1)[0]
     scheme = "grpcs" if config.tls_cert else "grpc"
     print(f"reelguard: listening on {scheme}://{host}:{port}  (Ctrl-C to stop)", flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    signal.signal(signal.SIGHUP, lambda *_: _reload_policies(service))
-    stop.wait()
+    wait_for_stop(on_hangup=lambda: _reload_policies(service))
     if web is not None:
         web.stop()
     server.stop(grace=5).wait()
     service.close()
     return EXIT_OK
+
+
+def wait_for_stop(on_hangup: Callable[[], None] | None = None, poll_s: float = 0.1) -> None:
+    """Block until SIGINT or SIGTERM; run `on_hangup` on SIGHUP. The handlers only note the
+    signal, and this loop acts on it: a handler that set a threading.Event deadlocked when
+    the signal landed while this thread held that Event's lock inside wait() (a `serve`
+    sent SIGTERM right as it started never exited)."""
+    noted: list[int] = []
+    hangup = (signal.SIGHUP,) if on_hangup is not None else ()
+    for sig in (signal.SIGINT, signal.SIGTERM, *hangup):
+        signal.signal(sig, lambda signum, _frame: noted.append(signum))
+    while True:
+        while noted:
+            if noted.pop(0) != signal.SIGHUP:
+                return
+            on_hangup()
+        time.sleep(poll_s)
 
 
 def _listen(service, config):
@@ -198,10 +212,7 @@ def cmd_backend_serve(args) -> int:
     print(
         f"reelguard: generator backend {args.generator!r} on {args.listen.rsplit(':', 1)[0]}:{port}"
     )
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    wait_for_stop()
     server.stop(grace=5).wait()
     return EXIT_OK
 

@@ -7,8 +7,10 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -310,3 +312,28 @@ def test_verify_piped_into_head_ends_quietly(tmp_path):
     )
     assert r.stdout.count("\n") == 1
     assert "Traceback" not in r.stderr and "BrokenPipeError" not in r.stderr
+
+
+ROOT = Path(__file__).resolve().parents[3]
+WAITER = (
+    "from safety.service.cli.operate import wait_for_stop\n"
+    "print('ready', flush=True)\n"
+    "wait_for_stop(on_hangup=lambda: print('reloaded', flush=True), poll_s=0.01)\n"
+    "print('stopped', flush=True)\n"
+)
+
+
+def test_a_stop_signal_right_at_start_stops_the_server_and_a_hangup_reloads():
+    # The handlers only note the signal: a handler that set a threading.Event could
+    # deadlock when the signal landed while the main thread held that Event's lock
+    # (a `serve` sent SIGTERM as it started never exited; the cold-start bench saw it).
+    for attempt in range(5):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WAITER], stdout=subprocess.PIPE, text=True, cwd=ROOT
+        )
+        assert proc.stdout.readline() == "ready\n"
+        if attempt == 0:
+            proc.send_signal(signal.SIGHUP)
+            assert proc.stdout.readline() == "reloaded\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0 and proc.stdout.read() == "stopped\n"
