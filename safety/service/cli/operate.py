@@ -47,10 +47,11 @@ def cmd_serve(args) -> int:
         service.close()
         print(f"reelguard: cannot start: {e} (set another address in the config)", file=sys.stderr)
         return EXIT_FAILED
+    signals = StopSignals(on_hangup=lambda: _reload_policies(service))  # before "listening"
     host = config.grpc_address.rsplit(":", 1)[0]
     scheme = "grpcs" if config.tls_cert else "grpc"
     print(f"reelguard: listening on {scheme}://{host}:{port}  (Ctrl-C to stop)", flush=True)
-    wait_for_stop(on_hangup=lambda: _reload_policies(service))
+    signals.wait()
     if web is not None:
         web.stop()
     server.stop(grace=5).wait()
@@ -58,21 +59,27 @@ def cmd_serve(args) -> int:
     return EXIT_OK
 
 
-def wait_for_stop(on_hangup: Callable[[], None] | None = None, poll_s: float = 0.1) -> None:
-    """Block until SIGINT or SIGTERM; run `on_hangup` on SIGHUP. The handlers only note the
-    signal, and this loop acts on it: a handler that set a threading.Event deadlocked when
-    the signal landed while this thread held that Event's lock inside wait() (a `serve`
+class StopSignals:
+    """SIGINT and SIGTERM (and SIGHUP, with `on_hangup`) noted from now on; `wait` blocks
+    until a stop and runs `on_hangup` for each SIGHUP. The handlers only note the signal
+    and the loop acts on it: a handler that set a threading.Event deadlocked when the
+    signal landed while the main thread held that Event's lock inside wait() (a `serve`
     sent SIGTERM right as it started never exited)."""
-    noted: list[int] = []
-    hangup = (signal.SIGHUP,) if on_hangup is not None else ()
-    for sig in (signal.SIGINT, signal.SIGTERM, *hangup):
-        signal.signal(sig, lambda signum, _frame: noted.append(signum))
-    while True:
-        while noted:
-            if noted.pop(0) != signal.SIGHUP:
-                return
-            on_hangup()
-        time.sleep(poll_s)
+
+    def __init__(self, on_hangup: Callable[[], None] | None = None) -> None:
+        self._noted: list[int] = []
+        self._on_hangup = on_hangup
+        hangup = (signal.SIGHUP,) if on_hangup is not None else ()
+        for sig in (signal.SIGINT, signal.SIGTERM, *hangup):
+            signal.signal(sig, lambda signum, _frame: self._noted.append(signum))
+
+    def wait(self, poll_s: float = 0.1) -> None:
+        while True:
+            while self._noted:
+                if self._noted.pop(0) != signal.SIGHUP:
+                    return
+                self._on_hangup()
+            time.sleep(poll_s)
 
 
 def _listen(service, config):
@@ -209,10 +216,11 @@ def cmd_backend_serve(args) -> int:
         return EXIT_FAILED
     if args.insecure and not args.tls_cert:
         log.warning("the generator backend on %s speaks no TLS (--insecure)", args.listen)
+    signals = StopSignals()  # before the line that says it is up
     print(
         f"reelguard: generator backend {args.generator!r} on {args.listen.rsplit(':', 1)[0]}:{port}"
     )
-    wait_for_stop()
+    signals.wait()
     server.stop(grace=5).wait()
     return EXIT_OK
 

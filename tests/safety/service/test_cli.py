@@ -316,9 +316,10 @@ def test_verify_piped_into_head_ends_quietly(tmp_path):
 
 ROOT = Path(__file__).resolve().parents[3]
 WAITER = (
-    "from safety.service.cli.operate import wait_for_stop\n"
-    "print('ready', flush=True)\n"
-    "wait_for_stop(on_hangup=lambda: print('reloaded', flush=True), poll_s=0.01)\n"
+    "from safety.service.cli.operate import StopSignals\n"
+    "signals = StopSignals(on_hangup=lambda: print('reloaded', flush=True))\n"
+    "print('ready', flush=True)\n"  # as serve says "listening": after the handlers
+    "signals.wait(poll_s=0.01)\n"
     "print('stopped', flush=True)\n"
 )
 
