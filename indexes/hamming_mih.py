@@ -140,10 +140,12 @@ class MultiIndexHamming:
             empty = np.zeros(0, np.int64)
             return empty, empty, empty.astype(np.int32)
         who, rows = np.concatenate(found_q), np.concatenate(found_rows)
-        keep = self._distances(who, rows, q) <= self.radius
-        pairs = np.unique(who[keep] * len(self._words) + rows[keep])  # a row found twice
+        distance = self._distances(who, rows, q)
+        keep = distance <= self.radius
+        # A row found by two tables is one match: its distance is kept, not computed again.
+        pairs, first = np.unique(who[keep] * len(self._words) + rows[keep], return_index=True)
         who, rows = pairs // len(self._words), pairs % len(self._words)
-        return who, self._labels[rows].astype(np.int64), self._distances(who, rows, q)
+        return who, self._labels[rows].astype(np.int64), distance[keep][first]
 
     def _distances(self, who: np.ndarray, rows: np.ndarray, q: np.ndarray) -> np.ndarray:
         # take: a fast path, ~3x quicker than fancy indexing for random rows (the method,

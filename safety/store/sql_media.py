@@ -35,13 +35,15 @@ from safety.store.schema import (
 
 # Bank entries read per round trip when the matcher is built (see `bank_hashes`).
 BANK_READ_CHUNK = 100_000
-_ENTRY_BY_ID = sa.select(
+# A BankEntry's columns, in its fields' order.
+_ENTRY = sa.select(
     bank_entries.c.id,
     bank_entries.c.bank,
     bank_entries.c.hash,
     bank_entries.c.media_id,
     bank_entries.c.note,
-).where(bank_entries.c.id == sa.bindparam("id"))
+)
+_ENTRY_BY_ID = _ENTRY.where(bank_entries.c.id == sa.bindparam("id"))
 
 MEDIA_CHUNK = 1 << 20  # bytes per row: neither side holds a whole video in memory
 repo = manifest_repository
@@ -159,7 +161,7 @@ class MediaTables:
 
     def bank_entries(self, media_id=None) -> list[BankEntry]:
         c = bank_entries.c
-        query = sa.select(c.id, c.bank, c.hash, c.media_id, c.note).order_by(c.id)
+        query = _ENTRY.order_by(c.id)
         if media_id is not None:
             query = query.where(c.media_id == media_id)
         return [BankEntry(*r) for r in self._rows(query)]
