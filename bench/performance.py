@@ -11,7 +11,8 @@ Quality (`--people`): each actor video of ../shared/testdata/people/ drives one 
 portraits, as the service gives it frames (`motion_frames`, 24 fps). Both clips are read
 with dlib's 68-point landmarks (tests/landmarks68.py: not the Face Mesh that drives the
 transfer): per signal, the correlation between actor and character over the clip, and
-for the eyes the character's movement over the actor's (std ratio); every actor blink
+for the eyes the character's movement over the actor's (std ratio), gaze only where both
+faces' eyes are open (over 75 % of their median opening); every actor blink
 (eyes under 60 % of their median opening) and whether the character's eyes close with
 it; the share of output frames where a face is found; the identity distance (the
 service's dlib ResNet embedding) from the output to the character and to the actor.
@@ -112,6 +113,15 @@ def relate(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(np.corrcoef(a[keep], b[keep])[0, 1]), float(np.std(b[keep]) / np.std(a[keep]))
 
 
+def open_eyes(a: dict, c: dict, signal: str) -> tuple[np.ndarray, np.ndarray]:
+    """`signal` of both clips, NaN where either face's eyes are under 75 % of their
+    median opening: through closing lids the darkest pixels are lashes, not an iris."""
+    shut = (a["eyes"] < 0.75 * np.nanmedian(a["eyes"])) | (
+        c["eyes"] < 0.75 * np.nanmedian(c["eyes"])
+    )
+    return np.where(shut, np.nan, a[signal]), np.where(shut, np.nan, c[signal])
+
+
 def blinks(actor: np.ndarray, character: np.ndarray) -> tuple[int, int]:
     """The actor's blinks (runs of eyes under 60 % of their median), and how many the
     character's eyes close with (under 60 % of theirs, within a frame of the run)."""
@@ -159,6 +169,7 @@ def quality(frames: int, strips: Path | None) -> None:
             output = decoded(Path(tmp) / "out.mp4")
         a, c = read(driving, landmarks), read(output, landmarks)
         rel = {k: relate(a[k], c[k]) for k in a}
+        rel["gaze"] = relate(*open_eyes(a, c, "gaze"))
         runs, caught = blinks(a["eyes"], c["eyes"])
         found = float(np.mean(~np.isnan(c["mouth"])))
         out_id = [identity(embedder, f) for f in output[:: max(1, len(output) // 6)]]
@@ -174,7 +185,8 @@ def quality(frames: int, strips: Path | None) -> None:
             f"{rel['roll'][0]:5.2f} {caught:>2}/{runs:<2} {found:6.0%}  {d_char:.2f}/{d_actor:.2f}"
         )
         if strips is not None and n < 2:
-            strip(driving, output, strips / f"performance-{Path(video).stem}.jpg")
+            picks = moments(a, min(len(driving), len(output)))
+            strip(driving, output, picks, strips / f"performance-{Path(video).stem}.jpg")
     if rows:
         for k in ("mouth", "smile", "eyes", "gaze", "roll"):
             values = [r[0][k][0] for r in rows if not np.isnan(r[0][k][0])]
@@ -187,9 +199,25 @@ def quality(frames: int, strips: Path | None) -> None:
         )
 
 
-def strip(actor: list[np.ndarray], character: list[np.ndarray], path: Path) -> None:
-    """Five moments: the actor above, the character below."""
-    picks = np.linspace(0, min(len(actor), len(character)) - 1, 5).astype(int)
+def moments(actor: dict[str, np.ndarray], count: int) -> list[int]:
+    """Five frames worth seeing: the first, the actor's mouth widest open, eyes most
+    closed, head most rolled, the last (in time order; evenly spread if they repeat)."""
+
+    def most(values: np.ndarray) -> int:
+        return int(np.nanargmax(values)) if np.isfinite(values).any() else 0
+
+    picks = {0, count - 1, most(actor["mouth"][:count]), most(-actor["eyes"][:count])}
+    picks.add(most(np.abs(actor["roll"][:count] - np.nanmedian(actor["roll"]))))
+    for extra in np.linspace(0, count - 1, 7).astype(int)[1:-1]:
+        if len(picks) >= 5:
+            break
+        picks.add(int(extra))
+    return sorted(picks)[:5]
+
+
+def strip(actor: list[np.ndarray], character: list[np.ndarray], picks: list[int],
+          path: Path) -> None:  # fmt: skip
+    """The picked moments: the actor above, the character below."""
     top = np.hstack([cv2.resize(actor[i], (256, 256)) for i in picks])
     bottom = np.hstack([cv2.resize(character[i], (256, 256)) for i in picks])
     path.parent.mkdir(parents=True, exist_ok=True)

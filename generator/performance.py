@@ -18,32 +18,20 @@ import cv2
 import numpy as np
 
 from generator.base import DRIVING_VIDEO, IMAGE, PLAIN_ALGORITHM, GenerationInput, ProgressFn
+from generator.eyelids import actors_lids, closing
 from generator.face_mesh import (
-    EYES,
     INNER_MOUTH,
-    LOWER_LIDS,
-    UPPER_LIDS,
     Face,
     FaceMesh,
-    eye_openings,
-    eye_outline,
-    eye_width,
     mouth_opening,
 )
-from generator.irises import Irises, opening_mask
+from generator.irises import Irises
 from generator.retarget import fill_gaps, rest_index, retarget, smooth
 from media.mp4 import write_mp4
 
 MAX_TRACK_SIDE = 512  # driving frames are tracked at most this large
 RING_POINTS = 20
 OPEN_FROM = 0.03  # inner-lip gap over interocular distance: below it the lips are closed
-# An eye's opening over the character's own: from CLOSE_FROM the lids cover it, fully
-# at SHUT_AT (a blink; a squint stays a squint).
-CLOSE_FROM, SHUT_AT = 0.6, 0.3
-# The line where the lids meet, as dark and as thick as closed lashes: against 0.55 of
-# the skin's brightness and 0.05 eye widths, eye-opening median correlation 0.64 -> 0.68
-# and blinks 18 -> 19 of 51 (bench/performance.py --people --frames 96).
-MEETING_SHADE, MEETING_WIDTH = 0.35, 0.09
 # The mesh points the warp moves: face oval, brows, eyes' contours, nose, outer and inner
 # lips (MediaPipe's canonical indices); each iris is added as its own point.
 WARP_POINTS = np.array(sorted({
@@ -230,42 +218,6 @@ def mouth_inside(
     return out
 
 
-def lids_over(frame: np.ndarray, target: Face, character: Face) -> np.ndarray:
-    """Each eye closing as far as the target's lids say: a warp only squeezes the eye
-    (the iris stays in sight between lids a pixel apart), so as the opening falls below
-    CLOSE_FROM of the character's own, the eye is covered by the skin just above its
-    upper lid, a darker line where the lids meet; fully at SHUT_AT."""
-    out = frame
-    now, rest = eye_openings(target.points), eye_openings(character.points)
-    height, width = frame.shape[:2]
-    for k, (outer, inner) in enumerate(EYES):
-        shut = (CLOSE_FROM - now[k] / max(rest[k], 1e-6)) / (CLOSE_FROM - SHUT_AT)
-        shut = float(np.clip(shut, 0.0, 1.0))
-        if shut <= 0:
-            continue
-        pts = target.points[:, :2]
-        upper, lower = pts[UPPER_LIDS[k]], pts[LOWER_LIDS[k]]
-        span = eye_width(target.points, k)
-        along = (pts[inner] - pts[outer]) / max(span, 1e-6)
-        up = np.array([along[1], -along[0]]) * (1 if along[0] >= 0 else -1)
-        samples = np.round(upper + up * 0.3 * span).astype(int)
-        samples = samples[(samples >= 0).all(axis=1) & (samples < [width, height]).all(axis=1)]
-        if not len(samples):
-            continue
-        skin = frame[samples[:, 1], samples[:, 0]].astype(np.float32).mean(axis=0)
-        cover = np.zeros_like(frame)
-        cover[:] = skin.astype(np.uint8)
-        meeting = np.concatenate([pts[[outer]], (upper + lower) / 2, pts[[inner]]])
-        cv2.polylines(cover, [np.round(meeting).astype(np.int32)], False,
-                      (skin * MEETING_SHADE).astype(np.uint8).tolist(),
-                      max(1, round(span * MEETING_WIDTH)), cv2.LINE_AA)  # fmt: skip
-        mask = opening_mask(frame.shape[:2], eye_outline(target.points, k))
-        mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-        alpha = (cv2.GaussianBlur(mask, (5, 5), 0) / 255.0 * shut)[..., None]
-        out = (out * (1 - alpha) + cover * alpha).astype(np.uint8)
-    return out
-
-
 def series(faces: list[Face], frames: list[np.ndarray], count: int):
     """`count` (face, frame) pairs spread over the tracked clip, nearest in time."""
     positions = np.round(np.linspace(0, len(faces) - 1, count)).astype(int)
@@ -323,7 +275,9 @@ class PerformanceTransfer:
             for i, (current, rgb) in enumerate(series(faces, frames, job.num_frames)):
                 target = retarget(face, pose, rest, current)
                 frame = warp(np.concatenate([warp_points(target), fixed]))
-                frame = lids_over(irises.draw(frame, target), target, face)
+                closed = closing(current, rest)
+                frame = irises.draw(frame, target)
+                frame = actors_lids(frame, target, rgb, current, closed)
                 yield mouth_inside(frame, target, rgb, current, tones)
                 progress(i + 1, job.num_frames)
 

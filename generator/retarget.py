@@ -35,12 +35,15 @@ GAZE_LIMIT = 0.25  # an iris moves at most this much of its eye's width
 # on the mesh's, all frames: slope 0.96; per clip 0.78-1.26, one 2.2). A gain of 2, set
 # on an earlier reading, doubled wide openings into a gape dlib could not read back
 # (bench/performance.py --people: mouth median 0.77 -> 0.81, smile 0.70 -> 0.79 without).
-# The lids' expression is scaled up: even with the iris model's lids
-# (face_mesh.refine_lids) a blink's 2-4 frames lose depth in the One-Euro filter.
-# Measured (bench/performance.py --people --frames 96): gain 3 gives eye-opening
-# correlation 0.67 and 19 of 51 blinks, gain 2 gives 0.64 and 17; the lids never pass
-# shut (_keep_lids_apart).
-LID_GAIN = 3.0
+# The lids' expression is scaled up a little: even with the iris model's lids
+# (face_mesh.refine_lids) the mesh reads an eye's opening smaller than dlib does. A blink
+# is no longer shown by the warp but by the actor's own lids (generator/eyelids.py), so
+# the gain of 3 that pushed the warp towards shut came down: it also tore eyes near a
+# face's edge under a turned head (vid_tpsmm_driving on img_hallo_ref3: faces found in
+# 93 % of frames at 3, 97-98 % at 1.5; eye opening median 0.72-0.75 at 1.5 against 0.73;
+# blinks 27-29 of 51 against 30; bench/performance.py --people --frames 96). The lids
+# never pass shut (_keep_lids_apart).
+LID_GAIN = 1.5
 LIDS = np.concatenate([*UPPER_LIDS, *LOWER_LIDS])
 
 

@@ -1,0 +1,105 @@
+"""Blinks: a closing eye shows the actor's own closing lids, fitted to the character's
+eye and matched to the skin around it.
+
+Why not the character's own lids: a warp can only squeeze the character's open eye, and
+a painted cover (the skin above the lid, a dark line where the lids meet) did not read
+as shut to another landmark model. On the people set's 12 portraits, eyes fully closed
+that way read, by dlib's 68 points, at 0.57-1.05 of the open eye (median 0.70), and
+rolling the upper lid's skin down over the eye at 0.44-1.08 (median 0.52); real blinks
+read 0.36-0.5. The actor's closing eye is a real one: with it, 29 of the people set's
+51 actor blinks close the character's eyes as dlib reads them, against 19 (python
+bench/performance.py --people --frames 96). The patch is the lids and the skin to the
+crease, not the brows, and only while the eye closes: an open eye stays the
+character's own.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from generator.face_mesh import EYES, Face, eye_openings
+
+# The actor's eye opening (the mesh's lid gap over the eye's width) over that in the
+# actor's rest frame: from CLOSING_FROM the actor's lids start to show, and they alone
+# are seen from SHUT_AT. The Face Mesh reads a blink shallow (real blinks on the people
+# set's clips, at dlib's 0.36-0.5 of open, read 0.28-0.65 in the mesh), so SHUT_AT sits
+# above most of its blinks.
+CLOSING_FROM, SHUT_AT = 0.85, 0.6
+# The patch, in eye widths about the eye (along: from its outer corner; across: down
+# from its corners' line): the lids and the skin to the crease, not the brow.
+ALONG, ABOVE, BELOW = (-0.12, 1.12), -0.38, 0.24
+FEATHER = 0.12  # the patch's edge fades over this many eye widths
+
+
+def closing(actor: Face, rest: Face) -> np.ndarray:
+    """Per eye, how far the actor's lids are shown (0: not at all, 1: alone)."""
+    ratio = eye_openings(actor.points) / np.maximum(eye_openings(rest.points), 1e-6)
+    return np.clip((CLOSING_FROM - ratio) / (CLOSING_FROM - SHUT_AT), 0.0, 1.0)
+
+
+def _eye_axes(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eye k's outer corner, the vector to its inner corner, and that vector turned to
+    point down the face (the same length)."""
+    outer, inner = EYES[k]
+    corner = points[outer, :2].astype(np.float32)
+    along = points[inner, :2].astype(np.float32) - corner
+    down = np.array([-along[1], along[0]], np.float32)
+    return corner, along, down if down[1] >= 0 else -down
+
+
+def _in_eye(points: np.ndarray, k: int, places) -> np.ndarray:
+    """Places given in eye widths (along, down) as image pixels."""
+    corner, along, down = _eye_axes(points, k)
+    return np.array([corner + along * u + down * v for u, v in places], np.float32)
+
+
+def actors_lids(
+    frame: np.ndarray, target: Face, actor_rgb: np.ndarray, actor: Face, weights: np.ndarray
+) -> np.ndarray:
+    """The frame with each eye's region replaced, as far as `weights` says, by the
+    actor's: mapped corner to corner (and square to the eye), its colour moved to the
+    character's skin about the eye (Lab mean, lightness in proportion)."""
+    out = frame
+    height, width = frame.shape[:2]
+    reference = ((0.0, 0.0), (1.0, 0.0), (0.5, ABOVE))
+    for k in range(2):
+        weight = float(weights[k])
+        if weight <= 0:
+            continue
+        place = cv2.getAffineTransform(
+            _in_eye(actor.points, k, reference), _in_eye(target.points, k, reference)
+        )
+        box = _in_eye(target.points, k, [(u, v) for u in ALONG for v in (ABOVE, BELOW)])
+        span = float(np.linalg.norm(_eye_axes(target.points, k)[1]))
+        sigma = max(1.0, FEATHER * span / 2)
+        margin = int(np.ceil(3 * sigma)) + 2  # the feathered edge fades to nothing inside
+        x0, y0 = np.maximum(np.floor(box.min(axis=0)).astype(int) - margin, 0)
+        x1, y1 = np.minimum(np.ceil(box.max(axis=0)).astype(int) + margin + 1, [width, height])
+        if x1 - x0 < 3 or y1 - y0 < 3:
+            continue
+        place[:, 2] -= [x0, y0]  # into the box
+        size = (int(x1 - x0), int(y1 - y0))
+        piece = cv2.warpAffine(actor_rgb, place, size, borderMode=cv2.BORDER_REFLECT)
+        region = np.array([box[0], box[2], box[3], box[1]]) - [x0, y0]
+        mask = np.zeros((size[1], size[0]), np.uint8)
+        cv2.fillConvexPoly(mask, np.round(region).astype(np.int32), 255, cv2.LINE_AA)
+        mask = cv2.GaussianBlur(mask, (0, 0), sigma)
+        here = out[y0:y1, x0:x1]
+        piece = _matched(piece, here, mask > 128)
+        alpha = (mask / 255.0 * weight)[..., None]
+        out = out.copy() if out is frame else out
+        out[y0:y1, x0:x1] = (here * (1 - alpha) + piece * alpha).astype(np.uint8)
+    return out
+
+
+def _matched(piece: np.ndarray, here: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """`piece` with its Lab mean where `inside` moved to `here`'s (lightness scaled)."""
+    if not inside.any():
+        return piece
+    lab = cv2.cvtColor(piece, cv2.COLOR_RGB2LAB).astype(np.float32)
+    mine = lab[inside].mean(axis=0)
+    theirs = cv2.cvtColor(here, cv2.COLOR_RGB2LAB).astype(np.float32)[inside].mean(axis=0)
+    lab[..., 0] *= theirs[0] / max(mine[0], 1.0)
+    lab[..., 1:] += theirs[1:] - mine[1:]
+    return cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
