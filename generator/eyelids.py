@@ -6,7 +6,7 @@ a painted cover (the skin above the lid, a dark line where the lids meet) did no
 as shut to another landmark model. On the people set's 12 portraits, eyes fully closed
 that way read, by dlib's 68 points, at 0.57-1.05 of the open eye (median 0.70), and
 rolling the upper lid's skin down over the eye at 0.44-1.08 (median 0.52); real blinks
-read 0.36-0.5. The actor's closing eye is a real one: with it, 29 of the people set's
+read 0.36-0.5. The actor's closing eye is a real one: with it, 33 of the people set's
 51 actor blinks close the character's eyes as dlib reads them, against 19 (python
 bench/performance.py --people --frames 96). The patch is the lids and the skin to the
 crease, not the brows, and only while the eye closes: an open eye stays the
@@ -20,11 +20,12 @@ import numpy as np
 
 from generator.face_mesh import EYES, Face, eye_openings
 
-# The actor's eye opening (the mesh's lid gap over the eye's width) over that in the
-# actor's rest frame: from CLOSING_FROM the actor's lids start to show, and they alone
-# are seen from SHUT_AT. The Face Mesh reads a blink shallow (real blinks on the people
-# set's clips, at dlib's 0.36-0.5 of open, read 0.28-0.65 in the mesh), so SHUT_AT sits
-# above most of its blinks.
+# The actor's eye opening (the mesh's lid gap over the eye's width, unsmoothed) over its
+# median through the clip: from CLOSING_FROM the actor's lids start to show, and they
+# alone are seen from SHUT_AT. The Face Mesh reads a blink shallow (real blinks on the
+# people set's clips, at dlib's 0.36-0.5 of open, read 0.28-0.65 in the mesh), so SHUT_AT
+# sits above most of its blinks. The median, not one rest frame: the smoothed face's
+# most neutral frame can be a raw frame already closing (vid_retalking_face3, frame 25).
 CLOSING_FROM, SHUT_AT = 0.85, 0.6
 # The patch, in eye widths about the eye (along: from its outer corner; across: down
 # from its corners' line): the lids and the skin to the crease, not the brow.
@@ -32,9 +33,15 @@ ALONG, ABOVE, BELOW = (-0.12, 1.12), -0.38, 0.24
 FEATHER = 0.12  # the patch's edge fades over this many eye widths
 
 
-def closing(actor: Face, rest: Face) -> np.ndarray:
-    """Per eye, how far the actor's lids are shown (0: not at all, 1: alone)."""
-    ratio = eye_openings(actor.points) / np.maximum(eye_openings(rest.points), 1e-6)
+def typical_openings(faces: list[Face]) -> np.ndarray:
+    """Each eye's median opening through the clip."""
+    return np.median([eye_openings(face.points) for face in faces], axis=0)
+
+
+def closing(actor: Face, typical: np.ndarray) -> np.ndarray:
+    """Per eye, how far the actor's lids are shown (0: not at all, 1: alone), from its
+    opening now against `typical_openings`."""
+    ratio = eye_openings(actor.points) / np.maximum(typical, 1e-6)
     return np.clip((CLOSING_FROM - ratio) / (CLOSING_FROM - SHUT_AT), 0.0, 1.0)
 
 

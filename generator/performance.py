@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from generator.base import DRIVING_VIDEO, IMAGE, PLAIN_ALGORITHM, GenerationInput, ProgressFn
-from generator.eyelids import actors_lids, closing
+from generator.eyelids import actors_lids, closing, typical_openings
 from generator.face_mesh import (
     INNER_MOUTH,
     Face,
@@ -218,10 +218,11 @@ def mouth_inside(
     return out
 
 
-def series(faces: list[Face], frames: list[np.ndarray], count: int):
-    """`count` (face, frame) pairs spread over the tracked clip, nearest in time."""
-    positions = np.round(np.linspace(0, len(faces) - 1, count)).astype(int)
-    return [(faces[p], frames[p]) for p in positions]
+def series(count: int, *per_frame: list):
+    """`count` tuples (one item of each list) spread over the tracked clip, nearest in
+    time."""
+    positions = np.round(np.linspace(0, len(per_frame[0]) - 1, count)).astype(int)
+    return [tuple(items[p] for items in per_frame) for p in positions]
 
 
 class PerformanceTransfer:
@@ -246,9 +247,13 @@ class PerformanceTransfer:
             raise NoFaceToAnimate("the character image shows no face to animate")
         return canvas, scaled(found, scale / shrunk, corner)
 
-    def actor(self, frames: list[np.ndarray], fps: float) -> tuple[list[Face], list[np.ndarray]]:
-        """The actor's face in every driving frame (smoothed, gaps held), and the frames
-        at the size it was tracked in (a clip's frames share one size)."""
+    def actor(
+        self, frames: list[np.ndarray], fps: float
+    ) -> tuple[list[Face], list[np.ndarray], list[Face]]:
+        """The actor's face in every driving frame (smoothed, gaps held), the frames at
+        the size it was tracked in (a clip's frames share one size), and the faces as
+        tracked, unsmoothed (what a blink is read from: the filter takes depth off a
+        blink's few frames)."""
         rgbs = [for_tracking(f)[0] for f in frames]
         tracked = self.mesh.track(rgbs)
         try:
@@ -256,7 +261,8 @@ class PerformanceTransfer:
         except ValueError:
             raise NoFaceToAnimate("the driving video shows no face to follow") from None
         # A face lost for some frames holds its last pose (and that frame's mouth).
-        return smooth([tracked[i] for i in held], fps), [rgbs[i] for i in held]
+        raw = [tracked[i] for i in held]
+        return smooth(raw, fps), [rgbs[i] for i in held], raw
 
     def generate(self, job: GenerationInput, out_path: Path, progress: ProgressFn) -> str:
         if job.image is None or not job.driving_frames:
@@ -264,20 +270,21 @@ class PerformanceTransfer:
                 "performance transfer needs a character image and a driving video"
             )
         canvas, face = self.character(job.image, job.width, job.height)
-        faces, frames = self.actor(job.driving_frames, job.fps)
+        faces, frames, raw = self.actor(job.driving_frames, job.fps)
         pose, rest = faces[0], faces[rest_index(faces)]
+        typical = typical_openings(raw)
         fixed = anchors(warp_points(face), job.width, job.height)
         irises = Irises(canvas, face)  # warped without them, drawn whole where they look
         warp = MeshWarp(irises.bare, np.concatenate([warp_points(face), fixed]))
         tones = (skin_tone(frames[0], pose), skin_tone(canvas, face))
 
         def rendered():
-            for i, (current, rgb) in enumerate(series(faces, frames, job.num_frames)):
+            for i, (current, rgb, seen) in enumerate(series(job.num_frames, faces, frames, raw)):
                 target = retarget(face, pose, rest, current)
                 frame = warp(np.concatenate([warp_points(target), fixed]))
-                closed = closing(current, rest)
+                closed = closing(seen, typical)
                 frame = irises.draw(frame, target)
-                frame = actors_lids(frame, target, rgb, current, closed)
+                frame = actors_lids(frame, target, rgb, seen, closed)
                 yield mouth_inside(frame, target, rgb, current, tones)
                 progress(i + 1, job.num_frames)
 

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 
 from generator.base import GenerationInput
-from generator.eyelids import actors_lids, closing
+from generator.eyelids import actors_lids, closing, typical_openings
 from generator.face_mesh import EYES, LOWER_LIDS, UPPER_LIDS, refine_lids
 from generator.irises import Irises
 from generator.performance import MeshWarp, PerformanceTransfer, anchors, warp_points
-from generator.retarget import rest_index
 from media.sampling import motion_frames
 from tests.landmarks68 import Landmarks, eye_aperture, gaze
 from tests.support import TESTDATA, decoded
@@ -55,9 +54,10 @@ def test_the_iris_models_lids_are_taken_only_where_they_agree_with_the_mesh(char
 def test_the_actors_lids_show_only_while_the_actors_eye_closes(character, hopper):
     canvas, face = character
     actor = PerformanceTransfer().mesh.detect(hopper)
-    assert (closing(actor, actor) == 0).all()  # open as at rest: the character's own eyes
-    assert actors_lids(canvas, face, hopper, actor, closing(actor, actor)) is canvas
-    assert (closing(shut_eyes(actor), actor) == 1).all()
+    typical = typical_openings([actor])
+    assert (closing(actor, typical) == 0).all()  # open as usual: the character's own eyes
+    assert actors_lids(canvas, face, hopper, actor, closing(actor, typical)) is canvas
+    assert (closing(shut_eyes(actor), typical) == 1).all()
     shown = actors_lids(canvas, face, hopper, actor, np.array([1.0, 0.0]))
     changed = np.abs(shown.astype(int) - canvas).max(axis=2) > 8
     for k, (outer, inner) in enumerate(EYES):
@@ -167,8 +167,8 @@ def test_an_actor_with_eyes_shut_still_makes_the_character_not_the_actor(astrona
     driving = motion_frames(TESTDATA / "people" / "vid_xportrait_driving_video.mp4", 24, 64)
     driving = driving[32:]
     transfer = PerformanceTransfer()
-    faces, _ = transfer.actor(driving, 24)
-    shown = [closing(face, faces[rest_index(faces)]).min() for face in faces]
+    _, _, raw = transfer.actor(driving, 24)
+    shown = [closing(face, typical_openings(raw)).min() for face in raw]
     assert sum(weight == 1 for weight in shown) >= 8  # the actor's lids alone, a while
     job = GenerationInput("shut", astronaut, 384, 384, 24, len(driving), 1,
                           driving_frames=driving)  # fmt: skip
