@@ -6,7 +6,7 @@ a painted cover (the skin above the lid, a dark line where the lids meet) did no
 as shut to another landmark model. On the people set's 12 portraits, eyes fully closed
 that way read, by dlib's 68 points, at 0.57-1.05 of the open eye (median 0.70), and
 rolling the upper lid's skin down over the eye at 0.44-1.08 (median 0.52); real blinks
-read 0.36-0.5. The actor's closing eye is a real one: with it, 33 of the people set's
+read 0.36-0.5. The actor's closing eye is a real one: with it, 36 of the people set's
 51 actor blinks close the character's eyes as dlib reads them, against 19 (python
 bench/performance.py --people --frames 96). The patch is the lids and the skin to the
 crease, not the brows, and only while the eye closes: an open eye stays the

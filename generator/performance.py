@@ -31,6 +31,15 @@ from media.mp4 import write_mp4
 
 MAX_TRACK_SIDE = 512  # driving frames are tracked at most this large
 RING_POINTS = 20
+RING_MARGIN = 0.03  # of the frame's side: no ring point nearer its edge
+BORDER_POINTS = 16  # the frame's edge: 5 along the top and bottom, 3 more down each side
+# The triangles a head pose may turn over beyond what the expression alone does, in px²
+# (not counting those on the frame's edge: a face may run out of the frame). Slivers
+# flatten and turn under any small turn (17-46 px² on img_facenet_angelina_jolie, where
+# a slack of 20 kept roll correlation at 0.55 against 0.81 unguarded; 50 keeps 0.73); a
+# torn eye is 80-160 px² (img_hallo_ref3 under vid_tpsmm_driving, 72 % of that pose
+# kept at 50, faces found in every frame). bench/performance.py --people.
+FOLD_SLACK = 50.0
 OPEN_FROM = 0.03  # inner-lip gap over interocular distance: below it the lips are closed
 # The mesh points the warp moves: face oval, brows, eyes' contours, nose, outer and inner
 # lips (MediaPipe's canonical indices); each iris is added as its own point.
@@ -77,17 +86,22 @@ def scaled(face: Face, factor: float, corner: np.ndarray) -> Face:
 
 
 def anchors(points: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Points that never move: a ring around the face and the image border."""
+    """Points that never move: a ring around the face, then the image border (its last
+    BORDER_POINTS). Where the ring would leave the frame or come within RING_MARGIN of
+    its edge, it has no points: a face that fills the frame there runs out of it, and a
+    ring squeezed onto the edge folded every head movement against it (the people set's
+    img_facenet_paul_rudd, chin at the bottom edge)."""
     centre = points.mean(axis=0)
     radius = (points.max(axis=0) - points.min(axis=0)) * 0.95
     angles = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
     ring = centre + np.stack([np.cos(angles), np.sin(angles)], axis=1) * radius
-    ring = np.clip(ring, 1, [width - 2, height - 2])
+    margin = RING_MARGIN * max(width, height)
+    inside = (ring >= margin) & (ring <= np.array([width - 1, height - 1]) - margin)
     xs, ys = np.linspace(0, width - 1, 5), np.linspace(0, height - 1, 5)
     border = [(x, y) for x in xs for y in (0, height - 1)] + [
         (x, y) for y in ys[1:-1] for x in (0, width - 1)
     ]
-    return np.concatenate([ring, np.array(border, np.float32)]).astype(np.float32)
+    return np.concatenate([ring[inside.all(axis=1)], border]).astype(np.float32)
 
 
 def warp_points(face: Face) -> np.ndarray:
@@ -132,6 +146,16 @@ class MeshWarp:
             axis=-1,
         ).astype(np.float32)
 
+    def folded(self, target: np.ndarray, last: int | None = None) -> float:
+        """The area, in pixels, of the triangles `target` turns over (a face folded over
+        itself), among those whose points all come before `last`; slivers that merely
+        flatten count for their few pixels."""
+        before, after = _areas(self.source, self.triangles), _areas(target, self.triangles)
+        counted = np.sign(before) != np.sign(after)
+        if last is not None:
+            counted &= (self.triangles < last).all(axis=1)
+        return float(np.abs(after[counted]).sum())
+
     def __call__(self, target: np.ndarray) -> np.ndarray:
         height, width = self.image.shape[:2]
         label = np.full((height, width), -1, np.int32)
@@ -151,6 +175,37 @@ class MeshWarp:
             cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REFLECT,
         )
+
+
+def _areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Each triangle's signed area (its sign: the winding)."""
+    a, b, c = (points[triangles[:, i]].astype(np.float64) for i in range(3))
+    ab, ac = b - a, c - a
+    return (ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0]) / 2
+
+
+def unfolded(warp: MeshWarp, fixed: np.ndarray, still: Face, posed: Face) -> Face:
+    """`posed`, its head pose taken back towards `still` (the same expression, unposed)
+    as far as it must be for the warp to fold no more than the expression alone does,
+    FOLD_SLACK px² aside: a head turned or moved against the fixed ring folded the face
+    over itself (vid_tpsmm_driving on img_hallo_ref3, frames 44-53: an eye torn)."""
+
+    def between(t: float) -> Face:
+        return Face(still.points + t * (posed.points - still.points),
+                    still.irises + t * (posed.irises - still.irises), 1.0)  # fmt: skip
+
+    def folded(face: Face) -> float:
+        points = np.concatenate([warp_points(face), fixed])
+        return warp.folded(points, len(points) - BORDER_POINTS)
+
+    allowed = folded(still) + FOLD_SLACK
+    if folded(posed) <= allowed:
+        return posed
+    low, high = 0.0, 1.0
+    for _ in range(6):  # to 1/64 of the pose
+        middle = (low + high) / 2
+        low, high = (middle, high) if folded(between(middle)) <= allowed else (low, middle)
+    return between(low)
 
 
 def skin_tone(rgb: np.ndarray, face: Face) -> np.ndarray:
@@ -280,7 +335,8 @@ class PerformanceTransfer:
 
         def rendered():
             for i, (current, rgb, seen) in enumerate(series(job.num_frames, faces, frames, raw)):
-                target = retarget(face, pose, rest, current)
+                still = retarget(face, current, rest, current)  # the expression alone
+                target = unfolded(warp, fixed, still, retarget(face, pose, rest, current))
                 frame = warp(np.concatenate([warp_points(target), fixed]))
                 closed = closing(seen, typical)
                 frame = irises.draw(frame, target)

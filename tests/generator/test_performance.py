@@ -18,8 +18,17 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from generator.base import TEXT, GenerationInput
-from generator.face_mesh import INNER_LIPS_BOTTOM, Face, interocular, mouth_opening
-from generator.performance import NoFaceToAnimate, PerformanceTransfer
+from generator.face_mesh import EYES, INNER_LIPS_BOTTOM, Face, interocular, mouth_opening
+from generator.performance import (
+    BORDER_POINTS,
+    FOLD_SLACK,
+    MeshWarp,
+    NoFaceToAnimate,
+    PerformanceTransfer,
+    anchors,
+    unfolded,
+    warp_points,
+)
 from generator.retarget import head_pose, retarget, smooth
 from reelguard.v1 import reelguard_pb2 as pb
 from tests.support import (
@@ -81,6 +90,42 @@ def test_a_head_pose_gone_astray_cannot_fold_the_face():
     assert scale <= 1.3 + 1e-6
     _, rotation, _ = head_pose(neutral, turned)  # a turn of 80 degrees, held to 35
     assert np.degrees(np.arccos((np.trace(rotation) - 1) / 2)) <= 35 + 1e-3
+
+
+def test_a_head_moved_against_the_edge_turns_no_more_of_the_face_over(transfer, hopper, astronaut):
+    """An actor who rolls the head and moves it far across the frame pushes the
+    character's face against the ring that holds the background still: the warp would
+    turn triangles over (an eye torn, as on the people set's vid_tpsmm_driving). The
+    pose is taken back until it folds no more than the expression alone (plus the
+    slack slivers are allowed), and what is kept of it still turns the head the same
+    way."""
+    canvas, character = transfer.character(astronaut, 256, 256)
+    actor = transfer.mesh.detect(hopper)
+    moved = cv2.getRotationMatrix2D((300, 300), 30, 1.0)
+    moved[:, 2] += (160, 140)  # a third of the frame down and across
+    shifted = actor.points.copy()
+    shifted[:, :2] = shifted[:, :2] @ moved[:, :2].T + moved[:, 2]
+    irises = actor.irises @ moved[:, :2].T + moved[:, 2]
+    current = Face(shifted, irises.astype(np.float32), 1.0)
+    fixed = anchors(warp_points(character), 256, 256)
+    warp = MeshWarp(canvas, np.concatenate([warp_points(character), fixed]))
+
+    def folded(face):  # off the frame's edge, as the transfer counts them
+        points = np.concatenate([warp_points(face), fixed])
+        return warp.folded(points, len(points) - BORDER_POINTS)
+
+    still = retarget(character, current, actor, current)
+    posed = retarget(character, actor, actor, current)
+    assert folded(posed) > folded(still) + FOLD_SLACK  # the attack folds the face
+    kept = unfolded(warp, fixed, still, posed)
+    assert folded(kept) <= folded(still) + FOLD_SLACK
+
+    def roll(face):
+        (ox, oy), (ix, iy) = face.points[EYES[0][0], :2], face.points[EYES[1][0], :2]
+        return np.degrees(np.arctan2(iy - oy, ix - ox))
+
+    asked, given = roll(posed) - roll(still), roll(kept) - roll(still)
+    assert asked * given > 0 and abs(given) <= abs(asked)  # part of the turn, that way
 
 
 def test_landmarks_are_smoothed_without_lag():
