@@ -4,10 +4,11 @@ No trained generator: MediaPipe's Face Mesh and Iris (generator/face_mesh.py) fo
 actor's face, each frame is read as head pose plus expression and put on the
 character's landmarks (generator/retarget.py), and the character image is warped
 piecewise-affine over a Delaunay mesh of those landmarks, held still by a ring around the
-face and the image border. Irises are mesh points of their own, so the eyes look where
-the actor looks; lids close when the actor's do. An open mouth shows the actor's own
-mouth (teeth, tongue), warped into the character's lips and matched to the character's
-skin tone, never a flat fill.
+face and the image border, a head pose taken back where it would fold the face over
+itself. Irises are mesh points of their own, so the eyes look where the actor looks; a
+closing eye shows the actor's own lids (generator/eyelids.py). An open mouth shows the
+actor's own mouth (teeth, tongue), warped into the character's lips and matched to the
+character's skin tone, never a flat fill.
 """
 
 from __future__ import annotations
