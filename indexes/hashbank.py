@@ -25,7 +25,6 @@ from typing import Protocol
 import numpy as np
 
 from indexes.bank_matcher import BankMatcher
-from indexes.hamming import rows
 from indexes.index_errors import IndexEntryNotFound, IndexInputError
 from indexes.pdq import pdq_media, to_hex, to_rows
 
@@ -84,10 +83,13 @@ class BankStorage(Protocol):
         """Entries per bank (banks without entries are absent)."""
         ...
 
-    def bank_hashes(self, bank: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per bank (or for one), (entry ids, hashes as (n, 32) bytes: `hamming.rows`),
-        oldest first: what the matcher is built from, read without an object per entry
-        (10 M entries as Python objects would be gigabytes)."""
+    def bank_hashes(
+        self, bank: str | None = None, ids: list[int] | None = None
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per bank (or for one; or only these entry ids), (entry ids, hashes as (n, 32)
+        bytes: `hamming.rows`), oldest first: what the matcher is built from, or takes on,
+        read without an object per entry (10 M entries as Python objects would be
+        gigabytes) and in one statement, not one an entry."""
         ...
 
 
@@ -221,10 +223,11 @@ class HashBanks:
             self._rebuild(bank)
             return
         new = entry_ids[~matcher.holds(entry_ids)]  # a change read twice adds nothing
-        entries = [e for e in map(self.storage.bank_entry, new.tolist()) if e is not None]
-        if entries:
-            ids = np.array([e.id for e in entries], np.int64)
-            self._changed(bank, matcher.with_added(ids, rows([e.hash for e in entries])))
+        if not len(new):
+            return
+        found = self.storage.bank_hashes(bank, new.tolist()).get(bank)
+        if found is not None:  # None: removed again before it was read
+            self._changed(bank, matcher.with_added(*found))
 
     def _lost(self, entry_ids: np.ndarray) -> None:
         """Entries removed, from whichever banks hold them (one look a bank)."""

@@ -158,8 +158,10 @@ class MemoryRows:
     def bank_counts(self):
         return dict(Counter(e.bank for e in self.bank_entries()))
 
-    def bank_hashes(self, bank=None):
-        every = [e for e in self.bank_entries() if bank is None or e.bank == bank]
+    def bank_hashes(self, bank=None, ids=None):
+        entries = self.bank_entries()
+        keep = {e.id for e in entries} if ids is None else {int(i) for i in ids}
+        every = [e for e in entries if bank in (None, e.bank) and e.id in keep]
         by = {bank: [e for e in every if e.bank == bank] for bank in {e.bank for e in every}}
         return {b: (np.array([e.id for e in m]), rows([e.hash for e in m])) for b, m in by.items()}
 

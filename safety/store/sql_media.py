@@ -35,6 +35,7 @@ from safety.store.schema import (
 
 # Bank entries read per round trip when the matcher is built (see `bank_hashes`).
 BANK_READ_CHUNK = 100_000
+BANK_READ_IDS = 10_000  # entry ids named in one statement (SQLite binds at most 32,766)
 # A BankEntry's columns, in its fields' order.
 _ENTRY = sa.select(
     bank_entries.c.id,
@@ -175,20 +176,26 @@ class MediaTables:
         c = bank_entries.c
         return dict(self._rows(sa.select(c.bank, sa.func.count()).group_by(c.bank)))
 
-    def bank_hashes(self, bank=None):
+    def bank_hashes(self, bank=None, ids=None):
         c = bank_entries.c
         parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         query = sa.select(c.bank, c.id, c.hash).order_by(c.bank, c.id)
         if bank is not None:
             query = query.where(c.bank == bank)
+        queries = [query]
+        if ids is not None:  # ascending, so each bank's parts stay oldest first
+            wanted = sorted({int(i) for i in ids})
+            queries = [query.where(c.id.in_(wanted[at : at + BANK_READ_IDS]))
+                       for at in range(0, len(wanted), BANK_READ_IDS)]  # fmt: skip
         with self.engine.connect() as conn:
-            # A chunk at a time: no Python object per entry outlives its chunk.
-            result = conn.execution_options(yield_per=BANK_READ_CHUNK).execute(query)
-            for chunk in result.partitions():
-                for bank, group in itertools.groupby(chunk, key=lambda r: r[0]):
-                    got = list(group)
-                    ids = np.fromiter((r[1] for r in got), np.int64, len(got))
-                    parts.setdefault(bank, []).append((ids, rows([r[2] for r in got])))
+            for one in queries:
+                # A chunk at a time: no Python object per entry outlives its chunk.
+                result = conn.execution_options(yield_per=BANK_READ_CHUNK).execute(one)
+                for chunk in result.partitions():
+                    for name, group in itertools.groupby(chunk, key=lambda r: r[0]):
+                        got = list(group)
+                        found = np.fromiter((r[1] for r in got), np.int64, len(got))
+                        parts.setdefault(name, []).append((found, rows([r[2] for r in got])))
         return {
             bank: (np.concatenate([i for i, _ in got]), np.concatenate([h for _, h in got]))
             for bank, got in parts.items()

@@ -184,6 +184,11 @@ def test_bank_entries_are_read_as_arrays_counted_and_looked_up_one_at_a_time(sto
     assert list(ids) == known and rows.shape == (2, 32) and rows.dtype == np.uint8
     assert rows[0].sum() == 0 and (rows[1] == 255).all()
     assert list(store.bank_hashes("other")) == ["other"] and store.bank_hashes("none") == {}
+    # Only the entries named (what a change takes on), of the bank asked, oldest first.
+    named = store.bank_hashes("known", [known[1], other[0], known[0], 10**9])
+    assert list(named) == ["known"] and list(named["known"][0]) == known
+    assert store.bank_hashes(None, [other[0]])["other"][0].tolist() == other
+    assert store.bank_hashes("known", []) == {}
     assert store.bank_counts() == {"known": 2, "other": 1}
     assert store.bank_entry(other[0]).media_id == "m2" and store.bank_entry(10**9) is None
     assert [e.id for e in store.bank_entries(media_id="m1")] == known
