@@ -103,15 +103,16 @@ class MultiIndexHamming:
         if labels is None:
             labels = np.arange(len(stored), dtype=np.uint32 if len(stored) < 2**32 else np.int64)
         self._labels = np.asarray(labels)[order]
-        self._tables = [(0, None, _Offsets(np.bincount(first, minlength=2**self.bits)), radii[0])]
+        # The first table's rows are the hashes' own order (radii[0] is never negative).
+        first_offsets = _Offsets(np.bincount(first, minlength=2**self.bits))
+        self._tables = [(0, None, first_offsets, _flips(self.bits, radii[0]))]
         for k, r in enumerate(radii[1:], start=1):
             if r < 0:  # this substring needs no probe: the others catch every match
                 continue
             keys = _substring(self._words, k * self.bits, self.bits)
             rows = np.argsort(keys, kind="stable").astype(np.uint32)
             offsets = _Offsets(np.bincount(keys, minlength=2**self.bits))
-            self._tables.append((k * self.bits, rows, offsets, r))
-        self._tables = [(at, rows, off, _flips(self.bits, r)) for at, rows, off, r in self._tables]
+            self._tables.append((k * self.bits, rows, offsets, _flips(self.bits, r)))
 
     def __len__(self) -> int:
         return len(self._words)
