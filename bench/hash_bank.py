@@ -170,7 +170,7 @@ def main() -> None:
     t0 = time.perf_counter()
     lims, _, labels = flat.range_search(sample, args.distance + 1)
     scan = len(sample) / (time.perf_counter() - t0)
-    original = mih._labels  # the tables keep the hashes in their own order
+    original = mih.labels  # the tables keep the hashes in their own order
     expected = {
         (q, int(original[r])) for q in range(len(sample)) for r in labels[lims[q] : lims[q + 1]]
     }
