@@ -4,26 +4,28 @@
 
 The service runs in this process on a real port with the built-in defaults, except the
 generator: it sleeps `--seconds` (a stand-in for a GPU job, so that the slots stay busy)
-and then encodes a small clip. Baseline: a plain gRPC health check on the same channel.
-Reports outcomes, how fast refusals come back (as a ratio to the baseline RPC, and to
-the same flood of health RPCs: the cost of any burst on one server), and peak RSS before
-and after the flood.
+and then encodes a small clip. The callers run in another process (bench/_flood.py, one
+asyncio loop): a hundred client threads in the server's own process measured their own
+GIL as much as the server. Baseline: a plain gRPC health check, one at a time. Reports
+outcomes of a flood as the slots free up, how fast refusals come back while every slot
+is busy (as a ratio to the baseline, and to the same flood of health checks: what any
+burst costs on one server), and peak RSS before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from concurrent import futures
 from pathlib import Path
 
 import _util
 import grpc
 import numpy as np
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -69,50 +71,33 @@ def main() -> None:
             prompt="a grey wall", output=pb.OutputSpec(width=64, height=64, num_frames=8)
         )
         list(generation.Generate(request))  # warm: lazy imports, pools
-        health = health_pb2_grpc.HealthStub(channel)
-        baseline = _util.timed(lambda: health.Check(health_pb2.HealthCheckRequest()), 200)
+        token = config.admin_token_path.read_text().strip()
+
+        def flood(mode: str) -> dict:
+            out = subprocess.run(
+                [sys.executable, str(Path(__file__).parent / "_flood.py"), str(port), mode,
+                 str(args.streams)],
+                input=token, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            return json.loads(out.stdout)
+
         rss_before, peak_before = _util.rss_mb()
-
-        barrier = threading.Barrier(args.streams)
-
-        def one(_):
-            barrier.wait()
-            start = time.perf_counter()
-            try:
-                kind = [e.WhichOneof("event") for e in generation.Generate(request)][-1]
-            except grpc.RpcError as e:
-                kind = e.code().name
-            return kind, time.perf_counter() - start
-
-        def health_one(_):
-            barrier.wait()
-            start = time.perf_counter()
-            health.Check(health_pb2.HealthCheckRequest())
-            return time.perf_counter() - start
-
-        # The same flood of the cheapest call: what any burst costs on one server.
-        with futures.ThreadPoolExecutor(args.streams) as pool:
-            health_flood = list(pool.map(health_one, range(args.streams)))
+        health = flood("health")
+        baseline = [t for _, t in health["alone"]]
+        health_flood = [t for _, t in health["flood"]]
+        print(f"baseline health RPC:  {_util.summary(baseline)}")
+        print(f"{args.streams} health RPCs at once: {_util.summary(health_flood)}")
 
         t0 = time.perf_counter()
-        with futures.ThreadPoolExecutor(args.streams) as pool:
-            results = list(pool.map(one, range(args.streams)))
+        results = flood("generate")["flood"]
         wall = time.perf_counter() - t0
-        refused = [t for k, t in results if k == "RESOURCE_EXHAUSTED"]
         kinds = sorted({k for k, _ in results})
         counts = ", ".join(f"{k} {sum(1 for x, _ in results if x == k)}" for k in kinds)
         print(f"{args.streams} streams, {args.slots} slots, {args.seconds:g} s jobs: {counts}")
-        print(f"baseline health RPC:  {_util.summary(baseline)}")
-        if refused:
-            ratio = _util.percentile(refused, 99) / _util.percentile(baseline, 99)
-            print(f"refusal (RESOURCE_EXHAUSTED): {_util.summary(refused)}")
-            print(f"refusal p99 = {ratio:.1f}x the baseline p99")
-            flood_ratio = _util.percentile(refused, 99) / _util.percentile(health_flood, 99)
-            print(f"{args.streams} health RPCs at once: {_util.summary(health_flood)}")
-            print(f"refusal p99 = {flood_ratio:.1f}x the same flood of health RPCs")
-        print(f"whole flood: {wall:.2f} s; slots busy after: {service.admission.running()}")
+        print(f"whole flood: {wall:.2f} s (with the client's start); "
+              f"slots busy after: {service.admission.running()}")  # fmt: skip
 
-        # Refusal alone, without a burst's queueing: fill the slots, then ask one at a time.
+        # Every slot busy: the flood is refused whole, and nothing else runs beside it.
         fillers = [
             threading.Thread(target=lambda: list(generation.Generate(request)))
             for _ in range(args.slots)
@@ -121,6 +106,12 @@ def main() -> None:
             t.start()
         while service.admission.running() < args.slots:
             time.sleep(0.01)
+        refused = [t for k, t in flood("generate")["flood"] if k == "RESOURCE_EXHAUSTED"]
+        ratio = _util.percentile(refused, 99) / _util.percentile(baseline, 99)
+        flood_ratio = _util.percentile(refused, 99) / _util.percentile(health_flood, 99)
+        print(f"refusal, every slot busy, {len(refused)} at once: {_util.summary(refused)}")
+        print(f"refusal p99 = {ratio:.1f}x the baseline p99, "
+              f"{flood_ratio:.1f}x the same flood of health RPCs")  # fmt: skip
         alone = []
         for _ in range(50):
             t0 = time.perf_counter()
