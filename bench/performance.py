@@ -12,7 +12,10 @@ portraits, as the service gives it frames (`motion_frames`, 24 fps). Both clips 
 with dlib's 68-point landmarks (tests/landmarks68.py: not the Face Mesh that drives the
 transfer): per signal, the correlation between actor and character over the clip, and
 for the eyes the character's movement over the actor's (std ratio), gaze only where both
-faces' eyes are open (over 75 % of their median opening); every actor blink
+faces' eyes are open (over 75 % of their median opening) and summed up only over the
+clips where the actor's gaze can be read at all: where the actor's two eyes, read
+separately, move together (correlation >= GAZE_READABLE; eyes look one way, so readings
+that disagree are the reader's noise, not a glance); every actor blink
 (eyes under 60 % of their median opening) and whether the character's eyes close with
 it; the share of output frames where a face is found; the identity distance (the
 service's dlib ResNet embedding) from the output to the character and to the actor.
@@ -43,7 +46,7 @@ from media.sampling import motion_frames  # noqa: E402
 from tests.landmarks68 import (  # noqa: E402
     Landmarks,
     eye_aperture,
-    gaze,
+    eye_gazes,
     head_roll,
     mouth_opening,
     smile_width,
@@ -67,6 +70,7 @@ CHARACTERS = [
     "img_edtalk_uncrop_face.jpg", "img_ghost_murakami.jpg", "img_3ddfa_JianzhuGuo.jpg",
 ]  # fmt: skip
 SIGNALS = {"mouth": mouth_opening, "smile": smile_width, "eyes": eye_aperture, "roll": head_roll}
+GAZE_READABLE = 0.5
 
 
 def speed(frames: int, side: int) -> None:
@@ -95,14 +99,18 @@ def speed(frames: int, side: int) -> None:
 
 def read(frames: list[np.ndarray], landmarks: Landmarks) -> dict[str, np.ndarray]:
     """Each signal per frame (NaN where dlib finds no face)."""
-    out = {name: [] for name in [*SIGNALS, "gaze"]}
+    out = {name: [] for name in [*SIGNALS, "gaze_left", "gaze_right"]}
     for rgb in frames:
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         points = landmarks.detect(grey)
         for name, fn in SIGNALS.items():
             out[name].append(np.nan if points is None else fn(points))
-        out["gaze"].append(np.nan if points is None else gaze(grey, points))
-    return {k: np.array(v, np.float64) for k, v in out.items()}
+        left, right = (np.nan, np.nan) if points is None else eye_gazes(grey, points)
+        out["gaze_left"].append(left)
+        out["gaze_right"].append(right)
+    read = {k: np.array(v, np.float64) for k, v in out.items()}
+    read["gaze"] = np.nanmean([read["gaze_left"], read["gaze_right"]], axis=0)
+    return read
 
 
 def relate(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -120,6 +128,12 @@ def open_eyes(a: dict, c: dict, signal: str) -> tuple[np.ndarray, np.ndarray]:
         c["eyes"] < 0.75 * np.nanmedian(c["eyes"])
     )
     return np.where(shut, np.nan, a[signal]), np.where(shut, np.nan, c[signal])
+
+
+def gaze_readable(actor: dict[str, np.ndarray]) -> float:
+    """How far the actor's two eyes' readings agree (correlation, open eyes only)."""
+    left, right = open_eyes(actor, actor, "gaze_left")[0], open_eyes(actor, actor, "gaze_right")[0]
+    return relate(left, right)[0]
 
 
 def blinks(actor: np.ndarray, character: np.ndarray) -> tuple[int, int]:
@@ -155,8 +169,8 @@ def quality(frames: int, strips: Path | None) -> None:
 
     transfer, landmarks, embedder = PerformanceTransfer(), Landmarks(), DlibFaceEmbedder()
     rows = []
-    print(f"{'actor':<34} {'character':<28} mouth smile  eyes(x)  gaze(x)  roll blinks "
-          "found  id:char/actor")  # fmt: skip
+    print(f"{'actor':<34} {'character':<28} mouth smile  eyes(x)  gaze(x)[eyes] roll "
+          "blinks found  id:char/actor")  # fmt: skip
     for n, video in enumerate(ACTORS):
         if not (PEOPLE / video).exists():
             continue
@@ -168,8 +182,9 @@ def quality(frames: int, strips: Path | None) -> None:
             transfer.generate(job, Path(tmp) / "out.mp4", lambda d, t: None)
             output = decoded(Path(tmp) / "out.mp4")
         a, c = read(driving, landmarks), read(output, landmarks)
-        rel = {k: relate(a[k], c[k]) for k in a}
+        rel = {k: relate(a[k], c[k]) for k in (*SIGNALS, "gaze")}
         rel["gaze"] = relate(*open_eyes(a, c, "gaze"))
+        readable = gaze_readable(a)
         runs, caught = blinks(a["eyes"], c["eyes"])
         found = float(np.mean(~np.isnan(c["mouth"])))
         out_id = [identity(embedder, f) for f in output[:: max(1, len(output) // 6)]]
@@ -177,11 +192,11 @@ def quality(frames: int, strips: Path | None) -> None:
         me = np.mean(out_id, axis=0) if out_id else None
         d_char = distance(me, identity(embedder, character))
         d_actor = distance(me, identity(embedder, driving[0]))
-        rows.append((rel, runs, caught, found, d_char, d_actor))
+        rows.append((rel, runs, caught, found, d_char, d_actor, readable))
         eyes, look = rel["eyes"], rel["gaze"]
         print(
             f"{video:<34} {name:<28} {rel['mouth'][0]:5.2f} {rel['smile'][0]:5.2f} "
-            f"{eyes[0]:5.2f}({eyes[1]:3.1f}) {look[0]:5.2f}({look[1]:3.1f}) "
+            f"{eyes[0]:5.2f}({eyes[1]:3.1f}) {look[0]:5.2f}({look[1]:3.1f})[{readable:5.2f}] "
             f"{rel['roll'][0]:5.2f} {caught:>2}/{runs:<2} {found:6.0%}  {d_char:.2f}/{d_actor:.2f}"
         )
         if strips is not None and n < 2:
@@ -191,6 +206,16 @@ def quality(frames: int, strips: Path | None) -> None:
         for k in ("mouth", "smile", "eyes", "gaze", "roll"):
             values = [r[0][k][0] for r in rows if not np.isnan(r[0][k][0])]
             print(f"{k:>6}: median correlation {np.median(values):.2f}, lowest {min(values):.2f}")
+        readable = [r for r in rows if r[6] >= GAZE_READABLE and not np.isnan(r[0]["gaze"][0])]
+        if readable:
+            r_gaze = [r[0]["gaze"][0] for r in readable]
+            moved = [r[0]["gaze"][1] for r in readable]
+            print(
+                f"  gaze where the actor's gaze reads (eyes agree >= {GAZE_READABLE}): "
+                f"{len(readable)} of {len(rows)} clips, median correlation "
+                f"{np.median(r_gaze):.2f}, lowest {min(r_gaze):.2f}, "
+                f"movement {min(moved):.1f}-{max(moved):.1f}x the actor's"
+            )
         nearer = sum(r[4] < r[5] for r in rows)
         print(
             f"blinks caught {sum(r[2] for r in rows)} of {sum(r[1] for r in rows)}; "

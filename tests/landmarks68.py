@@ -50,10 +50,10 @@ def head_roll(points: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(*(points[45] - points[36])[::-1])))
 
 
-def gaze(grey: np.ndarray, points: np.ndarray) -> float:
-    """Where the eyes look, left to right: the darkest fifth of each eye's pixels (the
-    iris and pupil) as a place between its corners (0 to 1), averaged. Read off the
-    pixels, not off a landmark model's iris."""
+def eye_gazes(grey: np.ndarray, points: np.ndarray) -> tuple[float, float]:
+    """Where each eye looks, left to right: the darkest fifth of its pixels (the iris
+    and pupil) as a place between its corners (0 to 1; NaN for an eye of under six
+    pixels). Read off the pixels, not off a landmark model's iris."""
     import cv2
 
     out = []
@@ -62,6 +62,7 @@ def gaze(grey: np.ndarray, points: np.ndarray) -> float:
         cv2.fillConvexPoly(mask, np.round(eye).astype(np.int32), 1)
         ys, xs = np.nonzero(mask)
         if len(xs) < 6:
+            out.append(float("nan"))
             continue
         values = grey[ys, xs]
         dark = values <= np.percentile(values, 20)
@@ -69,7 +70,13 @@ def gaze(grey: np.ndarray, points: np.ndarray) -> float:
         a, b = eye[0], eye[3]
         axis = b - a
         out.append(float(np.dot(centre - a, axis) / max(np.dot(axis, axis), 1e-6)))
-    return float(np.mean(out)) if out else float("nan")
+    return out[0], out[1]
+
+
+def gaze(grey: np.ndarray, points: np.ndarray) -> float:
+    """Both eyes' `eye_gazes`, averaged."""
+    values = [g for g in eye_gazes(grey, points) if not np.isnan(g)]
+    return float(np.mean(values)) if values else float("nan")
 
 
 class Landmarks:
