@@ -35,6 +35,9 @@ def weights_dir() -> Path:
 
 
 class MtcnnCascade:
+    """One picture at a time (DlibFaceEmbedder holds a lock around it): the helper
+    thread serves the picture in hand."""
+
     def __init__(
         self,
         min_face_size: int = 20,
