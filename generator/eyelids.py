@@ -6,7 +6,7 @@ a painted cover (the skin above the lid, a dark line where the lids meet) did no
 as shut to another landmark model. On the people set's 12 portraits, eyes fully closed
 that way read, by dlib's 68 points, at 0.57-1.05 of the open eye (median 0.70), and
 rolling the upper lid's skin down over the eye at 0.44-1.08 (median 0.52); real blinks
-read 0.36-0.5. The actor's closing eye is a real one: with it, 36 of the people set's
+read 0.36-0.5. The actor's closing eye is a real one: with it, 35-36 of the people set's
 51 actor blinks close the character's eyes as dlib reads them, against 19 (python
 bench/performance.py --people --frames 96). The patch is the lids and the skin to the
 crease, not the brows, and only while the eye closes: an open eye stays the
@@ -43,6 +43,22 @@ def closing(actor: Face, typical: np.ndarray) -> np.ndarray:
     opening now against `typical_openings`."""
     ratio = eye_openings(actor.points) / np.maximum(typical, 1e-6)
     return np.clip((CLOSING_FROM - ratio) / (CLOSING_FROM - SHUT_AT), 0.0, 1.0)
+
+
+def gaze_held(actor: Face, opened: Face) -> Face:
+    """`actor` looking where it looked in `opened` (a frame before its lids began to
+    close): each iris carried with its eye's corners from there. Through closing lids
+    the iris model reads lashes and lid, not where the eye looks."""
+    irises = actor.irises.copy()
+    for k in range(2):
+        a0, a1 = _eye_axes(opened.points, k)[:2], _eye_axes(actor.points, k)[:2]
+        offset = opened.irises[k] - a0[0]
+        # The similarity that takes the open eye's corners onto this frame's.
+        scale = np.linalg.norm(a1[1]) / max(np.linalg.norm(a0[1]), 1e-6)
+        turn = np.arctan2(a1[1][1], a1[1][0]) - np.arctan2(a0[1][1], a0[1][0])
+        c, s = np.cos(turn), np.sin(turn)
+        irises[k] = a1[0] + scale * np.array([[c, -s], [s, c]]) @ offset
+    return Face(actor.points, irises.astype(np.float32), actor.score)
 
 
 def _eye_axes(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

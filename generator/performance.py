@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from generator.base import DRIVING_VIDEO, IMAGE, PLAIN_ALGORITHM, GenerationInput, ProgressFn
-from generator.eyelids import actors_lids, closing, typical_openings
+from generator.eyelids import actors_lids, closing, gaze_held, typical_openings
 from generator.face_mesh import (
     INNER_MOUTH,
     Face,
@@ -41,6 +41,11 @@ BORDER_POINTS = 16  # the frame's edge: 5 along the top and bottom, 3 more down 
 # torn eye is 80-160 px² (img_hallo_ref3 under vid_tpsmm_driving, 72 % of that pose
 # kept at 50, faces found in every frame). bench/performance.py --people.
 FOLD_SLACK = 50.0
+# From this far into closing (eyelids.closing) the actor's irises are not read but held
+# where they were (eyelids.gaze_held): the lids cover them. Held from any closing, the
+# people set's readable glances lost ground (vid_tpsmm_driving 0.65 -> 0.56: narrowed
+# eyes still look about); never held, 32 of 51 blinks read shut, held from any 34.
+HOLD_GAZE_FROM = 0.5
 OPEN_FROM = 0.03  # inner-lip gap over interocular distance: below it the lips are closed
 # The mesh points the warp moves: face oval, brows, eyes' contours, nose, outer and inner
 # lips (MediaPipe's canonical indices); each iris is added as its own point.
@@ -335,11 +340,16 @@ class PerformanceTransfer:
         tones = (skin_tone(frames[0], pose), skin_tone(canvas, face))
 
         def rendered():
+            opened = faces[0]
             for i, (current, rgb, seen) in enumerate(series(job.num_frames, faces, frames, raw)):
+                closed = closing(seen, typical)
+                if closed.max() >= HOLD_GAZE_FROM:
+                    current = gaze_held(current, opened)
+                else:
+                    opened = current
                 still = retarget(face, current, rest, current)  # the expression alone
                 target = unfolded(warp, fixed, still, retarget(face, pose, rest, current))
                 frame = warp(np.concatenate([warp_points(target), fixed]))
-                closed = closing(seen, typical)
                 frame = irises.draw(frame, target)
                 frame = actors_lids(frame, target, rgb, seen, closed)
                 yield mouth_inside(frame, target, rgb, current, tones)

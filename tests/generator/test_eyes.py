@@ -1,6 +1,6 @@
 """The eyes of the performance transfer: the iris model's lids replace the mesh's only
-where they agree with it, a real actor's blinks close the character's eyes, and an iris
-moves whole across its eye."""
+where they agree with it, a real actor's blinks close the character's eyes and glances
+are read the way they look, and an iris moves whole across its eye."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from generator.base import GenerationInput
-from generator.eyelids import actors_lids, closing, typical_openings
-from generator.face_mesh import EYES, LOWER_LIDS, UPPER_LIDS, refine_lids
+from generator.eyelids import actors_lids, closing, gaze_held, typical_openings
+from generator.face_mesh import EYES, LOWER_LIDS, UPPER_LIDS, Face, refine_lids
 from generator.irises import Irises
 from generator.performance import MeshWarp, PerformanceTransfer, anchors, warp_points
 from media.sampling import motion_frames
@@ -182,3 +182,47 @@ def test_an_actor_with_eyes_shut_still_makes_the_character_not_the_actor(astrona
     for frame in decoded(tmp_path / "out.mp4"):
         me = identity(frame)
         assert np.linalg.norm(me - character) < 0.6 < np.linalg.norm(me - actor)
+
+
+def test_an_actors_glances_are_read_the_way_they_look():
+    """The people set's vid_tpsmm_driving.mp4 (96 frames at 24 fps) has real glances: its
+    two eyes, read apart by dlib's 68 points and the darkest pixels, move together
+    (r 0.65). The iris model read its image-left eye backwards from MediaPipe's crop
+    (r -0.40 to that reading) and right from the crop's mirror image (0.89); with only
+    MediaPipe's crops the tracked gaze agreed at 0.28. Both ways, averaged: 0.61."""
+    driving = motion_frames(TESTDATA / "people" / "vid_tpsmm_driving.mp4", 24, 96)
+    _, _, raw = PerformanceTransfer().actor(driving, 24)
+    marks = Landmarks()
+    tracked, read, openings = [], [], []
+    for rgb, face in zip(driving, raw, strict=True):
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        points = marks.detect(grey)
+        if face is None or points is None:
+            continue
+        along = []
+        for (outer, inner), iris in zip(EYES, face.irises, strict=True):
+            left, right = sorted(
+                [face.points[outer, :2], face.points[inner, :2]], key=lambda p: p[0]
+            )
+            along.append(np.dot(iris - left, right - left) / np.dot(right - left, right - left))
+        tracked.append(np.mean(along))
+        read.append(gaze(grey, points))
+        openings.append(eye_aperture(points))
+    open_eyes = np.array(openings) >= 0.75 * np.median(openings)  # lashes are not irises
+    assert open_eyes.sum() >= 60
+    agreement = np.corrcoef(np.array(tracked)[open_eyes], np.array(read)[open_eyes])[0, 1]
+    assert agreement >= 0.5
+
+
+def test_through_a_blink_the_eyes_look_where_they_looked(character):
+    """While the lids close the iris model reads lashes: the irises are carried with
+    their eyes' corners from the last open frame, through a turned, nearer, moved head."""
+    _, face = character
+    turn, scale, shift = np.radians(12), 1.2, np.array([9.0, -4.0])
+    rotation = scale * np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    moved = face.points.copy()
+    moved[:, :2] = face.points[:, :2] @ rotation.T + shift
+    misread = Face(moved, np.zeros((2, 2), np.float32), 1.0)  # what closing lids gave
+    held = gaze_held(misread, face)
+    np.testing.assert_allclose(held.irises, face.irises @ rotation.T + shift, atol=1e-3)
+    assert held.points is moved
