@@ -25,6 +25,8 @@ Detection = tuple[tuple[int, int, int, int], float]  # (x, y, w, h), confidence
 
 STRIDE, CELL = 2, 12  # P-Net reads 12-px windows every 2 px
 NORM_MEAN, NORM_SCALE = np.float32(127.5), np.float32(0.0078125)
+NMS_AT_ONCE = 400  # boxes: the suppression's overlaps at once up to here (1.3 MB each)
+CHUNK = 256  # boxes a refining network reads at a time (7 MB of crops at 48²)
 
 
 def weights_dir() -> Path:
@@ -109,15 +111,8 @@ class MtcnnCascade:
         return boxes[_nms(boxes, 0.5)] if len(boxes) else boxes
 
     def _refine(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """Stage 2: R-Net on each proposal at 24², half of them on the helper."""
-        crops = _crops(image, boxes, 24)
-        if len(crops) > 1:
-            half = len(crops) // 2
-            first = self._helper.submit(_run, self._rnet, crops[:half])
-            second = _run(self._rnet, crops[half:])
-            reg, prob = (np.concatenate(pair) for pair in zip(first.result(), second, strict=True))
-        else:
-            reg, prob = _run(self._rnet, crops)
+        """Stage 2: R-Net on each proposal at 24²."""
+        reg, prob = self._scores(self._rnet, image, boxes, 24)
         keep = prob[:, 1] > self._thresholds[1]
         boxes = np.hstack([boxes[keep, :4], prob[keep, 1:2]])
         reg = reg[keep]
@@ -129,10 +124,24 @@ class MtcnnCascade:
     def _output(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """Stage 3: O-Net on each refined box at 48²."""
         boxes = np.fix(boxes).astype(np.int32).astype(np.float64)
-        reg, _, prob = _run(self._onet, _crops(image, boxes, 48))
+        reg, _, prob = self._scores(self._onet, image, boxes, 48)
         keep = prob[:, 1] > self._thresholds[2]
         boxes = _regress(np.hstack([boxes[keep, :4], prob[keep, 1:2]]), reg[keep])
         return boxes[_nms(boxes, 0.7, "min")] if len(boxes) else boxes
+
+    def _scores(self, session, image: np.ndarray, boxes: np.ndarray, side: int):
+        """`session`'s outputs for each box cut at side², CHUNK boxes at a time (a picture
+        tiled with faces gave thousands), each chunk's first half on the helper."""
+        parts = []
+        for start in range(0, len(boxes), CHUNK):
+            crops = _crops(image, boxes[start : start + CHUNK], side)
+            half = len(crops) // 2
+            first = self._helper.submit(_run, session, crops[:half]) if half else None
+            second = _run(session, crops[half:])
+            parts.append(second if first is None else [
+                np.concatenate(pair) for pair in zip(first.result(), second, strict=True)
+            ])  # fmt: skip
+        return [np.concatenate(outputs) for outputs in zip(*parts, strict=True)]
 
 
 def _session(name: str):
@@ -204,20 +213,34 @@ def _square(boxes: np.ndarray) -> np.ndarray:
 def _nms(boxes: np.ndarray, threshold: float, method: str = "union") -> np.ndarray:
     """Greedy non-maximum suppression, highest score first: a box goes if it overlaps a
     kept one by more than `threshold`, over the union or over the smaller box ("min").
-    The overlaps are computed at once, the greedy pass walks them (FaceNet's loop
-    recomputed them per kept box: 2.2 against 0.7 ms a 512² picture)."""
+    Up to NMS_AT_ONCE boxes, every overlap is computed at once and the greedy pass walks
+    them (FaceNet's loop recomputed them per kept box: 2.2 against 0.7 ms a 512²
+    picture); past it, the loop, whose memory grows with the boxes, not their square (a
+    picture tiled with 20 px faces gave 9,722 windows: 5.3 GB at once)."""
     order = np.argsort(boxes[:, 4])[::-1]
     x1, y1, x2, y2 = (boxes[order, i] for i in range(4))
     area = (x2 - x1 + 1) * (y2 - y1 + 1)
-    w = np.maximum(0.0, np.minimum(x2[:, None], x2) - np.maximum(x1[:, None], x1) + 1)
-    h = np.maximum(0.0, np.minimum(y2[:, None], y2) - np.maximum(y1[:, None], y1) + 1)
-    inter = w * h
-    other = np.minimum(area[:, None], area) if method == "min" else area[:, None] + area - inter
-    over = inter / other > threshold
-    kept = np.ones(len(order), bool)
+
+    def overlaps(i, rest):
+        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
+        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
+        inter = w * h
+        other = np.minimum(area[i], area[rest]) if method == "min" else area[i] + area[rest] - inter
+        return inter / other > threshold
+
     pick = []
-    for i in range(len(order)):
-        if kept[i]:
-            pick.append(i)
-            kept[i + 1 :] &= ~over[i, i + 1 :]
+    if len(order) <= NMS_AT_ONCE:
+        everything = np.arange(len(order))
+        over = overlaps(everything[:, None], everything)
+        kept = np.ones(len(order), bool)
+        for i in range(len(order)):
+            if kept[i]:
+                pick.append(i)
+                kept[i + 1 :] &= ~over[i, i + 1 :]
+        return order[pick]
+    left = np.arange(len(order))
+    while left.size:
+        i, left = left[0], left[1:]
+        pick.append(i)
+        left = left[~overlaps(i, left)]
     return order[pick]
