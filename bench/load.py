@@ -39,13 +39,21 @@ from safety.service.config import Config  # noqa: E402
 
 
 class SleepyGenerator:
+    """Sleeps `seconds` a job, or while `held` is set, until it is cleared: the slots stay
+    busy for as long as a measurement needs them (a flood's client takes a while to start)."""
+
     name, version, model_id = "sleepy", "1", "bench/sleepy"
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.held = threading.Event()
+        self.released = threading.Event()
 
     def generate(self, job, out_path, progress):
-        time.sleep(self.seconds)
+        if self.held.is_set():
+            self.released.wait()
+        else:
+            time.sleep(self.seconds)
         frames = [np.full((job.height, job.width, 3), 90, np.uint8)] * job.num_frames
         write_mp4(frames, out_path, job.fps)
         return "video/mp4"
@@ -63,7 +71,8 @@ def main() -> None:
             max_generations=args.slots,
             max_generations_per_tenant=args.streams,
         )
-        service = build_service(config, generator=SleepyGenerator(args.seconds))
+        sleepy = SleepyGenerator(args.seconds)
+        service = build_service(config, generator=sleepy)
         server, port = start_server(service, "127.0.0.1:0", max_workers=args.slots + 8)
         channel = connect(f"127.0.0.1:{port}", config.admin_token_path.read_text().strip())
         generation = rpc.GenerationStub(channel)
@@ -98,6 +107,7 @@ def main() -> None:
               f"slots busy after: {service.admission.running()}")  # fmt: skip
 
         # Every slot busy: the flood is refused whole, and nothing else runs beside it.
+        sleepy.held.set()
         fillers = [
             threading.Thread(target=lambda: list(generation.Generate(request)))
             for _ in range(args.slots)
@@ -107,6 +117,7 @@ def main() -> None:
         while service.admission.running() < args.slots:
             time.sleep(0.01)
         refused = [t for k, t in flood("generate")["flood"] if k == "RESOURCE_EXHAUSTED"]
+        assert len(refused) == args.streams, "a slot came free during the flood"
         ratio = _util.percentile(refused, 99) / _util.percentile(baseline, 99)
         flood_ratio = _util.percentile(refused, 99) / _util.percentile(health_flood, 99)
         print(f"refusal, every slot busy, {len(refused)} at once: {_util.summary(refused)}")
@@ -119,6 +130,7 @@ def main() -> None:
                 list(generation.Generate(request))
             except grpc.RpcError:
                 alone.append(time.perf_counter() - t0)
+        sleepy.released.set()
         for t in fillers:
             t.join()
         ratio = _util.percentile(alone, 50) / _util.percentile(baseline, 50)
