@@ -109,7 +109,9 @@ def read(frames: list[np.ndarray], landmarks: Landmarks) -> dict[str, np.ndarray
         out["gaze_left"].append(left)
         out["gaze_right"].append(right)
     read = {k: np.array(v, np.float64) for k, v in out.items()}
-    read["gaze"] = np.nanmean([read["gaze_left"], read["gaze_right"]], axis=0)
+    eyes = np.stack([read["gaze_left"], read["gaze_right"]])
+    seen = (~np.isnan(eyes)).sum(axis=0)  # the eyes read in each frame (0 without a face)
+    read["gaze"] = np.where(seen > 0, np.nansum(eyes, axis=0) / np.maximum(seen, 1), np.nan)
     return read
 
 
