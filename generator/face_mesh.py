@@ -90,16 +90,6 @@ def eye_openings(points: np.ndarray) -> np.ndarray:
     return np.array(out, np.float32)
 
 
-def gazes(points: np.ndarray, irises: np.ndarray) -> np.ndarray:
-    """Each iris's place between its eye's corners, from the outer (0) to the inner (1),
-    along the corners' line: about 0.5 looking ahead."""
-    out = []
-    for (outer, inner), iris in zip(EYES, irises, strict=True):
-        axis = points[inner, :2] - points[outer, :2]
-        out.append(float(np.dot(iris - points[outer, :2], axis) / max(np.dot(axis, axis), 1e-6)))
-    return np.array(out, np.float32)
-
-
 def refine_lids(points: np.ndarray, k: int, eye: np.ndarray) -> None:
     """Put the iris model's eye contour (`eye`: 16 points, corner 0, one lid 1-7, corner
     8, the other lid 9-15) on eye `k`'s mesh lids. Which end is the outer corner and
@@ -223,13 +213,14 @@ class FaceMesh:
             )
             side = float(np.linalg.norm(b - a)) * EYE_SCALE
             centres = []
-            for flip in (k == 1, k != 1):  # MediaPipe's crop first, then its mirror image
+            # MediaPipe's crop (its lids are taken), then that crop's mirror image.
+            for lids, flip in ((True, k == 1), (False, k != 1)):
                 crop_map = _crop((a + b) / 2, side, angle, IRIS_SIDE, flip=flip)
                 crop = cv2.warpAffine(rgb, crop_map, (IRIS_SIDE, IRIS_SIDE), flags=cv2.INTER_LINEAR)
                 contour, iris = self._run("iris", crop)
                 back = cv2.invertAffineTransform(crop_map)
                 centres.append(iris.reshape(5, 3)[0, :2] @ back[:, :2].T + back[:, 2])
-                if len(centres) == 1:
+                if lids:
                     eye = contour.reshape(71, 3)[:16, :2] @ back[:, :2].T + back[:, 2]
                     refine_lids(points, k, eye)
             out[k] = np.mean(centres, axis=0)

@@ -146,6 +146,7 @@ class MeshWarp:
         self.source = points + np.random.default_rng(0).uniform(-0.4, 0.4, points.shape)
         self.source = self.source.astype(np.float32)
         self.triangles = delaunay(self.source)
+        self._windings = np.sign(_areas(self.source, self.triangles))
         height, width = image.shape[:2]
         self.xy1 = np.stack(
             [*np.meshgrid(np.arange(width), np.arange(height)), np.ones((height, width))],
@@ -156,8 +157,8 @@ class MeshWarp:
         """The area, in pixels, of the triangles `target` turns over (a face folded over
         itself), among those whose points all come before `last`; slivers that merely
         flatten count for their few pixels."""
-        before, after = _areas(self.source, self.triangles), _areas(target, self.triangles)
-        counted = np.sign(before) != np.sign(after)
+        after = _areas(target, self.triangles)
+        counted = self._windings != np.sign(after)
         if last is not None:
             counted &= (self.triangles < last).all(axis=1)
         return float(np.abs(after[counted]).sum())

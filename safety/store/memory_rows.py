@@ -159,9 +159,9 @@ class MemoryRows:
         return dict(Counter(e.bank for e in self.bank_entries()))
 
     def bank_hashes(self, bank=None, ids=None):
-        entries = self.bank_entries()
-        keep = {e.id for e in entries} if ids is None else {int(i) for i in ids}
-        every = [e for e in entries if bank in (None, e.bank) and e.id in keep]
+        keep = None if ids is None else {int(i) for i in ids}
+        every = [e for e in self.bank_entries()
+                 if bank in (None, e.bank) and (keep is None or e.id in keep)]  # fmt: skip
         by = {bank: [e for e in every if e.bank == bank] for bank in {e.bank for e in every}}
         return {b: (np.array([e.id for e in m]), rows([e.hash for e in m])) for b, m in by.items()}
 
