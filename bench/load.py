@@ -83,12 +83,17 @@ def main() -> None:
         token = config.admin_token_path.read_text().strip()
 
         def flood(mode: str) -> dict:
+            """The caller process's figures, and the CPU this process (the server) spent
+            meanwhile, per call answered."""
+            cpu = time.process_time()
             out = subprocess.run(
                 [sys.executable, str(Path(__file__).parent / "_flood.py"), str(port), mode,
                  str(args.streams)],
                 input=token, capture_output=True, text=True, check=True,
             )  # fmt: skip
-            return json.loads(out.stdout)
+            figures = json.loads(out.stdout)
+            calls = sum(len(v) for v in figures.values())
+            return {**figures, "cpu_per_call": (time.process_time() - cpu) / calls}
 
         rss_before, peak_before = _util.rss_mb()
         health = flood("health")
@@ -116,13 +121,17 @@ def main() -> None:
             t.start()
         while service.admission.running() < args.slots:
             time.sleep(0.01)
-        refused = [t for k, t in flood("generate")["flood"] if k == "RESOURCE_EXHAUSTED"]
+        refusals = flood("generate")
+        refused = [t for k, t in refusals["flood"] if k == "RESOURCE_EXHAUSTED"]
         assert len(refused) == args.streams, "a slot came free during the flood"
         ratio = _util.percentile(refused, 99) / _util.percentile(baseline, 99)
         flood_ratio = _util.percentile(refused, 99) / _util.percentile(health_flood, 99)
         print(f"refusal, every slot busy, {len(refused)} at once: {_util.summary(refused)}")
         print(f"refusal p99 = {ratio:.1f}x the baseline p99, "
               f"{flood_ratio:.1f}x the same flood of health RPCs")  # fmt: skip
+        cpu = refusals["cpu_per_call"] / health["cpu_per_call"]
+        print(f"server CPU per call: health {health['cpu_per_call'] * 1e6:.0f} us, "
+              f"refusal {refusals['cpu_per_call'] * 1e6:.0f} us ({cpu:.1f}x)")  # fmt: skip
         alone = []
         for _ in range(50):
             t0 = time.perf_counter()
