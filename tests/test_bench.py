@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -64,3 +65,19 @@ def test_the_people_a_classifier_misread_are_allowed():
     assert r.returncode == 0, r.stderr
     assert "2 of 2 allowed" in r.stdout and "highest image.nudity/sexual" in r.stdout
     assert " raw " in r.stdout  # the clip's misread score, kept and not counted
+
+
+def test_a_blink_counts_as_caught_only_where_the_characters_eyes_close_with_it(monkeypatch):
+    """bench/performance.py's blink reading: a run of the actor's frames under 60 % of its
+    median opening; caught where the character's eyes are under 60 % of theirs within a
+    frame of the run (frames where no face is read do not count)."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    from performance import blink_runs, blinks
+
+    nan = float("nan")
+    actor = np.array([1, 1, 0.5, 0.4, 1, 1, 1, 0.55, 1, 1, 1, 0.3, 1])
+    character = np.array([1, 1, 1, 1, 0.5, 1, 0.7, 1, 1, 1, nan, nan, nan])
+    runs = blink_runs(actor, character)
+    assert runs[:2] == [(2, 3, 0.4, 0.5), (7, 7, 0.55, 0.7)]  # closed a frame late; not
+    assert runs[2][:3] == (11, 11, 0.3) and np.isnan(runs[2][3])  # no face read beside it
+    assert blinks(actor, character) == (3, 1)
