@@ -2,6 +2,11 @@
 
     python bench/cold_start.py [--repeat 3]
 
+Also the face workers' restart after a check overran its deadline and they were killed:
+from the restart to the first answer, with the program's modules preloaded in the
+workers' server (as the service does) against without (each worker imports the
+program again as it re-runs it).
+
 First start on an empty data dir (creates the dev signing chain, databases, index) and
 later starts on the same dir. Baseline: a Python process that starts a bare gRPC server
 with health checking (the floor any Python gRPC service pays). Goals (issue 31): first
@@ -71,6 +76,21 @@ def time_to_serving(cmd: list[str], port: int, env: dict) -> float:
         proc.wait(timeout=30)
 
 
+def face_restart(repeat: int) -> None:
+    """The face workers killed and restarted, then one call (bench/_face_restart.py, a
+    program that loads what `reelguard serve` loads): preloaded against not."""
+    times = {}
+    for mode in ("none", "preload"):
+        run = subprocess.run(
+            [sys.executable, str(Path(__file__).parent / "_face_restart.py"), mode, str(repeat)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        times[mode] = float(run.stdout.split()[-1])
+    for mode, secs in times.items():
+        print(f"face workers restarted, to the first answer, {mode:>7}: {secs:.2f} s "
+              f"({secs / times['none']:.2f}x)")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
@@ -107,6 +127,7 @@ def main() -> None:
             f"{name:>17}: {med:6.2f} s  ({med / base:5.1f}x bare, {med / floor:4.1f}x runtimes)"
             f"  max {max(samples):.2f} s"
         )
+    face_restart(args.repeat)
 
 
 if __name__ == "__main__":

@@ -104,8 +104,12 @@ class ProcessEmbedderPool:
         workers: int,
         min_face_size: int = 20,
         make_embedder: Callable[[int], FaceEmbedder] = _dlib_embedder,
+        preload: tuple[str, ...] = (),
     ) -> None:
+        """`preload`: modules the workers' server imports once, before any worker forks
+        (see _new_pool)."""
         self.model_version = DlibFaceEmbedder.version_string()
+        self._preload = [__name__, *preload]
         self._workers = workers
         self._initargs = (make_embedder, min_face_size, os.getpid())
         self._lock = threading.Lock()
@@ -129,11 +133,15 @@ class ProcessEmbedderPool:
     def _new_pool(self) -> ProcessPoolExecutor:
         import multiprocessing
 
-        # Not fork: the parent runs gRPC threads, which fork does not copy safely. Not
-        # spawn: each worker would import the program's __main__ again (the CLI, 0.5 s of
-        # a start). Workers fork from a single-threaded server that imported this module.
+        # Not fork: the parent runs gRPC threads, which fork does not copy safely. Workers
+        # fork from a single-threaded server that imported this module and `preload`.
+        # Each worker still runs the program's __main__ again (as spawn does; Python
+        # 3.11's preload of "__main__" itself does not take), so the program's modules
+        # preloaded make that cheap: `reelguard serve`'s workers each imported the CLI
+        # again, 0.3-0.45 s of CPU apiece, and a restart after a kill answered its first
+        # call in 0.52-0.60 s against 0.24-0.26 s preloaded (bench/cold_start.py).
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
+        context.set_forkserver_preload(self._preload)
         return ProcessPoolExecutor(
             max_workers=self._workers,
             mp_context=context,

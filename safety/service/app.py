@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -145,6 +146,16 @@ def builtin_performance(config: Config, metrics: Metrics) -> Generator | None:
     return metrics.timed_load("performance_transfer", PerformanceTransfer)
 
 
+# This distribution's top-level packages (pyproject's [tool.setuptools.packages.find]).
+PROGRAM_PACKAGES = ("generator", "indexes", "media", "reelguard", "safety", "signing")
+
+
+def program_modules() -> tuple[str, ...]:
+    """This program's modules loaded so far: the face workers' server imports them once
+    (see ProcessEmbedderPool), where each worker would import them again."""
+    return tuple(sorted(m for m in sys.modules if m.partition(".")[0] in PROGRAM_PACKAGES))
+
+
 def build_service(config: Config, generator: Generator | None = None) -> Service:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     # This run's name: it owns its idempotency claims and its entries in the change feed.
@@ -175,7 +186,9 @@ def build_service(config: Config, generator: Generator | None = None) -> Service
         # recorded for them runs until they are ready (below).
         faces_started = time.perf_counter()
         embedder = (
-            ProcessEmbedderPool(config.face_workers, config.face_detect_min_size)
+            ProcessEmbedderPool(
+                config.face_workers, config.face_detect_min_size, preload=program_modules()
+            )
             if config.face_workers > 0
             else metrics.timed_load(
                 "face_models",

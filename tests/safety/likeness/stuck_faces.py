@@ -24,3 +24,10 @@ class StuckOnRed:
 
     def embed(self, pixels, box):
         raise AssertionError("no face was detected, so none is embedded")
+
+
+def loaded(module: str) -> bool:
+    """Whether `module` is imported in this (worker) process."""
+    import sys
+
+    return module in sys.modules
