@@ -1,10 +1,12 @@
-"""A face embedder for worker-process tests: it hangs on a frame whose first pixel is red.
+"""Helpers that run in the face workers: an embedder that hangs on a frame whose first
+pixel is red, and a probe of what a worker has imported.
 
-It lives in a module of its own because the pool's spawned workers import it by name."""
+They live in a module of their own because the pool's workers import them by name."""
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +30,4 @@ class StuckOnRed:
 
 def loaded(module: str) -> bool:
     """Whether `module` is imported in this (worker) process."""
-    import sys
-
     return module in sys.modules
