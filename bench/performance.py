@@ -190,7 +190,7 @@ def quality(frames: int, strips: Path | None, blinks_detail: bool = False) -> No
 
     transfer, landmarks, embedder = PerformanceTransfer(), Landmarks(), DlibFaceEmbedder()
     rows = []
-    print(f"{'actor':<34} {'character':<28} mouth smile  eyes(x)  gaze(x)[eyes] roll "
+    print(f"{'actor':<34} {'character':<28} mouth(x)  smile(x)  eyes(x)  gaze(x)[eyes] roll "
           "blinks found  id:char/actor")  # fmt: skip
     for n, video in enumerate(ACTORS):
         if not (PEOPLE / video).exists():
@@ -214,9 +214,9 @@ def quality(frames: int, strips: Path | None, blinks_detail: bool = False) -> No
         d_char = distance(me, identity(embedder, character))
         d_actor = distance(me, identity(embedder, driving[0]))
         rows.append((rel, runs, caught, found, d_char, d_actor, readable))
-        eyes, look = rel["eyes"], rel["gaze"]
+        lips, wide, eyes, look = rel["mouth"], rel["smile"], rel["eyes"], rel["gaze"]
         print(
-            f"{video:<34} {name:<28} {rel['mouth'][0]:5.2f} {rel['smile'][0]:5.2f} "
+            f"{video:<34} {name:<28} {lips[0]:5.2f}({lips[1]:3.1f}) {wide[0]:5.2f}({wide[1]:3.1f}) "
             f"{eyes[0]:5.2f}({eyes[1]:3.1f}) {look[0]:5.2f}({look[1]:3.1f})[{readable:5.2f}] "
             f"{rel['roll'][0]:5.2f} {caught:>2}/{runs:<2} {found:6.0%}  {d_char:.2f}/{d_actor:.2f}"
         )

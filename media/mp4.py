@@ -79,12 +79,13 @@ def _shift_chunk_offsets(data: bytearray, start: int, end: int, delta: int) -> i
 
 def finish_mp4(muxed: Path, out: Path, reserve: int = MANIFEST_RESERVE) -> None:
     """Write `muxed` (ftyp, mdat, moov: ffmpeg's order) to `out` as ftyp, free(reserve),
-    moov, mdat — the chunk offsets moved with the media data."""
+    moov, mdat — the chunk offsets moved with the media data; free space boxes (`free`,
+    `skip`, QuickTime's `wide`) are dropped. Any other layout is a ValueError."""
     size = muxed.stat().st_size
     with open(muxed, "rb") as src:
         boxes = top_level_boxes(src, size)
         kinds = [b.kind for b in boxes]
-        extra = set(kinds) - {b"ftyp", b"mdat", b"moov", b"free", b"skip"}
+        extra = set(kinds) - {b"ftyp", b"mdat", b"moov", b"free", b"skip", b"wide"}
         if kinds[:1] != [b"ftyp"] or kinds.count(b"mdat") != 1 or kinds.count(b"moov") != 1:
             raise ValueError(f"unexpected MP4 layout {[k.decode() for k in kinds]}")
         if extra:

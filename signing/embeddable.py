@@ -8,12 +8,15 @@ return a signed manifest of the placeholder's exact size to patch over it; c2pa-
 version is refused by name (`EmbeddingUnavailable`), and the caller falls back to
 `Builder.sign`.
 
-Where the manifest box goes, so that no byte of the asset moves (no chunk offset changes
-and the file is not rewritten): into the `free` box our MP4 writer reserves right after
-`ftyp` (media/mp4.py; the usual place, before `moov`), the rest of it staying a
-smaller `free` box; in a file without that room (a client's upload, a manifest too big
-for it), after the last top-level box. c2pa-rs and an independent validator (TrustNXT's
-c2pa-ts) validate both placements (tests/signing/test_embeddable.py).
+Where the manifest box goes: C2PA's BMFF embedding (A.5.3) puts it after `ftyp` and
+before `moov` and the first `mdat`. Our MP4 writer reserves a `free` box right there
+(media/mp4.py), so no byte of the asset moves (no chunk offset changes and the file is
+not rewritten): the manifest takes the box's place, the rest of it staying a smaller
+`free` box. A file without that room (a client's upload) is given it first
+(`media.mp4.finish_mp4`, by the caller); one whose layout that pass does not take, or
+whose manifest outgrows the room, is signed the ordinary way. Appending the box after the
+last one instead validated in c2pa-rs and c2pa-ts, which do not check where it lies, but
+is not what the specification allows.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import struct
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -118,25 +120,39 @@ def native() -> _Native:
     return _native
 
 
-def _hash_range(path: Path, length: int) -> hashlib._Hash:
-    """SHA-256 of the first `length` bytes (on a thread beside c2pa's hash of the same
-    bytes when they are all the digest needs: both release the GIL)."""
+def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
-        while length > 0:
-            block = f.read(min(1 << 20, length))
-            if not block:
-                raise EmbeddingError(f"{path.name} shrank while it was hashed")
+        while block := f.read(1 << 20):
             h.update(block)
-            length -= len(block)
-    return h
+    return h.hexdigest()
+
+
+def has_room(path: Path, length: int) -> bool:
+    """Whether `path` has a `free` box right after `ftyp` that a manifest box of `length`
+    bytes fits (exactly, or leaving a smaller `free` box)."""
+    with open(path, "rb") as f:
+        try:
+            boxes = top_level_boxes(f, f.seek(0, 2))[:2]
+        except ValueError:
+            return False
+    if [box.kind for box in boxes] != [b"ftyp", b"free"]:
+        return False
+    return boxes[1].size == length or boxes[1].size >= length + 8
+
+
+def placeholder(builder: c2pa.Builder, mime_type: str) -> bytes:
+    """The manifest box c2pa composes before hashing, of the signed one's exact size."""
+    if mime_type not in BMFF_TYPES:
+        raise EmbeddingUnavailable(f"{mime_type} is not an MP4 or MOV")
+    return native().placeholder(builder, mime_type.encode())
 
 
 def _placement(f: BinaryIO, size: int, length: int) -> tuple[int, bytes]:
     """Where a manifest box of `length` bytes goes, and what follows it there: into the
-    `free` box right after `ftyp` when it has the room (a smaller `free` box after it),
-    else after the last box. Refuses a file that already carries a C2PA manifest (it is
-    signed the ordinary way) and one whose boxes lie about their sizes."""
+    `free` box right after `ftyp` (a smaller `free` box after it). Refuses a file without
+    that room, one that already carries a C2PA manifest (it is signed the ordinary way)
+    and one whose boxes lie about their sizes."""
     try:
         boxes = top_level_boxes(f, size)
     except ValueError as e:
@@ -152,7 +168,7 @@ def _placement(f: BinaryIO, size: int, length: int) -> tuple[int, bytes]:
             return boxes[1].at, b""
         if room >= 8:
             return boxes[1].at, struct.pack(">I4s", room, b"free")
-    return size, b""
+    raise EmbeddingUnavailable("no room for the manifest right after ftyp")
 
 
 def _manifest_store(box: bytes) -> bytes:
@@ -163,44 +179,34 @@ def _manifest_store(box: bytes) -> bytes:
     return box[start : start + length]
 
 
-def embed_in_place(builder: c2pa.Builder, path: Path, mime_type: str) -> SignedFile:
-    """Sign `path` in place: write the placeholder (`_placement`), hash once, patch the
-    signed manifest over it. `builder`'s context must carry the signer. On any failure
-    the file gets its original bytes back."""
-    if mime_type not in BMFF_TYPES:
-        raise EmbeddingUnavailable(f"{mime_type} is not an MP4 or MOV")
+def embed_in_place(
+    builder: c2pa.Builder, path: Path, mime_type: str, reserved: bytes
+) -> SignedFile:
+    """Sign `path` in place: write the `reserved` box (`placeholder`'s, where
+    `_placement` says), hash once, patch the signed manifest over it. `builder`'s context
+    must carry the signer. On any failure the file gets its original bytes back."""
     lib, fmt = native(), mime_type.encode()
     with open(path, "r+b") as f:
         size = f.seek(0, 2)
-        placeholder = lib.placeholder(builder, fmt)
-        at, rest = _placement(f, size, len(placeholder))
+        at, rest = _placement(f, size, len(reserved))
         f.seek(at)
-        saved = f.read(len(placeholder) + len(rest))  # what a failure puts back
+        saved = f.read(len(reserved) + len(rest))  # what a failure puts back
         try:
             f.seek(at)
-            f.write(placeholder + rest)
+            f.write(reserved + rest)
             f.flush()
             f.seek(0)
-            with ThreadPoolExecutor(1, thread_name_prefix="sign-digest") as pool:
-                # A box at the end follows every byte the digest needs: hash those beside
-                # c2pa's hash. One near the start precedes them: hash after the patch.
-                head = pool.submit(_hash_range, path, at) if at == size else None
-                lib.update_hash(builder, fmt, f)
-                box = lib.sign(builder, fmt)
-                sha256 = head.result() if head is not None else None
-            if len(box) != len(placeholder):
+            lib.update_hash(builder, fmt, f)
+            box = lib.sign(builder, fmt)
+            if len(box) != len(reserved):
                 raise EmbeddingError(
-                    f"signed box is {len(box)} bytes, the placeholder {len(placeholder)}"
+                    f"signed box is {len(box)} bytes, the placeholder {len(reserved)}"
                 )
             f.seek(at)
             f.write(box)
         except BaseException:
             f.seek(at)
             f.write(saved)
-            f.truncate(size)
             raise
-    if sha256 is None:
-        sha256 = _hash_range(path, path.stat().st_size)
-    else:
-        sha256.update(box)
-    return SignedFile(_manifest_store(box), sha256.hexdigest())
+    # The digest follows the box near the start: a second pass, after the patch.
+    return SignedFile(_manifest_store(box), _sha256(path))

@@ -18,7 +18,14 @@ from typing import BinaryIO, Protocol
 
 import c2pa
 
-from signing.embeddable import EmbeddingUnavailable, SignedFile, embed_in_place
+from media.mp4 import MANIFEST_RESERVE, finish_mp4
+from signing.embeddable import (
+    EmbeddingUnavailable,
+    SignedFile,
+    embed_in_place,
+    has_room,
+    placeholder,
+)
 from signing.signer import Signer
 from signing.source_types import TRAINED_ALGORITHMIC_MEDIA
 
@@ -220,18 +227,29 @@ class C2paManifestSigner:
         # The embeddable flow takes its signer from the builder's context.
         context = c2pa.Context.from_dict(self._settings, signer=signer)
         with context, self._builder(spec, context) as builder:
-            if move:
+            box = placeholder(builder, mime_type)
+            made_room = not has_room(source, len(box))
+            if made_room:  # an upload, or a manifest bigger than the room: make room
+                try:
+                    finish_mp4(source, dest, reserve=max(MANIFEST_RESERVE, len(box)))
+                except ValueError as e:  # a layout that pass does not take
+                    dest.unlink(missing_ok=True)
+                    raise EmbeddingUnavailable(f"no room for the manifest: {e}") from None
+            elif move:
                 shutil.move(source, dest)
             else:
                 shutil.copyfile(source, dest)
             try:
-                return embed_in_place(builder, dest, mime_type)
+                signed = embed_in_place(builder, dest, mime_type, box)
             except BaseException:
-                if move:  # embed_in_place left the bytes as they were: give them back
+                if move and not made_room:  # embed_in_place left the bytes as they were
                     shutil.move(dest, source)
                 else:
                     dest.unlink(missing_ok=True)
                 raise
+            if move and made_room:
+                source.unlink()
+            return signed
 
     def _c2pa_signer(self) -> c2pa.Signer:
         return c2pa.Signer.from_callback(
