@@ -5,9 +5,10 @@
 Prints throughput and the ratio to SHA-256 (the floor: signing must hash every byte).
 The cases: "sign in place" is the service's path (the watermarked copy is signed where
 it lies, in the room our writer leaves after `ftyp`, and moved into place:
-signing/embeddable.py), the output's SHA-256 included; "sign an upload" the same for a
-file without that room (a client's upload, ffmpeg's layout: rewritten with the room and
-`moov` first, as C2PA puts the manifest before `moov` and `mdat`, then signed in place);
+signing/embeddable.py), the output's SHA-256 included; "sign, room made" the same for
+a file without that room (a remote backend's own MP4, ffmpeg's layout: rewritten with
+the room and `moov` first, as C2PA puts the manifest before `moov` and `mdat`, then
+signed in place);
 "sign file->file" keeps the source (a copy first);
 "Builder.sign file->file" is c2pa-python's own streaming path, which the in-place flow
 replaced (the service hashed its output again after it).
@@ -99,7 +100,7 @@ def main() -> None:
         def sign():
             signer.sign_file(spec, src, dst, "video/mp4")
 
-        no_room = tmp / "upload.mp4"
+        no_room = tmp / "foreign.mp4"
         finish_mp4(src, no_room, reserve=8)  # a free box too small for any manifest
 
         def sign_in_place(source: Path) -> float:
@@ -125,7 +126,7 @@ def main() -> None:
         cases = [
             ("sha256", lambda: once(lambda: sha256_file(src))),
             ("sign in place", lambda: sign_in_place(src)),
-            ("sign an upload", lambda: sign_in_place(no_room)),
+            ("sign, room made", lambda: sign_in_place(no_room)),
             ("sign file->file", lambda: once(sign)),
             ("Builder.sign file->file", lambda: once(sign_with_builder)),
             ("sign bytes->bytes", lambda: once(sign_in_memory, fresh=False)),

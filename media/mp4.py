@@ -50,9 +50,11 @@ def top_level_boxes(f: BinaryIO, size: int) -> list[Box]:
     return boxes
 
 
-def _shift_chunk_offsets(data: bytearray, start: int, end: int, delta: int) -> int:
+def _shift_chunk_offsets(data: bytearray, start: int, end: int, delta: int, depth: int = 0) -> int:
     """Add `delta` to every stco/co64 entry in the boxes of data[start:end] (descending
-    into the containers on the way to them); returns how many tables were shifted."""
+    into the containers on the way to them, moov/trak/mdia/minf/stbl and no deeper: a
+    file that nests them further is refused, not recursed into); returns how many tables
+    were shifted."""
     shifted = 0
     at = start
     while at + 8 <= end:
@@ -60,18 +62,21 @@ def _shift_chunk_offsets(data: bytearray, start: int, end: int, delta: int) -> i
         if size < 8 or at + size > end:
             raise ValueError(f"moov holds a box {kind!r} with no usable size")
         if kind in _CONTAINERS:
-            shifted += _shift_chunk_offsets(data, at + 8, at + size, delta)
+            if depth >= len(_CONTAINERS):
+                raise ValueError(f"moov nests {kind.decode()} deeper than a sample table")
+            shifted += _shift_chunk_offsets(data, at + 8, at + size, delta, depth + 1)
         elif kind in (b"stco", b"co64"):
+            if size < 16:
+                raise ValueError(f"{kind.decode()} is too short to hold its count")
             (count,) = struct.unpack_from(">I", data, at + 12)
-            fmt, width = (">I", 4) if kind == b"stco" else (">Q", 8)
-            if 16 + count * width > size:
+            dtype, limit = (np.dtype(">u4"), 2**32) if kind == b"stco" else (np.dtype(">u8"), 2**63)
+            if 16 + count * dtype.itemsize > size:
                 raise ValueError(f"{kind.decode()} claims more entries than it holds")
-            for i in range(count):
-                pos = at + 16 + i * width
-                (offset,) = struct.unpack_from(fmt, data, pos)
-                if kind == b"stco" and offset + delta >= 2**32:
-                    raise ValueError("a chunk offset passes 4 GB in a 32-bit stco table")
-                struct.pack_into(fmt, data, pos, offset + delta)
+            table = np.frombuffer(data, dtype, count, at + 16)
+            if count and not (0 <= int(table.min()) + delta and int(table.max()) + delta < limit):
+                raise ValueError(f"a chunk offset moves out of what {kind.decode()} holds")
+            moved = (table.astype(np.int64) + delta).astype(dtype)
+            data[at + 16 : at + 16 + count * dtype.itemsize] = moved.tobytes()
             shifted += 1
         at += size
     return shifted

@@ -12,7 +12,7 @@ Where the manifest box goes: C2PA's BMFF embedding (A.5.3) puts it after `ftyp` 
 before `moov` and the first `mdat`. Our MP4 writer reserves a `free` box right there
 (media/mp4.py), so no byte of the asset moves (no chunk offset changes and the file is
 not rewritten): the manifest takes the box's place, the rest of it staying a smaller
-`free` box. A file without that room (a client's upload) is given it first
+`free` box. A file without that room (an MP4 a remote backend muxed itself) is given it first
 (`media.mp4.finish_mp4`, by the caller); one whose layout that pass does not take, or
 whose manifest outgrows the room, is signed the ordinary way. Appending the box after the
 last one instead validated in c2pa-rs and c2pa-ts, which do not check where it lies, but

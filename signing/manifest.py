@@ -229,7 +229,7 @@ class C2paManifestSigner:
         with context, self._builder(spec, context) as builder:
             box = placeholder(builder, mime_type)
             made_room = not has_room(source, len(box))
-            if made_room:  # an upload, or a manifest bigger than the room: make room
+            if made_room:  # another muxer's MP4, or a manifest bigger than the room
                 try:
                     finish_mp4(source, dest, reserve=max(MANIFEST_RESERVE, len(box)))
                 except ValueError as e:  # a layout that pass does not take

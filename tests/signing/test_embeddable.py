@@ -65,9 +65,12 @@ def c2pa_ts(path: Path) -> dict:
 
 
 @pytest.mark.parametrize("fmt, mime", [("mp4", "video/mp4"), ("mov", "video/quicktime")])
-def test_an_uploads_manifest_precedes_its_movie_and_media(signer, verifier, tmp_path, fmt, mime):
+def test_a_foreign_mp4s_manifest_precedes_its_movie_and_media(
+    signer, verifier, tmp_path, fmt, mime
+):
     """C2PA's BMFF embedding (A.5.3): the manifest's box follows `ftyp` and comes before
-    `moov` and the first `mdat`. An upload has no room for it there (PyAV muxes ftyp,
+    `moov` and the first `mdat`. A file another muxer made (a remote backend's output)
+    has no room for it there (PyAV muxes ftyp,
     free, mdat, moov): appending it after the last box validated in c2pa-rs and c2pa-ts,
     which do not check the place, but is not what the specification allows."""
     source = tmp_path / f"in.{fmt}"
