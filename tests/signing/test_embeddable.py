@@ -70,9 +70,9 @@ def test_a_foreign_mp4s_manifest_precedes_its_movie_and_media(
 ):
     """C2PA's BMFF embedding (A.5.3): the manifest's box follows `ftyp` and comes before
     `moov` and the first `mdat`. A file another muxer made (a remote backend's output)
-    has no room for it there (PyAV muxes ftyp,
-    free, mdat, moov): appending it after the last box validated in c2pa-rs and c2pa-ts,
-    which do not check the place, but is not what the specification allows."""
+    has no room for it there (PyAV muxes ftyp, free, mdat, moov): appending it after the
+    last box validated in c2pa-rs and c2pa-ts, which do not check the place, but is not
+    what the specification allows."""
     source = tmp_path / f"in.{fmt}"
     source.write_bytes(video(fmt))
     original = source.read_bytes()
