@@ -1,5 +1,7 @@
 """Blinks: a closing eye shows the actor's own closing lids, fitted to the character's
-eye and matched to the skin around it.
+eye and matched to the skin around it (skin against skin: each side's eye opening, with
+its lashes and liner, is left out of the match; matched to the whole patch, the lids
+took the tone of the open eye they cover, a dark smudge on a character with dark liner).
 
 Why not the character's own lids: a warp can only squeeze the character's open eye, and
 a painted cover (the skin above the lid, a dark line where the lids meet) did not read
@@ -18,7 +20,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from generator.face_mesh import EYES, Face, eye_openings
+from generator.face_mesh import EYES, LOWER_LIDS, UPPER_LIDS, Face, eye_openings
 
 # The actor's eye opening (the mesh's lid gap over the eye's width, unsmoothed) over its
 # median through the clip: from CLOSING_FROM the actor's lids start to show, and they
@@ -31,6 +33,7 @@ CLOSING_FROM, SHUT_AT = 0.85, 0.6
 # from its corners' line): the lids and the skin to the crease, not the brow.
 ALONG, ABOVE, BELOW = (-0.12, 1.12), -0.38, 0.24
 FEATHER = 0.12  # the patch's edge fades over this many eye widths
+EYE_MARGIN = 0.06  # the lashes and liner about an eye's opening, in eye widths
 
 
 def typical_openings(faces: list[Face]) -> np.ndarray:
@@ -82,7 +85,8 @@ def actors_lids(
 ) -> np.ndarray:
     """The frame with each eye's region replaced, as far as `weights` says, by the
     actor's: mapped corner to corner (and square to the eye), its colour moved to the
-    character's skin about the eye (Lab mean, lightness in proportion)."""
+    character's skin about the eye (Lab mean over the patch less both eyes' openings,
+    lightness in proportion)."""
     out = frame
     height, width = frame.shape[:2]
     reference = ((0.0, 0.0), (1.0, 0.0), (0.5, ABOVE))
@@ -109,20 +113,47 @@ def actors_lids(
         cv2.fillConvexPoly(mask, np.round(region).astype(np.int32), 255, cv2.LINE_AA)
         mask = cv2.GaussianBlur(mask, (0, 0), sigma)
         here = out[y0:y1, x0:x1]
-        piece = _matched(piece, here, mask > 128)
+        # Skin against skin: each side's eye opening (iris, white, liner) left out.
+        actor_eye = _opening(actor.points, k) @ place[:, :2].T + place[:, 2]
+        target_eye = _opening(target.points, k) - [x0, y0]
+        margin_px = max(1, int(round(EYE_MARGIN * span)))
+        piece = _matched(
+            piece,
+            here,
+            (mask > 128) & ~_filled(actor_eye, mask.shape, margin_px),
+            (mask > 128) & ~_filled(target_eye, mask.shape, margin_px),
+        )
         alpha = (mask / 255.0 * weight)[..., None]
         out = out.copy() if out is frame else out
         out[y0:y1, x0:x1] = (here * (1 - alpha) + piece * alpha).astype(np.uint8)
     return out
 
 
-def _matched(piece: np.ndarray, here: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """`piece` with its Lab mean where `inside` moved to `here`'s (lightness scaled)."""
-    if not inside.any():
+def _opening(points: np.ndarray, k: int) -> np.ndarray:
+    """Eye k's opening: corner, upper lid, corner, lower lid (image pixels)."""
+    outer, inner = EYES[k]
+    ring = [outer, *UPPER_LIDS[k], inner, *LOWER_LIDS[k][::-1]]
+    return points[ring, :2].astype(np.float32)
+
+
+def _filled(polygon: np.ndarray, shape: tuple[int, int], margin: int) -> np.ndarray:
+    """The polygon's pixels, grown by `margin` (the lashes and liner about an eye)."""
+    out = np.zeros(shape, np.uint8)
+    cv2.fillPoly(out, [np.round(polygon).astype(np.int32)], 255)
+    out = cv2.dilate(out, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
+    return out > 0
+
+
+def _matched(
+    piece: np.ndarray, here: np.ndarray, mine_at: np.ndarray, theirs_at: np.ndarray
+) -> np.ndarray:
+    """`piece` with its Lab mean over `mine_at` moved to `here`'s over `theirs_at`
+    (lightness scaled)."""
+    if not mine_at.any() or not theirs_at.any():
         return piece
     lab = cv2.cvtColor(piece, cv2.COLOR_RGB2LAB).astype(np.float32)
-    mine = lab[inside].mean(axis=0)
-    theirs = cv2.cvtColor(here, cv2.COLOR_RGB2LAB).astype(np.float32)[inside].mean(axis=0)
+    mine = lab[mine_at].mean(axis=0)
+    theirs = cv2.cvtColor(here, cv2.COLOR_RGB2LAB).astype(np.float32)[theirs_at].mean(axis=0)
     lab[..., 0] *= theirs[0] / max(mine[0], 1.0)
     lab[..., 1:] += theirs[1:] - mine[1:]
     return cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)

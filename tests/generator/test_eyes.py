@@ -68,6 +68,24 @@ def test_the_actors_lids_show_only_while_the_actors_eye_closes(character, hopper
     assert not changed[: int(face.points[:, 1].min())].any()  # nothing above the face
 
 
+def test_the_actors_lids_take_the_colour_of_the_skin_about_the_eye_not_of_the_eye(
+    character, hopper
+):
+    """A character with dark liner and irises (the people set's Audrey Hepburn portrait):
+    matched to the whole patch, the actor's lids came out as dark as the open eye they
+    cover. The skin about the eye is what they must match."""
+    canvas, face = character
+    actor = PerformanceTransfer().mesh.detect(hopper)
+    flat = np.full_like(canvas, 170)  # skin of one tone, then an eye in black
+    ring = [EYES[0][0], *UPPER_LIDS[0], EYES[0][1], *LOWER_LIDS[0][::-1]]
+    cv2.fillPoly(flat, [np.round(face.points[ring, :2]).astype(np.int32)], (0, 0, 0))
+    shown = actors_lids(flat, face, hopper, actor, np.array([1.0, 0.0]))
+    outer, inner = face.points[EYES[0][0], :2], face.points[EYES[0][1], :2]
+    x0, x1 = sorted(int(v) for v in (outer[0], inner[0]))
+    y = int((outer[1] + inner[1]) / 2)
+    assert abs(shown[y - 2 : y + 3, x0:x1].mean() - 170) < 40  # lids in the skin's tone
+
+
 def shut_eyes(face):
     """`face` with both eyes shut: each lid pair a pixel apart at its middle, each lower
     point under its upper one."""
