@@ -159,19 +159,18 @@ def blink_runs(actor: np.ndarray, character: np.ndarray) -> list[tuple[int, int,
     return out
 
 
-def blinks(actor: np.ndarray, character: np.ndarray) -> tuple[int, int]:
-    """The actor's blinks, and how many the character's eyes close with."""
-    runs = blink_runs(actor, character)
-    return len(runs), sum(lowest < 0.6 for *_, lowest in runs)
+def caught(runs: list[tuple[int, int, float, float]]) -> int:
+    """How many of `blink_runs` the character's eyes close with."""
+    return sum(lowest < 0.6 for *_, lowest in runs)
 
 
-def blink_report(actor: np.ndarray, character: np.ndarray) -> None:
+def blink_report(actor: np.ndarray, character: np.ndarray, runs: list) -> None:
     """Each blink's readings, and both faces' open eyes (dlib's lid gap over the eye's
     width, median): on a narrow-eyed character 60 % of the open eye can sit near the
     least a closed eye reads."""
     print(f"    eyes open: actor {np.nanmedian(actor):.3f}, character {np.nanmedian(character):.3f}"
           f" (least {np.nanmin(character):.3f})")  # fmt: skip
-    for first, last, a, c in blink_runs(actor, character):
+    for first, last, a, c in runs:
         print(f"    frames {first}-{last}: actor {a:.2f}, character {c:.2f} "
               f"{'caught' if c < 0.6 else 'missed'}")  # fmt: skip
 
@@ -206,22 +205,23 @@ def quality(frames: int, strips: Path | None, blinks_detail: bool = False) -> No
         rel = {k: relate(a[k], c[k]) for k in (*SIGNALS, "gaze")}
         rel["gaze"] = relate(*open_eyes(a, c, "gaze"))
         readable = gaze_readable(a)
-        runs, caught = blinks(a["eyes"], c["eyes"])
+        blink_list = blink_runs(a["eyes"], c["eyes"])
+        runs, closed = len(blink_list), caught(blink_list)
         found = float(np.mean(~np.isnan(c["mouth"])))
         out_id = [identity(embedder, f) for f in output[:: max(1, len(output) // 6)]]
         out_id = [e for e in out_id if e is not None]
         me = np.mean(out_id, axis=0) if out_id else None
         d_char = distance(me, identity(embedder, character))
         d_actor = distance(me, identity(embedder, driving[0]))
-        rows.append((rel, runs, caught, found, d_char, d_actor, readable))
+        rows.append((rel, runs, closed, found, d_char, d_actor, readable))
         lips, wide, eyes, look = rel["mouth"], rel["smile"], rel["eyes"], rel["gaze"]
         print(
             f"{video:<34} {name:<28} {lips[0]:5.2f}({lips[1]:3.1f}) {wide[0]:5.2f}({wide[1]:3.1f}) "
             f"{eyes[0]:5.2f}({eyes[1]:3.1f}) {look[0]:5.2f}({look[1]:3.1f})[{readable:5.2f}] "
-            f"{rel['roll'][0]:5.2f} {caught:>2}/{runs:<2} {found:6.0%}  {d_char:.2f}/{d_actor:.2f}"
+            f"{rel['roll'][0]:5.2f} {closed:>2}/{runs:<2} {found:6.0%}  {d_char:.2f}/{d_actor:.2f}"
         )
         if blinks_detail:
-            blink_report(a["eyes"], c["eyes"])
+            blink_report(a["eyes"], c["eyes"], blink_list)
         if strips is not None and n < 2:
             picks = moments(a, min(len(driving), len(output)))
             strip(driving, output, picks, strips / f"performance-{Path(video).stem}.jpg")
