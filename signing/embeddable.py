@@ -12,11 +12,12 @@ Where the manifest box goes: C2PA's BMFF embedding (A.5.3) puts it after `ftyp` 
 before `moov` and the first `mdat`. Our MP4 writer reserves a `free` box right there
 (media/mp4.py), so no byte of the asset moves (no chunk offset changes and the file is
 not rewritten): the manifest takes the box's place, the rest of it staying a smaller
-`free` box. A file without that room (an MP4 a remote backend muxed itself) is given it first
-(`media.mp4.finish_mp4`, by the caller); one whose layout that pass does not take, or
-whose manifest outgrows the room, is signed the ordinary way. Appending the box after the
-last one instead validated in c2pa-rs and c2pa-ts, which do not check where it lies, but
-is not what the specification allows.
+`free` box. A file without that room (an MP4 a remote backend muxed itself, or a
+manifest bigger than the room) is given it first (`media.mp4.finish_mp4`, by the
+caller); one whose layout that pass does not take is signed the ordinary way
+(`Builder.sign`, which also puts the box after `ftyp`). Appending the box after the last
+one instead validated in c2pa-rs and c2pa-ts, which do not check where it lies, but is
+not what the specification allows.
 """
 
 from __future__ import annotations
