@@ -8,8 +8,7 @@ it lies, in the room our writer leaves after `ftyp`, and moved into place:
 signing/embeddable.py), the output's SHA-256 included; "sign, room made" the same for
 a file without that room (a remote backend's own MP4, ffmpeg's layout: rewritten with
 the room and `moov` first, as C2PA puts the manifest before `moov` and `mdat`, then
-signed in place);
-"sign file->file" keeps the source (a copy first);
+signed in place); "sign file->file" keeps the source (a copy first);
 "Builder.sign file->file" is c2pa-python's own streaming path, which the in-place flow
 replaced (the service hashed its output again after it).
 Every signed output goes to a path that does not exist yet, as the service's does (a

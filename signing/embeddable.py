@@ -130,16 +130,14 @@ def _sha256(path: Path) -> str:
 
 
 def has_room(path: Path, length: int) -> bool:
-    """Whether `path` has a `free` box right after `ftyp` that a manifest box of `length`
-    bytes fits (exactly, or leaving a smaller `free` box)."""
+    """Whether `path` can take a manifest box of `length` bytes where `_placement` puts
+    one (and would not refuse it for anything else)."""
     with open(path, "rb") as f:
         try:
-            boxes = top_level_boxes(f, f.seek(0, 2))[:2]
-        except ValueError:
+            _placement(f, f.seek(0, 2), length)
+        except EmbeddingUnavailable:
             return False
-    if [box.kind for box in boxes] != [b"ftyp", b"free"]:
-        return False
-    return boxes[1].size == length or boxes[1].size >= length + 8
+    return True
 
 
 def placeholder(builder: c2pa.Builder, mime_type: str) -> bytes:

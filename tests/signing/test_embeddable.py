@@ -80,10 +80,11 @@ def test_a_foreign_mp4s_manifest_precedes_its_movie_and_media(
     out = (tmp_path / f"out.{fmt}").read_bytes()
     assert verifier.verify_bytes(out).status == "trusted"
     assert source.read_bytes() == original
-    kinds = [kind for kind, _, _ in top_level_boxes(out)]
-    manifests = [i for i, (kind, at, _) in enumerate(top_level_boxes(out)) if kind == b"uuid"]
-    assert [out[top_level_boxes(out)[i][1] + 8 :][:16] for i in manifests] == [embeddable.C2PA_UUID]
-    assert kinds[0] == b"ftyp" and manifests[0] < min(kinds.index(b"moov"), kinds.index(b"mdat"))
+    boxes = top_level_boxes(out)
+    kinds = [kind for kind, _, _ in boxes]
+    uuids = [(i, out[at + 8 : at + 24]) for i, (kind, at, _) in enumerate(boxes) if kind == b"uuid"]
+    assert [user_type for _, user_type in uuids] == [embeddable.C2PA_UUID]
+    assert kinds[0] == b"ftyp" and uuids[0][0] < min(kinds.index(b"moov"), kinds.index(b"mdat"))
     assert [f.tobytes() for f in decoded(tmp_path / f"out.{fmt}")] == [
         f.tobytes() for f in decoded(source)
     ]  # the same pictures: every chunk offset moved with its media
