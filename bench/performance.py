@@ -17,8 +17,12 @@ clips where the actor's gaze can be read at all: where the actor's two eyes, rea
 separately, move together (correlation >= GAZE_READABLE; eyes look one way, so readings
 that disagree are the reader's noise, not a glance); every actor blink
 (eyes under 60 % of their median opening) and whether the character's eyes close with
-it; the share of output frames where a face is found; the identity distance (the
-service's dlib ResNet embedding) from the output to the character and to the actor.
+it (and of the blinks missed, how many the transfer showed shut: the actor's own closed
+lids alone over both eyes, read open by dlib); the share of output frames where a face
+is found; the identity distance (the service's dlib ResNet embedding) from the output to
+the character and to the actor.
+Last on each line (`readers m/s/e`): how far dlib and the Face Mesh agree on the actor's
+own mouth, smile and eyes, the most dlib can read back of any transfer the mesh drives.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import skimage  # noqa: E402
 from matplotlib import cbook  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from generator import eyelids, face_mesh  # noqa: E402
 from generator.base import GenerationInput  # noqa: E402
 from generator.performance import PerformanceTransfer  # noqa: E402
 from media.mp4 import write_mp4  # noqa: E402
@@ -164,6 +169,17 @@ def caught(runs: list[tuple[int, int, float, float]]) -> int:
     return sum(lowest < 0.6 for *_, lowest in runs)
 
 
+def shown_shut(runs: list[tuple[int, int, float, float]], lids: np.ndarray) -> int:
+    """How many of `blink_runs` the character's eyes do not close with (as dlib reads
+    them) although, within a frame of the run, the transfer showed the actor's own lids
+    alone over both eyes (`lids`: per frame, the least of the two eyes' closing weights,
+    generator/eyelids.py): dlib's misses, not the transfer's."""
+    return sum(
+        lowest >= 0.6 and lids[max(0, first - 1) : last + 2].max() >= 1.0
+        for first, last, _, lowest in runs
+    )
+
+
 def blink_report(actor: np.ndarray, character: np.ndarray, runs: list) -> None:
     """Each blink's readings, and both faces' open eyes (dlib's lid gap over the eye's
     width, median): on a narrow-eyed character 60 % of the open eye can sit near the
@@ -173,6 +189,19 @@ def blink_report(actor: np.ndarray, character: np.ndarray, runs: list) -> None:
     for first, last, a, c in runs:
         print(f"    frames {first}-{last}: actor {a:.2f}, character {c:.2f} "
               f"{'caught' if c < 0.6 else 'missed'}")  # fmt: skip
+
+
+def readers_agree(faces: list, actor: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per signal, how far the two landmark models agree on the actor alone: the Face
+    Mesh as the transfer reads it (`faces`, smoothed) against dlib's readings. dlib
+    cannot read a character's movement back better than it reads the actor's as the mesh
+    does: this is the ceiling of the correlations above."""
+    mesh = {
+        "mouth": [face_mesh.mouth_opening(f.points) for f in faces],
+        "smile": [face_mesh.mouth_width(f.points) for f in faces],
+        "eyes": [face_mesh.eye_openings(f.points).mean() for f in faces],
+    }
+    return {k: relate(actor[k], np.array(v, np.float64))[0] for k, v in mesh.items()}
 
 
 def distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
@@ -190,7 +219,7 @@ def quality(frames: int, strips: Path | None, blinks_detail: bool = False) -> No
     transfer, landmarks, embedder = PerformanceTransfer(), Landmarks(), DlibFaceEmbedder()
     rows = []
     print(f"{'actor':<34} {'character':<28} mouth(x)  smile(x)  eyes(x)  gaze(x)[eyes] roll "
-          "blinks found  id:char/actor")  # fmt: skip
+          "blinks found  id:char/actor  readers m/s/e")  # fmt: skip
     for n, video in enumerate(ACTORS):
         if not (PEOPLE / video).exists():
             continue
@@ -213,12 +242,18 @@ def quality(frames: int, strips: Path | None, blinks_detail: bool = False) -> No
         me = np.mean(out_id, axis=0) if out_id else None
         d_char = distance(me, identity(embedder, character))
         d_actor = distance(me, identity(embedder, driving[0]))
-        rows.append((rel, runs, closed, found, d_char, d_actor, readable))
+        faces, _, raw = transfer.actor(driving, 24)
+        agree = readers_agree(faces, a)
+        typical = eyelids.typical_openings(raw)
+        lids = np.array([eyelids.closing(face, typical).min() for face in raw])
+        unread = shown_shut(blink_list, lids)
+        rows.append((rel, runs, closed, found, d_char, d_actor, readable, agree, unread))
         lips, wide, eyes, look = rel["mouth"], rel["smile"], rel["eyes"], rel["gaze"]
         print(
             f"{video:<34} {name:<28} {lips[0]:5.2f}({lips[1]:3.1f}) {wide[0]:5.2f}({wide[1]:3.1f}) "
             f"{eyes[0]:5.2f}({eyes[1]:3.1f}) {look[0]:5.2f}({look[1]:3.1f})[{readable:5.2f}] "
             f"{rel['roll'][0]:5.2f} {closed:>2}/{runs:<2} {found:6.0%}  {d_char:.2f}/{d_actor:.2f}"
+            f"  {agree['mouth']:.2f}/{agree['smile']:.2f}/{agree['eyes']:.2f}"
         )
         if blinks_detail:
             blink_report(a["eyes"], c["eyes"], blink_list)
@@ -228,7 +263,11 @@ def quality(frames: int, strips: Path | None, blinks_detail: bool = False) -> No
     if rows:
         for k in ("mouth", "smile", "eyes", "gaze", "roll"):
             values = [r[0][k][0] for r in rows if not np.isnan(r[0][k][0])]
-            print(f"{k:>6}: median correlation {np.median(values):.2f}, lowest {min(values):.2f}")
+            line = f"{k:>6}: median correlation {np.median(values):.2f}, lowest {min(values):.2f}"
+            if k in rows[0][7]:
+                ceiling = [r[7][k] for r in rows if not np.isnan(r[7][k])]
+                line += f"; the readers on the actor alone: median {np.median(ceiling):.2f}"
+            print(line)
         readable = [r for r in rows if r[6] >= GAZE_READABLE and not np.isnan(r[0]["gaze"][0])]
         if readable:
             r_gaze = [r[0]["gaze"][0] for r in readable]
@@ -241,7 +280,8 @@ def quality(frames: int, strips: Path | None, blinks_detail: bool = False) -> No
             )
         nearer = sum(r[4] < r[5] for r in rows)
         print(
-            f"blinks caught {sum(r[2] for r in rows)} of {sum(r[1] for r in rows)}; "
+            f"blinks caught {sum(r[2] for r in rows)} of {sum(r[1] for r in rows)} "
+            f"(of those missed, shown shut but read open: {sum(r[8] for r in rows)}); "
             f"faces found in >= {min(r[3] for r in rows):.0%} of output frames; "
             f"nearer the character in {nearer} of {len(rows)}"
         )
