@@ -22,7 +22,7 @@ lids alone over both eyes, read open by dlib); the share of output frames where 
 is found; the identity distance (the service's dlib ResNet embedding) from the output to
 the character and to the actor.
 Last on each line (`readers m/s/e`): how far dlib and the Face Mesh agree on the actor's
-own mouth, smile and eyes, the most dlib can read back of any transfer the mesh drives.
+own mouth, smile and eyes: what an exact transfer of the mesh's reading would score.
 """
 
 from __future__ import annotations
@@ -193,9 +193,9 @@ def blink_report(actor: np.ndarray, character: np.ndarray, runs: list) -> None:
 
 def readers_agree(faces: list, actor: dict[str, np.ndarray]) -> dict[str, float]:
     """Per signal, how far the two landmark models agree on the actor alone: the Face
-    Mesh as the transfer reads it (`faces`, smoothed) against dlib's readings. dlib
-    cannot read a character's movement back better than it reads the actor's as the mesh
-    does: this is the ceiling of the correlations above."""
+    Mesh as the transfer reads it (`faces`, smoothed) against dlib's readings: what a
+    transfer that carried the mesh's reading exactly, read back without error, would
+    score (the character moves as the mesh reads the actor, not as dlib does)."""
     mesh = {
         "mouth": [face_mesh.mouth_opening(f.points) for f in faces],
         "smile": [face_mesh.mouth_width(f.points) for f in faces],
