@@ -38,6 +38,9 @@ INNER_LIPS_TOP, INNER_LIPS_BOTTOM = (82, 13, 312), (87, 14, 317)
 STABLE = np.array([6, 168, 197, 195, 5, 4, 33, 133, 263, 362, 127, 356, 234, 454])
 INNER_MOUTH = np.array([78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
                         324, 318, 402, 317, 14, 87, 178, 88, 95])  # fmt: skip
+OUTER_LIPS = np.array([61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269,
+                       267, 0, 37, 39, 40, 185])  # fmt: skip
+LIPS = np.concatenate([OUTER_LIPS, INNER_MOUTH])  # every point on the lips
 
 
 @dataclass

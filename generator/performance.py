@@ -22,12 +22,13 @@ from generator.base import DRIVING_VIDEO, IMAGE, PLAIN_ALGORITHM, GenerationInpu
 from generator.eyelids import actors_lids, closing, gaze_held, typical_openings
 from generator.face_mesh import (
     INNER_MOUTH,
+    LIPS,
     Face,
     FaceMesh,
     mouth_opening,
 )
 from generator.irises import Irises
-from generator.retarget import fill_gaps, rest_index, retarget, smooth
+from generator.retarget import fill_gaps, neutral_face, retarget, smooth
 from media.mp4 import write_mp4
 
 MAX_TRACK_SIDE = 512  # driving frames are tracked at most this large
@@ -46,6 +47,7 @@ FOLD_SLACK = 50.0
 # people set's readable glances lost ground (vid_tpsmm_driving 0.65 -> 0.56: narrowed
 # eyes still look about); never held, 32 of 51 blinks read shut, held from any 34.
 HOLD_GAZE_FROM = 0.5
+KNEE = 0.7  # of white: a brightened mouth's lightness eases from here (`brightened`)
 OPEN_FROM = 0.03  # inner-lip gap over interocular distance: below it the lips are closed
 # The mesh points the warp moves: face oval, brows, eyes' contours, nose, outer and inner
 # lips (MediaPipe's canonical indices); each iris is added as its own point.
@@ -58,6 +60,7 @@ WARP_POINTS = np.array(sorted({
     197, 195, 5, 4, 1, 98, 327, 2, 61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 146,
     91, 181, 84, 17, 314, 405, 321, 375, *INNER_MOUTH.tolist(),
 }))  # fmt: skip
+LIP_VERTICES = np.flatnonzero(np.isin(WARP_POINTS, LIPS))  # the lips, in WARP_POINTS
 
 
 class NoFaceToAnimate(ValueError):
@@ -153,15 +156,15 @@ class MeshWarp:
             axis=-1,
         ).astype(np.float32)
 
-    def folded(self, target: np.ndarray, last: int | None = None) -> float:
+    def folded(self, target: np.ndarray, counted: np.ndarray | None = None) -> float:
         """The area, in pixels, of the triangles `target` turns over (a face folded over
-        itself), among those whose points all come before `last`; slivers that merely
-        flatten count for their few pixels."""
+        itself), among those `counted` (a mask over `triangles`; all when None); slivers
+        that merely flatten count for their few pixels."""
         after = _areas(target, self.triangles)
-        counted = self._windings != np.sign(after)
-        if last is not None:
-            counted &= (self.triangles < last).all(axis=1)
-        return float(np.abs(after[counted]).sum())
+        turned = self._windings != np.sign(after)
+        if counted is not None:
+            turned &= counted
+        return float(np.abs(after[turned]).sum())
 
     def __call__(self, target: np.ndarray) -> np.ndarray:
         height, width = self.image.shape[:2]
@@ -191,6 +194,19 @@ def _areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     return (ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0]) / 2
 
 
+def pose_counted(warp: MeshWarp) -> np.ndarray:
+    """The triangles a head pose must not fold (a mask over `warp.triangles`): not those
+    on the frame's edge (a face may run out of the frame), nor those on the lips. The
+    expression alone turns lips' triangles (closed lips put the inner lips' points on top
+    of each other: a hair's difference flips a sliver), and counted, they made the pose
+    kept depend on the mouth's shape frame by frame: filtering the lips alone moved
+    vid_tpsmm_driving's readable gaze from 0.72 to 0.53; not counted, 0.58 (and 0.66 with
+    `retarget.neutral_face`'s irises; bench/performance.py --people)."""
+    edge = len(warp.source) - BORDER_POINTS
+    triangles = warp.triangles
+    return (triangles < edge).all(axis=1) & ~np.isin(triangles, LIP_VERTICES).any(axis=1)
+
+
 def unfolded(warp: MeshWarp, fixed: np.ndarray, still: Face, posed: Face) -> Face:
     """`posed`, its head pose taken back towards `still` (the same expression, unposed)
     as far as it must be for the warp to fold no more than the expression alone does,
@@ -201,9 +217,10 @@ def unfolded(warp: MeshWarp, fixed: np.ndarray, still: Face, posed: Face) -> Fac
         return Face(still.points + t * (posed.points - still.points),
                     still.irises + t * (posed.irises - still.irises), 1.0)  # fmt: skip
 
+    counted = pose_counted(warp)
+
     def folded(face: Face) -> float:
-        points = np.concatenate([warp_points(face), fixed])
-        return warp.folded(points, len(points) - BORDER_POINTS)
+        return warp.folded(np.concatenate([warp_points(face), fixed]), counted)
 
     allowed = folded(still) + FOLD_SLACK
     if folded(posed) <= allowed:
@@ -260,11 +277,12 @@ def mouth_inside(
         inside[mask > 0] = piece[mask > 0]
     actor_tone, character_tone = tones
     lab = cv2.cvtColor(inside, cv2.COLOR_RGB2LAB).astype(np.float32)
-    # Brightness in proportion; saturation as the character's skin is to the actor's (a
-    # black-and-white portrait gets a grey mouth); the tint as far as a pixel is lit (a
-    # dark mouth stays dark, not tinted); teeth and tongue keep their contrast.
+    # Brightness in proportion, highlights eased under white (`brightened`);
+    # saturation as the character's skin is to the actor's (a black-and-white portrait
+    # gets a grey mouth); the tint as far as a pixel is lit (a dark mouth stays dark, not
+    # tinted); teeth and tongue keep their contrast.
     lit = np.clip(lab[..., :1] / max(actor_tone[0], 1.0), 0.0, 1.0)
-    lab[..., 0] *= character_tone[0] / max(actor_tone[0], 1.0)
+    lab[..., 0] = brightened(lab[..., 0], character_tone[0] / max(actor_tone[0], 1.0))
     chroma_a = float(np.linalg.norm(actor_tone[1:] - 128))
     chroma_c = float(np.linalg.norm(character_tone[1:] - 128))
     saturation = float(np.clip(chroma_c / max(chroma_a, 4.0), 0.0, 1.5))
@@ -278,6 +296,17 @@ def mouth_inside(
     region = out[y0:y1, x0:x1]
     out[y0:y1, x0:x1] = (region * (1 - alpha) + inside * alpha).astype(np.uint8)
     return out
+
+
+def brightened(lightness: np.ndarray, gain: float) -> np.ndarray:
+    """Lab lightness (0-255) times `gain`, eased from KNEE of white so it never clips.
+    Scaled alone, a dark-skinned actor's teeth on a light-skinned character went flat
+    white: featureless blocks that pulled the output's identity embedding towards the
+    actor's (a laugh in vid_xportrait_driving_video on the astronaut: 0.73 from the
+    character, 0.67 from the actor, in one frame; eased, 0.53 and 0.83)."""
+    x = lightness * (gain / 255)
+    eased = KNEE + (1 - KNEE) * np.tanh((x - KNEE) / (1 - KNEE))
+    return 255 * np.where(x <= KNEE, x, eased)
 
 
 def series(count: int, *per_frame: list):
@@ -333,7 +362,7 @@ class PerformanceTransfer:
             )
         canvas, face = self.character(job.image, job.width, job.height)
         faces, frames, raw = self.actor(job.driving_frames, job.fps)
-        pose, rest = faces[0], faces[rest_index(faces)]
+        pose, rest = faces[0], neutral_face(faces)
         typical = typical_openings(raw)
         fixed = anchors(warp_points(face), job.width, job.height)
         irises = Irises(canvas, face)  # warped without them, drawn whole where they look

@@ -2,12 +2,13 @@
 
 Each tracked frame is read as a head pose relative to the actor's first frame, a 3-D
 similarity (turn, nod, roll, scale, shift) fitted on points expression hardly moves, plus
-the expression left once that pose is undone, relative to the clip's most neutral frame
-(`rest_index`). The expression, scaled to the character's
+the expression left once that pose is undone, relative to the actor's face at rest
+(`neutral_face`). The expression, scaled to the character's
 face, moves the character's own 3-D landmarks; the pose turns them (yaw and pitch
 foreshorten the face as a turned head does), and the eyes' irises move across their eyes
 as the actor's do. Landmarks are smoothed in time by a One-Euro filter (Casiez et al.,
-CHI 2012): still faces do not jitter, fast motion is not delayed.
+CHI 2012): still faces do not jitter, fast motion is not delayed; the lips' points are
+filtered forwards and backwards (the whole clip is known), so a mouth has no lag at all.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from generator.face_mesh import (
     EYES,
+    LIPS,
     LOWER_LIDS,
     STABLE,
     UPPER_LIDS,
@@ -45,6 +47,9 @@ GAZE_LIMIT = 0.25  # an iris moves at most this much of its eye's width
 # never pass shut (_keep_lids_apart).
 LID_GAIN = 1.5
 LIDS = np.concatenate([*UPPER_LIDS, *LOWER_LIDS])
+# The gaze is read against where the irises sit, on average, in this many of the most
+# neutral frames (`neutral_face`).
+REST_FRAMES = 5
 
 
 class OneEuro:
@@ -73,14 +78,22 @@ class OneEuro:
 
 def smooth(faces: list[Face], fps: float) -> list[Face]:
     """The faces' landmarks and irises through a One-Euro filter, in units of the face's
-    size (so the same settings suit a close-up and a wide shot)."""
+    size (so the same settings suit a close-up and a wide shot). The lips are also
+    filtered backwards and the two passes averaged: the forward filter alone put the
+    character's smile 0.8 frames behind the actor's (best-lag cross-correlation on the
+    people set), and a smile read late reads weaker (bench/performance.py --people:
+    smile 0.78 -> 0.83 with the lips' own rest in `neutral_face`)."""
     if not faces:
         return []
     unit = max(interocular(faces[0].points), 1e-6)
-    points, irises = OneEuro(fps), OneEuro(fps)
-    return [
-        Face(points(f.points / unit) * unit, irises(f.irises / unit) * unit, f.score) for f in faces
-    ]
+    points, irises, backwards = OneEuro(fps), OneEuro(fps), OneEuro(fps)
+    lips_back = [backwards(f.points[LIPS] / unit) for f in reversed(faces)][::-1]
+    out = []
+    for face, lips in zip(faces, lips_back, strict=True):
+        forward = points(face.points / unit)
+        forward[LIPS] = (forward[LIPS] + lips) / 2
+        out.append(Face(forward * unit, irises(face.irises / unit) * unit, face.score))
+    return out
 
 
 def fill_gaps(tracked: list[Face | None]) -> list[int]:
@@ -132,18 +145,57 @@ def head_pose(neutral: np.ndarray, current: np.ndarray) -> tuple[float, np.ndarr
     return scale, rotation, shift
 
 
-def rest_index(faces: list[Face]) -> int:
-    """The actor's most neutral frame, what expressions are read against: the mouth
-    most closed and least wide, among frames with the eyes as open as they usually are
-    (a clip may start on a smile or a blink; a rest frame with half-closed eyes made
-    every ordinary frame a stare, with the lids' gain)."""
+def _usual_eyes(faces: list[Face]) -> np.ndarray:
+    """Per frame, whether the eyes are as open as they usually are (within a tenth of
+    the clip's median): a rest frame with half-closed eyes made every ordinary frame a
+    stare, with the lids' gain."""
     eyes = np.array([eye_openings(f.points).mean() for f in faces])
-    typical = np.median(eyes)
-    open_eyes = np.abs(eyes - typical) <= 0.1 * typical
+    return np.abs(eyes - np.median(eyes)) <= 0.1 * np.median(eyes)
+
+
+def neutral_order(faces: list[Face]) -> np.ndarray:
+    """The frames with the eyes as open as usual, most neutral first: the mouth most
+    closed and least wide (a clip may start on a smile or a blink)."""
     width = np.array([mouth_width(f.points) for f in faces])
     score = np.array([mouth_opening(f.points) for f in faces]) + width - width.min()
-    score[~open_eyes] = np.inf
-    return int(np.argmin(score))
+    usual = _usual_eyes(faces)
+    return np.flatnonzero(usual)[np.argsort(score[usual], kind="stable")]
+
+
+def closed_mouth_index(faces: list[Face]) -> int:
+    """The frame the lips are read against: among frames with the eyes as open as
+    usual, the tenth least open, then the least wide of those. The most neutral frame
+    weighs the mouth's opening against its width; on vid_retalking_face1 it chose lips
+    open at 0.042 of the face where the clip's closed mouth reads 0.012, so a closed
+    mouth read as lips pressed past shut and the character's moved 0.3x the actor's."""
+    usual = _usual_eyes(faces)
+    opening = np.array([mouth_opening(f.points) for f in faces])
+    width = np.array([mouth_width(f.points) for f in faces])
+    closed = usual & (opening <= np.percentile(opening[usual], 10))
+    return int(np.argmin(np.where(closed, width, np.inf)))
+
+
+def neutral_face(faces: list[Face]) -> Face:
+    """The actor's face at rest, what every frame's expression is read against: the most
+    neutral frame (`neutral_order`), its lips taken from the clip's closed mouth
+    (`closed_mouth_index`, carried into that frame's pose), its irises where the
+    REST_FRAMES most neutral frames have them on average, as places in their eyes. One
+    frame's iris reading is noisy: a rest frame one frame along moved the readable gaze
+    of vid_tpsmm_driving from 0.70 to 0.50 (bench/performance.py --people)."""
+    if not faces:
+        raise ValueError("no face")
+    order = neutral_order(faces)
+    if not len(order):  # no frame with the eyes as usual: the clip's first
+        order = np.array([0])
+    rest = faces[order[0]]
+    points = rest.points.copy()
+    points[LIPS] = unposed(rest, faces[closed_mouth_index(faces)])[LIPS]
+    chosen = order[:REST_FRAMES]
+    irises = np.empty((2, 2), np.float32)
+    for k in range(2):
+        place = np.mean([_in_eye(faces[i].points, k, faces[i].irises[k]) for i in chosen], axis=0)
+        irises[k] = _from_eye(points, k, place)
+    return Face(points.astype(np.float32), irises, rest.score)
 
 
 def unposed(reference: Face, face: Face) -> np.ndarray:
@@ -189,16 +241,13 @@ def _irises(character: Face, rest: Face, current: Face, posed: np.ndarray) -> np
     (its corners' line) and across it, in units of the eye's width, as far as the actor's
     moved from the rest frame."""
     out = np.empty((2, 2), np.float32)
-    for k, (outer, inner) in enumerate(EYES):
+    for k in range(2):
         actor_moved = _in_eye(current.points, k, current.irises[k]) - _in_eye(
             rest.points, k, rest.irises[k]
         )
         place = _in_eye(character.points, k, character.irises[k])
         place += np.clip(actor_moved, -GAZE_LIMIT, GAZE_LIMIT)
-        a, b = posed[outer, :2], posed[inner, :2]
-        along = b - a
-        across = np.array([-along[1], along[0]])
-        out[k] = a + along * place[0] + across * place[1]
+        out[k] = _from_eye(posed, k, place)
     return out
 
 
@@ -211,3 +260,12 @@ def _in_eye(points: np.ndarray, eye: int, xy: np.ndarray) -> np.ndarray:
     width2 = max(float(np.dot(along, along)), 1e-12)
     across = np.array([-along[1], along[0]])
     return np.array([np.dot(xy - a, along) / width2, np.dot(xy - a, across) / width2])
+
+
+def _from_eye(points: np.ndarray, eye: int, place: np.ndarray) -> np.ndarray:
+    """A place in the eye's own frame (`_in_eye`) as image pixels."""
+    outer, inner = EYES[eye]
+    a = points[outer, :2]
+    along = points[inner, :2] - a
+    across = np.array([-along[1], along[0]])
+    return a + along * place[0] + across * place[1]

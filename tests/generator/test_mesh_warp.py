@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy.spatial import Delaunay
 
-from generator.face_mesh import FaceMesh
-from generator.performance import anchors, delaunay, warp_points
+from generator.face_mesh import LIPS, LOWER_LIDS, UPPER_LIDS, Face, FaceMesh
+from generator.performance import MeshWarp, anchors, delaunay, pose_counted, warp_points
 
 
 def triangles(simplices: np.ndarray) -> set[tuple[int, ...]]:
@@ -38,3 +38,25 @@ def test_a_face_with_its_ring_and_border_triangulates_as_qhull_does(astronaut):
         longest = max(np.linalg.norm(corners[i] - corners[i - 1]) for i in range(3))
         assert twice_area / longest < 0.1  # thinner than a tenth of a pixel
     assert len(ours) > 2 * len(moving)  # every moving point is inside the mesh
+
+
+def test_lips_turned_over_take_back_no_head_pose_an_eye_turned_over_does(astronaut):
+    """A head pose is taken back where it would fold the face (performance.unfolded),
+    but not for the lips' triangles: the expression alone turns them over (closed lips
+    put the inner lips' points on top of each other), and counted, they made the pose
+    kept, and so the eyes, change with the mouth's shape frame by frame."""
+    face = FaceMesh().detect(astronaut)
+    moving = warp_points(face)
+    fixed = anchors(moving, *astronaut.shape[1::-1])
+    warp = MeshWarp(astronaut, np.concatenate([moving, fixed]))
+    counted = pose_counted(warp)
+
+    def flipped(indices: np.ndarray) -> np.ndarray:  # upside down about their middle
+        points = face.points.copy()
+        points[indices, 1] = 2 * points[indices, 1].mean() - points[indices, 1]
+        return np.concatenate([warp_points(Face(points, face.irises, 1.0)), fixed])
+
+    lips = flipped(LIPS)
+    assert warp.folded(lips) > 100 and warp.folded(lips, counted) == 0
+    eye = flipped(np.concatenate([UPPER_LIDS[0], LOWER_LIDS[0]]))
+    assert warp.folded(eye, counted) > 20

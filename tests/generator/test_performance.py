@@ -20,12 +20,13 @@ from scipy.spatial.transform import Rotation
 from generator.base import TEXT, GenerationInput
 from generator.face_mesh import EYES, INNER_LIPS_BOTTOM, Face, interocular, mouth_opening
 from generator.performance import (
-    BORDER_POINTS,
     FOLD_SLACK,
     MeshWarp,
     NoFaceToAnimate,
     PerformanceTransfer,
     anchors,
+    brightened,
+    pose_counted,
     unfolded,
     warp_points,
 )
@@ -112,7 +113,7 @@ def test_a_head_moved_against_the_edge_turns_no_more_of_the_face_over(transfer, 
 
     def folded(face):  # off the frame's edge, as the transfer counts them
         points = np.concatenate([warp_points(face), fixed])
-        return warp.folded(points, len(points) - BORDER_POINTS)
+        return warp.folded(points, pose_counted(warp))
 
     still = retarget(character, current, actor, current)
     posed = retarget(character, actor, actor, current)
@@ -126,6 +127,18 @@ def test_a_head_moved_against_the_edge_turns_no_more_of_the_face_over(transfer, 
 
     asked, given = roll(posed) - roll(still), roll(kept) - roll(still)
     assert asked * given > 0 and abs(given) <= abs(asked)  # part of the turn, that way
+
+
+def test_a_brightened_mouth_keeps_its_teeth_short_of_white():
+    """A dark-skinned actor's mouth on a light-skinned character is brightened by the
+    ratio of their skin tones: scaled alone, teeth past white clipped into flat blocks
+    (which pulled the output's identity towards the actor's). Eased, lighter stays
+    lighter and nothing reaches white; below the knee, brightness is in proportion."""
+    teeth = np.linspace(120.0, 200.0, 9)
+    assert (np.minimum(teeth * 1.6, 255) == 255).sum() == 5  # scaled alone: five flat
+    eased = brightened(teeth, 1.6)
+    assert (np.diff(eased) > 1).all() and eased.max() < 255
+    assert np.allclose(brightened(np.array([50.0, 100.0]), 1.6), [80.0, 160.0])
 
 
 def test_landmarks_are_smoothed_without_lag():
