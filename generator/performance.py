@@ -200,8 +200,8 @@ def pose_counted(warp: MeshWarp) -> np.ndarray:
     expression alone turns lips' triangles (closed lips put the inner lips' points on top
     of each other: a hair's difference flips a sliver), and counted, they made the pose
     kept depend on the mouth's shape frame by frame: filtering the lips alone moved
-    vid_tpsmm_driving's readable gaze from 0.72 to 0.53; not counted, 0.58 (and 0.66 with
-    `retarget.neutral_face`'s irises; bench/performance.py --people)."""
+    vid_tpsmm_driving's readable gaze from 0.72 to 0.53; not counted, 0.58
+    (bench/performance.py --people)."""
     edge = len(warp.source) - BORDER_POINTS
     triangles = warp.triangles
     return (triangles < edge).all(axis=1) & ~np.isin(triangles, LIP_VERTICES).any(axis=1)

@@ -147,10 +147,11 @@ def head_pose(neutral: np.ndarray, current: np.ndarray) -> tuple[float, np.ndarr
 
 def _usual_eyes(faces: list[Face]) -> np.ndarray:
     """Per frame, whether the eyes are as open as they usually are (within a tenth of
-    the clip's median): a rest frame with half-closed eyes made every ordinary frame a
-    stare, with the lids' gain."""
+    the clip's median; every frame, where none is: two frames far apart): a rest frame
+    with half-closed eyes made every ordinary frame a stare, with the lids' gain."""
     eyes = np.array([eye_openings(f.points).mean() for f in faces])
-    return np.abs(eyes - np.median(eyes)) <= 0.1 * np.median(eyes)
+    usual = np.abs(eyes - np.median(eyes)) <= 0.1 * np.median(eyes)
+    return usual if usual.any() else np.ones_like(usual)
 
 
 def neutral_order(faces: list[Face]) -> np.ndarray:
@@ -180,13 +181,12 @@ def neutral_face(faces: list[Face]) -> Face:
     neutral frame (`neutral_order`), its lips taken from the clip's closed mouth
     (`closed_mouth_index`, carried into that frame's pose), its irises where the
     REST_FRAMES most neutral frames have them on average, as places in their eyes. One
-    frame's iris reading is noisy: a rest frame one frame along moved the readable gaze
-    of vid_tpsmm_driving from 0.70 to 0.50 (bench/performance.py --people)."""
+    frame's iris reading is noisy: two settings whose most neutral frames were
+    neighbours (74 and 75) read vid_tpsmm_driving's readable gaze at 0.50 and 0.70;
+    with the irises averaged, 0.67 and 0.71 (bench/performance.py --people)."""
     if not faces:
         raise ValueError("no face")
     order = neutral_order(faces)
-    if not len(order):  # no frame with the eyes as usual: the clip's first
-        order = np.array([0])
     rest = faces[order[0]]
     points = rest.points.copy()
     points[LIPS] = unposed(rest, faces[closed_mouth_index(faces)])[LIPS]

@@ -7,7 +7,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generator.face_mesh import LIPS, Face, FaceMesh, eye_width, interocular, mouth_opening
+from generator.face_mesh import (
+    LIPS,
+    UPPER_LIDS,
+    Face,
+    FaceMesh,
+    eye_openings,
+    eye_width,
+    interocular,
+    mouth_opening,
+)
 from generator.retarget import neutral_face, retarget, smooth
 
 INNER_LOWER = [95, 88, 178, 87, 14, 317, 402, 318, 324]
@@ -89,3 +98,14 @@ def test_lips_follow_a_step_without_lag_and_still_lips_do_not_jitter():
     assert np.std([f.points[lip, 0] for f in calm[10:20]]) < 0.5 * np.std(
         [p[lip, 0] for p in still]
     )
+
+
+def test_a_clip_whose_eyes_never_look_usual_still_has_a_face_at_rest(faces):
+    """Two frames, eyes far apart (a hostile or very short driving video): no frame is
+    within a tenth of the median; every frame counts, nothing fails."""
+    actor, _ = faces
+    squint = Face(actor.points.copy(), actor.irises, actor.score)
+    squint.points[np.concatenate(UPPER_LIDS), 1] += 0.2 * eye_width(actor.points, 0)
+    assert not (0.9 < eye_openings(squint.points).mean() / eye_openings(actor.points).mean())
+    rest = neutral_face([actor, moved(squint, gap=0.03)])
+    assert np.isfinite(rest.points).all() and np.isfinite(rest.irises).all()
