@@ -76,6 +76,9 @@ CHARACTERS = [
 ]  # fmt: skip
 SIGNALS = {"mouth": mouth_opening, "smile": smile_width, "eyes": eye_aperture, "roll": head_roll}
 GAZE_READABLE = 0.5
+# A blink: eyes under this share of their median opening (the actor's, and the character's
+# closing with it).
+BLINK_UNDER = 0.6
 
 
 def speed(frames: int, side: int) -> None:
@@ -151,9 +154,9 @@ def blink_runs(actor: np.ndarray, character: np.ndarray) -> list[tuple[int, int,
     a, c = actor / np.nanmedian(actor), character / np.nanmedian(character)
     out, i = [], 0
     while i < len(a):
-        if a[i] < 0.6:
+        if a[i] < BLINK_UNDER:
             j = i
-            while j + 1 < len(a) and a[j + 1] < 0.6:
+            while j + 1 < len(a) and a[j + 1] < BLINK_UNDER:
                 j += 1
             near = c[max(0, i - 1) : j + 2]
             lowest = float(np.nanmin(near)) if np.isfinite(near).any() else float("nan")
@@ -166,7 +169,7 @@ def blink_runs(actor: np.ndarray, character: np.ndarray) -> list[tuple[int, int,
 
 def caught(runs: list[tuple[int, int, float, float]]) -> int:
     """How many of `blink_runs` the character's eyes close with."""
-    return sum(lowest < 0.6 for *_, lowest in runs)
+    return sum(lowest < BLINK_UNDER for *_, lowest in runs)
 
 
 def shown_shut(runs: list[tuple[int, int, float, float]], lids: np.ndarray) -> int:
@@ -175,7 +178,7 @@ def shown_shut(runs: list[tuple[int, int, float, float]], lids: np.ndarray) -> i
     alone over both eyes (`lids`: per frame, the least of the two eyes' closing weights,
     generator/eyelids.py): dlib's misses, not the transfer's."""
     return sum(
-        lowest >= 0.6 and lids[max(0, first - 1) : last + 2].max() >= 1.0
+        lowest >= BLINK_UNDER and lids[max(0, first - 1) : last + 2].max() >= 1.0
         for first, last, _, lowest in runs
     )
 
@@ -188,7 +191,7 @@ def blink_report(actor: np.ndarray, character: np.ndarray, runs: list) -> None:
           f" (least {np.nanmin(character):.3f})")  # fmt: skip
     for first, last, a, c in runs:
         print(f"    frames {first}-{last}: actor {a:.2f}, character {c:.2f} "
-              f"{'caught' if c < 0.6 else 'missed'}")  # fmt: skip
+              f"{'caught' if c < BLINK_UNDER else 'missed'}")  # fmt: skip
 
 
 def readers_agree(faces: list, actor: dict[str, np.ndarray]) -> dict[str, float]:
