@@ -111,7 +111,7 @@ def test_a_head_moved_against_the_edge_turns_no_more_of_the_face_over(transfer, 
     fixed = anchors(warp_points(character), 256, 256)
     warp = MeshWarp(canvas, np.concatenate([warp_points(character), fixed]))
 
-    def folded(face):  # off the frame's edge, as the transfer counts them
+    def folded(face):  # as the transfer counts them: off the frame's edge, not the lips
         points = np.concatenate([warp_points(face), fixed])
         return warp.folded(points, pose_counted(warp))
 
