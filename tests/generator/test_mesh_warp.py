@@ -15,14 +15,18 @@ def triangles(simplices: np.ndarray) -> set[tuple[int, ...]]:
     return set(map(tuple, np.sort(simplices, axis=1).tolist()))
 
 
+@pytest.fixture(scope="module")
+def face(astronaut):
+    return FaceMesh().detect(astronaut)
+
+
 @pytest.mark.parametrize("n", [20, 300, 1500])
 def test_random_points_triangulate_as_qhull_does(n):
     points = np.random.default_rng(n).uniform(0, 512, (n, 2)).astype(np.float32)
     assert triangles(delaunay(points)) == triangles(Delaunay(points).simplices)
 
 
-def test_a_face_with_its_ring_and_border_triangulates_as_qhull_does(astronaut):
-    face = FaceMesh().detect(astronaut)
+def test_a_face_with_its_ring_and_border_triangulates_as_qhull_does(astronaut, face):
     moving = warp_points(face)
     height, width = astronaut.shape[:2]
     points = np.concatenate([moving, anchors(moving, width, height)])
@@ -40,12 +44,11 @@ def test_a_face_with_its_ring_and_border_triangulates_as_qhull_does(astronaut):
     assert len(ours) > 2 * len(moving)  # every moving point is inside the mesh
 
 
-def test_lips_turned_over_take_back_no_head_pose_an_eye_turned_over_does(astronaut):
+def test_lips_turned_over_take_back_no_head_pose_an_eye_turned_over_does(astronaut, face):
     """A head pose is taken back where it would fold the face (performance.unfolded),
     but not for the lips' triangles: the expression alone turns them over (closed lips
     put the inner lips' points on top of each other), and counted, they made the pose
     kept, and so the eyes, change with the mouth's shape frame by frame."""
-    face = FaceMesh().detect(astronaut)
     moving = warp_points(face)
     fixed = anchors(moving, *astronaut.shape[1::-1])
     warp = MeshWarp(astronaut, np.concatenate([moving, fixed]))
