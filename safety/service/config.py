@@ -11,16 +11,18 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from media.sampling import Sampling
 from reelguard.channel import is_loopback
-from safety.intake import Limits
 from safety.moderators.plugins import plugin, pool_names
 from safety.policy.loading import policy_from_table
 from safety.policy.rules import Policy
-from safety.store.opening import EMBEDDED_FILE
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # what the properties build; imported there: the CLI reads a config
+    from media.sampling import Sampling  # to find its service, with no video decoder
+    from safety.intake import Limits
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 MiB = 1024 * 1024
@@ -199,6 +201,8 @@ class Config:
     @property
     def embedded_database_path(self) -> Path:
         """The SQLite file of the embedded default (no database_url)."""
+        from safety.store.opening import EMBEDDED_FILE
+
         return self.data_dir / EMBEDDED_FILE
 
     @property
@@ -220,11 +224,15 @@ class Config:
 
     @property
     def sampling(self) -> Sampling:
+        from media.sampling import Sampling
+
         return Sampling(fps=self.sample_fps)  # refuses under 1 frame a second
 
     @property
     def limits(self) -> Limits:
         """The ceilings request intake holds every request to."""
+        from safety.intake import Limits
+
         return Limits(
             max_prompt_chars=self.max_prompt_chars,
             max_image_pixels=self.max_image_pixels,

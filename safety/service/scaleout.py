@@ -207,7 +207,7 @@ class RayModerator:
     the plugin's class; the scores come from the replicas."""
 
     def __init__(self, handle, plugin: Plugin, frames_per_call: int = FRAMES_PER_CALL) -> None:
-        cls = plugin.cls
+        cls = plugin.moderator_class()
         self.name, self.model, self.categories = cls.name, cls.model, cls.categories
         self.calibration = getattr(cls, "calibration", {})  # the same model, in the pool
         self._findings = cls.findings

@@ -114,10 +114,6 @@ class GrantStore(Protocol):
         ...
 
 
-class DuplicateCredential(ValueError):
-    """A token hash or certificate subject that another client holds (or held)."""
-
-
 class ClientStore(Protocol):
     """Callers of the service; a bearer token is known only by its SHA-256."""
 

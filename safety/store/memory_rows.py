@@ -20,11 +20,11 @@ import numpy as np
 from indexes.hamming import rows
 from indexes.hashbank import Bank, BankEntry
 from indexes.manifests import ManifestRecord, StoredFingerprint
-from safety.store.interface import DuplicateCredential
 from safety.store.records import (
     AuditEntry,
     Clearance,
     ClientRecord,
+    DuplicateCredential,
     ReviewItem,
     SigningAuthorization,
 )

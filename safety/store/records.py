@@ -1,10 +1,15 @@
-"""What the stores hand back: plain, frozen records, free of any database type."""
+"""What the stores hand back: plain, frozen records, free of any database type (and the
+one error of theirs a caller handles, DuplicateCredential)."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from dataclasses import dataclass, field
+
+
+class DuplicateCredential(ValueError):
+    """A token hash or certificate subject that another client holds (or held)."""
 
 
 @dataclass(frozen=True)

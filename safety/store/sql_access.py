@@ -11,8 +11,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from safety.store.interface import DuplicateCredential
-from safety.store.records import ClientRecord
+from safety.store.records import ClientRecord, DuplicateCredential
 from safety.store.schema import clients, shared_secrets, web_sessions
 from safety.store.sql_media import insert_for
 

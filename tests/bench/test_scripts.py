@@ -17,7 +17,11 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
         ("load.py", ["--streams", "12", "--slots", "2", "--seconds", "0.5"], "completed 2"),
         ("cold_start.py", ["--repeat", "1"], "warm start"),
         ("watermark.py", ["--frames", "6"], "re-encoded CRF 23"),
-        ("overhead.py", ["--size", "64", "--steps", "2", "--repeat", "1"], "safety overhead"),
+        (
+            "overhead.py",
+            ["--size", "64", "--frames", "4", "--steps", "2", "--repeat", "1"],
+            "safety overhead",
+        ),
         (
             "ray_moderation.py",
             ["--frames", "8", "--repeat", "2", "--rounds", "1", "--plain-frames", "2"],

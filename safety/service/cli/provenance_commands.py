@@ -14,6 +14,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from safety.service.cli.connection import (
     EXIT_FAILED,
@@ -25,7 +26,9 @@ from safety.service.cli.connection import (
 )
 from safety.service.cli.output import emitted, format_report, json_option
 from safety.service.config import Config
-from signing.report import VerifyReport
+
+if TYPE_CHECKING:  # imported where a report is read: it brings c2pa and the MP4 writer
+    from signing.report import VerifyReport
 
 TRUST_LIST_SCHEMA = "reelguard.trust-list/1"
 RECHECK_SCHEMA = "reelguard.recheck/1"
@@ -47,6 +50,7 @@ def _remote(args) -> bool:
 
 def _remote_verifier(args) -> Callable[[Path], VerifyReport]:
     from reelguard.v1 import reelguard_pb2 as pb
+    from signing.report import VerifyReport
 
     rpc, channel = stubs(args)
     provenance = rpc.ProvenanceStub(channel)

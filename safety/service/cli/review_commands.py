@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from safety.review.queue import STATUSES
+from safety.review.states import STATUSES
 from safety.service.cli.connection import EXIT_FAILED, EXIT_HELD, EXIT_OK, stubs
 from safety.service.cli.output import emitted, format_verdict, json_option, when
 from safety.service.cli.results import receive

@@ -4,6 +4,9 @@ and counted as coverage, with nothing else changed."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from safety.job import Completed
@@ -39,6 +42,22 @@ def test_a_moderator_name_the_registry_lacks_is_refused_at_load():
 def test_the_ray_pools_are_the_registrys():
     assert pool_names() == ("nudity",)  # open_nsfw's
     assert RAY_POOLS == ("faces", "nudity", "generator", "signer")
+
+
+def test_every_entry_names_a_class_that_is_there():
+    for p in plugins.PLUGINS:
+        assert isinstance(p.moderator_class(), type), p.name
+
+
+def test_reading_the_registry_and_the_config_imports_no_model_code():
+    # A model's class is imported when its plugin is loaded (the CLI reads the config on
+    # every command: tests/safety/service/test_cli.py).
+    code = (
+        "import sys; from safety.service.config import Config; Config.load(env={}); "
+        "print(sorted(m for m in sys.modules if m.startswith('safety.moderators.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['safety.moderators.plugins']"
 
 
 class Weapons:

@@ -13,8 +13,7 @@ import sqlalchemy as sa
 
 from indexes.hashbank import Bank
 from indexes.manifests import ManifestRecord
-from safety.store.interface import DuplicateCredential
-from safety.store.records import AuditEntry, Clearance
+from safety.store.records import AuditEntry, Clearance, DuplicateCredential
 from safety.verdict import Action, Finding, Stage, Verdict
 
 # What a write that breaks a uniqueness rule raises (and changes nothing).
