@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import shutil
@@ -17,6 +18,7 @@ from pathlib import Path
 import av
 import grpc
 import numpy as np
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from PIL import Image
 
@@ -34,6 +36,15 @@ from safety.service.config import Config
 TESTDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata"
 C2PA_FILES = TESTDATA / "c2pa"
 EXE = shutil.which("reelguard") or str(Path(sys.executable).parent / "reelguard")
+
+
+def needs(*packages: str, extra: str) -> pytest.MarkDecorator:
+    """Skip a module whose optional packages are not installed, found without importing
+    them: every xdist worker collects every module, and importing torch, diffusers and
+    Ray at collection cost each worker seconds before its first test."""
+    missing = [name for name in packages if importlib.util.find_spec(name) is None]
+    reason = f"the {extra} extra is not installed ({', '.join(missing)})"
+    return pytest.mark.skipif(bool(missing), reason=reason)
 
 
 def cli(*args, env=None, timeout=120) -> subprocess.CompletedProcess:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-import pytest
 import yaml
 
-serve_schema = pytest.importorskip("ray.serve.schema")
+from tests.support import needs
+
+pytestmark = needs("ray", extra="ray")
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -33,6 +34,8 @@ def frontdoor() -> tuple[dict, dict, dict]:
 
 
 def test_the_serve_config_is_valid_and_names_real_pools():
+    from ray.serve import schema as serve_schema
+
     config = serve_schema.ServeDeploySchema.model_validate(serve_config())
     scaleout = importlib.import_module("safety.service.scaleout")
     pools = {}
@@ -78,6 +81,8 @@ def test_the_rayservice_runs_the_same_config_on_cpu_and_gpu_groups():
     (service,) = documents("rayservice.yaml")
     assert service["apiVersion"] == "ray.io/v1" and service["kind"] == "RayService"
     embedded = yaml.safe_load(service["spec"]["serveConfigV2"])
+    from ray.serve import schema as serve_schema
+
     serve_schema.ServeDeploySchema.model_validate(embedded)
     assert embedded == serve_config()
     cluster = service["spec"]["rayClusterConfig"]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import free_port
+from tests.support import free_port, needs
 
-pytest.importorskip("ray")
+pytestmark = needs("ray", extra="ray")
 RAY = shutil.which("ray") or str(Path(sys.executable).parent / "ray")
 TOKEN = "r" * 32
 CONNECT = (

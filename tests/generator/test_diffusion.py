@@ -12,10 +12,9 @@ from generator.base import GenerationInput
 from reelguard.v1 import reelguard_pb2 as pb
 from safety.job import Cancelled
 from signing.verify import Verifier
-from tests.support import Running, encode, make_config, output_bytes, terminal
+from tests.support import Running, encode, make_config, needs, output_bytes, terminal
 
-torch = pytest.importorskip("torch")
-diffusers = pytest.importorskip("diffusers")
+pytestmark = needs("torch", "diffusers", extra="diffusers")
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +76,8 @@ def test_a_cancelled_request_stops_the_denoising_loop(tiny_pipeline, tmp_path):
 
 
 def test_bad_setups_and_inputs_say_what_is_wrong(generator, tiny_pipeline, tmp_path, coffee):
+    import torch
+
     from generator.diffusion import DiffusersGenerator
 
     with pytest.raises(ValueError, match="no model_index.json"):
@@ -93,6 +94,8 @@ def test_bad_setups_and_inputs_say_what_is_wrong(generator, tiny_pipeline, tmp_p
 
 
 def test_the_configured_dtype_is_the_one_the_pipeline_runs_in(tiny_pipeline, tmp_path):
+    import torch
+
     """The half-precision path a GPU takes (float16 there), on bfloat16 here."""
     from generator.diffusion import DiffusersGenerator
 

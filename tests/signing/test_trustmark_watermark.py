@@ -12,9 +12,9 @@ import pytest
 
 from signing.watermark import payload_for
 from signing.watermarks import load_watermarker
+from tests.support import needs
 
-torch = pytest.importorskip("torch")
-published = pytest.importorskip("trustmark.trustmark")
+pytestmark = needs("torch", "trustmark", extra="trustmark")
 
 TINY = """
 model:
@@ -35,7 +35,9 @@ model:
 @pytest.fixture
 def weights(tmp_path, monkeypatch):
     """A tiny random-weight TrustMark "Q" in a directory, registered as if published."""
+    import torch
     from omegaconf import OmegaConf
+    from trustmark import trustmark as published
     from trustmark.model import instantiate_from_config
 
     from signing.trustmark_watermark import weight_files
@@ -74,6 +76,8 @@ def test_it_loads_from_the_directory_and_marks_frames(weights):
 def test_a_frame_whose_bits_decode_cleanly_gives_back_the_payload(weights):
     """TrustMark's own decode and BCH_4 correction, with the trained network's output
     stood in for by the packet it would produce (one bit flipped: corrected)."""
+    import torch
+
     marker = load_watermarker(f"trustmark:{weights}", bytes(32))
     payload = payload_for("fedcba9876543210" * 2)
     bits = "".join(f"{b:08b}" for b in payload)

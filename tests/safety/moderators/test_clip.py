@@ -6,13 +6,12 @@ import json
 
 import pytest
 
-torch = pytest.importorskip("torch", reason="the clip extra is not installed")
-open_clip = pytest.importorskip("open_clip", reason="the clip extra is not installed")
+from media.decode import Frame
+from reelguard.v1 import reelguard_pb2 as pb
+from safety.moderators.clip import DEFAULT_PROMPTS, ClipModerator
+from tests.support import Running, encode, make_config, needs
 
-from media.decode import Frame  # noqa: E402
-from reelguard.v1 import reelguard_pb2 as pb  # noqa: E402
-from safety.moderators.clip import DEFAULT_PROMPTS, ClipModerator  # noqa: E402
-from tests.support import Running, encode, make_config  # noqa: E402
+pytestmark = needs("torch", "open_clip", extra="clip")
 
 TINY = {
     "embed_dim": 32,
@@ -23,6 +22,9 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
+    import open_clip
+    import torch
+
     d = tmp_path_factory.mktemp("clip")
     config = d / "tiny-clip-test.json"
     config.write_text(json.dumps(TINY))

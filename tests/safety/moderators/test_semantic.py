@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("sentence_transformers", reason="the semantic extra is not installed")
+from reelguard.v1 import reelguard_pb2 as pb
+from safety.moderators.semantic import SemanticPromptModerator
+from tests.support import Running, make_config, needs
 
-from reelguard.v1 import reelguard_pb2 as pb  # noqa: E402
-from safety.moderators.semantic import SemanticPromptModerator  # noqa: E402
-from tests.support import Running, make_config  # noqa: E402
+pytestmark = needs("sentence_transformers", extra="semantic")
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import pytest
 
 from reelguard.v1 import reelguard_pb2 as pb
 from signing.verify import Verifier
-from tests.support import Running, encode, make_config, output_bytes, terminal
+from tests.support import Running, encode, make_config, needs, output_bytes, terminal
 
-pytest.importorskip("ray.serve")
+pytestmark = needs("ray", extra="ray")
 
 
 @pytest.fixture(scope="module")
