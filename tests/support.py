@@ -47,6 +47,14 @@ def needs(*packages: str, extra: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(bool(missing), reason=reason)
 
 
+def modules_loaded_by(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running `code`: what an import costs
+    a process that starts with it (a CLI command, a worker)."""
+    probe = f"{code}\nimport sys\nprint(*sys.modules)"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(run.stdout.split())
+
+
 def cli(*args, env=None, timeout=120) -> subprocess.CompletedProcess:
     """The `reelguard` console script, run as a user would."""
     return subprocess.run(

@@ -4,9 +4,6 @@ and counted as coverage, with nothing else changed."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from safety.job import Completed
@@ -16,7 +13,7 @@ from safety.policy.coverage import coverage
 from safety.service.config import RAY_POOLS, Config
 from safety.verdict import Finding
 from tests.safety.domain import build_domain
-from tests.support import encode
+from tests.support import encode, modules_loaded_by
 
 
 def names(config: Config) -> list[str]:
@@ -52,12 +49,10 @@ def test_every_entry_names_a_class_that_is_there():
 def test_reading_the_registry_and_the_config_imports_no_model_code():
     # A model's class is imported when its plugin is loaded (the CLI reads the config on
     # every command: tests/safety/service/test_cli.py).
-    code = (
-        "import sys; from safety.service.config import Config; Config.load(env={}); "
-        "print(sorted(m for m in sys.modules if m.startswith('safety.moderators.')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['safety.moderators.plugins']"
+    loaded = modules_loaded_by("from safety.service.config import Config; Config.load(env={})")
+    assert {m for m in loaded if m.startswith("safety.moderators.")} == {
+        "safety.moderators.plugins"
+    }
 
 
 class Weapons:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from safety.moderators.profanity import ProfanityModel
-from tests.support import OFFENSIVE
+from tests.support import OFFENSIVE, modules_loaded_by
 
 BENIGN_PROMPTS = [
     "a golden retriever running on a beach at sunset",
@@ -47,12 +44,10 @@ def test_equals_the_packaged_classifier_on_every_text():
 
 
 def test_starting_it_imports_neither_sklearn_nor_scipy():
-    code = (
-        "import sys; from safety.moderators.prompt import PromptModerator; PromptModerator(); "
-        "print(sorted(m for m in ('sklearn', 'scipy', 'joblib') if m in sys.modules))"
+    loaded = modules_loaded_by(
+        "from safety.moderators.prompt import PromptModerator; PromptModerator()"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert loaded.isdisjoint({"sklearn", "scipy", "joblib"}), loaded
 
 
 def test_version_names_the_package_release_the_weights_came_from():

@@ -18,7 +18,7 @@ import pytest
 import skimage.data
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.support import EXE, cli, encode, free_port, performance
+from tests.support import EXE, cli, encode, free_port, modules_loaded_by, performance
 
 
 @pytest.fixture(autouse=True)
@@ -118,9 +118,7 @@ def test_a_command_loads_no_model_video_or_database_library():
     # Each command is a process of its own: reading the config and the registry once
     # imported every moderator's module and with them PyAV, FAISS, SQLAlchemy and c2pa,
     # 0.9-1.1 s a command where it is now 0.2-0.3 s (session 14).
-    code = "import sys, safety.service.cli.main; print(*sorted(sys.modules))"
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = {name.split(".")[0] for name in run.stdout.split()}
+    loaded = {name.split(".")[0] for name in modules_loaded_by("import safety.service.cli.main")}
     heavy = {"numpy", "av", "faiss", "sqlalchemy", "c2pa", "cryptography", "onnxruntime", "PIL"}
     assert loaded.isdisjoint(heavy), loaded & heavy
 
