@@ -150,28 +150,25 @@ def _usual_eyes(faces: list[Face]) -> np.ndarray:
     the clip's median; every frame, where none is: two frames far apart): a rest frame
     with half-closed eyes made every ordinary frame a stare, with the lids' gain."""
     eyes = np.array([eye_openings(f.points).mean() for f in faces])
-    usual = np.abs(eyes - np.median(eyes)) <= 0.1 * np.median(eyes)
+    typical = np.median(eyes)
+    usual = np.abs(eyes - typical) <= 0.1 * typical
     return usual if usual.any() else np.ones_like(usual)
 
 
-def neutral_order(faces: list[Face]) -> np.ndarray:
-    """The frames with the eyes as open as usual, most neutral first: the mouth most
-    closed and least wide (a clip may start on a smile or a blink)."""
-    width = np.array([mouth_width(f.points) for f in faces])
-    score = np.array([mouth_opening(f.points) for f in faces]) + width - width.min()
-    usual = _usual_eyes(faces)
+def neutral_order(opening: np.ndarray, width: np.ndarray, usual: np.ndarray) -> np.ndarray:
+    """The frames with the eyes as open as usual (`usual`), most neutral first: the
+    mouth most closed and least wide (a clip may start on a smile or a blink). `opening`
+    and `width`: each frame's mouth_opening and mouth_width."""
+    score = opening + width - width.min()
     return np.flatnonzero(usual)[np.argsort(score[usual], kind="stable")]
 
 
-def closed_mouth_index(faces: list[Face]) -> int:
+def closed_mouth_index(opening: np.ndarray, width: np.ndarray, usual: np.ndarray) -> int:
     """The frame the lips are read against: among frames with the eyes as open as
     usual, the tenth least open, then the least wide of those. The most neutral frame
     weighs the mouth's opening against its width; on vid_retalking_face1 it chose lips
     open at 0.042 of the face where the clip's closed mouth reads 0.012, so a closed
     mouth read as lips pressed past shut and the character's moved 0.3x the actor's."""
-    usual = _usual_eyes(faces)
-    opening = np.array([mouth_opening(f.points) for f in faces])
-    width = np.array([mouth_width(f.points) for f in faces])
     closed = usual & (opening <= np.percentile(opening[usual], 10))
     return int(np.argmin(np.where(closed, width, np.inf)))
 
@@ -186,10 +183,13 @@ def neutral_face(faces: list[Face]) -> Face:
     with the irises averaged, 0.67 and 0.71 (bench/performance.py --people)."""
     if not faces:
         raise ValueError("no face")
-    order = neutral_order(faces)
+    usual = _usual_eyes(faces)
+    opening = np.array([mouth_opening(f.points) for f in faces])
+    width = np.array([mouth_width(f.points) for f in faces])
+    order = neutral_order(opening, width, usual)
     rest = faces[order[0]]
     points = rest.points.copy()
-    points[LIPS] = unposed(rest, faces[closed_mouth_index(faces)])[LIPS]
+    points[LIPS] = unposed(rest, faces[closed_mouth_index(opening, width, usual)])[LIPS]
     chosen = order[:REST_FRAMES]
     irises = np.empty((2, 2), np.float32)
     for k in range(2):
