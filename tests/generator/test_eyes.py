@@ -86,6 +86,27 @@ def test_the_actors_lids_take_the_colour_of_the_skin_about_the_eye_not_of_the_ey
     assert abs(shown[y - 2 : y + 3, x0:x1].mean() - 170) < 40  # lids in the skin's tone
 
 
+def test_a_dark_actors_shiny_lid_on_a_pale_character_does_not_burn_out_white(character, hopper):
+    """The lids' lightness was scaled by the ratio of the two skins: a dark-skinned
+    actor's lid on a pale character (vid_xportrait_driving_video on Paul Rudd, 2.4x) burnt
+    its highlight out to a white blob above the lash line, which read as an open eye's
+    white. The skin keeps its tone; what is brighter than it stays short of white."""
+    canvas, face = character
+    dark = (hopper * 0.35).astype(np.uint8)
+    actor = PerformanceTransfer().mesh.detect(dark)
+    (outer, inner), upper = EYES[0], UPPER_LIDS[0]
+    span = float(np.linalg.norm(actor.points[inner, :2] - actor.points[outer, :2]))
+    shine = actor.points[upper, :2].mean(axis=0) - [0, 0.12 * span]
+    cv2.circle(dark, tuple(int(v) for v in shine), max(2, int(0.07 * span)), (150, 130, 120), -1)
+    flat = np.full_like(canvas, 215)  # a pale skin, then an eye in black
+    ring = [outer, *upper, inner, *LOWER_LIDS[0][::-1]]
+    cv2.fillPoly(flat, [np.round(face.points[ring, :2]).astype(np.int32)], (0, 0, 0))
+    shown = actors_lids(flat, face, dark, actor, np.array([1.0, 0.0]))
+    assert shown.max() < 255  # nothing burnt out (the whole shine was 255 before)
+    patch = (shown != flat).any(axis=2) & (flat == 215).all(axis=2)
+    assert abs(np.median(shown[patch]) - 215) < 20  # and the lids in the skin's tone
+
+
 def shut_eyes(face):
     """`face` with both eyes shut: each lid pair a pixel apart at its middle, each lower
     point under its upper one."""
