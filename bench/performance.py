@@ -2,6 +2,7 @@
 
     taskset -c 0 python bench/performance.py [--frames 48]          # speed only
     taskset -c 0 python bench/performance.py --people [--frames 96] [--strips docs/] [--blinks]
+        [--blink-sheet docs/performance-blinks.jpg]
 
 Speed: an actor clip made from a real photo (tests/support.py `talking_clip`) animates
 the astronaut photo; the whole transfer (tracking every driving frame, the warp, the
@@ -21,6 +22,10 @@ it (and of the blinks missed, how many the transfer showed shut: the actor's own
 lids alone over both eyes, read open by dlib); the share of output frames where a face
 is found; the identity distance (the service's dlib ResNet embedding) from the output to
 the character and to the actor.
+`--blink-sheet` draws, so a reader can judge the readings and not only the count, each
+blink missed (the actor's eyes and the character's at the actor's deepest frame) and each
+closing dlib does not read on the actor (both its eyes' lids shown alone by the transfer
+while dlib reads the actor's eyes over 60 % open).
 Last on each line (`readers m/s/e`): how far dlib and the Face Mesh agree on the actor's
 own mouth, smile and eyes: what an exact transfer of the mesh's reading would score.
 """
@@ -216,11 +221,13 @@ def identity(embedder, image: np.ndarray) -> np.ndarray | None:
     return max(faces, key=lambda f: f.box[2] * f.box[3]).embedding if faces else None
 
 
-def quality(frames: int, strips: Path | None, blinks_detail: bool = False) -> None:
+def quality(
+    frames: int, strips: Path | None, blinks_detail: bool = False, sheet: Path | None = None
+) -> None:
     from safety.likeness.checker import DlibFaceEmbedder
 
     transfer, landmarks, embedder = PerformanceTransfer(), Landmarks(), DlibFaceEmbedder()
-    rows = []
+    rows, sheet_rows = [], []
     print(f"{'actor':<34} {'character':<28} mouth(x)  smile(x)  eyes(x)  gaze(x)[eyes] roll "
           "blinks found  id:char/actor  readers m/s/e")  # fmt: skip
     for n, video in enumerate(ACTORS):
@@ -250,6 +257,9 @@ def quality(frames: int, strips: Path | None, blinks_detail: bool = False) -> No
         typical = eyelids.typical_openings(raw)
         lids = np.array([eyelids.closing(face, typical).min() for face in raw])
         unread = shown_shut(blink_list, lids)
+        if sheet is not None:
+            clip = (Path(video).stem, driving, output, raw, a, c)
+            sheet_rows += blink_rows(transfer.mesh, *clip, blink_list, lids)
         rows.append((rel, runs, closed, found, d_char, d_actor, readable, agree, unread))
         lips, wide, eyes, look = rel["mouth"], rel["smile"], rel["eyes"], rel["gaze"]
         print(
@@ -263,6 +273,11 @@ def quality(frames: int, strips: Path | None, blinks_detail: bool = False) -> No
         if strips is not None and n < 2:
             picks = moments(a, min(len(driving), len(output)))
             strip(driving, output, picks, strips / f"performance-{Path(video).stem}.jpg")
+    if sheet_rows:
+        sheet.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(sheet), cv2.cvtColor(np.vstack(sheet_rows), cv2.COLOR_RGB2BGR),
+                    [cv2.IMWRITE_JPEG_QUALITY, 80])  # fmt: skip
+        print(f"wrote {sheet}: {len(sheet_rows)} rows")
     if rows:
         for k in ("mouth", "smile", "eyes", "gaze", "roll"):
             values = [r[0][k][0] for r in rows if not np.isnan(r[0][k][0])]
@@ -288,6 +303,53 @@ def quality(frames: int, strips: Path | None, blinks_detail: bool = False) -> No
             f"faces found in >= {min(r[3] for r in rows):.0%} of output frames; "
             f"nearer the character in {nearer} of {len(rows)}"
         )
+
+
+def questioned(runs: list, lids: np.ndarray, eyes: np.ndarray) -> list[tuple[int, str]]:
+    """The frames `--blink-sheet` draws: each blink missed, at the actor's deepest frame
+    (`eyes`: dlib's reading over its median); then each run of frames where the transfer
+    showed the actor's lids alone over both eyes and dlib reads no blink of the actor
+    within a frame of it, at its middle."""
+    picks = [(first + int(np.nanargmin(eyes[first : last + 1])), "missed")
+             for first, last, _, lowest in runs if not lowest < BLINK_UNDER]  # fmt: skip
+    counted = np.zeros(len(lids), bool)
+    for first, last, *_ in runs:
+        counted[max(0, first - 1) : last + 2] = True
+    shut = np.flatnonzero(lids >= 1.0)
+    for group in np.split(shut, np.flatnonzero(np.diff(shut) > 1) + 1) if len(shut) else []:
+        if not counted[group].any():
+            picks.append((int(group[len(group) // 2]), "unread"))
+    return picks
+
+
+def blink_rows(mesh, stem: str, driving: list, output: list, raw: list, a: dict, c: dict,
+               runs: list, lids: np.ndarray) -> list[np.ndarray]:  # fmt: skip
+    """`--blink-sheet`'s rows (`questioned`): the actor's eyes beside the character's."""
+    eyes_a, eyes_c = a["eyes"] / np.nanmedian(a["eyes"]), c["eyes"] / np.nanmedian(c["eyes"])
+    rows = []
+    for d, kind in questioned(runs, lids, eyes_a):
+        if d >= len(output):
+            continue
+        seen = mesh.detect(output[d])
+        actor = eyes_crop(driving[d], raw[d].points, f"{stem} {d}: {eyes_a[d]:.2f} ({kind})")
+        character = eyes_crop(output[d], None if seen is None else seen.points,
+                              f"character: {eyes_c[d]:.2f}")  # fmt: skip
+        rows.append(np.hstack([actor, character]))
+    return rows
+
+
+def eyes_crop(frame: np.ndarray, points: np.ndarray | None, label: str) -> np.ndarray:
+    """Both eyes (about the Face Mesh's outer corners) at 300x100, labelled."""
+    crop = np.full((100, 300, 3), 64, np.uint8)
+    if points is not None:
+        (lx, ly), (rx, ry) = points[face_mesh.EYES[0][0], :2], points[face_mesh.EYES[1][0], :2]
+        span, cx, cy = abs(rx - lx), (lx + rx) / 2, (ly + ry) / 2
+        x0, x1 = int(max(cx - 0.75 * span, 0)), int(min(cx + 0.75 * span, frame.shape[1]))
+        y0, y1 = int(max(cy - 0.25 * span, 0)), int(min(cy + 0.25 * span, frame.shape[0]))
+        if x1 - x0 > 2 and y1 - y0 > 2:
+            crop = cv2.resize(frame[y0:y1, x0:x1], (300, 100), interpolation=cv2.INTER_CUBIC)
+    cv2.putText(crop, label, (3, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 0), 1)
+    return crop
 
 
 def moments(actor: dict[str, np.ndarray], count: int) -> list[int]:
@@ -324,10 +386,11 @@ def main() -> None:
     parser.add_argument("--people", action="store_true", help="the quality report")
     parser.add_argument("--strips", type=Path, help="write two frame strips here")
     parser.add_argument("--blinks", action="store_true", help="each blink's readings")
+    parser.add_argument("--blink-sheet", type=Path, help="draw the blinks in question here")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     if args.people:
-        quality(args.frames, args.strips, args.blinks)
+        quality(args.frames, args.strips, args.blinks, args.blink_sheet)
     else:
         speed(args.frames, args.side)
 

@@ -36,3 +36,20 @@ def test_a_missed_blink_counts_as_shown_shut_only_where_the_lids_were_shown_alon
     assert shown_shut(runs, lids) == 1
     lids[8] = 0.9  # shown, but not alone
     assert shown_shut(runs, lids) == 0
+
+
+def test_the_blink_sheet_draws_the_blinks_missed_and_the_closings_dlib_did_not_count(
+    monkeypatch,
+):
+    """`--blink-sheet`'s frames: a missed blink at the actor's deepest frame; a run of
+    lids shown alone with no blink of the actor read within a frame of it, at its middle;
+    a caught blink and lids shown beside a counted blink are not drawn."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    from performance import questioned
+
+    eyes = np.array([1, 0.5, 0.4, 1, 1, 1, 0.55, 1, 1, 1, 1, 1, 1, 1, 1])
+    runs = [(1, 2, 0.4, 0.7), (6, 6, 0.55, 0.3)]  # the first missed, the second caught
+    lids = np.zeros(15)
+    lids[[3, 7]] = 1.0  # beside the counted blinks
+    lids[10:13] = 1.0  # the actor's eyes read open there
+    assert questioned(runs, lids, eyes) == [(2, "missed"), (11, "unread")]
