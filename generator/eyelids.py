@@ -168,7 +168,7 @@ def lightness_onto(lightness: np.ndarray, mine: float, theirs: float) -> np.ndar
     to a white blob, which read as an open eye's white."""
     gain = theirs / max(mine, 1.0)
     knee = (255.0 + theirs) / 2  # where the scaling stops, in the output
-    start = knee / gain  # and in the actor's lightness
+    start = knee / max(gain, 1e-6)  # and in the actor's lightness
     if start >= 255.0:
         return lightness * gain
     above = min(gain, (255.0 - knee) / (255.0 - start))

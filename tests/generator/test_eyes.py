@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from generator.base import GenerationInput
-from generator.eyelids import actors_lids, closing, gaze_held, typical_openings
+from generator.eyelids import (
+    actors_lids,
+    closing,
+    gaze_held,
+    lightness_onto,
+    typical_openings,
+)
 from generator.face_mesh import EYES, LOWER_LIDS, UPPER_LIDS, Face, refine_lids
 from generator.irises import Irises
 from generator.performance import MeshWarp, PerformanceTransfer, anchors, warp_points
@@ -105,6 +111,16 @@ def test_a_dark_actors_shiny_lid_on_a_pale_character_does_not_burn_out_white(cha
     assert shown.max() < 255  # nothing burnt out (the whole shine was 255 before)
     patch = (shown != flat).any(axis=2) & (flat == 215).all(axis=2)
     assert abs(np.median(shown[patch]) - 215) < 20  # and the lids in the skin's tone
+
+
+@pytest.mark.parametrize("mine, theirs", [(60, 215), (150, 170), (200, 90), (40, 0), (1, 250)])
+def test_the_lids_lightness_takes_skin_to_skin_in_order_and_inside_white(mine, theirs):
+    """`lightness_onto`: the actor's skin lands on the character's, darker stays darker,
+    nothing passes white; a black skin is no error."""
+    lightness = np.arange(256, dtype=np.float32)
+    out = lightness_onto(lightness, float(mine), float(theirs))
+    assert abs(lightness_onto(np.float32(mine), float(mine), float(theirs)) - theirs) < 1
+    assert (np.diff(out) >= 0).all() and 0 <= out.min() and out.max() <= 255
 
 
 def shut_eyes(face):
