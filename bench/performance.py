@@ -50,7 +50,7 @@ from PIL import Image  # noqa: E402
 
 from generator import eyelids, face_mesh  # noqa: E402
 from generator.base import GenerationInput  # noqa: E402
-from generator.performance import PerformanceTransfer  # noqa: E402
+from generator.performance import PerformanceTransfer, for_tracking  # noqa: E402
 from media.mp4 import write_mp4  # noqa: E402
 from media.sampling import motion_frames  # noqa: E402
 from tests.landmarks68 import (  # noqa: E402
@@ -331,7 +331,8 @@ def blink_rows(mesh, stem: str, driving: list, output: list, raw: list, a: dict,
         if d >= len(output):
             continue
         seen = mesh.detect(output[d])
-        actor = eyes_crop(driving[d], raw[d].points, f"{stem} {d}: {eyes_a[d]:.2f} ({kind})")
+        tracked = for_tracking(driving[d])[0]  # the size the actor's face was read at
+        actor = eyes_crop(tracked, raw[d].points, f"{stem} {d}: {eyes_a[d]:.2f} ({kind})")
         character = eyes_crop(output[d], None if seen is None else seen.points,
                               f"character: {eyes_c[d]:.2f}")  # fmt: skip
         rows.append(np.hstack([actor, character]))
