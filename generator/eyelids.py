@@ -43,9 +43,14 @@ def typical_openings(faces: list[Face]) -> np.ndarray:
 
 def closing(actor: Face, typical: np.ndarray) -> np.ndarray:
     """Per eye, how far the actor's lids are shown (0: not at all, 1: alone), from its
-    opening now against `typical_openings`."""
+    opening now against `typical_openings`. Eyes blink together: an eye already closing
+    beside one read shut shuts with it (the mesh reads one eye of a blink shallow where
+    hair or a lens frame is over it, and the character half winked); an eye open as
+    usual beside a shut one is a wink and stays open."""
     ratio = eye_openings(actor.points) / np.maximum(typical, 1e-6)
-    return np.clip((CLOSING_FROM - ratio) / (CLOSING_FROM - SHUT_AT), 0.0, 1.0)
+    own = np.clip((CLOSING_FROM - ratio) / (CLOSING_FROM - SHUT_AT), 0.0, 1.0)
+    together = (own[::-1] >= 1.0) & (own > 0.0)
+    return np.where(together, 1.0, own).astype(own.dtype)
 
 
 def gaze_held(actor: Face, opened: Face) -> Face:

@@ -123,6 +123,30 @@ def test_the_lids_lightness_takes_skin_to_skin_in_order_and_inside_white(mine, t
     assert (np.diff(out) >= 0).all() and 0 <= out.min() and out.max() <= 255
 
 
+def test_one_eye_shut_shuts_the_other_already_closing_but_a_wink_stays_a_wink(hopper):
+    """Eyes blink together: where the mesh reads one eye of a blink shut and the other
+    only closing (hair or a lens frame over it: vid_edtalk_expression_source, frames
+    81-82, 0.31 and 0.77 of open), the character half winked; the closing eye now shuts
+    with the shut one. An eye as open as usual beside a shut one is a wink, and stays."""
+    actor = PerformanceTransfer().mesh.detect(hopper)
+    typical = typical_openings([actor])
+    assert closing(with_openings(actor, (0.3, 0.8)), typical).tolist() == [1.0, 1.0]
+    assert closing(with_openings(actor, (0.3, 1.0)), typical).tolist() == [1.0, 0.0]
+    both_closing = closing(with_openings(actor, (0.7, 0.8)), typical)  # neither shut yet
+    assert 0 < both_closing[1] < both_closing[0] < 1
+
+
+def with_openings(face, ratios):
+    """`face` with each eye's lids brought together about their middle to `ratios` of
+    its opening."""
+    points = face.points.copy()
+    for upper, lower, ratio in zip(UPPER_LIDS, LOWER_LIDS, ratios, strict=True):
+        middle = (points[upper, 1].mean() + points[lower, 1].mean()) / 2
+        points[upper, 1] = middle + (points[upper, 1] - middle) * ratio
+        points[lower, 1] = middle + (points[lower, 1] - middle) * ratio
+    return replace(face, points=points)
+
+
 def shut_eyes(face):
     """`face` with both eyes shut: each lid pair a pixel apart at its middle, each lower
     point under its upper one."""
