@@ -94,9 +94,9 @@ def test_bad_setups_and_inputs_say_what_is_wrong(generator, tiny_pipeline, tmp_p
 
 
 def test_the_configured_dtype_is_the_one_the_pipeline_runs_in(tiny_pipeline, tmp_path):
+    """The half-precision path a GPU takes (float16 there), on bfloat16 here."""
     import torch
 
-    """The half-precision path a GPU takes (float16 there), on bfloat16 here."""
     from generator.diffusion import DiffusersGenerator
 
     half = DiffusersGenerator(tiny_pipeline, device="cpu", dtype="bfloat16", steps=2)
