@@ -79,7 +79,7 @@ def _eye_axes(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return corner, along, down if down[1] >= 0 else -down
 
 
-def _in_eye(points: np.ndarray, k: int, places) -> np.ndarray:
+def _eye_places(points: np.ndarray, k: int, places) -> np.ndarray:
     """Places given in eye widths (along, down) as image pixels."""
     corner, along, down = _eye_axes(points, k)
     return np.array([corner + along * u + down * v for u, v in places], np.float32)
@@ -100,9 +100,9 @@ def actors_lids(
         if weight <= 0:
             continue
         place = cv2.getAffineTransform(
-            _in_eye(actor.points, k, reference), _in_eye(target.points, k, reference)
+            _eye_places(actor.points, k, reference), _eye_places(target.points, k, reference)
         )
-        box = _in_eye(target.points, k, [(u, v) for u in ALONG for v in (ABOVE, BELOW)])
+        box = _eye_places(target.points, k, [(u, v) for u in ALONG for v in (ABOVE, BELOW)])
         span = float(np.linalg.norm(_eye_axes(target.points, k)[1]))
         sigma = max(1.0, FEATHER * span / 2)
         margin = int(np.ceil(3 * sigma)) + 2  # the feathered edge fades to nothing inside

@@ -1,6 +1,6 @@
 """The eyes of the performance transfer: the iris model's lids replace the mesh's only
-where they agree with it, a real actor's blinks close the character's eyes and glances
-are read the way they look, and an iris moves whole across its eye."""
+where they agree with it, a real actor's blinks close the character's eyes and its irises
+are read as another landmark model reads them, and an iris moves whole across its eye."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_the_actors_lids_show_only_while_the_actors_eye_closes(character, hopper
     typical = typical_openings([actor])
     assert (closing(actor, typical) == 0).all()  # open as usual: the character's own eyes
     assert actors_lids(canvas, face, hopper, actor, closing(actor, typical)) is canvas
-    assert (closing(shut_eyes(actor), typical) == 1).all()
+    assert (closing(with_openings(actor, (0.05, 0.05)), typical) == 1).all()
     shown = actors_lids(canvas, face, hopper, actor, np.array([1.0, 0.0]))
     changed = np.abs(shown.astype(int) - canvas).max(axis=2) > 8
     for k, (outer, inner) in enumerate(EYES):
@@ -145,17 +145,6 @@ def with_openings(face, ratios):
         points[upper, 1] = middle + (points[upper, 1] - middle) * ratio
         points[lower, 1] = middle + (points[lower, 1] - middle) * ratio
     return replace(face, points=points)
-
-
-def shut_eyes(face):
-    """`face` with both eyes shut: each lid pair a pixel apart at its middle, each lower
-    point under its upper one."""
-    shut = face.points.copy()
-    for upper, lower in zip(UPPER_LIDS, LOWER_LIDS, strict=True):
-        middle = (shut[upper, 1].mean() + shut[lower, 1].mean()) / 2
-        shut[upper, 1], shut[lower, 1] = middle - 0.5, middle + 0.5
-        shut[lower, 0] = shut[upper, 0]
-    return replace(face, points=shut)
 
 
 def renderer(canvas, face):
@@ -263,12 +252,14 @@ def test_an_actor_with_eyes_shut_still_makes_the_character_not_the_actor(astrona
         assert np.linalg.norm(me - character) < 0.6 < np.linalg.norm(me - actor)
 
 
-def test_an_actors_glances_are_read_the_way_they_look():
-    """The people set's vid_tpsmm_driving.mp4 (96 frames at 24 fps) has real glances: its
-    two eyes, read apart by dlib's 68 points and the darkest pixels, move together
-    (r 0.65). The iris model read its image-left eye backwards from MediaPipe's crop
-    (r -0.40 to that reading) and right from the crop's mirror image (0.89); with only
-    MediaPipe's crops the tracked gaze agreed at 0.28. Both ways, averaged: 0.61."""
+def test_the_irises_are_read_as_another_landmark_model_reads_them():
+    """The people set's vid_tpsmm_driving.mp4 (96 frames at 24 fps): its two eyes, read
+    apart by dlib's 68 points and the darkest pixels, move together (r 0.65; most of
+    that is its three blinks, frames 20-22, 56-60 and 89-91, which dlib reads as open eyes
+    looking down: docs/performance-transfer.md). The iris model read its image-left eye
+    backwards from MediaPipe's crop (r -0.40 to dlib's reading) and right from the crop's
+    mirror image (0.89); with only MediaPipe's crops the tracked irises agreed at 0.28.
+    Both ways, averaged: 0.61."""
     driving = motion_frames(TESTDATA / "people" / "vid_tpsmm_driving.mp4", 24, 96)
     _, _, raw = PerformanceTransfer().actor(driving, 24)
     marks = Landmarks()
