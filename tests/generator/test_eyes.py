@@ -13,6 +13,7 @@ import pytest
 from generator.base import GenerationInput
 from generator.eyelids import (
     actors_lids,
+    blinking,
     closing,
     gaze_held,
     lightness_onto,
@@ -134,6 +135,29 @@ def test_one_eye_shut_shuts_the_other_already_closing_but_a_wink_stays_a_wink(ho
     assert closing(with_openings(actor, (0.3, 1.0)), typical).tolist() == [1.0, 0.0]
     both_closing = closing(with_openings(actor, (0.7, 0.8)), typical)  # neither shut yet
     assert 0 < both_closing[1] < both_closing[0] < 1
+
+
+def test_a_blink_is_read_by_its_speed_where_the_mesh_reads_it_shallow(hopper):
+    """A blink the mesh reads shallow (both eyes at 0.75 of open for two frames, as
+    behind glasses, or caught halfway by the frame rate) is still a blink: `closing`
+    alone showed the actor's lids only in part over the character's open eye, and the
+    blink did not read shut. Eyes narrowed as far for a second (a squint), or one eye
+    shut quickly (a wink), are not blinks."""
+    actor = PerformanceTransfer().mesh.detect(hopper)
+    typical = typical_openings([actor])
+
+    def clip(*moments):
+        """48 frames at 24 fps, open but for `(first, last, ratios)` runs."""
+        openings = [(1.0, 1.0)] * 48
+        for first, last, ratios in moments:
+            openings[first : last + 1] = [ratios] * (last + 1 - first)
+        return [with_openings(actor, o) for o in openings]
+
+    shallow = clip((20, 21, (0.75, 0.75)))
+    assert closing(shallow[20], typical).max() < 1  # what showed before
+    assert np.flatnonzero(blinking(shallow, 24)).tolist() == [20, 21]
+    assert not blinking(clip((10, 33, (0.75, 0.75))), 24).any()  # a squint
+    assert not blinking(clip((20, 22, (0.2, 1.0))), 24).any()  # a wink
 
 
 def with_openings(face, ratios):
