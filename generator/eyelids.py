@@ -9,10 +9,10 @@ as shut to another landmark model. On the people set's 12 portraits, eyes fully 
 that way read, by dlib's 68 points, at 0.57-1.05 of the open eye (median 0.70), and
 rolling the upper lid's skin down over the eye at 0.44-1.08 (median 0.52); real blinks
 read 0.36-0.5. The actor's closing eye is a real one: with it, 35-36 of the people set's
-51 actor blinks close the character's eyes as dlib reads them, against 19 (python
-bench/performance.py --people --frames 96). The patch is the lids and the skin to the
-crease, not the brows, and only while the eye closes: an open eye stays the
-character's own.
+51 actor blinks close the character's eyes as dlib reads them, against 19, and 39-40
+with blinks read by their speed (`blinking`; python bench/performance.py --people
+--frames 96). The patch is the lids and the skin to the crease, not the brows, and only
+while the eye closes: an open eye stays the character's own.
 """
 
 from __future__ import annotations
