@@ -40,8 +40,9 @@ EYE_MARGIN = 0.06  # the lashes and liner about an eye's opening, in eye widths
 # frames at 24 fps) this finds 50 of the 51 blinks dlib's 68 points read (the 51st, a
 # laugh's eyes shut for half a second, is deep enough to show shut already), the seven
 # the mesh reads too shallow for `closing` among them (behind glasses, half blinks, low
-# resolution); the 16 other runs it finds are blinks dlib reads at 0.61-0.82 of open
-# (vid_tpsmm_driving, vid_dpe_s, seen by eye) or too small to tell (vid_dpe_d).
+# resolution). dlib reads the 16 other runs it finds at 0.61-0.82 of open; those the
+# blink sheet draws are blinks by eye (vid_tpsmm_driving, vid_dpe_s) or too small to tell
+# (vid_dpe_d).
 BLINK_DIP, BLINK_EACH, BLINK_LONGEST = 0.85, 0.95, 0.35
 
 
