@@ -180,8 +180,8 @@ def caught(runs: list[tuple[int, int, float, float]]) -> int:
 def shown_shut(runs: list[tuple[int, int, float, float]], lids: np.ndarray) -> int:
     """How many of `blink_runs` the character's eyes do not close with (as dlib reads
     them) although, within a frame of the run, the transfer showed the actor's own lids
-    alone over both eyes (`lids`: per frame, 1 in a blink, else the least of the two
-    eyes' closing weights; generator/eyelids.py): dlib's misses, not the transfer's."""
+    alone over both eyes (`lids`: per frame, the less of the two eyes' `lids_shown`,
+    generator/eyelids.py): dlib's misses, not the transfer's."""
     return sum(
         lowest >= BLINK_UNDER and lids[max(0, first - 1) : last + 2].max() >= 1.0
         for first, last, _, lowest in runs
@@ -254,8 +254,7 @@ def quality(
         d_actor = distance(me, identity(embedder, driving[0]))
         faces, _, raw = transfer.actor(driving, 24)
         agree = readers_agree(faces, a)
-        typical, blinks = eyelids.typical_openings(raw), eyelids.blinking(raw, 24)
-        lids = np.where(blinks, 1.0, [eyelids.closing(f, typical).min() for f in raw])  # shown
+        lids = eyelids.lids_shown(raw, 24).min(axis=1)  # both eyes' lids shown alone: 1
         unread = shown_shut(blink_list, lids)
         if sheet is not None:
             clip = (Path(video).stem, driving, output, raw, a, c)

@@ -76,16 +76,23 @@ def blinking(faces: list[Face], fps: float) -> np.ndarray:
         [np.median(ratios[max(0, t - reach) : t + reach + 1], axis=0) for t in range(len(ratios))]
     )
     dips = ratios / np.maximum(local, 1e-6)
-    dipped = (dips.mean(axis=1) < BLINK_DIP) & (dips.max(axis=1) < BLINK_EACH)
+    dipped = np.flatnonzero((dips.mean(axis=1) < BLINK_DIP) & (dips.max(axis=1) < BLINK_EACH))
     out = np.zeros(len(faces), bool)
-    longest, start = max(1, round(BLINK_LONGEST * fps)), None
-    for t, now in enumerate([*dipped, False]):
-        if now and start is None:
-            start = t
-        elif not now and start is not None:
-            out[start:t] = t - start <= longest  # longer: eyes kept shut, read by depth
-            start = None
+    longest = max(1, round(BLINK_LONGEST * fps))
+    for run in np.split(dipped, np.flatnonzero(np.diff(dipped) > 1) + 1) if len(dipped) else []:
+        out[run] = len(run) <= longest  # longer: eyes kept shut, read by depth
     return out
+
+
+def lids_shown(faces: list[Face], fps: float) -> np.ndarray:
+    """Per frame of the clip and per eye, how far the actor's lids are shown: alone
+    through a blink (`blinking`: blended, they ghosted over the character's open eye),
+    else as far as the eye is closing (`closing`)."""
+    typical = typical_openings(faces)
+    return np.array([
+        np.ones(2) if blink else closing(face, typical)
+        for face, blink in zip(faces, blinking(faces, fps), strict=True)
+    ])  # fmt: skip
 
 
 def gaze_held(actor: Face, opened: Face) -> Face:

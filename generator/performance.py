@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from generator.base import DRIVING_VIDEO, IMAGE, PLAIN_ALGORITHM, GenerationInput, ProgressFn
-from generator.eyelids import actors_lids, blinking, closing, gaze_held, typical_openings
+from generator.eyelids import actors_lids, gaze_held, lids_shown
 from generator.face_mesh import (
     INNER_MOUTH,
     LIPS,
@@ -363,7 +363,6 @@ class PerformanceTransfer:
         canvas, face = self.character(job.image, job.width, job.height)
         faces, frames, raw = self.actor(job.driving_frames, job.fps)
         pose, rest = faces[0], neutral_face(faces)
-        typical, blinks = typical_openings(raw), blinking(raw, job.fps)
         fixed = anchors(warp_points(face), job.width, job.height)
         irises = Irises(canvas, face)  # warped without them, drawn whole where they look
         warp = MeshWarp(irises.bare, np.concatenate([warp_points(face), fixed]))
@@ -371,10 +370,8 @@ class PerformanceTransfer:
 
         def rendered():
             opened = faces[0]
-            clip = series(job.num_frames, faces, frames, raw, blinks)
-            for i, (current, rgb, seen, blink) in enumerate(clip):
-                # In a blink the actor's lids alone: blended, they ghosted over the open eye.
-                closed = np.ones(2) if blink else closing(seen, typical)
+            clip = series(job.num_frames, faces, frames, raw, lids_shown(raw, job.fps))
+            for i, (current, rgb, seen, closed) in enumerate(clip):
                 if closed.max() >= HOLD_GAZE_FROM:
                     current = gaze_held(current, opened)
                 else:

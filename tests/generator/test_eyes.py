@@ -16,6 +16,7 @@ from generator.eyelids import (
     blinking,
     closing,
     gaze_held,
+    lids_shown,
     lightness_onto,
     typical_openings,
 )
@@ -156,6 +157,7 @@ def test_a_blink_is_read_by_its_speed_where_the_mesh_reads_it_shallow(hopper):
     shallow = clip((20, 21, (0.75, 0.75)))
     assert closing(shallow[20], typical).max() < 1  # what showed before
     assert np.flatnonzero(blinking(shallow, 24)).tolist() == [20, 21]
+    assert (lids_shown(shallow, 24)[20:22] == 1).all()  # the actor's lids alone
     assert not blinking(clip((10, 33, (0.75, 0.75))), 24).any()  # a squint
     assert not blinking(clip((20, 22, (0.2, 1.0))), 24).any()  # a wink
 
