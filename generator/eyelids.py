@@ -81,6 +81,9 @@ def blinking(faces: list[Face], fps: float) -> np.ndarray:
     longest = max(1, round(BLINK_LONGEST * fps))
     for run in np.split(dipped, np.flatnonzero(np.diff(dipped) > 1) + 1) if len(dipped) else []:
         out[run] = len(run) <= longest  # longer: eyes kept shut, read by depth
+    # A lid does not open and shut again within one frame: a frame between two of a blink
+    # is one the mesh read open through glasses or hair (the character winked for it).
+    out[1:-1] |= out[:-2] & out[2:]
     return out
 
 

@@ -160,6 +160,10 @@ def test_a_blink_is_read_by_its_speed_where_the_mesh_reads_it_shallow(hopper):
     assert (lids_shown(shallow, 24)[20:22] == 1).all()  # the actor's lids alone
     assert not blinking(clip((10, 33, (0.75, 0.75))), 24).any()  # a squint
     assert not blinking(clip((20, 22, (0.2, 1.0))), 24).any()  # a wink
+    # One frame read with one eye open inside a blink (behind glasses, vid_retalking_face5, frame
+    # 11: one eye at 0.68 of its usual opening, the other at 1.02): the character winked.
+    broken = clip((20, 21, (0.6, 0.6)), (22, 22, (0.6, 1.0)), (23, 24, (0.6, 0.6)))
+    assert np.flatnonzero(blinking(broken, 24)).tolist() == [20, 21, 22, 23, 24]
 
 
 def with_openings(face, ratios):
