@@ -33,6 +33,15 @@ CLOSING_FROM, SHUT_AT = 0.85, 0.6
 # from its corners' line): the lids and the skin to the crease, not the brow.
 ALONG, ABOVE, BELOW = (-0.12, 1.12), -0.38, 0.24
 FEATHER = 0.12  # the patch's edge fades over this many eye widths
+# Hair over an eye (`lid_sources`): over HIDDEN of the skin at the patch's outer end (to
+# OUTER_END eye widths from the outer corner) HAIR_DARKER grey levels darker than the
+# rest of the patch, while at most CLEAR of the other eye's is. In the people set's 17
+# actors' blinks this takes the other eye's lids in 39 of 249 frames: all 24 of
+# vid_edtalk_expression_source's (a strand over her temple: its outer end reads 0.84-1.0,
+# the other eye's 0-0.04), 8 of vid_retalking_face4's and 2 of vid_sadtalker_WDA_KatieHill's
+# (hair), 5 of two clips (lashes past the outer corner). Eyeliner at both eyes' ends
+# (vid_sadtalker_WDA_AOC) reads high on both and changes nothing.
+HAIR_DARKER, HIDDEN, CLEAR, OUTER_END = 45, 0.5, 0.2, 0.25
 EYE_MARGIN = 0.06  # the lashes and liner about an eye's opening, in eye widths
 # A blink: both eyes' openings at most BLINK_DIP of their median over the half second
 # about (the two eyes' mean; neither above BLINK_EACH), for at most BLINK_LONGEST
@@ -140,12 +149,14 @@ def actors_lids(
     out = frame
     height, width = frame.shape[:2]
     reference = ((0.0, 0.0), (1.0, 0.0), (0.5, ABOVE))
+    sources = lid_sources(actor_rgb, actor) if weights.min() >= 1 else (0, 1)  # a blink
     for k in range(2):
         weight = float(weights[k])
         if weight <= 0:
             continue
+        j = sources[k]
         place = cv2.getAffineTransform(
-            _eye_places(actor.points, k, reference), _eye_places(target.points, k, reference)
+            _eye_places(actor.points, j, reference), _eye_places(target.points, k, reference)
         )
         box = _eye_places(target.points, k, [(u, v) for u in ALONG for v in (ABOVE, BELOW)])
         span = float(np.linalg.norm(_eye_axes(target.points, k)[1]))
@@ -164,7 +175,7 @@ def actors_lids(
         mask = cv2.GaussianBlur(mask, (0, 0), sigma)
         here = out[y0:y1, x0:x1]
         # Skin against skin: each side's eye opening (iris, white, liner) left out.
-        actor_eye = _opening(actor.points, k) @ place[:, :2].T + place[:, 2]
+        actor_eye = _opening(actor.points, j) @ place[:, :2].T + place[:, 2]
         target_eye = _opening(target.points, k) - [x0, y0]
         margin_px = max(1, int(round(EYE_MARGIN * span)))
         piece = _matched(
@@ -177,6 +188,47 @@ def actors_lids(
         out = out.copy() if out is frame else out
         out[y0:y1, x0:x1] = (here * (1 - alpha) + piece * alpha).astype(np.uint8)
     return out
+
+
+def lid_sources(actor_rgb: np.ndarray, actor: Face) -> tuple[int, int]:
+    """Which of the actor's eyes each eye's lids are taken from through a blink: its
+    own, unless hair hides that eye's outer end and not the other's; then the other's,
+    mirrored (mapped outer corner to outer corner). Both eyes shut alike in a blink, and
+    a strand over one temple (vid_edtalk_expression_source, head turned) was carried onto
+    the character's lids as a dark bar on a flat block in every blink. Hidden: much of
+    the patch's outer end much darker than the rest of it (HIDDEN, HAIR_DARKER)."""
+    boxes = [
+        _eye_places(actor.points, k, [(u, v) for u in ALONG for v in (ABOVE, BELOW)])
+        for k in range(2)
+    ]
+    corner = np.maximum(np.floor(np.min(boxes, axis=(0, 1))).astype(int), 0)
+    end = np.ceil(np.max(boxes, axis=(0, 1))).astype(int) + 1
+    crop = actor_rgb[corner[1] : end[1], corner[0] : end[0]]
+    if crop.shape[0] < 3 or crop.shape[1] < 3:
+        return (0, 1)
+    lightness = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    points = actor.points[:, :2] - corner
+    span = float(np.linalg.norm(_eye_axes(points, 0)[1]))
+    margin = max(1, int(2 * EYE_MARGIN * span))  # the lashes and liner left out
+
+    def skin(k: int, along: tuple[float, float]) -> np.ndarray:
+        box = _eye_places(points, k, [(u, v) for u in along for v in (ABOVE, BELOW)])
+        area = np.zeros(lightness.shape, np.uint8)
+        cv2.fillConvexPoly(area, np.round(box[[0, 1, 3, 2]]).astype(np.int32), 255)
+        return lightness[(area > 0) & ~_filled(_opening(points, k), area.shape, margin)]
+
+    outer = [skin(k, (ALONG[0], OUTER_END)) for k in range(2)]
+    rest = [skin(k, (OUTER_END, ALONG[1])) for k in range(2)]
+    if not all(len(pixels) for pixels in outer + rest):
+        return (0, 1)
+    hidden = [
+        float((out < np.median(inside) - HAIR_DARKER).mean())
+        for out, inside in zip(outer, rest, strict=True)
+    ]
+    for k in range(2):
+        if hidden[k] >= HIDDEN and hidden[1 - k] <= CLEAR:
+            return (1 - k, 1 - k)
+    return (0, 1)
 
 
 def _opening(points: np.ndarray, k: int) -> np.ndarray:

@@ -16,6 +16,7 @@ from generator.eyelids import (
     blinking,
     closing,
     gaze_held,
+    lid_sources,
     lids_shown,
     lightness_onto,
     typical_openings,
@@ -113,6 +114,35 @@ def test_a_dark_actors_shiny_lid_on_a_pale_character_does_not_burn_out_white(cha
     assert shown.max() < 255  # nothing burnt out (the whole shine was 255 before)
     patch = (shown != flat).any(axis=2) & (flat == 215).all(axis=2)
     assert abs(np.median(shown[patch]) - 215) < 20  # and the lids in the skin's tone
+
+
+def test_hair_over_one_of_the_actors_eyes_is_not_carried_onto_the_characters_lids(
+    character, astronaut
+):
+    """An actor's strand of hair over one eye's outer end (vid_edtalk_expression_source,
+    head turned): through every blink its lids, shown alone, carried the strand onto the
+    character as a dark bar. Both eyes shut alike in a blink, so that eye's lids come
+    from the other eye, mirrored; a clean actor keeps each eye's own."""
+    canvas, face = character
+    actor = PerformanceTransfer().mesh.detect(astronaut)
+    outer, inner = actor.points[EYES[0][0], :2], actor.points[EYES[0][1], :2]
+    span = float(np.linalg.norm(inner - outer))
+    strand = astronaut.copy()  # a dark band down the face over the image-left eye's end
+    x0, x1 = int(outer[0] - 0.3 * span), int(outer[0] + 0.1 * span)
+    strand[: int(outer[1] + 0.5 * span), x0:x1] = 35
+    assert lid_sources(astronaut, actor) == (0, 1)
+    assert lid_sources(strand, actor) == (1, 1)
+    flat = np.full_like(canvas, 170)
+    shown = actors_lids(flat, face, strand, actor, np.array([1.0, 1.0]))
+
+    def beyond_corner(k: int) -> float:
+        """The darkest of the skin just beyond eye k's outer corner."""
+        (x, y), (ix, _) = face.points[EYES[k][0], :2], face.points[EYES[k][1], :2]
+        reach = max(2, int(0.15 * abs(ix - x)))
+        x0 = int(x) - reach if ix > x else int(x) + 1
+        return float(shown[int(y) - reach : int(y) + reach, x0 : x0 + reach].mean(axis=2).min())
+
+    assert beyond_corner(0) > beyond_corner(1) - 20  # no bar of hair beside one eye
 
 
 @pytest.mark.parametrize("mine, theirs", [(60, 215), (150, 170), (200, 90), (40, 0), (1, 250)])
