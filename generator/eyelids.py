@@ -43,6 +43,10 @@ FEATHER = 0.12  # the patch's edge fades over this many eye widths
 # (vid_sadtalker_WDA_AOC) reads high on both and changes nothing.
 HAIR_DARKER, HIDDEN, CLEAR, OUTER_END = 45, 0.5, 0.2, 0.25
 EYE_MARGIN = 0.06  # the lashes and liner about an eye's opening, in eye widths
+# A skin this colourful (Lab chroma) or more keeps the actor's lids' colour variation; a
+# greyer one (a black-and-white photograph: 0) scales it down with its own. The people
+# set's colour portraits' skin about the eyes reads 11-30.
+SKIN_CHROMA = 8.0
 # A blink: both eyes' openings at most BLINK_DIP of their median over the half second
 # about (the two eyes' mean; neither above BLINK_EACH), for at most BLINK_LONGEST
 # seconds. A blink is faster than any look: on the people set's 17 actor clips (96
@@ -250,7 +254,9 @@ def _matched(
     piece: np.ndarray, here: np.ndarray, mine_at: np.ndarray, theirs_at: np.ndarray
 ) -> np.ndarray:
     """`piece` with its Lab mean over `mine_at` moved to `here`'s over `theirs_at`:
-    the chroma shifted, the lightness by `lightness_onto`."""
+    the chroma shifted, the lightness by `lightness_onto`. The chroma about its mean
+    varies no more than the character's skin has colour (`SKIN_CHROMA`): on a grey
+    photograph an actor's veins and eyeshadow kept a bluish cast."""
     if not mine_at.any() or not theirs_at.any():
         return piece
     lab = cv2.cvtColor(piece, cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -258,6 +264,9 @@ def _matched(
     theirs = cv2.cvtColor(here, cv2.COLOR_RGB2LAB).astype(np.float32)[theirs_at].mean(axis=0)
     lab[..., 0] = lightness_onto(lab[..., 0], float(mine[0]), float(theirs[0]))
     lab[..., 1:] += theirs[1:] - mine[1:]
+    colour = float(np.hypot(*(theirs[1:] - 128.0))) / SKIN_CHROMA
+    if colour < 1.0:
+        lab[..., 1:] = theirs[1:] + (lab[..., 1:] - theirs[1:]) * colour
     return cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
 
 

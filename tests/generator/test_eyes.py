@@ -95,6 +95,20 @@ def test_the_actors_lids_take_the_colour_of_the_skin_about_the_eye_not_of_the_ey
     assert abs(shown[y - 2 : y + 3, x0:x1].mean() - 170) < 40  # lids in the skin's tone
 
 
+def test_on_a_grey_photograph_the_actors_lids_stay_grey(character, hopper):
+    """A black-and-white portrait (the people set's img_hallo_ref3, img_ghost_murakami):
+    the actor's lids, their mean colour moved to the grey skin, kept the colour of their
+    veins and eyeshadow about it, a bluish cast on a grey face."""
+    canvas, face = character
+    actor = PerformanceTransfer().mesh.detect(hopper)
+    grey = np.full_like(canvas, 170)
+    ring = [EYES[0][0], *UPPER_LIDS[0], EYES[0][1], *LOWER_LIDS[0][::-1]]
+    cv2.fillPoly(grey, [np.round(face.points[ring, :2]).astype(np.int32)], (20, 20, 20))
+    shown = actors_lids(grey, face, hopper, actor, np.array([1.0, 0.0]))
+    chroma = cv2.cvtColor(shown, cv2.COLOR_RGB2LAB)[..., 1:].astype(int) - 128
+    assert (shown != grey).any() and np.abs(chroma).max() <= 2
+
+
 def test_a_dark_actors_shiny_lid_on_a_pale_character_does_not_burn_out_white(character, hopper):
     """The lids' lightness was scaled by the ratio of the two skins: a dark-skinned
     actor's lid on a pale character (vid_xportrait_driving_video on Paul Rudd, 2.4x) burnt
