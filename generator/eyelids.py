@@ -226,8 +226,8 @@ def lid_sources(actor_rgb: np.ndarray, actor: Face) -> tuple[int, int]:
     if not all(len(pixels) for pixels in outer + rest):
         return (0, 1)
     hidden = [
-        float((out < np.median(inside) - HAIR_DARKER).mean())
-        for out, inside in zip(outer, rest, strict=True)
+        float((far_end < np.median(patch_rest) - HAIR_DARKER).mean())
+        for far_end, patch_rest in zip(outer, rest, strict=True)
     ]
     for k in range(2):
         if hidden[k] >= HIDDEN and hidden[1 - k] <= CLEAR:
