@@ -162,7 +162,7 @@ def actors_lids(
         place = cv2.getAffineTransform(
             _eye_places(actor.points, j, reference), _eye_places(target.points, k, reference)
         )
-        box = _eye_places(target.points, k, [(u, v) for u in ALONG for v in (ABOVE, BELOW)])
+        box = _patch(target.points, k)
         span = float(np.linalg.norm(_eye_axes(target.points, k)[1]))
         sigma = max(1.0, FEATHER * span / 2)
         margin = int(np.ceil(3 * sigma)) + 2  # the feathered edge fades to nothing inside
@@ -173,7 +173,7 @@ def actors_lids(
         place[:, 2] -= [x0, y0]  # into the box
         size = (int(x1 - x0), int(y1 - y0))
         piece = cv2.warpAffine(actor_rgb, place, size, borderMode=cv2.BORDER_REFLECT)
-        region = np.array([box[0], box[2], box[3], box[1]]) - [x0, y0]
+        region = box - [x0, y0]
         mask = np.zeros((size[1], size[0]), np.uint8)
         cv2.fillConvexPoly(mask, np.round(region).astype(np.int32), 255, cv2.LINE_AA)
         mask = cv2.GaussianBlur(mask, (0, 0), sigma)
@@ -201,10 +201,7 @@ def lid_sources(actor_rgb: np.ndarray, actor: Face) -> tuple[int, int]:
     a strand over one temple (vid_edtalk_expression_source, head turned) was carried onto
     the character's lids as a dark bar on a flat block in every blink. Hidden: much of
     the patch's outer end much darker than the rest of it (HIDDEN, HAIR_DARKER)."""
-    boxes = [
-        _eye_places(actor.points, k, [(u, v) for u in ALONG for v in (ABOVE, BELOW)])
-        for k in range(2)
-    ]
+    boxes = [_patch(actor.points, k) for k in range(2)]
     corner = np.maximum(np.floor(np.min(boxes, axis=(0, 1))).astype(int), 0)
     end = np.ceil(np.max(boxes, axis=(0, 1))).astype(int) + 1
     crop = actor_rgb[corner[1] : end[1], corner[0] : end[0]]
@@ -216,9 +213,8 @@ def lid_sources(actor_rgb: np.ndarray, actor: Face) -> tuple[int, int]:
     margin = max(1, int(2 * EYE_MARGIN * span))  # the lashes and liner left out
 
     def skin(k: int, along: tuple[float, float]) -> np.ndarray:
-        box = _eye_places(points, k, [(u, v) for u in along for v in (ABOVE, BELOW)])
         area = np.zeros(lightness.shape, np.uint8)
-        cv2.fillConvexPoly(area, np.round(box[[0, 1, 3, 2]]).astype(np.int32), 255)
+        cv2.fillConvexPoly(area, np.round(_patch(points, k, along)).astype(np.int32), 255)
         return lightness[(area > 0) & ~_filled(_opening(points, k), area.shape, margin)]
 
     outer = [skin(k, (ALONG[0], OUTER_END)) for k in range(2)]
@@ -233,6 +229,12 @@ def lid_sources(actor_rgb: np.ndarray, actor: Face) -> tuple[int, int]:
         if hidden[k] >= HIDDEN and hidden[1 - k] <= CLEAR:
             return (1 - k, 1 - k)
     return (0, 1)
+
+
+def _patch(points: np.ndarray, k: int, along: tuple[float, float] = ALONG) -> np.ndarray:
+    """The corners of eye k's patch (ABOVE to BELOW, `along` the eye), in order round it."""
+    start, end = along
+    return _eye_places(points, k, [(start, ABOVE), (end, ABOVE), (end, BELOW), (start, BELOW)])
 
 
 def _opening(points: np.ndarray, k: int) -> np.ndarray:
